@@ -1,0 +1,3 @@
+from awaitguard.cli import main
+
+raise SystemExit(main())

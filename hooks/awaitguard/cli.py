@@ -1,0 +1,200 @@
+"""`awaitguard scan|mypy|smoke`: parse arguments, route, print. No rule logic here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from awaitguard import __version__
+
+if TYPE_CHECKING:
+    from awaitguard.config import Config
+    from awaitguard.engine import Result
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _error(message: str) -> int:
+    sys.stderr.write(f"awaitguard: error: {message}\n")
+    return EXIT_ERROR
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip() for c in value.split(",") if c.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="awaitguard scan",
+        description="Find async/await misuse: by default in what the staged change touches and breaks.",
+    )
+    parser.add_argument("paths", nargs="*", help="files or folders (pre-commit passes the changed files)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--all", action="store_true", help="scan every Python file of the project")
+    mode.add_argument("--base", metavar="REF", help="scope to the change between REF (merge-base) and HEAD")
+    parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default=None)
+    parser.add_argument("--select", type=_codes, default=[], metavar="CODES", help="only these codes (prefixes)")
+    parser.add_argument("--ignore", type=_codes, default=[], metavar="CODES", help="never these codes (prefixes)")
+    parser.add_argument("--config", type=Path, default=None, help="pyproject.toml to read [tool.awaitguard] from")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the per-file facts cache")
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
+    parser.add_argument("--stats", action="store_true", help="print files scanned and parsed to stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        sys.stdout.write(
+            f"usage: awaitguard {{scan,mypy,smoke}} ...\n\nawaitguard {__version__}: stop async/await misuse.\n"
+            "  scan   static scan (the awaitguard-scan hook)\n"
+            "  mypy   mypy with awaitguard's plugin and stubs (the awaitguard-mypy hook)\n"
+            "  smoke  pytest with production-like async guards (the awaitguard-smoke hook)\n"
+        )
+        return EXIT_CLEAN if args else EXIT_ERROR
+    if args[0] == "--version":
+        sys.stdout.write(f"awaitguard {__version__}\n")
+        return EXIT_CLEAN
+    command, rest = args[0], args[1:]
+    if command == "scan":
+        return scan_main(rest)
+    if command == "mypy":
+        from awaitguard.mypy_plugin.hook import main as mypy_main
+
+        return mypy_main(rest)
+    if command == "smoke":
+        from awaitguard.pytest_plugin.hook import main as smoke_main
+
+        return smoke_main(rest)
+    return _error(f"unknown command `{command}` (use scan, mypy or smoke)")
+
+
+def scan_main(argv: Sequence[str]) -> int:
+    parser = _parser()
+    try:
+        opts = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage line
+        return EXIT_CLEAN if exc.code == 0 else EXIT_ERROR
+
+    from awaitguard import config as config_mod
+    from awaitguard import engine, gitscope
+    from awaitguard.report import notice_line, render
+    from awaitguard.rules import CODES
+
+    cwd = Path.cwd()
+    try:
+        repo = gitscope.repo_root(cwd)
+    except gitscope.GitError:
+        repo = None
+    root = repo or config_mod.find_root(cwd)
+    try:
+        config = config_mod.load(root, opts.config)
+    except config_mod.ConfigError as exc:
+        return _error(str(exc))
+    for code in [
+        *opts.select,
+        *opts.ignore,
+        *config.select,
+        *config.ignore,
+        *(c for codes in config.per_file_ignores.values() for c in codes),
+    ]:
+        if not any(known.startswith(code) for known in CODES):
+            return _error(f"unknown code `{code}` (known: {', '.join(CODES)})")
+    fmt = opts.format or config.format
+    if fmt not in ("text", "json", "sarif", "github"):
+        return _error(f"unknown format `{fmt}` in {config.source} (use text, json, sarif or github)")
+
+    paths: list[str] = []
+    for raw in opts.paths:
+        path = Path(raw)
+        full = (cwd / path).resolve() if not path.is_absolute() else path.resolve()
+        try:
+            rel = full.relative_to(root.resolve())
+        except ValueError:
+            return _error(f"{raw}: outside the project at {root}")
+        if not full.exists():
+            return _error(f"{raw}: no such file or folder")
+        if full.is_dir():
+            prefix = rel.as_posix()
+            paths.extend(f"{prefix}/{p}" if prefix != "." else p for p in _walk(full))
+        elif full.suffix in (".py", ".pyi"):
+            paths.append(rel.as_posix())
+
+    result = _run(opts, config, root, repo, paths)
+    if isinstance(result, str):
+        return _error(result)
+    findings = engine.finish(result.findings, config, opts.select, opts.ignore)
+    out = render(fmt, findings, result.notices)
+    if out:
+        sys.stdout.buffer.write(out.encode("utf-8"))
+        sys.stdout.flush()
+    if fmt == "text":
+        for notice in result.notices:
+            sys.stderr.write(notice_line(notice) + "\n")
+    if result.note:
+        sys.stderr.write(f"awaitguard: note: {result.note}\n")
+    if opts.stats:
+        sys.stderr.write(
+            f"awaitguard: {result.files_total} files in scope, {result.files_parsed} parsed, {len(findings)} findings\n"
+        )
+    if result.notices:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def _walk(folder: Path) -> list[str]:
+    from awaitguard.tree import walk
+
+    return walk(folder)
+
+
+def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None, paths: list[str]) -> Result | str:
+    """The scope decides the scan: --all, a git change, or the given files (imports are lazy: fast --help)."""
+    from awaitguard import engine as eng
+    from awaitguard import gitscope as git
+    from awaitguard.tree import FsTree
+
+    cache = not opts.no_cache
+    if repo is None or not git.git_available():
+        note = (
+            "git not found: scanning the given files whole"
+            if not git.git_available()
+            else ("not a git repository: scanning the given files whole")
+        )
+        tree = FsTree(root, exclude=config.exclude)
+        index = eng.make_index(config, tree, cache, opts.jobs)
+        if opts.all or not paths:
+            result = eng.scan_tree(index, None, config.exclude)
+            if not opts.all and not paths:
+                result.note = note
+            return result
+        result = eng.scan_tree(index, paths, config.exclude)
+        result.note = note
+        return result
+    try:
+        if opts.all:
+            tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
+            index = eng.make_index(config, tree, cache, opts.jobs)
+            return eng.scan_tree(index, None, config.exclude)
+        scope = git.default_scope(root, opts.base, os.environ)
+        if not scope.changes and paths:
+            # e.g. `pre-commit run --all-files`: nothing staged, so the given files are scanned whole
+            tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
+            index = eng.make_index(config, tree, cache, opts.jobs)
+            return eng.scan_tree(index, paths, config.exclude)
+        new_tree = git.GitTree(root, scope.target)
+        new_index = eng.make_index(config, new_tree, cache, opts.jobs)
+        old_index = None
+        if scope.base is not None:
+            old_index = eng.make_index(config, git.GitTree(root, scope.base), cache, opts.jobs)
+        return eng.scan_change(scope, new_index, old_index, config.exclude)
+    except git.GitError as exc:
+        return str(exc)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

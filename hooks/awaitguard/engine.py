@@ -1,0 +1,287 @@
+"""files -> facts -> index -> rules -> findings, for a whole tree, some files, or a git change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from awaitguard.config import Config
+from awaitguard.findings import Finding, Notice, Related, dedupe, select
+from awaitguard.index import FactsCache, Index, default_cache_dir
+from awaitguard.model import FileChange, ModuleFacts, Scope
+from awaitguard.resolve import Resolver, Value
+from awaitguard.rules import FAMILIES
+from awaitguard.rules.missing import check_removed
+from awaitguard.tree import Tree, excluded
+
+# A file needs a full look when it can hold a site: an await/async construct or a test double.
+_NEEDS_PARSE = re.compile(rb"\basync\b|\bawait\b|patch|setattr|Mock\b")
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    files_total: int = 0
+    files_parsed: int = 0
+    note: str = ""
+
+
+def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
+    facts_cache = FactsCache(default_cache_dir()) if cache and config.cache else None
+    roots = config.src or _default_roots(tree)
+    return Index(tree, roots=roots, cache=facts_cache, workers=workers)
+
+
+def _default_roots(tree: Tree) -> tuple[str, ...]:
+    roots = [""]
+    files = tree.files()
+    if any(p.startswith("src/") for p in files):
+        roots.append("src")
+    return tuple(roots)
+
+
+def run_rules(resolver: Resolver, facts: ModuleFacts, kinds: Collection[str] | None = None) -> list[Finding]:
+    """Every rule family over every site of ``facts`` (optionally only sites of ``kinds``)."""
+    out: list[Finding] = []
+    for site in facts.sites:
+        if kinds is not None and site.kind not in kinds:
+            continue
+        for family in FAMILIES:
+            if site.kind in family.KINDS:
+                out.extend(family.check(resolver, facts, site))
+    return [f for f in out if not facts.suppressed(f.line, f.code)]
+
+
+def finish(
+    findings: Iterable[Finding], config: Config, select_codes: Sequence[str], ignore_codes: Sequence[str]
+) -> list[Finding]:
+    chosen = select(findings, select_codes or config.select, ignore_codes or config.ignore)
+    per_file = config.per_file_ignores
+    if per_file:
+        chosen = [
+            f
+            for f in chosen
+            if not any(
+                excluded(f.path, (glob,)) and f.code.startswith(tuple(codes)) for glob, codes in per_file.items()
+            )
+        ]
+    return dedupe(chosen)
+
+
+# -- whole tree -----------------------------------------------------------------------------------
+def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> Result:
+    """A full scan: only files that can hold a site, plus sync files that use an async name."""
+    tree = index.tree
+    files = [p for p in (paths if paths is not None else tree.files()) if not excluded(p, exclude)]
+    data = tree.read(files)
+    primary = [p for p in files if p in data and _NEEDS_PARSE.search(data[p])]
+    loaded = index.load(primary, data)
+    names = async_names(loaded)
+    primary_set = set(primary)
+    secondary: list[str] = []
+    if names:
+        for path in files:
+            if path in primary_set or path not in data:
+                continue
+            blob = data[path]
+            if any(name.encode() in blob for name in names) and names & {w.decode() for w in _WORD.findall(blob)}:
+                secondary.append(path)
+    loaded += index.load(secondary, data)
+    resolver = Resolver(index)
+    findings: list[Finding] = []
+    for facts in loaded:
+        findings.extend(run_rules(resolver, facts))
+    return Result(findings, list(index.notices), len(files), index.parsed)
+
+
+def async_names(loaded: Iterable[ModuleFacts]) -> set[str]:
+    """Short names a sync file could misuse: async defs and classes with async protocols."""
+    names: set[str] = set()
+    for facts in loaded:
+        for defn in facts.defs:
+            short = defn.qualname.rsplit(".", 1)[-1]
+            if defn.kind == "function" and (
+                defn.is_async or any("asynccontextmanager" in s for d in defn.decorators for s in d)
+            ):
+                names.add(short)
+            elif defn.kind == "class" and ("__aenter__" in defn.members or "__aiter__" in defn.members):
+                names.add(short)
+    return names
+
+
+# -- a git change ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Flip:
+    module: str
+    qualname: str
+    path: str  # where the new definition is (or the old one, when removed)
+    line: int
+    change: str  # "was `async def` before this commit"
+
+
+def _summary(resolver: Resolver, value: Value) -> tuple[object, ...]:
+    """What callers depend on: awaitability of calling it, and its async protocols."""
+    if value.kind == "function":
+        result = resolver.call(value)
+        return (
+            "function",
+            result.kind
+            if result.kind in ("coroutine", "asyncgen", "gen", "sync-cm", "async-cm")
+            else result.awaitable(),
+        )
+    if value.kind == "class":
+        members = ("__await__", "__aenter__", "__enter__", "__aiter__", "__iter__")
+        return ("class", *(resolver.class_has(value, m) for m in members))
+    return (value.kind,)
+
+
+def _describe(old: Value, new: Value) -> str:
+    if old.kind == "function" and old.defn is not None and new.defn is not None and old.kind == new.kind:
+        if old.defn.is_async != new.defn.is_async:
+            return f"was `{'async def' if old.defn.is_async else 'def'}` before this commit"
+        return "its result changed awaitability in this commit"
+    if old.kind == "class" and new.kind == "class":
+        return "its async protocol methods changed in this commit"
+    return "it points elsewhere since this commit"
+
+
+def _module_names(facts: ModuleFacts) -> set[str]:
+    names = {d.qualname for d in facts.defs if "<locals>" not in d.qualname and d.qualname.count(".") <= 1}
+    names |= {i.name for i in facts.imports if not i.scope and i.name}
+    names |= {n for n, _ in facts.bindings}
+    return names
+
+
+def _lookup(resolver: Resolver, module: str, qualname: str) -> Value:
+    head, _, rest = qualname.partition(".")
+    value = resolver.attribute(Value("module", module=module, name=module, resolver=resolver), head)
+    if rest:
+        value = resolver.attribute(value, rest)
+    return value
+
+
+def compare(
+    old_index: Index, new_index: Index, changes: Sequence[FileChange]
+) -> tuple[list[Flip], dict[tuple[str, str], tuple[str, int, str]]]:
+    """Definitions whose awaitability flipped, and definitions that disappeared."""
+    old_resolver = Resolver(old_index)
+    new_resolver = Resolver(new_index)
+    flips: list[Flip] = []
+    removed: dict[tuple[str, str], tuple[str, int, str]] = {}
+    for change in changes:
+        old_path = change.old_path or (change.path if change.status in ("M", "D") else None)
+        if old_path is None or not old_path.endswith((".py", ".pyi")):
+            continue
+        old_facts = old_index.facts_for_path(old_path)
+        if old_facts is None:
+            continue
+        new_facts = new_index.facts_for_path(change.path) if change.status != "D" else None
+        new_names = _module_names(new_facts) if new_facts is not None else set()
+        old_module = old_facts.module
+        moved = new_facts is None or new_facts.module != old_module
+        old_top = {d.qualname: d for d in old_facts.defs if "." not in d.qualname}
+        new_top = {d.qualname for d in new_facts.defs if "." not in d.qualname} if new_facts else set()
+        gone = [n for n in old_top if n not in new_names or moved]
+        added = sorted(new_top - set(old_top))
+        for name in gone:
+            defn = old_top[name]
+            if moved:
+                change_text = (
+                    "its module was deleted or moved"
+                    if new_facts is None
+                    else f"its module moved to `{new_facts.module}`"
+                )
+            elif len(gone) == 1 and len(added) == 1:
+                change_text = f"renamed to `{added[0]}`"
+            else:
+                change_text = "deleted"
+            removed[(old_module, name)] = (old_path, defn.line, change_text)
+        if new_facts is None or moved:
+            continue
+        for qualname in sorted(_module_names(old_facts) & new_names):
+            old_value = _lookup(old_resolver, old_module, qualname)
+            new_value = _lookup(new_resolver, new_facts.module, qualname)
+            if new_value.kind == "unknown" or old_value.kind == "unknown":
+                continue
+            if _summary(old_resolver, old_value) == _summary(new_resolver, new_value):
+                continue
+            new_defn = new_value.defn
+            flips.append(
+                Flip(
+                    new_facts.module,
+                    qualname,
+                    new_value.path or change.path,
+                    new_defn.line if new_defn else 1,
+                    _describe(old_value, new_value),
+                )
+            )
+    return flips, removed
+
+
+def scan_change(scope: Scope, new_index: Index, old_index: Index | None, exclude: Sequence[str] = ()) -> Result:
+    """Findings on the changed lines, plus everything the changed definitions break elsewhere."""
+    resolver = Resolver(new_index)
+    result = Result(note=scope.note)
+    changes = [c for c in scope.changes if c.path.endswith((".py", ".pyi")) and not excluded(c.path, exclude)]
+    findings: list[Finding] = []
+    changed_paths = [c.path for c in changes if c.status != "D"]
+    for facts in new_index.load(changed_paths):
+        lines = next((c.lines for c in changes if c.path == facts.path), frozenset())
+        status = next((c.status for c in changes if c.path == facts.path), "M")
+        for finding in run_rules(resolver, facts):
+            if status == "A" or finding.line in lines:
+                findings.append(finding)
+    if old_index is not None:
+        flips, removed = compare(old_index, new_index, changes)
+        findings.extend(_impact(resolver, new_index, flips))
+        findings.extend(_removed(resolver, new_index, removed))
+    result.findings = findings
+    result.notices = list(new_index.notices)
+    result.files_total = len(changes)
+    result.files_parsed = new_index.parsed
+    return result
+
+
+def _impact(resolver: Resolver, index: Index, flips: Sequence[Flip]) -> list[Finding]:
+    if not flips:
+        return []
+    by_short: dict[str, list[Flip]] = {}
+    for flip in flips:
+        by_short.setdefault(flip.qualname.rsplit(".", 1)[-1], []).append(flip)
+    candidates = sorted(index.tree.grep(set(by_short)))
+    where = {(f.path, f.line): f for f in flips}
+    out: list[Finding] = []
+    for facts in index.load(candidates):
+        for finding in run_rules(resolver, facts):
+            hit = next((where[(r.path, r.line)] for r in finding.related if (r.path, r.line) in where), None)
+            if hit is None and finding.code in ("AG201", "AG202"):
+                target = finding.kwargs.get("target", "")
+                hit = next((f for f in flips if target.endswith(f.qualname)), None)
+            if hit is None:
+                continue
+            related = [
+                Related(
+                    r.path,
+                    r.line,
+                    r.col,
+                    f"{r.note} ({hit.change})" if (r.path, r.line) == (hit.path, hit.line) else r.note,
+                )
+                for r in finding.related
+            ] or [Related(hit.path, hit.line, 1, f"`{hit.qualname}` changed: {hit.change}")]
+            out.append(
+                Finding(finding.path, finding.line, finding.col, finding.code, finding.args, tuple(related), True)
+            )
+    return out
+
+
+def _removed(resolver: Resolver, index: Index, removed: dict[tuple[str, str], tuple[str, int, str]]) -> list[Finding]:
+    if not removed:
+        return []
+    candidates = sorted(index.tree.grep({name for _, name in removed}))
+    out: list[Finding] = []
+    for facts in index.load(candidates):
+        out.extend(f for f in check_removed(resolver, facts, removed) if not facts.suppressed(f.line, f.code))
+    return out

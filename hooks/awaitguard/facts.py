@@ -1,0 +1,826 @@
+"""One walk per module: definitions, imports, bindings and the sites rules judge.
+
+The walk visits statements, not every expression node: expressions are only searched where a
+rule can fire (``await`` lives in async functions, patches in files that mention them).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from awaitguard.model import (
+    PLAIN_REF,
+    UNKNOWN_REF,
+    DefFact,
+    ImportFact,
+    ModuleFacts,
+    Ref,
+    ScopeFact,
+    Site,
+)
+from awaitguard.source import parse
+
+_GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
+_SUPPRESS = re.compile(rb"#\s*(?:awaitguard:\s*ignore(?:\[([A-Z0-9,\s]*)\])?|noqa(?::\s*([A-Z0-9,\s]+))?)")
+_PLAIN_NODES = (
+    ast.Constant,
+    ast.JoinedStr,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.Compare,
+)
+_PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
+_NOT_ASYNC_ANNOTATIONS = frozenset(
+    {
+        "int",
+        "str",
+        "bytes",
+        "bool",
+        "float",
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "None",
+        "frozenset",
+        "Dict",
+        "List",
+        "Set",
+        "Tuple",
+        "Optional",
+        "FrozenSet",
+    }
+)
+STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
+
+
+def dotted(node: ast.expr) -> str:
+    """``a.b.c`` for a Name/Attribute chain, else ""."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def ref_of(node: ast.expr | None) -> Ref:
+    """A symbolic, serialisable description of what ``node`` evaluates to."""
+    if node is None:
+        return PLAIN_REF
+    if isinstance(node, ast.Name):
+        return (f"n:{node.id}",)
+    if isinstance(node, ast.Attribute):
+        base = ref_of(node.value)
+        return (*base, f".{node.attr}") if base and base[0] not in ("plain", "lambda") else UNKNOWN_REF
+    if isinstance(node, ast.Call):
+        return _call_ref(node)
+    if isinstance(node, _PLAIN_NODES):
+        return PLAIN_REF
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return PLAIN_REF
+    if isinstance(node, ast.Lambda):
+        return ("lambda",)
+    if isinstance(node, ast.GeneratorExp):
+        return ("genexp",)
+    if isinstance(node, ast.NamedExpr):
+        return ref_of(node.value)
+    return UNKNOWN_REF
+
+
+def _call_ref(node: ast.Call) -> Ref:
+    func = node.func
+    name = dotted(func)
+    args = node.args
+    first = args[0] if args else None
+    literal = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    if name == "getattr" and len(args) >= 2:
+        second = args[1]
+        if isinstance(second, ast.Constant) and isinstance(second.value, str):
+            base = ref_of(args[0])
+            return (*base, f".{second.value}") if base else UNKNOWN_REF
+        return UNKNOWN_REF
+    if name in ("importlib.import_module", "import_module") and literal and not literal.startswith("."):
+        return (f"m:{literal}",)
+    if name == "__import__" and literal:
+        fromlist = len(args) >= 4 or any(k.arg == "fromlist" for k in node.keywords)
+        return (f"m:{literal if fromlist else literal.split('.')[0]}",)
+    if name == "super":
+        return ("super",)
+    if name in ("partial", "functools.partial") and first is not None:
+        return ref_of(first)  # calling a partial calls the wrapped callable
+    base = ref_of(func)
+    return (*base, "()") if base and base[0] not in ("plain",) else UNKNOWN_REF
+
+
+def ref_text(ref: Ref) -> str:
+    """``factory.get_manager(...)`` for ("n:factory", ".get_manager", "()")."""
+    out = ""
+    for step in ref:
+        if step.startswith(("n:", "d:")):
+            out += step[2:].rsplit(".", 1)[-1]
+        elif step.startswith("m:"):
+            out += f"importlib.import_module({step[2:]!r})"
+        elif step == "()":
+            out += "(...)"
+        elif step == "super":
+            out += "super()"
+        elif step.startswith("."):
+            out += step
+        else:
+            out += step
+    return out or "<expression>"
+
+
+def module_name(path: str, roots: Iterable[str]) -> tuple[str, bool]:
+    """Module name and is-package for a posix ``path`` under the deepest matching root."""
+    best = ""
+    for root in roots:
+        root = root.strip("/")
+        if root in ("", ".") or path.startswith(root + "/"):
+            prefix = "" if root in ("", ".") else root
+            if len(prefix) >= len(best):
+                best = prefix
+    rel = path[len(best) + 1 :] if best else path
+    stem = rel.rsplit(".", 1)[0]
+    parts = stem.split("/")
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    return ".".join(parts), is_package
+
+
+def _suppressions(data: bytes) -> tuple[tuple[int, str], ...]:
+    if b"awaitguard" not in data and b"noqa" not in data:
+        return ()
+    out: list[tuple[int, str]] = []
+    for match in _SUPPRESS.finditer(data):
+        line = data.count(b"\n", 0, match.start()) + 1
+        if match.group(0).lstrip(b"# \t").startswith(b"noqa"):
+            codes = match.group(2)
+            if codes is not None:
+                names = [c for c in codes.decode().replace(" ", "").split(",") if c.startswith("AG")]
+                if not names:
+                    continue  # a noqa for other tools' codes
+                out.append((line, ",".join(names)))
+                continue
+            out.append((line, ""))
+        else:
+            codes = match.group(1)
+            out.append((line, codes.decode().replace(" ", "") if codes else ""))
+    return tuple(out)
+
+
+def _is_guard(test: ast.expr) -> bool:
+    """``iscoroutinefunction(fn)``, ``inspect.isawaitable(x)``, ``self.is_async`` ..."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Name) and _GUARD.search(node.id):
+            return True
+        if isinstance(node, ast.Attribute) and _GUARD.search(node.attr):
+            return True
+    return False
+
+
+def _raises_type_error(item: ast.withitem) -> bool:
+    call = item.context_expr
+    if not isinstance(call, ast.Call) or not dotted(call.func).endswith("raises") or not call.args:
+        return False
+    first = call.args[0]
+    names = [dotted(e) for e in (first.elts if isinstance(first, ast.Tuple) else [first])]
+    return any(n.rsplit(".", 1)[-1] in ("TypeError", "AttributeError", "Exception") for n in names)
+
+
+def _is_stub_body(body: list[ast.stmt]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring or `...`
+        if (
+            isinstance(stmt, ast.Raise)
+            and stmt.exc is not None
+            and "NotImplemented" in dotted(stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc)
+        ):
+            continue
+        return False
+    return True
+
+
+def _plain_annotation(node: ast.expr | None) -> bool:
+    """True when a return annotation names only plain builtin types."""
+    if node is None:
+        return False
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id not in _NOT_ASYNC_ANNOTATIONS:
+            return False
+        if isinstance(sub, ast.Attribute):
+            return False
+        if isinstance(sub, ast.Constant) and sub.value is not None:
+            return False  # a string annotation: unknown
+    return True
+
+
+@dataclass
+class _Scope:
+    qualname: str
+    kind: str  # module | function | class
+    is_async: bool = False
+    cls: str = ""  # for methods: the class qualname
+    parent: str = ""
+    params: tuple[str, ...] = ()
+    bindings: list[tuple[str, Ref]] = field(default_factory=list)
+    returns: list[Ref] = field(default_factory=list)
+    returns_param: bool = False
+    plain_return: bool = False  # return annotation names only plain builtins
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    words: Counter[str] | None = None
+    is_static: bool = False
+    is_classmethod: bool = False
+    class_attrs: list[tuple[str, str, Ref]] = field(default_factory=list)
+    class_members: list[str] = field(default_factory=list)
+
+
+class _Collector:
+    def __init__(self, path: str, module: str, is_package: bool, data: bytes) -> None:
+        self.path = path
+        self.module = module
+        self.is_package = is_package
+        self.lines = data.split(b"\n")
+        self.walk_all = b"patch" in data or b"setattr" in data
+        self.defs: list[DefFact] = []
+        self.imports: list[ImportFact] = []
+        self.star: list[str] = []
+        self.all_names: tuple[str, ...] | None = None
+        self.scopes: list[ScopeFact] = []
+        self.sites: list[Site] = []
+        self.guarded = 0
+        self.expects_error = 0
+        self.stack: list[_Scope] = [_Scope("", "module")]
+        self.handlers: dict[type[ast.stmt], Callable[[Any], None]] = {
+            ast.FunctionDef: self._def,
+            ast.AsyncFunctionDef: self._def,
+            ast.ClassDef: self._class,
+            ast.Import: self._import,
+            ast.ImportFrom: self._import_from,
+            ast.Assign: self._assign,
+            ast.AnnAssign: self._ann_assign,
+            ast.AugAssign: self._aug_assign,
+            ast.Expr: self._expr_stmt,
+            ast.Return: self._return,
+            ast.If: self._if,
+            ast.While: self._while,
+            ast.For: self._for,
+            ast.AsyncFor: self._for,
+            ast.With: self._with,
+            ast.AsyncWith: self._with,
+            ast.Try: self._try,
+            ast.Match: self._match,
+        }
+        if hasattr(ast, "TryStar"):
+            self.handlers[ast.TryStar] = self._try
+        self.simple: tuple[type[ast.stmt], ...] = (
+            ast.Pass,
+            ast.Break,
+            ast.Continue,
+            ast.Global,
+            ast.Nonlocal,
+            ast.Delete,
+            ast.Raise,
+            ast.Assert,
+        )
+        type_alias = getattr(ast, "TypeAlias", None)
+        if type_alias is not None:
+            self.simple = (*self.simple, type_alias)
+
+    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def scope(self) -> _Scope:
+        return self.stack[-1]
+
+    def function_scope(self) -> _Scope:
+        for scope in reversed(self.stack):
+            if scope.kind != "class":
+                return scope
+        return self.stack[0]
+
+    def col(self, node: ast.expr | ast.stmt) -> int:
+        """1-based column in code points (ast gives UTF-8 byte offsets)."""
+        offset = node.col_offset
+        line = self.lines[node.lineno - 1] if 0 < node.lineno <= len(self.lines) else b""
+        if line[:offset].isascii():
+            return offset + 1
+        return len(line[:offset].decode("utf-8", "replace")) + 1
+
+    def bind(self, name: str, ref: Ref) -> None:
+        self.function_scope().bindings.append((name, ref))
+
+    def bind_target(self, target: ast.expr, ref: Ref) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(target.id, ref)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self.bind_target(elt.value if isinstance(elt, ast.Starred) else elt, UNKNOWN_REF)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            self._self_attr(target, ref)
+
+    def _self_attr(self, target: ast.Attribute, ref: Ref) -> None:
+        scope = self.function_scope()
+        assert isinstance(target.value, ast.Name)
+        if scope.cls and scope.params and target.value.id == scope.params[0] and not scope.is_static:
+            owner = next((s for s in reversed(self.stack) if s.kind == "class" and s.qualname == scope.cls), None)
+            if owner is not None:
+                owner.class_attrs.append((target.attr, scope.qualname, ref))
+
+    def site(self, kind: str, node: ast.expr | ast.stmt, ref: Ref, context: str = "", **extra: object) -> None:
+        scope = self.function_scope()
+        self.sites.append(
+            Site(
+                kind=kind,
+                line=node.lineno,
+                col=self.col(node),
+                scope=scope.qualname,
+                ref=ref,
+                context=context,
+                end_line=getattr(node, "end_lineno", None) or node.lineno,
+                guarded=self.guarded > 0,
+                expects_error=self.expects_error > 0,
+                text=str(extra.pop("text", ref_text(ref))),
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+
+    def drop(self, node: ast.expr, context: str) -> None:
+        if isinstance(node, ast.Call):
+            ref = ref_of(node)
+            if ref and ref[-1] == "()":
+                self.site("drop", node, ref, context)
+
+    def bool_context(self, test: ast.expr) -> None:
+        if isinstance(test, ast.Call):
+            self.drop(test, "bool")
+        elif isinstance(test, ast.BoolOp):
+            for value in test.values:
+                self.bool_context(value)
+        elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            self.bool_context(test.operand)
+
+    def uses(self, name: str) -> int:
+        scope = self.function_scope()
+        if scope.words is None:
+            node = scope.node
+            if node is None:
+                return 2  # module level: assume used
+            start = node.lineno - 1
+            end = getattr(node, "end_lineno", None) or len(self.lines)
+            text = b"\n".join(self.lines[start:end]).decode("utf-8", "replace")
+            scope.words = Counter(re.findall(r"\w+", text))
+        return scope.words[name]
+
+    # -- expressions -------------------------------------------------------------------------
+    def exprs(self, *nodes: ast.expr | None) -> None:
+        """Search expressions for awaits, async comprehensions, f-string calls and patches."""
+        scope = self.function_scope()
+        if not (scope.is_async or self.walk_all):
+            return
+        stack = [n for n in nodes if n is not None]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Await):
+                self.site("await", node, ref_of(node.value), text=ref_text(ref_of(node.value)))
+                stack.append(node.value)
+                continue
+            if isinstance(node, (ast.Lambda,)):
+                continue
+            if isinstance(node, ast.IfExp) and _is_guard(node.test):
+                self.guarded += 1
+                self.exprs(node.body, node.orelse)
+                self.guarded -= 1
+                stack.append(node.test)
+                continue
+            if isinstance(node, ast.Call) and self.walk_all:
+                self._patch_call(node)
+            if isinstance(node, ast.JoinedStr):
+                for value in node.values:
+                    if isinstance(value, ast.FormattedValue):
+                        self.drop(value.value, "fstring")
+            if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                for gen in node.generators:
+                    kind = "async-for" if gen.is_async else "for"
+                    if isinstance(gen.iter, (ast.Call, ast.Name, ast.Attribute, ast.List, ast.Tuple)):
+                        self.site(kind, gen.iter, ref_of(gen.iter))
+            stack.extend(ast.iter_child_nodes(node))  # type: ignore[arg-type]
+
+    def _patch_call(self, call: ast.Call) -> None:
+        name = dotted(call.func)
+        if not name:
+            return
+        tail = name.split(".")
+        short = ".".join(tail[-2:]) if len(tail) >= 2 and tail[-2] == "patch" else tail[-1]
+        if short not in _PATCH_FUNCS:
+            return
+        if short == "setattr":
+            if name == "setattr" or "monkeypatch" not in name:
+                return
+            self._setattr(call)
+            return
+        keywords = {k.arg: k.value for k in call.keywords if k.arg}
+        autospec = keywords.get("autospec")
+        if autospec is not None and not (isinstance(autospec, ast.Constant) and autospec.value in (False, None)):
+            return
+        if "spec" in keywords or "spec_set" in keywords:
+            return
+        if short == "patch.multiple":
+            if not call.args:
+                return
+            target, target_ref = self._target(call.args[0])
+            for key, value in keywords.items():
+                if key in ("create", "spec", "spec_set", "autospec", "new_callable"):
+                    continue
+                self._patch_site(call, "patch.multiple", target, target_ref, key, ref_of(value), value)
+            return
+        if short == "patch.object":
+            if len(call.args) < 2 or not isinstance(call.args[1], ast.Constant):
+                return
+            attr = call.args[1].value
+            if not isinstance(attr, str):
+                return
+            new = call.args[2] if len(call.args) >= 3 else keywords.get("new")
+            double, shown = self._double(new, keywords.get("new_callable"))
+            if double:
+                self._patch_site(call, "patch.object", "", ref_of(call.args[0]), attr, double, shown)
+            return
+        if not call.args or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+            return
+        new = call.args[1] if len(call.args) >= 2 else keywords.get("new")
+        double, shown = self._double(new, keywords.get("new_callable"))
+        if double:
+            self._patch_site(call, "patch", call.args[0].value, UNKNOWN_REF, "", double, shown)
+
+    def _setattr(self, call: ast.Call) -> None:
+        args = call.args
+        if len(args) == 2 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+            self._patch_site(call, "monkeypatch.setattr", args[0].value, UNKNOWN_REF, "", ref_of(args[1]), args[1])
+        elif len(args) >= 3 and isinstance(args[1], ast.Constant) and isinstance(args[1].value, str):
+            self._patch_site(call, "monkeypatch.setattr", "", ref_of(args[0]), args[1].value, ref_of(args[2]), args[2])
+
+    def _target(self, node: ast.expr) -> tuple[str, Ref]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value, UNKNOWN_REF
+        return "", ref_of(node)
+
+    @staticmethod
+    def _double(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref, ast.expr | None]:
+        if new is not None:
+            return ref_of(new), new
+        if new_callable is not None:
+            ref = ref_of(new_callable)
+            return ((*ref, "()") if ref else UNKNOWN_REF), new_callable
+        return UNKNOWN_REF, None
+
+    def _patch_site(
+        self,
+        call: ast.Call,
+        form: str,
+        target: str,
+        target_ref: Ref,
+        attr: str,
+        double: Ref,
+        shown: ast.expr | None,
+    ) -> None:
+        if not double:
+            return
+        if target and attr:
+            target = f"{target}.{attr}"
+        elif attr:
+            target = attr
+        text = ast.unparse(shown) if shown is not None else ref_text(double)
+        self.site("patch", call, UNKNOWN_REF, form, target=target, target_ref=target_ref, double=double, text=text)
+
+    # -- statements --------------------------------------------------------------------------
+    def body(self, stmts: list[ast.stmt]) -> None:
+        handlers = self.handlers
+        for stmt in stmts:
+            handler = handlers.get(type(stmt))
+            if handler is not None:
+                handler(stmt)
+            elif isinstance(stmt, self.simple):
+                self.exprs(*(n for n in ast.iter_child_nodes(stmt) if isinstance(n, ast.expr)))
+            elif STRICT:
+                raise NotImplementedError(f"awaitguard: no handler for {type(stmt).__name__}")
+
+    def _decorators(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[Ref, ...]:
+        if self.walk_all:
+            self.exprs(*node.decorator_list)
+        out: list[Ref] = []
+        for dec in node.decorator_list:
+            ref = ref_of(dec)
+            out.append(ref if ref else ("?",))
+        return tuple(out)
+
+    def _def(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        parent = self.scope
+        decorators = self._decorators(node)
+        is_async = isinstance(node, ast.AsyncFunctionDef)
+        if parent.kind == "class":
+            qualname = f"{parent.qualname}.{node.name}"
+            cls = parent.qualname
+            parent.class_members.append(node.name)
+        else:
+            qualname = f"{parent.qualname}.<locals>.{node.name}" if parent.qualname else node.name
+            cls = ""
+            if parent.kind == "function":
+                self.bind(node.name, (f"d:{qualname}",))
+        args = node.args
+        params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+        if args.vararg:
+            params += (args.vararg.arg,)
+        if args.kwarg:
+            params += (args.kwarg.arg,)
+        dec_names = {r[-1].lstrip(".").removeprefix("n:") for r in decorators if r}
+        self.exprs(*args.defaults, *(d for d in args.kw_defaults if d is not None))
+        scope = _Scope(
+            qualname=qualname,
+            kind="function",
+            is_async=is_async,
+            cls=cls,
+            parent=self.function_scope().qualname,
+            params=params,
+            node=node,
+            is_static="staticmethod" in dec_names,
+            is_classmethod="classmethod" in dec_names,
+            plain_return=_plain_annotation(node.returns),
+        )
+        self.stack.append(scope)
+        self.body(node.body)
+        self.stack.pop()
+        is_generator = self._is_generator(node)
+        self.defs.append(
+            DefFact(
+                qualname=qualname,
+                kind="function",
+                line=node.lineno,
+                col=self.col(node),
+                is_async=is_async,
+                is_generator=is_generator,
+                decorators=decorators,
+                returns=tuple(scope.returns),
+                returns_param=scope.returns_param,
+                returns_annotation=ast.unparse(node.returns) if node.returns is not None else "",
+                params=params,
+                is_stub=_is_stub_body(node.body),
+                is_abstract="abstractmethod" in dec_names,
+            )
+        )
+        self.scopes.append(
+            ScopeFact(
+                qualname=qualname,
+                cls=cls,
+                is_async=is_async,
+                params=params,
+                bindings=tuple(scope.bindings),
+                parent=scope.parent,
+                is_static=scope.is_static,
+                is_classmethod=scope.is_classmethod,
+            )
+        )
+
+    def _is_generator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        start = node.lineno - 1
+        end = getattr(node, "end_lineno", None) or len(self.lines)
+        if not any(b"yield" in line for line in self.lines[start:end]):
+            return False
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            sub = stack.pop()
+            if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+                return True
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            stack.extend(ast.iter_child_nodes(sub))
+        return False
+
+    def _class(self, node: ast.ClassDef) -> None:
+        parent = self.scope
+        decorators = self._decorators(node)
+        if parent.kind == "class":
+            qualname = f"{parent.qualname}.{node.name}"
+            parent.class_members.append(node.name)
+        else:
+            qualname = f"{parent.qualname}.<locals>.{node.name}" if parent.qualname else node.name
+            if parent.kind == "function":
+                self.bind(node.name, (f"d:{qualname}",))
+        self.exprs(*node.bases, *(k.value for k in node.keywords))
+        scope = _Scope(qualname=qualname, kind="class")
+        self.stack.append(scope)
+        self.body(node.body)
+        self.stack.pop()
+        has_metaclass = any(k.arg == "metaclass" for k in node.keywords)
+        members = tuple(scope.class_members)
+        self.defs.append(
+            DefFact(
+                qualname=qualname,
+                kind="class",
+                line=node.lineno,
+                col=self.col(node),
+                decorators=decorators,
+                bases=tuple(ref_of(b) or ("?",) for b in node.bases),
+                members=members,
+                attrs=tuple(scope.class_attrs),
+                has_metaclass=has_metaclass,
+                dynamic=has_metaclass or "__getattr__" in members or "__getattribute__" in members,
+            )
+        )
+
+    def _class_binding(self, name: str, ref: Ref) -> None:
+        scope = self.scope
+        scope.class_members.append(name)
+        scope.class_attrs.append((name, self.function_scope().qualname, ref))
+
+    def _import(self, node: ast.Import) -> None:
+        scope = self.function_scope().qualname
+        for alias in node.names:
+            if alias.asname:
+                self.imports.append(ImportFact(alias.asname, alias.name, None, node.lineno, scope))
+            else:
+                top = alias.name.split(".")[0]
+                self.imports.append(ImportFact(top, top, None, node.lineno, scope))
+                if "." in alias.name:  # `import a.b` also loads a.b: keep it reachable
+                    self.imports.append(ImportFact("", alias.name, None, node.lineno, scope))
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        if node.level:
+            parts = self.module.split(".") if self.module else []
+            drop = node.level - 1 if self.is_package else node.level
+            if drop > len(parts):
+                return
+            base = parts[: len(parts) - drop] if drop else parts
+            module = ".".join([*base, module] if module else base)
+        scope = self.function_scope().qualname
+        for alias in node.names:
+            if alias.name == "*":
+                if not scope:
+                    self.star.append(module)
+                continue
+            self.imports.append(ImportFact(alias.asname or alias.name, module, alias.name, node.lineno, scope))
+
+    def _assign(self, node: ast.Assign) -> None:
+        value = node.value
+        ref = ref_of(value)
+        if self.scope.kind == "class":
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self._class_binding(target.id, ref)
+        else:
+            for target in node.targets:
+                self.bind_target(target, ref)
+        if (
+            self.scope.kind == "module"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "__all__"
+            and isinstance(value, (ast.List, ast.Tuple))
+        ):
+            self.all_names = tuple(
+                e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            )
+        if (
+            isinstance(value, ast.Call)
+            and self.scope.kind == "function"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and self.uses(node.targets[0].id) <= 1
+        ):
+            self.drop(value, "unused")
+        self.exprs(value, *node.targets)
+
+    def _ann_assign(self, node: ast.AnnAssign) -> None:
+        if node.value is None:
+            return
+        ref = ref_of(node.value)
+        if self.scope.kind == "class" and isinstance(node.target, ast.Name):
+            self._class_binding(node.target.id, ref)
+        else:
+            self.bind_target(node.target, ref)
+        self.exprs(node.value)
+
+    def _aug_assign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name) and self.scope.kind != "class":
+            self.bind(node.target.id, UNKNOWN_REF)
+        self.exprs(node.value)
+
+    def _expr_stmt(self, node: ast.Expr) -> None:
+        self.drop(node.value, "statement")
+        if isinstance(node.value, (ast.BoolOp, ast.UnaryOp)):
+            self.bool_context(node.value)
+        self.exprs(node.value)
+
+    def _return(self, node: ast.Return) -> None:
+        scope = self.function_scope()
+        value = node.value
+        if scope.kind == "function":
+            ref = ref_of(value)
+            if ref and ref[0].startswith("n:") and ref[0][2:] in scope.params:
+                scope.returns_param = True
+            scope.returns.append(ref)
+            if value is not None and not scope.is_async and scope.plain_return:
+                self.drop(value, "return")
+        self.exprs(value)
+
+    def _if(self, node: ast.If) -> None:
+        self.bool_context(node.test)
+        self.exprs(node.test)
+        guard = _is_guard(node.test)
+        self.guarded += guard
+        self.body(node.body)
+        self.body(node.orelse)
+        self.guarded -= guard
+
+    def _while(self, node: ast.While) -> None:
+        self.bool_context(node.test)
+        self.exprs(node.test)
+        self.body(node.body)
+        self.body(node.orelse)
+
+    def _for(self, node: ast.For | ast.AsyncFor) -> None:
+        kind = "async-for" if isinstance(node, ast.AsyncFor) else "for"
+        if self.scope.kind != "class":
+            self.site(kind, node.iter, ref_of(node.iter))
+            self.bind_target(node.target, UNKNOWN_REF)
+        self.exprs(node.iter)
+        self.body(node.body)
+        self.body(node.orelse)
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        kind = "async-with" if isinstance(node, ast.AsyncWith) else "with"
+        expects = any(_raises_type_error(item) for item in node.items)
+        for item in node.items:
+            if self.scope.kind != "class":
+                self.site(kind, item.context_expr, ref_of(item.context_expr))
+            if item.optional_vars is not None:
+                self.bind_target(item.optional_vars, UNKNOWN_REF)
+            self.exprs(item.context_expr)
+        self.expects_error += expects
+        self.body(node.body)
+        self.expects_error -= expects
+
+    def _try(self, node: ast.Try) -> None:
+        self.body(node.body)
+        for handler in node.handlers:
+            if handler.name:
+                self.bind(handler.name, UNKNOWN_REF)
+            self.body(handler.body)
+        self.body(node.orelse)
+        self.body(node.finalbody)
+
+    def _match(self, node: ast.Match) -> None:
+        self.exprs(node.subject)
+        for case in node.cases:
+            for sub in ast.walk(case.pattern):
+                name = getattr(sub, "name", None) or getattr(sub, "rest", None)
+                if isinstance(name, str):
+                    self.bind(name, UNKNOWN_REF)
+            self.body(case.body)
+
+    def finish(self) -> tuple[tuple[str, Ref], ...]:
+        module_scope = self.stack[0]
+        return tuple(module_scope.bindings)
+
+
+def collect(path: str, module: str, is_package: bool, data: bytes) -> ModuleFacts:
+    """Facts of one file. Raises ``SourceError`` when it cannot be parsed."""
+    tree = parse(data, path)
+    collector = _Collector(path, module, is_package, data)
+    collector.stack[0].node = None
+    collector.body(tree.body)
+    return ModuleFacts(
+        path=path,
+        module=module,
+        is_package=is_package,
+        defs=tuple(collector.defs),
+        imports=tuple(collector.imports),
+        star_imports=tuple(collector.star),
+        bindings=collector.finish(),
+        all_names=collector.all_names,
+        scopes=tuple(collector.scopes),
+        sites=tuple(collector.sites),
+        suppressions=_suppressions(data),
+        is_stub_file=path.endswith(".pyi"),
+    )
+
+
+def iter_sites(facts: ModuleFacts, kinds: frozenset[str]) -> Iterator[Site]:
+    return (s for s in facts.sites if s.kind in kinds)

@@ -1,0 +1,85 @@
+"""Findings: a code plus named arguments, rendered late by ``report``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Related:
+    path: str
+    line: int
+    col: int
+    note: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    col: int  # 1-based, unicode code points
+    code: str
+    args: tuple[tuple[str, str], ...] = ()
+    related: tuple[Related, ...] = ()
+    impact: bool = False  # reported because a changed definition elsewhere breaks this line
+
+    @property
+    def kwargs(self) -> dict[str, str]:
+        return dict(self.args)
+
+    @classmethod
+    def make(
+        cls,
+        path: str,
+        line: int,
+        col: int,
+        code: str,
+        args: Mapping[str, str],
+        related: Iterable[Related] = (),
+        impact: bool = False,
+    ) -> Finding:
+        return cls(path, line, col, code, tuple(sorted(args.items())), tuple(related), impact)
+
+
+def sort_key(finding: Finding) -> tuple[str, int, int, str]:
+    return (finding.path, finding.line, finding.col, finding.code)
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per (path, line, col, code); an impact finding wins over a plain one."""
+    best: dict[tuple[str, int, int, str], Finding] = {}
+    for finding in findings:
+        key = sort_key(finding)
+        if key not in best or (finding.impact and not best[key].impact):
+            best[key] = finding
+    return sorted(best.values(), key=sort_key)
+
+
+_IGNORE = re.compile(r"#\s*awaitguard:\s*ignore(?:\[(?P<codes>[A-Z0-9,\s]+)\])?")
+
+
+def suppressed(line_text: str, code: str) -> bool:
+    """``# awaitguard: ignore`` or ``# awaitguard: ignore[AG101, AG102]`` on the line."""
+    match = _IGNORE.search(line_text)
+    if match is None:
+        return False
+    codes = match.group("codes")
+    return codes is None or code in {c.strip() for c in codes.split(",")}
+
+
+def select(findings: Iterable[Finding], selected: Iterable[str], ignored: Iterable[str]) -> list[Finding]:
+    """Keep codes matching a ``select`` prefix (all when empty) and no ``ignore`` prefix."""
+    sel = tuple(selected)
+    ign = tuple(ignored)
+    return [f for f in findings if (not sel or f.code.startswith(sel)) and not (ign and f.code.startswith(ign))]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A file that could not be scanned (does not parse, not UTF-8, ...), or a tool note."""
+
+    path: str
+    line: int  # 0 when no line applies
+    message: str

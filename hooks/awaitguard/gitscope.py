@@ -1,0 +1,415 @@
+"""Read-only git: which Python files a commit or a range changes, and a ``Tree`` over the index or a revision.
+
+Every git subprocess of awaitguard runs here. Nothing in this module writes to the index, the work tree
+or the object store: it uses plumbing (``diff-index``, ``diff-tree``, ``ls-files``, ``ls-tree``,
+``cat-file``, ``grep``) with ``GIT_OPTIONAL_LOCKS=0``. Every failure is a ``GitError`` holding one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from awaitguard.model import FileChange, Scope
+
+PY_SUFFIXES = (".py", ".pyi")
+PY_PATHSPEC = ("*.py", "*.pyi")
+GITLINK = "160000"  # a submodule entry
+FILE_MODES = frozenset({"100644", "100755"})  # regular blobs; symlinks (120000) hold a path, not source
+SHALLOW_HINT = "run `git fetch --unshallow` or fetch with more depth"
+NO_GIT = "git is not installed or not on PATH; install git, or pass the files to check explicitly"
+# Environment that would change how our fixed command lines behave.
+_DROP_ENV = frozenset(
+    {"GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS",
+     "GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_TRACE"}
+)
+PRE_COMMIT_REFS = (("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"), ("PRE_COMMIT_SOURCE", "PRE_COMMIT_ORIGIN"))
+_GREP_ARGV_BUDGET = 16_000  # characters of words per `git grep` (a Windows command line stops at 32K)
+_HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_ESCAPES = {ord(k): v for k, v in {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}.items()}
+
+
+class GitError(Exception):
+    """git failed or is missing; ``str(error)`` is one line for the user."""
+
+
+# ---------------------------------------------------------------------------------------------- running git
+
+
+def _env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in _DROP_ENV}
+    env.update(LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
+    return env
+
+
+def _argv(args: Sequence[str]) -> list[str]:
+    return ["git", "-c", "core.quotePath=false", *args]
+
+
+def _os_error(root: Path, exc: OSError) -> GitError:
+    if not root.is_dir():
+        return GitError(f"not a git repository: {root} (no such directory)")
+    if isinstance(exc, FileNotFoundError):
+        return GitError(NO_GIT)
+    return GitError(f"cannot run git: {exc.strerror or exc}")
+
+
+def _failure(root: Path, args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    first = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else "")
+    message = first.removeprefix("fatal:").removeprefix("error:").strip()
+    if "not a git repository" in message:
+        return GitError(f"not a git repository: {root}")
+    if "dubious ownership" in message:
+        return GitError(
+            f"git refuses to read {root} (dubious ownership); run "
+            f"`git config --global --add safe.directory {root}`"
+        )
+    return GitError(f"`git {args[0]}` failed in {root}: {message or f'exit code {returncode}'}")
+
+
+def _run(root: Path, *args: str, ok: Collection[int] = (0,), stdin: bytes | None = None) -> bytes:
+    """stdout of ``git args`` run in ``root``; an exit code outside ``ok`` is a ``GitError``."""
+    try:  # an empty stdin rather than the terminal's
+        proc = subprocess.run(
+            _argv(args), cwd=root, env=_env(), input=stdin or b"", capture_output=True, check=False
+        )
+    except OSError as exc:
+        raise _os_error(root, exc) from None
+    if proc.returncode not in ok:
+        raise _failure(root, args, proc.returncode, proc.stderr)
+    return proc.stdout
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _encode(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _split_z(output: bytes) -> list[str]:
+    return [_decode(item) for item in output.split(b"\0") if item]
+
+
+def _is_python(path: str) -> bool:
+    return path.endswith(PY_SUFFIXES)
+
+
+def git_available() -> bool:
+    try:
+        proc = subprocess.run(
+            ["git", "--version"], env=_env(), stdin=subprocess.DEVNULL, capture_output=True, check=False
+        )
+    except OSError:
+        return False
+    return proc.returncode == 0
+
+
+def repo_root(start: Path) -> Path | None:
+    """The top of the work tree holding ``start``; None outside a repository or without git."""
+    folder = start if start.is_dir() else start.parent
+    try:
+        top = _decode(_run(folder, "rev-parse", "--show-toplevel")).rstrip("\n")
+    except GitError:
+        return None
+    return Path(top) if top else None
+
+
+def _is_shallow(root: Path) -> bool:
+    return _run(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def _resolve(root: Path, rev: str, peel: str = "commit") -> str | None:
+    """The object id of ``rev`` peeled to ``peel``, or None when it does not exist."""
+    if not rev or rev.startswith("-"):
+        raise GitError(f"unknown revision `{rev}`")
+    sha = _run(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{{peel}}}", ok=(0, 1)).strip()
+    return sha.decode("ascii") if sha else None
+
+
+def _require(root: Path, rev: str, role: str, peel: str = "commit") -> str:
+    sha = _resolve(root, rev, peel)
+    if sha is not None:
+        return sha
+    if _is_shallow(root):
+        raise GitError(f"{role} revision `{rev}` is not in this shallow clone; {SHALLOW_HINT}")
+    raise GitError(f"unknown revision `{rev}`")
+
+
+# -------------------------------------------------------------------------------------------- listing files
+
+
+def _index_entries(root: Path, *, merged_only: bool = False) -> dict[str, str]:
+    """path -> mode of the Python files in the index; ``merged_only`` drops paths in conflict (no stage 0)."""
+    entries: dict[str, str] = {}
+    for record in _run(root, "ls-files", "-z", "--stage", "--", *PY_PATHSPEC).split(b"\0"):
+        meta, tab, raw = record.partition(b"\t")
+        if tab:
+            mode, _sha, stage = meta.decode("ascii").split(" ")
+            if stage == "0" or not merged_only:
+                entries.setdefault(_decode(raw), mode)
+    return entries
+
+
+def list_files(root: Path) -> list[str]:
+    """Python files in the work tree: tracked, or untracked and not ignored; no submodule contents."""
+    tracked = [path for path, mode in _index_entries(root).items() if mode != GITLINK]
+    untracked = _split_z(_run(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *PY_PATHSPEC))
+    found = {path for path in (*tracked, *untracked) if _is_python(path) and (root / path).is_file()}
+    return sorted(found)
+
+
+# ------------------------------------------------------------------------------------------------- diffing
+
+
+def _unquote(quoted: bytes) -> bytes:
+    """Undo git's C-style quoting of a path (``"a/x\\ty"``)."""
+    body, out, i = quoted[1:-1], bytearray(), 0
+    while i < len(body):
+        if body[i] == 0x5C and i + 1 < len(body):  # backslash
+            escaped = body[i + 1]
+            if 0x30 <= escaped <= 0x37:
+                out.append(int(body[i + 1 : i + 4], 8))
+                i += 4
+                continue
+            out.append(_ESCAPES.get(escaped, escaped))
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return bytes(out)
+
+
+def _patch_path(name: bytes) -> str:
+    """The path of a ``+++ b/<path>`` line (git adds a tab after a name that holds a space)."""
+    name = name.removesuffix(b"\t")
+    if name.startswith(b'"') and name.endswith(b'"'):
+        name = _unquote(name)
+    return _decode(name.removeprefix(b"b/"))
+
+
+def _added_lines(patch: bytes) -> dict[str, set[int]]:
+    """New-side line numbers of every hunk of a ``-U0`` patch, by new path."""
+    added: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    in_header = False
+    for line in patch.split(b"\n"):
+        if line.startswith((b"diff --git ", b"* Unmerged path ")):
+            in_header, current = True, None
+        elif in_header and line.startswith(b"+++ "):
+            name = line[4:]
+            current = None if name == b"/dev/null" else added.setdefault(_patch_path(name), set())
+        elif line.startswith(b"@@ -"):  # hunk lines start with "+", "-", " " or "\", never "@"
+            in_header = False
+            match = _HUNK.match(line)
+            if match and current is not None:
+                start, count = int(match[1]), 1 if match[2] is None else int(match[2])
+                current.update(range(start, start + count))
+    return added
+
+
+def _raw_entries(raw: bytes) -> Iterator[tuple[str, str, str, str, str]]:
+    """(status letter, old mode, new mode, old path, new path) of ``--raw -z`` output."""
+    tokens = raw.split(b"\0")
+    i = 0
+    while i < len(tokens):
+        meta = tokens[i]
+        if not meta.startswith(b":"):
+            i += 1
+            continue
+        fields = meta[1:].split(b" ")
+        old_mode, new_mode, status = fields[0].decode(), fields[1].decode(), fields[4][:1].decode()
+        if status in ("R", "C"):
+            old, new = _decode(tokens[i + 1]), _decode(tokens[i + 2])
+            i += 3
+        else:
+            old = new = _decode(tokens[i + 1])
+            i += 2
+        yield status, old_mode, new_mode, old, new
+
+
+def _changes(root: Path, command: Sequence[str]) -> tuple[FileChange, ...]:
+    """The Python file changes of a ``diff-index``/``diff-tree`` command line."""
+    options = ("-M", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none")
+    raw = _run(root, *command, *options, "--raw", "-z", "--no-abbrev", "--", *PY_PATHSPEC)
+    patch = _run(
+        root, *command, *options, "-p", "-U0", "--no-color", "--src-prefix=a/", "--dst-prefix=b/",
+        "--submodule=short", "--", *PY_PATHSPEC,
+    )
+    added = _added_lines(patch)
+    changes: list[FileChange] = []
+    for status, old_mode, new_mode, old, new in _raw_entries(raw):
+        if status not in "ACDMRT":
+            continue  # an unmerged path: it has no stage 0 to read
+        # Only regular files count: a submodule or a symlink on one side is "absent" on that side.
+        had = old_mode in FILE_MODES and status not in ("A", "C")
+        has = new_mode in FILE_MODES and status != "D"
+        lines = frozenset(added.get(new, ()))
+        if had and has:
+            renamed = status == "R"
+            changes.append(FileChange(new, "R" if renamed else "M", old if renamed else None, lines))
+        elif has:
+            changes.append(FileChange(new, "A", None, lines))
+        elif had:
+            changes.append(FileChange(old, "D"))
+    return tuple(sorted(changes, key=lambda change: change.path))
+
+
+def staged_scope(root: Path) -> Scope:
+    """What ``git commit`` would record: the index against ``HEAD`` (all of it before the first commit)."""
+    head = _resolve(root, "HEAD")
+    base_tree = head or _decode(_run(root, "hash-object", "-t", "tree", "--stdin", stdin=b"")).strip()
+    changes = _changes(root, ["diff-index", "--cached", base_tree])
+    return Scope(mode="staged", base=head, target=None, changes=changes)
+
+
+def range_scope(root: Path, base: str, target: str = "HEAD") -> Scope:
+    """Changes from ``merge-base(base, target)`` to ``target`` (``git diff base...target``)."""
+    target_sha = _require(root, target, "target")
+    base_sha = _require(root, base, "base")
+    merge_base = _run(root, "merge-base", base_sha, target_sha, ok=(0, 1)).strip().decode("ascii")
+    if not merge_base:
+        if _is_shallow(root):
+            raise GitError(
+                f"the merge base of `{base}` and `{target}` is not in this shallow clone; {SHALLOW_HINT}"
+            )
+        raise GitError(f"`{base}` and `{target}` have no common history; pass a base on the same branch")
+    changes = _changes(root, ["diff-tree", "-r", merge_base, target_sha])
+    return Scope(mode="range", base=merge_base, target=target_sha, changes=changes)
+
+
+def default_scope(root: Path, base: str | None, env: Mapping[str, str]) -> Scope:
+    """``--base`` wins; then the refs pre-commit exports for pre-push; else the staged changes."""
+    if base:
+        return range_scope(root, base, "HEAD")
+    for from_key, to_key in PRE_COMMIT_REFS:
+        start, end = env.get(from_key), env.get(to_key)
+        if start and end:
+            return range_scope(root, start, end)
+    return staged_scope(root)
+
+
+# ---------------------------------------------------------------------------------------------- the tree
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    """Write all requests from a thread, so a full stdout pipe cannot block both sides."""
+    try:
+        stream.write(data)
+    except OSError:  # git exited early (BrokenPipeError); the reader reports its exit code
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def _batch_chunks(words: Sequence[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for word in words:
+        if chunk and size + len(word) + 4 > _GREP_ARGV_BUDGET:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(word)
+        size += len(word) + 4
+    if chunk:
+        yield chunk
+
+
+class GitTree:
+    """Python files of the index (``rev`` None: what pre-commit checks) or of a revision."""
+
+    def __init__(self, root: Path, rev: str | None = None) -> None:
+        self.root = root
+        self.rev = rev
+        self._tree = None if rev is None else _require(root, rev, "tree", peel="tree")
+        self._files: list[str] | None = None
+
+    def files(self) -> Sequence[str]:
+        if self._files is None:
+            if self._tree is None:
+                entries = list(_index_entries(self.root, merged_only=True).items())
+            else:
+                entries = []
+                for record in _run(self.root, "ls-tree", "-r", "-z", self._tree).split(b"\0"):
+                    meta, tab, raw = record.partition(b"\t")
+                    if tab:
+                        entries.append((_decode(raw), meta.split(b" ", 1)[0].decode("ascii")))
+            self._files = [path for path, mode in entries if mode in FILE_MODES and _is_python(path)]
+        return self._files
+
+    def read(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """One ``git cat-file --batch`` for all ``paths``; paths not in the tree are left out."""
+        names = [path for path in dict.fromkeys(paths) if path and "\n" not in path]
+        if not names:
+            return {}
+        prefix = ":0:" if self._tree is None else f"{self._tree}:"  # ":0:" so "1:x.py" is not a stage
+        request = b"".join(_encode(prefix + name) + b"\n" for name in names)
+        return self._cat_file(names, request)
+
+    def _cat_file(self, names: list[str], request: bytes) -> dict[str, bytes]:
+        args = ("cat-file", "--batch")
+        found: dict[str, bytes] = {}
+        try:
+            proc = subprocess.Popen(
+                _argv(args), cwd=self.root, env=_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise _os_error(self.root, exc) from None
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
+        writer.start()
+        complete = False
+        try:
+            for name in names:
+                header = proc.stdout.readline()
+                if not header:
+                    break
+                if header.endswith((b" missing\n", b" ambiguous\n")):
+                    continue
+                fields = header.split()
+                if len(fields) != 3 or not fields[2].isdigit():
+                    raise GitError(f"`git cat-file` gave unexpected output: {_decode(header)!r}")
+                body = proc.stdout.read(int(fields[2]))
+                proc.stdout.read(1)  # the newline after the contents
+                if fields[1] == b"blob":
+                    found[name] = body
+            else:
+                complete = True
+        finally:
+            if not complete:
+                proc.kill()
+            writer.join()
+            proc.stdout.close()
+            stderr = proc.stderr.read()
+            proc.stderr.close()
+            returncode = proc.wait()
+        if returncode != 0 or not complete:
+            raise _failure(self.root, args, returncode, stderr)
+        return found
+
+    def grep(self, words: Collection[str]) -> set[str]:
+        """Files holding any word as a whole word (``git grep -w -F``), limited to ``files()``."""
+        unique = sorted({word for word in words if word})
+        if not unique:
+            return set()
+        where = ["--cached"] if self._tree is None else [self._tree]
+        prefix = "" if self._tree is None else f"{self._tree}:"
+        found: set[str] = set()
+        for chunk in _batch_chunks(unique):
+            patterns = [arg for word in chunk for arg in ("-e", word)]
+            output = _run(
+                self.root, "grep", "-l", "-z", "-w", "-F", "--no-color", "--full-name",
+                "--no-recurse-submodules", *patterns, *where, "--", *PY_PATHSPEC, ok=(0, 1),
+            )
+            found.update(name.removeprefix(prefix) for name in _split_z(output))
+        return found & set(self.files())

@@ -1,0 +1,223 @@
+"""Cross-module tables: module <-> path, lazily loaded per-file facts, a content-hash cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from awaitguard import __version__
+from awaitguard.facts import collect, module_name
+from awaitguard.findings import Notice
+from awaitguard.model import ModuleFacts
+from awaitguard.source import SourceError
+from awaitguard.tree import FsTree, Tree
+
+_CACHE_TAG = f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}"
+STUBS_DIR = Path(__file__).resolve().parent.parent.parent / "stubs"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("AWAITGUARD_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else Path.home() / ".cache"
+    return root if os.environ.get("AWAITGUARD_CACHE_DIR") else root / "awaitguard"
+
+
+class FactsCache:
+    """Facts pickled per (content hash, module name, version); atomic writes, never required."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / _CACHE_TAG
+
+    @staticmethod
+    def key(module: str, is_package: bool, path: str, data: bytes) -> str:
+        digest = hashlib.blake2b(data, digest_size=20)
+        digest.update(f"\0{module}\0{is_package}\0{path}".encode())
+        return digest.hexdigest()
+
+    def get(self, key: str) -> ModuleFacts | None:
+        try:
+            with open(self.directory / key[:2] / key, "rb") as handle:
+                value = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            return None
+        return value if isinstance(value, ModuleFacts) else None
+
+    def put(self, key: str, facts: ModuleFacts) -> None:
+        folder = self.directory / key[:2]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(facts, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, folder / key)
+        except OSError:
+            return  # a read-only or full cache never fails a scan
+
+
+Job = tuple[str, str, bool, bytes]
+Result = tuple[str, "ModuleFacts | tuple[int, str]"]
+
+
+def _collect_job(job: Job) -> Result:
+    path, module, is_package, data = job
+    try:
+        return path, collect(path, module, is_package, data)
+    except SourceError as exc:
+        return path, (exc.line, exc.message)
+
+
+def _collect_chunk(jobs: list[Job]) -> list[Result]:
+    return [_collect_job(job) for job in jobs]
+
+
+def _chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
+    for start in range(0, len(jobs), size):
+        yield jobs[start : start + size]
+
+
+def jobs_for(workers: int, count: int) -> int:
+    if workers > 0:
+        return workers
+    return max(1, min(os.cpu_count() or 1, count // 40 or 1))
+
+
+class Index:
+    """Everything the resolver may look up. Facts are loaded on demand, one file at a time."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        roots: Sequence[str] = (),
+        cache: FactsCache | None = None,
+        stubs: Path | None = STUBS_DIR,
+        workers: int = 0,
+    ) -> None:
+        self.tree = tree
+        self.cache = cache
+        self.workers = workers
+        self.roots = tuple(roots) or ("",)
+        self.notices: list[Notice] = []
+        self.parsed = 0
+        self._facts: dict[str, ModuleFacts] = {}
+        self._failed: set[str] = set()
+        self.modules: dict[str, tuple[str, bool]] = {}  # module -> (path, is_package)
+        self.path_modules: dict[str, tuple[str, bool]] = {}
+        self.namespaces: set[str] = set()  # every package prefix, with or without __init__.py
+        for path in tree.files():
+            self._register(path)
+        self.stub_tree: FsTree | None = None
+        self.stub_modules: dict[str, tuple[str, bool]] = {}
+        if stubs is not None and stubs.is_dir():
+            self.stub_tree = FsTree(stubs)
+            for path in self.stub_tree.files():
+                name, pkg = module_name(path, ("",))
+                self.stub_modules[name] = (path, pkg)
+
+    def _register(self, path: str) -> None:
+        name, pkg = module_name(path, self.roots)
+        self.path_modules[path] = (name, pkg)
+        parts = name.split(".")
+        for cut in range(1, len(parts)):
+            self.namespaces.add(".".join(parts[:cut]))
+        current = self.modules.get(name)
+        if current is None or (current[0].endswith(".pyi") and path.endswith(".py")):
+            self.modules[name] = (path, pkg)
+
+    def module_of(self, path: str) -> tuple[str, bool]:
+        if path not in self.path_modules:
+            self._register(path)
+        return self.path_modules[path]
+
+    def has_module(self, name: str) -> bool:
+        return name in self.modules or name in self.namespaces or name in self.stub_modules
+
+    def loaded(self) -> Iterable[ModuleFacts]:
+        return self._facts.values()
+
+    def facts(self, module: str) -> ModuleFacts | None:
+        """The facts of ``module``: parsed now if needed; project first, then ``stubs/``."""
+        if module in self._facts:
+            return self._facts[module]
+        if module in self._failed:
+            return None
+        entry = self.modules.get(module)
+        if entry is not None:
+            self.load([entry[0]])
+        elif module in self.stub_modules and self.stub_tree is not None:
+            path, pkg = self.stub_modules[module]
+            data = self.stub_tree.read([path]).get(path)
+            if data is not None:
+                result = _collect_job((f"<stubs>/{path}", module, pkg, data))[1]
+                if isinstance(result, ModuleFacts):
+                    self._facts[module] = result
+        if module not in self._facts:
+            self._failed.add(module)
+            return None
+        return self._facts[module]
+
+    def facts_for_path(self, path: str) -> ModuleFacts | None:
+        module, _ = self.module_of(path)
+        found = self._facts.get(module)
+        if found is not None and found.path == path:
+            return found
+        loaded = self.load([path])
+        return loaded[0] if loaded else None
+
+    def add(self, facts: ModuleFacts) -> None:
+        self._facts[facts.module] = facts
+
+    def load(self, paths: Sequence[str], contents: dict[str, bytes] | None = None) -> list[ModuleFacts]:
+        """Facts for ``paths`` (cache, then parse; in parallel when there are many)."""
+        data = contents if contents is not None else self.tree.read(paths)
+        out: list[ModuleFacts] = []
+        jobs: list[Job] = []
+        keys: dict[str, str] = {}
+        for path in paths:
+            blob = data.get(path)
+            if blob is None:
+                continue
+            module, pkg = self.module_of(path)
+            if self.cache is not None:
+                key = FactsCache.key(module, pkg, path, blob)
+                hit = self.cache.get(key)
+                if hit is not None:
+                    out.append(self._keep(hit))
+                    continue
+                keys[path] = key
+            jobs.append((path, module, pkg, blob))
+        for path, result in self._run(jobs):
+            if isinstance(result, ModuleFacts):
+                self.parsed += 1
+                if self.cache is not None and path in keys:
+                    self.cache.put(keys[path], result)
+                out.append(self._keep(result))
+            else:
+                line, message = result
+                self.notices.append(Notice(path, line, message))
+                self._failed.add(self.module_of(path)[0])
+        return out
+
+    def _keep(self, facts: ModuleFacts) -> ModuleFacts:
+        current = self._facts.get(facts.module)
+        preferred = self.modules.get(facts.module, (facts.path, False))[0]
+        if current is None or facts.path == preferred:
+            self._facts[facts.module] = facts
+        return facts
+
+    def _run(self, jobs: list[Job]) -> Iterator[Result]:
+        workers = jobs_for(self.workers, len(jobs))
+        if workers <= 1 or len(jobs) < 40:
+            yield from map(_collect_job, jobs)
+            return
+        # biggest files first, so no worker is left with a giant file at the end
+        jobs.sort(key=lambda job: len(job[3]), reverse=True)
+        size = max(4, min(64, len(jobs) // (workers * 8) or 1))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for chunk in pool.map(_collect_chunk, _chunks(jobs, size)):
+                yield from chunk

@@ -1,0 +1,142 @@
+"""Frozen value types shared by every layer. Imports nothing of ours."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+# A reference is a linear description of an expression, resolved later by ``resolve``:
+#   ("n:name", ".attr", "()", ...)   name, attribute access, call
+#   ("self", ...), ("cls", ...), ("super", ...)
+#   ("m:pkg.mod", ...)               importlib.import_module("pkg.mod") / __import__
+#   ("plain",)                       a value known not to be awaitable (literal, display, lambda ...)
+#   ("asyncmock",), ("syncmock",)    a unittest.mock double (awaitable / not awaitable when called)
+#   ()                               unknown
+Ref = tuple[str, ...]
+UNKNOWN_REF: Ref = ()
+PLAIN_REF: Ref = ("plain",)
+
+
+class Awaitability(enum.Enum):
+    AWAITABLE = "awaitable"
+    NOT_AWAITABLE = "not-awaitable"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int
+    col: int  # 1-based, in unicode code points
+
+
+@dataclass(frozen=True)
+class DefFact:
+    """A ``def``/``async def`` (function, method, property) or a ``class``."""
+
+    qualname: str  # within the module: "Manager.get", "outer.inner"
+    kind: str  # "function" | "class"
+    line: int
+    col: int
+    is_async: bool = False
+    is_generator: bool = False  # contains yield (sync -> generator, async -> async generator)
+    decorators: tuple[Ref, ...] = ()
+    returns: tuple[Ref, ...] = ()  # refs of returned expressions; PLAIN_REF for bare/None
+    returns_param: bool = False  # returns a parameter or something derived from the caller
+    returns_annotation: str = ""  # unparsed return annotation ("" when absent)
+    params: tuple[str, ...] = ()
+    # class only
+    bases: tuple[Ref, ...] = ()
+    members: tuple[str, ...] = ()  # names defined in the class body
+    attrs: tuple[tuple[str, str, Ref], ...] = ()  # (name, scope the ref is resolved in, ref)
+    has_metaclass: bool = False
+    dynamic: bool = False  # defines __getattr__/__new__ or has a metaclass: members are not all known
+    is_stub: bool = False  # body is only `...`, `pass`, a docstring or `raise NotImplementedError`
+    is_abstract: bool = False
+
+
+@dataclass(frozen=True)
+class ImportFact:
+    """``name`` is bound to ``module`` (``attr`` None) or to ``module.attr``."""
+
+    name: str
+    module: str  # absolute
+    attr: str | None
+    line: int
+    scope: str = ""  # "" for module level, else the function qualname
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place a rule judges. ``kind`` decides which rule looks at it."""
+
+    kind: str  # await | drop | with | async-with | for | async-for | patch
+    line: int
+    col: int
+    scope: str  # enclosing function qualname ("" for module level)
+    ref: Ref  # the expression judged (await operand, call, context manager, iterable)
+    context: str = ""  # drop: statement|unused|bool|fstring|return ; patch: form
+    end_line: int = 0
+    guarded: bool = False  # under an `if iscoroutinefunction(...)`-style guard
+    expects_error: bool = False  # inside `with pytest.raises(TypeError)`
+    # patch sites only
+    target: str = ""  # dotted string target, or attribute name for patch.object
+    target_ref: Ref = ()  # object target of patch.object / monkeypatch.setattr(obj, ...)
+    double: Ref = ()  # the replacement (("asyncmock",), ("syncmock",), a ref to a def, () unknown)
+    text: str = ""  # the expression as written (for messages)
+
+
+@dataclass(frozen=True)
+class ScopeFact:
+    """What a function body binds, so names in it can be resolved."""
+
+    qualname: str
+    cls: str  # qualname of the enclosing class when this is a method, else ""
+    is_async: bool
+    params: tuple[str, ...]
+    bindings: tuple[tuple[str, Ref], ...]  # local name -> value ref (one entry per assignment)
+    parent: str = ""  # enclosing function scope ("" = module)
+    is_static: bool = False
+    is_classmethod: bool = False
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    path: str
+    module: str
+    is_package: bool
+    defs: tuple[DefFact, ...] = ()
+    imports: tuple[ImportFact, ...] = ()
+    star_imports: tuple[str, ...] = ()
+    bindings: tuple[tuple[str, Ref], ...] = ()  # module-level name -> value ref
+    all_names: tuple[str, ...] | None = None
+    scopes: tuple[ScopeFact, ...] = ()
+    sites: tuple[Site, ...] = ()
+    # lines carrying an awaitguard-ignore or noqa comment: (line, codes) with "" = every code
+    suppressions: tuple[tuple[int, str], ...] = ()
+    is_stub_file: bool = False  # a .pyi file: results come from annotations
+
+    def suppressed(self, line: int, code: str) -> bool:
+        for number, codes in self.suppressions:
+            if number == line and (not codes or code in codes.replace(" ", "").split(",")):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str  # path after the change (the old path for a deletion)
+    status: str  # "A" added, "M" modified, "D" deleted, "R" renamed
+    old_path: str | None = None  # path before the change (None when added)
+    lines: frozenset[int] = frozenset()  # added or modified line numbers in the new version
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a commit changes, as git sees it."""
+
+    mode: str  # "staged" | "range" | "files" | "all"
+    base: str | None  # revision the change is measured against (None: no HEAD yet)
+    target: str | None  # None = the index; else a revision
+    changes: tuple[FileChange, ...] = ()
+    note: str = ""  # a one-line notice for the user (e.g. "git not found: scanning the given files")

@@ -1,0 +1,44 @@
+"""mypy plugin and runner for awaitguard-mypy.
+
+``plugin(version)`` is what mypy calls; it refuses mypy versions outside the tested range.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy.plugin import Plugin
+
+MYPY_MIN = (1, 19)
+MYPY_MAX = (2, 5)  # exclusive
+SUPPORTED = ">=1.19,<2.5"
+
+
+def version_tuple(version: str) -> tuple[int, int]:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        return (0, 0)
+    return (int(match.group(1)), int(match.group(2)))
+
+
+def supported(version: str) -> bool:
+    return MYPY_MIN <= version_tuple(version) < MYPY_MAX
+
+
+def plugin(version: str) -> type[Plugin]:
+    if not supported(version):
+        # mypy has no channel for a plugin to refuse; print one line and stop, as django-stubs does.
+        print(
+            f"awaitguard.mypy: mypy {version} is not supported (tested range: mypy{SUPPORTED})",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    from awaitguard.mypy_plugin.main import AwaitguardPlugin
+
+    return AwaitguardPlugin
+
+
+__all__ = ["SUPPORTED", "plugin", "supported"]

@@ -1,0 +1,172 @@
+"""Hook callbacks: dynamic imports, ``getattr`` literals, awaits of plain unannotated ``def``s,
+plus the plugin-wide ``get_additional_deps`` and ``report_config_data`` answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mypy.nodes import CallExpr, FuncDef, MemberExpr, MypyFile, StrExpr
+from mypy.plugin import FunctionContext, MethodContext, ReportConfigContext
+from mypy.types import AnyType, CallableType, Instance, Type, TypeType, get_proper_type
+
+import awaitguard
+from awaitguard.mypy_plugin.emit import defined_at, emit
+from awaitguard.mypy_plugin.kinds import node_awaitable, plain_def
+from awaitguard.mypy_plugin.services import Services, base_dir, is_third_party
+
+DEP_PRIORITY = 10  # as mypy's PRI_MED: a top-level ``import X``
+SIBLING_PATTERNS = ("{}_async", "async_{}", "a{}", "{}_coro")
+
+
+def _literal_arg(ctx: FunctionContext, index: int) -> str | None:
+    if len(ctx.args) <= index or len(ctx.args[index]) != 1:
+        return None
+    expr = ctx.args[index][0]
+    return expr.value if isinstance(expr, StrExpr) else None
+
+
+def _module_type(services: Services, ctx: FunctionContext, module_id: str) -> Type:
+    module = services.modules.get(module_id)
+    expr_checker = getattr(ctx.api, "expr_checker", None)
+    build = getattr(expr_checker, "module_type", None)
+    if module is None or build is None:
+        return ctx.default_return_type
+    result = build(module)
+    return result if isinstance(result, Instance) else ctx.default_return_type
+
+
+def import_module(services: Services, ctx: FunctionContext) -> Type:
+    """``importlib.import_module("pkg.mod")`` is the module ``pkg.mod``."""
+    name = _literal_arg(ctx, 0)
+    if name is None or name.startswith("."):
+        return ctx.default_return_type
+    return _module_type(services, ctx, name)
+
+
+def dunder_import(services: Services, ctx: FunctionContext) -> Type:
+    """``__import__("a.b")`` is ``a``; with a non-empty ``fromlist`` it is ``a.b``."""
+    name = _literal_arg(ctx, 0)
+    if name is None or name.startswith("."):
+        return ctx.default_return_type
+    fromlist = ctx.args[3] if len(ctx.args) > 3 else []
+    return _module_type(services, ctx, name if fromlist else name.partition(".")[0])
+
+
+def getattr_literal(services: Services, ctx: FunctionContext) -> Type:
+    """Two-argument ``getattr(obj, "name")`` is ``obj.name`` when that attribute exists."""
+    name = _literal_arg(ctx, 1)
+    if name is None or (len(ctx.args) > 2 and ctx.args[2]) or not ctx.arg_types or not ctx.arg_types[0]:
+        return ctx.default_return_type
+    owner = get_proper_type(ctx.arg_types[0][0])
+    if isinstance(owner, Instance) and owner.extra_attrs and owner.extra_attrs.mod_name:
+        return owner.extra_attrs.attrs.get(name, ctx.default_return_type)
+    info = None
+    if isinstance(owner, Instance):
+        info = owner.type
+    elif isinstance(owner, TypeType) and isinstance(owner.item, Instance):
+        info = owner.item.type
+    elif isinstance(owner, CallableType) and owner.is_type_obj():
+        info = owner.type_object()
+    if info is None or info.get(name) is None:
+        return ctx.default_return_type
+    member = MemberExpr(ctx.args[0][0], name)
+    member.set_line(ctx.context)
+    return ctx.api.get_expression_type(member)
+
+
+def _sibling(services: Services, fullname: str) -> tuple[str, str] | None:
+    owner, _, name = fullname.rpartition(".")
+    for pattern in SIBLING_PATTERNS:
+        candidate = pattern.format(name)
+        symbol = services.lookup(f"{owner}.{candidate}")
+        if symbol is not None and node_awaitable(services, symbol.node) is True:
+            line = symbol.node.line if symbol.node is not None else 0
+            return candidate, services.where(f"{owner}.{candidate}", line)
+    return None
+
+
+def plain_callee(services: Services, fullname: str) -> bool:
+    """Is ``fullname`` an unannotated plain ``def`` returning no awaitable? (hook routing test)
+
+    Hooks are only claimed for such callees: mypy asks plugins in order and takes the first
+    callback, so claiming every fullname would hide other plugins' hooks.
+    """
+    symbol = services.lookup(fullname) if "." in fullname else None
+    return symbol is not None and isinstance(symbol.node, FuncDef) and plain_def(services, symbol.node)
+
+
+def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | MethodContext) -> Type:
+    """``await f()`` where ``f`` is an unannotated plain ``def`` that returns no awaitable."""
+    default = ctx.default_return_type
+    call = ctx.context
+    if not isinstance(get_proper_type(default), AnyType) or not isinstance(call, CallExpr):
+        return default
+    text = services.sources.get(ctx.api.path).awaited_calls.get((call.line, call.column))
+    if text is None:
+        return default
+    symbol = services.lookup(fullname)
+    func = symbol.node if symbol is not None else None
+    if not isinstance(func, FuncDef) or not plain_def(services, func):
+        return default
+    name = func.name
+    sibling = _sibling(services, fullname)
+    fix = f"drop the `await`, or make `{name}` an `async def`"
+    notes = [defined_at(f"`{name}` is a plain `def` whose body returns no awaitable",
+                        services.where(fullname, func.line))]
+    if sibling is not None:
+        fix += f", or await its async sibling `{sibling[0]}(...)`"
+        notes.append(defined_at(f"`{sibling[0]}` is the awaitable sibling of `{name}`", sibling[1]))
+    args = {"expr": text, "what": f"the result of `{name}`, a plain `def`", "fix": fix}
+    emit(services, ctx.api, "AG101", call, args, notes)
+    return default
+
+
+def additional_deps(services: Services, file: MypyFile) -> list[tuple[int, str, int]]:
+    """Modules named by ``import_module``/``__import__``/``patch`` literals, if they exist on disk."""
+    if not file.path or not file.path.endswith(".py") or is_third_party(file.path):
+        return []
+    package = file.fullname if file.path.endswith("__init__.py") else file.fullname.rpartition(".")[0]
+    facts = services.sources.get(file.path, package)
+    root = base_dir(file.fullname, file.path)
+    deps: dict[str, int] = {}
+    for dotted, line in facts.string_deps:
+        found = services.resolve_dotted(dotted, root)
+        if found is not None and found[0] != file.fullname:
+            deps.setdefault(found[0], line)
+    return [(DEP_PRIORITY, module_id, line) for module_id, line in sorted(deps.items())]
+
+
+def config_data(services: Services, ctx: ReportConfigContext) -> dict[str, Any]:
+    """Cache key: versions, stubs, options, and the ``ast`` facts of the modules this one reaches.
+
+    mypy re-checks a module when an import's interface changes, but an unannotated ``def``'s body
+    is not part of its interface: the digest makes such an edit invalidate this module's cache.
+    """
+    data: dict[str, Any] = {
+        "awaitguard": awaitguard.__version__,
+        "stubs": services.stubs_hash(),
+        "config": services.config.data(),
+    }
+    if not ctx.path.endswith(".py") or is_third_party(ctx.path):
+        return data
+    package = ctx.id if ctx.path.endswith("__init__.py") else ctx.id.rpartition(".")[0]
+    facts = services.sources.get(ctx.path, package)
+    root = base_dir(ctx.id, ctx.path)
+    digests: dict[str, str] = {}
+    for dotted in {*facts.imports, *(name for name, _ in facts.string_deps)}:
+        found = services.resolve_dotted(dotted, root)
+        if found is not None and found[1].endswith(".py") and not is_third_party(found[1]):
+            digests[found[0]] = services.sources.digest(found[1])
+    data["facts"] = sorted(digests.items())
+    return data
+
+
+__all__ = [
+    "additional_deps",
+    "await_plain_call",
+    "config_data",
+    "dunder_import",
+    "getattr_literal",
+    "import_module",
+    "plain_callee",
+]

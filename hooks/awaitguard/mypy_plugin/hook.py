@@ -1,0 +1,165 @@
+"""The awaitguard-mypy hook: mypy with the plugin and stubs, reporting only async findings.
+
+``main(argv)``: ``[--format text|json|sarif|github] [mypy options] [files]``. Exit 0 clean,
+1 findings, 2 usage, config or mypy errors (one stderr line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import linecache
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from awaitguard.config import ConfigError
+from awaitguard.findings import Notice, dedupe, suppressed
+from awaitguard.mypy_plugin import SUPPORTED, supported
+from awaitguard.mypy_plugin import config as plugin_config
+from awaitguard.mypy_plugin.services import stubs_dir
+from awaitguard.mypy_plugin.translate import translate
+from awaitguard.report import FORMATS, render
+
+PLUGIN = "awaitguard.mypy"
+# What async checking needs; everything else comes from the user's own mypy configuration.
+ASYNC_ARGS = ("--enable-error-code", "unused-awaitable", "--enable-error-code", "truthy-bool")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="awaitguard mypy",
+        description="mypy with awaitguard's plugin and stubs; reports async misuse only. "
+        "Other options are passed to mypy.",
+    )
+    parser.add_argument("--format", choices=sorted(FORMATS), default="text")
+    return parser
+
+
+def _mypy_args(extra: Sequence[str], settings: plugin_config.PluginConfig | None) -> list[str]:
+    args = ["-O", "json", *ASYNC_ARGS]
+    if settings is None or settings.check_untyped_defs:
+        args.append("--check-untyped-defs")
+    if settings is not None:
+        args.extend(settings.args)
+    return [*args, *extra]
+
+
+def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
+    """JSON records of one in-process mypy build, or an error line."""
+    from mypy import build
+    from mypy.errors import CompileError
+    from mypy.fscache import FileSystemCache
+    from mypy.main import process_options
+
+    fscache = FileSystemCache()
+    quiet = io.StringIO()
+    try:
+        sources, options = process_options(args, stdout=quiet, stderr=quiet, fscache=fscache)
+    except SystemExit:
+        said = quiet.getvalue().strip().splitlines()
+        return [], "mypy: " + (said[-1] if said else "invalid arguments")
+    extra_plugins = []
+    if options.config_file:
+        if PLUGIN not in options.plugins:
+            options.plugins.append(PLUGIN)  # serialised with the options, so ``-n`` workers load it too
+    else:
+        # mypy loads ``options.plugins`` only when a config file was found.
+        from awaitguard.mypy_plugin.main import AwaitguardPlugin
+
+        extra_plugins.append(AwaitguardPlugin(options))
+    stubs = stubs_dir()
+    if stubs is not None and str(stubs) not in options.mypy_path:
+        options.mypy_path.append(str(stubs))  # after the user's own entries
+    options.output = "json"
+    if options.num_workers:
+        options.native_parser = True  # as mypy.main does for parallel checking
+    lines: list[str] = []
+
+    def flush(_filename: str | None, new: list[str], _serious: bool) -> None:
+        lines.extend(new)
+
+    try:
+        result = build.build(sources, options, None, flush, fscache, quiet, quiet, extra_plugins)
+        result.manager.metastore.close()
+    except CompileError as exc:
+        lines.extend(exc.messages)
+        if not any(line.startswith("{") for line in exc.messages):
+            return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error")
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    blocking = [r for r in records if r.get("code") == "syntax"]
+    if blocking:
+        first = blocking[0]
+        return [], f"mypy: {first['file']}:{first['line']}: {first['message']}"
+    return records, None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    ns, extra = parser.parse_known_args(argv)
+    import mypy.version
+
+    if not supported(mypy.version.__version__):
+        version = mypy.version.__version__
+        print(f"awaitguard mypy: mypy {version} is not supported (needs mypy{SUPPORTED})", file=sys.stderr)
+        return 2
+    try:
+        settings = plugin_config.load(_config_file(extra))
+    except ConfigError as exc:
+        print(f"awaitguard mypy: {exc}", file=sys.stderr)
+        return 2
+    try:
+        records, error = _run_mypy(_mypy_args(extra, settings))
+    except SystemExit as exc:  # a plugin refusal or mypy's internal-error exit; it printed why
+        if exc.code in (0, None):
+            return 2
+        print(f"awaitguard mypy: mypy stopped (exit {exc.code})", file=sys.stderr)
+        return 2
+    if error is not None:
+        print(f"awaitguard mypy: {error}", file=sys.stderr)
+        return 2
+    findings, unresolved = translate(records, _read_line)
+    findings = [
+        finding
+        for finding in dedupe(findings)
+        if finding.code in settings.enabled
+        and not suppressed(_read_line(finding.path, finding.line), finding.code)
+    ]
+    notices = []
+    if unresolved:
+        message = (
+            f"mypy could not resolve {unresolved} import(s); calls into them are `Any` and unchecked "
+            "(add the packages to additional_dependencies)"
+        )
+        notices.append(Notice("", 0, message))
+    sys.stdout.write(render(ns.format, findings, notices))
+    return 1 if findings else 0
+
+
+def _config_file(extra: Sequence[str]) -> str | None:
+    """The mypy config file mypy itself would use (``--config-file`` or its default search)."""
+    from mypy.fscache import FileSystemCache
+    from mypy.main import process_options
+
+    quiet = io.StringIO()
+    try:
+        _sources, options = process_options(
+            list(extra), stdout=quiet, stderr=quiet, fscache=FileSystemCache(), require_targets=False
+        )
+    except SystemExit:
+        return None
+    return options.config_file
+
+
+def _read_line(path: str, line: int) -> str:
+    return linecache.getline(path, line).rstrip("\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""The plugin class. It only routes: each hook tests the fullname and returns a callback or None."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from mypy.nodes import MypyFile
+from mypy.options import Options
+from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
+from mypy.types import Type
+
+from awaitguard.config import ConfigError
+from awaitguard.mypy_plugin import callbacks, config, patches
+from awaitguard.mypy_plugin.services import Services
+
+FUNCTIONS: dict[str, Callable[[Services, FunctionContext], Type]] = {
+    "importlib.import_module": callbacks.import_module,
+    "builtins.__import__": callbacks.dunder_import,
+    "builtins.getattr": callbacks.getattr_literal,
+}
+PATCHERS = ("unittest.mock._patcher", "pytest_mock.plugin.MockerFixture._Patcher")
+PATCH_METHODS = {f"{owner}.{method}": form for owner in PATCHERS
+                 for method, form in (("__call__", "patch"), ("object", "object"), ("multiple", "multiple"))}
+
+
+class AwaitguardPlugin(Plugin):
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        try:
+            settings = config.load(options.config_file)
+        except ConfigError as exc:
+            # mypy offers plugins no error channel at load time: one line, exit 2 (as django-stubs).
+            print(f"awaitguard.mypy: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        self.services = Services(options, settings)
+
+    def set_modules(self, modules: dict[str, MypyFile]) -> None:
+        super().set_modules(modules)
+        self.services.modules = modules
+
+    def report_config_data(self, ctx: ReportConfigContext) -> Any:
+        return callbacks.config_data(self.services, ctx)
+
+    def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
+        return callbacks.additional_deps(self.services, file)
+
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        if fullname in FUNCTIONS:
+            return partial(FUNCTIONS[fullname], self.services)
+        if callbacks.plain_callee(self.services, fullname):
+            return partial(callbacks.await_plain_call, self.services, fullname)
+        return None
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        if fullname in PATCH_METHODS:
+            return partial(patches.check_patch, self.services, PATCH_METHODS[fullname])
+        if callbacks.plain_callee(self.services, fullname):
+            return partial(callbacks.await_plain_call, self.services, fullname)
+        return None
+
+
+__all__ = ["AwaitguardPlugin"]

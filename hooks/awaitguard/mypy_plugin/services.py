@@ -1,0 +1,124 @@
+"""State one plugin instance shares with its callbacks: options, config, modules, source facts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from mypy.build import default_data_dir
+from mypy.fscache import FileSystemCache
+from mypy.lookup import lookup_fully_qualified
+from mypy.modulefinder import BuildSource, FindModuleCache, compute_search_paths
+from mypy.nodes import MypyFile, SymbolTableNode
+from mypy.options import Options
+
+from awaitguard.mypy_plugin.config import PluginConfig
+from awaitguard.mypy_plugin.sources import FileFacts, SourceFacts
+
+
+def stubs_dir() -> Path | None:
+    """The shipped stubs: inside the package when installed, else ``stubs/`` at the repo root."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "stubs", here.parents[3] / "stubs"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def stubs_hash() -> str:
+    root = stubs_dir()
+    digest = hashlib.sha256()
+    if root is not None:
+        for path in sorted(root.rglob("*.pyi")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def is_third_party(path: str) -> bool:
+    parts = Path(path).parts
+    return "site-packages" in parts or "dist-packages" in parts or "typeshed" in parts
+
+
+class Services:
+    def __init__(self, options: Options, config: PluginConfig) -> None:
+        self.options = options
+        self.config = config
+        self.sources = SourceFacts()
+        self.modules: dict[str, MypyFile] = {}
+        self._finders: dict[str, FindModuleCache] = {}
+        self._stubs_hash: str | None = None
+
+    # -- symbols -------------------------------------------------------------------------------
+    def lookup(self, fullname: str) -> SymbolTableNode | None:
+        return lookup_fully_qualified(fullname, self.modules, raise_on_missing=False)
+
+    def module_of(self, fullname: str) -> MypyFile | None:
+        """The loaded module that holds ``fullname`` (longest matching prefix)."""
+        parts = fullname.split(".")
+        for end in range(len(parts), 0, -1):
+            module = self.modules.get(".".join(parts[:end]))
+            if module is not None:
+                return module
+        return None
+
+    def facts_of(self, module: MypyFile) -> FileFacts:
+        if not module.path or module.path.endswith(".pyi"):
+            return FileFacts()
+        return self.sources.get(module.path, _package(module.fullname, module.path))
+
+    def where(self, fullname: str, line: int) -> str:
+        module = self.module_of(fullname)
+        if module is None or not module.path:
+            return ""
+        return f"{_display(module.path)}:{line}"
+
+    # -- module search -------------------------------------------------------------------------
+    def find_module(self, module_id: str, base_dir: str) -> str | None:
+        finder = self._finders.get(base_dir)
+        if finder is None:
+            sources = [BuildSource(None, None, base_dir=base_dir)] if base_dir else []
+            search = compute_search_paths(sources, self.options, default_data_dir())
+            finder = FindModuleCache(search, FileSystemCache(), self.options)
+            self._finders[base_dir] = finder
+        found = finder.find_module(module_id)
+        return found if isinstance(found, str) else None
+
+    def resolve_dotted(self, dotted: str, base_dir: str) -> tuple[str, str] | None:
+        """The longest importable prefix of ``dotted`` and its path."""
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            module_id = ".".join(parts[:end])
+            path = self.find_module(module_id, base_dir)
+            if path is not None:
+                return module_id, path
+        return None
+
+    def stubs_hash(self) -> str:
+        if self._stubs_hash is None:
+            self._stubs_hash = stubs_hash()
+        return self._stubs_hash
+
+
+def _package(fullname: str, path: str) -> str:
+    return fullname if os.path.basename(path) == "__init__.py" else fullname.rpartition(".")[0]
+
+
+def base_dir(fullname: str, path: str) -> str:
+    """The directory that ``fullname`` is importable from, given its file ``path``."""
+    directory = Path(path).resolve().parent
+    depth = fullname.count(".") + (1 if os.path.basename(path) == "__init__.py" else 0)
+    for _ in range(depth):
+        directory = directory.parent
+    return str(directory)
+
+
+def _display(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+
+
+__all__ = ["Services", "base_dir", "is_third_party", "stubs_dir", "stubs_hash"]

@@ -1,0 +1,147 @@
+"""Runtime awaitability of live objects: the patch target and the double that replaces it.
+
+The static scanner judges source (``awaitguard.resolve``); here the objects exist, so we ask them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from unittest import mock
+
+from awaitguard.model import Awaitability
+
+AWAITABLE = Awaitability.AWAITABLE
+NOT_AWAITABLE = Awaitability.NOT_AWAITABLE
+UNKNOWN = Awaitability.UNKNOWN
+
+# return annotations that make a plain `def` awaitable when called
+_AWAITABLE_NAMES = frozenset({"Awaitable", "Coroutine", "Future", "Task", "Deferred"})
+
+
+def _annotation_names(annotation: object) -> set[str]:
+    """Bare names of an annotation's outer type (``Awaitable[int]`` -> {"Awaitable"})."""
+    if isinstance(annotation, str):
+        head = annotation.split("[", 1)[0].strip()
+        return {part.strip().rsplit(".", 1)[-1] for part in head.split("|")}
+    origin = typing.get_origin(annotation) or annotation
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        names: set[str] = set()
+        for arg in typing.get_args(annotation):
+            names |= _annotation_names(arg)
+        return names
+    name = getattr(origin, "__name__", None) or getattr(origin, "_name", None)
+    return {str(name)} if name else set()
+
+
+def _returns_awaitable(func: object) -> bool:
+    annotations = getattr(func, "__annotations__", None)
+    if not isinstance(annotations, dict) or "return" not in annotations:
+        return False
+    return bool(_annotation_names(annotations["return"]) & _AWAITABLE_NAMES)
+
+
+def _unwrap_descriptor(obj: object) -> object:
+    if isinstance(obj, (staticmethod, classmethod)):
+        return obj.__func__
+    return obj
+
+
+def _is_async_function(obj: object) -> bool:
+    """``async def`` (also through partial, bound methods and ``functools.wraps`` chains)."""
+    seen = 0
+    current: object = obj
+    while current is not None and seen < 20:
+        seen += 1
+        if inspect.iscoroutinefunction(current) or _returns_awaitable(current):
+            return True
+        if isinstance(current, functools.partial):
+            current = current.func
+        elif inspect.ismethod(current):
+            current = current.__func__
+        else:
+            current = getattr(current, "__wrapped__", None)
+    return False
+
+
+def judge_target(obj: object) -> Awaitability:
+    """Whether calling the real object yields an awaitable."""
+    obj = _unwrap_descriptor(obj)
+    if isinstance(obj, mock.NonCallableMock) or not callable(obj):
+        return UNKNOWN  # already a double, or not something that is called
+    if _is_async_function(obj):
+        return AWAITABLE
+    if inspect.isclass(obj):
+        return AWAITABLE if hasattr(obj, "__await__") else NOT_AWAITABLE
+    if getattr(obj, "__name__", "") == "<lambda>":
+        return UNKNOWN  # a lambda may return a coroutine; its body cannot be judged here
+    if inspect.isfunction(obj) or inspect.ismethod(obj) or inspect.isbuiltin(obj):
+        return NOT_AWAITABLE
+    call = vars(type(obj)).get("__call__")
+    return AWAITABLE if call is not None and _is_async_function(call) else UNKNOWN
+
+
+def judge_double(obj: object) -> Awaitability:
+    """Whether calling the replacement yields an awaitable."""
+    obj = _unwrap_descriptor(obj)
+    spec_mock = getattr(obj, "mock", None)
+    if inspect.isfunction(obj) and isinstance(spec_mock, mock.NonCallableMock):
+        return judge_double(spec_mock)  # create_autospec(function): a function around a mock
+    if isinstance(obj, mock.AsyncMockMixin):
+        return AWAITABLE
+    if isinstance(obj, mock.NonCallableMock):
+        if not callable(obj):
+            return UNKNOWN
+        side_effect = obj.side_effect
+        if callable(side_effect) and not isinstance(side_effect, type):
+            return judge_double(side_effect)
+        returned = obj._mock_return_value
+        if returned is not mock.DEFAULT and inspect.isawaitable(returned):
+            return AWAITABLE  # Mock(return_value=<future or coroutine>) fakes an async callable
+        if obj._spec_class is not None or obj._spec_signature is not None:
+            return UNKNOWN  # autospec'd/spec'd: mirrors the target, mock decides
+        return NOT_AWAITABLE
+    if not callable(obj):
+        return UNKNOWN
+    if _is_async_function(obj):
+        return AWAITABLE
+    if inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
+        return NOT_AWAITABLE
+    return UNKNOWN
+
+
+def describe_double(obj: object) -> str:
+    """How the double is named in messages: `AsyncMock`, `MagicMock`, `async def fake`, `lambda`."""
+    obj = _unwrap_descriptor(obj)
+    if isinstance(obj, mock.NonCallableMock):
+        return type(obj).__name__
+    name = getattr(obj, "__qualname__", None) or type(obj).__name__
+    if name.endswith("<lambda>"):
+        return "lambda"
+    return f"async def {name}" if _is_async_function(obj) else f"def {name}"
+
+
+def defined_at(obj: object, rootpath: str = "") -> str:
+    """``path:line`` of the object's definition (relative to ``rootpath`` when inside it), or ""."""
+    obj = _unwrap_descriptor(obj)
+    target = inspect.unwrap(obj) if callable(obj) else obj
+    try:
+        path = inspect.getsourcefile(target)  # type: ignore[arg-type]
+        _, line = inspect.getsourcelines(target)  # type: ignore[arg-type]
+    except (TypeError, OSError):
+        return ""
+    if path is None:
+        return ""
+    if rootpath and path.startswith(rootpath.rstrip("/") + "/"):
+        path = path[len(rootpath.rstrip("/")) + 1 :]
+    return f"{path}:{max(line, 1)}"
+
+
+def qualified_name(obj: object) -> str:
+    obj = _unwrap_descriptor(obj)
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qualname, str):
+        return f"{module}.{qualname}"
+    return ""

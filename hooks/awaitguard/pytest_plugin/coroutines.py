@@ -1,0 +1,112 @@
+"""AG102 at run time: fail the test that dropped a coroutine, naming the line that created it.
+
+Plain pytest turns ``RuntimeWarning: coroutine '...' was never awaited`` into a warning, or, under
+``-W error``, into a ``PytestUnraisableExceptionWarning`` that lands on whichever later test happens to
+trigger garbage collection. Here each test phase runs with the warning as an error, a private
+``sys.unraisablehook`` catches it, and ``gc.collect()`` runs before the phase ends.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import warnings
+from collections.abc import Generator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+
+TEMPLATE = "AG102 coroutine `{name}` was never awaited; its body never ran"
+FIX = "write `await {call}(...)`, or keep the task returned by `asyncio.create_task(...)`"
+NEVER_AWAITED = r"coroutine .* was never awaited"
+ORIGIN_DEPTH = 32
+
+# ini filterwarnings lines added when enabled, so drops outside test phases fail too
+FILTERS = (
+    f"error:{NEVER_AWAITED}:RuntimeWarning",
+    "error::pytest.PytestUnraisableExceptionWarning",
+)
+
+
+class OriginTracking:
+    """``sys.set_coroutine_origin_tracking_depth`` for the run, restored on exit."""
+
+    def __init__(self, depth: int = ORIGIN_DEPTH) -> None:
+        self.depth = depth
+        self.previous = 0
+
+    def __enter__(self) -> OriginTracking:
+        self.previous = sys.get_coroutine_origin_tracking_depth()
+        sys.set_coroutine_origin_tracking_depth(max(self.depth, self.previous))
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        sys.set_coroutine_origin_tracking_depth(self.previous)
+
+
+def _relative(path: str, root: str) -> str:
+    return path[len(root) :] if path.startswith(root) else path
+
+
+def describe(coro: object, root: str) -> str:
+    """The failure text for one dropped coroutine."""
+    name = str(getattr(coro, "__qualname__", None) or getattr(coro, "__name__", "?"))
+    origin: tuple[tuple[str, int, str], ...] = getattr(coro, "cr_origin", None) or ()
+    lines = [TEMPLATE.format(name=name)]
+    # cr_origin is innermost first: the first frame is the call that created the coroutine
+    project = [frame for frame in origin if frame[0].startswith(root)] or list(origin[:1])
+    for index, (path, line, func) in enumerate(project[:3]):
+        note = "created here" if index == 0 else "called from here"
+        lines.append(f"    {_relative(path, root)}:{line}: note: {note} (in `{func}`)")
+    lines.append("    help: " + FIX.format(call=name.rsplit(".", 1)[-1]))
+    return "\n".join(lines)
+
+
+class DroppedCoroutines:
+    """A pytest plugin object: wraps each test phase, fails the phase that dropped a coroutine."""
+
+    def __init__(self, rootpath: Path) -> None:
+        self.root = os.path.realpath(rootpath) + os.sep
+
+    def _phase(self, collect: bool) -> Generator[None, Any, Any]:
+        dropped: list[str] = []
+        previous = sys.unraisablehook
+
+        def hook(unraisable: Any) -> None:
+            exc = unraisable.exc_value
+            if isinstance(exc, RuntimeWarning) and "was never awaited" in str(exc):
+                dropped.append(describe(unraisable.object, self.root))
+            else:
+                previous(unraisable)
+
+        sys.unraisablehook = hook
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("error", message=NEVER_AWAITED, category=RuntimeWarning)
+                try:
+                    result = yield
+                finally:
+                    if collect:
+                        gc.collect()
+        finally:
+            sys.unraisablehook = previous
+            if dropped:
+                pytest.fail("\n".join(dropped), pytrace=False)
+        return result
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from self._phase(collect=False))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from self._phase(collect=True))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from self._phase(collect=True))

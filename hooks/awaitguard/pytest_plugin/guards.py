@@ -1,0 +1,212 @@
+"""AG201/AG202 at run time: a test double whose awaitability differs from the target it replaces.
+
+``DoubleGuard`` wraps ``unittest.mock._patch.__enter__`` (decorator, ``with``, ``start()``,
+``patch.object``, ``patch.multiple``, pytest-mock's ``mocker.patch``) and ``pytest.MonkeyPatch.setattr``
+while it is entered, and restores both on exit.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pkgutil
+import sys
+import sysconfig
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from awaitguard.pytest_plugin import awaitables
+from awaitguard.pytest_plugin.awaitables import AWAITABLE, NOT_AWAITABLE
+
+# Messages: one code, one meaning, the same as the static scanner's AG201/AG202.
+TEMPLATES = {
+    "AG201": "AG201 `{double}` replaces sync `{target}`; the test awaits what production calls directly",
+    "AG202": "AG202 `{double}` replaces async `{target}`; the test calls directly what production must await",
+}
+FIXES = {
+    "AG201": "patch with `autospec=True`, or use `Mock(return_value=...)`",
+    "AG202": "patch with `autospec=True`, or use `AsyncMock(return_value=...)`",
+}
+
+# Frames of the patching APIs themselves: the caller is the first frame outside them.
+_API_MODULES = (
+    "unittest.mock", "contextlib", "pytest_mock", "_pytest.monkeypatch", "awaitguard.pytest_plugin"
+)
+# Patches made by these frameworks are their own machinery (pytest-asyncio swaps test functions).
+_FRAMEWORKS = frozenset(
+    {"_pytest", "pytest", "pluggy", "pytest_asyncio", "anyio", "typeguard", "pytest_mock"}
+)
+_MISSING = object()
+
+
+def _in(module: str, prefixes: tuple[str, ...] | frozenset[str]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    return tuple(sorted(os.path.realpath(d) + os.sep for d in dirs))
+
+
+class DoubleGuard:
+    """A context manager: while entered, every patch of a project callable is judged."""
+
+    def __init__(self, rootpath: Path, packages: tuple[str, ...]) -> None:
+        self.rootpath = os.path.realpath(rootpath)
+        self.packages = frozenset(packages)
+        self.judged: list[str] = []  # "target <- double: verdict" lines for --awaitguard-debug
+        self._libraries = _library_dirs()
+        self._restore: list[Callable[[], None]] = []
+
+    # -- installation -------------------------------------------------------------------------
+    def __enter__(self) -> DoubleGuard:
+        patch_enter = mock._patch.__enter__
+        mp_setattr = pytest.MonkeyPatch.setattr
+        mock._patch.__enter__ = self._wrap_patch(patch_enter)  # type: ignore[method-assign]
+        pytest.MonkeyPatch.setattr = self._wrap_setattr(mp_setattr)  # type: ignore[method-assign]
+
+        def restore() -> None:
+            mock._patch.__enter__ = patch_enter  # type: ignore[method-assign]
+            pytest.MonkeyPatch.setattr = mp_setattr  # type: ignore[method-assign]
+
+        self._restore.append(restore)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self._restore:
+            self._restore.pop()()
+
+    def _wrap_patch(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        guard = self
+
+        @functools.wraps(original)
+        def __enter__(patcher: Any) -> Any:
+            try:
+                before = patcher.get_original()[0]
+            except AttributeError:  # a missing attribute: let mock raise its own error
+                before = _MISSING
+            result = original(patcher)
+            if before is not _MISSING:
+                container = patcher.getter()
+                after = getattr(container, patcher.attribute, _MISSING)
+                problem = guard.judge(container, patcher.attribute, before, after)
+                if problem:
+                    patcher.__exit__(None, None, None)
+                    pytest.fail(problem, pytrace=False)
+            return result
+
+        return __enter__
+
+    def _wrap_setattr(self, original: Callable[..., None]) -> Callable[..., None]:
+        guard = self
+
+        @functools.wraps(original)
+        def setattr(
+            mp: pytest.MonkeyPatch,
+            target: object,
+            name: object,
+            value: object = _MISSING,
+            raising: bool = True,
+        ) -> None:
+            if value is _MISSING:
+                original(mp, target, name, raising=raising)
+                if not isinstance(target, str) or "." not in target:
+                    return
+                module_path, _, attr = target.rpartition(".")
+                try:
+                    container: object = pkgutil.resolve_name(module_path)
+                except (ImportError, AttributeError, ValueError):
+                    return
+                before = mp._setattr[-1][2] if mp._setattr else _MISSING
+                value, name = name, attr
+            else:
+                container = target
+                before = getattr(target, str(name), _MISSING)
+                original(mp, target, name, value, raising=raising)
+            if before is _MISSING or not isinstance(name, str):
+                return
+            problem = guard.judge(container, name, before, value)
+            if problem:
+                pytest.fail(problem, pytrace=False)
+
+        return setattr
+
+    # -- judging ----------------------------------------------------------------------------
+    def judge(self, container: object, attribute: str, before: object, after: object) -> str:
+        """The failure text when ``after`` replacing ``container.attribute`` is a bad double, else ""."""
+        if after is _MISSING or after is before or not self._in_project(container):
+            return ""
+        caller = self._caller()
+        if caller is None:
+            return ""
+        target = self._target_name(container, attribute)
+        real, fake = awaitables.judge_target(before), awaitables.judge_double(after)
+        self.judged.append(f"{target} <- {awaitables.describe_double(after)}: {real.value} <- {fake.value}")
+        if real is NOT_AWAITABLE and fake is AWAITABLE:
+            code, kind = "AG201", "def"
+        elif real is AWAITABLE and fake is NOT_AWAITABLE:
+            code, kind = "AG202", "async def"
+        else:
+            return ""
+        head = TEMPLATES[code].format(double=awaitables.describe_double(after), target=target)
+        lines = [f"{caller}: {head}" if caller else head]
+        where = awaitables.defined_at(before, self.rootpath)
+        if where:
+            short = getattr(awaitables._unwrap_descriptor(before), "__name__", attribute)
+            resolved = awaitables.qualified_name(before)
+            alias = f" (`{resolved}`)" if resolved and resolved != target else ""
+            what = "a class" if isinstance(before, type) else f"`{kind}`"
+            lines.append(f"    {where}: note: `{short}`{alias} is {what} here")
+        lines.append(f"    help: {FIXES[code]}")
+        return "\n".join(lines)
+
+    def _target_name(self, container: object, attribute: str) -> str:
+        if isinstance(container, types.ModuleType):
+            return f"{container.__name__}.{attribute}"
+        owner = container if isinstance(container, type) else type(container)
+        return f"{owner.__module__}.{owner.__qualname__}.{attribute}"
+
+    def _in_project(self, container: object) -> bool:
+        if isinstance(container, types.ModuleType):
+            module_name = container.__name__
+        else:
+            owner = container if isinstance(container, type) else type(container)
+            module_name = str(getattr(owner, "__module__", ""))
+        if _in(module_name, self.packages):
+            return True
+        module = sys.modules.get(module_name)
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str):
+            return False
+        path = os.path.realpath(path)
+        if path.startswith(self._libraries):
+            return False
+        return path.startswith(self.rootpath + os.sep)
+
+    def _caller(self) -> str | None:
+        """``path:line`` of the patch in project code; None when a framework patches for itself."""
+        frame = sys._getframe(2)
+        decorated: object = None
+        while frame is not None:
+            module = str(frame.f_globals.get("__name__", ""))
+            if not _in(module, _API_MODULES):
+                break
+            if module == "unittest.mock" and frame.f_code.co_name == "patched":
+                decorated = frame.f_locals.get("func")
+            frame = frame.f_back  # type: ignore[assignment]
+        if decorated is not None:  # @patch(...) on a test: point at the test
+            return awaitables.defined_at(decorated, self.rootpath)
+        if frame is None:
+            return ""
+        if _in(module, _FRAMEWORKS):
+            return None
+        path = frame.f_code.co_filename
+        root = self.rootpath + os.sep
+        path = path[len(root) :] if path.startswith(root) else path
+        return f"{path}:{frame.f_lineno}"

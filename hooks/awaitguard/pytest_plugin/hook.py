@@ -1,0 +1,237 @@
+"""awaitguard-smoke: run the tests a commit touches under the smoke plugin, in a pytest subprocess.
+
+Selection, by default: the staged test files, the tests under a staged ``conftest.py``, and the tests
+that import a staged module. ``--all`` runs the configured ``tests`` instead; explicit paths among the
+pytest arguments replace the selection. Exit codes: 0 clean (or nothing selected), 1 test failures,
+2 usage, config, git or pytest internal errors (one stderr line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from awaitguard import config as ag_config
+from awaitguard import gitscope
+
+PROG = "awaitguard-smoke"
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist"})
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run the tests this commit touches with awaitguard's pytest plugin enabled.",
+        epilog="Other arguments go to pytest unchanged; explicit test paths replace the selection.",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="run every test under [tool.awaitguard.smoke] tests"
+    )
+    parser.add_argument(
+        "--base", metavar="REV", help="select from the changes since REV instead of the index"
+    )
+    return parser
+
+
+def is_test_file(path: Path) -> bool:
+    return path.suffix == ".py" and (path.name.startswith("test_") or path.stem.endswith("_test"))
+
+
+def _walk(start: Path) -> Iterator[Path]:
+    if start.is_file():
+        yield start
+        return
+    for folder, dirs, files in os.walk(start):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS and "venv" not in d)
+        for name in sorted(files):
+            yield Path(folder, name)
+
+
+def test_files(roots: Iterable[Path]) -> list[Path]:
+    return [path for root in roots for path in _walk(root) if is_test_file(path)]
+
+
+def module_name(path: Path, root: Path, src: Sequence[str]) -> str | None:
+    """The dotted module a source file defines, trying each ``src`` folder, then the root."""
+    for base in (*(root / s for s in src), root):
+        try:
+            relative = path.resolve().relative_to(base.resolve())
+        except ValueError:
+            continue
+        parts = list(relative.with_suffix("").parts)
+        if parts and parts[-1] == "__init__":
+            parts.pop()
+        if parts and all(part.isidentifier() for part in parts):
+            return ".".join(parts)
+    return None
+
+
+def imported_modules(path: Path, package: str = "") -> set[str]:
+    """Absolute modules a file imports, including ``from pkg import name`` as ``pkg.name``.
+
+    ``package`` is the file's own package, to resolve relative imports ("" leaves them out).
+    """
+    try:
+        tree = ast.parse(path.read_bytes(), str(path))
+    except (SyntaxError, ValueError, OSError):
+        return set()  # pytest will report the broken file itself
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".") if package else []
+                if not package or node.level - 1 > len(parts):
+                    continue
+                parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join([*parts, base] if base else parts)
+            if base:
+                found.add(base)
+                found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _imports_any(imports: set[str], modules: set[str]) -> bool:
+    return any(name == module or name.startswith(module + ".") for name in imports for module in modules)
+
+
+def affected_modules(root: Path, src: Sequence[str], changed: set[str]) -> set[str]:
+    """The changed modules plus every project module that imports one of them, transitively."""
+    sources: dict[str, Path] = {}
+    for path in _walk(root):
+        if path.suffix == ".py" and not is_test_file(path):
+            name = module_name(path, root, src)
+            if name:
+                sources[name] = path
+    affected, frontier = set(changed), set(changed)
+    while frontier:
+        needles = {module.rsplit(".", 1)[-1].encode() for module in frontier}
+        found: set[str] = set()
+        for name, path in sources.items():
+            if name in affected:
+                continue
+            try:
+                text = path.read_bytes()
+            except OSError:
+                continue
+            if not any(needle in text for needle in needles):
+                continue  # cheap pre-filter before parsing
+            package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+            if _imports_any(imported_modules(path, package), frontier):
+                found.add(name)
+        affected |= found
+        frontier = found
+    return affected
+
+
+def select(root: Path, changed: Sequence[Path], roots: Sequence[Path], src: Sequence[str]) -> list[Path]:
+    """Test files and folders to run for the changed files (absolute paths)."""
+    chosen: dict[Path, None] = {}
+    modules: set[str] = set()
+    for path in changed:
+        inside = any(path == r or r in path.parents for r in roots)
+        if inside and is_test_file(path) and path.is_file():
+            chosen[path] = None
+        elif inside and path.name == "conftest.py" and path.parent.is_dir():
+            chosen[path.parent] = None
+        elif not is_test_file(path):
+            name = module_name(path, root, src)
+            if name:
+                modules.add(name)
+    if modules:
+        modules = affected_modules(root, src, modules)
+        for test in test_files(roots):
+            if test not in chosen and _imports_any(imported_modules(test), modules):
+                chosen[test] = None
+    return list(chosen)
+
+
+def _changed_paths(root: Path, base: str | None, env: Mapping[str, str]) -> list[Path]:
+    top = gitscope.repo_root(root)
+    if top is None:
+        raise gitscope.GitError(f"not a git repository: {root}; pass test paths or --all")
+    scope = gitscope.default_scope(top, base, env)
+    paths: list[Path] = []
+    for change in scope.changes:
+        paths.append(top / change.path)
+        if change.old_path:
+            paths.append(top / change.old_path)
+    return paths
+
+
+def _pytest_command(smoke: Mapping[str, Any], extra: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    command = [sys.executable, "-m", "pytest"]
+    if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        command += ["-p", "awaitguard.pytest_plugin"]  # otherwise the pytest11 entry point loads it
+    command.append("--awaitguard")
+    if smoke.get("packages"):
+        command.append("--awaitguard-packages=" + ",".join(smoke["packages"]))
+    if smoke.get("loop"):
+        command.append(f"--awaitguard-loop={smoke['loop']}")
+    if smoke.get("markers"):
+        command += ["-m", str(smoke["markers"])]
+    return [*command, *extra]
+
+
+def _explicit_paths(args: Sequence[str], root: Path) -> bool:
+    return any(not arg.startswith("-") and (root / arg.split("::", 1)[0]).exists() for arg in args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options, pytest_args = _parser().parse_known_args(argv)
+    root = ag_config.find_root(Path.cwd())
+    try:
+        loaded = ag_config.load(root)
+    except ag_config.ConfigError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    smoke = loaded.smoke
+    roots = [root / entry for entry in smoke.get("tests", [])] or [
+        root / "tests" if (root / "tests").is_dir() else root
+    ]
+    missing = [str(path.relative_to(root)) for path in roots if not path.exists()]
+    if missing:
+        print(f"{PROG}: [tool.awaitguard.smoke] tests: no such path: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    if options.all or _explicit_paths(pytest_args, root):
+        selected = [] if _explicit_paths(pytest_args, root) else [str(p.relative_to(root)) for p in roots]
+    else:
+        try:
+            changed = _changed_paths(root, options.base, env)
+        except gitscope.GitError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return 2
+        src = list(loaded.src) or ["src"]
+        chosen = select(root, changed, roots, src)
+        if not chosen:
+            print(f"{PROG}: no test touched by the {len(changed)} changed Python file(s); nothing to run")
+            return 0
+        selected = [os.path.relpath(path, root) for path in chosen]
+        print(f"{PROG}: running {len(selected)} test path(s) touched by this change")
+    env["PYTHONASYNCIODEBUG"] = "1"
+    command = _pytest_command(smoke, [*pytest_args, *selected], env)
+    try:
+        returncode = subprocess.run(command, cwd=root, env=env, check=False).returncode
+    except OSError as exc:
+        print(f"{PROG}: cannot run pytest: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if returncode == 5:  # pytest.ExitCode.NO_TESTS_COLLECTED
+        print(f"{PROG}: no tests collected from the selection; nothing to run")
+        return 0
+    if returncode in (0, 1):
+        return returncode
+    print(f"{PROG}: pytest stopped with exit code {returncode} (usage or internal error)", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

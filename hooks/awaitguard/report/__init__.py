@@ -1,0 +1,38 @@
+"""Reporters: findings and notices in, one string out. They never print; the cli does.
+
+Every format has the signature ``(findings, notices) -> str``. Non-empty output ends with a newline,
+so the cli writes it as is (``sys.stdout.write``), as UTF-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+
+from awaitguard.findings import Finding, Notice
+from awaitguard.report import github, sarif, text
+from awaitguard.report import json as json_format
+from awaitguard.report._common import fix, message
+from awaitguard.report.text import notice_line
+
+Reporter = Callable[[Sequence[Finding], Sequence[Notice]], str]
+
+FORMATS: Mapping[str, Reporter] = MappingProxyType(
+    {
+        "text": text.render,
+        "json": json_format.render,
+        "sarif": sarif.render,
+        "github": github.render,
+    }
+)
+
+
+def render(fmt: str, findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
+    try:
+        reporter = FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})") from None
+    return reporter(findings, notices)
+
+
+__all__ = ["FORMATS", "Reporter", "fix", "message", "notice_line", "render"]

@@ -1,0 +1,896 @@
+"""Expression -> definition -> awaitability, with the reason kept for the message.
+
+``Resolver.value`` follows names through local bindings, imports (absolute, relative, inside
+functions), re-exports, attributes, ``self``/``cls``/``super()``, attributes set in ``__init__``,
+``importlib.import_module``/``__import__``/``getattr`` literals, decorators and return values.
+Anything it cannot follow is ``UNKNOWN``, and rules say nothing about unknown values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from awaitguard.index import Index
+from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact, Site
+
+# Outside the project: what calling (or using) a well-known name gives.
+KNOWN: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "asyncio.sleep",
+            "asyncio.wait_for",
+            "asyncio.wait",
+            "asyncio.to_thread",
+            "asyncio.open_connection",
+            "asyncio.start_server",
+            "asyncio.create_subprocess_exec",
+            "asyncio.create_subprocess_shell",
+            "asyncio.open_unix_connection",
+            "asyncio.start_unix_server",
+            "anyio.sleep",
+            "trio.sleep",
+        ),
+        "coroutine-fn",
+    ),
+    **dict.fromkeys(
+        (
+            "asyncio.gather",
+            "asyncio.create_task",
+            "asyncio.ensure_future",
+            "asyncio.shield",
+            "asyncio.wrap_future",
+            "asyncio.Future",
+            "asyncio.Task",
+            "asyncio.tasks.Task",
+            "asyncio.futures.Future",
+        ),
+        "awaitable-fn",
+    ),
+    **dict.fromkeys(
+        (
+            "staticmethod",
+            "classmethod",
+            "functools.wraps",
+            "functools.lru_cache",
+            "functools.cache",
+            "abc.abstractmethod",
+            "typing.override",
+            "typing_extensions.override",
+            "typing.final",
+            "typing_extensions.final",
+            "functools.total_ordering",
+            "dataclasses.dataclass",
+            "functools.singledispatch",
+            "typing.no_type_check",
+        ),
+        "deco-transparent",
+    ),
+    **dict.fromkeys(("property", "functools.cached_property"), "deco-property"),
+    "contextlib.contextmanager": "deco-sync-cm",
+    "contextlib.asynccontextmanager": "deco-async-cm",
+    **dict.fromkeys(("unittest.mock.AsyncMock", "mock.AsyncMock", "asynctest.CoroutineMock"), "asyncmock-class"),
+    **dict.fromkeys(
+        (
+            "unittest.mock.Mock",
+            "unittest.mock.MagicMock",
+            "unittest.mock.NonCallableMock",
+            "unittest.mock.NonCallableMagicMock",
+            "mock.Mock",
+            "mock.MagicMock",
+        ),
+        "syncmock-class",
+    ),
+    **dict.fromkeys(
+        (
+            "len",
+            "str",
+            "int",
+            "float",
+            "bool",
+            "repr",
+            "isinstance",
+            "issubclass",
+            "hash",
+            "id",
+            "print",
+            "format",
+            "min",
+            "max",
+            "abs",
+            "round",
+            "time.sleep",
+            "time.time",
+            "time.monotonic",
+            "json.dumps",
+            "json.loads",
+            "os.getenv",
+            "dict",
+            "list",
+            "set",
+            "tuple",
+            "frozenset",
+            "sorted",
+            "bytes",
+        ),
+        "plain-fn",
+    ),
+    **dict.fromkeys(("range", "enumerate", "zip", "reversed", "map", "filter", "iter"), "sync-iter-fn"),
+    "open": "sync-cm-fn",
+}
+# classes whose members never matter here: a project class deriving only from these is fully known
+_PLAIN_BASES = frozenset(
+    {
+        "object",
+        "Exception",
+        "BaseException",
+        "ValueError",
+        "TypeError",
+        "RuntimeError",
+        "KeyError",
+        "LookupError",
+        "abc.ABC",
+        "typing.Generic",
+        "typing.NamedTuple",
+        "enum.Enum",
+        "enum.IntEnum",
+        "enum.StrEnum",
+        "dict",
+        "list",
+        "str",
+        "int",
+        "typing.TypedDict",
+    }
+)
+_ABSTRACT_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol", "abc.ABC"})
+_AWAITABLE_ANNOTATION = re.compile(r"\b(Awaitable|Coroutine|Future|Task|Any|AsyncIterator|AsyncGenerator)\b")
+_NOT_AWAITABLE_KINDS = frozenset(
+    {
+        "plain",
+        "function",
+        "class",
+        "module",
+        "gen",
+        "asyncgen",
+        "sync-cm",
+        "async-cm",
+        "syncmock-class",
+        "asyncmock-class",
+        "syncmock",
+        "asyncmock",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Value:
+    """What an expression evaluates to, as far as awaitability goes."""
+
+    kind: str  # unknown|module|function|class|instance|coroutine|awaitable|plain|gen|asyncgen|sync-cm|
+    # async-cm|sync-iter|external|asyncmock|syncmock|asyncmock-class|syncmock-class|lambda
+    module: str = ""
+    path: str = ""
+    defn: DefFact | None = None
+    name: str = ""  # external dotted name, or a module name
+    origin: Value | None = field(default=None, compare=False)  # the callable whose result this is
+    via_property: bool = False
+    self_ref: bool = False  # reached through `self`/`cls`/`super()`: subclasses may override
+    resolver: Resolver | None = field(default=None, compare=False, repr=False)
+
+    # -- identity, for messages ------------------------------------------------------------
+    @property
+    def qualname(self) -> str:
+        source = self.origin if self.origin is not None and self.kind != "function" else self
+        if source.defn is not None:
+            return source.defn.qualname
+        return source.name
+
+    @property
+    def defined_at(self) -> str:
+        source = self._def_source()
+        if source is None or source.defn is None:
+            return ""
+        return f"{source.path}:{source.defn.line}"
+
+    def _def_source(self) -> Value | None:
+        if self.kind in ("function", "class", "instance") and self.defn is not None:
+            if self.kind == "instance" and self.origin is not None and self.origin.defn is not None:
+                return self.origin
+            return self
+        if self.origin is not None and self.origin.defn is not None:
+            return self.origin
+        return None
+
+    def related(self) -> list[tuple[str, int, int, str]]:
+        source = self._def_source()
+        if source is None or source.defn is None or source.path.startswith("<stubs>"):
+            return []
+        defn = source.defn
+        short = defn.qualname.rsplit(".", 1)[-1]
+        if defn.kind == "class":
+            note = f"`{short}` is a class here"
+        else:
+            prefix = "async def" if defn.is_async else "def"
+            note = f"`{short}` is `{prefix}` here"
+        return [(source.path, defn.line, defn.col, note)]
+
+    # -- verdicts --------------------------------------------------------------------------
+    def _callee(self) -> str:
+        source = self._def_source()
+        if source is not None and source.defn is not None:
+            return source.defn.qualname.rsplit(".", 1)[-1]
+        return self.name.rsplit(".", 1)[-1] if self.name else "it"
+
+    def not_awaitable_reason(self) -> str | None:
+        kind = self.kind
+        if kind == "instance":
+            if self.self_ref or self.resolver is None or self.defn is None:
+                return None
+            if self.resolver.class_has(self, "__await__") is not False:
+                return None
+            name = self.defn.qualname
+            if self.origin is not None and self.origin.defn is not None and self.origin.defn.kind == "function":
+                return (
+                    f"an instance of `{name}` returned by plain `def {self._callee()}`, and `{name}` has no `__await__`"
+                )
+            return f"an instance of `{name}`, which has no `__await__`"
+        if kind == "plain":
+            if self.via_property:
+                return f"the property `{self.qualname}`, a plain value"
+            if self.origin is not None and self.origin.defn is not None:
+                return f"the result of `{self._callee()}()`, a plain `def` that returns no awaitable"
+            if self.origin is not None:
+                return f"the result of `{self.origin.name}()`, which is not awaitable"
+            return "a plain value"
+        if kind == "function":
+            return f"the function `{self._callee()}` itself (it is never called)"
+        if kind == "class":
+            return f"the class `{self._callee()}` itself"
+        if kind == "module":
+            return f"the module `{self.name}`"
+        if kind == "asyncgen":
+            return f"the async generator returned by `{self._callee()}()`"
+        if kind == "gen":
+            return f"the generator returned by `{self._callee()}()`"
+        if kind in ("sync-cm", "async-cm"):
+            return f"the context manager returned by `{self._callee()}()`"
+        if kind == "sync-iter":
+            return f"the iterator returned by `{self._callee()}()`"
+        return None
+
+    def await_fix(self) -> str:
+        kind = self.kind
+        if kind == "asyncgen":
+            return f"iterate it with `async for ... in {self._callee()}(...)` instead of awaiting it"
+        if kind == "async-cm":
+            return f"use `async with {self._callee()}(...)` instead of awaiting it"
+        if kind == "sync-cm":
+            return f"use `with {self._callee()}(...)` instead of awaiting it"
+        if kind == "function":
+            return f"call it: `await {self._callee()}(...)`"
+        sibling = self.resolver.async_sibling(self) if self.resolver is not None else None
+        if sibling:
+            return f"use `await {sibling}(...)`, or remove `await`"
+        source = self._def_source()
+        if source is not None and source.defn is not None and source.defn.kind == "function":
+            return f"remove `await`, or make `{self._callee()}` an `async def`"
+        return "remove `await`"
+
+    def type_name(self) -> str:
+        return {
+            "gen": "generator",
+            "asyncgen": "async_generator",
+            "coroutine": "coroutine",
+            "sync-iter": self._callee(),
+        }.get(self.kind, self.defn.qualname.rsplit(".", 1)[-1] if self.kind == "instance" and self.defn else "")
+
+    def context_problem(self, is_async: bool) -> tuple[str, str, str] | None:
+        kind = self.kind
+        callee = self._callee()
+        if kind == "coroutine":
+            proto = "asynchronous context manager" if is_async else "context manager"
+            return (
+                f"the coroutine returned by `async def {callee}` without awaiting it",
+                f"TypeError: 'coroutine' object does not support the {proto} protocol",
+                f"await it first: `{'async with' if is_async else 'with'} await {callee}(...)`",
+            )
+        if is_async and kind == "sync-cm":
+            return (
+                f"`{callee}`, a `@contextmanager` (sync only)",
+                "TypeError: '_GeneratorContextManager' object does not support the asynchronous "
+                "context manager protocol",
+                "use `with`, or make it an `@asynccontextmanager` over an `async def`",
+            )
+        if not is_async and kind == "async-cm":
+            return (
+                f"`{callee}`, an `@asynccontextmanager` (async only)",
+                "TypeError: '_AsyncGeneratorContextManager' object does not support the context manager protocol",
+                "use `async with` inside an `async def`",
+            )
+        if kind == "instance" and not self.self_ref and self.resolver is not None and self.defn is not None:
+            name = self.defn.qualname.rsplit(".", 1)[-1]
+            has_enter = self.resolver.class_has(self, "__enter__")
+            has_aenter = self.resolver.class_has(self, "__aenter__")
+            if is_async and has_aenter is False and has_enter is True:
+                return (
+                    f"`{name}`, which has `__enter__` but no `__aenter__`",
+                    f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
+                    "use `with`, or add `__aenter__`/`__aexit__`",
+                )
+            if not is_async and has_enter is False and has_aenter is True:
+                return (
+                    f"`{name}`, which has `__aenter__` but no `__enter__`",
+                    f"TypeError: '{name}' object does not support the context manager protocol",
+                    "use `async with` inside an `async def`",
+                )
+        return None
+
+    def iteration_problem(self, is_async: bool) -> tuple[str, str, str] | None:
+        kind = self.kind
+        callee = self._callee()
+        if is_async:
+            if kind in ("gen", "sync-iter") or (
+                kind == "instance" and self._only(("__iter__", "__getitem__"), "__aiter__")
+            ):
+                got = self.type_name()
+                return (
+                    f"the sync iterable returned by `{callee}`" if kind != "instance" else f"`{got}`, a sync iterable",
+                    f"TypeError: 'async for' requires an object with __aiter__ method, got {got}",
+                    "use `for`, or make it an async generator (`async def` with `yield`)",
+                )
+            return None
+        if kind in ("asyncgen", "coroutine") or (kind == "instance" and self._only(("__aiter__",), "__iter__")):
+            got = self.type_name()
+            what = {
+                "asyncgen": f"the async generator returned by `async def {callee}`",
+                "coroutine": f"the coroutine returned by `async def {callee}` (not awaited)",
+            }.get(kind, f"`{got}`, an async iterable")
+            fix = (
+                f"write `for ... in await {callee}(...)`"
+                if kind == "coroutine"
+                else "use `async for` inside an `async def`"
+            )
+            return (what, f"TypeError: '{got}' object is not iterable", fix)
+        return None
+
+    def _only(self, present: tuple[str, ...], absent: str) -> bool:
+        if self.self_ref or self.resolver is None or self.defn is None:
+            return False
+        has_any = any(self.resolver.class_has(self, name) is True for name in present)
+        return has_any and self.resolver.class_has(self, absent) is False
+
+    def is_coroutine(self) -> bool:
+        return self.kind == "coroutine"
+
+    def awaitable(self) -> bool | None:
+        """True / False when known, None when it depends on things the scanner cannot see."""
+        if self.kind in ("coroutine", "awaitable", "asyncmock-result"):
+            return True
+        if self.kind == "instance":
+            if self.self_ref or self.resolver is None:
+                return None
+            has = self.resolver.class_has(self, "__await__")
+            return None if has is None else has
+        if self.kind in _NOT_AWAITABLE_KINDS or self.kind == "sync-iter":
+            return False
+        return None
+
+
+UNKNOWN = Value("unknown")
+_MAX_DEPTH = 24
+
+
+class _Tables:
+    """Per-module lookup tables, built on first use."""
+
+    def __init__(self, facts: ModuleFacts) -> None:
+        self.facts = facts
+        self.defs: dict[str, list[DefFact]] = {}
+        for d in facts.defs:
+            self.defs.setdefault(d.qualname, []).append(d)
+        self.scopes: dict[str, ScopeFact] = {s.qualname: s for s in facts.scopes}
+        self.imports: dict[tuple[str, str], list[ImportFact]] = {}
+        for imp in facts.imports:
+            self.imports.setdefault((imp.scope, imp.name), []).append(imp)
+        self.bindings: dict[str, list[Ref]] = {}
+        for name, ref in facts.bindings:
+            self.bindings.setdefault(name, []).append(ref)
+        self.scope_bindings: dict[str, dict[str, list[Ref]]] = {}
+        for scope in facts.scopes:
+            table: dict[str, list[Ref]] = {}
+            for name, ref in scope.bindings:
+                table.setdefault(name, []).append(ref)
+            self.scope_bindings[scope.qualname] = table
+
+
+class Resolver:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._tables: dict[str, _Tables] = {}
+        self._memo: dict[tuple[str, str, Ref], Value] = {}
+        self._busy: set[tuple[str, str, Ref]] = set()
+        self._depth = 0
+
+    # -- entry points --------------------------------------------------------------------------
+    def value(self, facts: ModuleFacts, scope: str, ref: Ref) -> Value:
+        return self._value(facts.module, scope, ref)
+
+    def tables(self, module: str) -> _Tables | None:
+        found = self._tables.get(module)
+        if found is None:
+            facts = self.index.facts(module)
+            if facts is None:
+                return None
+            found = self._tables[module] = _Tables(facts)
+        return found
+
+    def module_binds(self, module: str, name: str) -> bool:
+        """Whether ``module`` still defines, imports or assigns ``name`` (or has it as a submodule)."""
+        if not self.index.has_module(module):
+            return False  # the module itself is gone
+        tables = self.tables(module)
+        if tables is None:
+            return True  # cannot tell: do not report
+        if tables.facts.star_imports:
+            return True
+        return bool(
+            tables.defs.get(name) or tables.imports.get(("", name)) or tables.bindings.get(name)
+        ) or self.index.has_module(f"{module}.{name}")
+
+    def column(self, facts: ModuleFacts, line: int, name: str) -> int:
+        return 1
+
+    # -- core ----------------------------------------------------------------------------------
+    def _value(self, module: str, scope: str, ref: Ref) -> Value:
+        if not ref:
+            return UNKNOWN
+        key = (module, scope, ref)
+        memo = self._memo.get(key)
+        if memo is not None:
+            return memo
+        if key in self._busy or self._depth > _MAX_DEPTH:
+            return UNKNOWN
+        self._busy.add(key)
+        self._depth += 1
+        try:
+            result = self._compute(module, scope, ref)
+        finally:
+            self._depth -= 1
+            self._busy.discard(key)
+        self._memo[key] = result
+        return result
+
+    def _compute(self, module: str, scope: str, ref: Ref) -> Value:
+        head = ref[0]
+        if head.startswith("n:"):
+            current = self._lookup(module, scope, head[2:])
+        elif head.startswith("d:"):
+            current = self._local_def(module, head[2:])
+        elif head.startswith("m:"):
+            current = self._module_value(head[2:])
+        elif head == "super":
+            current = self._super(module, scope)
+        elif head == "plain":
+            current = Value("plain")
+        elif head == "lambda":
+            current = Value("lambda")
+        elif head == "genexp":
+            current = Value("gen", name="<genexpr>")
+        else:
+            return UNKNOWN
+        for step in ref[1:]:
+            if current.kind == "unknown":
+                return UNKNOWN
+            if step == "()":
+                current = self.call(current)
+            elif step.startswith("."):
+                current = self.attribute(current, step[1:])
+            else:
+                return UNKNOWN
+        return current
+
+    def _module_value(self, name: str) -> Value:
+        if self.index.has_module(name):
+            return Value("module", module=name, name=name, resolver=self)
+        return Value("external", name=name, resolver=self)
+
+    def _local_def(self, module: str, qualname: str) -> Value:
+        tables = self.tables(module)
+        if tables is None:
+            return UNKNOWN
+        defs = tables.defs.get(qualname, [])
+        if len(defs) != 1:
+            return UNKNOWN
+        return self._def_value(tables.facts, defs[0])
+
+    def _def_value(self, facts: ModuleFacts, defn: DefFact) -> Value:
+        kind = "class" if defn.kind == "class" else "function"
+        return Value(kind, module=facts.module, path=facts.path, defn=defn, resolver=self)
+
+    def _merge(self, values: list[Value]) -> Value:
+        if not values:
+            return UNKNOWN
+        first = values[0]
+        for other in values[1:]:
+            if (other.kind, other.module, other.defn, other.name) != (first.kind, first.module, first.defn, first.name):
+                return UNKNOWN
+        return first
+
+    def _lookup(self, module: str, scope: str, name: str) -> Value:
+        tables = self.tables(module)
+        if tables is None:
+            return UNKNOWN
+        current = tables.scopes.get(scope) if scope else None
+        while current is not None:
+            if name in current.params:
+                return self._param(tables, current, name)
+            refs = tables.scope_bindings.get(current.qualname, {}).get(name)
+            imports = tables.imports.get((current.qualname, name))
+            if refs or imports:
+                values = [self._value(module, current.qualname, r) for r in refs or ()]
+                values += [self._import_value(i) for i in imports or ()]
+                return self._merge(values)
+            current = tables.scopes.get(current.parent) if current.parent else None
+        return self._global(tables, name)
+
+    def _param(self, tables: _Tables, scope: ScopeFact, name: str) -> Value:
+        if not scope.cls or scope.is_static or scope.params[0] != name:
+            return UNKNOWN
+        defs = tables.defs.get(scope.cls, [])
+        if len(defs) != 1:
+            return UNKNOWN
+        cls = self._def_value(tables.facts, defs[0])
+        if scope.is_classmethod:
+            return Value("class", module=cls.module, path=cls.path, defn=cls.defn, self_ref=True, resolver=self)
+        return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, self_ref=True, resolver=self)
+
+    def _global(self, tables: _Tables, name: str) -> Value:
+        facts = tables.facts
+        values = [self._def_value(facts, d) for d in tables.defs.get(name, [])]
+        values += [self._import_value(i) for i in tables.imports.get(("", name), [])]
+        values += [self._value(facts.module, "", r) for r in tables.bindings.get(name, [])]
+        if values:
+            return self._merge(values)
+        for star in facts.star_imports:
+            found = self.attribute(self._module_value(star), name)
+            if found.kind != "unknown":
+                return found
+        if facts.star_imports:
+            return UNKNOWN
+        if name in KNOWN:
+            return Value("external", name=name, resolver=self)
+        return UNKNOWN
+
+    def _import_value(self, imp: ImportFact) -> Value:
+        if not imp.name:
+            return UNKNOWN
+        if imp.attr is None:
+            return self._module_value(imp.module)
+        return self.attribute(self._module_value(imp.module), imp.attr)
+
+    def _super(self, module: str, scope: str) -> Value:
+        tables = self.tables(module)
+        current = tables.scopes.get(scope) if tables else None
+        if tables is None or current is None or not current.cls:
+            return UNKNOWN
+        defs = tables.defs.get(current.cls, [])
+        if len(defs) != 1 or not defs[0].bases:
+            return UNKNOWN
+        base = self._value(module, self._class_scope(defs[0]), defs[0].bases[0])
+        if base.kind != "class" or base.defn is None:
+            return UNKNOWN
+        return Value("instance", module=base.module, path=base.path, defn=base.defn, self_ref=True, resolver=self)
+
+    @staticmethod
+    def _class_scope(defn: DefFact) -> str:
+        """The function scope a class (or method) body resolves its decorators and bases in."""
+        parts = defn.qualname.split(".")
+        if "<locals>" in parts:
+            cut = len(parts) - 1 - parts[::-1].index("<locals>")
+            return ".".join(parts[:cut])
+        return ""
+
+    # -- attributes ------------------------------------------------------------------------------
+    def attribute(self, value: Value, name: str) -> Value:
+        kind = value.kind
+        if kind == "module":
+            return self._module_attr(value.name, name)
+        if kind == "external":
+            if name in ("AsyncMock", "MagicMock", "Mock"):
+                return Value("external", name=f"unittest.mock.{name}", resolver=self)
+            return Value("external", name=f"{value.name}.{name}", resolver=self)
+        if kind in ("class", "instance") and value.defn is not None:
+            return self._member(value, name)
+        if kind == "unknown" and name in ("AsyncMock", "MagicMock", "Mock"):
+            return Value("external", name=f"unittest.mock.{name}", resolver=self)
+        return UNKNOWN
+
+    def _module_attr(self, module: str, name: str) -> Value:
+        tables = self.tables(module)
+        if tables is not None:
+            found = self._global(tables, name)
+            if found.kind != "unknown":
+                return found
+        sub = f"{module}.{name}"
+        if self.index.has_module(sub):
+            return self._module_value(sub)
+        return UNKNOWN
+
+    def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]:
+        """(class value, complete) pairs along a depth-first MRO approximation."""
+        seen: set[tuple[str, str]] = set()
+        stack = [value]
+        while stack:
+            cls = stack.pop(0)
+            if cls.defn is None:
+                continue
+            key = (cls.module, cls.defn.qualname)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield cls, True
+            for base_ref in cls.defn.bases:
+                base = self._value(cls.module, self._class_scope(cls.defn), base_ref)
+                if base.kind == "class" and base.defn is not None:
+                    stack.append(base)
+                elif base.kind == "external" and base.name in _PLAIN_BASES:
+                    continue
+                elif base_ref and base_ref[0] == "n:object":
+                    continue
+                else:
+                    yield cls, False  # an unknown base: members may come from it
+
+    def class_has(self, value: Value, member: str) -> bool | None:
+        """Whether the class (of an instance) defines ``member``; None when it cannot be known."""
+        if value.defn is None:
+            return None
+        for cls, complete in self._mro(value):
+            if not complete:
+                return None
+            assert cls.defn is not None
+            if cls.defn.dynamic or any(d == ("?",) for d in cls.defn.decorators if d[-1:] != ("()",)):
+                return None
+            if member in cls.defn.members:
+                return True
+        return False
+
+    def _member(self, owner: Value, name: str) -> Value:
+        for cls, complete in self._mro(owner):
+            if not complete:
+                return UNKNOWN
+            assert cls.defn is not None
+            if cls.defn.dynamic:
+                return UNKNOWN
+            if name not in cls.defn.members:
+                continue
+            tables = self.tables(cls.module)
+            if tables is None:
+                return UNKNOWN
+            defs = tables.defs.get(f"{cls.defn.qualname}.{name}", [])
+            if defs:
+                return self._method(owner, cls, defs)
+            values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
+            return self._merge(values)
+        # instance attributes set in methods (self.x = ...)
+        for cls, complete in self._mro(owner):
+            if not complete:
+                return UNKNOWN
+            assert cls.defn is not None
+            values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
+            if values:
+                return self._merge(values)
+        return UNKNOWN
+
+    def _method(self, owner: Value, cls: Value, defs: list[DefFact]) -> Value:
+        getters = [d for d in defs if self._decorator_kind(cls.module, d, "deco-property")]
+        if getters:
+            if owner.kind != "instance":
+                return UNKNOWN
+            result = self.call(self._def_value_at(cls, getters[0], owner.self_ref))
+            if result.kind == "plain":
+                return Value("plain", origin=result.origin, via_property=True, resolver=self)
+            return result
+        if len(defs) != 1:
+            return UNKNOWN
+        defn = defs[0]
+        if owner.self_ref and (defn.is_stub or defn.is_abstract):
+            return UNKNOWN  # a hook for subclasses to fill in
+        return self._def_value_at(cls, defn, owner.self_ref)
+
+    def _def_value_at(self, cls: Value, defn: DefFact, self_ref: bool) -> Value:
+        return Value("function", module=cls.module, path=cls.path, defn=defn, self_ref=self_ref, resolver=self)
+
+    def _decorator_kind(self, module: str, defn: DefFact, kind: str) -> bool:
+        scope = self._class_scope(defn)
+        for dec in defn.decorators:
+            if dec and dec[0].startswith("n:") and len(dec) == 2 and dec[1] in (".setter", ".getter", ".deleter"):
+                if kind == "deco-property":
+                    return True
+            value = self._value(module, scope, dec)
+            if value.kind == "external" and KNOWN.get(value.name) == kind:
+                return True
+        return False
+
+    # -- calls -------------------------------------------------------------------------------------
+    def call(self, value: Value) -> Value:
+        kind = value.kind
+        if kind == "function" and value.defn is not None:
+            return self._call_def(value)
+        if kind == "class" and value.defn is not None:
+            return self._instantiate(value)
+        if kind == "external":
+            behaviour = KNOWN.get(value.name, "")
+            origin = value
+            return {
+                "coroutine-fn": Value("coroutine", name=value.name, origin=origin, resolver=self),
+                "awaitable-fn": Value("awaitable", name=value.name, origin=origin, resolver=self),
+                "plain-fn": Value("plain", name=value.name, origin=origin, resolver=self),
+                "sync-iter-fn": Value("sync-iter", name=value.name, origin=origin, resolver=self),
+                "sync-cm-fn": Value("sync-cm", name=value.name, origin=origin, resolver=self),
+                "asyncmock-class": Value("asyncmock", name=value.name, resolver=self),
+                "syncmock-class": Value("syncmock", name=value.name, resolver=self),
+            }.get(behaviour, UNKNOWN)
+        if kind == "asyncmock":
+            return Value("asyncmock-result", name=value.name, resolver=self)
+        if kind == "instance" and value.defn is not None and not value.self_ref:
+            call = self._member(value, "__call__")
+            return self.call(call) if call.kind == "function" else UNKNOWN
+        return UNKNOWN
+
+    def _instantiate(self, cls: Value) -> Value:
+        assert cls.defn is not None
+        if cls.defn.dynamic or "__new__" in cls.defn.members:
+            return UNKNOWN
+        for dec in cls.defn.decorators:
+            value = self._value(cls.module, self._class_scope(cls.defn), dec)
+            if not (value.kind == "external" and KNOWN.get(value.name) == "deco-transparent"):
+                return UNKNOWN
+        return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, origin=cls, resolver=self)
+
+    def _effective(self, fn: Value) -> tuple[Value | None, str]:
+        """Apply decorators bottom-up: the function that really runs, or a special result kind."""
+        assert fn.defn is not None
+        current = fn
+        scope = self._class_scope(fn.defn)
+        for dec in reversed(fn.defn.decorators):
+            if dec and dec[0].startswith("n:") and len(dec) == 2 and dec[1] in (".setter", ".getter", ".deleter"):
+                continue
+            value = self._value(fn.module, scope, dec)
+            behaviour = KNOWN.get(value.name, "") if value.kind == "external" else ""
+            if behaviour in ("deco-transparent", "deco-property"):
+                continue
+            if behaviour == "deco-sync-cm":
+                return current, "sync-cm"
+            if behaviour == "deco-async-cm":
+                return current, "async-cm"
+            if value.kind == "function" and value.defn is not None:
+                applied = self._apply_decorator(value)
+                if applied is None:
+                    return None, ""
+                if isinstance(applied, Value):
+                    current = applied
+                continue
+            return None, ""
+        return current, ""
+
+    def _apply_decorator(self, deco: Value) -> Value | bool | None:
+        """True if ``deco`` returns its argument, a local wrapper def it returns, else None."""
+        assert deco.defn is not None
+        defn = deco.defn
+        if defn.is_async or defn.is_generator or not defn.returns:
+            return None
+        if (
+            defn.returns_param
+            and len(defn.returns) == 1
+            and defn.params
+            and defn.returns[0] == (f"n:{defn.params[0]}",)
+        ):
+            return True
+        wrappers = [self._value(deco.module, defn.qualname, ref) for ref in defn.returns]
+        merged = self._merge(wrappers)
+        if merged.kind == "function" and merged.defn is not None and "<locals>" in merged.defn.qualname:
+            return merged
+        return None
+
+    def _call_def(self, fn: Value) -> Value:
+        effective, special = self._effective(fn)
+        if effective is None or effective.defn is None:
+            return UNKNOWN
+        if special:
+            return Value(special, origin=effective, resolver=self)
+        defn = effective.defn
+        if defn.is_async:
+            kind = "asyncgen" if defn.is_generator else "coroutine"
+            return Value(kind, origin=effective, resolver=self)
+        if defn.is_generator:
+            return Value("gen", origin=effective, resolver=self)
+        facts = self.index.facts(effective.module)
+        if facts is None:
+            return UNKNOWN
+        annotation = defn.returns_annotation
+        if facts.is_stub_file:
+            if not annotation or _AWAITABLE_ANNOTATION.search(annotation):
+                return UNKNOWN if not annotation or "Any" in annotation else Value("awaitable", origin=effective)
+            return Value("plain", origin=effective, resolver=self)
+        if annotation and _AWAITABLE_ANNOTATION.search(annotation):
+            return UNKNOWN  # declared awaitable (or Any): trust the declaration, say nothing
+        is_method = "." in defn.qualname.replace(".<locals>.", "")
+        if (defn.is_stub and is_method) or defn.is_abstract or defn.returns_param:
+            return UNKNOWN  # a hook for subclasses, or a result that depends on the caller
+        results = [self._value(effective.module, defn.qualname, ref) for ref in defn.returns]
+        if not results:
+            return Value("plain", origin=effective, resolver=self)
+        verdicts = [r.awaitable() for r in results]
+        if any(v is True for v in verdicts):
+            return Value("awaitable", origin=effective, resolver=self)
+        if any(v is None for v in verdicts):
+            return UNKNOWN
+        merged = self._merge(results)
+        if merged.kind == "instance":
+            return Value(
+                "instance", module=merged.module, path=merged.path, defn=merged.defn, origin=effective, resolver=self
+            )
+        if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):
+            return Value(merged.kind, origin=merged.origin or effective, resolver=self)
+        return Value("plain", origin=effective, resolver=self)
+
+    # -- helpers for messages ----------------------------------------------------------------------
+    def async_sibling(self, value: Value) -> str | None:
+        """`get_manager` -> `get_manager_async` / `async_get_manager` / `aget_manager`, if it is async."""
+        source = value.origin if value.origin is not None else value
+        if source.defn is None or source.defn.kind != "function":
+            return None
+        qualname = source.defn.qualname
+        prefix, _, short = qualname.rpartition(".")
+        tables = self.tables(source.module)
+        if tables is None:
+            return None
+        for candidate in (f"{short}_async", f"async_{short}", f"a{short}", f"{short}_coro"):
+            full = f"{prefix}.{candidate}" if prefix else candidate
+            defs = tables.defs.get(full, [])
+            if len(defs) == 1 and defs[0].is_async:
+                return candidate
+        return None
+
+    # -- test doubles ------------------------------------------------------------------------------
+    def patch_target(self, facts: ModuleFacts, site: Site) -> Value:
+        if site.target_ref:
+            owner = self.value(facts, site.scope, site.target_ref)
+            return self.attribute(owner, site.target) if owner.kind != "unknown" else UNKNOWN
+        parts = site.target.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if self.index.has_module(module) and self.index.modules.get(module) is not None:
+                current = self._module_value(module)
+                for attr in parts[cut:]:
+                    current = self.attribute(current, attr)
+                    if current.kind == "unknown":
+                        return UNKNOWN
+                return current
+        return UNKNOWN
+
+    def patch_mismatch(self, facts: ModuleFacts, site: Site) -> tuple[str, str, Value] | None:
+        target = self.patch_target(facts, site)
+        if target.kind != "function" or target.defn is None:
+            return None
+        result = self.call(target)
+        target_async = result.awaitable()
+        if target_async is None:
+            return None
+        double = self.value(facts, site.scope, site.double)
+        if double.kind == "asyncmock":
+            double_async: bool | None = True
+        elif double.kind in ("syncmock", "lambda"):
+            double_async = False
+        elif double.kind == "function" and double.defn is not None:
+            double_async = self.call(double).awaitable()
+        else:
+            double_async = None
+        if double_async is None or double_async == target_async:
+            return None
+        name = site.target if not site.target_ref else f"{target.defn.qualname}"
+        if not site.target_ref:
+            name = site.target
+        code = "AG201" if double_async else "AG202"
+        return code, name, target

@@ -1,0 +1,32 @@
+"""What every rule family declares (codes, messages, fixes, docs) and how it builds a finding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from awaitguard.findings import Finding, Related
+from awaitguard.model import ModuleFacts, Site
+
+if TYPE_CHECKING:
+    from awaitguard.resolve import Resolver, Value
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    code: str  # "AG101"
+    slug: str  # "await-not-awaitable"
+    template: str  # message, str.format()-ed with the finding's args
+    fix: str  # the action, str.format()-ed with the finding's args
+    doc: str  # markdown: What it does / Why is this bad? / Example / Use instead [...]
+    retired_by: str | None = None
+
+
+def finding(resolver: Resolver, facts: ModuleFacts, site: Site, meta: RuleMeta, value: Value, **args: str) -> Finding:
+    """A finding at ``site`` whose related locations come from ``value``'s definition."""
+    related = [Related(path, line, col, note) for path, line, col, note in value.related()]
+    args.setdefault("expr", site.text)
+    args.setdefault("callee", value.name)
+    if value.defined_at:
+        args.setdefault("defined_at", value.defined_at)
+    return Finding.make(facts.path, site.line, site.col, meta.code, args, related)

@@ -1,0 +1,200 @@
+"""AG101 await of a non-awaitable, AG103 async with/with mismatch, AG104 async for/for mismatch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awaitguard.findings import Finding
+from awaitguard.model import ModuleFacts, Site
+from awaitguard.resolve import Resolver, Value
+from awaitguard.rules._base import RuleMeta, finding
+
+AG101 = RuleMeta(
+    code="AG101",
+    slug="await-not-awaitable",
+    template="`await {expr}` awaits {what}; at runtime this raises TypeError (\"can't be used in 'await' expression\")",
+    fix="{fix}",
+    doc="""\
+**What it does**
+
+Finds `await` applied to a value that is never awaitable: the result of a plain `def` whose body
+returns no awaitable, an instance of a class without `__await__`, a property, a function object
+that was not called, a module, or an async generator.
+
+**Why is this bad?**
+
+The line raises the moment it runs, typically on the first request that reaches it:
+`TypeError: object Manager can't be used in 'await' expression` (CPython 3.13 and older) or
+`TypeError: 'Manager' object can't be awaited` (3.14+). Tests that patch the callee with
+`AsyncMock` stay green, and mypy is silent when the caller or the callee is unannotated.
+
+**Example**
+
+```python
+def get_manager():
+    return {"mode": "prod"}
+
+
+async def handler():
+    return await get_manager()
+```
+
+**Use instead**
+
+```python
+def get_manager():
+    return {"mode": "prod"}
+
+
+async def handler():
+    return get_manager()
+```
+
+**Known problems**
+
+Callees the scanner cannot resolve (parameters, untyped third-party objects, values from
+unknown decorators) are never reported. A `def` that returns the result of an unknown call is
+treated as possibly awaitable.
+""",
+)
+
+AG103 = RuleMeta(
+    code="AG103",
+    slug="context-manager-mismatch",
+    template="`{keyword} {expr}` uses {what}; at runtime this raises {error}",
+    fix="{fix}",
+    doc="""\
+**What it does**
+
+Finds `async with` on a context manager that only implements `__enter__`/`__exit__` (a class, or
+a `@contextlib.contextmanager` function), and `with` on one that only implements
+`__aenter__`/`__aexit__` (a class, or an `@contextlib.asynccontextmanager` function), and either
+form on a coroutine that was not awaited.
+
+**Why is this bad?**
+
+It fails when the block is entered: `TypeError: 'X' object does not support the asynchronous
+context manager protocol` (3.11+; `AttributeError: __aenter__` on 3.10), or
+`TypeError: 'X' object does not support the context manager protocol`.
+
+**Example**
+
+```python
+import contextlib
+
+
+@contextlib.contextmanager
+def session():
+    yield "s"
+
+
+async def handler():
+    async with session() as s:
+        return s
+```
+
+**Use instead**
+
+```python
+import contextlib
+
+
+@contextlib.contextmanager
+def session():
+    yield "s"
+
+
+async def handler():
+    with session() as s:
+        return s
+```
+""",
+)
+
+AG104 = RuleMeta(
+    code="AG104",
+    slug="iterator-mismatch",
+    template="`{keyword} ... in {expr}` iterates {what}; at runtime this raises {error}",
+    fix="{fix}",
+    doc="""\
+**What it does**
+
+Finds `async for` over a value that is only a sync iterable (a generator, a list, a class with
+`__iter__` but no `__aiter__`) and `for` over an async generator, an async iterator or a coroutine.
+
+**Why is this bad?**
+
+It fails when the loop starts: `TypeError: 'async for' requires an object with __aiter__ method,
+got generator`, or `TypeError: 'async_generator' object is not iterable`.
+
+**Example**
+
+```python
+async def rows():
+    yield 1
+
+
+def total():
+    count = 0
+    for _ in rows():
+        count += 1
+    return count
+```
+
+**Use instead**
+
+```python
+async def rows():
+    yield 1
+
+
+async def total():
+    count = 0
+    async for _ in rows():
+        count += 1
+    return count
+```
+""",
+)
+
+META = (AG101, AG103, AG104)
+KINDS = frozenset({"await", "with", "async-with", "for", "async-for"})
+
+
+def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
+    if site.guarded or site.expects_error:
+        return
+    value = resolver.value(facts, site.scope, site.ref)
+    if site.kind == "await":
+        yield from _await(resolver, facts, site, value)
+    elif site.kind in ("with", "async-with"):
+        yield from _with(resolver, facts, site, value)
+    else:
+        yield from _for(resolver, facts, site, value)
+
+
+def _await(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
+    reason = value.not_awaitable_reason()
+    if reason is None:
+        return
+    yield finding(resolver, facts, site, AG101, value, what=reason, fix=value.await_fix())
+
+
+def _with(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
+    is_async = site.kind == "async-with"
+    problem = value.context_problem(is_async)
+    if problem is None:
+        return
+    what, error, fix = problem
+    keyword = "async with" if is_async else "with"
+    yield finding(resolver, facts, site, AG103, value, keyword=keyword, what=what, error=error, fix=fix)
+
+
+def _for(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
+    is_async = site.kind == "async-for"
+    problem = value.iteration_problem(is_async)
+    if problem is None:
+        return
+    what, error, fix = problem
+    keyword = "async for" if is_async else "for"
+    yield finding(resolver, facts, site, AG104, value, keyword=keyword, what=what, error=error, fix=fix)

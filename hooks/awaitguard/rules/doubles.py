@@ -1,0 +1,127 @@
+"""AG201/AG202 test doubles whose awaitability differs from the target they replace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awaitguard.findings import Finding
+from awaitguard.model import ModuleFacts, Site
+from awaitguard.resolve import Resolver
+from awaitguard.rules._base import RuleMeta, finding
+
+AG201 = RuleMeta(
+    code="AG201",
+    slug="awaitable-double-over-sync",
+    template="`{double}` replaces sync `{target}`; the test awaits what production calls directly",
+    fix="{fix}",
+    doc="""\
+**What it does**
+
+Finds a test double that is awaitable (`AsyncMock`, `new_callable=AsyncMock`, an `async def`
+fake) patched over a sync target, through `unittest.mock.patch` (decorator, context manager,
+`start()`), `patch.object`, `patch.multiple`, pytest-mock's `mocker.patch` and
+`monkeypatch.setattr`. The patched name is resolved through the module where it is looked up.
+
+**Why is this bad?**
+
+The test passes because the double makes `await get_manager()` legal; production raises
+`TypeError: object Manager can't be used in 'await' expression` on the first call. This is how
+a sync/async flip ships with a green test suite.
+
+**Example**
+
+```python
+from unittest.mock import AsyncMock, patch
+
+
+def get_manager():
+    return {"mode": "prod"}
+
+
+def test_handler():
+    with patch("example.get_manager", new_callable=AsyncMock):
+        pass
+```
+
+**Use instead**
+
+```python
+from unittest.mock import patch
+
+
+def get_manager():
+    return {"mode": "prod"}
+
+
+def test_handler():
+    with patch("example.get_manager", autospec=True):
+        pass
+```
+""",
+)
+
+AG202 = RuleMeta(
+    code="AG202",
+    slug="sync-double-over-async",
+    template="`{double}` replaces async `{target}`; the test calls directly what production awaits",
+    fix="{fix}",
+    doc="""\
+**What it does**
+
+Finds a sync test double (`Mock()`, `MagicMock()`, `new_callable=MagicMock`, a plain `def` or
+`lambda` fake) patched over an `async def` target, through the same patch forms as AG201.
+
+**Why is this bad?**
+
+Code under test that awaits the target fails inside the test with
+`TypeError: object MagicMock can't be used in 'await' expression`, or, when the test exercises a
+sync path, it hides that production returns a coroutine that must be awaited.
+
+**Example**
+
+```python
+from unittest.mock import MagicMock, patch
+
+
+async def fetch_user():
+    return {"id": 1}
+
+
+def test_profile():
+    with patch("example.fetch_user", new=MagicMock()):
+        pass
+```
+
+**Use instead**
+
+```python
+from unittest.mock import patch
+
+
+async def fetch_user():
+    return {"id": 1}
+
+
+def test_profile():
+    with patch("example.fetch_user"):
+        pass
+```
+""",
+)
+
+META = (AG201, AG202)
+KINDS = frozenset({"patch"})
+
+
+def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
+    verdict = resolver.patch_mismatch(facts, site)
+    if verdict is None:
+        return
+    code, target, value = verdict
+    meta = AG201 if code == "AG201" else AG202
+    fix = (
+        "patch with `autospec=True`, or use `Mock(return_value=...)`"
+        if code == "AG201"
+        else "patch with `autospec=True`, or use `AsyncMock(return_value=...)`"
+    )
+    yield finding(resolver, facts, site, meta, value, double=site.text, target=target, fix=fix)

@@ -1,0 +1,79 @@
+"""AG105 a definition that this change deleted or renamed, still used elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from awaitguard.findings import Finding, Related
+from awaitguard.model import ModuleFacts
+from awaitguard.resolve import Resolver
+from awaitguard.rules._base import RuleMeta
+
+AG105 = RuleMeta(
+    code="AG105",
+    slug="missing-definition",
+    template="`{name}` is no longer defined in `{module}` ({change}); this line still imports it "
+    "and raises ImportError",
+    fix="{fix}",
+    doc="""\
+**What it does**
+
+In a diff-scoped scan, finds imports of a function or class that the change deleted or renamed
+in its module, in files the change did not touch.
+
+**Why is this bad?**
+
+The importing module fails when it is first imported, at start-up or, for a local import, only
+on the code path that reaches it:
+`ImportError: cannot import name 'get_manager' from 'app.ws.factory'`.
+
+**Example**
+
+```python
+from example import get_manager_async
+```
+
+**Use instead**
+
+```python
+from example import get_manager
+```
+
+**Known problems**
+
+Only reported for definitions the change removed (a full scan does not look for imports of
+names that never existed; use a type checker or your tests for those). Attribute access through
+the module (`factory.get_manager`) is not checked.
+""",
+)
+
+META = (AG105,)
+KINDS: frozenset[str] = frozenset()
+
+
+def check_removed(
+    resolver: Resolver, facts: ModuleFacts, removed: Mapping[tuple[str, str], tuple[str, int, str]]
+) -> Iterator[Finding]:
+    """``removed`` maps (module, name) to (path, line, what happened) of the old definition."""
+    for imp in facts.imports:
+        if imp.attr is None:
+            continue
+        key = (imp.module, imp.attr)
+        if key not in removed or resolver.module_binds(imp.module, imp.attr):
+            continue
+        old_path, old_line, change = removed[key]
+        renamed = change.startswith("renamed to ")
+        fix = (
+            f"import `{change.removeprefix('renamed to ')}` instead"
+            if renamed
+            else f"remove the import, or restore `{imp.attr}` in `{imp.module}`"
+        )
+        yield Finding.make(
+            facts.path,
+            imp.line,
+            resolver.column(facts, imp.line, imp.attr),
+            AG105.code,
+            {"name": imp.attr, "module": imp.module, "change": change, "fix": fix},
+            [Related(old_path, old_line, 1, f"`{imp.attr}` was defined here before this change")],
+            impact=True,
+        )

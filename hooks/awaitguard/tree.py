@@ -1,0 +1,106 @@
+"""Where source bytes come from: the work tree here, a git index or revision in ``gitscope``."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+PY_SUFFIXES = (".py", ".pyi")
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        "env",
+        "node_modules",
+        "__pycache__",
+        "build",
+        "dist",
+        "site-packages",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".eggs",
+    }
+)
+
+
+class Tree(Protocol):
+    """A set of Python files that can be listed, read and searched by word."""
+
+    root: Path
+
+    def files(self) -> Sequence[str]:
+        """Every Python file, as a posix path relative to ``root``."""
+        ...
+
+    def read(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """The bytes of each path that exists; missing paths are left out."""
+        ...
+
+    def grep(self, words: Collection[str]) -> set[str]:
+        """Python files that hold any of ``words`` as a whole word."""
+        ...
+
+
+def excluded(path: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.rstrip("/") + "/*") for p in patterns)
+
+
+def walk(root: Path, exclude: Iterable[str] = ()) -> list[str]:
+    """Python files under ``root`` without git: skips hidden, virtualenv and build folders."""
+    patterns = tuple(exclude)
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info")
+        )
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in sorted(filenames):
+            if name.endswith(PY_SUFFIXES):
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+                if not excluded(rel, patterns):
+                    found.append(rel)
+    return found
+
+
+def word_pattern(words: Collection[str]) -> re.Pattern[bytes]:
+    alternatives = b"|".join(re.escape(w.encode()) for w in sorted(words))
+    return re.compile(rb"(?<![\w])(?:" + alternatives + rb")(?![\w])")
+
+
+class FsTree:
+    """Files on disk, as they are now."""
+
+    def __init__(self, root: Path, files: Sequence[str] | None = None, exclude: Iterable[str] = ()) -> None:
+        self.root = root
+        self._exclude = tuple(exclude)
+        self._files = list(files) if files is not None else None
+
+    def files(self) -> Sequence[str]:
+        if self._files is None:
+            self._files = walk(self.root, self._exclude)
+        return self._files
+
+    def read(self, paths: Iterable[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for path in paths:
+            try:
+                out[path] = (self.root / path).read_bytes()
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+        return out
+
+    def grep(self, words: Collection[str]) -> set[str]:
+        if not words:
+            return set()
+        pattern = word_pattern(words)
+        return {path for path, data in self.read(self.files()).items() if pattern.search(data)}

@@ -1,0 +1,529 @@
+"""gitscope against real git repositories in ``tmp_path`` (see the ``git_repo`` fixture in conftest)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from awaitguard import gitscope
+from awaitguard.gitscope import (
+    GitError,
+    GitTree,
+    default_scope,
+    git_available,
+    list_files,
+    range_scope,
+    repo_root,
+    staged_scope,
+)
+from awaitguard.model import FileChange, Scope
+
+if TYPE_CHECKING:
+    from conftest import GitRepo
+
+SHALLOW = "run `git fetch --unshallow` or fetch with more depth"
+
+
+def numbered(count: int, prefix: str = "line") -> str:
+    return "".join(f"{prefix}_{i} = {i}\n" for i in range(1, count + 1))
+
+
+# ------------------------------------------------------------------------------------------- staged_scope
+
+
+def test_first_commit_has_no_base_and_every_line_is_added(git_repo: GitRepo) -> None:
+    git_repo.write("app.py", "a = 1\nb = 2\nc = 3\n")
+    git_repo.write("pkg/types.pyi", "def f() -> int: ...\n")
+    git_repo.write("pkg/__init__.py", "")
+    git_repo.write("README.txt", "not python\n")
+    git_repo.git("add", "-A")
+
+    assert staged_scope(git_repo.root) == Scope(
+        mode="staged",
+        base=None,
+        target=None,
+        changes=(
+            FileChange("app.py", "A", None, frozenset({1, 2, 3})),
+            FileChange("pkg/__init__.py", "A", None, frozenset()),
+            FileChange("pkg/types.pyi", "A", None, frozenset({1})),
+        ),
+    )
+
+
+def test_unstaged_edits_are_not_in_the_staged_scope(git_repo: GitRepo) -> None:
+    git_repo.write("app.py", "a = 1\nb = 2\nc = 3\nd = 4\n")
+    head = git_repo.commit()
+    git_repo.write("app.py", "a = 1\nb = 20\nc = 3\nd = 4\n")
+    git_repo.git("add", "app.py")
+    git_repo.write("app.py", "a = 1\nb = 20\nc = 3\nd = 40\n")  # unstaged: line 4
+    git_repo.write("scratch.py", "x = 1\n")  # untracked
+
+    scope = staged_scope(git_repo.root)
+
+    assert scope == Scope("staged", head, None, (FileChange("app.py", "M", None, frozenset({2})),))
+    tree = GitTree(git_repo.root, None)
+    assert tree.read(["app.py", "scratch.py"]) == {"app.py": b"a = 1\nb = 20\nc = 3\nd = 4\n"}
+    assert list(tree.files()) == ["app.py"]
+
+
+def test_modification_reports_exact_new_line_numbers(git_repo: GitRepo) -> None:
+    old = [f"v{i} = {i}" for i in range(1, 11)]
+    git_repo.write("mod.py", "\n".join(old) + "\n")
+    git_repo.commit()
+    new = [*old]
+    new[2] = "v3 = 300"  # changed line 3
+    new[6:6] = ["inserted_a = 1", "inserted_b = 2"]  # new lines 7 and 8
+    del new[10]  # old line 9 (only removed: no new line)
+    git_repo.write("mod.py", "\n".join(new) + "\n")
+    git_repo.git("add", "mod.py")
+
+    assert staged_scope(git_repo.root).changes == (FileChange("mod.py", "M", None, frozenset({3, 7, 8})),)
+
+
+def test_rename_keeps_old_path_and_lines_of_the_edit(git_repo: GitRepo) -> None:
+    git_repo.write("old_name.py", numbered(20))
+    git_repo.write("moved.py", numbered(10, "m"))
+    git_repo.commit()
+    git_repo.git("mv", "old_name.py", "new_name.py")
+    git_repo.write("new_name.py", numbered(20).replace("line_5 = 5", "line_5 = 50"))
+    (git_repo.root / "pkg").mkdir()
+    git_repo.git("mv", "moved.py", "pkg/moved.py")
+    git_repo.git("add", "-A")
+
+    assert staged_scope(git_repo.root).changes == (
+        FileChange("new_name.py", "R", "old_name.py", frozenset({5})),
+        FileChange("pkg/moved.py", "R", "moved.py", frozenset()),
+    )
+
+
+def test_deletion_has_the_old_path_and_no_lines(git_repo: GitRepo) -> None:
+    git_repo.write("gone.py", "x = 1\n")
+    git_repo.write("kept.py", "y = 1\n")
+    git_repo.commit()
+    git_repo.git("rm", "-q", "gone.py")
+
+    assert staged_scope(git_repo.root).changes == (FileChange("gone.py", "D", None, frozenset()),)
+
+
+def test_detached_head(git_repo: GitRepo) -> None:
+    git_repo.write("a.py", "a = 1\n")
+    git_repo.commit()
+    git_repo.git("checkout", "-q", "-b", "topic")
+    git_repo.write("b.py", "b = 1\nb2 = 2\n")
+    topic = git_repo.commit()
+    git_repo.git("checkout", "-q", "--detach", "topic")
+    git_repo.write("a.py", "a = 2\n")
+    git_repo.git("add", "a.py")
+
+    detached = subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=git_repo.root, check=False)
+    assert detached.returncode == 1
+    assert staged_scope(git_repo.root) == Scope(
+        "staged", topic, None, (FileChange("a.py", "M", None, frozenset({1})),)
+    )
+    scope = range_scope(git_repo.root, "main")
+    assert (scope.base, scope.target) == (git_repo.sha("main"), topic)
+    assert scope.changes == (FileChange("b.py", "A", None, frozenset({1, 2})),)
+
+
+def test_conflicted_merge_lists_staged_changes_and_skips_unmerged_paths(git_repo: GitRepo) -> None:
+    git_repo.write("conflict.py", "x = 1\n")
+    git_repo.commit()
+    git_repo.git("checkout", "-q", "-b", "topic")
+    git_repo.write("conflict.py", "x = 2\n")
+    git_repo.write("clean.py", "c = 1\n")
+    git_repo.commit()
+    git_repo.git("checkout", "-q", "main")
+    git_repo.write("conflict.py", "x = 3\n")
+    head = git_repo.commit()
+    merge = subprocess.run(
+        ["git", "merge", "-q", "topic"], cwd=git_repo.root, capture_output=True, check=False
+    )
+    assert merge.returncode == 1
+
+    assert staged_scope(git_repo.root) == Scope(
+        "staged", head, None, (FileChange("clean.py", "A", None, frozenset({1})),)
+    )
+    tree = GitTree(git_repo.root, None)
+    assert list(tree.files()) == ["clean.py"]
+    assert tree.read(["conflict.py", "clean.py"]) == {"clean.py": b"c = 1\n"}
+    assert list_files(git_repo.root) == ["clean.py", "conflict.py"]
+
+
+def test_paths_with_spaces_non_ascii_and_quoted_characters(git_repo: GitRepo) -> None:
+    git_repo.write("dir with space/módulo ü.py", "a = 1\n")
+    git_repo.write("tab\there.py", 'b = "x"\n')
+    git_repo.write('quote"d.py', "c = 1\n")
+    git_repo.write("old name.py", numbered(12))
+    git_repo.commit()
+    git_repo.write("dir with space/módulo ü.py", "a = 1\nget_manager = 2\n")
+    git_repo.write("tab\there.py", 'b = "y"\n')
+    git_repo.write('quote"d.py', "c = 2\n")
+    git_repo.git("mv", "old name.py", "new näme.py")
+    git_repo.write("new näme.py", numbered(12).replace("line_1 = 1", "line_1 = 100"))
+    git_repo.git("add", "-A")
+
+    assert staged_scope(git_repo.root).changes == (
+        FileChange("dir with space/módulo ü.py", "M", None, frozenset({2})),
+        FileChange("new näme.py", "R", "old name.py", frozenset({1})),
+        FileChange('quote"d.py', "M", None, frozenset({1})),
+        FileChange("tab\there.py", "M", None, frozenset({1})),
+    )
+    expected_files = ["dir with space/módulo ü.py", "new näme.py", 'quote"d.py', "tab\there.py"]
+    assert list_files(git_repo.root) == expected_files
+    tree = GitTree(git_repo.root, None)
+    assert sorted(tree.files()) == expected_files
+    assert tree.read(["dir with space/módulo ü.py", "tab\there.py"]) == {
+        "dir with space/módulo ü.py": b"a = 1\nget_manager = 2\n",
+        "tab\there.py": b'b = "y"\n',
+    }
+    assert tree.grep({"get_manager"}) == {"dir with space/módulo ü.py"}
+
+
+def test_crlf_file(git_repo: GitRepo) -> None:
+    git_repo.write("win.py", b"a = 1\r\nb = 2\r\nc = 3\r\n")
+    git_repo.commit()
+    git_repo.write("win.py", b"a = 1\r\nb = 22\r\nc = 3\r\n")
+    git_repo.git("add", "win.py")
+
+    assert staged_scope(git_repo.root).changes == (FileChange("win.py", "M", None, frozenset({2})),)
+    assert GitTree(git_repo.root, None).read(["win.py"]) == {"win.py": b"a = 1\r\nb = 22\r\nc = 3\r\n"}
+    assert GitTree(git_repo.root, "HEAD").read(["win.py"]) == {"win.py": b"a = 1\r\nb = 2\r\nc = 3\r\n"}
+
+
+# -------------------------------------------------------------------------------------------- range_scope
+
+
+def test_range_uses_the_merge_base_like_three_dots(git_repo: GitRepo) -> None:
+    git_repo.write("shared.py", "s = 1\n")
+    fork = git_repo.commit()
+    git_repo.git("checkout", "-q", "-b", "topic")
+    git_repo.write("feature.py", "f = 1\nf2 = 2\n")
+    git_repo.write("shared.py", "s = 1\ns2 = 2\n")
+    topic = git_repo.commit()
+    git_repo.git("checkout", "-q", "main")
+    git_repo.write("upstream_only.py", "u = 1\n")
+    git_repo.commit()
+
+    assert range_scope(git_repo.root, "main", "topic") == Scope(
+        "range",
+        fork,
+        topic,
+        (
+            FileChange("feature.py", "A", None, frozenset({1, 2})),
+            FileChange("shared.py", "M", None, frozenset({2})),
+        ),
+    )
+
+
+def test_range_over_a_merge_commit_leaves_out_what_the_merge_brought_in(git_repo: GitRepo) -> None:
+    git_repo.write("base.py", "b = 1\n")
+    git_repo.commit()
+    git_repo.git("checkout", "-q", "-b", "topic")
+    git_repo.write("feature.py", "f = 1\n")
+    git_repo.commit()
+    git_repo.git("checkout", "-q", "main")
+    git_repo.write("base.py", "b = 1\nb2 = 2\n")
+    git_repo.write("upstream.py", "u = 1\n")
+    main_tip = git_repo.commit()
+    git_repo.git("checkout", "-q", "topic")
+    git_repo.git("merge", "-q", "--no-edit", "--no-gpg-sign", "main")
+    merge = git_repo.sha()
+    assert len(git_repo.git("rev-list", "--parents", "-n", "1", "HEAD").split()) == 3  # a real merge
+
+    scope = range_scope(git_repo.root, "main")
+    assert scope == Scope("range", main_tip, merge, (FileChange("feature.py", "A", None, frozenset({1})),))
+
+
+def test_range_with_unknown_revision(git_repo: GitRepo) -> None:
+    git_repo.write("a.py", "a = 1\n")
+    git_repo.commit()
+
+    with pytest.raises(GitError) as excinfo:
+        range_scope(git_repo.root, "xyz")
+    assert str(excinfo.value) == "unknown revision `xyz`"
+    with pytest.raises(GitError) as excinfo:
+        range_scope(git_repo.root, "--output=/tmp/x")
+    assert str(excinfo.value) == "unknown revision `--output=/tmp/x`"
+
+
+def test_range_without_common_history(git_repo: GitRepo) -> None:
+    git_repo.write("a.py", "a = 1\n")
+    git_repo.commit()
+    git_repo.git("checkout", "-q", "--orphan", "other")
+    git_repo.commit("unrelated")
+
+    with pytest.raises(GitError) as excinfo:
+        range_scope(git_repo.root, "main", "other")
+    assert str(excinfo.value) == "`main` and `other` have no common history; pass a base on the same branch"
+
+
+@pytest.fixture
+def upstream(git_repo: GitRepo) -> GitRepo:
+    """main: A - B - C, topic forks at A with one commit."""
+    git_repo.write("a.py", "a = 1\n")
+    git_repo.commit("A")
+    git_repo.git("branch", "topic")
+    for name in ("B", "C"):
+        git_repo.write(f"{name.lower()}.py", f"{name} = 1\n")
+        git_repo.commit(name)
+    git_repo.git("checkout", "-q", "topic")
+    git_repo.write("t.py", "t = 1\n")
+    git_repo.commit("T")
+    git_repo.git("checkout", "-q", "main")
+    return git_repo
+
+
+def _clone(source: GitRepo, *args: str) -> Path:
+    dest = source.root.parent / "clone"
+    source.git("clone", "-q", "--depth", "1", *args, f"file://{source.root}", str(dest))
+    return dest
+
+
+def test_shallow_clone_without_the_base(upstream: GitRepo) -> None:
+    clone = _clone(upstream, "--single-branch", "--branch", "topic")
+
+    with pytest.raises(GitError) as excinfo:
+        range_scope(clone, "origin/main")
+    assert str(excinfo.value) == f"base revision `origin/main` is not in this shallow clone; {SHALLOW}"
+
+
+def test_shallow_clone_without_the_merge_base(upstream: GitRepo) -> None:
+    clone = _clone(upstream, "--no-single-branch", "--branch", "topic")
+
+    with pytest.raises(GitError) as excinfo:
+        range_scope(clone, "origin/main")
+    message = f"the merge base of `origin/main` and `HEAD` is not in this shallow clone; {SHALLOW}"
+    assert str(excinfo.value) == message
+
+
+def test_shallow_clone_with_enough_history_works(upstream: GitRepo) -> None:
+    clone = _clone(upstream, "--single-branch", "--branch", "main")
+
+    scope = range_scope(clone, "HEAD", "HEAD")
+    assert (scope.base, scope.target, scope.changes) == (upstream.sha("main"), upstream.sha("main"), ())
+
+
+# ------------------------------------------------------------------------------------------ default_scope
+
+
+def test_default_scope_choices(upstream: GitRepo) -> None:
+    root = upstream.root
+    upstream.write("a.py", "a = 2\n")
+    upstream.git("add", "a.py")
+    fork = upstream.sha("main~2")
+    topic_change = (FileChange("t.py", "A", None, frozenset({1})),)
+    main_change = tuple(FileChange(path, "A", None, frozenset({1})) for path in ("b.py", "c.py"))
+
+    pre_push = {"PRE_COMMIT_FROM_REF": "main", "PRE_COMMIT_TO_REF": "topic"}
+    assert default_scope(root, None, pre_push) == Scope("range", fork, upstream.sha("topic"), topic_change)
+    legacy = {"PRE_COMMIT_SOURCE": "main", "PRE_COMMIT_ORIGIN": "topic"}
+    assert default_scope(root, None, legacy) == Scope("range", fork, upstream.sha("topic"), topic_change)
+    assert default_scope(root, "topic", pre_push) == Scope("range", fork, upstream.sha("main"), main_change)
+    staged = Scope("staged", upstream.sha("main"), None, (FileChange("a.py", "M", None, frozenset({1})),))
+    assert default_scope(root, None, {"PRE_COMMIT_FROM_REF": "main"}) == staged
+    assert default_scope(root, None, {}) == staged
+
+
+# --------------------------------------------------------------------------------------------- list_files
+
+
+def test_list_files_tracked_untracked_ignored_deleted(git_repo: GitRepo) -> None:
+    git_repo.write(".gitignore", "build/\n*.gen.py\n")
+    git_repo.write("src/app.py", "a = 1\n")
+    git_repo.write("src/deleted.py", "d = 1\n")
+    git_repo.write("stubs/app.pyi", "a: int\n")
+    git_repo.write("setup.cfg", "[x]\n")
+    git_repo.commit()
+    (git_repo.root / "src/deleted.py").unlink()
+    git_repo.write("new_untracked.py", "n = 1\n")
+    git_repo.write("build/lib/copy.py", "c = 1\n")
+    git_repo.write("src/made.gen.py", "g = 1\n")
+
+    assert list_files(git_repo.root) == ["new_untracked.py", "src/app.py", "stubs/app.pyi"]
+
+
+def test_submodule_contents_are_never_listed(git_repo: GitRepo) -> None:
+    library = git_repo.sibling("library")
+    library.write("inner.py", "get_manager = 1\n")
+    library.commit()
+    git_repo.write("app.py", "get_manager = 2\n")
+    git_repo.commit()
+    for where in ("sub", "odd.py"):  # a submodule whose path looks like a Python file, too
+        git_repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(library.root), where)
+
+    assert staged_scope(git_repo.root).changes == ()
+    git_repo.commit()
+    git_repo.git("config", "submodule.recurse", "true")
+    assert list_files(git_repo.root) == ["app.py"]
+    for rev in (None, "HEAD"):
+        tree = GitTree(git_repo.root, rev)
+        assert list(tree.files()) == ["app.py"]
+        assert tree.grep({"get_manager"}) == {"app.py"}
+        assert tree.read(["sub/inner.py", "odd.py"]) == {}
+
+
+def test_symlinks_are_not_python_files(git_repo: GitRepo) -> None:
+    git_repo.write("real.py", "r = 1\n")
+    first = git_repo.commit()
+    (git_repo.root / "alias.py").symlink_to("real.py")
+    second = git_repo.commit()
+
+    assert range_scope(git_repo.root, first, second).changes == ()
+    assert list(GitTree(git_repo.root, "HEAD").files()) == ["real.py"]
+    (git_repo.root / "alias.py").unlink()
+    git_repo.write("alias.py", "a = 1\na2 = 2\n")
+    git_repo.git("add", "alias.py")
+    assert staged_scope(git_repo.root).changes == (FileChange("alias.py", "A", None, frozenset({1, 2})),)
+    assert list(GitTree(git_repo.root, None).files()) == ["alias.py", "real.py"]
+
+
+def test_repo_root(git_repo: GitRepo, tmp_path: Path) -> None:
+    git_repo.write("pkg/mod.py", "x = 1\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    assert repo_root(git_repo.root / "pkg") == git_repo.root
+    assert repo_root(git_repo.root / "pkg" / "mod.py") == git_repo.root
+    assert repo_root(outside) is None
+
+
+def test_not_a_repository(git_repo: GitRepo, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    for call in (staged_scope, list_files, lambda root: GitTree(root, None).read(["a.py"])):
+        with pytest.raises(GitError) as excinfo:
+            call(outside)
+        assert str(excinfo.value) == f"not a git repository: {outside}"
+
+
+def test_git_missing(git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    git_repo.write("a.py", "a = 1\n")
+    git_repo.commit()
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+    assert git_available() is False
+    assert repo_root(git_repo.root) is None
+    calls: list[Any] = [
+        staged_scope,
+        list_files,
+        lambda root: range_scope(root, "main"),
+        lambda root: default_scope(root, None, {}),
+        lambda root: GitTree(root, None).files(),
+        lambda root: GitTree(root, None).read(["a.py"]),
+        lambda root: GitTree(root, None).grep({"a"}),
+        lambda root: GitTree(root, "HEAD"),
+    ]
+    for call in calls:
+        with pytest.raises(GitError) as excinfo:
+            call(git_repo.root)
+        assert str(excinfo.value) == gitscope.NO_GIT
+        assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__
+
+
+def test_never_writes_the_index_or_the_work_tree(grep_repo: GitRepo) -> None:
+    root = grep_repo.root
+    status = grep_repo.git("status", "--porcelain", "-z")
+    os.utime(root / "a.py", ns=(1, 1))  # stale stat data: `git status` would rewrite the index
+    index = root / ".git" / "index"
+    index_bytes, index_mtime = index.read_bytes(), index.stat().st_mtime_ns
+    objects = sorted(p.name for p in (root / ".git" / "objects").rglob("*"))
+
+    staged_scope(root)
+    range_scope(root, "HEAD")
+    list_files(root)
+    for rev in (None, "HEAD"):
+        tree = GitTree(root, rev)
+        tree.read(tree.files())
+        tree.grep({"get_manager"})
+
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == (index_bytes, index_mtime)
+    assert sorted(p.name for p in (root / ".git" / "objects").rglob("*")) == objects
+    assert grep_repo.git("status", "--porcelain", "-z") == status
+
+
+def test_git_available() -> None:
+    assert git_available() is True
+
+
+# ------------------------------------------------------------------------------------------------ GitTree
+
+
+@pytest.fixture
+def grep_repo(git_repo: GitRepo) -> GitRepo:
+    git_repo.write("a.py", "x = get_manager_async()\n")
+    git_repo.write("b.py", "x = get_manager()\n")
+    git_repo.write("c.py", "y = get_manager_async(); z = get_manager\n")
+    git_repo.write("notes.txt", "get_manager\n")
+    git_repo.write("d.pyi", "def get_manager() -> int: ...\n")
+    git_repo.commit()
+    git_repo.write("b.py", "x = other()\n")
+    git_repo.write("e.py", "from m import get_manager\n")
+    git_repo.git("add", "b.py", "e.py")
+    git_repo.write("a.py", "x = get_manager()\n")  # unstaged: the index still has only _async
+    return git_repo
+
+
+def test_grep_whole_words_in_the_index(grep_repo: GitRepo) -> None:
+    tree = GitTree(grep_repo.root, None)
+
+    assert tree.grep({"get_manager"}) == {"c.py", "d.pyi", "e.py"}
+    assert tree.grep({"get_manager_async"}) == {"a.py", "c.py"}
+    assert tree.grep({"manager"}) == set()
+    assert tree.grep(set()) == set()
+
+
+def test_grep_whole_words_in_a_revision(grep_repo: GitRepo) -> None:
+    tree = GitTree(grep_repo.root, "HEAD")
+
+    assert tree.grep({"get_manager"}) == {"b.py", "c.py", "d.pyi"}
+    assert tree.grep({"other", "get_manager_async"}) == {"a.py", "c.py"}
+    assert GitTree(grep_repo.root, grep_repo.sha()).grep({"get_manager"}) == {"b.py", "c.py", "d.pyi"}
+
+
+def test_grep_with_thousands_of_words(grep_repo: GitRepo) -> None:
+    words = {f"name_{i}_{'x' * 20}" for i in range(5000)} | {"other"}
+
+    assert GitTree(grep_repo.root, None).grep(words) == {"b.py"}
+    assert GitTree(grep_repo.root, "HEAD").grep(words) == set()
+
+
+def test_read_a_revision_and_missing_paths(grep_repo: GitRepo) -> None:
+    tree = GitTree(grep_repo.root, "HEAD")
+
+    assert list(tree.files()) == ["a.py", "b.py", "c.py", "d.pyi"]
+    assert tree.read(["b.py", "e.py", "nope.py", "notes.txt", "b.py"]) == {
+        "b.py": b"x = get_manager()\n",
+        "notes.txt": b"get_manager\n",
+    }
+    assert tree.read([]) == {}
+    with pytest.raises(GitError) as excinfo:
+        GitTree(grep_repo.root, "no-such-branch")
+    assert str(excinfo.value) == "unknown revision `no-such-branch`"
+
+
+def test_read_500_files_with_one_git_process(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = {f"pkg{i % 7}/mod_{i}.py": f"value_{i} = {i}\n".encode() * (i % 5 + 1) for i in range(500)}
+    expected["big.py"] = b"x = 1\n" + b"z = 2\n" * 400_000  # 2.4 MB, more than any pipe buffer
+    for path, data in expected.items():
+        git_repo.write(path, data)
+    git_repo.git("add", "-A")
+    tree = GitTree(git_repo.root, None)
+    assert len(tree.files()) == 501
+
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(args: list[str], *rest: Any, **kwargs: Any) -> Any:
+        started.append(args)
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    assert tree.read(tree.files()) == expected
+    assert [args[-2:] for args in started] == [["cat-file", "--batch"]]

@@ -1,0 +1,87 @@
+"""Every fixture through every rule: the exact set of (path, line, code), no more, no less."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import awaitguard
+from awaitguard.cli import main
+from awaitguard.rules import CODES
+from conftest import GitRepo
+from harness import expectations, tree_expectations
+
+FIXTURES = Path(__file__).parent / "fixtures" / "scan"
+ENTRIES = sorted(p for p in FIXTURES.iterdir() if p.suffix == ".py" or (p.is_dir() and p.name[:2] == "AG"))
+SINGLE = [p for p in ENTRIES if p.is_file()]
+PROJECTS = [p for p in ENTRIES if p.is_dir() and not (p / "before").is_dir()]
+CHANGES = [p for p in ENTRIES if p.is_dir() and (p / "before").is_dir()]
+
+
+def found_set(findings: list[awaitguard.Finding]) -> set[tuple[str, int, str]]:
+    return {(f.path, f.line, f.code) for f in findings}
+
+
+@pytest.mark.parametrize("fixture", SINGLE, ids=lambda p: p.name)
+def test_single_module_fixture(fixture: Path, tmp_path: Path) -> None:
+    shutil.copy(fixture, tmp_path / fixture.name)
+    expected = expectations(fixture, fixture.name)
+    assert found_set(awaitguard.scan(tmp_path)) == expected
+
+
+@pytest.mark.parametrize("fixture", PROJECTS, ids=lambda p: p.name)
+def test_project_fixture(fixture: Path, tmp_path: Path) -> None:
+    root = tmp_path / fixture.name
+    shutil.copytree(fixture, root)
+    assert found_set(awaitguard.scan(root)) == tree_expectations(fixture)
+
+
+@pytest.mark.parametrize("fixture", CHANGES, ids=lambda p: p.name)
+def test_change_fixture(
+    fixture: Path, git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`before/` is committed, `after/` is staged; the default (diff-scoped) scan must report the expects."""
+    shutil.copytree(fixture / "before", git_repo.root, dirs_exist_ok=True)
+    git_repo.commit("before")
+    for path in list(git_repo.root.rglob("*.py")):
+        path.unlink()
+    shutil.copytree(fixture / "after", git_repo.root, dirs_exist_ok=True)
+    git_repo.git("add", "-A")
+    monkeypatch.chdir(git_repo.root)
+    code = main(["scan", "--format", "json", "--no-cache"])
+    report = json.loads(capsys.readouterr().out or '{"findings": []}')
+    found = {(f["path"], f["line"], f["code"]) for f in report["findings"]}
+    expected = tree_expectations(fixture / "after")
+    assert found == expected
+    assert code == (1 if expected else 0)
+    assert all(f["impact"] for f in report["findings"] if not f["path"].startswith("changed"))
+
+
+def test_every_fixture_compiles() -> None:
+    for path in FIXTURES.rglob("*.py"):
+        compile(path.read_bytes(), str(path), "exec")
+
+
+def test_positive_fixtures_expect_and_twins_do_not() -> None:
+    for entry in ENTRIES:
+        stem = entry.stem if entry.is_file() else entry.name
+        if entry.is_file():
+            expected = expectations(entry, entry.name)
+        elif (entry / "after").is_dir():
+            expected = tree_expectations(entry / "after")
+        else:
+            expected = tree_expectations(entry)
+        if stem.endswith("_ok"):
+            assert not expected, f"{entry.name}: a must-not-report twin has expect comments"
+        else:
+            assert expected, f"{entry.name}: a positive fixture without expect comments"
+            twin = FIXTURES / (f"{stem}_ok.py" if entry.is_file() else f"{stem}_ok")
+            assert twin.exists(), f"{entry.name}: no must-not-report twin {twin.name}"
+
+
+def test_fixture_names_cover_every_code() -> None:
+    named = {entry.name[:5] for entry in ENTRIES}
+    assert named == set(CODES)

@@ -1,0 +1,330 @@
+"""awaitguard-smoke's pytest plugin, run for real in pytest subprocesses (``pytester``)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestDeprecationWarning")
+
+NO_CACHE = "no:cacheprovider"
+INI = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+"""
+
+APP = """
+import asyncio
+from typing import Awaitable
+
+
+def get_manager():
+    return "manager"
+
+
+async def fetch():
+    return 1
+
+
+def deferred() -> Awaitable[int]:
+    return asyncio.sleep(0, result=1)
+
+
+class Repo:
+    async def load(self):
+        return 1
+"""
+
+DOUBLES = """
+import asyncio
+from unittest import mock
+
+import app
+
+
+def test_asyncmock_with():
+    with mock.patch("app.get_manager", new_callable=mock.AsyncMock):
+        pass
+
+
+@mock.patch("app.get_manager", new=mock.AsyncMock())
+def test_asyncmock_decorator():
+    pass
+
+
+def test_asyncmock_start():
+    patcher = mock.patch("app.get_manager", mock.AsyncMock())
+    patcher.start()
+    patcher.stop()
+
+
+def test_mock_over_async_method():
+    with mock.patch.object(app.Repo, "load", mock.Mock()):
+        pass
+
+
+def test_magicmock_multiple():
+    with mock.patch.multiple("app", fetch=mock.MagicMock()):
+        pass
+
+
+def test_mocker_asyncmock(mocker):
+    mocker.patch("app.get_manager", new=mock.AsyncMock())
+
+
+def test_monkeypatch_lambda(monkeypatch):
+    monkeypatch.setattr("app.fetch", lambda: 1)
+
+
+def test_monkeypatch_async_def(monkeypatch):
+    async def fake():
+        return "manager"
+
+    monkeypatch.setattr(app, "get_manager", fake)
+
+
+def test_ok_default_patch_of_async():
+    with mock.patch("app.fetch") as fetch:
+        assert isinstance(fetch, mock.AsyncMock)
+
+
+def test_ok_autospec():
+    with mock.patch("app.get_manager", autospec=True), mock.patch("app.fetch", autospec=True):
+        pass
+    with mock.patch("app.fetch", new=mock.create_autospec(app.fetch)):
+        pass
+
+
+def test_ok_asyncmock_over_awaitable_annotation():
+    with mock.patch("app.deferred", new=mock.AsyncMock(return_value=2)):
+        pass
+
+
+async def test_ok_real_async_method(monkeypatch):
+    async def load(self):
+        return 2
+
+    monkeypatch.setattr(app.Repo, "load", load)
+    assert await app.Repo().load() == 2
+
+
+def test_ok_sync_doubles(mocker, monkeypatch):
+    mocker.patch("app.get_manager", return_value="fake")
+    monkeypatch.setattr(app, "get_manager", lambda: "fake")
+    assert app.get_manager() == "fake"
+
+
+def test_ok_mock_returning_future(monkeypatch):
+    monkeypatch.setattr(app, "fetch", mock.Mock(return_value=asyncio.Future(loop=mock.Mock())))
+
+
+def test_ok_library_target(monkeypatch):
+    monkeypatch.setattr("asyncio.sleep", mock.Mock())
+
+
+async def test_ok_pytest_asyncio_machinery():
+    assert await app.fetch() == 1
+"""
+
+
+def line_of(source: str, text: str) -> int:
+    """1-based line of the first line of ``source`` (as written to disk) containing ``text``."""
+    for number, line in enumerate(textwrap.dedent(source).lstrip("\n").splitlines(), 1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in source")
+
+
+AG201 = "AG201 `{double}` replaces sync `{target}`; the test awaits what production calls directly"
+AG202 = "AG202 `{double}` replaces async `{target}`; the test calls directly what production must await"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini(INI)
+    pytester.makepyfile(app=APP, test_doubles=DOUBLES)
+    return pytester
+
+
+def test_doubles_caught_and_legitimate_forms_quiet(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8, failed=8)
+    app_get_manager = "    app.py:5: note: `get_manager` is `def` here"
+    help_sync = "    help: patch with `autospec=True`, or use `Mock(return_value=...)`"
+    help_async = "    help: patch with `autospec=True`, or use `AsyncMock(return_value=...)`"
+    expected = [
+        ("test_asyncmock_with", "mock.patch(\"app.get_manager\", new_callable", AG201, "AsyncMock",
+         "app.get_manager", app_get_manager, help_sync),
+        ("test_asyncmock_decorator", "@mock.patch(\"app.get_manager\"", AG201, "AsyncMock",
+         "app.get_manager", app_get_manager, help_sync),
+        ("test_asyncmock_start", "patcher.start()", AG201,
+         "AsyncMock", "app.get_manager", app_get_manager, help_sync),
+        ("test_mock_over_async_method", "patch.object(app.Repo", AG202, "Mock", "app.Repo.load",
+         "    app.py:18: note: `load` is `async def` here", help_async),
+        ("test_magicmock_multiple", "patch.multiple", AG202, "MagicMock", "app.fetch",
+         "    app.py:9: note: `fetch` is `async def` here", help_async),
+        ("test_mocker_asyncmock", "mocker.patch(\"app.get_manager\", new=", AG201, "AsyncMock",
+         "app.get_manager", app_get_manager, help_sync),
+        ("test_monkeypatch_lambda", "setattr(\"app.fetch\", lambda", AG202, "lambda", "app.fetch",
+         "    app.py:9: note: `fetch` is `async def` here", help_async),
+        ("test_monkeypatch_async_def", "setattr(app, \"get_manager\", fake)", AG201,
+         "async def test_monkeypatch_async_def.<locals>.fake", "app.get_manager", app_get_manager,
+         help_sync),
+    ]
+    for test, marker, template, double, target, note, fix in expected:
+        where = f"test_doubles.py:{line_of(DOUBLES, marker)}"
+        result.stdout.fnmatch_lines(
+            [f"*_ {test} _*", f"{where}: " + template.format(double=double, target=target), note, fix]
+        )
+    result.stdout.no_fnmatch_line("*test_ok_* - *")
+
+
+def test_plain_pytest_stays_inert(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=16)
+    result.stdout.no_fnmatch_line("*AG20*")
+
+
+def test_ini_key_enables_and_flag_wins(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "awaitguard = true\n")
+    pytester.makepyfile(app=APP)
+    pytester.makepyfile(
+        test_incident="""
+        from unittest import mock
+
+        def test_masked():
+            with mock.patch("app.get_manager", new=mock.AsyncMock()):
+                pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["test_incident.py:4: AG201 `AsyncMock` replaces sync `app.get_manager`*"])
+
+
+DROPS = """
+import app
+
+
+def test_drops():
+    app.fetch()
+
+
+def test_innocent():
+    assert app.get_manager() == "manager"
+
+
+def test_drops_in_cycle():
+    holder = [app.fetch()]
+    holder.append(holder)
+
+
+async def test_drops_in_async_test():
+    app.fetch()
+
+
+async def test_awaits():
+    assert await app.fetch() == 1
+"""
+
+
+def test_dropped_coroutine_fails_the_test_that_dropped_it(project: pytest.Pytester) -> None:
+    project.makepyfile(test_drops=DROPS)
+    result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider", "test_drops.py")
+    result.assert_outcomes(passed=2, failed=3)
+    for test, marker in [
+        ("test_drops", "    app.fetch()"),
+        ("test_drops_in_cycle", "holder = [app.fetch()]"),
+        ("test_drops_in_async_test", "async def test_drops_in_async_test"),
+    ]:
+        line = line_of(DROPS, marker) + (1 if marker.startswith("async def") else 0)
+        result.stdout.fnmatch_lines(
+            [
+                f"*_ {test} _*",
+                "AG102 coroutine `fetch` was never awaited; its body never ran",
+                f"    test_drops.py:{line}: note: created here (in `{test}`)",
+                "    help: write `await fetch(...)`, or keep the task returned by `asyncio.create_task(...)`",
+            ]
+        )
+    assert "test_innocent" not in "\n".join(
+        line for line in result.stdout.lines if line.startswith("FAILED")
+    )
+
+
+def test_dropped_coroutine_passes_under_plain_pytest(project: pytest.Pytester) -> None:
+    project.makepyfile(test_drops=DROPS)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "test_drops.py")
+    result.assert_outcomes(passed=5, warnings=3)
+    result.stdout.fnmatch_lines(["*RuntimeWarning: coroutine 'fetch' was never awaited*"])
+
+
+def test_typeguard_checks_configured_packages(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        typed="""
+        def label(number: int) -> str:
+            return str(number)
+        """,
+        test_typed="""
+        import typed
+
+        def test_wrong_type():
+            typed.label("7")
+        """,
+    )
+    result = pytester.runpytest_subprocess("--awaitguard", "--awaitguard-packages=typed", "-p", NO_CACHE)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(['*TypeCheckError: argument "number" (str) is not an instance of int*'])
+    result.stdout.fnmatch_lines(["awaitguard: smoke checks on; typeguard packages: typed; loop: asyncio"])
+
+
+def test_typeguard_refuses_a_package_imported_too_early(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(typed="X = 1\n", earlyplugin="import typed\n", test_typed="def test_x():\n    pass\n")
+    pytester.syspathinsert()
+    result = pytester.runpytest_subprocess(
+        "--awaitguard", "--awaitguard-packages=typed", "-p", "earlyplugin", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: awaitguard: cannot instrument typed with typeguard: already imported before the smoke*"]
+    )
+
+
+def test_loop_factory_and_debug_mode(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        loopmod="""
+        import asyncio
+
+        def make():
+            loop = asyncio.new_event_loop()
+            loop.made_by = "loopmod"
+            return loop
+        """,
+        test_loop="""
+        import asyncio
+
+        async def test_loop():
+            loop = asyncio.get_running_loop()
+            assert loop.get_debug()
+            assert loop.made_by == "loopmod"
+        """,
+    )
+    result = pytester.runpytest_subprocess("--awaitguard", "--awaitguard-loop=loopmod:make", "-p", NO_CACHE)
+    result.assert_outcomes(passed=1)
+
+
+def test_missing_loop_module_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("--awaitguard", "--awaitguard-loop=no_such_loop:new_event_loop")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            'ERROR: awaitguard: loop = "no_such_loop:new_event_loop" needs `no_such_loop`, '
+            "which is not installed*"
+        ]
+    )

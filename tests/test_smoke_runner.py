@@ -1,0 +1,120 @@
+"""awaitguard-smoke's runner: selection from the staged change, exit codes, and the incident example."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from awaitguard.pytest_plugin import hook
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "a",
+    "GIT_AUTHOR_EMAIL": "a@example.com",
+    "GIT_COMMITTER_NAME": "a",
+    "GIT_COMMITTER_EMAIL": "a@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, env={**os.environ, **GIT_ENV}, check=True, capture_output=True)
+
+
+def commit(root: Path) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--no-gpg-sign", "--no-verify", "-m", "x")
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The incident example as a git repository with one commit, as the current directory."""
+    root = tmp_path / "incident"
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
+    shutil.copytree(EXAMPLES / "incident", root, ignore=ignore)
+    git(root, "init", "-q")
+    commit(root)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("PRE_COMMIT_FROM_REF", raising=False)
+    monkeypatch.delenv("PRE_COMMIT_SOURCE", raising=False)
+    return root
+
+
+def test_nothing_selected_exits_0(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    (repo / "tools.py").write_text("def unused() -> int:\n    return 1\n")
+    git(repo, "add", "tools.py")
+    assert hook.main([]) == 0
+    out, err = capfd.readouterr()
+    assert out == "awaitguard-smoke: no test touched by the 1 changed Python file(s); nothing to run\n"
+    assert err == ""
+
+
+def test_staged_module_selects_its_tests_and_fails_the_incident(
+    repo: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    factory = repo / "incident_app" / "factory.py"
+    factory.write_text(factory.read_text() + "\n# touched\n")
+    git(repo, "add", "incident_app/factory.py")
+    assert hook.main(["-p", "no:cacheprovider"]) == 1
+    out, _ = capfd.readouterr()
+    assert out.startswith("awaitguard-smoke: running 1 test path(s) touched by this change\n")
+    assert (
+        "tests/test_handlers.py:8: AG201 `AsyncMock` replaces sync `incident_app.handlers.get_manager`; "
+        "the test awaits what production calls directly\n"
+        "    incident_app/factory.py:6: note: "
+        "`get_manager` (`incident_app.factory.get_manager`) is `def` here\n"
+        "    help: patch with `autospec=True`, or use `Mock(return_value=...)`\n"
+    ) in out
+
+
+def test_fixed_example_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "incident_fixed"
+    shutil.copytree(EXAMPLES / "incident_fixed", root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(root)
+    assert hook.main(["--all", "-q", "-p", "no:cacheprovider"]) == 0
+
+
+def test_incident_passes_under_plain_pytest(repo: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert "1 passed" in proc.stdout
+
+
+def test_config_error_exits_2_with_one_line(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "bogus = 1\n")
+    assert hook.main([]) == 2
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("awaitguard-smoke: ") and "unknown key `bogus` in [tool.awaitguard.smoke]" in err
+
+
+def test_not_a_git_repository_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "tests").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert hook.main([]) == 2
+    _, err = capfd.readouterr()
+    assert err == f"awaitguard-smoke: not a git repository: {tmp_path}; pass test paths or --all\n"
+
+
+def test_pytest_usage_error_exits_2(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert hook.main(["--all", "--awaitguard-loop=no_such_loop:new"]) == 2
+    _, err = capfd.readouterr()
+    assert err.endswith("awaitguard-smoke: pytest stopped with exit code 4 (usage or internal error)\n")
