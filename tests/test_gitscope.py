@@ -121,9 +121,7 @@ def test_detached_head(git_repo: GitRepo) -> None:
 
     detached = subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=git_repo.root, check=False)
     assert detached.returncode == 1
-    assert staged_scope(git_repo.root) == Scope(
-        "staged", topic, None, (FileChange("a.py", "M", None, frozenset({1})),)
-    )
+    assert staged_scope(git_repo.root) == Scope("staged", topic, None, (FileChange("a.py", "M", None, frozenset({1})),))
     scope = range_scope(git_repo.root, "main")
     assert (scope.base, scope.target) == (git_repo.sha("main"), topic)
     assert scope.changes == (FileChange("b.py", "A", None, frozenset({1, 2})),)
@@ -139,9 +137,7 @@ def test_conflicted_merge_lists_staged_changes_and_skips_unmerged_paths(git_repo
     git_repo.git("checkout", "-q", "main")
     git_repo.write("conflict.py", "x = 3\n")
     head = git_repo.commit()
-    merge = subprocess.run(
-        ["git", "merge", "-q", "topic"], cwd=git_repo.root, capture_output=True, check=False
-    )
+    merge = subprocess.run(["git", "merge", "-q", "topic"], cwd=git_repo.root, capture_output=True, check=False)
     assert merge.returncode == 1
 
     assert staged_scope(git_repo.root) == Scope(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from awaitguard import __version__
 from awaitguard.findings import Finding, Notice, Related
 from awaitguard.report import FORMATS, fix, message, notice_line, render
@@ -37,9 +38,7 @@ AG101 = Finding.make(
         "fix": "drop the `await`, or make `get_manager` an `async def` again",
     },
     [
-        Related(
-            "app/ws/factory.py", 41, 1, "`get_manager` is `def` here (was `async def` before this commit)"
-        ),
+        Related("app/ws/factory.py", 41, 1, "`get_manager` is `def` here (was `async def` before this commit)"),
         Related("app/ws/__init__.py", 3, 1, "imported from `app.ws.factory` as `get_manager` here"),
     ],
     impact=True,
@@ -90,11 +89,7 @@ AG103_UNICODE = Finding.make(
         "context manager protocol)",
         "fix": "write `with ouvrir_séance()`, or make it an `@contextlib.asynccontextmanager` function",
     },
-    [
-        Related(
-            "src/données/séance.py", 12, 1, "`ouvrir_séance` is decorated `@contextlib.contextmanager` here"
-        )
-    ],
+    [Related("src/données/séance.py", 12, 1, "`ouvrir_séance` is decorated `@contextlib.contextmanager` here")],
 )
 FINDINGS = (AG101, AG102, AG201, AG103_UNICODE)
 NOTICE = Notice("scripts/migrate.py", 14, "cannot parse: invalid syntax (SyntaxError)")
@@ -256,9 +251,7 @@ def test_sarif_structure() -> None:
         related = result["relatedLocations"]
         assert [r["id"] for r in related] == list(range(1, len(finding.related) + 1))
         assert [r["message"]["text"] for r in related] == [r.note for r in finding.related]
-        assert [r["physicalLocation"]["region"]["startLine"] for r in related] == [
-            r.line for r in finding.related
-        ]
+        assert [r["physicalLocation"]["region"]["startLine"] for r in related] == [r.line for r in finding.related]
         assert result["properties"]["fix"] == fix(finding)
         assert result["properties"]["impact"] is finding.impact
 
@@ -494,6 +487,7 @@ FAMILY_ARGS = {
     "AG104": BASE_ARGS | {"keyword", "what", "error", "fix"},  # rules/awaits.py _for
     "AG102": BASE_ARGS | {"how", "qualname", "fix"},  # rules/dropped.py check
     "AG105": {"name", "module", "change", "fix"},  # rules/missing.py check_removed (Finding.make)
+    "AG106": {"expr", "where", "fix"},  # rules/awaits.py check (Finding.make)
     "AG201": BASE_ARGS | {"double", "target", "fix"},  # rules/doubles.py check
     "AG202": BASE_ARGS | {"double", "target", "fix"},  # rules/doubles.py check
 }

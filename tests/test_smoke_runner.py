@@ -55,9 +55,7 @@ def test_nothing_selected_exits_0(repo: Path, capfd: pytest.CaptureFixture[str])
     assert err == ""
 
 
-def test_staged_module_selects_its_tests_and_fails_the_incident(
-    repo: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_staged_module_selects_its_tests_and_fails_the_incident(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
     factory = repo / "incident_app" / "factory.py"
     factory.write_text(factory.read_text() + "\n# touched\n")
     git(repo, "add", "incident_app/factory.py")

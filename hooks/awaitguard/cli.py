@@ -63,12 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "scan":
         return scan_main(rest)
     if command == "mypy":
-        from awaitguard.mypy_plugin.hook import main as mypy_main
-
+        try:
+            from awaitguard.mypy_plugin.hook import main as mypy_main
+        except ImportError as exc:
+            return _error(f"`awaitguard mypy` needs mypy ({exc}); install `awaitguard[mypy]`")
         return mypy_main(rest)
     if command == "smoke":
-        from awaitguard.pytest_plugin.hook import main as smoke_main
-
+        try:
+            from awaitguard.pytest_plugin.hook import main as smoke_main
+        except ImportError as exc:
+            return _error(f"`awaitguard smoke` needs pytest and typeguard ({exc}); install `awaitguard[smoke]`")
         return smoke_main(rest)
     return _error(f"unknown command `{command}` (use scan, mypy or smoke)")
 
@@ -167,7 +171,7 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
         )
         tree = FsTree(root, exclude=config.exclude)
         index = eng.make_index(config, tree, cache, opts.jobs)
-        if opts.all or not paths:
+        if opts.all or not opts.paths:  # given paths that hold no Python file scan nothing
             result = eng.scan_tree(index, None, config.exclude)
             if not opts.all and not paths:
                 result.note = note

@@ -16,7 +16,7 @@ from awaitguard.rules.missing import check_removed
 from awaitguard.tree import Tree, excluded
 
 # A file needs a full look when it can hold a site: an await/async construct or a test double.
-_NEEDS_PARSE = re.compile(rb"\basync\b|\bawait\b|patch|setattr|Mock\b")
+_NEEDS_PARSE = re.compile(rb"\b(?:async|await|patch|setattr|AsyncMock|MagicMock|Mock)\b")
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -77,17 +77,17 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     tree = index.tree
     files = [p for p in (paths if paths is not None else tree.files()) if not excluded(p, exclude)]
     data = tree.read(files)
-    primary = [p for p in files if p in data and _NEEDS_PARSE.search(data[p])]
+    named = set(paths or ())  # files asked for by name are always parsed (and their errors reported)
+    primary = [p for p in files if p in data and (p in named or _NEEDS_PARSE.search(data[p]))]
     loaded = index.load(primary, data)
-    names = async_names(loaded)
+    names = {name.encode() for name in async_names(loaded)}
     primary_set = set(primary)
     secondary: list[str] = []
     if names:
         for path in files:
             if path in primary_set or path not in data:
                 continue
-            blob = data[path]
-            if any(name.encode() in blob for name in names) and names & {w.decode() for w in _WORD.findall(blob)}:
+            if not names.isdisjoint(_WORD.findall(data[path])):
                 secondary.append(path)
     loaded += index.load(secondary, data)
     resolver = Resolver(index)

@@ -7,6 +7,7 @@ rule can fire (``await`` lives in async functions, patches in files that mention
 from __future__ import annotations
 
 import ast
+import bisect
 import os
 import re
 from collections import Counter
@@ -26,8 +27,11 @@ from awaitguard.model import (
 )
 from awaitguard.source import parse
 
+# an expression is searched only when one of its lines could hold something a rule judges
+_HOT = re.compile(rb"\bawait\b|\basync\b|\bpatch\b|setattr|\bfor\b|[fF][rR]?[\"']|[rR][fF][\"']")
+_AWAIT = re.compile(rb"\bawait\b")
 _GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
-_SUPPRESS = re.compile(rb"#\s*(?:awaitguard:\s*ignore(?:\[([A-Z0-9,\s]*)\])?|noqa(?::\s*([A-Z0-9,\s]+))?)")
+_SUPPRESS = re.compile(rb"#[ \t]*(?:awaitguard:[ \t]*ignore(?:\[([A-Z0-9, \t]*)\])?|noqa(?::[ \t]*([A-Z0-9, \t]+))?)")
 _PLAIN_NODES = (
     ast.Constant,
     ast.JoinedStr,
@@ -184,6 +188,19 @@ def _suppressions(data: bytes) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
+def _hot_lines(data: bytes, pattern: re.Pattern[bytes]) -> list[int]:
+    """Sorted numbers of the lines matching ``pattern`` (one regex pass over the whole file)."""
+    out: list[int] = []
+    line, last = 1, 0
+    for match in pattern.finditer(data):
+        start = match.start()
+        line += data.count(b"\n", last, start)
+        last = start
+        if not out or out[-1] != line:
+            out.append(line)
+    return out
+
+
 def _is_guard(test: ast.expr) -> bool:
     """``iscoroutinefunction(fn)``, ``inspect.isawaitable(x)``, ``self.is_async`` ..."""
     for node in ast.walk(test):
@@ -260,6 +277,8 @@ class _Collector:
         self.is_package = is_package
         self.lines = data.split(b"\n")
         self.walk_all = b"patch" in data or b"setattr" in data
+        self.hot = _hot_lines(data, _HOT)
+        self.await_lines = _hot_lines(data, _AWAIT) if b"await" in data else []
         self.defs: list[DefFact] = []
         self.imports: list[ImportFact] = []
         self.star: list[str] = []
@@ -288,6 +307,8 @@ class _Collector:
             ast.AsyncWith: self._with,
             ast.Try: self._try,
             ast.Match: self._match,
+            ast.Global: self._global,
+            ast.Nonlocal: self._nonlocal,
         }
         if hasattr(ast, "TryStar"):
             self.handlers[ast.TryStar] = self._try
@@ -393,13 +414,19 @@ class _Collector:
     def exprs(self, *nodes: ast.expr | None) -> None:
         """Search expressions for awaits, async comprehensions, f-string calls and patches."""
         scope = self.function_scope()
+        stack = [n for n in nodes if n is not None and self._is_hot(n, self.hot)]
         if not (scope.is_async or self.walk_all):
-            return
-        stack = [n for n in nodes if n is not None]
+            # a sync scope is only searched for `await` itself, which is a SyntaxError there
+            stack = [n for n in stack if self._is_hot(n, self.await_lines)]
         while stack:
             node = stack.pop()
             if isinstance(node, ast.Await):
-                self.site("await", node, ref_of(node.value), text=ref_text(ref_of(node.value)))
+                ref = ref_of(node.value)
+                if scope.is_async:
+                    self.site("await", node, ref, text=ref_text(ref))
+                else:
+                    where = f"plain `def {scope.qualname}`" if scope.qualname else "module-level code"
+                    self.site("await-outside", node, ref, where, text=ref_text(ref))
                 stack.append(node.value)
                 continue
             if isinstance(node, (ast.Lambda,)):
@@ -422,6 +449,11 @@ class _Collector:
                     if isinstance(gen.iter, (ast.Call, ast.Name, ast.Attribute, ast.List, ast.Tuple)):
                         self.site(kind, gen.iter, ref_of(gen.iter))
             stack.extend(ast.iter_child_nodes(node))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _is_hot(node: ast.expr, hot: list[int]) -> bool:
+        index = bisect.bisect_left(hot, node.lineno)
+        return index < len(hot) and hot[index] <= (node.end_lineno or node.lineno)
 
     def _patch_call(self, call: ast.Call) -> None:
         name = dotted(call.func)
@@ -776,6 +808,15 @@ class _Collector:
         self.expects_error += expects
         self.body(node.body)
         self.expects_error -= expects
+
+    def _global(self, node: ast.Global) -> None:
+        # assigned from a function body: the module-level value is no longer the only one
+        self.stack[0].bindings.extend((name, UNKNOWN_REF) for name in node.names)
+
+    def _nonlocal(self, node: ast.Nonlocal) -> None:
+        scopes = [s for s in self.stack if s.kind == "function"]
+        if len(scopes) >= 2:
+            scopes[-2].bindings.extend((name, UNKNOWN_REF) for name in node.names)
 
     def _try(self, node: ast.Try) -> None:
         self.body(node.body)

@@ -26,8 +26,16 @@ SHALLOW_HINT = "run `git fetch --unshallow` or fetch with more depth"
 NO_GIT = "git is not installed or not on PATH; install git, or pass the files to check explicitly"
 # Environment that would change how our fixed command lines behave.
 _DROP_ENV = frozenset(
-    {"GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS",
-     "GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_TRACE"}
+    {
+        "GIT_LITERAL_PATHSPECS",
+        "GIT_GLOB_PATHSPECS",
+        "GIT_NOGLOB_PATHSPECS",
+        "GIT_ICASE_PATHSPECS",
+        "GIT_DIFF_OPTS",
+        "GIT_EXTERNAL_DIFF",
+        "GIT_PAGER",
+        "GIT_TRACE",
+    }
 )
 PRE_COMMIT_REFS = (("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"), ("PRE_COMMIT_SOURCE", "PRE_COMMIT_ORIGIN"))
 _GREP_ARGV_BUDGET = 16_000  # characters of words per `git grep` (a Windows command line stops at 32K)
@@ -68,8 +76,7 @@ def _failure(root: Path, args: Sequence[str], returncode: int, stderr: bytes) ->
         return GitError(f"not a git repository: {root}")
     if "dubious ownership" in message:
         return GitError(
-            f"git refuses to read {root} (dubious ownership); run "
-            f"`git config --global --add safe.directory {root}`"
+            f"git refuses to read {root} (dubious ownership); run `git config --global --add safe.directory {root}`"
         )
     return GitError(f"`git {args[0]}` failed in {root}: {message or f'exit code {returncode}'}")
 
@@ -77,9 +84,7 @@ def _failure(root: Path, args: Sequence[str], returncode: int, stderr: bytes) ->
 def _run(root: Path, *args: str, ok: Collection[int] = (0,), stdin: bytes | None = None) -> bytes:
     """stdout of ``git args`` run in ``root``; an exit code outside ``ok`` is a ``GitError``."""
     try:  # an empty stdin rather than the terminal's
-        proc = subprocess.run(
-            _argv(args), cwd=root, env=_env(), input=stdin or b"", capture_output=True, check=False
-        )
+        proc = subprocess.run(_argv(args), cwd=root, env=_env(), input=stdin or b"", capture_output=True, check=False)
     except OSError as exc:
         raise _os_error(root, exc) from None
     if proc.returncode not in ok:
@@ -241,8 +246,17 @@ def _changes(root: Path, command: Sequence[str]) -> tuple[FileChange, ...]:
     options = ("-M", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none")
     raw = _run(root, *command, *options, "--raw", "-z", "--no-abbrev", "--", *PY_PATHSPEC)
     patch = _run(
-        root, *command, *options, "-p", "-U0", "--no-color", "--src-prefix=a/", "--dst-prefix=b/",
-        "--submodule=short", "--", *PY_PATHSPEC,
+        root,
+        *command,
+        *options,
+        "-p",
+        "-U0",
+        "--no-color",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--submodule=short",
+        "--",
+        *PY_PATHSPEC,
     )
     added = _added_lines(patch)
     changes: list[FileChange] = []
@@ -278,9 +292,7 @@ def range_scope(root: Path, base: str, target: str = "HEAD") -> Scope:
     merge_base = _run(root, "merge-base", base_sha, target_sha, ok=(0, 1)).strip().decode("ascii")
     if not merge_base:
         if _is_shallow(root):
-            raise GitError(
-                f"the merge base of `{base}` and `{target}` is not in this shallow clone; {SHALLOW_HINT}"
-            )
+            raise GitError(f"the merge base of `{base}` and `{target}` is not in this shallow clone; {SHALLOW_HINT}")
         raise GitError(f"`{base}` and `{target}` have no common history; pass a base on the same branch")
     changes = _changes(root, ["diff-tree", "-r", merge_base, target_sha])
     return Scope(mode="range", base=merge_base, target=target_sha, changes=changes)
@@ -360,8 +372,12 @@ class GitTree:
         found: dict[str, bytes] = {}
         try:
             proc = subprocess.Popen(
-                _argv(args), cwd=self.root, env=_env(),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                _argv(args),
+                cwd=self.root,
+                env=_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         except OSError as exc:
             raise _os_error(self.root, exc) from None
@@ -408,8 +424,20 @@ class GitTree:
         for chunk in _batch_chunks(unique):
             patterns = [arg for word in chunk for arg in ("-e", word)]
             output = _run(
-                self.root, "grep", "-l", "-z", "-w", "-F", "--no-color", "--full-name",
-                "--no-recurse-submodules", *patterns, *where, "--", *PY_PATHSPEC, ok=(0, 1),
+                self.root,
+                "grep",
+                "-l",
+                "-z",
+                "-w",
+                "-F",
+                "--no-color",
+                "--full-name",
+                "--no-recurse-submodules",
+                *patterns,
+                *where,
+                "--",
+                *PY_PATHSPEC,
+                ok=(0, 1),
             )
             found.update(name.removeprefix(prefix) for name in _split_z(output))
         return found & set(self.files())

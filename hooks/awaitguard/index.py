@@ -19,7 +19,18 @@ from awaitguard.source import SourceError
 from awaitguard.tree import FsTree, Tree
 
 _CACHE_TAG = f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}"
-STUBS_DIR = Path(__file__).resolve().parent.parent.parent / "stubs"
+
+
+def stubs_dir() -> Path | None:
+    """The shipped ``.pyi`` stubs: ``awaitguard/stubs`` (a link to the repository's ``stubs/``)."""
+    here = Path(__file__).parent
+    for candidate in (here / "stubs", here.parent.parent / "stubs"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+STUBS_DIR = stubs_dir()
 
 
 def default_cache_dir() -> Path:
@@ -44,7 +55,7 @@ class FactsCache:
         try:
             with open(self.directory / key[:2] / key, "rb") as handle:
                 value = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        except Exception:
             return None
         return value if isinstance(value, ModuleFacts) else None
 

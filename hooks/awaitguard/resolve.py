@@ -410,6 +410,8 @@ class Resolver:
         self._tables: dict[str, _Tables] = {}
         self._memo: dict[tuple[str, str, Ref], Value] = {}
         self._busy: set[tuple[str, str, Ref]] = set()
+        self._globals: dict[tuple[str, str], Value] = {}
+        self._globals_busy: set[tuple[str, str]] = set()
         self._depth = 0
 
     # -- entry points --------------------------------------------------------------------------
@@ -546,6 +548,22 @@ class Resolver:
         return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, self_ref=True, resolver=self)
 
     def _global(self, tables: _Tables, name: str) -> Value:
+        """A module-level name: memoised, and UNKNOWN while it is being resolved (import cycles)."""
+        key = (tables.facts.module, name)
+        found = self._globals.get(key)
+        if found is not None:
+            return found
+        if key in self._globals_busy:
+            return UNKNOWN
+        self._globals_busy.add(key)
+        try:
+            found = self._global_uncached(tables, name)
+        finally:
+            self._globals_busy.discard(key)
+        self._globals[key] = found
+        return found
+
+    def _global_uncached(self, tables: _Tables, name: str) -> Value:
         facts = tables.facts
         values = [self._def_value(facts, d) for d in tables.defs.get(name, [])]
         values += [self._import_value(i) for i in tables.imports.get(("", name), [])]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mypy.nodes import CallExpr, FuncDef, MemberExpr, MypyFile, StrExpr
-from mypy.plugin import FunctionContext, MethodContext, ReportConfigContext
+from mypy.plugin import AttributeContext, FunctionContext, MethodContext, ReportConfigContext
 from mypy.types import AnyType, CallableType, Instance, Type, TypeType, get_proper_type
 
 import awaitguard
@@ -50,6 +50,16 @@ def dunder_import(services: Services, ctx: FunctionContext) -> Type:
         return ctx.default_return_type
     fromlist = ctx.args[3] if len(ctx.args) > 3 else []
     return _module_type(services, ctx, name if fromlist else name.partition(".")[0])
+
+
+def module_attribute(ctx: AttributeContext) -> Type:
+    """``mod.name`` on a module typed by ``import_module``: mypy resolves it through
+    ``ModuleType.__getattr__`` (``Any``) unless the base is a module reference, so look it up here."""
+    owner = get_proper_type(ctx.type)
+    context = ctx.context
+    if isinstance(owner, Instance) and owner.extra_attrs and isinstance(context, MemberExpr):
+        return owner.extra_attrs.attrs.get(context.name, ctx.default_attr_type)
+    return ctx.default_attr_type
 
 
 def getattr_literal(services: Services, ctx: FunctionContext) -> Type:
@@ -111,8 +121,9 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     name = func.name
     sibling = _sibling(services, fullname)
     fix = f"drop the `await`, or make `{name}` an `async def`"
-    notes = [defined_at(f"`{name}` is a plain `def` whose body returns no awaitable",
-                        services.where(fullname, func.line))]
+    notes = [
+        defined_at(f"`{name}` is a plain `def` whose body returns no awaitable", services.where(fullname, func.line))
+    ]
     if sibling is not None:
         fix += f", or await its async sibling `{sibling[0]}(...)`"
         notes.append(defined_at(f"`{sibling[0]}` is the awaitable sibling of `{name}`", sibling[1]))

@@ -128,8 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     findings = [
         finding
         for finding in dedupe(findings)
-        if finding.code in settings.enabled
-        and not suppressed(_read_line(finding.path, finding.line), finding.code)
+        if finding.code in settings.enabled and not suppressed(_read_line(finding.path, finding.line), finding.code)
     ]
     notices = []
     if unresolved:

@@ -22,9 +22,7 @@ from awaitguard.mypy_plugin.services import Services
 ASYNC_MOCK = "unittest.mock.AsyncMock"
 MOCK_BASE = "unittest.mock.NonCallableMock"
 DEFAULT_SENTINEL = "unittest.mock.DEFAULT"
-_AWAITABLE = frozenset(
-    {"typing.Awaitable", "typing.Coroutine", "asyncio.futures.Future", "asyncio.tasks.Task"}
-)
+_AWAITABLE = frozenset({"typing.Awaitable", "typing.Coroutine", "asyncio.futures.Future", "asyncio.tasks.Task"})
 
 
 def _combine(verdicts: list[bool | None]) -> bool | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from mypy.nodes import MypyFile
 from mypy.options import Options
-from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
+from mypy.plugin import AttributeContext, FunctionContext, MethodContext, Plugin, ReportConfigContext
 from mypy.types import Type
 
 from awaitguard.config import ConfigError
@@ -21,9 +21,13 @@ FUNCTIONS: dict[str, Callable[[Services, FunctionContext], Type]] = {
     "builtins.__import__": callbacks.dunder_import,
     "builtins.getattr": callbacks.getattr_literal,
 }
+MODULE_TYPE = "types.ModuleType."
 PATCHERS = ("unittest.mock._patcher", "pytest_mock.plugin.MockerFixture._Patcher")
-PATCH_METHODS = {f"{owner}.{method}": form for owner in PATCHERS
-                 for method, form in (("__call__", "patch"), ("object", "object"), ("multiple", "multiple"))}
+PATCH_METHODS = {
+    f"{owner}.{method}": form
+    for owner in PATCHERS
+    for method, form in (("__call__", "patch"), ("object", "object"), ("multiple", "multiple"))
+}
 
 
 class AwaitguardPlugin(Plugin):
@@ -52,6 +56,11 @@ class AwaitguardPlugin(Plugin):
             return partial(FUNCTIONS[fullname], self.services)
         if callbacks.plain_callee(self.services, fullname):
             return partial(callbacks.await_plain_call, self.services, fullname)
+        return None
+
+    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        if fullname.startswith(MODULE_TYPE):
+            return callbacks.module_attribute
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:

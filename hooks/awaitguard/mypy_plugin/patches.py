@@ -115,9 +115,7 @@ def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: 
     return call_awaitable(services, typ)
 
 
-def _member(
-    services: Services, ctx: MethodContext, owner: Expression, name: str
-) -> tuple[str, SymbolNode | None]:
+def _member(services: Services, ctx: MethodContext, owner: Expression, name: str) -> tuple[str, SymbolNode | None]:
     if isinstance(owner, StrExpr):
         fullname = f"{owner.value}.{name}"
         symbol = services.lookup(fullname)

@@ -13,17 +13,14 @@ from mypy.modulefinder import BuildSource, FindModuleCache, compute_search_paths
 from mypy.nodes import MypyFile, SymbolTableNode
 from mypy.options import Options
 
+from awaitguard import index
 from awaitguard.mypy_plugin.config import PluginConfig
 from awaitguard.mypy_plugin.sources import FileFacts, SourceFacts
 
 
 def stubs_dir() -> Path | None:
-    """The shipped stubs: inside the package when installed, else ``stubs/`` at the repo root."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[1] / "stubs", here.parents[3] / "stubs"):
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The shipped stubs (one place knows where: ``awaitguard.index``)."""
+    return index.stubs_dir()
 
 
 def stubs_hash() -> str:
@@ -33,6 +30,14 @@ def stubs_hash() -> str:
         for path in sorted(root.rglob("*.pyi")):
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def code_hash() -> str:
+    """The plugin's own source, so an edited (editable-installed) plugin invalidates the cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -97,7 +102,7 @@ class Services:
 
     def stubs_hash(self) -> str:
         if self._stubs_hash is None:
-            self._stubs_hash = stubs_hash()
+            self._stubs_hash = stubs_hash() + code_hash()
         return self._stubs_hash
 
 

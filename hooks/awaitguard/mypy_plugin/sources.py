@@ -17,8 +17,30 @@ from dataclasses import dataclass, field
 
 # Builtins whose call result is never awaitable.
 _PLAIN_CALLS = frozenset(
-    {"dict", "list", "set", "tuple", "str", "int", "float", "bool", "bytes", "len", "repr", "sorted",
-     "frozenset", "object", "range", "sum", "min", "max", "abs", "round", "format", "open"}
+    {
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "bytes",
+        "len",
+        "repr",
+        "sorted",
+        "frozenset",
+        "object",
+        "range",
+        "sum",
+        "min",
+        "max",
+        "abs",
+        "round",
+        "format",
+        "open",
+    }
 )
 _PATCH_NAMES = frozenset({"patch", "multiple"})
 _IMPORT_FUNCS = frozenset({"import_module", "__import__"})
@@ -36,9 +58,23 @@ def _is_plain(node: ast.expr | None) -> bool:
     """True when the value of ``node`` is provably not awaitable."""
     if node is None:
         return True
-    if isinstance(node, (ast.Constant, ast.JoinedStr, ast.Dict, ast.List, ast.Set, ast.Tuple,
-                         ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.Lambda,
-                         ast.Compare)):
+    if isinstance(
+        node,
+        (
+            ast.Constant,
+            ast.JoinedStr,
+            ast.Dict,
+            ast.List,
+            ast.Set,
+            ast.Tuple,
+            ast.ListComp,
+            ast.DictComp,
+            ast.SetComp,
+            ast.GeneratorExp,
+            ast.Lambda,
+            ast.Compare,
+        ),
+    ):
         return True
     if isinstance(node, ast.BoolOp):
         return all(_is_plain(value) for value in node.values)
@@ -107,19 +143,32 @@ def _absolute(module: str | None, level: int, package: str) -> str | None:
     return ".".join([*base, module] if module else base) or None
 
 
+def _segment(lines: list[bytes], node: ast.expr) -> str:
+    """The node's source text (``ast.get_source_segment`` re-splits the file on every call)."""
+    end_line, end_col = node.end_lineno or node.lineno, node.end_col_offset
+    chunk = lines[node.lineno - 1 : end_line]
+    if not chunk or end_col is None:
+        return "..."
+    if len(chunk) == 1:
+        text = chunk[0][node.col_offset : end_col]
+    else:
+        text = b"\n".join([chunk[0][node.col_offset :], *chunk[1:-1], chunk[-1][:end_col]])
+    return text.decode("utf-8", errors="replace")
+
+
 def parse(source: bytes, filename: str, package: str = "") -> FileFacts:
     try:
         tree = ast.parse(source, filename=filename)
     except (SyntaxError, ValueError, RecursionError):
         return FileFacts()  # mypy reports the syntax error itself
-    text = source.decode("utf-8", errors="replace")
+    lines = source.splitlines()
     awaited: dict[tuple[int, int], str] = {}
     deps: list[tuple[str, int]] = []
     imports: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
             call = node.value
-            awaited[(call.lineno, call.col_offset)] = ast.get_source_segment(text, call) or "..."
+            awaited[(call.lineno, call.col_offset)] = _segment(lines, call)
         elif isinstance(node, ast.Call) and node.args:
             name = _callee_name(node.func)
             literal = _literal(node.args[0])

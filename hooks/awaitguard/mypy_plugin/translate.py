@@ -12,11 +12,21 @@ from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
 from awaitguard.rules import CODES
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
-_ASYNC_TYPES = ("Coroutine[", "Awaitable[", "AsyncGenerator[", "AsyncIterator[", "AsyncIterable[",
-                "_AsyncGeneratorContextManager[", "Task[", "Future[")
+_ASYNC_TYPES = (
+    "Coroutine[",
+    "Awaitable[",
+    "AsyncGenerator[",
+    "AsyncIterator[",
+    "AsyncIterable[",
+    "_AsyncGeneratorContextManager[",
+    "Task[",
+    "Future[",
+)
 _NO_ATTR = re.compile(r'^"(?P<type>.+)" has no attribute "(?P<attr>__\w+__)"')
-_AWAIT = re.compile(r'^Incompatible types in "(?P<kw>await|async with|async for)"'
-                    r'(?: for "\w+")? \(actual type "(?P<type>.+?)", expected type')
+_AWAIT = re.compile(
+    r'^Incompatible types in "(?P<kw>await|async with|async for)"'
+    r'(?: for "\w+")? \(actual type "(?P<type>.+?)", expected type'
+)
 _DEFINED_AT = re.compile(r"^(?P<note>.*) \(defined at (?P<path>.+):(?P<line>\d+)\)$")
 MISSING_AWAIT_HINTS = ('forgot to use "await"', "missing an await")
 
@@ -82,47 +92,138 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
         typ, keyword = awaited["type"], awaited["kw"]
         if keyword == "await":
             what = f"a value of type `{typ}`"
-            return "AG101", {"expr": expr.removeprefix("await ").strip(), "what": what,
-                             "fix": "drop the `await`, or call an `async def` variant"}, []
+            return (
+                "AG101",
+                {
+                    "expr": expr.removeprefix("await ").strip(),
+                    "what": what,
+                    "fix": "drop the `await`, or call an `async def` variant",
+                },
+                [],
+            )
         if keyword == "async with":
-            return "AG103", {"keyword": keyword, "expr": expr, "what": f"`{typ}` from `__aenter__`",
-                             "error": "TypeError (object can't be used in 'await' expression)",
-                             "fix": "make `__aenter__`/`__aexit__` `async def`, or use `with`"}, []
-        return "AG104", {"keyword": keyword, "expr": expr, "what": f"`{typ}` from `__anext__`",
-                         "error": "TypeError (object can't be used in 'await' expression)",
-                         "fix": "make `__anext__` an `async def`, or use `for`"}, []
+            return (
+                "AG103",
+                {
+                    "keyword": keyword,
+                    "expr": expr,
+                    "what": f"`{typ}` from `__aenter__`",
+                    "error": "TypeError (object can't be used in 'await' expression)",
+                    "fix": "make `__aenter__`/`__aexit__` `async def`, or use `with`",
+                },
+                [],
+            )
+        return (
+            "AG104",
+            {
+                "keyword": keyword,
+                "expr": expr,
+                "what": f"`{typ}` from `__anext__`",
+                "error": "TypeError (object can't be used in 'await' expression)",
+                "fix": "make `__anext__` an `async def`, or use `for`",
+            },
+            [],
+        )
     if slug in ("unused-coroutine", "unused-awaitable"):
-        return "AG102", {"expr": expr, "how": "dropped as a statement", "qualname": _callee(expr),
-                         "fix": f"write `await {expr}`, or keep the task from `asyncio.create_task(...)`"}, []
+        return (
+            "AG102",
+            {
+                "expr": expr,
+                "how": "dropped as a statement",
+                "qualname": _callee(expr),
+                "fix": f"write `await {expr}`, or keep the task from `asyncio.create_task(...)`",
+            },
+            [],
+        )
     if slug == "truthy-bool" and any(marker in message for marker in _ASYNC_TYPES):
-        return "AG102", {"expr": expr, "how": "tested in a boolean context (always true)",
-                         "qualname": _callee(expr), "fix": f"test `await {expr}` instead"}, []
+        return (
+            "AG102",
+            {
+                "expr": expr,
+                "how": "tested in a boolean context (always true)",
+                "qualname": _callee(expr),
+                "fix": f"test `await {expr}` instead",
+            },
+            [],
+        )
     if any(marker in hint for marker in MISSING_AWAIT_HINTS):
-        return "AG102", {"expr": expr, "how": "used as if it were its result", "qualname": _callee(expr),
-                         "fix": f"write `await {expr}`"}, []
+        return (
+            "AG102",
+            {
+                "expr": expr,
+                "how": "used as if it were its result",
+                "qualname": _callee(expr),
+                "fix": f"write `await {expr}`",
+            },
+            [],
+        )
     attr = _NO_ATTR.match(message) if slug in ("attr-defined", "union-attr") else None
     if attr:
         return _protocol(attr["type"], attr["attr"], expr)
     if slug in ("await-not-async", "top-level-await") and "AG106" in CODES:
         where = "module level" if slug == "top-level-await" else "a plain `def`"
-        return "AG106", {"expr": expr.removeprefix("await ").strip(), "where": where,
-                         "fix": "make the enclosing function `async def`, or call without `await`"}, []
+        return (
+            "AG106",
+            {
+                "expr": expr.removeprefix("await ").strip(),
+                "where": where,
+                "fix": "make the enclosing function `async def`, or call without `await`",
+            },
+            [],
+        )
     return None
 
 
 def _protocol(typ: str, attr: str, expr: str) -> Verdict | None:
     if attr in ("__aenter__", "__aexit__"):
-        return "AG103", {"keyword": "async with", "expr": expr, "what": f"`{typ}`, a sync context manager",
-                         "error": CM_ERROR.format(type=typ), "fix": f"write `with {expr}`"}, []
+        return (
+            "AG103",
+            {
+                "keyword": "async with",
+                "expr": expr,
+                "what": f"`{typ}`, a sync context manager",
+                "error": CM_ERROR.format(type=typ),
+                "fix": f"write `with {expr}`",
+            },
+            [],
+        )
     if attr in ("__enter__", "__exit__") and _is_async_type(typ):
-        return "AG103", {"keyword": "with", "expr": expr, "what": f"`{typ}`, an async context manager",
-                         "error": SYNC_CM_ERROR.format(type=typ), "fix": f"write `async with {expr}`"}, []
+        return (
+            "AG103",
+            {
+                "keyword": "with",
+                "expr": expr,
+                "what": f"`{typ}`, an async context manager",
+                "error": SYNC_CM_ERROR.format(type=typ),
+                "fix": f"write `async with {expr}`",
+            },
+            [],
+        )
     if attr in ("__aiter__", "__anext__"):
-        return "AG104", {"keyword": "async for", "expr": expr, "what": f"`{typ}`, a sync iterable",
-                         "error": AITER_ERROR.format(type=typ), "fix": f"write `for ... in {expr}`"}, []
+        kind = "a coroutine, not an async iterator" if typ.startswith("Coroutine[") else "a sync iterable"
+        return (
+            "AG104",
+            {
+                "keyword": "async for",
+                "expr": expr,
+                "what": f"`{typ}`, {kind}",
+                "error": AITER_ERROR.format(type=typ),
+                "fix": f"write `for ... in {expr}`",
+            },
+            [],
+        )
     if attr in ("__iter__", "__next__") and _is_async_type(typ):
-        return "AG104", {"keyword": "for", "expr": expr, "what": f"`{typ}`, an async iterable",
-                         "error": ITER_ERROR.format(type=typ), "fix": f"write `async for ... in {expr}`"}, []
+        return (
+            "AG104",
+            {
+                "keyword": "for",
+                "expr": expr,
+                "what": f"`{typ}`, an async iterable",
+                "error": ITER_ERROR.format(type=typ),
+                "fix": f"write `async for ... in {expr}`",
+            },
+            [],
+        )
     return None
 
 

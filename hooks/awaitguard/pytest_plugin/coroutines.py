@@ -3,7 +3,9 @@
 Plain pytest turns ``RuntimeWarning: coroutine '...' was never awaited`` into a warning, or, under
 ``-W error``, into a ``PytestUnraisableExceptionWarning`` that lands on whichever later test happens to
 trigger garbage collection. Here each test phase runs with the warning as an error, a private
-``sys.unraisablehook`` catches it, and ``gc.collect()`` runs before the phase ends.
+``sys.unraisablehook`` catches it, and ``gc.collect()`` runs before the phase ends. Everything
+alive after collection, and after each test, is frozen (``gc.freeze()``), so each collection only walks
+what the current test made.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class DroppedCoroutines:
     def __init__(self, rootpath: Path) -> None:
         self.root = os.path.realpath(rootpath) + os.sep
 
-    def _phase(self, collect: bool) -> Generator[None, Any, Any]:
+    def _phase(self, collect: bool, freeze: bool = False) -> Generator[None, Any, Any]:
         dropped: list[str] = []
         previous = sys.unraisablehook
 
@@ -93,11 +95,20 @@ class DroppedCoroutines:
                 finally:
                     if collect:
                         gc.collect()
+                    if freeze:  # survivors of this test are not walked again by the next one
+                        gc.freeze()
         finally:
             sys.unraisablehook = previous
             if dropped:
                 pytest.fail("\n".join(dropped), pytrace=False)
         return result
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Freeze what exists after collection, so each per-test ``gc.collect()`` stays cheap."""
+        gc.collect()
+        gc.freeze()
+        session.config.add_cleanup(gc.unfreeze)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
@@ -109,4 +120,4 @@ class DroppedCoroutines:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
-        return (yield from self._phase(collect=True))
+        return (yield from self._phase(collect=True, freeze=True))

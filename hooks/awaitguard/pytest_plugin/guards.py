@@ -34,13 +34,9 @@ FIXES = {
 }
 
 # Frames of the patching APIs themselves: the caller is the first frame outside them.
-_API_MODULES = (
-    "unittest.mock", "contextlib", "pytest_mock", "_pytest.monkeypatch", "awaitguard.pytest_plugin"
-)
+_API_MODULES = ("unittest.mock", "contextlib", "pytest_mock", "_pytest.monkeypatch", "awaitguard.pytest_plugin")
 # Patches made by these frameworks are their own machinery (pytest-asyncio swaps test functions).
-_FRAMEWORKS = frozenset(
-    {"_pytest", "pytest", "pluggy", "pytest_asyncio", "anyio", "typeguard", "pytest_mock"}
-)
+_FRAMEWORKS = frozenset({"_pytest", "pytest", "pluggy", "pytest_asyncio", "anyio", "typeguard", "pytest_mock"})
 _MISSING = object()
 
 

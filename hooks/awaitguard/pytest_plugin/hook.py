@@ -30,12 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the tests this commit touches with awaitguard's pytest plugin enabled.",
         epilog="Other arguments go to pytest unchanged; explicit test paths replace the selection.",
     )
-    parser.add_argument(
-        "--all", action="store_true", help="run every test under [tool.awaitguard.smoke] tests"
-    )
-    parser.add_argument(
-        "--base", metavar="REV", help="select from the changes since REV instead of the index"
-    )
+    parser.add_argument("--all", action="store_true", help="run every test under [tool.awaitguard.smoke] tests")
+    parser.add_argument("--base", metavar="REV", help="select from the changes since REV instead of the index")
     return parser
 
 

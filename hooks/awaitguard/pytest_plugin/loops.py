@@ -17,15 +17,13 @@ def resolve_factory(spec: str) -> LoopFactory | None:
         return None
     module_name, _, attr = ("uvloop:new_event_loop" if spec == "uvloop" else spec).partition(":")
     if not attr:
-        raise pytest.UsageError(
-            f'awaitguard: loop = "{spec}" is not "asyncio", "uvloop" or "module:factory"'
-        )
+        raise pytest.UsageError(f'awaitguard: loop = "{spec}" is not "asyncio", "uvloop" or "module:factory"')
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise pytest.UsageError(
             f'awaitguard: loop = "{spec}" needs `{module_name}`, which is not installed in this '
-            f"environment ({exc.msg}); install it or set loop = \"asyncio\""
+            f'environment ({exc.msg}); install it or set loop = "asyncio"'
         ) from None
     factory = getattr(module, attr, None)
     if not callable(factory):
@@ -40,9 +38,7 @@ class LoopFactories:
         self.name = name
         self.factory = factory
 
-    def pytest_asyncio_loop_factories(
-        self, config: pytest.Config, item: pytest.Item
-    ) -> Mapping[str, LoopFactory]:
+    def pytest_asyncio_loop_factories(self, config: pytest.Config, item: pytest.Item) -> Mapping[str, LoopFactory]:
         return {self.name: self.factory}
 
 
@@ -55,7 +51,6 @@ def configure(config: pytest.Config, loop: str) -> None:
         return
     if not hasattr(config.hook, "pytest_asyncio_loop_factories"):
         raise pytest.UsageError(
-            f'awaitguard: loop = "{loop}" needs pytest-asyncio >= 1.3 '
-            "(its pytest_asyncio_loop_factories hook)"
+            f'awaitguard: loop = "{loop}" needs pytest-asyncio >= 1.3 (its pytest_asyncio_loop_factories hook)'
         )
     config.pluginmanager.register(LoopFactories(loop.rpartition(":")[2] or loop, factory), "awaitguard-loop")

@@ -97,9 +97,7 @@ def read(config: pytest.Config, namespace: argparse.Namespace | None = None) -> 
     else:
         packages = list(smoke.get("packages", []))
     loop = (
-        _option(config, "awaitguard-loop", namespace)
-        or _ini(config, "awaitguard-loop")
-        or smoke.get("loop", "asyncio")
+        _option(config, "awaitguard-loop", namespace) or _ini(config, "awaitguard-loop") or smoke.get("loop", "asyncio")
     )
     return Settings(
         enabled=True,

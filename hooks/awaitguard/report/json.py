@@ -43,7 +43,6 @@ def finding_object(finding: Finding) -> dict[str, Any]:
         "impact": finding.impact,
         "args": dict(finding.args),
         "related": [
-            {"path": rel.path, "line": rel.line, "col": rel.col, "message": rel.note}
-            for rel in finding.related
+            {"path": rel.path, "line": rel.line, "col": rel.col, "message": rel.note} for rel in finding.related
         ],
     }

@@ -14,9 +14,7 @@ def render(findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
     for finding in findings:
         where = location(finding.path, finding.line, finding.col)
         lines.append(f"{where}: {finding.code} {message(finding)}")
-        lines.extend(
-            f"    {location(rel.path, rel.line, rel.col)}: note: {rel.note}" for rel in finding.related
-        )
+        lines.extend(f"    {location(rel.path, rel.line, rel.col)}: note: {rel.note}" for rel in finding.related)
         lines.append(f"    help: {fix(finding)}")
     return "".join(f"{line}\n" for line in lines)
 

@@ -26,7 +26,7 @@ def finding(resolver: Resolver, facts: ModuleFacts, site: Site, meta: RuleMeta, 
     """A finding at ``site`` whose related locations come from ``value``'s definition."""
     related = [Related(path, line, col, note) for path, line, col, note in value.related()]
     args.setdefault("expr", site.text)
-    args.setdefault("callee", value.name)
+    args.setdefault("callee", value.qualname)
     if value.defined_at:
         args.setdefault("defined_at", value.defined_at)
     return Finding.make(facts.path, site.line, site.col, meta.code, args, related)

@@ -157,12 +157,59 @@ async def total():
 """,
 )
 
-META = (AG101, AG103, AG104)
-KINDS = frozenset({"await", "with", "async-with", "for", "async-for"})
+AG106 = RuleMeta(
+    code="AG106",
+    slug="await-outside-async",
+    template="`await {expr}` is inside {where}; Python rejects this with SyntaxError "
+    "(\"'await' outside async function\")",
+    fix="{fix}",
+    doc="""\
+**What it does**
+
+Finds `await` in a plain `def`, a class body or module-level code, typically left behind when an
+`async def` was turned into a `def` (or the other way round, half-way).
+
+**Why is this bad?**
+
+The module no longer imports: `SyntaxError: 'await' outside async function` is raised when the
+file is compiled, at start-up or on the first import of the module, taking every route in it down.
+
+**Example**
+
+```python
+async def fetch():
+    return 1
+
+
+def handler():
+    return await fetch()
+```
+
+**Use instead**
+
+```python
+async def fetch():
+    return 1
+
+
+async def handler():
+    return await fetch()
+```
+""",
+)
+
+META = (AG101, AG103, AG104, AG106)
+KINDS = frozenset({"await", "await-outside", "with", "async-with", "for", "async-for"})
 
 
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
     if site.guarded or site.expects_error:
+        return
+    if site.kind == "await-outside":
+        fix = f"make `{site.scope}` an `async def`" if site.scope else "move it into an `async def`"
+        yield Finding.make(
+            facts.path, site.line, site.col, AG106.code, {"expr": site.text, "where": site.context, "fix": fix}
+        )
         return
     value = resolver.value(facts, site.scope, site.ref)
     if site.kind == "await":

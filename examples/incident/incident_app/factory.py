@@ -1,0 +1,7 @@
+class Manager:
+    def greet(self, name: str) -> str:
+        return f"hello {name}"
+
+
+def get_manager() -> Manager:
+    return Manager()

@@ -1,0 +1,20 @@
+from protocols.svc import asession, coro, rows, session
+
+
+async def handler() -> int:
+    value = await coro()
+    if await coro():
+        pass
+    async with asession():
+        pass
+    with session():
+        pass
+    async for i in rows():
+        value += i
+    for j in [1, 2]:
+        value += j
+    return value
+
+
+def untouched_errors_are_dropped() -> int:
+    return "not an int"  # a plain type error: not awaitguard's business

@@ -1,0 +1,770 @@
+"""`awaitguard scan` end to end: exit codes and the exact stdout/stderr lines, in-process via ``cli.main``.
+
+One test runs ``python -m awaitguard`` as a real subprocess to prove the entry point; every other test calls
+``main([...])`` with ``monkeypatch.chdir`` and ``capsys``. Git modes use real repositories (the ``git_repo``
+fixture). Exit codes: 0 clean, 1 findings, 2 usage/config/input errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from awaitguard.cli import main
+
+if TYPE_CHECKING:
+    from conftest import GitRepo
+
+# A plain `def` awaited: the AG101 every test builds on. Line 6, column 12 is `get_manager()`.
+BAD = "def get_manager():\n    return 1\n\n\nasync def handler():\n    return await get_manager()\n"
+GOOD = "def get_manager():\n    return 1\n\n\nasync def handler():\n    return get_manager()\n"
+# A coroutine dropped in a sync function (AG102) next to an AG101.
+MIXED = (
+    "async def refresh():\n"
+    "    return 1\n"
+    "\n"
+    "\n"
+    "def get_manager():\n"
+    "    return 1\n"
+    "\n"
+    "\n"
+    "async def handler():\n"
+    "    refresh()\n"
+    "    return await get_manager()\n"
+)
+AG101_MESSAGE = (
+    "AG101 `await get_manager(...)` awaits the result of `get_manager()`, a plain `def` that returns no "
+    "awaitable; at runtime this raises TypeError (\"can't be used in 'await' expression\")"
+)
+AG101_HELP = "    help: remove `await`, or make `get_manager` an `async def`"
+
+
+def ag101(path: str, line: int = 6, col: int = 12, def_path: str | None = None, def_line: int = 1) -> list[str]:
+    """The three text lines of the AG101 for ``await get_manager()`` at ``path:line:col``."""
+    return [
+        f"{path}:{line}:{col}: {AG101_MESSAGE}",
+        f"    {def_path or path}:{def_line}:1: note: `get_manager` is `def` here",
+        AG101_HELP,
+    ]
+
+
+Outcome = tuple[int, list[str], list[str]]
+
+
+def scan(capsys: pytest.CaptureFixture[str], *argv: str) -> Outcome:
+    """``awaitguard scan argv``: (exit code, stdout lines, stderr lines); never a traceback."""
+    code = main(["scan", *argv])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out.splitlines(), captured.err.splitlines()
+
+
+def project(root: Path, files: Mapping[str, str | bytes], pyproject: str = "") -> Path:
+    """Write ``files`` under ``root`` plus a ``pyproject.toml`` that anchors the project root there."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(pyproject or "[project]\nname = 'demo'\n", encoding="utf-8")
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return root.resolve()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The facts cache under ``tmp_path``, strict AST handling, and no git/pre-commit refs inherited."""
+    monkeypatch.setenv("AWAITGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AWAITGUARD_STRICT_AST", "1")
+    for key in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_SOURCE", "PRE_COMMIT_ORIGIN"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project (not a git repository) with one AG101 in ``app.py``; the cwd is its root."""
+    root = project(tmp_path / "proj", {"app.py": BAD})
+    monkeypatch.chdir(root)
+    return root
+
+
+# ------------------------------------------------------------------------------------------------ --all, text
+
+
+def test_all_reports_one_ag101_as_exact_text(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    assert scan(capsys, "--all") == (1, ag101("app.py"), [])
+
+
+def test_all_on_a_clean_project_exits_0_with_empty_stdout(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", {"app.py": GOOD, "pkg/__init__.py": ""}))
+    assert scan(capsys, "--all") == (0, [], [])
+
+
+# ------------------------------------------------------------------------------------------------ formats
+
+
+def test_json_format_keeps_its_contract_keys(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    code, out, err = scan(capsys, "--all", "--format", "json")
+    assert (code, err) == (1, [])
+    report: dict[str, Any] = json.loads("\n".join(out))
+    assert report["errors"] == []
+    [finding] = report["findings"]
+    assert {"path", "line", "col", "code", "message", "related"} <= finding.keys()
+    assert (finding["path"], finding["line"], finding["col"], finding["code"]) == ("app.py", 6, 12, "AG101")
+    assert finding["message"] == AG101_MESSAGE.removeprefix("AG101 ")
+    assert [{k: r[k] for k in ("path", "line", "message")} for r in finding["related"]] == [
+        {"path": "app.py", "line": 1, "message": "`get_manager` is `def` here"}
+    ]
+
+
+def test_github_format_is_one_error_annotation(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    message = AG101_MESSAGE.removeprefix("AG101 ")
+    fix = AG101_HELP.removeprefix("    help: ")
+    assert scan(capsys, "--all", "--format", "github") == (
+        1,
+        [
+            f"::error file=app.py,line=6,col=12,title=AG101 await-not-awaitable::{message} "
+            f"(defined at app.py:1) — help: {fix}"
+        ],
+        [],
+    )
+
+
+def test_sarif_format_parses_with_one_result(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    code, out, err = scan(capsys, "--all", "--format", "sarif")
+    assert (code, err) == (1, [])
+    log: dict[str, Any] = json.loads("\n".join(out))
+    assert log["version"] == "2.1.0"
+    [run] = log["runs"]
+    assert run["invocations"] == [{"executionSuccessful": True}]
+    [result] = run["results"]
+    assert result["ruleId"] == "AG101"
+    assert result["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "app.py", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 6, "startColumn": 12},
+    }
+    assert [r["physicalLocation"]["region"] for r in result["relatedLocations"]] == [{"startLine": 1, "startColumn": 1}]
+
+
+def test_json_and_sarif_carry_unscannable_files(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    (app / "broken.py").write_bytes(b"async def f(:\n    pass\n")
+    code, out, err = scan(capsys, "--all", "--format", "json")
+    assert (code, err) == (2, [])  # machine formats carry the error in the document, not on stderr
+    report: dict[str, Any] = json.loads("\n".join(out))
+    assert [(f["path"], f["code"]) for f in report["findings"]] == [("app.py", "AG101")]
+    assert [(e["path"], e["line"]) for e in report["errors"]] == [("broken.py", 1)]
+    code, out, err = scan(capsys, "--all", "--format", "sarif")
+    assert (code, err) == (2, [])
+    [invocation] = json.loads("\n".join(out))["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    [notification] = invocation["toolConfigurationNotifications"]
+    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken.py"
+
+
+def test_format_from_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", {"app.py": BAD}, '[tool.awaitguard]\nformat = "json"\n'))
+    code, out, _ = scan(capsys, "--all")
+    assert code == 1
+    assert [f["code"] for f in json.loads("\n".join(out))["findings"]] == ["AG101"]
+
+
+# ------------------------------------------------------------------------------------------------ select / ignore
+
+
+@pytest.mark.parametrize(
+    ("argv", "last_line"),
+    [
+        (["scan", "--bogus"], "awaitguard scan: error: unrecognized arguments: --bogus"),
+        (
+            ["scan", "--all", "--base", "HEAD"],
+            "awaitguard scan: error: argument --base: not allowed with argument --all",
+        ),
+        (["scan", "--format", "xml"], "awaitguard scan: error: argument --format: invalid choice: 'xml' "),
+        (["frobnicate"], "awaitguard: error: unknown command `frobnicate` (use scan, mypy or smoke)"),
+    ],
+    ids=["unknown-option", "all-and-base", "bad-format", "unknown-command"],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], app: Path, argv: list[str], last_line: str) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines()[-1].startswith(last_line)
+    assert "Traceback" not in captured.err
+
+
+def test_scan_help_exits_0(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    assert main(["scan", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: awaitguard scan ")
+
+
+@pytest.mark.parametrize(
+    ("options", "codes"),
+    [
+        ((), ["AG102", "AG101"]),
+        (("--select", "AG102"), ["AG102"]),
+        (("--select", "AG101"), ["AG101"]),
+        (("--ignore", "AG101"), ["AG102"]),
+        (("--select", "AG1"), ["AG102", "AG101"]),  # a prefix selects the family
+        (("--select", "AG101,AG102", "--ignore", "AG102"), ["AG101"]),
+        (("--select", "AG2"), []),
+    ],
+)
+def test_select_and_ignore_filter_codes(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    options: tuple[str, ...],
+    codes: list[str],
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", {"jobs.py": MIXED}))
+    code, out, err = scan(capsys, "--all", *options)
+    assert [line.split(" ")[1] for line in out if not line.startswith(" ")] == codes
+    assert (code, err) == (1 if codes else 0, [])
+
+
+def test_select_and_ignore_from_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", {"jobs.py": MIXED}, '[tool.awaitguard]\nignore = ["AG101"]\n'))
+    code, out, _ = scan(capsys, "--all")
+    assert (code, [line.split(" ")[1] for line in out if not line.startswith(" ")]) == (1, ["AG102"])
+
+
+@pytest.mark.parametrize("option", ["--select", "--ignore"])
+def test_unknown_code_option_is_a_usage_error(capsys: pytest.CaptureFixture[str], app: Path, option: str) -> None:
+    code, out, err = scan(capsys, "--all", option, "AG999")
+    assert (code, out, len(err)) == (2, [], 1)
+    assert err[0].startswith("awaitguard: error: unknown code `AG999` (known: ")
+
+
+def test_unknown_code_in_config_select_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", {"app.py": BAD}, '[tool.awaitguard]\nselect = ["AG999"]\n'))
+    code, out, err = scan(capsys, "--all")
+    assert (code, out, len(err)) == (2, [], 1)
+    assert err[0].startswith("awaitguard: error: unknown code `AG999` (known: ")
+
+
+# ------------------------------------------------------------------------------------------------ suppressions
+
+
+@pytest.mark.parametrize(
+    ("comment", "suppressed"),
+    [
+        ("# awaitguard: ignore[AG101]", True),
+        ("# awaitguard: ignore", True),
+        ("# awaitguard: ignore[AG102, AG101]", True),
+        ("# noqa: AG101", True),
+        ("# noqa: E501, AG101", True),
+        ("# noqa", True),
+        ("# noqa: E501", False),
+        ("# awaitguard: ignore[AG102]", False),
+        ("# noqa: AG102", False),
+    ],
+)
+def test_suppression_comments(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    comment: str,
+    suppressed: bool,
+) -> None:
+    monkeypatch.chdir(
+        project(tmp_path / "proj", {"app.py": BAD.replace("get_manager()\n", f"get_manager()  {comment}\n")})
+    )
+    expected: Outcome = (0, [], []) if suppressed else (1, ag101("app.py"), [])
+    assert scan(capsys, "--all") == expected
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+
+def test_unknown_config_key_names_key_and_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "proj", {"app.py": BAD}, '[tool.awaitguard]\nselct = ["AG101"]\n')
+    monkeypatch.chdir(root)
+    code, out, err = scan(capsys, "--all")
+    assert (code, out, len(err)) == (2, [], 1)
+    assert err[0].startswith(f"awaitguard: error: {root / 'pyproject.toml'}: unknown key `selct` in [tool.awaitguard]")
+    assert "select" in err[0].partition("(known: ")[2]
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ('select = "AG101"', "[tool.awaitguard] `select` must be a list, got str"),
+        ("cache = 1", "[tool.awaitguard] `cache` must be a bool, got int"),
+        ("exclude = [1]", "[tool.awaitguard] `exclude` must be a list of strings"),
+        ('per-file-ignores = {"tests/*" = "AG201"}', "[tool.awaitguard] `per-file-ignores` entry `tests/*` must be"),
+        ("mypy = 3", "[tool.awaitguard] `mypy` must be a table"),
+    ],
+)
+def test_config_value_of_the_wrong_type(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, problem: str
+) -> None:
+    root = project(tmp_path / "proj", {"app.py": BAD}, f"[tool.awaitguard]\n{setting}\n")
+    monkeypatch.chdir(root)
+    code, out, err = scan(capsys, "--all")
+    assert (code, out, len(err)) == (2, [], 1)
+    assert err[0].startswith(f"awaitguard: error: {root / 'pyproject.toml'}: {problem}")
+
+
+def test_invalid_toml_is_one_error_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "proj", {"app.py": BAD}, "[tool.awaitguard\nselect = [\n")
+    monkeypatch.chdir(root)
+    code, out, err = scan(capsys, "--all")
+    assert (code, out, len(err)) == (2, [], 1)
+    assert err[0].startswith(f"awaitguard: error: {root / 'pyproject.toml'}: not valid TOML (")
+
+
+def test_unknown_format_in_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "proj", {"app.py": BAD}, '[tool.awaitguard]\nformat = "xml"\n')
+    monkeypatch.chdir(root)
+    assert scan(capsys, "--all") == (
+        2,
+        [],
+        [f"awaitguard: error: unknown format `xml` in {root / 'pyproject.toml'} (use text, json, sarif or github)"],
+    )
+
+
+def test_exclude_glob_skips_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"legacy/old.py": BAD, "legacy/deep/older.py": BAD, "app.py": BAD}
+    monkeypatch.chdir(project(tmp_path / "proj", files, '[tool.awaitguard]\nexclude = ["legacy/*"]\n'))
+    assert scan(capsys, "--all") == (1, ag101("app.py"), [])
+
+
+PATCHED = (
+    "from unittest.mock import AsyncMock, patch\n"
+    "\n"
+    "\n"
+    "def test_charge():\n"
+    '    with patch("shop.charge", new=AsyncMock()):\n'
+    "        pass\n"
+)
+
+
+def test_per_file_ignores(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {"shop.py": "def charge():\n    return 1\n", "tests/test_shop.py": PATCHED, "other/test_shop.py": PATCHED}
+    monkeypatch.chdir(
+        project(tmp_path / "proj", files, '[tool.awaitguard]\nper-file-ignores = {"tests/*" = ["AG201"]}\n')
+    )
+    code, out, err = scan(capsys, "--all")
+    assert (code, err) == (1, [])
+    assert [line.split(" ")[:2] for line in out if not line.startswith(" ")] == [["other/test_shop.py:5:10:", "AG201"]]
+
+
+@pytest.mark.parametrize("folder", ["src", "code"])
+def test_src_roots_resolve_imports(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    files = {
+        f"{folder}/pkg/__init__.py": "",
+        f"{folder}/pkg/mod.py": "def get_manager():\n    return 1\n",
+        "app/main.py": "from pkg.mod import get_manager\n\n\nasync def handler():\n    return await get_manager()\n",
+    }
+    root = project(tmp_path / "proj", files, f'[tool.awaitguard]\nsrc = ["{folder}"]\n')
+    monkeypatch.chdir(root)
+    assert scan(capsys, "--all") == (1, ag101("app/main.py", 5, 12, f"{folder}/pkg/mod.py"), [])
+    if folder != "src":  # without the setting, `code/` is not an import root: nothing resolves
+        (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n", encoding="utf-8")
+        assert scan(capsys, "--all") == (0, [], [])
+
+
+def test_config_option_reads_another_file(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    (app / "other.toml").write_text('[tool.awaitguard]\nignore = ["AG101"]\n', encoding="utf-8")
+    assert scan(capsys, "--all", "--config", "other.toml") == (0, [], [])
+    (app / "other.toml").write_text('[tool.awaitguard]\nselct = ["AG101"]\n', encoding="utf-8")
+    code, out, err = scan(capsys, "--all", "--config", "other.toml")
+    assert (code, out, len(err)) == (2, [], 1)
+    assert err[0].startswith("awaitguard: error: other.toml: unknown key `selct`")
+
+
+def test_missing_config_file_is_an_error(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    assert scan(capsys, "--all", "--config", "nope.toml") == (
+        2,
+        [],
+        ["awaitguard: error: nope.toml: config file not found"],
+    )
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+NEWER_SYNTAX = [
+    pytest.param(
+        "type X = int\n",
+        marks=pytest.mark.skipif(sys.version_info >= (3, 12), reason="type statements parse on 3.12+"),
+        id="type-alias",
+    ),
+    pytest.param(
+        "def f[T](x: T) -> T:\n    return x\n",
+        marks=pytest.mark.skipif(sys.version_info >= (3, 12), reason="PEP 695 generics parse on 3.12+"),
+        id="pep695",
+    ),
+]
+
+
+def unscannable(capsys: pytest.CaptureFixture[str], root: Path, name: str, content: bytes) -> str:
+    """Scan ``root`` (holding one AG101 in app.py) plus ``name``: the AG101 still prints; one error line."""
+    (root / name).write_bytes(content)
+    code, out, err = scan(capsys, "--all")
+    assert (code, out, len(err)) == (2, ag101("app.py"), 1), err
+    assert err[0].startswith(f"{name}:")
+    return err[0]
+
+
+def test_syntax_error_is_one_line_and_the_scan_continues(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    line = unscannable(capsys, app, "broken.py", b"async def f(:\n    pass\n")
+    version = "{}.{}".format(*sys.version_info[:2])
+    assert line == (
+        f"broken.py:1: error: cannot parse with Python {version}: invalid syntax "
+        f"(is it Python, and no newer than {version}?)"
+    )
+
+
+def test_non_utf8_file_without_cookie(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    line = unscannable(capsys, app, "latin.py", b'async def f():\n    return "caf\xe9"\n')
+    assert line.startswith("latin.py:2: error: cannot decode the file: ")
+
+
+def test_coding_cookie_is_honoured(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    (app / "latin.py").write_bytes(b'# -*- coding: latin-1 -*-\nasync def f():\n    return "caf\xe9"\n')
+    assert scan(capsys, "--all") == (1, ag101("app.py"), [])
+
+
+def test_unknown_coding_cookie(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    line = unscannable(capsys, app, "weird.py", b"# -*- coding: klingon -*-\nasync def f():\n    pass\n")
+    assert line == "weird.py: error: cannot decode the file: unknown encoding: klingon"
+
+
+def test_binary_file_named_py(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    line = unscannable(capsys, app, "blob.py", b"\x7fELF\x00\x01\x02 await async\x00\xff")
+    assert line == "blob.py: error: not a Python source file (it holds NUL bytes)"
+
+
+@pytest.mark.parametrize("source", NEWER_SYNTAX)
+def test_syntax_newer_than_the_interpreter(capsys: pytest.CaptureFixture[str], app: Path, source: str) -> None:
+    version = "{}.{}".format(*sys.version_info[:2])
+    line = unscannable(capsys, app, "newer.py", f"async def g():\n    pass\n{source}".encode())
+    assert line.startswith(f"newer.py:3: error: cannot parse with Python {version}: ")
+    assert line.endswith(f"(is it Python, and no newer than {version}?)")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        pytest.param("(" * 1000 + "1" + ")" * 1000, id="parens"),
+        pytest.param("+".join(["1"] * 100_000), id="binop-chain"),
+        pytest.param("-" * 100_000 + "1", id="unary-chain"),
+        pytest.param("a" + ".b" * 20_000, id="attribute-chain"),
+        pytest.param("g" + "()" * 20_000, id="call-chain"),
+    ],
+)
+def test_deeply_nested_expression(capsys: pytest.CaptureFixture[str], app: Path, expression: str) -> None:
+    line = unscannable(capsys, app, "deep.py", f"async def g():\n    x = {expression}\n".encode())
+    assert line.startswith("deep.py")
+    assert ": error: " in line
+
+
+def test_moderately_nested_expression_scans(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    """200 parentheses: within the parser's limit, so the file is scanned, not skipped."""
+    nested = "(" * 199 + "await get_manager()" + ")" * 199
+    (app / "deep.py").write_text(
+        f"from app import get_manager\n\n\nasync def h():\n    return {nested}\n", encoding="utf-8"
+    )
+    code, out, err = scan(capsys, "--all")
+    assert (code, err) == (1, [])
+    assert [line.split(" ")[:2] for line in out if not line.startswith(" ")] == [
+        ["app.py:6:12:", "AG101"],
+        ["deep.py:5:211:", "AG101"],
+    ]
+
+
+def test_parallel_parsing_gives_the_same_output(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    """45 files to parse: enough for the process pool (40+ jobs) when --jobs allows it."""
+    for number in range(45):
+        (app / f"mod{number:02d}.py").write_text(BAD, encoding="utf-8")
+    serial = scan(capsys, "--all", "--no-cache", "--jobs", "1")
+    assert scan(capsys, "--all", "--no-cache", "--jobs", "2") == serial
+    assert serial[0] == 1
+    assert len(serial[1]) == 46 * 3
+
+
+# ------------------------------------------------------------------------------------------------ paths
+
+
+def test_path_outside_the_project(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    (app.parent / "outside.py").write_text(BAD, encoding="utf-8")
+    assert scan(capsys, "../outside.py") == (2, [], [f"awaitguard: error: ../outside.py: outside the project at {app}"])
+
+
+def test_missing_path(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    assert scan(capsys, "nope.py") == (2, [], ["awaitguard: error: nope.py: no such file or folder"])
+
+
+def test_folder_path_scans_the_python_files_under_it(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    (app / "pkg" / "sub").mkdir(parents=True)
+    (app / "pkg" / "sub" / "mod.py").write_text(BAD, encoding="utf-8")
+    (app / "pkg" / "notes.txt").write_text(BAD, encoding="utf-8")
+    code, out, err = scan(capsys, "pkg")
+    assert (code, out) == (1, ag101("pkg/sub/mod.py"))
+    assert err == ["awaitguard: note: not a git repository: scanning the given files whole"]
+
+
+@pytest.mark.parametrize("argument", ["notes.txt", "empty"])
+def test_paths_without_python_files_scan_nothing(capsys: pytest.CaptureFixture[str], app: Path, argument: str) -> None:
+    """Not the whole project: a path that holds no Python file gives nothing to scan."""
+    (app / "notes.txt").write_text(BAD, encoding="utf-8")
+    (app / "empty").mkdir()
+    note = "awaitguard: note: not a git repository: scanning the given files whole"
+    assert scan(capsys, argument) == (0, [], [note])
+
+
+# ------------------------------------------------------------------------------------------------ git modes
+
+
+@pytest.fixture
+def repo(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """``git_repo`` with a pyproject and a clean ``app.py`` committed; the cwd is its root."""
+    git_repo.write("pyproject.toml", "[project]\nname = 'demo'\n")
+    git_repo.write("app.py", GOOD)
+    git_repo.commit("clean")
+    monkeypatch.chdir(git_repo.root)
+    return git_repo
+
+
+def test_git_nothing_staged_no_paths_is_clean(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.write("legacy.py", BAD)
+    repo.commit("legacy")
+    assert scan(capsys) == (0, [], [])
+
+
+def test_git_staged_ag101_on_an_added_line_is_reported(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.write("app.py", BAD)
+    repo.git("add", "app.py")
+    assert scan(capsys) == (1, ag101("app.py"), [])
+
+
+def test_git_legacy_finding_in_an_unchanged_file_only_with_all(
+    capsys: pytest.CaptureFixture[str], repo: GitRepo
+) -> None:
+    repo.write("legacy.py", BAD)
+    repo.commit("legacy")
+    repo.write("other.py", "VALUE = 1\n")
+    repo.write("app.py", GOOD + "\n\nasync def more():\n    return 2\n")
+    repo.git("add", "-A")
+    assert scan(capsys) == (0, [], [])
+    assert scan(capsys, "--all") == (1, ag101("legacy.py"), [])
+
+
+def test_git_legacy_line_in_a_changed_file_is_not_reported(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.write("app.py", BAD)
+    repo.commit("legacy")
+    repo.write("app.py", BAD + "\n\nVALUE = 1\n")
+    repo.git("add", "app.py")
+    assert scan(capsys) == (0, [], [])
+
+
+def test_git_unstaged_edit_is_not_scanned(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.write("app.py", BAD)  # in the work tree only
+    assert scan(capsys) == (0, [], [])
+    repo.write("new.py", "VALUE = 1\n")
+    repo.git("add", "new.py")  # something staged, the bad edit still is not
+    assert scan(capsys) == (0, [], [])
+
+
+def test_git_staged_content_is_scanned_not_the_work_tree(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.write("app.py", BAD)
+    repo.git("add", "app.py")
+    repo.write("app.py", GOOD)  # fixed in the work tree, but the commit would record the staged bytes
+    assert scan(capsys) == (1, ag101("app.py"), [])
+
+
+def test_git_pure_rename_of_a_legacy_file_is_not_reported(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.write("legacy.py", BAD)
+    repo.commit("legacy")
+    repo.git("mv", "legacy.py", "renamed.py")
+    assert scan(capsys) == (0, [], [])
+
+
+def test_git_path_with_spaces_and_non_ascii(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.write("src/my app/été.py", BAD)
+    repo.git("add", "-A")
+    assert scan(capsys) == (1, ag101("src/my app/été.py"), [])
+
+
+def test_git_base_range_mode(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    base = repo.sha()
+    repo.write("app.py", BAD)
+    repo.commit("bad")
+    repo.write("other.py", "VALUE = 1\n")
+    repo.commit("more")
+    assert scan(capsys) == (0, [], [])  # nothing staged
+    assert scan(capsys, "--base", base) == (1, ag101("app.py"), [])
+    assert scan(capsys, "--base", "HEAD~1") == (0, [], [])
+
+
+def test_git_base_unknown_revision(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    assert scan(capsys, "--base", "no-such-branch") == (2, [], ["awaitguard: error: unknown revision `no-such-branch`"])
+
+
+def test_git_pre_commit_refs_select_range_mode(
+    capsys: pytest.CaptureFixture[str], repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = repo.sha()
+    repo.write("app.py", BAD)
+    head = repo.commit("bad")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", base)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", head)
+    assert scan(capsys) == (1, ag101("app.py"), [])
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", head)
+    assert scan(capsys) == (0, [], [])
+
+
+def test_git_files_passed_with_nothing_staged_are_scanned_whole(
+    capsys: pytest.CaptureFixture[str], repo: GitRepo
+) -> None:
+    """`pre-commit run --all-files` passes every file and stages nothing."""
+    repo.write("legacy.py", BAD)
+    repo.write("other.py", BAD)
+    repo.commit("legacy")
+    assert scan(capsys, "legacy.py", "app.py") == (1, ag101("legacy.py"), [])
+
+
+def test_git_detached_head(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    repo.git("checkout", "-q", "--detach")
+    repo.write("app.py", BAD)
+    repo.git("add", "app.py")
+    assert scan(capsys) == (1, ag101("app.py"), [])
+
+
+def test_git_first_commit_without_head(
+    capsys: pytest.CaptureFixture[str], git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git_repo.write("app.py", BAD)
+    git_repo.git("add", "app.py")
+    monkeypatch.chdir(git_repo.root)
+    assert scan(capsys) == (1, ag101("app.py"), [])
+
+
+def test_not_a_git_repository_scans_given_files_with_a_note(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    (app / "other.py").write_text(BAD, encoding="utf-8")
+    assert scan(capsys, "app.py") == (
+        1,
+        ag101("app.py"),
+        ["awaitguard: note: not a git repository: scanning the given files whole"],
+    )
+
+
+def test_git_missing_from_path_still_scans_given_files(
+    capsys: pytest.CaptureFixture[str], repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.write("app.py", BAD)
+    repo.write("other.py", BAD)
+    repo.git("add", "-A")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # sys.executable is absolute; git is gone
+    assert scan(capsys, "app.py") == (
+        1,
+        ag101("app.py"),
+        ["awaitguard: note: git not found: scanning the given files whole"],
+    )
+
+
+# ------------------------------------------------------------------------------------------------ side effects, cache
+
+
+def test_scan_never_writes_to_the_tree_or_index(
+    capsys: pytest.CaptureFixture[str], repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.write("app.py", BAD)
+    repo.write("pkg/__init__.py", "")
+    repo.write("pkg/mod.py", BAD)
+    repo.git("add", "app.py")  # pkg/ stays untracked
+    index = repo.root / ".git" / "index"
+    status = repo.git("status", "--porcelain", "--ignored", "--untracked-files=all")
+    stamp = index.stat().st_mtime_ns
+    before = sorted(p.relative_to(repo.root).as_posix() for p in repo.root.rglob("*") if ".git" not in p.parts)
+    for argv, expected in (((), 1), (("--all",), 1), (("app.py",), 1), (("--base", "HEAD"), 0)):
+        code, _, err = scan(capsys, *argv)
+        assert (code, err) == (expected, []), argv
+    assert index.stat().st_mtime_ns == stamp  # checked before `git status`, which may refresh the index
+    assert repo.git("status", "--porcelain", "--ignored", "--untracked-files=all") == status
+    after = sorted(p.relative_to(repo.root).as_posix() for p in repo.root.rglob("*") if ".git" not in p.parts)
+    assert after == before
+    assert any((tmp_path / "cache").rglob("*")), "the cache went somewhere other than AWAITGUARD_CACHE_DIR"
+
+
+def cached_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    files = {"app.py": BAD, "jobs.py": MIXED, "pkg/__init__.py": "", "pkg/mod.py": GOOD}
+    root = project(tmp_path / "proj", files, "[tool.awaitguard]\ncache = true\n")
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_cache_goes_to_the_cache_dir_and_a_warm_run_is_identical(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached_project(tmp_path, monkeypatch)
+    cold = scan(capsys, "--all", "--stats")
+    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert entries
+    warm = scan(capsys, "--all", "--stats")
+    assert cold[:2] == warm[:2]
+    assert cold[0] == 1
+    assert warm[2][-1].endswith(" 0 parsed, 3 findings"), warm[2]  # every file came from the cache
+    assert scan(capsys, "--all", "--no-cache")[:2] == cold[:2]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        pytest.param(b"garbage", id="text"),
+        pytest.param(b"", id="empty"),
+        pytest.param(b"\x80\x05K", id="truncated-pickle"),
+        pytest.param(b"\x80\x09garbage", id="future-pickle-protocol"),
+    ],
+)
+def test_corrupt_cache_entries_give_the_same_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, garbage: bytes
+) -> None:
+    cached_project(tmp_path, monkeypatch)
+    cold = scan(capsys, "--all")
+    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert entries
+    for entry in entries:
+        entry.write_bytes(garbage)
+    assert scan(capsys, "--all") == cold
+
+
+# ------------------------------------------------------------------------------------------------ entry point
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    root = project(tmp_path / "proj", {"app.py": BAD})
+    env = {**os.environ, "AWAITGUARD_CACHE_DIR": str(tmp_path / "cache"), "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "scan", "--all"], cwd=root, env=env, capture_output=True, check=False
+    )
+    assert (proc.returncode, proc.stdout.decode().splitlines(), proc.stderr.decode()) == (1, ag101("app.py"), "")
