@@ -97,7 +97,8 @@ def ref_of(node: ast.expr | None) -> Ref:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return PLAIN_REF
     if isinstance(node, ast.Lambda):
-        return ("lambda",)
+        # a lambda double is sync only when it visibly returns a plain value (it may return a Future)
+        return ("lambda",) if isinstance(node.body, _PLAIN_NODES) else UNKNOWN_REF
     if isinstance(node, ast.GeneratorExp):
         return ("genexp",)
     if isinstance(node, ast.NamedExpr):
@@ -234,6 +235,13 @@ def _is_stub_body(body: list[ast.stmt]) -> bool:
             continue
         return False
     return True
+
+
+def _ends_in_raise(body: list[ast.stmt]) -> bool:
+    last = body[-1]
+    if isinstance(last, ast.Raise):
+        return True
+    return isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and dotted(last.value.func).endswith("fail")
 
 
 def _plain_annotation(node: ast.expr | None) -> bool:
@@ -614,6 +622,7 @@ class _Collector:
                 params=params,
                 is_stub=_is_stub_body(node.body),
                 is_abstract="abstractmethod" in dec_names,
+                never_returns=not any(r != PLAIN_REF for r in scope.returns) and _ends_in_raise(node.body),
             )
         )
         self.scopes.append(

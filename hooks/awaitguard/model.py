@@ -53,6 +53,7 @@ class DefFact:
     dynamic: bool = False  # defines __getattr__/__new__ or has a metaclass: members are not all known
     is_stub: bool = False  # body is only `...`, `pass`, a docstring or `raise NotImplementedError`
     is_abstract: bool = False
+    never_returns: bool = False  # the body ends in `raise` or `pytest.fail(...)` and returns nothing
 
 
 @dataclass(frozen=True)

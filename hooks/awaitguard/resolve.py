@@ -901,7 +901,7 @@ class Resolver:
             double_async: bool | None = True
         elif double.kind in ("syncmock", "lambda"):
             double_async = False
-        elif double.kind == "function" and double.defn is not None:
+        elif double.kind == "function" and double.defn is not None and not double.defn.never_returns:
             double_async = self.call(double).awaitable()
         else:
             double_async = None
