@@ -481,9 +481,16 @@ def test_syntax_newer_than_the_interpreter(capsys: pytest.CaptureFixture[str], a
     ],
 )
 def test_deeply_nested_expression(capsys: pytest.CaptureFixture[str], app: Path, expression: str) -> None:
-    line = unscannable(capsys, app, "deep.py", f"async def g():\n    x = {expression}\n".encode())
-    assert line.startswith("deep.py")
-    assert ": error: " in line
+    """One error line, never a traceback; CPython 3.10's parser accepts a flat 100k-term chain, then it scans."""
+    (app / "deep.py").write_bytes(f"async def g():\n    x = {expression}\n".encode())
+    code, out, err = scan(capsys, "--all")
+    assert out == ag101("app.py")
+    if not err and sys.version_info < (3, 11) and expression.startswith("1+1"):
+        assert code == 1
+        return
+    assert (code, len(err)) == (2, 1), err
+    assert err[0].startswith("deep.py")
+    assert ": error: " in err[0]
 
 
 def test_moderately_nested_expression_scans(capsys: pytest.CaptureFixture[str], app: Path) -> None:

@@ -25,7 +25,7 @@ from awaitguard.model import (
     ScopeFact,
     Site,
 )
-from awaitguard.source import parse
+from awaitguard.source import SourceError, parse
 
 # an expression is searched only when one of its lines could hold something a rule judges
 _HOT = re.compile(rb"\bawait\b|\basync\b|\bpatch\b|setattr|\bfor\b|[fF][rR]?[\"']|[rR][fF][\"']")
@@ -276,6 +276,7 @@ class _Scope:
     is_classmethod: bool = False
     class_attrs: list[tuple[str, str, Ref]] = field(default_factory=list)
     class_members: list[str] = field(default_factory=list)
+    outer_names: set[str] = field(default_factory=set)  # declared `global` or `nonlocal` here
 
 
 class _Collector:
@@ -354,7 +355,10 @@ class _Collector:
         return len(line[:offset].decode("utf-8", "replace")) + 1
 
     def bind(self, name: str, ref: Ref) -> None:
-        self.function_scope().bindings.append((name, ref))
+        scope = self.function_scope()
+        if name in scope.outer_names:
+            ref = UNKNOWN_REF  # `global`/`nonlocal`: the binding belongs to another scope, where it is unknown
+        scope.bindings.append((name, ref))
 
     def bind_target(self, target: ast.expr, ref: Ref) -> None:
         if isinstance(target, ast.Name):
@@ -489,7 +493,8 @@ class _Collector:
             for key, value in keywords.items():
                 if key in ("create", "spec", "spec_set", "autospec", "new_callable"):
                     continue
-                self._patch_site(call, "patch.multiple", target, target_ref, key, ref_of(value), value)
+                double, shown = self._double(value, None)
+                self._patch_site(call, "patch.multiple", target, target_ref, key, double, shown)
             return
         if short == "patch.object":
             if len(call.args) < 2 or not isinstance(call.args[1], ast.Constant):
@@ -512,9 +517,11 @@ class _Collector:
     def _setattr(self, call: ast.Call) -> None:
         args = call.args
         if len(args) == 2 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
-            self._patch_site(call, "monkeypatch.setattr", args[0].value, UNKNOWN_REF, "", ref_of(args[1]), args[1])
+            double, shown = self._double(args[1], None)
+            self._patch_site(call, "monkeypatch.setattr", args[0].value, UNKNOWN_REF, "", double, shown)
         elif len(args) >= 3 and isinstance(args[1], ast.Constant) and isinstance(args[1].value, str):
-            self._patch_site(call, "monkeypatch.setattr", "", ref_of(args[0]), args[1].value, ref_of(args[2]), args[2])
+            double, shown = self._double(args[2], None)
+            self._patch_site(call, "monkeypatch.setattr", "", ref_of(args[0]), args[1].value, double, shown)
 
     def _target(self, node: ast.expr) -> tuple[str, Ref]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -523,6 +530,8 @@ class _Collector:
 
     @staticmethod
     def _double(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref, ast.expr | None]:
+        if isinstance(new, ast.Call) and any(k.arg == "side_effect" for k in new.keywords):
+            return UNKNOWN_REF, None  # a mock whose call raises (or runs a function) is not judged
         if new is not None:
             return ref_of(new), new
         if new_callable is not None:
@@ -821,11 +830,13 @@ class _Collector:
     def _global(self, node: ast.Global) -> None:
         # assigned from a function body: the module-level value is no longer the only one
         self.stack[0].bindings.extend((name, UNKNOWN_REF) for name in node.names)
+        self.function_scope().outer_names.update(node.names)
 
     def _nonlocal(self, node: ast.Nonlocal) -> None:
         scopes = [s for s in self.stack if s.kind == "function"]
         if len(scopes) >= 2:
             scopes[-2].bindings.extend((name, UNKNOWN_REF) for name in node.names)
+        self.function_scope().outer_names.update(node.names)
 
     def _try(self, node: ast.Try) -> None:
         self.body(node.body)
@@ -854,8 +865,10 @@ def collect(path: str, module: str, is_package: bool, data: bytes) -> ModuleFact
     """Facts of one file. Raises ``SourceError`` when it cannot be parsed."""
     tree = parse(data, path)
     collector = _Collector(path, module, is_package, data)
-    collector.stack[0].node = None
-    collector.body(tree.body)
+    try:
+        collector.body(tree.body)
+    except RecursionError:
+        raise SourceError(path, 0, "expression nested too deeply to analyse") from None
     return ModuleFacts(
         path=path,
         module=module,

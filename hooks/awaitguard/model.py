@@ -23,14 +23,14 @@ class Awaitability(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     path: str
     line: int
     col: int  # 1-based, in unicode code points
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DefFact:
     """A ``def``/``async def`` (function, method, property) or a ``class``."""
 
@@ -56,7 +56,7 @@ class DefFact:
     never_returns: bool = False  # the body ends in `raise` or `pytest.fail(...)` and returns nothing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportFact:
     """``name`` is bound to ``module`` (``attr`` None) or to ``module.attr``."""
 
@@ -67,7 +67,7 @@ class ImportFact:
     scope: str = ""  # "" for module level, else the function qualname
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Site:
     """A place a rule judges. ``kind`` decides which rule looks at it."""
 
@@ -87,7 +87,7 @@ class Site:
     text: str = ""  # the expression as written (for messages)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScopeFact:
     """What a function body binds, so names in it can be resolved."""
 
@@ -101,7 +101,7 @@ class ScopeFact:
     is_classmethod: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModuleFacts:
     path: str
     module: str
@@ -124,7 +124,7 @@ class ModuleFacts:
         return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileChange:
     path: str  # path after the change (the old path for a deletion)
     status: str  # "A" added, "M" modified, "D" deleted, "R" renamed
@@ -132,7 +132,7 @@ class FileChange:
     lines: frozenset[int] = frozenset()  # added or modified line numbers in the new version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scope:
     """What a commit changes, as git sees it."""
 
