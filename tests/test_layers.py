@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "gitscope": {"model"},
     "facts": {"model", "source"},
     "index": {"model", "facts", "findings", "source", "tree", "__init__"},
-    "resolve": {"model", "index"},
+    "resolve": {"model", "facts", "index"},
     "rules": {"model", "resolve", "findings", "rules"},
     "engine": {"config", "findings", "index", "model", "resolve", "rules", "tree"},
     "report": {"findings", "rules", "model", "report", "__init__"},

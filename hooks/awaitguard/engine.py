@@ -43,12 +43,50 @@ def _default_roots(tree: Tree) -> tuple[str, ...]:
     return tuple(roots)
 
 
-def run_rules(resolver: Resolver, facts: ModuleFacts, kinds: Collection[str] | None = None) -> list[Finding]:
-    """Every rule family over every site of ``facts`` (optionally only sites of ``kinds``)."""
+# sites of these kinds can only matter when the called name is an async definition's name
+_BY_NAME = frozenset({"drop", "with", "for"})
+KNOWN_ASYNC_NAMES = frozenset(
+    {
+        "sleep",
+        "wait_for",
+        "wait",
+        "to_thread",
+        "open_connection",
+        "start_server",
+        "create_subprocess_exec",
+        "create_subprocess_shell",
+        "open_unix_connection",
+        "start_unix_server",
+    }
+)
+
+
+def _short_name(ref: tuple[str, ...]) -> str:
+    for step in reversed(ref):
+        if step.startswith((".", "n:")):
+            return step.split(":", 1)[-1].lstrip(".")
+    return ""
+
+
+def run_rules(
+    resolver: Resolver, facts: ModuleFacts, kinds: Collection[str] | None = None, names: Collection[str] | None = None
+) -> list[Finding]:
+    """Every rule family over every site of ``facts`` (optionally only sites of ``kinds``).
+
+    With ``names`` (every async name of the project), a dropped call, `with` or `for` whose callee
+    name (or the name it was imported as) is none of them is skipped without resolving it.
+    """
     out: list[Finding] = []
+    aliases: set[str] = set()
+    if names is not None:
+        aliases = {imp.name for imp in facts.imports if imp.attr in names}
     for site in facts.sites:
         if kinds is not None and site.kind not in kinds:
             continue
+        if names is not None and site.kind in _BY_NAME:
+            short = _short_name(site.ref)
+            if short not in names and short not in aliases:
+                continue
         for family in FAMILIES:
             if site.kind in family.KINDS:
                 out.extend(family.check(resolver, facts, site))
@@ -80,7 +118,7 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     named = set(paths or ())  # files asked for by name are always parsed (and their errors reported)
     primary = [p for p in files if p in data and (p in named or _NEEDS_PARSE.search(data[p]))]
     loaded = index.load(primary, data)
-    names = {name.encode() for name in async_names(loaded)}
+    names = {name.encode() for name in async_names(loaded, decorated=False)}
     primary_set = set(primary)
     secondary: list[str] = []
     if names:
@@ -91,20 +129,53 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
                 secondary.append(path)
     loaded += index.load(secondary, data)
     resolver = Resolver(index)
+    every_name = async_names(loaded) | async_names(index.stub_facts()) | KNOWN_ASYNC_NAMES
     findings: list[Finding] = []
     for facts in loaded:
-        findings.extend(run_rules(resolver, facts))
+        findings.extend(run_rules(resolver, facts, names=every_name))
     return Result(findings, list(index.notices), len(files), index.parsed)
 
 
-def async_names(loaded: Iterable[ModuleFacts]) -> set[str]:
-    """Short names a sync file could misuse: async defs and classes with async protocols."""
+_PLAIN_DECORATORS = frozenset(
+    {
+        "property",
+        "staticmethod",
+        "classmethod",
+        "abstractmethod",
+        "lru_cache",
+        "cache",
+        "wraps",
+        "override",
+        "overload",
+        "final",
+        "cached_property",
+        "setter",
+        "getter",
+        "deleter",
+        "contextmanager",
+        "fixture",
+    }
+)
+
+
+def _may_change(decorator: tuple[str, ...]) -> bool:
+    """Whether a decorator might turn a `def` into something async (an unknown or async-making one)."""
+    steps = [s for s in decorator if s != "()"]
+    return not steps or steps[-1].split(":", 1)[-1].lstrip(".") not in _PLAIN_DECORATORS
+
+
+def async_names(loaded: Iterable[ModuleFacts], decorated: bool = True) -> set[str]:
+    """Short names a sync file could misuse: async defs and classes with async protocols.
+
+    ``decorated`` adds defs whose decorator might make them async (a superset, for skipping sites).
+    """
     names: set[str] = set()
     for facts in loaded:
         for defn in facts.defs:
             short = defn.qualname.rsplit(".", 1)[-1]
             if defn.kind == "function" and (
-                defn.is_async or any("asynccontextmanager" in s for d in defn.decorators for s in d)
+                defn.is_async
+                or any(("asynccontextmanager" in d[-1]) or (decorated and _may_change(d)) for d in defn.decorators if d)
             ):
                 names.add(short)
             elif defn.kind == "class" and ("__aenter__" in defn.members or "__aiter__" in defn.members):

@@ -10,7 +10,6 @@ import ast
 import bisect
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,7 +270,7 @@ class _Scope:
     returns_param: bool = False
     plain_return: bool = False  # return annotation names only plain builtins
     node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
-    words: Counter[str] | None = None
+    text: bytes | None = None  # the function's source, read once when needed
     is_static: bool = False
     is_classmethod: bool = False
     class_attrs: list[tuple[str, str, Ref]] = field(default_factory=list)
@@ -411,16 +410,19 @@ class _Collector:
             self.bool_context(test.operand)
 
     def uses(self, name: str) -> int:
+        """How often ``name`` occurs as a word in the enclosing function (an upper bound of its uses)."""
         scope = self.function_scope()
-        if scope.words is None:
-            node = scope.node
-            if node is None:
-                return 2  # module level: assume used
-            start = node.lineno - 1
+        node = scope.node
+        if node is None:
+            return 2  # module level: assume used
+        if scope.text is None:
             end = getattr(node, "end_lineno", None) or len(self.lines)
-            text = b"\n".join(self.lines[start:end]).decode("utf-8", "replace")
-            scope.words = Counter(re.findall(r"\w+", text))
-        return scope.words[name]
+            scope.text = b"\n".join(self.lines[node.lineno - 1 : end])
+        word = name.encode()
+        count = scope.text.count(word)  # substring count, in C: most names are clearly used
+        if count > 3:
+            return count
+        return len(re.findall(rb"(?<!\w)" + re.escape(word) + rb"(?!\w)", scope.text))
 
     # -- expressions -------------------------------------------------------------------------
     def exprs(self, *nodes: ast.expr | None) -> None:

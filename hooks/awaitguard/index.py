@@ -178,6 +178,11 @@ class Index:
             return None
         return self._facts[module]
 
+    def stub_facts(self) -> list[ModuleFacts]:
+        """Facts of every shipped stub module (a handful of small files)."""
+        found = (self.facts(module) for module in sorted(self.stub_modules))
+        return [f for f in found if f is not None and f.path.startswith("<stubs>")]
+
     def facts_for_path(self, path: str) -> ModuleFacts | None:
         module, _ = self.module_of(path)
         found = self._facts.get(module)

@@ -8,10 +8,12 @@ Anything it cannot follow is ``UNKNOWN``, and rules say nothing about unknown va
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from awaitguard.facts import dotted, ref_of
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact, Site
 
@@ -141,6 +143,28 @@ _PLAIN_BASES = frozenset(
         "str",
         "int",
         "typing.TypedDict",
+    }
+)
+_PLAIN_RESULT_TYPES = frozenset(
+    {
+        "int",
+        "str",
+        "bytes",
+        "bool",
+        "float",
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "frozenset",
+        "None",
+        "Dict",
+        "List",
+        "Set",
+        "Tuple",
+        "FrozenSet",
+        "typing.Dict",
+        "typing.List",
     }
 )
 _ABSTRACT_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol", "abc.ABC"})
@@ -843,7 +867,8 @@ class Resolver:
         if any(v is True for v in verdicts):
             return Value("awaitable", origin=effective, resolver=self)
         if any(v is None for v in verdicts):
-            return UNKNOWN
+            # the body is not conclusive: a declared plain result type decides (`-> Manager`, `-> dict`)
+            return self._declared(effective) if annotation else UNKNOWN
         merged = self._merge(results)
         if merged.kind == "instance":
             return Value(
@@ -852,6 +877,40 @@ class Resolver:
         if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):
             return Value(merged.kind, origin=merged.origin or effective, resolver=self)
         return Value("plain", origin=effective, resolver=self)
+
+    def _declared(self, fn: Value) -> Value:
+        """The result a sync def declares, when that is a project class without `__await__` or a builtin."""
+        assert fn.defn is not None
+        try:
+            node = ast.parse(fn.defn.returns_annotation, mode="eval").body
+        except SyntaxError:
+            return UNKNOWN
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a forward reference
+            try:
+                node = ast.parse(node.value, mode="eval").body
+            except SyntaxError:
+                return UNKNOWN
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
+            sides = [n for n in (node.left, node.right) if not (isinstance(n, ast.Constant) and n.value is None)]
+            if len(sides) != 1:
+                return UNKNOWN
+            node = sides[0]
+        if isinstance(node, ast.Subscript):
+            if dotted(node.value).rsplit(".", 1)[-1] == "Optional":
+                node = node.slice
+            else:
+                node = node.value  # dict[str, int] -> dict
+        name = dotted(node)
+        if name in _PLAIN_RESULT_TYPES:
+            return Value("plain", origin=fn, resolver=self)
+        if not name:
+            return UNKNOWN
+        declared = self._value(fn.module, self._class_scope(fn.defn), ref_of(node))
+        if declared.kind == "class" and declared.defn is not None and self.class_has(declared, "__await__") is False:
+            return Value(
+                "instance", module=declared.module, path=declared.path, defn=declared.defn, origin=fn, resolver=self
+            )
+        return UNKNOWN
 
     # -- helpers for messages ----------------------------------------------------------------------
     def async_sibling(self, value: Value) -> str | None:
