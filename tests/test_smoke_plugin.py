@@ -138,7 +138,7 @@ def line_of(source: str, text: str) -> int:
 
 
 AG201 = "AG201 `{double}` replaces sync `{target}`; the test awaits what production calls directly"
-AG202 = "AG202 `{double}` replaces async `{target}`; the test calls directly what production must await"
+AG202 = "AG202 `{double}` replaces async `{target}`; the test calls directly what production awaits"
 
 
 @pytest.fixture
@@ -290,7 +290,9 @@ def test_dropped_coroutine_fails_the_test_that_dropped_it(project: pytest.Pytest
         result.stdout.fnmatch_lines(
             [
                 f"*_ {test} _*",
-                "AG102 coroutine `fetch` was never awaited; its body never ran",
+                f"test_drops.py:{line}: AG102 `fetch(...)` creates a coroutine that is never awaited; "
+                "its body never runs (RuntimeWarning: coroutine 'fetch' was never awaited)",
+                f"    app.py:{line_of(APP, 'async def fetch')}: note: `fetch` is `async def` here",
                 f"    test_drops.py:{line}: note: created here (in `{test}`)",
                 "    help: write `await fetch(...)`, or keep the task returned by `asyncio.create_task(...)`",
             ]

@@ -111,22 +111,26 @@ def finish(
 
 # -- whole tree -----------------------------------------------------------------------------------
 def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> Result:
-    """A full scan: only files that can hold a site, plus sync files that use an async name."""
+    """A full scan: files that can hold a site, plus sync files importing an async definition.
+
+    Parsing is the floor of the cost, so files are chosen from their bytes: those with an
+    `await`, `async with`/`for` or a test double, those asked for by name, then the sync files
+    whose `from M import name` lines name an async definition of the project. Modules that a
+    resolution needs are parsed on demand.
+    """
     tree = index.tree
     files = [p for p in (paths if paths is not None else tree.files()) if not excluded(p, exclude)]
     data = tree.read(files)
     named = set(paths or ())  # files asked for by name are always parsed (and their errors reported)
     primary = [p for p in files if p in data and (p in named or _NEEDS_PARSE.search(data[p]))]
     loaded = index.load(primary, data)
-    names = {name.encode() for name in async_names(loaded, decorated=False)}
+    pairs = async_pairs(loaded)
     primary_set = set(primary)
-    secondary: list[str] = []
-    if names:
-        for path in files:
-            if path in primary_set or path not in data:
-                continue
-            if not names.isdisjoint(_WORD.findall(data[path])):
-                secondary.append(path)
+    secondary = [
+        path
+        for path in files
+        if path not in primary_set and path in data and imports_any(index, path, data[path], pairs)
+    ]
     loaded += index.load(secondary, data)
     resolver = Resolver(index)
     every_name = async_names(loaded) | async_names(index.stub_facts()) | KNOWN_ASYNC_NAMES
@@ -134,6 +138,37 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     for facts in loaded:
         findings.extend(run_rules(resolver, facts, names=every_name))
     return Result(findings, list(index.notices), len(files), index.parsed)
+
+
+_FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+
+
+def async_pairs(loaded: Iterable[ModuleFacts]) -> set[tuple[str, str]]:
+    """(module, name) of module-level async defs and of classes with async methods or protocols."""
+    pairs: set[tuple[str, str]] = set()
+    for facts in loaded:
+        for name in async_names([facts], top_level=True):
+            pairs.add((facts.module, name))
+    return pairs
+
+
+def imports_any(index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]]) -> bool:
+    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes)."""
+    if b"import" not in blob:
+        return False
+    module, is_package = index.module_of(path)
+    for match in _FROM_IMPORT.finditer(blob):
+        dots, source = len(match.group(1)), match.group(2).decode()
+        if dots:
+            parts = module.split(".")
+            keep = len(parts) - (dots - 1 if is_package else dots)
+            if keep < 0:
+                continue
+            source = ".".join([*parts[:keep], source] if source else parts[:keep])
+        for word in _WORD.findall(match.group(3)):
+            if (source, word.decode()) in pairs:
+                return True
+    return False
 
 
 _PLAIN_DECORATORS = frozenset(
@@ -164,15 +199,21 @@ def _may_change(decorator: tuple[str, ...]) -> bool:
     return not steps or steps[-1].split(":", 1)[-1].lstrip(".") not in _PLAIN_DECORATORS
 
 
-def async_names(loaded: Iterable[ModuleFacts], decorated: bool = True) -> set[str]:
+def async_names(loaded: Iterable[ModuleFacts], decorated: bool = True, top_level: bool = False) -> set[str]:
     """Short names a sync file could misuse: async defs and classes with async protocols.
 
-    ``decorated`` adds defs whose decorator might make them async (a superset, for skipping sites).
+    ``decorated`` adds defs whose decorator might make them async (a superset, for skipping sites);
+    ``top_level`` keeps module-level names only, counting a class with async methods as async.
     """
     names: set[str] = set()
     for facts in loaded:
         for defn in facts.defs:
             short = defn.qualname.rsplit(".", 1)[-1]
+            if top_level and "." in defn.qualname:
+                owner = defn.qualname.split(".", 1)[0]
+                if defn.kind == "function" and defn.is_async and "<locals>" not in defn.qualname:
+                    names.add(owner)
+                continue
             if defn.kind == "function" and (
                 defn.is_async
                 or any(("asynccontextmanager" in d[-1]) or (decorated and _may_change(d)) for d in defn.decorators if d)

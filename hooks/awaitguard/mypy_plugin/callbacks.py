@@ -11,11 +11,10 @@ from mypy.types import AnyType, CallableType, Instance, Type, TypeType, get_prop
 
 import awaitguard
 from awaitguard.mypy_plugin.emit import defined_at, emit
-from awaitguard.mypy_plugin.kinds import node_awaitable, plain_def
+from awaitguard.mypy_plugin.kinds import plain_def
 from awaitguard.mypy_plugin.services import Services, base_dir, is_third_party
 
 DEP_PRIORITY = 10  # as mypy's PRI_MED: a top-level ``import X``
-SIBLING_PATTERNS = ("{}_async", "async_{}", "a{}", "{}_coro")
 
 
 def _literal_arg(ctx: FunctionContext, index: int) -> str | None:
@@ -84,17 +83,6 @@ def getattr_literal(services: Services, ctx: FunctionContext) -> Type:
     return ctx.api.get_expression_type(member)
 
 
-def _sibling(services: Services, fullname: str) -> tuple[str, str] | None:
-    owner, _, name = fullname.rpartition(".")
-    for pattern in SIBLING_PATTERNS:
-        candidate = pattern.format(name)
-        symbol = services.lookup(f"{owner}.{candidate}")
-        if symbol is not None and node_awaitable(services, symbol.node) is True:
-            line = symbol.node.line if symbol.node is not None else 0
-            return candidate, services.where(f"{owner}.{candidate}", line)
-    return None
-
-
 def plain_callee(services: Services, fullname: str) -> bool:
     """Is ``fullname`` an unannotated plain ``def`` returning no awaitable? (hook routing test)
 
@@ -111,23 +99,17 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     call = ctx.context
     if not isinstance(get_proper_type(default), AnyType) or not isinstance(call, CallExpr):
         return default
-    text = services.sources.get(ctx.api.path).awaited_calls.get((call.line, call.column))
-    if text is None:
+    site = services.project.awaited(ctx.api.path, call.line, call.column)
+    callee = services.plain_callee(fullname)
+    if site is None or callee is None:
         return default
-    symbol = services.lookup(fullname)
-    func = symbol.node if symbol is not None else None
-    if not isinstance(func, FuncDef) or not plain_def(services, func):
-        return default
-    name = func.name
-    sibling = _sibling(services, fullname)
-    fix = f"drop the `await`, or make `{name}` an `async def`"
-    notes = [
-        defined_at(f"`{name}` is a plain `def` whose body returns no awaitable", services.where(fullname, func.line))
-    ]
+    # the scanner's AG101 arguments: what is awaited and the fix come from the same ``Value``
+    notes = [defined_at(note, f"{path}:{line}") for path, line, _col, note in callee.function.related()]
+    sibling = services.project.sibling(callee)
     if sibling is not None:
-        fix += f", or await its async sibling `{sibling[0]}(...)`"
-        notes.append(defined_at(f"`{sibling[0]}` is the awaitable sibling of `{name}`", sibling[1]))
-    args = {"expr": text, "what": f"the result of `{name}`, a plain `def`", "fix": fix}
+        notes.append(defined_at(f"`{sibling[0]}` is `async def` here", sibling[1]))
+    reason = callee.result.not_awaitable_reason() or f"the result of `{callee.function.qualname}()`"
+    args = {"expr": site.text, "what": reason, "fix": callee.result.await_fix()}
     emit(services, ctx.api, "AG101", call, args, notes)
     return default
 
@@ -136,11 +118,9 @@ def additional_deps(services: Services, file: MypyFile) -> list[tuple[int, str, 
     """Modules named by ``import_module``/``__import__``/``patch`` literals, if they exist on disk."""
     if not file.path or not file.path.endswith(".py") or is_third_party(file.path):
         return []
-    package = file.fullname if file.path.endswith("__init__.py") else file.fullname.rpartition(".")[0]
-    facts = services.sources.get(file.path, package)
     root = base_dir(file.fullname, file.path)
     deps: dict[str, int] = {}
-    for dotted, line in facts.string_deps:
+    for dotted, line in services.project.dependencies(file.path):
         found = services.resolve_dotted(dotted, root)
         if found is not None and found[0] != file.fullname:
             deps.setdefault(found[0], line)
@@ -160,14 +140,12 @@ def config_data(services: Services, ctx: ReportConfigContext) -> dict[str, Any]:
     }
     if not ctx.path.endswith(".py") or is_third_party(ctx.path):
         return data
-    package = ctx.id if ctx.path.endswith("__init__.py") else ctx.id.rpartition(".")[0]
-    facts = services.sources.get(ctx.path, package)
     root = base_dir(ctx.id, ctx.path)
     digests: dict[str, str] = {}
-    for dotted in {*facts.imports, *(name for name, _ in facts.string_deps)}:
+    for dotted in {name for name, _ in services.project.dependencies(ctx.path)}:
         found = services.resolve_dotted(dotted, root)
         if found is not None and found[1].endswith(".py") and not is_third_party(found[1]):
-            digests[found[0]] = services.sources.digest(found[1])
+            digests[found[0]] = services.project.digest(found[1])
     data["facts"] = sorted(digests.items())
     return data
 

@@ -7,9 +7,10 @@ INI key overrides the same TOML key. Unknown keys and unknown codes are errors n
 from __future__ import annotations
 
 import configparser
+import dataclasses
+import os
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ INI_SECTION = "awaitguard.mypy"
 KEYS = tuple(core_config.SCHEMA["mypy"])
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class PluginConfig:
     enabled: frozenset[str]  # AG codes the plugin and runner report
     args: tuple[str, ...] = ()  # extra mypy arguments for the runner
     check_untyped_defs: bool = True
+    src: tuple[str, ...] = ()  # ``[tool.awaitguard] src``, relative to the mypy run's directory
 
     def data(self) -> dict[str, Any]:
         """A JSON-able view, for ``report_config_data``."""
@@ -33,6 +35,7 @@ class PluginConfig:
             "enabled": sorted(self.enabled),
             "args": list(self.args),
             "check_untyped_defs": self.check_untyped_defs,
+            "src": list(self.src),
         }
 
 
@@ -93,6 +96,7 @@ def load(config_file: str | None, cwd: Path | None = None) -> PluginConfig:
     """Options for the mypy run whose config file is ``config_file`` (None: no file found)."""
     ini: dict[str, Any] = {}
     where = "awaitguard"
+    cwd = cwd or Path.cwd()
     if config_file:
         path = Path(config_file)
         root = path.resolve().parent
@@ -100,13 +104,15 @@ def load(config_file: str | None, cwd: Path | None = None) -> PluginConfig:
             ini = _ini_table(path)
             where = f"{path}: [{INI_SECTION}]"
     else:
-        root = core_config.find_root(cwd or Path.cwd())
+        root = core_config.find_root(cwd)
     toml = core_config.load(root)
     merged: dict[str, Any] = dict(toml.mypy)
     if toml.source is not None and merged:
         where = f"{toml.source}: [tool.awaitguard.mypy]"
     merged.update(ini)
-    return from_mapping(merged, where)
+    found = from_mapping(merged, where)
+    src = tuple(os.path.relpath(root / entry, cwd).replace(os.sep, "/") for entry in toml.src)
+    return dataclasses.replace(found, src=src)
 
 
 __all__ = ["INI_SECTION", "KEYS", "ConfigError", "PluginConfig", "from_mapping", "load"]

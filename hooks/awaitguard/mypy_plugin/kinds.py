@@ -50,14 +50,10 @@ def value_awaitable(typ: Type) -> bool | None:
 
 
 def plain_def(services: Services, func: FuncDef) -> bool:
-    """An unannotated sync ``def`` whose body provably returns no awaitable (read with ``ast``)."""
+    """An unannotated sync ``def`` whose body provably returns no awaitable (``awaitguard.resolve`` decides)."""
     if func.is_coroutine or func.is_generator or func.is_async_generator:
         return False
-    module = services.module_of(func.fullname)
-    if module is None:
-        return False
-    qualname = func.fullname[len(module.fullname) + 1 :]
-    return qualname in services.facts_of(module).plain_defs
+    return services.plain_callee(func.fullname) is not None
 
 
 def call_awaitable(services: Services, typ: Type) -> bool | None:

@@ -1,4 +1,4 @@
-"""State one plugin instance shares with its callbacks: options, config, modules, source facts."""
+"""State one plugin instance shares with its callbacks: options, config, modules, the core's project view."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mypy.options import Options
 
 from awaitguard import index
 from awaitguard.mypy_plugin.config import PluginConfig
-from awaitguard.mypy_plugin.sources import FileFacts, SourceFacts
+from awaitguard.mypy_plugin.sources import PlainCallee, Project
 
 
 def stubs_dir() -> Path | None:
@@ -50,7 +50,7 @@ class Services:
     def __init__(self, options: Options, config: PluginConfig) -> None:
         self.options = options
         self.config = config
-        self.sources = SourceFacts()
+        self._project: Project | None = None
         self.modules: dict[str, MypyFile] = {}
         self._finders: dict[str, FindModuleCache] = {}
         self._stubs_hash: str | None = None
@@ -68,10 +68,19 @@ class Services:
                 return module
         return None
 
-    def facts_of(self, module: MypyFile) -> FileFacts:
-        if not module.path or module.path.endswith(".pyi"):
-            return FileFacts()
-        return self.sources.get(module.path, _package(module.fullname, module.path))
+    @property
+    def project(self) -> Project:
+        """The scanner's index and resolver over the mypy run's directory, built on first use."""
+        if self._project is None:
+            self._project = Project(Path.cwd(), self.config.src)
+        return self._project
+
+    def plain_callee(self, fullname: str) -> PlainCallee | None:
+        """``fullname`` when it is an unannotated plain ``def`` that provably returns no awaitable."""
+        module = self.module_of(fullname)
+        if module is None or not module.path or module.fullname == fullname:
+            return None
+        return self.project.plain(module.path, fullname[len(module.fullname) + 1 :])
 
     def where(self, fullname: str, line: int) -> str:
         module = self.module_of(fullname)
@@ -104,10 +113,6 @@ class Services:
         if self._stubs_hash is None:
             self._stubs_hash = stubs_hash() + code_hash()
         return self._stubs_hash
-
-
-def _package(fullname: str, path: str) -> str:
-    return fullname if os.path.basename(path) == "__init__.py" else fullname.rpartition(".")[0]
 
 
 def base_dir(fullname: str, path: str) -> str:

@@ -1,219 +1,162 @@
-"""What the plugin reads straight from source files with ``ast``.
+"""What the plugin learns from source, through the scanner's core (``facts``, ``index``, ``resolve``).
 
 mypy gives plugins no hook at ``await`` (python/mypy#5650), types unannotated callees as ``Any``,
-and under ``-n`` or from its cache hands plugins trees without bodies. So the plugin reads each
-file it needs once with ``ast``: which calls are awaited, which unannotated plain ``def``s provably
-return no awaitable, and which modules a file reaches through strings (``import_module``,
-``patch``) that mypy cannot see as imports.
+and under ``-n`` or from its cache hands plugins trees without bodies. So the plugin asks the same
+core as ``awaitguard-scan``: which calls sit directly under ``await`` (the ``await`` sites of
+``awaitguard.facts``), whether an unannotated plain ``def`` provably returns no awaitable and what
+its async sibling is (``awaitguard.resolve``), and which modules a file reaches through strings
+(``import_module``, ``patch``) that mypy cannot see as imports. One ``Project`` per plugin instance:
+files are parsed once, when first needed, and verdicts are memoised for the run.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-# Builtins whose call result is never awaitable.
-_PLAIN_CALLS = frozenset(
-    {
-        "dict",
-        "list",
-        "set",
-        "tuple",
-        "str",
-        "int",
-        "float",
-        "bool",
-        "bytes",
-        "len",
-        "repr",
-        "sorted",
-        "frozenset",
-        "object",
-        "range",
-        "sum",
-        "min",
-        "max",
-        "abs",
-        "round",
-        "format",
-        "open",
-    }
-)
-_PATCH_NAMES = frozenset({"patch", "multiple"})
-_IMPORT_FUNCS = frozenset({"import_module", "__import__"})
+from awaitguard.index import Index
+from awaitguard.model import DefFact, ModuleFacts, Ref, Site
+from awaitguard.resolve import Resolver, Value
+from awaitguard.tree import FsTree
+
+DEFAULT_ROOTS = ("", "src")
+# between the start of `await` and the start of the call it awaits: whitespace and parentheses only
+_AWAIT_PREFIX = re.compile(rb"await[\s(]*")
 
 
 @dataclass(frozen=True)
-class FileFacts:
-    awaited_calls: dict[tuple[int, int], str] = field(default_factory=dict)  # (line, col0) -> text
-    plain_defs: dict[str, int] = field(default_factory=dict)  # qualname -> line
-    string_deps: tuple[tuple[str, int], ...] = ()  # dotted names from import_module/patch literals
-    imports: tuple[str, ...] = ()  # modules named by import statements (absolute)
+class PlainCallee:
+    """An unannotated plain ``def`` whose result the resolver proves is not awaitable."""
+
+    function: Value  # the def itself
+    result: Value  # what calling it gives (its reason and fix are the scanner's)
 
 
-def _is_plain(node: ast.expr | None) -> bool:
-    """True when the value of ``node`` is provably not awaitable."""
-    if node is None:
-        return True
-    if isinstance(
-        node,
-        (
-            ast.Constant,
-            ast.JoinedStr,
-            ast.Dict,
-            ast.List,
-            ast.Set,
-            ast.Tuple,
-            ast.ListComp,
-            ast.DictComp,
-            ast.SetComp,
-            ast.GeneratorExp,
-            ast.Lambda,
-            ast.Compare,
-        ),
-    ):
-        return True
-    if isinstance(node, ast.BoolOp):
-        return all(_is_plain(value) for value in node.values)
-    if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, ast.Not) or _is_plain(node.operand)
-    if isinstance(node, ast.BinOp):
-        return _is_plain(node.left) and _is_plain(node.right)
-    if isinstance(node, ast.IfExp):
-        return _is_plain(node.body) and _is_plain(node.orelse)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return node.func.id in _PLAIN_CALLS
-    return False
+class Project:
+    """The project under the mypy run's directory, as the scanner's ``Index`` and ``Resolver`` see it."""
 
+    def __init__(self, root: Path, roots: Sequence[str] = ()) -> None:
+        self.root = root
+        self.index = Index(FsTree(root), tuple(roots) or DEFAULT_ROOTS)
+        self.resolver = Resolver(self.index)
+        self._plain: dict[tuple[str, str], PlainCallee | None] = {}
+        self._lines: dict[str, list[bytes]] = {}
+        self._digests: dict[str, str] = {}
 
-def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Nodes of a function body, not descending into nested functions, lambdas or classes."""
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)
+    # -- files -------------------------------------------------------------------------------
+    def relative(self, path: str) -> str | None:
+        """``path`` relative to the root (posix), or None when it lies outside."""
+        rel = os.path.relpath(os.path.abspath(path), self.root)
+        if rel.startswith(os.pardir) or os.path.isabs(rel):
+            return None
+        return rel.replace(os.sep, "/")
 
+    def facts(self, path: str) -> ModuleFacts | None:
+        rel = self.relative(path)
+        if rel is None or not rel.endswith(".py"):
+            return None
+        return self.index.facts_for_path(rel)
 
-def _returns_plain(func: ast.FunctionDef) -> bool:
-    if func.decorator_list or func.returns is not None:
-        return False
-    for node in _own_nodes(func.body):
-        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
-            return False
-        if isinstance(node, ast.Return) and not _is_plain(node.value):
-            return False
-    return True
+    def _line(self, rel: str, line: int) -> bytes:
+        lines = self._lines.get(rel)
+        if lines is None:
+            lines = self._lines[rel] = self.index.tree.read([rel]).get(rel, b"").split(b"\n")
+        return lines[line - 1] if 0 < line <= len(lines) else b""
 
-
-def _collect_defs(body: list[ast.stmt], prefix: str, out: dict[str, int]) -> None:
-    for stmt in body:
-        if isinstance(stmt, ast.FunctionDef) and _returns_plain(stmt):
-            out[prefix + stmt.name] = stmt.lineno
-        elif isinstance(stmt, ast.ClassDef):
-            _collect_defs(stmt.body, f"{prefix}{stmt.name}.", out)
-
-
-def _literal(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _callee_name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
-
-
-def _absolute(module: str | None, level: int, package: str) -> str | None:
-    if level == 0:
-        return module
-    parts = package.split(".") if package else []
-    if level - 1 > len(parts):
+    # -- verdicts ----------------------------------------------------------------------------
+    def awaited(self, path: str, line: int, column: int) -> Site | None:
+        """The ``await`` site whose operand is the call starting at ``line``/``column`` (0-based bytes)."""
+        facts = self.facts(path)
+        if facts is None:
+            return None
+        text = self._line(facts.path, line)
+        for site in facts.sites:
+            if site.kind == "await" and site.line == line:
+                start = len(text.decode("utf-8", "replace")[: site.col - 1].encode())  # code points -> bytes
+                if _AWAIT_PREFIX.fullmatch(text[start:column]):
+                    return site
         return None
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join([*base, module] if module else base) or None
 
+    def plain(self, path: str, qualname: str) -> PlainCallee | None:
+        """``qualname`` in the module at ``path``, when it is an unannotated ``def`` returning no awaitable."""
+        key = (path, qualname)
+        if key not in self._plain:
+            self._plain[key] = self._judge(path, qualname)
+        return self._plain[key]
 
-def _segment(lines: list[bytes], node: ast.expr) -> str:
-    """The node's source text (``ast.get_source_segment`` re-splits the file on every call)."""
-    end_line, end_col = node.end_lineno or node.lineno, node.end_col_offset
-    chunk = lines[node.lineno - 1 : end_line]
-    if not chunk or end_col is None:
-        return "..."
-    if len(chunk) == 1:
-        text = chunk[0][node.col_offset : end_col]
-    else:
-        text = b"\n".join([chunk[0][node.col_offset :], *chunk[1:-1], chunk[-1][:end_col]])
-    return text.decode("utf-8", errors="replace")
+    def _judge(self, path: str, qualname: str) -> PlainCallee | None:
+        facts = self.facts(path)
+        if facts is None:
+            return None
+        value = self.lookup(facts.module, qualname)
+        if value.kind != "function" or value.defn is None or value.defn.returns_annotation:
+            return None  # annotated callees are mypy's own business
+        result = self.resolver.call(value)
+        return PlainCallee(value, result) if result.awaitable() is False else None
 
+    def lookup(self, module: str, qualname: str) -> Value:
+        value = Value("module", module=module, name=module, resolver=self.resolver)
+        for name in qualname.split("."):
+            value = self.resolver.attribute(value, name)
+        return value
 
-def parse(source: bytes, filename: str, package: str = "") -> FileFacts:
-    try:
-        tree = ast.parse(source, filename=filename)
-    except (SyntaxError, ValueError, RecursionError):
-        return FileFacts()  # mypy reports the syntax error itself
-    lines = source.splitlines()
-    awaited: dict[tuple[int, int], str] = {}
-    deps: list[tuple[str, int]] = []
-    imports: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
-            call = node.value
-            awaited[(call.lineno, call.col_offset)] = _segment(lines, call)
-        elif isinstance(node, ast.Call) and node.args:
-            name = _callee_name(node.func)
-            literal = _literal(node.args[0])
-            if literal and (name in _IMPORT_FUNCS or name in _PATCH_NAMES):
-                deps.append((literal, node.lineno))
-        elif isinstance(node, ast.Import):
-            imports.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = _absolute(node.module, node.level, package)
-            if base:
-                imports.append(base)
-                imports.extend(f"{base}.{alias.name}" for alias in node.names)
-    plain: dict[str, int] = {}
-    _collect_defs(tree.body, "", plain)
-    return FileFacts(awaited, plain, tuple(deps), tuple(imports))
+    def sibling(self, callee: PlainCallee) -> tuple[str, str] | None:
+        """The async sibling's name and ``path:line`` (``get_manager`` -> ``get_manager_async``)."""
+        name = self.resolver.async_sibling(callee.function)
+        defn = callee.function.defn
+        if name is None or defn is None:
+            return None
+        owner = defn.qualname.rpartition(".")[0]
+        found = self.lookup(callee.function.module, f"{owner}.{name}" if owner else name)
+        return name, found.defined_at
 
-
-class SourceFacts:
-    """A per-plugin-instance cache of ``FileFacts`` keyed by path, mtime and size."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[tuple[int, int], FileFacts]] = {}
-
-    def get(self, path: str, package: str = "") -> FileFacts:
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return FileFacts()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        hit = self._cache.get(path)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            return FileFacts()
-        facts = parse(data, path, package)
-        self._cache[path] = (stamp, facts)
-        return facts
+    # -- dependencies and cache keys -----------------------------------------------------------
+    def dependencies(self, path: str) -> list[tuple[str, int]]:
+        """Modules a file names: import statements, then ``import_module``/``__import__``/patch strings."""
+        facts = self.facts(path)
+        if facts is None:
+            return []
+        found = [(i.module if i.attr is None else f"{i.module}.{i.attr}", i.line) for i in facts.imports]
+        found += [(i.module, i.line) for i in facts.imports if i.attr is not None]
+        found += [(module, 1) for module in facts.star_imports]
+        found += list(_string_modules(facts))
+        return found
 
     def digest(self, path: str) -> str:
-        """A stable digest of the facts other modules' findings depend on."""
-        facts = self.get(path)
-        return hashlib.sha256(repr(sorted(facts.plain_defs)).encode()).hexdigest()[:16]
+        """The module's provably plain ``def``s, as the resolver sees them now (they follow its returns)."""
+        rel = self.relative(path)
+        if rel is None:
+            return ""
+        if rel not in self._digests:
+            facts = self.facts(path)
+            plain = sorted(d.qualname for d in _functions(facts) if self.plain(path, d.qualname)) if facts else []
+            self._digests[rel] = hashlib.sha256(repr(plain).encode()).hexdigest()[:16]
+        return self._digests[rel]
 
 
-__all__ = ["FileFacts", "SourceFacts", "parse"]
+def _functions(facts: ModuleFacts) -> Iterator[DefFact]:
+    """Plain ``def``s reachable by a dotted name (module level and class bodies)."""
+    for defn in facts.defs:
+        if defn.kind == "function" and not defn.is_async and "<locals>" not in defn.qualname:
+            yield defn
+
+
+def _string_modules(facts: ModuleFacts) -> Iterator[tuple[str, int]]:
+    """Dotted names from ``import_module``/``__import__`` literals and string patch targets."""
+    refs: list[tuple[Ref, int]] = [(ref, 1) for _, ref in facts.bindings]
+    lines = {d.qualname: d.line for d in facts.defs}
+    refs += [(ref, lines.get(s.qualname, 1)) for s in facts.scopes for _, ref in s.bindings]
+    for site in facts.sites:
+        refs += [(site.ref, site.line), (site.target_ref, site.line), (site.double, site.line)]
+        if site.kind == "patch" and site.target and not site.target_ref:
+            yield site.target, site.line
+    for ref, line in refs:
+        if ref and ref[0].startswith("m:"):
+            yield ref[0][2:], line
+
+
+__all__ = ["DEFAULT_ROOTS", "PlainCallee", "Project"]

@@ -176,55 +176,21 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
 
 def _protocol(typ: str, attr: str, expr: str) -> Verdict | None:
     if attr in ("__aenter__", "__aexit__"):
-        return (
-            "AG103",
-            {
-                "keyword": "async with",
-                "expr": expr,
-                "what": f"`{typ}`, a sync context manager",
-                "error": CM_ERROR.format(type=typ),
-                "fix": f"write `with {expr}`",
-            },
-            [],
-        )
+        return _misuse("AG103", "async with", expr, f"`{typ}`, a sync context manager", CM_ERROR, typ, "with")
     if attr in ("__enter__", "__exit__") and _is_async_type(typ):
-        return (
-            "AG103",
-            {
-                "keyword": "with",
-                "expr": expr,
-                "what": f"`{typ}`, an async context manager",
-                "error": SYNC_CM_ERROR.format(type=typ),
-                "fix": f"write `async with {expr}`",
-            },
-            [],
-        )
+        return _misuse("AG103", "with", expr, f"`{typ}`, an async context manager", SYNC_CM_ERROR, typ, "async with")
     if attr in ("__aiter__", "__anext__"):
         kind = "a coroutine, not an async iterator" if typ.startswith("Coroutine[") else "a sync iterable"
-        return (
-            "AG104",
-            {
-                "keyword": "async for",
-                "expr": expr,
-                "what": f"`{typ}`, {kind}",
-                "error": AITER_ERROR.format(type=typ),
-                "fix": f"write `for ... in {expr}`",
-            },
-            [],
-        )
+        return _misuse("AG104", "async for", expr, f"`{typ}`, {kind}", AITER_ERROR, typ, "for ... in")
     if attr in ("__iter__", "__next__") and _is_async_type(typ):
-        return (
-            "AG104",
-            {
-                "keyword": "for",
-                "expr": expr,
-                "what": f"`{typ}`, an async iterable",
-                "error": ITER_ERROR.format(type=typ),
-                "fix": f"write `async for ... in {expr}`",
-            },
-            [],
-        )
+        return _misuse("AG104", "for", expr, f"`{typ}`, an async iterable", ITER_ERROR, typ, "async for ... in")
     return None
+
+
+def _misuse(code: str, keyword: str, expr: str, what: str, error: str, typ: str, instead: str) -> Verdict:
+    """AG103/AG104 from a missing protocol method: ``keyword`` was used where ``instead`` works."""
+    args = {"keyword": keyword, "expr": expr, "what": what, "error": error.format(type=typ)}
+    return code, {**args, "fix": f"write `{instead} {expr}`"}, []
 
 
 def _callee(expr: str) -> str:

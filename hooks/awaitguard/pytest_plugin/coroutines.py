@@ -21,8 +21,13 @@ from typing import Any
 
 import pytest
 
-TEMPLATE = "AG102 coroutine `{name}` was never awaited; its body never ran"
-FIX = "write `await {call}(...)`, or keep the task returned by `asyncio.create_task(...)`"
+from awaitguard.pytest_plugin.failures import failure
+
+# The message is the scanner's AG102 template (awaitguard.rules.CODES); the rule takes how the
+# coroutine was lost and the fix as arguments. At run time only "never awaited" is known, and the
+# fix is the one ``awaitguard.rules.dropped`` gives for a dropped statement.
+HOW = "never awaited"
+FIX = "write `await {expr}`, or keep the task returned by `asyncio.create_task(...)`"
 NEVER_AWAITED = r"coroutine .* was never awaited"
 ORIGIN_DEPTH = 32
 
@@ -56,17 +61,23 @@ def _relative(path: str, root: str) -> str:
 
 
 def describe(coro: object, root: str) -> str:
-    """The failure text for one dropped coroutine."""
+    """The failure text for one dropped coroutine: where it was created, where it is defined."""
     name = str(getattr(coro, "__qualname__", None) or getattr(coro, "__name__", "?"))
+    short = name.rsplit(".", 1)[-1]
+    expr = f"{short}(...)"
+    args = {"expr": expr, "how": HOW, "qualname": name, "callee": name, "fix": FIX.format(expr=expr)}
+    notes: list[tuple[str, str]] = []
+    code = getattr(coro, "cr_code", None)
+    if code is not None:
+        args["defined_at"] = f"{_relative(code.co_filename, root)}:{code.co_firstlineno}"
+        notes.append((args["defined_at"], f"`{short}` is `async def` here"))
     origin: tuple[tuple[str, int, str], ...] = getattr(coro, "cr_origin", None) or ()
-    lines = [TEMPLATE.format(name=name)]
     # cr_origin is innermost first: the first frame is the call that created the coroutine
     project = [frame for frame in origin if frame[0].startswith(root)] or list(origin[:1])
-    for index, (path, line, func) in enumerate(project[:3]):
-        note = "created here" if index == 0 else "called from here"
-        lines.append(f"    {_relative(path, root)}:{line}: note: {note} (in `{func}`)")
-    lines.append("    help: " + FIX.format(call=name.rsplit(".", 1)[-1]))
-    return "\n".join(lines)
+    frames = [(f"{_relative(path, root)}:{line}", func) for path, line, func in project[:3]]
+    for index, (where, func) in enumerate(frames):
+        notes.append((where, f"{'created here' if index == 0 else 'called from here'} (in `{func}`)"))
+    return failure(frames[0][0] if frames else "", "AG102", args, notes)
 
 
 class DroppedCoroutines:

@@ -22,12 +22,10 @@ import pytest
 
 from awaitguard.pytest_plugin import awaitables
 from awaitguard.pytest_plugin.awaitables import AWAITABLE, NOT_AWAITABLE
+from awaitguard.pytest_plugin.failures import failure
 
-# Messages: one code, one meaning, the same as the static scanner's AG201/AG202.
-TEMPLATES = {
-    "AG201": "AG201 `{double}` replaces sync `{target}`; the test awaits what production calls directly",
-    "AG202": "AG202 `{double}` replaces async `{target}`; the test calls directly what production must await",
-}
+# The messages are the scanner's AG201/AG202 templates (awaitguard.rules.CODES); the rules take the
+# fix as an argument, and these are the texts ``awaitguard.rules.doubles`` passes.
 FIXES = {
     "AG201": "patch with `autospec=True`, or use `Mock(return_value=...)`",
     "AG202": "patch with `autospec=True`, or use `AsyncMock(return_value=...)`",
@@ -150,17 +148,18 @@ class DoubleGuard:
             code, kind = "AG202", "async def"
         else:
             return ""
-        head = TEMPLATES[code].format(double=awaitables.describe_double(after), target=target)
-        lines = [f"{caller}: {head}" if caller else head]
+        double = awaitables.describe_double(after)
+        resolved = awaitables.qualified_name(before)
+        args = {"double": double, "target": target, "expr": double, "callee": resolved or target, "fix": FIXES[code]}
+        notes: list[tuple[str, str]] = []
         where = awaitables.defined_at(before, self.rootpath)
         if where:
+            args["defined_at"] = where
             short = getattr(awaitables._unwrap_descriptor(before), "__name__", attribute)
-            resolved = awaitables.qualified_name(before)
             alias = f" (`{resolved}`)" if resolved and resolved != target else ""
             what = "a class" if isinstance(before, type) else f"`{kind}`"
-            lines.append(f"    {where}: note: `{short}`{alias} is {what} here")
-        lines.append(f"    help: {FIXES[code]}")
-        return "\n".join(lines)
+            notes.append((where, f"`{short}`{alias} is {what} here"))
+        return failure(caller, code, args, notes)
 
     def _target_name(self, container: object, attribute: str) -> str:
         if isinstance(container, types.ModuleType):
