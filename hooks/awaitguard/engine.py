@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
-from awaitguard.index import FactsCache, Index, default_cache_dir
+from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for
 from awaitguard.model import FileChange, ModuleFacts, Scope
 from awaitguard.resolve import Resolver, Value
 from awaitguard.rules import FAMILIES
@@ -16,7 +18,7 @@ from awaitguard.rules.missing import check_removed
 from awaitguard.tree import Tree, excluded
 
 # A file needs a full look when it can hold a site: an await/async construct or a test double.
-_NEEDS_PARSE = re.compile(rb"\b(?:async|await|patch|setattr|AsyncMock|MagicMock|Mock)\b")
+_NEEDS_PARSE = re.compile(rb"\bawait\b|\basync[ \t]+(?:def|with|for)\b|\b(?:patch|setattr|AsyncMock|MagicMock|Mock)\b")
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -132,12 +134,39 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
         if path not in primary_set and path in data and imports_any(index, path, data[path], pairs)
     ]
     loaded += index.load(secondary, data)
-    resolver = Resolver(index)
     every_name = async_names(loaded) | async_names(index.stub_facts()) | KNOWN_ASYNC_NAMES
-    findings: list[Finding] = []
-    for facts in loaded:
-        findings.extend(run_rules(resolver, facts, names=every_name))
+    findings = _judge(index, loaded, every_name)
     return Result(findings, list(index.notices), len(files), index.parsed)
+
+
+_FORKED: tuple[Index, list[ModuleFacts], set[str]] | None = None  # read by forked judges only
+
+
+def _judge_part(part: int, parts: int) -> list[Finding]:
+    assert _FORKED is not None
+    index, loaded, names = _FORKED
+    resolver = Resolver(index)
+    out: list[Finding] = []
+    for facts in loaded[part::parts]:
+        out.extend(run_rules(resolver, facts, names=names))
+    return out
+
+
+def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
+    """Run the rules over ``loaded``: in forked processes sharing the index when it is large."""
+    global _FORKED
+    workers = jobs_for(index.workers, len(loaded) // 10)
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _FORKED = (index, loaded, names)
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                parts = list(pool.map(_judge_part, range(workers), [workers] * workers))
+        finally:
+            _FORKED = None
+        return [finding for part in parts for finding in part]
+    resolver = Resolver(index)
+    return [finding for facts in loaded for finding in run_rules(resolver, facts, names=names)]
 
 
 _FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)

@@ -84,7 +84,29 @@ class Site:
     target: str = ""  # dotted string target, or attribute name for patch.object
     target_ref: Ref = ()  # object target of patch.object / monkeypatch.setattr(obj, ...)
     double: Ref = ()  # the replacement (("asyncmock",), ("syncmock",), a ref to a def, () unknown)
-    text: str = ""  # the expression as written (for messages)
+    text: str = ""  # the expression as written, when it differs from what ``ref`` renders
+
+    @property
+    def shown(self) -> str:
+        """The expression for messages."""
+        return self.text or ref_text(self.ref)
+
+
+def ref_text(ref: Ref) -> str:
+    """``factory.get_manager(...)`` for ("n:factory", ".get_manager", "()")."""
+    out = ""
+    for step in ref:
+        if step.startswith(("n:", "d:")):
+            out += step[2:].rsplit(".", 1)[-1]
+        elif step.startswith("m:"):
+            out += f"importlib.import_module({step[2:]!r})"
+        elif step == "()":
+            out += "(...)"
+        elif step == "super":
+            out += "super()"
+        else:
+            out += step
+    return out or "<expression>"
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,7 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     if sibling is not None:
         notes.append(defined_at(f"`{sibling[0]}` is `async def` here", sibling[1]))
     reason = callee.result.not_awaitable_reason() or f"the result of `{callee.function.qualname}()`"
-    args = {"expr": site.text, "what": reason, "fix": callee.result.await_fix()}
+    args = {"expr": site.shown, "what": reason, "fix": callee.result.await_fix()}
     emit(services, ctx.api, "AG101", call, args, notes)
     return default
 

@@ -25,7 +25,7 @@ class RuleMeta:
 def finding(resolver: Resolver, facts: ModuleFacts, site: Site, meta: RuleMeta, value: Value, **args: str) -> Finding:
     """A finding at ``site`` whose related locations come from ``value``'s definition."""
     related = [Related(path, line, col, note) for path, line, col, note in value.related()]
-    args.setdefault("expr", site.text)
+    args.setdefault("expr", site.shown)
     args.setdefault("callee", value.qualname)
     if value.defined_at:
         args.setdefault("defined_at", value.defined_at)

@@ -208,7 +208,7 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if site.kind == "await-outside":
         fix = f"make `{site.scope}` an `async def`" if site.scope else "move it into an `async def`"
         yield Finding.make(
-            facts.path, site.line, site.col, AG106.code, {"expr": site.text, "where": site.context, "fix": fix}
+            facts.path, site.line, site.col, AG106.code, {"expr": site.shown, "where": site.context, "fix": fix}
         )
         return
     value = resolver.value(facts, site.scope, site.ref)

@@ -124,4 +124,4 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         if code == "AG201"
         else "patch with `autospec=True`, or use `AsyncMock(return_value=...)`"
     )
-    yield finding(resolver, facts, site, meta, value, double=site.text, target=target, fix=fix)
+    yield finding(resolver, facts, site, meta, value, double=site.shown, target=target, fix=fix)

@@ -93,5 +93,5 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         value,
         how=_HOW[site.context],
         qualname=value.qualname,
-        fix=_FIX[site.context].format(expr=site.text),
+        fix=_FIX[site.context].format(expr=site.shown),
     )
