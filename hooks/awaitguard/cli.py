@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -128,6 +129,9 @@ def scan_main(argv: Sequence[str]) -> int:
         elif full.suffix in (".py", ".pyi"):
             paths.append(rel.as_posix())
 
+    # a scan builds many long-lived objects and frees few: collection passes are pure cost in a
+    # short-lived process (they made the parent unpickling worker results several seconds slower)
+    gc.disable()
     result = _run(opts, config, root, repo, paths)
     if isinstance(result, str):
         return _error(result)
@@ -171,19 +175,20 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
         )
         tree = FsTree(root, exclude=config.exclude)
         index = eng.make_index(config, tree, cache, opts.jobs)
-        if opts.all or not opts.paths:  # given paths that hold no Python file scan nothing
+        if not opts.paths:
             result = eng.scan_tree(index, None, config.exclude)
-            if not opts.all and not paths:
+            if not opts.all:
                 result.note = note
             return result
-        result = eng.scan_tree(index, paths, config.exclude)
-        result.note = note
+        result = eng.scan_tree(index, paths, config.exclude)  # paths holding no Python file: nothing
+        if not opts.all:
+            result.note = note
         return result
     try:
-        if opts.all:
+        if opts.all:  # every file of the project, or every file under the given paths
             tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
             index = eng.make_index(config, tree, cache, opts.jobs)
-            return eng.scan_tree(index, None, config.exclude)
+            return eng.scan_tree(index, paths or None, config.exclude)
         scope = git.default_scope(root, opts.base, os.environ)
         if not scope.changes and paths:
             # e.g. `pre-commit run --all-files`: nothing staged, so the given files are scanned whole

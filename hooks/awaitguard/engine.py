@@ -45,6 +45,7 @@ def _default_roots(tree: Tree) -> tuple[str, ...]:
     return tuple(roots)
 
 
+NAMED_ALWAYS_PARSED = 100
 # sites of these kinds can only matter when the called name is an async definition's name
 _BY_NAME = frozenset({"drop", "with", "for"})
 KNOWN_ASYNC_NAMES = frozenset(
@@ -123,7 +124,9 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     tree = index.tree
     files = [p for p in (paths if paths is not None else tree.files()) if not excluded(p, exclude)]
     data = tree.read(files)
-    named = set(paths or ())  # files asked for by name are always parsed (and their errors reported)
+    # a few files asked for by name are always parsed (so their syntax errors are reported); a long
+    # list (`pre-commit run --all-files` passes every file) goes through the prefilter like --all
+    named = set(paths) if paths is not None and len(paths) <= NAMED_ALWAYS_PARSED else set()
     primary = [p for p in files if p in data and (p in named or _NEEDS_PARSE.search(data[p]))]
     loaded = index.load(primary, data)
     pairs = async_pairs(loaded)

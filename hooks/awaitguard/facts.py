@@ -32,6 +32,7 @@ from awaitguard.source import SourceError, parse
 _HOT_WORDS = (b"await", b"async for", b" for ", b'f"', b"f'")
 _PATCH_WORDS = (b"patch", b"setattr")
 _GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
+_GUARD_BYTES = re.compile(rb"(?i)coroutine|awaitable|async|isfuture")
 _SUPPRESS = re.compile(rb"#[ \t]*(?:awaitguard:[ \t]*ignore(?:\[([A-Z0-9, \t]*)\])?|noqa(?::[ \t]*([A-Z0-9, \t]+))?)")
 _PLAIN_NODES = (
     ast.Constant,
@@ -183,6 +184,18 @@ def _hot_lines(data: bytes, words: tuple[bytes, ...]) -> list[int]:
             found.add(line)
             start = data.find(word, data.find(b"\n", start) + 1 or len(data))
     return sorted(found)
+
+
+def _word_count(text: bytes, word: bytes) -> int:
+    """Occurrences of ``word`` in ``text`` not inside a longer identifier (no regex to compile)."""
+    count, start, size = 0, text.find(word), len(word)
+    while start != -1:
+        before = text[start - 1 : start] if start else b""
+        after = text[start + size : start + size + 1]
+        if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_"):
+            count += 1
+        start = text.find(word, start + size)
+    return count
 
 
 def _is_guard(test: ast.expr) -> bool:
@@ -407,7 +420,7 @@ class _Collector:
         count = scope.text.count(word)  # substring count, in C: most names are clearly used
         if count > 3:
             return count
-        return len(re.findall(rb"(?<!\w)" + re.escape(word) + rb"(?!\w)", scope.text))
+        return _word_count(scope.text, word)
 
     # -- expressions -------------------------------------------------------------------------
     def exprs(self, *nodes: ast.expr | None) -> None:
@@ -784,7 +797,8 @@ class _Collector:
     def _if(self, node: ast.If) -> None:
         self.bool_context(node.test)
         self.exprs(node.test)
-        guard = _is_guard(node.test)
+        test_lines = self.lines[node.test.lineno - 1 : node.test.end_lineno or node.test.lineno]
+        guard = any(_GUARD_BYTES.search(line) for line in test_lines) and _is_guard(node.test)
         self.guarded += guard
         self.body(node.body)
         self.body(node.orelse)
