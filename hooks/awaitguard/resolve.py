@@ -145,6 +145,7 @@ _PLAIN_BASES = frozenset(
         "typing.TypedDict",
     }
 )
+_TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")
 _PLAIN_RESULT_TYPES = frozenset(
     {
         "int",
@@ -436,6 +437,7 @@ class Resolver:
         self._busy: set[tuple[str, str, Ref]] = set()
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()
+        self._awaited: dict[str, bool] = {}
         self._depth = 0
 
     # -- entry points --------------------------------------------------------------------------
@@ -931,6 +933,16 @@ class Resolver:
         return None
 
     # -- test doubles ------------------------------------------------------------------------------
+    def awaited_somewhere(self, name: str) -> bool:
+        """Whether production code (not tests) writes `await ...name(`: a sync double breaks only that."""
+        found = self._awaited.get(name)
+        if found is None:
+            pattern = re.compile(rb"\bawait\s+(?:[\w.]+\.)?" + re.escape(name.encode()) + rb"\s*\(")
+            candidates = sorted(p for p in self.index.tree.grep({name}) if not _TEST_PATH.search(p))
+            blobs = self.index.tree.read(candidates)
+            found = self._awaited[name] = any(pattern.search(blob) for blob in blobs.values())
+        return found
+
     def patch_target(self, facts: ModuleFacts, site: Site) -> Value:
         if site.target_ref:
             owner = self.value(facts, site.scope, site.target_ref)
@@ -966,6 +978,8 @@ class Resolver:
             double_async = None
         if double_async is None or double_async == target_async:
             return None
+        if not double_async and not self.awaited_somewhere(target.defn.qualname.rsplit(".", 1)[-1]):
+            return None  # nothing awaits the target directly (e.g. a runner that accepts both kinds)
         name = site.target if not site.target_ref else f"{target.defn.qualname}"
         if not site.target_ref:
             name = site.target

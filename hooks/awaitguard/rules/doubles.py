@@ -68,8 +68,9 @@ AG202 = RuleMeta(
     doc="""\
 **What it does**
 
-Finds a sync test double (`Mock()`, `MagicMock()`, `new_callable=MagicMock`, a plain `def` or
-`lambda` fake) patched over an `async def` target, through the same patch forms as AG201.
+Finds a sync test double (`Mock()`, `MagicMock()`, `new_callable=MagicMock`, a plain `def` or a
+`lambda` returning a literal) patched over an `async def` target that the project awaits somewhere
+(`await ...target(`), through the same patch forms as AG201.
 
 **Why is this bad?**
 
@@ -87,6 +88,10 @@ async def fetch_user():
     return {"id": 1}
 
 
+async def profile():
+    return await fetch_user()
+
+
 def test_profile():
     with patch("example.fetch_user", new=MagicMock()):
         pass
@@ -100,6 +105,10 @@ from unittest.mock import patch
 
 async def fetch_user():
     return {"id": 1}
+
+
+async def profile():
+    return await fetch_user()
 
 
 def test_profile():
