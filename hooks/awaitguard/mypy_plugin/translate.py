@@ -124,7 +124,9 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
             },
             [],
         )
-    if slug in ("unused-coroutine", "unused-awaitable"):
+    # AG102 means a *coroutine* never awaited: other unused awaitables (tasks, textual's AwaitMount,
+    # objects that schedule work when created and may be awaited) are not that bug
+    if slug == "unused-coroutine" or (slug == "unused-awaitable" and '"Coroutine[' in message):
         return (
             "AG102",
             {
@@ -146,6 +148,8 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
             },
             [],
         )
+    if slug == "unused-awaitable":
+        return None  # a non-coroutine awaitable left unused (its "missing an await?" note included)
     if any(marker in hint for marker in MISSING_AWAIT_HINTS):
         return (
             "AG102",

@@ -18,3 +18,19 @@ async def handler() -> int:
 
 def untouched_errors_are_dropped() -> int:
     return "not an int"  # a plain type error: not awaitguard's business
+
+
+class AwaitMount:
+    """Schedules its work when created; awaiting it is optional (textual's pattern)."""
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        yield
+        return None
+
+
+def push_screen() -> AwaitMount:
+    return AwaitMount()
+
+
+def fire_and_forget() -> None:
+    push_screen()  # an unused awaitable that is not a coroutine: not AG102
