@@ -41,6 +41,8 @@ DOUBLES = """
 import asyncio
 from unittest import mock
 
+import pytest
+
 import app
 
 
@@ -126,6 +128,14 @@ def test_ok_library_target(monkeypatch):
 
 async def test_ok_pytest_asyncio_machinery():
     assert await app.fetch() == 1
+
+
+def test_ok_fakes_that_only_raise(monkeypatch):
+    def must_not_run(*args):
+        pytest.fail("must not be called")
+
+    monkeypatch.setattr(app, "fetch", must_not_run)
+    monkeypatch.setattr(app.Repo, "load", mock.Mock(side_effect=RuntimeError("boom")))
 """
 
 
@@ -150,7 +160,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_doubles_caught_and_legitimate_forms_quiet(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=8, failed=8)
+    result.assert_outcomes(passed=9, failed=8)
     app_get_manager = "    app.py:5: note: `get_manager` is `def` here"
     help_sync = "    help: patch with `autospec=True`, or use `Mock(return_value=...)`"
     help_async = "    help: patch with `autospec=True`, or use `AsyncMock(return_value=...)`"
@@ -230,7 +240,7 @@ def test_doubles_caught_and_legitimate_forms_quiet(project: pytest.Pytester) -> 
 
 def test_plain_pytest_stays_inert(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=16)
+    result.assert_outcomes(passed=17)
     result.stdout.no_fnmatch_line("*AG20*")
 
 

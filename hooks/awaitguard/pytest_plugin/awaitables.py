@@ -8,9 +8,12 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
+from pathlib import Path
 from unittest import mock
 
-from awaitguard.model import Awaitability
+from awaitguard.facts import collect
+from awaitguard.model import Awaitability, ModuleFacts
+from awaitguard.source import SourceError
 
 AWAITABLE = Awaitability.AWAITABLE
 NOT_AWAITABLE = Awaitability.NOT_AWAITABLE
@@ -96,6 +99,8 @@ def judge_double(obj: object) -> Awaitability:
         side_effect = obj.side_effect
         if callable(side_effect) and not isinstance(side_effect, type):
             return judge_double(side_effect)
+        if side_effect is not None:
+            return UNKNOWN  # raises (or yields a list of values): not judged, as in the scanner
         returned = obj._mock_return_value
         if returned is not mock.DEFAULT and inspect.isawaitable(returned):
             return AWAITABLE  # Mock(return_value=<future or coroutine>) fakes an async callable
@@ -107,8 +112,32 @@ def judge_double(obj: object) -> Awaitability:
     if _is_async_function(obj):
         return AWAITABLE
     if inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
-        return NOT_AWAITABLE
+        return UNKNOWN if _never_returns(obj) else NOT_AWAITABLE
     return UNKNOWN
+
+
+def _never_returns(obj: object) -> bool:
+    """A fake whose body only raises (or calls ``pytest.fail``): the same verdict as the scanner's."""
+    code = getattr(inspect.unwrap(obj), "__code__", None)  # type: ignore[arg-type]
+    if code is None:
+        return False
+    facts = _file_facts(code.co_filename)
+    if facts is None:
+        return False
+    first = code.co_firstlineno  # the first decorator's line for a decorated def
+    return any(
+        d.never_returns and d.qualname.rsplit(".", 1)[-1] == code.co_name and first <= d.line <= first + 10
+        for d in facts.defs
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _file_facts(path: str) -> ModuleFacts | None:
+    try:
+        data = Path(path).read_bytes()
+        return collect(path, "", False, data)
+    except (OSError, SourceError):
+        return None
 
 
 def describe_double(obj: object) -> str:
