@@ -47,25 +47,28 @@ _PLAIN_NODES = (
     ast.Compare,
 )
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
-_NOT_ASYNC_ANNOTATIONS = frozenset(
+# builtin result types that are never awaitable (one table, for annotations and declared results)
+PLAIN_TYPE_NAMES = frozenset(
     {
-        "int",
-        "str",
-        "bytes",
-        "bool",
-        "float",
-        "dict",
-        "list",
-        "set",
-        "tuple",
-        "None",
-        "frozenset",
         "Dict",
+        "FrozenSet",
         "List",
+        "None",
+        "Optional",
         "Set",
         "Tuple",
-        "Optional",
-        "FrozenSet",
+        "bool",
+        "bytes",
+        "dict",
+        "float",
+        "frozenset",
+        "int",
+        "list",
+        "set",
+        "str",
+        "tuple",
+        "typing.Dict",
+        "typing.List",
     }
 )
 STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
@@ -245,7 +248,7 @@ def _plain_annotation(node: ast.expr | None) -> bool:
     if node is None:
         return False
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id not in _NOT_ASYNC_ANNOTATIONS:
+        if isinstance(sub, ast.Name) and sub.id not in PLAIN_TYPE_NAMES:
             return False
         if isinstance(sub, ast.Attribute):
             return False

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from awaitguard.facts import dotted, ref_of
+from awaitguard.facts import PLAIN_TYPE_NAMES, dotted, ref_of
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact, Site
 
@@ -146,28 +146,6 @@ _PLAIN_BASES = frozenset(
     }
 )
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")
-_PLAIN_RESULT_TYPES = frozenset(
-    {
-        "int",
-        "str",
-        "bytes",
-        "bool",
-        "float",
-        "dict",
-        "list",
-        "set",
-        "tuple",
-        "frozenset",
-        "None",
-        "Dict",
-        "List",
-        "Set",
-        "Tuple",
-        "FrozenSet",
-        "typing.Dict",
-        "typing.List",
-    }
-)
 _ABSTRACT_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol", "abc.ABC"})
 _AWAITABLE_ANNOTATION = re.compile(r"\b(Awaitable|Coroutine|Future|Task|Any|AsyncIterator|AsyncGenerator)\b")
 _NOT_AWAITABLE_KINDS = frozenset(
@@ -465,9 +443,6 @@ class Resolver:
         return bool(
             tables.defs.get(name) or tables.imports.get(("", name)) or tables.bindings.get(name)
         ) or self.index.has_module(f"{module}.{name}")
-
-    def column(self, facts: ModuleFacts, line: int, name: str) -> int:
-        return 1
 
     # -- core ----------------------------------------------------------------------------------
     def _value(self, module: str, scope: str, ref: Ref) -> Value:
@@ -903,7 +878,7 @@ class Resolver:
             else:
                 node = node.value  # dict[str, int] -> dict
         name = dotted(node)
-        if name in _PLAIN_RESULT_TYPES:
+        if name in PLAIN_TYPE_NAMES:
             return Value("plain", origin=fn, resolver=self)
         if not name:
             return UNKNOWN
