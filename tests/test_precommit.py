@@ -177,3 +177,55 @@ def test_run_all_files_scans_the_given_files_whole(consumer: GitRepo) -> None:
     assert "legacy.py:6:12: AG101" in output
     assert "clean.py" not in output
     assert "Traceback" not in output
+
+
+def use_hook(repo: GitRepo, hook_repo: HookRepo, hook_id: str) -> None:
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n- repo: {hook_repo.path}\n  rev: {hook_repo.rev}\n  hooks:\n  - id: {hook_id}\n",
+    )
+
+
+def run_hook(repo: GitRepo, hook_id: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", hook_id, "--all-files"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_mypy_hook_reports_only_the_async_finding(consumer: GitRepo, hook_repo: HookRepo) -> None:
+    use_hook(consumer, hook_repo, "awaitguard-mypy")
+    consumer.write(
+        "app.py",
+        "def get_manager() -> int:\n    return 1\n\n\nasync def handler() -> int:\n"
+        "    x: str = 1\n    return await get_manager()\n",
+    )
+    consumer.git("add", "-A")
+    proc = run_hook(consumer, "awaitguard-mypy")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "app.py:7:" in proc.stdout and "AG101" in proc.stdout
+    assert "app.py:6:" not in proc.stdout  # a plain type error is mypy's business, not awaitguard's
+
+
+def test_smoke_hook_fails_the_incident_test(consumer: GitRepo, hook_repo: HookRepo) -> None:
+    use_hook(consumer, hook_repo, "awaitguard-smoke")
+    consumer.write("shop/__init__.py", "")
+    consumer.write("shop/factory.py", "def get_manager():\n    return {'mode': 'prod'}\n")
+    consumer.write(
+        "shop/handlers.py",
+        "from shop.factory import get_manager\n\n\nasync def handle():\n    return await get_manager()\n",
+    )
+    consumer.write(
+        "tests/test_handlers.py",
+        "import asyncio\nfrom unittest import mock\n\nfrom shop import handlers\n\n\n"
+        "def test_handle():\n"
+        "    with mock.patch('shop.handlers.get_manager', new_callable=mock.AsyncMock):\n"
+        "        asyncio.run(handlers.handle())\n",
+    )
+    consumer.git("add", "-A")
+    proc = run_hook(consumer, "awaitguard-smoke")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "AG201" in proc.stdout and "shop.handlers.get_manager" in proc.stdout
