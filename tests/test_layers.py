@@ -7,7 +7,21 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "hooks" / "awaitguard"
 
-CORE = {"model", "source", "facts", "index", "resolve", "findings", "rules", "config", "gitscope", "tree", "engine"}
+CORE = {
+    "model",
+    "source",
+    "refs",
+    "facts",
+    "index",
+    "values",
+    "resolve",
+    "findings",
+    "rules",
+    "config",
+    "gitscope",
+    "tree",
+    "engine",
+}
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
     "source": set(),
@@ -15,11 +29,13 @@ ALLOWED: dict[str, set[str]] = {
     "tree": set(),
     "config": set(),
     "gitscope": {"model"},
-    "facts": {"model", "source"},
-    "index": {"model", "facts", "findings", "source", "tree", "__init__"},
-    "resolve": {"model", "facts", "index"},
-    "rules": {"model", "resolve", "findings", "rules"},
-    "engine": {"config", "findings", "index", "model", "resolve", "rules", "tree"},
+    "refs": {"model"},
+    "facts": {"model", "refs", "source"},
+    "index": {"model", "refs", "facts", "findings", "source", "tree", "__init__"},
+    "values": {"model"},
+    "resolve": {"model", "refs", "index", "values"},
+    "rules": {"model", "resolve", "values", "findings", "rules"},
+    "engine": {"config", "findings", "index", "model", "resolve", "values", "rules", "tree"},
     "report": {"findings", "rules", "model", "report", "__init__"},
     "cli": {"__init__", "config", "engine", "gitscope", "report", "rules", "tree", "mypy_plugin", "pytest_plugin"},
     "__init__": {"config", "engine", "tree", "findings", "rules"},

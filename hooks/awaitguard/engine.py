@@ -12,10 +12,11 @@ from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
 from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for
 from awaitguard.model import FileChange, ModuleFacts, Scope
-from awaitguard.resolve import Resolver, Value
+from awaitguard.resolve import Resolver
 from awaitguard.rules import FAMILIES
 from awaitguard.rules.missing import check_removed
 from awaitguard.tree import Tree, excluded
+from awaitguard.values import Value
 
 # A file needs a full look when it can hold a site: an await/async construct or a test double.
 _NEEDS_PARSE = re.compile(rb"\bawait\b|\basync[ \t]+(?:def|with|for)\b|\b(?:patch|setattr|AsyncMock|MagicMock|Mock)\b")

@@ -9,8 +9,7 @@ from __future__ import annotations
 import ast
 import bisect
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,236 +24,27 @@ from awaitguard.model import (
     Site,
     ref_text,
 )
+from awaitguard.refs import (
+    GUARD_BYTES,
+    dotted,
+    ends_in_raise,
+    hot_lines,
+    is_guard,
+    is_stub_body,
+    plain_annotation,
+    raises_type_error,
+    ref_of,
+    suppressions,
+    word_count,
+)
 from awaitguard.source import SourceError, parse
 
 # an expression is searched only when one of its lines could hold something a rule judges
 # literal patterns (a regex with one literal is a fast C search; an alternation of \b-words is not)
 _HOT_WORDS = (b"await", b"async for", b" for ", b'f"', b"f'")
 _PATCH_WORDS = (b"patch", b"setattr")
-_GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
-_GUARD_BYTES = re.compile(rb"(?i)coroutine|awaitable|async|isfuture")
-_SUPPRESS = re.compile(rb"#[ \t]*(?:awaitguard:[ \t]*ignore(?:\[([A-Z0-9, \t]*)\])?|noqa(?::[ \t]*([A-Z0-9, \t]+))?)")
-_PLAIN_NODES = (
-    ast.Constant,
-    ast.JoinedStr,
-    ast.List,
-    ast.Tuple,
-    ast.Dict,
-    ast.Set,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.Compare,
-)
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
-# builtin result types that are never awaitable (one table, for annotations and declared results)
-PLAIN_TYPE_NAMES = frozenset(
-    {
-        "Dict",
-        "FrozenSet",
-        "List",
-        "None",
-        "Optional",
-        "Set",
-        "Tuple",
-        "bool",
-        "bytes",
-        "dict",
-        "float",
-        "frozenset",
-        "int",
-        "list",
-        "set",
-        "str",
-        "tuple",
-        "typing.Dict",
-        "typing.List",
-    }
-)
 STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
-
-
-def dotted(node: ast.expr) -> str:
-    """``a.b.c`` for a Name/Attribute chain, else ""."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
-
-
-def ref_of(node: ast.expr | None) -> Ref:
-    """A symbolic, serialisable description of what ``node`` evaluates to."""
-    if node is None:
-        return PLAIN_REF
-    if isinstance(node, ast.Name):
-        return (f"n:{node.id}",)
-    if isinstance(node, ast.Attribute):
-        base = ref_of(node.value)
-        return (*base, f".{node.attr}") if base and base[0] not in ("plain", "lambda") else UNKNOWN_REF
-    if isinstance(node, ast.Call):
-        return _call_ref(node)
-    if isinstance(node, _PLAIN_NODES):
-        return PLAIN_REF
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return PLAIN_REF
-    if isinstance(node, ast.Lambda):
-        # a lambda double is sync only when it visibly returns a plain value (it may return a Future)
-        return ("lambda",) if isinstance(node.body, _PLAIN_NODES) else UNKNOWN_REF
-    if isinstance(node, ast.GeneratorExp):
-        return ("genexp",)
-    if isinstance(node, ast.NamedExpr):
-        return ref_of(node.value)
-    return UNKNOWN_REF
-
-
-def _call_ref(node: ast.Call) -> Ref:
-    func = node.func
-    name = dotted(func)
-    args = node.args
-    first = args[0] if args else None
-    literal = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
-    if name == "getattr" and len(args) >= 2:
-        second = args[1]
-        if isinstance(second, ast.Constant) and isinstance(second.value, str):
-            base = ref_of(args[0])
-            return (*base, f".{second.value}") if base else UNKNOWN_REF
-        return UNKNOWN_REF
-    if name in ("importlib.import_module", "import_module") and literal and not literal.startswith("."):
-        return (f"m:{literal}",)
-    if name == "__import__" and literal:
-        fromlist = len(args) >= 4 or any(k.arg == "fromlist" for k in node.keywords)
-        return (f"m:{literal if fromlist else literal.split('.')[0]}",)
-    if name == "super":
-        return ("super",)
-    if name in ("partial", "functools.partial") and first is not None:
-        return ref_of(first)  # calling a partial calls the wrapped callable
-    base = ref_of(func)
-    return (*base, "()") if base and base[0] not in ("plain",) else UNKNOWN_REF
-
-
-def module_name(path: str, roots: Iterable[str]) -> tuple[str, bool]:
-    """Module name and is-package for a posix ``path`` under the deepest matching root."""
-    best = ""
-    for root in roots:
-        root = root.strip("/")
-        if root in ("", ".") or path.startswith(root + "/"):
-            prefix = "" if root in ("", ".") else root
-            if len(prefix) >= len(best):
-                best = prefix
-    rel = path[len(best) + 1 :] if best else path
-    stem = rel.rsplit(".", 1)[0]
-    parts = stem.split("/")
-    is_package = parts[-1] == "__init__"
-    if is_package:
-        parts = parts[:-1]
-    return ".".join(parts), is_package
-
-
-def _suppressions(data: bytes) -> tuple[tuple[int, str], ...]:
-    if b"awaitguard" not in data and b"noqa" not in data:
-        return ()
-    out: list[tuple[int, str]] = []
-    for match in _SUPPRESS.finditer(data):
-        line = data.count(b"\n", 0, match.start()) + 1
-        if match.group(0).lstrip(b"# \t").startswith(b"noqa"):
-            codes = match.group(2)
-            if codes is not None:
-                names = [c for c in codes.decode().replace(" ", "").split(",") if c.startswith("AG")]
-                if not names:
-                    continue  # a noqa for other tools' codes
-                out.append((line, ",".join(names)))
-                continue
-            out.append((line, ""))
-        else:
-            codes = match.group(1)
-            out.append((line, codes.decode().replace(" ", "") if codes else ""))
-    return tuple(out)
-
-
-def _hot_lines(data: bytes, words: tuple[bytes, ...]) -> list[int]:
-    """Sorted numbers of the lines holding any of ``words`` (a C-speed search per word)."""
-    found: set[int] = set()
-    for word in words:
-        start = data.find(word)
-        line, last = 1, 0
-        while start != -1:
-            line += data.count(b"\n", last, start)
-            last = start
-            found.add(line)
-            start = data.find(word, data.find(b"\n", start) + 1 or len(data))
-    return sorted(found)
-
-
-def _word_count(text: bytes, word: bytes) -> int:
-    """Occurrences of ``word`` in ``text`` not inside a longer identifier (no regex to compile)."""
-    count, start, size = 0, text.find(word), len(word)
-    while start != -1:
-        before = text[start - 1 : start] if start else b""
-        after = text[start + size : start + size + 1]
-        if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_"):
-            count += 1
-        start = text.find(word, start + size)
-    return count
-
-
-def _is_guard(test: ast.expr) -> bool:
-    """``iscoroutinefunction(fn)``, ``inspect.isawaitable(x)``, ``self.is_async`` ..."""
-    for node in ast.walk(test):
-        if isinstance(node, ast.Name) and _GUARD.search(node.id):
-            return True
-        if isinstance(node, ast.Attribute) and _GUARD.search(node.attr):
-            return True
-    return False
-
-
-def _raises_type_error(item: ast.withitem) -> bool:
-    call = item.context_expr
-    if not isinstance(call, ast.Call) or not dotted(call.func).endswith("raises") or not call.args:
-        return False
-    first = call.args[0]
-    names = [dotted(e) for e in (first.elts if isinstance(first, ast.Tuple) else [first])]
-    return any(n.rsplit(".", 1)[-1] in ("TypeError", "AttributeError", "Exception") for n in names)
-
-
-def _is_stub_body(body: list[ast.stmt]) -> bool:
-    for stmt in body:
-        if isinstance(stmt, ast.Pass):
-            continue
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            continue  # docstring or `...`
-        if (
-            isinstance(stmt, ast.Raise)
-            and stmt.exc is not None
-            and "NotImplemented" in dotted(stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc)
-        ):
-            continue
-        return False
-    return True
-
-
-def _ends_in_raise(body: list[ast.stmt]) -> bool:
-    last = body[-1]
-    if isinstance(last, ast.Raise):
-        return True
-    return isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and dotted(last.value.func).endswith("fail")
-
-
-def _plain_annotation(node: ast.expr | None) -> bool:
-    """True when a return annotation names only plain builtin types."""
-    if node is None:
-        return False
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id not in PLAIN_TYPE_NAMES:
-            return False
-        if isinstance(sub, ast.Attribute):
-            return False
-        if isinstance(sub, ast.Constant) and sub.value is not None:
-            return False  # a string annotation: unknown
-    return True
 
 
 @dataclass
@@ -285,9 +75,9 @@ class _Collector:
         self.is_package = is_package
         self.lines = data.split(b"\n")
         self.walk_all = b"patch" in data or b"setattr" in data
-        self.hot = _hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()))
-        self.await_lines = _hot_lines(data, (b"await",))
-        self.yield_lines = _hot_lines(data, (b"yield",))
+        self.hot = hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()))
+        self.await_lines = hot_lines(data, (b"await",))
+        self.yield_lines = hot_lines(data, (b"yield",))
         self.defs: list[DefFact] = []
         self.imports: list[ImportFact] = []
         self.star: list[str] = []
@@ -423,7 +213,7 @@ class _Collector:
         count = scope.text.count(word)  # substring count, in C: most names are clearly used
         if count > 3:
             return count
-        return _word_count(scope.text, word)
+        return word_count(scope.text, word)
 
     # -- expressions -------------------------------------------------------------------------
     def exprs(self, *nodes: ast.expr | None) -> None:
@@ -449,7 +239,7 @@ class _Collector:
                 continue
             if isinstance(node, (ast.Lambda,)):
                 continue
-            if isinstance(node, ast.IfExp) and _is_guard(node.test):
+            if isinstance(node, ast.IfExp) and is_guard(node.test):
                 self.guarded += 1
                 self.exprs(node.body, node.orelse)
                 self.guarded -= 1
@@ -616,7 +406,7 @@ class _Collector:
             node=node,
             is_static="staticmethod" in dec_names,
             is_classmethod="classmethod" in dec_names,
-            plain_return=_plain_annotation(node.returns),
+            plain_return=plain_annotation(node.returns),
         )
         self.stack.append(scope)
         self.body(node.body)
@@ -635,9 +425,9 @@ class _Collector:
                 returns_param=scope.returns_param,
                 returns_annotation=ast.unparse(node.returns) if node.returns is not None else "",
                 params=params,
-                is_stub=_is_stub_body(node.body),
+                is_stub=is_stub_body(node.body),
                 is_abstract="abstractmethod" in dec_names,
-                never_returns=not any(r != PLAIN_REF for r in scope.returns) and _ends_in_raise(node.body),
+                never_returns=not any(r != PLAIN_REF for r in scope.returns) and ends_in_raise(node.body),
             )
         )
         self.scopes.append(
@@ -801,7 +591,7 @@ class _Collector:
         self.bool_context(node.test)
         self.exprs(node.test)
         test_lines = self.lines[node.test.lineno - 1 : node.test.end_lineno or node.test.lineno]
-        guard = any(_GUARD_BYTES.search(line) for line in test_lines) and _is_guard(node.test)
+        guard = any(GUARD_BYTES.search(line) for line in test_lines) and is_guard(node.test)
         self.guarded += guard
         self.body(node.body)
         self.body(node.orelse)
@@ -824,7 +614,7 @@ class _Collector:
 
     def _with(self, node: ast.With | ast.AsyncWith) -> None:
         kind = "async-with" if isinstance(node, ast.AsyncWith) else "with"
-        expects = any(_raises_type_error(item) for item in node.items)
+        expects = any(raises_type_error(item) for item in node.items)
         for item in node.items:
             if self.scope.kind != "class":
                 self.site(kind, item.context_expr, ref_of(item.context_expr))
@@ -888,10 +678,6 @@ def collect(path: str, module: str, is_package: bool, data: bytes) -> ModuleFact
         all_names=collector.all_names,
         scopes=tuple(collector.scopes),
         sites=tuple(collector.sites),
-        suppressions=_suppressions(data),
+        suppressions=suppressions(data),
         is_stub_file=path.endswith(".pyi"),
     )
-
-
-def iter_sites(facts: ModuleFacts, kinds: frozenset[str]) -> Iterator[Site]:
-    return (s for s in facts.sites if s.kind in kinds)

@@ -13,9 +13,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from awaitguard import __version__
-from awaitguard.facts import collect, module_name
+from awaitguard.facts import collect
 from awaitguard.findings import Notice
 from awaitguard.model import ModuleFacts
+from awaitguard.refs import module_name
 from awaitguard.source import SourceError
 from awaitguard.tree import FsTree, Tree
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ModuleFacts, Ref, Site
-from awaitguard.resolve import Resolver, Value
+from awaitguard.resolve import Resolver
 from awaitguard.tree import FsTree
+from awaitguard.values import Value
 
 DEFAULT_ROOTS = ("", "src")
 # between the start of `await` and the start of the call it awaits: whitespace and parentheses only

@@ -9,7 +9,8 @@ from awaitguard.findings import Finding, Related
 from awaitguard.model import ModuleFacts, Site
 
 if TYPE_CHECKING:
-    from awaitguard.resolve import Resolver, Value
+    from awaitguard.resolve import Resolver
+    from awaitguard.values import Value
 
 
 @dataclass(frozen=True)

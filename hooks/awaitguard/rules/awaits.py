@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from awaitguard.findings import Finding
 from awaitguard.model import ModuleFacts, Site
-from awaitguard.resolve import Resolver, Value
+from awaitguard.resolve import Resolver
 from awaitguard.rules._base import RuleMeta, finding
+from awaitguard.values import Value
 
 AG101 = RuleMeta(
     code="AG101",

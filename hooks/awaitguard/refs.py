@@ -1,0 +1,232 @@
+"""Expressions as ``Ref`` tuples, and the small syntax predicates the facts walk relies on."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+
+from awaitguard.model import PLAIN_REF, UNKNOWN_REF, Ref
+
+_GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
+GUARD_BYTES = re.compile(rb"(?i)coroutine|awaitable|async|isfuture")
+_SUPPRESS = re.compile(rb"#[ \t]*(?:awaitguard:[ \t]*ignore(?:\[([A-Z0-9, \t]*)\])?|noqa(?::[ \t]*([A-Z0-9, \t]+))?)")
+PLAIN_NODES = (
+    ast.Constant,
+    ast.JoinedStr,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.Compare,
+)
+# builtin result types that are never awaitable (one table, for annotations and declared results)
+PLAIN_TYPE_NAMES = frozenset(
+    {
+        "Dict",
+        "FrozenSet",
+        "List",
+        "None",
+        "Optional",
+        "Set",
+        "Tuple",
+        "bool",
+        "bytes",
+        "dict",
+        "float",
+        "frozenset",
+        "int",
+        "list",
+        "set",
+        "str",
+        "tuple",
+        "typing.Dict",
+        "typing.List",
+    }
+)
+
+
+def dotted(node: ast.expr) -> str:
+    """``a.b.c`` for a Name/Attribute chain, else ""."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def ref_of(node: ast.expr | None) -> Ref:
+    """A symbolic, serialisable description of what ``node`` evaluates to."""
+    if node is None:
+        return PLAIN_REF
+    if isinstance(node, ast.Name):
+        return (f"n:{node.id}",)
+    if isinstance(node, ast.Attribute):
+        base = ref_of(node.value)
+        return (*base, f".{node.attr}") if base and base[0] not in ("plain", "lambda") else UNKNOWN_REF
+    if isinstance(node, ast.Call):
+        return _call_ref(node)
+    if isinstance(node, PLAIN_NODES):
+        return PLAIN_REF
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return PLAIN_REF
+    if isinstance(node, ast.Lambda):
+        # a lambda double is sync only when it visibly returns a plain value (it may return a Future)
+        return ("lambda",) if isinstance(node.body, PLAIN_NODES) else UNKNOWN_REF
+    if isinstance(node, ast.GeneratorExp):
+        return ("genexp",)
+    if isinstance(node, ast.NamedExpr):
+        return ref_of(node.value)
+    return UNKNOWN_REF
+
+
+def _call_ref(node: ast.Call) -> Ref:
+    func = node.func
+    name = dotted(func)
+    args = node.args
+    first = args[0] if args else None
+    literal = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    if name == "getattr" and len(args) >= 2:
+        second = args[1]
+        if isinstance(second, ast.Constant) and isinstance(second.value, str):
+            base = ref_of(args[0])
+            return (*base, f".{second.value}") if base else UNKNOWN_REF
+        return UNKNOWN_REF
+    if name in ("importlib.import_module", "import_module") and literal and not literal.startswith("."):
+        return (f"m:{literal}",)
+    if name == "__import__" and literal:
+        fromlist = len(args) >= 4 or any(k.arg == "fromlist" for k in node.keywords)
+        return (f"m:{literal if fromlist else literal.split('.')[0]}",)
+    if name == "super":
+        return ("super",)
+    if name in ("partial", "functools.partial") and first is not None:
+        return ref_of(first)  # calling a partial calls the wrapped callable
+    base = ref_of(func)
+    return (*base, "()") if base and base[0] not in ("plain",) else UNKNOWN_REF
+
+
+def module_name(path: str, roots: Iterable[str]) -> tuple[str, bool]:
+    """Module name and is-package for a posix ``path`` under the deepest matching root."""
+    best = ""
+    for root in roots:
+        root = root.strip("/")
+        if root in ("", ".") or path.startswith(root + "/"):
+            prefix = "" if root in ("", ".") else root
+            if len(prefix) >= len(best):
+                best = prefix
+    rel = path[len(best) + 1 :] if best else path
+    stem = rel.rsplit(".", 1)[0]
+    parts = stem.split("/")
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    return ".".join(parts), is_package
+
+
+def suppressions(data: bytes) -> tuple[tuple[int, str], ...]:
+    if b"awaitguard" not in data and b"noqa" not in data:
+        return ()
+    out: list[tuple[int, str]] = []
+    for match in _SUPPRESS.finditer(data):
+        line = data.count(b"\n", 0, match.start()) + 1
+        if match.group(0).lstrip(b"# \t").startswith(b"noqa"):
+            codes = match.group(2)
+            if codes is not None:
+                names = [c for c in codes.decode().replace(" ", "").split(",") if c.startswith("AG")]
+                if not names:
+                    continue  # a noqa for other tools' codes
+                out.append((line, ",".join(names)))
+                continue
+            out.append((line, ""))
+        else:
+            codes = match.group(1)
+            out.append((line, codes.decode().replace(" ", "") if codes else ""))
+    return tuple(out)
+
+
+def hot_lines(data: bytes, words: tuple[bytes, ...]) -> list[int]:
+    """Sorted numbers of the lines holding any of ``words`` (a C-speed search per word)."""
+    found: set[int] = set()
+    for word in words:
+        start = data.find(word)
+        line, last = 1, 0
+        while start != -1:
+            line += data.count(b"\n", last, start)
+            last = start
+            found.add(line)
+            start = data.find(word, data.find(b"\n", start) + 1 or len(data))
+    return sorted(found)
+
+
+def word_count(text: bytes, word: bytes) -> int:
+    """Occurrences of ``word`` in ``text`` not inside a longer identifier (no regex to compile)."""
+    count, start, size = 0, text.find(word), len(word)
+    while start != -1:
+        before = text[start - 1 : start] if start else b""
+        after = text[start + size : start + size + 1]
+        if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_"):
+            count += 1
+        start = text.find(word, start + size)
+    return count
+
+
+def is_guard(test: ast.expr) -> bool:
+    """``iscoroutinefunction(fn)``, ``inspect.isawaitable(x)``, ``self.is_async`` ..."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Name) and _GUARD.search(node.id):
+            return True
+        if isinstance(node, ast.Attribute) and _GUARD.search(node.attr):
+            return True
+    return False
+
+
+def raises_type_error(item: ast.withitem) -> bool:
+    call = item.context_expr
+    if not isinstance(call, ast.Call) or not dotted(call.func).endswith("raises") or not call.args:
+        return False
+    first = call.args[0]
+    names = [dotted(e) for e in (first.elts if isinstance(first, ast.Tuple) else [first])]
+    return any(n.rsplit(".", 1)[-1] in ("TypeError", "AttributeError", "Exception") for n in names)
+
+
+def is_stub_body(body: list[ast.stmt]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring or `...`
+        if (
+            isinstance(stmt, ast.Raise)
+            and stmt.exc is not None
+            and "NotImplemented" in dotted(stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc)
+        ):
+            continue
+        return False
+    return True
+
+
+def ends_in_raise(body: list[ast.stmt]) -> bool:
+    last = body[-1]
+    if isinstance(last, ast.Raise):
+        return True
+    return isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and dotted(last.value.func).endswith("fail")
+
+
+def plain_annotation(node: ast.expr | None) -> bool:
+    """True when a return annotation names only plain builtin types."""
+    if node is None:
+        return False
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id not in PLAIN_TYPE_NAMES:
+            return False
+        if isinstance(sub, ast.Attribute):
+            return False
+        if isinstance(sub, ast.Constant) and sub.value is not None:
+            return False  # a string annotation: unknown
+    return True

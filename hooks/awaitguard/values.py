@@ -1,0 +1,255 @@
+"""What an expression evaluates to (``Value``) and what that means for each rule, in words.
+
+The resolver computes values; the few questions a value cannot answer alone (does its class
+define a member? is there an async sibling?) go back to it through ``Oracle``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from awaitguard.model import DefFact
+
+
+class Oracle(Protocol):
+    """The part of the resolver a value asks about its class and siblings."""
+
+    def class_has(self, value: Value, member: str) -> bool | None: ...
+
+    def async_sibling(self, value: Value) -> str | None: ...
+
+
+_NOT_AWAITABLE_KINDS = frozenset(
+    {
+        "plain",
+        "function",
+        "class",
+        "module",
+        "gen",
+        "asyncgen",
+        "sync-cm",
+        "async-cm",
+        "syncmock-class",
+        "asyncmock-class",
+        "syncmock",
+        "asyncmock",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Value:
+    """What an expression evaluates to, as far as awaitability goes."""
+
+    kind: str  # unknown|module|function|class|instance|coroutine|awaitable|plain|gen|asyncgen|sync-cm|
+    # async-cm|sync-iter|external|asyncmock|syncmock|asyncmock-class|syncmock-class|lambda
+    module: str = ""
+    path: str = ""
+    defn: DefFact | None = None
+    name: str = ""  # external dotted name, or a module name
+    origin: Value | None = field(default=None, compare=False)  # the callable whose result this is
+    via_property: bool = False
+    self_ref: bool = False  # reached through `self`/`cls`/`super()`: subclasses may override
+    resolver: Oracle | None = field(default=None, compare=False, repr=False)
+
+    # -- identity, for messages ------------------------------------------------------------
+    @property
+    def qualname(self) -> str:
+        source = self.origin if self.origin is not None and self.kind != "function" else self
+        if source.defn is not None:
+            return source.defn.qualname
+        return source.name
+
+    @property
+    def defined_at(self) -> str:
+        source = self._def_source()
+        if source is None or source.defn is None:
+            return ""
+        return f"{source.path}:{source.defn.line}"
+
+    def _def_source(self) -> Value | None:
+        if self.kind in ("function", "class", "instance") and self.defn is not None:
+            if self.kind == "instance" and self.origin is not None and self.origin.defn is not None:
+                return self.origin
+            return self
+        if self.origin is not None and self.origin.defn is not None:
+            return self.origin
+        return None
+
+    def related(self) -> list[tuple[str, int, int, str]]:
+        source = self._def_source()
+        if source is None or source.defn is None or source.path.startswith("<stubs>"):
+            return []
+        defn = source.defn
+        short = defn.qualname.rsplit(".", 1)[-1]
+        if defn.kind == "class":
+            note = f"`{short}` is a class here"
+        else:
+            prefix = "async def" if defn.is_async else "def"
+            note = f"`{short}` is `{prefix}` here"
+        return [(source.path, defn.line, defn.col, note)]
+
+    # -- verdicts --------------------------------------------------------------------------
+    def _callee(self) -> str:
+        source = self._def_source()
+        if source is not None and source.defn is not None:
+            return source.defn.qualname.rsplit(".", 1)[-1]
+        return self.name.rsplit(".", 1)[-1] if self.name else "it"
+
+    def not_awaitable_reason(self) -> str | None:
+        kind = self.kind
+        if kind == "instance":
+            if self.self_ref or self.resolver is None or self.defn is None:
+                return None
+            if self.resolver.class_has(self, "__await__") is not False:
+                return None
+            name = self.defn.qualname
+            if self.origin is not None and self.origin.defn is not None and self.origin.defn.kind == "function":
+                return (
+                    f"an instance of `{name}` returned by plain `def {self._callee()}`, and `{name}` has no `__await__`"
+                )
+            return f"an instance of `{name}`, which has no `__await__`"
+        if kind == "plain":
+            if self.via_property:
+                return f"the property `{self.qualname}`, a plain value"
+            if self.origin is not None and self.origin.defn is not None:
+                return f"the result of `{self._callee()}()`, a plain `def` that returns no awaitable"
+            if self.origin is not None:
+                return f"the result of `{self.origin.name}()`, which is not awaitable"
+            return "a plain value"
+        if kind == "function":
+            return f"the function `{self._callee()}` itself (it is never called)"
+        if kind == "class":
+            return f"the class `{self._callee()}` itself"
+        if kind == "module":
+            return f"the module `{self.name}`"
+        if kind == "asyncgen":
+            return f"the async generator returned by `{self._callee()}()`"
+        if kind == "gen":
+            return f"the generator returned by `{self._callee()}()`"
+        if kind in ("sync-cm", "async-cm"):
+            return f"the context manager returned by `{self._callee()}()`"
+        if kind == "sync-iter":
+            return f"the iterator returned by `{self._callee()}()`"
+        return None
+
+    def await_fix(self) -> str:
+        kind = self.kind
+        if kind == "asyncgen":
+            return f"iterate it with `async for ... in {self._callee()}(...)` instead of awaiting it"
+        if kind == "async-cm":
+            return f"use `async with {self._callee()}(...)` instead of awaiting it"
+        if kind == "sync-cm":
+            return f"use `with {self._callee()}(...)` instead of awaiting it"
+        if kind == "function":
+            return f"call it: `await {self._callee()}(...)`"
+        sibling = self.resolver.async_sibling(self) if self.resolver is not None else None
+        if sibling:
+            return f"use `await {sibling}(...)`, or remove `await`"
+        source = self._def_source()
+        if source is not None and source.defn is not None and source.defn.kind == "function":
+            return f"remove `await`, or make `{self._callee()}` an `async def`"
+        return "remove `await`"
+
+    def type_name(self) -> str:
+        return {
+            "gen": "generator",
+            "asyncgen": "async_generator",
+            "coroutine": "coroutine",
+            "sync-iter": self._callee(),
+        }.get(self.kind, self.defn.qualname.rsplit(".", 1)[-1] if self.kind == "instance" and self.defn else "")
+
+    def context_problem(self, is_async: bool) -> tuple[str, str, str] | None:
+        kind = self.kind
+        callee = self._callee()
+        if kind == "coroutine":
+            proto = "asynchronous context manager" if is_async else "context manager"
+            return (
+                f"the coroutine returned by `async def {callee}` without awaiting it",
+                f"TypeError: 'coroutine' object does not support the {proto} protocol",
+                f"await it first: `{'async with' if is_async else 'with'} await {callee}(...)`",
+            )
+        if is_async and kind == "sync-cm":
+            return (
+                f"`{callee}`, a `@contextmanager` (sync only)",
+                "TypeError: '_GeneratorContextManager' object does not support the asynchronous "
+                "context manager protocol",
+                "use `with`, or make it an `@asynccontextmanager` over an `async def`",
+            )
+        if not is_async and kind == "async-cm":
+            return (
+                f"`{callee}`, an `@asynccontextmanager` (async only)",
+                "TypeError: '_AsyncGeneratorContextManager' object does not support the context manager protocol",
+                "use `async with` inside an `async def`",
+            )
+        if kind == "instance" and not self.self_ref and self.resolver is not None and self.defn is not None:
+            name = self.defn.qualname.rsplit(".", 1)[-1]
+            has_enter = self.resolver.class_has(self, "__enter__")
+            has_aenter = self.resolver.class_has(self, "__aenter__")
+            if is_async and has_aenter is False and has_enter is True:
+                return (
+                    f"`{name}`, which has `__enter__` but no `__aenter__`",
+                    f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
+                    "use `with`, or add `__aenter__`/`__aexit__`",
+                )
+            if not is_async and has_enter is False and has_aenter is True:
+                return (
+                    f"`{name}`, which has `__aenter__` but no `__enter__`",
+                    f"TypeError: '{name}' object does not support the context manager protocol",
+                    "use `async with` inside an `async def`",
+                )
+        return None
+
+    def iteration_problem(self, is_async: bool) -> tuple[str, str, str] | None:
+        kind = self.kind
+        callee = self._callee()
+        if is_async:
+            if kind in ("gen", "sync-iter") or (
+                kind == "instance" and self._only(("__iter__", "__getitem__"), "__aiter__")
+            ):
+                got = self.type_name()
+                return (
+                    f"the sync iterable returned by `{callee}`" if kind != "instance" else f"`{got}`, a sync iterable",
+                    f"TypeError: 'async for' requires an object with __aiter__ method, got {got}",
+                    "use `for`, or make it an async generator (`async def` with `yield`)",
+                )
+            return None
+        if kind in ("asyncgen", "coroutine") or (kind == "instance" and self._only(("__aiter__",), "__iter__")):
+            got = self.type_name()
+            what = {
+                "asyncgen": f"the async generator returned by `async def {callee}`",
+                "coroutine": f"the coroutine returned by `async def {callee}` (not awaited)",
+            }.get(kind, f"`{got}`, an async iterable")
+            fix = (
+                f"write `for ... in await {callee}(...)`"
+                if kind == "coroutine"
+                else "use `async for` inside an `async def`"
+            )
+            return (what, f"TypeError: '{got}' object is not iterable", fix)
+        return None
+
+    def _only(self, present: tuple[str, ...], absent: str) -> bool:
+        if self.self_ref or self.resolver is None or self.defn is None:
+            return False
+        has_any = any(self.resolver.class_has(self, name) is True for name in present)
+        return has_any and self.resolver.class_has(self, absent) is False
+
+    def is_coroutine(self) -> bool:
+        return self.kind == "coroutine"
+
+    def awaitable(self) -> bool | None:
+        """True / False when known, None when it depends on things the scanner cannot see."""
+        if self.kind in ("coroutine", "awaitable", "asyncmock-result"):
+            return True
+        if self.kind == "instance":
+            if self.self_ref or self.resolver is None:
+                return None
+            has = self.resolver.class_has(self, "__await__")
+            return None if has is None else has
+        if self.kind in _NOT_AWAITABLE_KINDS or self.kind == "sync-iter":
+            return False
+        return None
+
+
+UNKNOWN = Value("unknown")
