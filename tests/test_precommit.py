@@ -229,3 +229,18 @@ def test_smoke_hook_fails_the_incident_test(consumer: GitRepo, hook_repo: HookRe
     proc = run_hook(consumer, "awaitguard-smoke")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "AG201" in proc.stdout and "shop.handlers.get_manager" in proc.stdout
+
+
+def test_commit_that_only_deletes_a_module_is_blocked(consumer: GitRepo) -> None:
+    """pre-commit passes no file names for a pure deletion: the hook must run anyway (always_run)."""
+    consumer.write("app/__init__.py", "")
+    consumer.write("app/factory.py", "def get_manager():\n    return 1\n")
+    consumer.write(
+        "app/routes.py", "from app.factory import get_manager\n\n\ndef handler():\n    return get_manager()\n"
+    )
+    consumer.git("add", "-A")
+    assert commit(consumer, "base").returncode == 0
+    consumer.git("rm", "-q", "app/factory.py")
+    proc = commit(consumer, "drop the factory")
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "app/routes.py:1:1: AG105" in proc.stdout + proc.stderr
