@@ -488,8 +488,8 @@ FAMILY_ARGS = {
     "AG102": BASE_ARGS | {"how", "qualname", "fix"},  # rules/dropped.py check
     "AG105": {"name", "module", "change", "fix"},  # rules/missing.py check_removed (Finding.make)
     "AG106": {"expr", "where", "fix"},  # rules/awaits.py check (Finding.make)
-    "AG201": BASE_ARGS | {"double", "target", "fix"},  # rules/doubles.py check
-    "AG202": BASE_ARGS | {"double", "target", "fix"},  # rules/doubles.py check
+    "AG201": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
+    "AG202": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
 }
 
 

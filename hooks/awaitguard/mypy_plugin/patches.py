@@ -43,10 +43,6 @@ POSITIONAL = {
     "multiple": ("target", "spec", "create", "spec_set", "autospec", "new_callable"),
 }
 NON_DOUBLE_KEYS = frozenset(POSITIONAL["object"])
-FIX = {
-    "AG201": "patch with `autospec=True`, or use `Mock(return_value=...)`",
-    "AG202": "patch with `autospec=True`, or use `AsyncMock(return_value=...)`",
-}
 
 
 def _bind(call: CallExpr, form: str) -> dict[str, Expression] | None:
@@ -184,7 +180,7 @@ def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
         where = services.where(fullname, node.line if node else 0)
         note = defined_at(f"`{name}` is `{node_kind(node)}` here", where)
         label = ("new_callable=" if is_class else "") + _label(expr)
-        emit(services, ctx.api, code, call, {"double": label, "target": fullname, "fix": FIX[code]}, [note])
+        emit(services, ctx.api, code, call, {"double": label, "target": fullname}, [note])
     return ctx.default_return_type
 
 

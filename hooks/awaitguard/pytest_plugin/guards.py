@@ -24,12 +24,7 @@ from awaitguard.pytest_plugin import awaitables
 from awaitguard.pytest_plugin.awaitables import AWAITABLE, NOT_AWAITABLE
 from awaitguard.pytest_plugin.failures import failure
 
-# The messages are the scanner's AG201/AG202 templates (awaitguard.rules.CODES); the rules take the
-# fix as an argument, and these are the texts ``awaitguard.rules.doubles`` passes.
-FIXES = {
-    "AG201": "patch with `autospec=True`, or use `Mock(return_value=...)`",
-    "AG202": "patch with `autospec=True`, or use `AsyncMock(return_value=...)`",
-}
+# The messages and fixes are the scanner's AG201/AG202 (awaitguard.rules.CODES), rendered by report.
 
 # Frames of the patching APIs themselves: the caller is the first frame outside them.
 _API_MODULES = ("unittest.mock", "contextlib", "pytest_mock", "_pytest.monkeypatch", "awaitguard.pytest_plugin")
@@ -150,7 +145,7 @@ class DoubleGuard:
             return ""
         double = awaitables.describe_double(after)
         resolved = awaitables.qualified_name(before)
-        args = {"double": double, "target": target, "expr": double, "callee": resolved or target, "fix": FIXES[code]}
+        args = {"double": double, "target": target, "expr": double, "callee": resolved or target}
         notes: list[tuple[str, str]] = []
         where = awaitables.defined_at(before, self.rootpath)
         if where:

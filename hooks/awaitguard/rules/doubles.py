@@ -13,7 +13,7 @@ AG201 = RuleMeta(
     code="AG201",
     slug="awaitable-double-over-sync",
     template="`{double}` replaces sync `{target}`; the test awaits what production calls directly",
-    fix="{fix}",
+    fix="patch with `autospec=True`, or use `Mock(return_value=...)`",
     doc="""\
 **What it does**
 
@@ -64,7 +64,7 @@ AG202 = RuleMeta(
     code="AG202",
     slug="sync-double-over-async",
     template="`{double}` replaces async `{target}`; the test calls directly what production awaits",
-    fix="{fix}",
+    fix="patch with `autospec=True`, or use `AsyncMock(return_value=...)`",
     doc="""\
 **What it does**
 
@@ -128,9 +128,4 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         return
     code, target, value = verdict
     meta = AG201 if code == "AG201" else AG202
-    fix = (
-        "patch with `autospec=True`, or use `Mock(return_value=...)`"
-        if code == "AG201"
-        else "patch with `autospec=True`, or use `AsyncMock(return_value=...)`"
-    )
-    yield finding(resolver, facts, site, meta, value, double=site.shown, target=target, fix=fix)
+    yield finding(resolver, facts, site, meta, value, double=site.shown, target=target)
