@@ -300,14 +300,6 @@ def _module_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
-def _lookup(resolver: Resolver, module: str, qualname: str) -> Value:
-    head, _, rest = qualname.partition(".")
-    value = resolver.attribute(Value("module", module=module, name=module, resolver=resolver), head)
-    if rest:
-        value = resolver.attribute(value, rest)
-    return value
-
-
 def compare(
     old_index: Index, new_index: Index, changes: Sequence[FileChange]
 ) -> tuple[list[Flip], dict[tuple[str, str], tuple[str, int, str]]]:
@@ -347,8 +339,8 @@ def compare(
         if new_facts is None or moved:
             continue
         for qualname in sorted(_module_names(old_facts) & new_names):
-            old_value = _lookup(old_resolver, old_module, qualname)
-            new_value = _lookup(new_resolver, new_facts.module, qualname)
+            old_value = old_resolver.lookup(old_module, qualname)
+            new_value = new_resolver.lookup(new_facts.module, qualname)
             if new_value.kind == "unknown" or old_value.kind == "unknown":
                 continue
             if _summary(old_resolver, old_value) == _summary(new_resolver, new_value):

@@ -259,6 +259,15 @@ class Resolver:
                 return UNKNOWN
         return current
 
+    def lookup(self, module: str, qualname: str) -> Value:
+        """``module.qualname`` (``Class.method`` included), followed through imports and re-exports."""
+        current = self._module_value(module)
+        for attr in qualname.split("."):
+            current = self.attribute(current, attr)
+            if current.kind == "unknown":
+                return UNKNOWN
+        return current
+
     def _module_value(self, name: str) -> Value:
         if self.index.has_module(name):
             return Value("module", module=name, name=name, resolver=self)
@@ -692,12 +701,7 @@ class Resolver:
         for cut in range(len(parts) - 1, 0, -1):
             module = ".".join(parts[:cut])
             if self.index.has_module(module) and self.index.modules.get(module) is not None:
-                current = self._module_value(module)
-                for attr in parts[cut:]:
-                    current = self.attribute(current, attr)
-                    if current.kind == "unknown":
-                        return UNKNOWN
-                return current
+                return self.lookup(module, ".".join(parts[cut:]))
         return UNKNOWN
 
     def patch_mismatch(self, facts: ModuleFacts, site: Site) -> tuple[str, str, Value] | None:

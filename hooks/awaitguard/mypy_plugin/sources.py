@@ -100,10 +100,7 @@ class Project:
         return PlainCallee(value, result) if result.awaitable() is False else None
 
     def lookup(self, module: str, qualname: str) -> Value:
-        value = Value("module", module=module, name=module, resolver=self.resolver)
-        for name in qualname.split("."):
-            value = self.resolver.attribute(value, name)
-        return value
+        return self.resolver.lookup(module, qualname)
 
     def sibling(self, callee: PlainCallee) -> tuple[str, str] | None:
         """The async sibling's name and ``path:line`` (``get_manager`` -> ``get_manager_async``)."""
