@@ -12,7 +12,7 @@ from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
 from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for
 from awaitguard.model import FileChange, ModuleFacts, Scope
-from awaitguard.resolve import Resolver
+from awaitguard.resolve import KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES, Resolver
 from awaitguard.rules import FAMILIES
 from awaitguard.rules.missing import check_removed
 from awaitguard.tree import Tree, excluded
@@ -49,20 +49,6 @@ def _default_roots(tree: Tree) -> tuple[str, ...]:
 NAMED_ALWAYS_PARSED = 100
 # sites of these kinds can only matter when the called name is an async definition's name
 _BY_NAME = frozenset({"drop", "with", "for"})
-KNOWN_ASYNC_NAMES = frozenset(
-    {
-        "sleep",
-        "wait_for",
-        "wait",
-        "to_thread",
-        "open_connection",
-        "start_server",
-        "create_subprocess_exec",
-        "create_subprocess_shell",
-        "open_unix_connection",
-        "start_unix_server",
-    }
-)
 
 
 def _short_name(ref: tuple[str, ...]) -> str:
@@ -138,7 +124,7 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
         if path not in primary_set and path in data and imports_any(index, path, data[path], pairs)
     ]
     loaded += index.load(secondary, data)
-    every_name = async_names(loaded) | async_names(index.stub_facts()) | KNOWN_ASYNC_NAMES
+    every_name = async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES
     findings = _judge(index, loaded, every_name)
     return Result(findings, list(index.notices), len(files), index.parsed)
 
@@ -204,38 +190,16 @@ def imports_any(index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]
     return False
 
 
-_PLAIN_DECORATORS = frozenset(
-    {
-        "property",
-        "staticmethod",
-        "classmethod",
-        "abstractmethod",
-        "lru_cache",
-        "cache",
-        "wraps",
-        "override",
-        "overload",
-        "final",
-        "cached_property",
-        "setter",
-        "getter",
-        "deleter",
-        "contextmanager",
-        "fixture",
-    }
-)
-
-
 def _may_change(decorator: tuple[str, ...]) -> bool:
     """Whether a decorator might turn a `def` into something async (an unknown or async-making one)."""
     steps = [s for s in decorator if s != "()"]
-    return not steps or steps[-1].split(":", 1)[-1].lstrip(".") not in _PLAIN_DECORATORS
+    return not steps or steps[-1].split(":", 1)[-1].lstrip(".") not in SYNC_DECORATOR_NAMES
 
 
-def async_names(loaded: Iterable[ModuleFacts], decorated: bool = True, top_level: bool = False) -> set[str]:
-    """Short names a sync file could misuse: async defs and classes with async protocols.
+def async_names(loaded: Iterable[ModuleFacts], top_level: bool = False) -> set[str]:
+    """Short names a sync file could misuse: async defs, defs whose decorator might make them async
+    (a superset, for skipping sites) and classes with async protocols.
 
-    ``decorated`` adds defs whose decorator might make them async (a superset, for skipping sites);
     ``top_level`` keeps module-level names only, counting a class with async methods as async.
     """
     names: set[str] = set()
@@ -247,10 +211,7 @@ def async_names(loaded: Iterable[ModuleFacts], decorated: bool = True, top_level
                 if defn.kind == "function" and defn.is_async and "<locals>" not in defn.qualname:
                     names.add(owner)
                 continue
-            if defn.kind == "function" and (
-                defn.is_async
-                or any(("asynccontextmanager" in d[-1]) or (decorated and _may_change(d)) for d in defn.decorators if d)
-            ):
+            if defn.kind == "function" and (defn.is_async or any(_may_change(d) for d in defn.decorators if d)):
                 names.add(short)
             elif defn.kind == "class" and ("__aenter__" in defn.members or "__aiter__" in defn.members):
                 names.add(short)

@@ -121,6 +121,13 @@ KNOWN: dict[str, str] = {
     **dict.fromkeys(("range", "enumerate", "zip", "reversed", "map", "filter", "iter"), "sync-iter-fn"),
     "open": "sync-cm-fn",
 }
+# short names derived from KNOWN, for the engine's cheap by-name filters (one table, not two)
+KNOWN_COROUTINE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name, kind in KNOWN.items() if kind == "coroutine-fn")
+SYNC_DECORATOR_NAMES = frozenset(
+    name.rsplit(".", 1)[-1]
+    for name, kind in KNOWN.items()
+    if kind in ("deco-transparent", "deco-property", "deco-sync-cm")
+) | {"setter", "getter", "deleter", "overload", "fixture"}  # property accessors, typing stubs, pytest
 # classes whose members never matter here: a project class deriving only from these is fully known
 _PLAIN_BASES = frozenset(
     {
