@@ -157,6 +157,11 @@ _AWAITABLE_ANNOTATION = re.compile(r"\b(Awaitable|Coroutine|Future|Task|Any|Asyn
 _MAX_DEPTH = 24
 
 
+def _is_accessor(decorator: Ref) -> bool:
+    """``@name.setter`` / ``.getter`` / ``.deleter``: a property's other half."""
+    return len(decorator) == 2 and decorator[0].startswith("n:") and decorator[1] in (".setter", ".getter", ".deleter")
+
+
 class _Tables:
     """Per-module lookup tables, built on first use."""
 
@@ -505,7 +510,7 @@ class Resolver:
     def _decorator_kind(self, module: str, defn: DefFact, kind: str) -> bool:
         scope = self._class_scope(defn)
         for dec in defn.decorators:
-            if dec and dec[0].startswith("n:") and len(dec) == 2 and dec[1] in (".setter", ".getter", ".deleter"):
+            if _is_accessor(dec):
                 if kind == "deco-property":
                     return True
             value = self._value(module, scope, dec)
@@ -555,7 +560,7 @@ class Resolver:
         current = fn
         scope = self._class_scope(fn.defn)
         for dec in reversed(fn.defn.decorators):
-            if dec and dec[0].startswith("n:") and len(dec) == 2 and dec[1] in (".setter", ".getter", ".deleter"):
+            if _is_accessor(dec):
                 continue
             value = self._value(fn.module, scope, dec)
             behaviour = KNOWN.get(value.name, "") if value.kind == "external" else ""
