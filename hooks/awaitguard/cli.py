@@ -132,7 +132,12 @@ def scan_main(argv: Sequence[str]) -> int:
     # a scan builds many long-lived objects and frees few: collection passes are pure cost in a
     # short-lived process (they made the parent unpickling worker results several seconds slower)
     gc.disable()
-    result = _run(opts, config, root, repo, paths)
+    from awaitguard.libraries import LibraryError
+
+    try:
+        result = _run(opts, config, root, repo, paths)
+    except LibraryError as exc:
+        result = str(exc)
     if isinstance(result, str):
         return _error(result)
     findings = engine.finish(result.findings, config, opts.select, opts.ignore)

@@ -28,6 +28,9 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "cache": (bool,),
         "format": (str,),
         "per-file-ignores": (dict,),
+        "python": (str,),
+        "stub-paths": (list,),
+        "libraries": (bool,),
     },
     "mypy": {
         "enable": (list,),
@@ -57,6 +60,9 @@ class Config:
     cache: bool = True
     format: str = "text"
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    python: str | None = None  # the interpreter whose installed packages the project uses
+    stub_paths: tuple[str, ...] = ()  # the user's own .pyi folders, relative to the root
+    libraries: bool = True  # read typeshed and installed packages
     mypy: Mapping[str, Any] = field(default_factory=dict)
     smoke: Mapping[str, Any] = field(default_factory=dict)
 
@@ -125,6 +131,9 @@ def load(root: Path, path: Path | None = None) -> Config:
         cache=bool(table.get("cache", True)),
         format=str(table.get("format", "text")),
         per_file_ignores={k: tuple(v) for k, v in table.get("per-file-ignores", {}).items()},
+        python=table.get("python"),
+        stub_paths=tuple(table.get("stub-paths", ())),
+        libraries=bool(table.get("libraries", True)),
         mypy=dict(table.get("mypy", {})),
         smoke=dict(table.get("smoke", {})),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
 from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for
+from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import FileChange, ModuleFacts, Scope
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES, Resolver
 from awaitguard.rules import FAMILIES
@@ -33,9 +34,54 @@ class Result:
 
 
 def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
+    """The index of ``tree``, with the project's libraries. Raises ``LibraryError`` for a bad `python`."""
     facts_cache = FactsCache(default_cache_dir()) if cache and config.cache else None
     roots = config.src or _default_roots(tree)
-    return Index(tree, roots=roots, cache=facts_cache, workers=workers)
+    library = make_library(config, facts_cache) if config.libraries else None
+    return Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
+
+
+_LIBRARIES: dict[tuple[str, str | None, tuple[str, ...]], Library] = {}
+
+
+def make_library(config: Config, cache: FactsCache | None) -> Library:
+    """One library per process and settings (a change and its base share what they load)."""
+    python = find_python(config.root, config.python)
+    key = (str(config.root), python, config.stub_paths)
+    found = _LIBRARIES.get(key)
+    if found is None:
+        for folder in config.stub_paths:
+            if not (config.root / folder).is_dir():
+                raise LibraryError(f"[tool.awaitguard] `stub-paths`: {folder}: no such folder")
+        stub_dirs = [(str(config.root / folder), folder.strip("/")) for folder in config.stub_paths]
+        found = _LIBRARIES[key] = Library(environment(config.root, python), stub_dirs, cache)
+    return found
+
+
+def library_names(index: Index, loaded: Iterable[ModuleFacts]) -> set[str]:
+    """Async names of the library modules the project imports (and what those re-export, two hops)."""
+    if index.library is None:
+        return set()
+    frontier: set[str] = set()
+    for facts in loaded:
+        for imp in facts.imports:
+            if not index.has_module(imp.module):
+                frontier.add(imp.module)
+                if imp.attr:
+                    frontier.add(f"{imp.module}.{imp.attr}")  # `from pkg import submodule`
+    seen: set[str] = set()
+    names: set[str] = set()
+    for _hop in range(3):
+        following: set[str] = set()
+        for module in sorted(frontier - seen):
+            seen.add(module)
+            if index.has_module(module):
+                continue
+            found, reexported = index.library.names(module)
+            names |= found
+            following |= reexported
+        frontier = following
+    return names
 
 
 def _default_roots(tree: Tree) -> tuple[str, ...]:
@@ -124,7 +170,9 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
         if path not in primary_set and path in data and imports_any(index, path, data[path], pairs)
     ]
     loaded += index.load(secondary, data)
-    every_name = async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES
+    every_name = (
+        async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
+    )
     findings = _judge(index, loaded, every_name)
     return Result(findings, list(index.notices), len(files), index.parsed)
 

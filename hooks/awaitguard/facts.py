@@ -26,6 +26,7 @@ from awaitguard.model import (
 )
 from awaitguard.refs import (
     GUARD_BYTES,
+    annotation_ref,
     dotted,
     ends_in_raise,
     hot_lines,
@@ -45,6 +46,7 @@ _HOT_WORDS = (b"await", b"async for", b" for ", b'f"', b"f'")
 _PATCH_WORDS = (b"patch", b"setattr")
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
 STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
+Target = tuple[tuple[int, int], str]  # (python version, sys.platform) a stub is read for
 
 
 @dataclass
@@ -69,8 +71,10 @@ class _Scope:
 
 
 class _Collector:
-    def __init__(self, path: str, module: str, is_package: bool, data: bytes) -> None:
+    def __init__(self, path: str, module: str, is_package: bool, data: bytes, target: Target | None = None) -> None:
         self.path = path
+        # version and platform checks are decided in stub files, as type checkers do
+        self.target = target if path.endswith(".pyi") else None
         self.module = module
         self.is_package = is_package
         self.lines = data.split(b"\n")
@@ -389,7 +393,13 @@ class _Collector:
             if parent.kind == "function":
                 self.bind(node.name, (f"d:{qualname}",))
         args = node.args
-        params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+        every = (*args.posonlyargs, *args.args, *args.kwonlyargs)
+        params = tuple(a.arg for a in every)
+        annotations = tuple(
+            (a.arg, ref)
+            for a in every[1 if cls else 0 :]
+            if a.annotation is not None and (ref := annotation_ref(a.annotation))
+        )
         if args.vararg:
             params += (args.vararg.arg,)
         if args.kwarg:
@@ -440,6 +450,7 @@ class _Collector:
                 parent=scope.parent,
                 is_static=scope.is_static,
                 is_classmethod=scope.is_classmethod,
+                annotations=annotations,
             )
         )
 
@@ -556,6 +567,11 @@ class _Collector:
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is None:
+            # a declared class attribute (`session: AsyncSession`): an instance of its annotation
+            if self.scope.kind == "class" and isinstance(node.target, ast.Name):
+                ref = annotation_ref(node.annotation)
+                if ref:
+                    self._class_binding(node.target.id, ref)
             return
         ref = ref_of(node.value)
         if self.scope.kind == "class" and isinstance(node.target, ast.Name):
@@ -588,6 +604,11 @@ class _Collector:
         self.exprs(value)
 
     def _if(self, node: ast.If) -> None:
+        if self.target is not None:
+            decided = static_condition(node.test, self.target)
+            if decided is not None:
+                self.body(node.body if decided else node.orelse)
+                return
         self.bool_context(node.test)
         self.exprs(node.test)
         test_lines = self.lines[node.test.lineno - 1 : node.test.end_lineno or node.test.lineno]
@@ -619,7 +640,12 @@ class _Collector:
             if self.scope.kind != "class":
                 self.site(kind, item.context_expr, ref_of(item.context_expr))
             if item.optional_vars is not None:
-                self.bind_target(item.optional_vars, UNKNOWN_REF)
+                # `with X() as x`: x is what __enter__/__aenter__ returns (the resolver follows `return self`)
+                entered = ref_of(item.context_expr)
+                step = "#aenter" if kind == "async-with" else "#enter"
+                self.bind_target(
+                    item.optional_vars, (*entered, step) if entered and entered != PLAIN_REF else UNKNOWN_REF
+                )
             self.exprs(item.context_expr)
         self.expects_error += expects
         self.body(node.body)
@@ -659,10 +685,44 @@ class _Collector:
         return tuple(module_scope.bindings)
 
 
-def collect(path: str, module: str, is_package: bool, data: bytes) -> ModuleFacts:
-    """Facts of one file. Raises ``SourceError`` when it cannot be parsed."""
+def static_condition(test: ast.expr, target: Target) -> bool | None:
+    """``sys.version_info >= (3, 11)``, ``sys.platform == "win32"`` and their combinations, decided."""
+    version, platform = target
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = static_condition(test.operand, target)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        values = [static_condition(v, target) for v in test.values]
+        if None in values:
+            return None
+        return all(values) if isinstance(test.op, ast.And) else any(values)
+    if isinstance(test, ast.Call) and dotted(test.func) == "sys.platform.startswith" and len(test.args) == 1:
+        arg = test.args[0]
+        return platform.startswith(arg.value) if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, op, right = dotted(test.left), test.ops[0], test.comparators[0]
+    if left == "sys.platform" and isinstance(right, ast.Constant) and isinstance(right.value, str):
+        if isinstance(op, (ast.Eq, ast.NotEq)):
+            return (platform == right.value) == isinstance(op, ast.Eq)
+        return None
+    if left != "sys.version_info" or not isinstance(right, ast.Tuple):
+        return None
+    want = tuple(e.value for e in right.elts if isinstance(e, ast.Constant) and isinstance(e.value, int))
+    if len(want) != len(right.elts) or not want:
+        return None
+    have = (*version, 0, 0)[: len(want)]
+    compare = {ast.GtE: have >= want, ast.Gt: have > want, ast.Lt: have < want, ast.LtE: have <= want}
+    return compare.get(type(op))
+
+
+def collect(path: str, module: str, is_package: bool, data: bytes, target: Target | None = None) -> ModuleFacts:
+    """Facts of one file. Raises ``SourceError`` when it cannot be parsed.
+
+    ``target`` decides `sys.version_info`/`sys.platform` branches of stub files (else both are read).
+    """
     tree = parse(data, path)
-    collector = _Collector(path, module, is_package, data)
+    collector = _Collector(path, module, is_package, data, target)
     try:
         collector.body(tree.body)
     except RecursionError:

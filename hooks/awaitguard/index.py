@@ -15,6 +15,7 @@ from pathlib import Path
 from awaitguard import __version__
 from awaitguard.facts import collect
 from awaitguard.findings import Notice
+from awaitguard.libraries import Library
 from awaitguard.model import ModuleFacts
 from awaitguard.refs import module_name
 from awaitguard.source import SourceError
@@ -115,8 +116,10 @@ class Index:
         cache: FactsCache | None = None,
         stubs: Path | None = STUBS_DIR,
         workers: int = 0,
+        library: Library | None = None,
     ) -> None:
         self.tree = tree
+        self.library = library  # modules outside the project (typeshed, installed packages, stub-paths)
         self.cache = cache
         self.workers = workers
         self.roots = tuple(roots) or ("",)
@@ -153,7 +156,12 @@ class Index:
         return self.path_modules[path]
 
     def has_module(self, name: str) -> bool:
+        """A module of the project (or of the shipped stubs)."""
         return name in self.modules or name in self.namespaces or name in self.stub_modules
+
+    def in_library(self, name: str) -> bool:
+        """A module outside the project that can be read (typeshed, an installed package, a stub path)."""
+        return self.library is not None and not self.has_module(name) and self.library.find(name) is not None
 
     def loaded(self) -> Iterable[ModuleFacts]:
         return self._facts.values()
@@ -174,6 +182,10 @@ class Index:
                 result = _collect_job((f"<stubs>/{path}", module, pkg, data))[1]
                 if isinstance(result, ModuleFacts):
                     self._facts[module] = result
+        elif self.library is not None and module not in self.namespaces:
+            found = self.library.load(module)
+            if found is not None:
+                self._facts[module] = found
         if module not in self._facts:
             self._failed.add(module)
             return None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 #   ("m:pkg.mod", ...)               importlib.import_module("pkg.mod") / __import__
 #   ("plain",)                       a value known not to be awaitable (literal, display, lambda ...)
 #   ("asyncmock",), ("syncmock",)    a unittest.mock double (awaitable / not awaitable when called)
+#   (..., "#inst")                   an instance of the class before it (a declared type)
+#   (..., "#enter"), (..., "#aenter") what `with`/`async with` binds with `as`
 #   ()                               unknown
 Ref = tuple[str, ...]
 UNKNOWN_REF: Ref = ()
@@ -121,6 +123,7 @@ class ScopeFact:
     parent: str = ""  # enclosing function scope ("" = module)
     is_static: bool = False
     is_classmethod: bool = False
+    annotations: tuple[tuple[str, Ref], ...] = ()  # parameter -> ref of its declared class (+ "#inst")
 
 
 @dataclass(frozen=True, slots=True)

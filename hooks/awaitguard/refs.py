@@ -111,6 +111,26 @@ def _call_ref(node: ast.Call) -> Ref:
     return (*base, "()") if base and base[0] not in ("plain",) else UNKNOWN_REF
 
 
+def annotation_ref(node: ast.expr) -> Ref:
+    """A declared type as "an instance of this class": ``X``, ``m.X``, ``"X"``, ``X | None``, ``Optional[X]``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return UNKNOWN_REF
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = [n for n in (node.left, node.right) if not (isinstance(n, ast.Constant) and n.value is None)]
+        if len(sides) != 1:
+            return UNKNOWN_REF
+        node = sides[0]
+    elif isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] == "Optional":
+        node = node.slice
+    if not isinstance(node, (ast.Name, ast.Attribute)) or dotted(node) in PLAIN_TYPE_NAMES:
+        return UNKNOWN_REF
+    ref = ref_of(node)
+    return (*ref, "#inst") if ref else UNKNOWN_REF
+
+
 def module_name(path: str, roots: Iterable[str]) -> tuple[str, bool]:
     """Module name and is-package for a posix ``path`` under the deepest matching root."""
     best = ""

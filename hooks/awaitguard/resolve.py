@@ -162,6 +162,24 @@ def _is_accessor(decorator: Ref) -> bool:
     return len(decorator) == 2 and decorator[0].startswith("n:") and decorator[1] in (".setter", ".getter", ".deleter")
 
 
+def _is_overload(defn: DefFact) -> bool:
+    return any(dec and dec[-1] in ("n:overload", ".overload") for dec in defn.decorators)
+
+
+def _collapse_overloads(group: list[DefFact], stub: bool) -> list[DefFact]:
+    """`@overload`s: the implementation in source; in a stub, one of them when they all agree."""
+    real = [d for d in group if not _is_overload(d)]
+    if len(real) < len(group) and not stub and real:
+        return real
+    if stub and not real:
+        first = group[0]
+        if all(d.is_async == first.is_async for d in group) and (
+            first.is_async or all(d.returns_annotation == first.returns_annotation for d in group)
+        ):
+            return [first]
+    return group
+
+
 class _Tables:
     """Per-module lookup tables, built on first use."""
 
@@ -170,6 +188,9 @@ class _Tables:
         self.defs: dict[str, list[DefFact]] = {}
         for d in facts.defs:
             self.defs.setdefault(d.qualname, []).append(d)
+        for qualname, group in self.defs.items():
+            if len(group) > 1:
+                self.defs[qualname] = _collapse_overloads(group, facts.is_stub_file)
         self.scopes: dict[str, ScopeFact] = {s.qualname: s for s in facts.scopes}
         self.imports: dict[tuple[str, str], list[ImportFact]] = {}
         for imp in facts.imports:
@@ -267,9 +288,34 @@ class Resolver:
                 current = self.call(current)
             elif step.startswith("."):
                 current = self.attribute(current, step[1:])
+            elif step == "#inst":
+                current = self._declared_instance(current)
+            elif step in ("#enter", "#aenter"):
+                current = self._entered(current, "__aenter__" if step == "#aenter" else "__enter__")
             else:
                 return UNKNOWN
         return current
+
+    def _declared_instance(self, cls: Value) -> Value:
+        """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
+        if cls.kind != "class" or cls.defn is None:
+            return UNKNOWN
+        return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, resolver=self)
+
+    def _entered(self, manager: Value, method: str) -> Value:
+        """What `with manager as x` binds: the manager itself when its `__enter__` returns `self`."""
+        if manager.kind != "instance" or manager.defn is None or manager.self_ref:
+            return UNKNOWN
+        enter = self._member(manager, method)
+        defn = enter.defn
+        if enter.kind != "function" or defn is None or enter.self_ref:
+            return UNKNOWN
+        owner = manager.defn.qualname.rsplit(".", 1)[-1]
+        returns_self = bool(defn.returns) and all(r == ("n:self",) for r in defn.returns)
+        declared = defn.returns_annotation.strip("'\"")
+        if returns_self or declared in ("Self", "typing.Self", "typing_extensions.Self", owner):
+            return Value("instance", module=manager.module, path=manager.path, defn=manager.defn, resolver=self)
+        return UNKNOWN
 
     def lookup(self, module: str, qualname: str) -> Value:
         """``module.qualname`` (``Class.method`` included), followed through imports and re-exports."""
@@ -281,7 +327,7 @@ class Resolver:
         return current
 
     def _module_value(self, name: str) -> Value:
-        if self.index.has_module(name):
+        if self.index.has_module(name) or self.index.in_library(name):
             return Value("module", module=name, name=name, resolver=self)
         return Value("external", name=name, resolver=self)
 
@@ -326,6 +372,9 @@ class Resolver:
 
     def _param(self, tables: _Tables, scope: ScopeFact, name: str) -> Value:
         if not scope.cls or scope.is_static or scope.params[0] != name:
+            for param, ref in scope.annotations:
+                if param == name:  # `session: AsyncSession`: an instance of the declared class
+                    return self._value(tables.facts.module, scope.parent, ref)
             return UNKNOWN
         defs = tables.defs.get(scope.cls, [])
         if len(defs) != 1:
@@ -401,6 +450,9 @@ class Resolver:
     def attribute(self, value: Value, name: str) -> Value:
         kind = value.kind
         if kind == "module":
+            full = f"{value.name}.{name}"
+            if (full in KNOWN or full in _PLAIN_BASES) and not self.index.has_module(value.name):
+                return Value("external", name=full, resolver=self)  # a well-known name: the table decides
             return self._module_attr(value.name, name)
         if kind == "external":
             if name in ("AsyncMock", "MagicMock", "Mock"):
@@ -419,7 +471,7 @@ class Resolver:
             if found.kind != "unknown":
                 return found
         sub = f"{module}.{name}"
-        if self.index.has_module(sub):
+        if self.index.has_module(sub) or self.index.in_library(sub):
             return self._module_value(sub)
         return UNKNOWN
 
@@ -616,9 +668,7 @@ class Resolver:
             return UNKNOWN
         annotation = defn.returns_annotation
         if facts.is_stub_file:
-            if not annotation or _AWAITABLE_ANNOTATION.search(annotation):
-                return UNKNOWN if not annotation or "Any" in annotation else Value("awaitable", origin=effective)
-            return Value("plain", origin=effective, resolver=self)
+            return self._stub_result(effective)
         if annotation and _AWAITABLE_ANNOTATION.search(annotation):
             return UNKNOWN  # declared awaitable (or Any): trust the declaration, say nothing
         is_method = "." in defn.qualname.replace(".<locals>.", "")
@@ -642,6 +692,23 @@ class Resolver:
             return Value(merged.kind, origin=merged.origin or effective, resolver=self)
         return Value("plain", origin=effective, resolver=self)
 
+    def _stub_result(self, fn: Value) -> Value:
+        """A stub's sync def: its declared result (``Coroutine[...]`` awaitable, a class, a plain type)."""
+        assert fn.defn is not None
+        annotation = fn.defn.returns_annotation
+        if not annotation:
+            return UNKNOWN
+        try:
+            node = ast.parse(annotation, mode="eval").body
+        except SyntaxError:
+            return UNKNOWN
+        outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
+        if outer in ("Coroutine", "Awaitable", "Future", "Task"):
+            return Value("awaitable", origin=fn, resolver=self)
+        if _AWAITABLE_ANNOTATION.search(annotation):
+            return UNKNOWN  # Any, or an awaitable somewhere inside (a union, a callable)
+        return self._declared(fn)
+
     def _declared(self, fn: Value) -> Value:
         """The result a sync def declares, when that is a project class without `__await__` or a builtin."""
         assert fn.defn is not None
@@ -654,6 +721,15 @@ class Resolver:
                 node = ast.parse(node.value, mode="eval").body
             except SyntaxError:
                 return UNKNOWN
+        if isinstance(node, ast.Constant) and node.value is None:
+            return Value("plain", origin=fn, resolver=self)
+        if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname:
+            owner = self._local_def(fn.module, fn.defn.qualname.rsplit(".", 1)[0])
+            if owner.kind == "class" and owner.defn is not None and self.class_has(owner, "__await__") is False:
+                return Value(
+                    "instance", module=owner.module, path=owner.path, defn=owner.defn, origin=fn, resolver=self
+                )
+            return UNKNOWN
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
             sides = [n for n in (node.left, node.right) if not (isinstance(n, ast.Constant) and n.value is None)]
             if len(sides) != 1:

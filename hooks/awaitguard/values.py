@@ -79,7 +79,7 @@ class Value:
 
     def related(self) -> list[tuple[str, int, int, str]]:
         source = self._def_source()
-        if source is None or source.defn is None or source.path.startswith("<stubs>"):
+        if source is None or source.defn is None or source.path.startswith("<"):
             return []
         defn = source.defn
         short = defn.qualname.rsplit(".", 1)[-1]

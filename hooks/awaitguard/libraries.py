@@ -1,0 +1,393 @@
+"""Modules outside the project: shipped and user stubs, typeshed's stdlib, installed packages.
+
+Nothing is imported. A module is located on disk the way a type checker does it (stub folders,
+then typeshed for the standard library, then the target interpreter's ``sys.path`` with
+``<pkg>-stubs`` and ``.pyi`` files before ``.py``), read with ``ast`` by ``facts.collect`` and
+cached per distribution name and version (editable installs and loose files by size and mtime),
+so an upgrade never serves stale facts and a second run parses nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from awaitguard.facts import collect
+from awaitguard.model import ModuleFacts
+from awaitguard.source import SourceError
+
+# never read from a library: their names are handled by ``resolve.KNOWN`` or never matter, and
+# typeshed models them with special forms the facts walk cannot follow
+SKIPPED = frozenset({"builtins", "typing", "typing_extensions", "abc", "enum", "dataclasses", "mock", "_typeshed"})
+SKIPPED_PREFIXES = ("unittest.mock",)
+_ASYNC_DEF = re.compile(rb"\basync[ \t]+def[ \t]+(\w+)")
+_CLASS_BLOCK = re.compile(rb"^class[ \t]+(\w+)[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)\n)*", re.M)
+_RETURNS = re.compile(rb"\bdef[ \t]+(\w+)\([^)]*\)[ \t]*->[ \t]*['\"]?([\w.]+)", re.S)
+_FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import\b", re.M)
+_VERSION_LINE = re.compile(r"^([A-Za-z0-9_.]+):\s*(\d+)\.(\d+)-(?:(\d+)\.(\d+))?\s*$")
+
+
+class LibraryError(Exception):
+    """The configured interpreter cannot be asked for its paths (one line for the user)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the project's code runs on: its version, platform and import path."""
+
+    version: tuple[int, int]
+    platform: str
+    paths: tuple[str, ...]  # sys.path entries outside the project (site-packages, stdlib)
+    typeshed: str | None  # typeshed's stdlib folder, when mypy (or typeshed) is installed
+
+    @property
+    def tag(self) -> str:
+        return f"py{self.version[0]}.{self.version[1]}-{self.platform}"
+
+
+def _typeshed() -> str | None:
+    try:
+        spec = importlib.util.find_spec("mypy")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "typeshed" / "stdlib"
+        if (candidate / "VERSIONS").is_file():
+            return str(candidate)
+    return None
+
+
+_PROBE = "import json, sys; print(json.dumps([list(sys.version_info[:2]), sys.platform, sys.path]))"
+
+
+def find_python(root: Path, configured: str | None) -> str | None:
+    """The interpreter whose packages the project uses: configured, else ``.venv``/``venv``, else ours."""
+    if configured:
+        path = Path(configured)
+        return str(path if path.is_absolute() else root / path)
+    for folder in (".venv", "venv"):
+        candidate = root / folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def environment(root: Path, python: str | None = None) -> Environment:
+    """The environment of ``python`` (an interpreter path), or of the running interpreter."""
+    if python is None:
+        version, platform, paths = (sys.version_info[0], sys.version_info[1]), sys.platform, list(sys.path)
+    else:
+        try:
+            proc = subprocess.run([python, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise LibraryError(f"cannot run the configured python `{python}`: {exc}") from None
+        if proc.returncode != 0:
+            raise LibraryError(f"the configured python `{python}` failed: {proc.stderr.strip()[-200:]}")
+        raw = json.loads(proc.stdout)
+        version, platform, paths = (int(raw[0][0]), int(raw[0][1])), str(raw[1]), [str(p) for p in raw[2]]
+    resolved_root = root.resolve()
+    kept: list[str] = []
+    for entry in paths:
+        if not entry or not os.path.isdir(entry):
+            continue
+        full = Path(entry).resolve()
+        if full == resolved_root or resolved_root in full.parents:
+            continue  # the project itself (or a folder inside it) is the project's business
+        if str(full) not in kept:
+            kept.append(str(full))
+    return Environment(version, platform, tuple(kept), _typeshed())
+
+
+class FactsStore(Protocol):
+    """Where facts are kept between runs (``index.FactsCache``)."""
+
+    def get(self, key: str) -> ModuleFacts | None: ...
+
+    def put(self, key: str, facts: ModuleFacts) -> None: ...
+
+
+@dataclass(frozen=True)
+class Located:
+    """A library module on disk."""
+
+    module: str
+    file: str
+    is_package: bool
+    shown: str  # the path messages show: ``<typeshed>/asyncio/locks.pyi``
+    key: str  # what the cached facts depend on (distribution and version, or size and mtime)
+
+
+@dataclass
+class _Site:
+    """One ``sys.path`` folder, with its distributions read on first need."""
+
+    folder: str
+    dists: dict[str, str] | None = None  # top-level import name -> "name==version" (or "" when editable)
+
+
+@dataclass
+class Library:
+    """Locates and loads library modules; ``stub_dirs`` win over typeshed, which wins over packages."""
+
+    env: Environment
+    stub_dirs: Sequence[tuple[str, str]] = ()  # (folder, label) pairs, e.g. (".../stubs", "<stubs>")
+    cache: FactsStore | None = None
+    _located: dict[str, Located | None] = field(default_factory=dict)
+    _versions: dict[str, tuple[int, int, int, int]] | None = None
+    _sites: list[_Site] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, message) of unreadable modules
+    _names: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    _listings: dict[str, frozenset[str]] = field(default_factory=dict)
+    _tops: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._sites = [_Site(folder) for folder in self.env.paths]
+
+    # -- locating ------------------------------------------------------------------------------
+    def find(self, module: str) -> Located | None:
+        if module in self._located:
+            return self._located[module]
+        found = None if self.skipped(module) else self._find(module)
+        self._located[module] = found
+        return found
+
+    @staticmethod
+    def skipped(module: str) -> bool:
+        return module.split(".")[0] in SKIPPED or module.startswith(SKIPPED_PREFIXES)
+
+    def _find(self, module: str) -> Located | None:
+        parts = module.split(".")
+        if not self._top_exists(parts[0]):
+            return None
+        for folder, label in self.stub_dirs:
+            hit = self._probe(folder, parts, (".pyi",))
+            if hit is not None:
+                return self._located_at(module, hit, folder, label, "")
+        if self.env.typeshed and self._in_stdlib(module):
+            hit = self._probe(self.env.typeshed, parts, (".pyi",))
+            if hit is not None:
+                return self._located_at(module, hit, self.env.typeshed, "<typeshed>", "typeshed")
+        for site in self._sites:
+            stubs = f"{parts[0]}-stubs"
+            if stubs in self._entries(site.folder):
+                hit = self._probe(os.path.join(site.folder, stubs), parts[1:], (".pyi",))
+                if hit is not None:
+                    return self._located_at(module, hit, site.folder, "<site>", self._dist(site, stubs))
+            hit = self._probe(site.folder, parts, (".pyi", ".py"))
+            if hit is not None:
+                return self._located_at(module, hit, site.folder, "<site>", self._dist(site, parts[0]))
+        return None
+
+    def _top_exists(self, top: str) -> bool:
+        """Whether any stub folder, typeshed or ``sys.path`` folder has ``top`` (one set lookup each)."""
+        known = self._tops.get(top)
+        if known is None:
+            wanted = {top, f"{top}.py", f"{top}.pyi", f"{top}-stubs"}
+            folders = [f for f, _ in self.stub_dirs] + [site.folder for site in self._sites]
+            known = bool(self.env.typeshed and self._in_stdlib(top)) or any(
+                not wanted.isdisjoint(self._entries(folder)) for folder in folders
+            )
+            self._tops[top] = known
+        return known
+
+    def _entries(self, folder: str) -> frozenset[str]:
+        """The names in ``folder``, listed once (probing with ``stat`` per candidate is ten times slower)."""
+        found = self._listings.get(folder)
+        if found is None:
+            try:
+                found = frozenset(os.listdir(folder))
+            except OSError:
+                found = frozenset()
+            self._listings[folder] = found
+        return found
+
+    def _probe(self, folder: str, parts: Sequence[str], suffixes: tuple[str, ...]) -> tuple[Path, bool] | None:
+        """``folder/a/b/__init__.pyi`` or ``folder/a/b.pyi`` (then ``.py``): the file and whether it is a package."""
+        current = folder
+        for part in parts[:-1]:
+            if part not in self._entries(current):
+                return None
+            current = os.path.join(current, part)
+        for suffix in suffixes:
+            init = f"__init__{suffix}"
+            if not parts:
+                if init in self._entries(current):
+                    return Path(current, init), True
+                continue
+            entries = self._entries(current)
+            last = parts[-1]
+            if last in entries and init in self._entries(os.path.join(current, last)):
+                return Path(current, last, init), True
+            if f"{last}{suffix}" in entries:
+                return Path(current, f"{last}{suffix}"), False
+        return None
+
+    def _located_at(self, module: str, hit: tuple[Path, bool], folder: str, label: str, dist: str) -> Located:
+        file, is_package = hit
+        rel = os.path.relpath(file, folder).replace(os.sep, "/")
+        if dist == "typeshed":
+            key = f"typeshed:{_mypy_version()}:{self.env.tag}"
+        elif dist:
+            key = f"dist:{dist}:{self.env.tag}"
+        else:
+            try:
+                stat = file.stat()
+            except OSError:
+                stat = None
+            key = f"file:{file}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}:{self.env.tag}"
+        return Located(module, str(file), is_package, f"{label}/{rel}", f"{key}:{rel}")
+
+    def _in_stdlib(self, module: str) -> bool:
+        if self._versions is None:
+            self._versions = _read_versions(Path(self.env.typeshed or "") / "VERSIONS")
+        parts = module.split(".")
+        for cut in range(len(parts), 0, -1):
+            entry = self._versions.get(".".join(parts[:cut]))
+            if entry is not None:
+                low = entry[:2]
+                high = entry[2:]
+                return low <= self.env.version and (high == (0, 0) or self.env.version <= high)
+        return False
+
+    def _dist(self, site: _Site, top: str) -> str:
+        """``name==version`` of the distribution that installed ``top`` ("" for editable or unknown)."""
+        if site.dists is None:
+            site.dists = _distributions(Path(site.folder))
+        return site.dists.get(top, "")
+
+    # -- names, from bytes ------------------------------------------------------------------------
+    def names(self, module: str) -> tuple[frozenset[str], frozenset[str]]:
+        """A superset of the async names ``module`` defines, and the modules of its package it imports.
+
+        Read with regular expressions, not parsed: the full scan skips every site whose callee name
+        is none of these, and most library modules are never needed beyond that.
+        """
+        found = self._names.get(module)
+        if found is not None:
+            return found
+        located = self.find(module)
+        data = b""
+        if located is not None:
+            try:
+                data = Path(located.file).read_bytes()
+            except OSError:
+                data = b""
+        names: set[str] = {m.decode() for m in _ASYNC_DEF.findall(data)}
+        protocol_classes = {
+            m.group(1).decode()
+            for m in _CLASS_BLOCK.finditer(data)
+            if b"__aenter__" in m.group(0) or b"__aiter__" in m.group(0)
+        }
+        names |= protocol_classes
+        for fn, returned in _RETURNS.findall(data):
+            if returned.decode().rsplit(".", 1)[-1] in protocol_classes:
+                names.add(fn.decode())
+        imported: set[str] = set()
+        parts = module.split(".")
+        is_package = located is not None and located.is_package
+        for dots, source in _FROM.findall(data):
+            if dots:
+                base = parts if is_package else parts[:-1]
+                base = base[: len(base) - (len(dots) - 1)] if len(dots) > 1 else base
+                imported.add(".".join([*base, source.decode()] if source else base))
+            elif source.split(b".")[0] == parts[0].encode():
+                imported.add(source.decode())
+        found = self._names[module] = (frozenset(names), frozenset(imported))
+        return found
+
+    # -- loading -------------------------------------------------------------------------------
+    def load(self, module: str) -> ModuleFacts | None:
+        located = self.find(module)
+        if located is None:
+            return None
+        cache = self.cache
+        key = hashlib.blake2b(f"lib\0{located.key}\0{module}".encode(), digest_size=20).hexdigest()
+        if cache is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return hit
+        try:
+            data = Path(located.file).read_bytes()
+        except OSError as exc:
+            self.failed.append((located.shown, exc.strerror or "cannot read"))
+            return None
+        try:
+            facts = collect(
+                located.shown, module, located.is_package, data, target=(self.env.version, self.env.platform)
+            )
+        except SourceError as exc:
+            self.failed.append((located.shown, exc.message))
+            return None
+        if cache is not None:
+            cache.put(key, facts)
+        return facts
+
+
+def _read_versions(path: Path) -> dict[str, tuple[int, int, int, int]]:
+    out: dict[str, tuple[int, int, int, int]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        match = _VERSION_LINE.match(line.split("#", 1)[0].strip() or "-")
+        if match:
+            name, a, b, c, d = match.groups()
+            out[name] = (int(a), int(b), int(c or 0), int(d or 0))
+    return out
+
+
+def _distributions(folder: Path) -> dict[str, str]:
+    """Top-level import names -> ``name==version`` from the ``*.dist-info`` folders of a site folder."""
+    out: dict[str, str] = {}
+    try:
+        entries = [e for e in os.listdir(folder) if e.endswith(".dist-info")]
+    except OSError:
+        return out
+    for entry in entries:
+        info = folder / entry
+        name, _, version = entry[: -len(".dist-info")].partition("-")
+        editable = False
+        try:
+            direct = json.loads((info / "direct_url.json").read_text(encoding="utf-8"))
+            editable = bool(direct.get("dir_info", {}).get("editable"))
+        except (OSError, ValueError, AttributeError):
+            pass
+        tag = "" if editable else f"{name}=={version}"
+        tops: set[str] = set()
+        try:
+            tops.update(t.strip() for t in (info / "top_level.txt").read_text(encoding="utf-8").split() if t.strip())
+        except OSError:
+            try:
+                for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
+                    first = line.split(",", 1)[0].split("/", 1)[0]
+                    if first and not first.endswith((".dist-info", ".data", ".pth")) and first != "..":
+                        tops.add(first.removesuffix(".py").removesuffix(".pyi"))
+            except OSError:
+                continue
+        for top in tops:
+            out.setdefault(top, tag)
+            out.setdefault(f"{top}-stubs", tag)
+    return out
+
+
+@functools.cache
+def _mypy_version() -> str:
+    spec = importlib.util.find_spec("mypy")
+    if spec is None or not spec.submodule_search_locations:
+        return "none"
+    version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    try:
+        return hashlib.blake2b(version_file.read_bytes(), digest_size=8).hexdigest()
+    except OSError:
+        return "none"
