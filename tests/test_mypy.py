@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from awaitguard.mypy_plugin.hook import SERIAL_NOTICE
 from awaitguard.rules import CODES
 
 CASES = Path(__file__).parent / "mypy_cases"
@@ -282,3 +283,88 @@ def test_dmypy_flip_back_of_callee_alone(daemon: Path) -> None:
     assert _daemon_findings(daemon) == set()
     svc.write_text(DAEMON_SVC_SYNC)
     assert _daemon_findings(daemon) == AWAITED
+
+
+PARALLEL_FILES = {
+    "lib/__init__.py": "",
+    "lib/svc.py": 'def get_manager():\n    return {"mode": "prod"}\n\n\ndef charge(amount):\n    return amount > 0\n',
+    "lib/dyn.py": "def build() -> dict[str, str]:\n    return {}\n",
+    "app/__init__.py": "",
+    "app/main.py": textwrap.dedent(
+        """\
+        import importlib
+
+        from lib.svc import get_manager
+
+
+        async def handler():
+            await get_manager()
+            mod = importlib.import_module("lib.dyn")
+            await mod.build()
+        """
+    ),
+    # lib.svc and lib.dyn reach these modules only through strings: get_additional_deps loads them
+    "app/test_main.py": textwrap.dedent(
+        """\
+        from unittest.mock import AsyncMock, patch
+
+
+        def test_charge():
+            with patch("lib.svc.charge", new_callable=AsyncMock):
+                pass
+        """
+    ),
+}
+PARALLEL_EXPECTED = {("app/main.py", 7, "AG101"), ("app/main.py", 9, "AG101"), ("app/test_main.py", 5, "AG201")}
+
+
+def _parallel_project(root: Path, config: str | None) -> None:
+    for name, text in PARALLEL_FILES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    if config is not None:
+        (root / "mypy.ini").write_text(config)
+
+
+def test_parallel_run_equals_serial(tmp_path: Path) -> None:
+    _parallel_project(tmp_path, "[mypy]\n")
+    serial = run(tmp_path, "app")
+    assert (serial[0], found(serial[1]), serial[2]) == (1, PARALLEL_EXPECTED, "")
+    for cache in ("parallel", "parallel"):  # cold, then warm
+        code, document, stderr = run(tmp_path, "-n", "2", "--cache-dir", str(tmp_path / cache), "app")
+        assert (code, stderr) == (1, "")
+        assert document["findings"] == serial[1]["findings"]
+        assert document["errors"] == serial[1]["errors"] == []
+
+
+def test_parallel_without_config_file_runs_serial_and_says_so(tmp_path: Path) -> None:
+    _parallel_project(tmp_path, None)
+    code, document, stderr = run(tmp_path, "-n", "2", "app")
+    assert (code, found(document), stderr) == (1, PARALLEL_EXPECTED, "")
+    assert [e["message"] for e in document["errors"]] == [SERIAL_NOTICE]
+
+
+def _plain_mypy(cwd: Path, *args: str) -> set[tuple[str, int, str]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "-O", "json", "--show-traceback", *args, "app"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stderr == ""
+    records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert proc.returncode == 1, proc.stdout
+    return {(r["file"], r["line"], r["code"]) for r in records}
+
+
+def test_plain_mypy_parallel_equals_serial(tmp_path: Path) -> None:
+    _parallel_project(tmp_path, "[mypy]\nplugins = awaitguard.mypy\ncheck_untyped_defs = True\n")
+    serial = _plain_mypy(tmp_path, "--cache-dir", str(tmp_path / "serial"))
+    assert serial == {
+        ("app/main.py", 7, "await-not-awaitable"),
+        ("app/main.py", 9, "misc"),
+        ("app/test_main.py", 5, "awaitable-double-over-sync"),
+    }
+    for _ in ("cold", "warm"):
+        assert _plain_mypy(tmp_path, "-n", "2", "--cache-dir", str(tmp_path / "parallel")) == serial

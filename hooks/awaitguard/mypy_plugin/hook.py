@@ -46,7 +46,13 @@ def _mypy_args(extra: Sequence[str], settings: plugin_config.PluginConfig | None
     return [*args, *extra]
 
 
-def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
+SERIAL_NOTICE = (
+    "mypy's `-n` workers load plugins only from a config file and none was found, so this run was "
+    "serial (add a `[mypy]` section to mypy.ini or `[tool.mypy]` to pyproject.toml to check in parallel)"
+)
+
+
+def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """JSON records of one in-process mypy build, or an error line."""
     from mypy import build
     from mypy.errors import CompileError
@@ -69,6 +75,11 @@ def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
         from awaitguard.mypy_plugin.main import AwaitguardPlugin
 
         extra_plugins.append(AwaitguardPlugin(options))
+        if options.num_workers:
+            # workers rebuild plugins from ``options.config_file`` alone: they would check without ours
+            options.num_workers = 0
+            if notices is not None:
+                notices.append(Notice("", 0, SERIAL_NOTICE))
     stubs = stubs_dir()
     if stubs is not None and str(stubs) not in options.mypy_path:
         options.mypy_path.append(str(stubs))  # after the user's own entries
@@ -114,8 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"awaitguard mypy: {exc}", file=sys.stderr)
         return 2
+    notices: list[Notice] = []
     try:
-        records, error = _run_mypy(_mypy_args(extra, settings))
+        records, error = _run_mypy(_mypy_args(extra, settings), notices)
     except SystemExit as exc:  # a plugin refusal or mypy's internal-error exit; it printed why
         if exc.code in (0, None):
             return 2
@@ -130,7 +142,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         for finding in dedupe(findings)
         if finding.code in settings.enabled and not suppressed(_read_line(finding.path, finding.line), finding.code)
     ]
-    notices = []
     if unresolved:
         message = (
             f"mypy could not resolve {unresolved} import(s); calls into them are `Any` and unchecked "
