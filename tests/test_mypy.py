@@ -368,3 +368,39 @@ def test_plain_mypy_parallel_equals_serial(tmp_path: Path) -> None:
     }
     for _ in ("cold", "warm"):
         assert _plain_mypy(tmp_path, "-n", "2", "--cache-dir", str(tmp_path / "parallel")) == serial
+
+
+NON_ASCII = textwrap.dedent(
+    """\
+    def get_manager():
+        return {}
+
+
+    def typed() -> int:
+        return 1
+
+
+    async def handler():
+        x = "é"; await get_manager()
+        x = "日本"; await get_manager()
+        é = 1; await get_manager()
+        x = "😀"; await get_manager()
+        x = "é"; await typed()
+        x = "日本"; print(await x(get_manager()))
+    """
+)
+
+
+@pytest.mark.parametrize("parser", ["--native-parser", "--no-native-parser"])
+def test_non_ascii_before_the_await(tmp_path: Path, parser: str) -> None:
+    (tmp_path / "mod.py").write_text(NON_ASCII, encoding="utf-8")
+    code, document, stderr = run(tmp_path, parser, "mod.py")
+    assert (code, stderr) == (1, "")
+    by_line = {f["line"]: f for f in document["findings"]}
+    assert sorted(by_line) == [10, 11, 12, 13, 14]
+    lines = NON_ASCII.splitlines()
+    for line, finding in by_line.items():
+        assert finding["code"] == "AG101"
+        anchor = "await" if line == 14 else "get_manager"  # mypy's own error / the plugin's, at the call
+        assert finding["col"] == lines[line - 1].index(anchor) + 1  # 1-based code points
+    assert by_line[14]["args"]["expr"] == "typed()"

@@ -52,8 +52,8 @@ SERIAL_NOTICE = (
 )
 
 
-def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """JSON records of one in-process mypy build, or an error line."""
+def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """JSON records of one in-process mypy build, or an error line; and whether the native parser ran."""
     from mypy import build
     from mypy.errors import CompileError
     from mypy.fscache import FileSystemCache
@@ -65,7 +65,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         sources, options = process_options(args, stdout=quiet, stderr=quiet, fscache=fscache)
     except SystemExit:
         said = quiet.getvalue().strip().splitlines()
-        return [], "mypy: " + (said[-1] if said else "invalid arguments")
+        return [], "mypy: " + (said[-1] if said else "invalid arguments"), True
     extra_plugins = []
     if options.config_file:
         if PLUGIN not in options.plugins:
@@ -97,7 +97,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
     except CompileError as exc:
         lines.extend(exc.messages)
         if not any(line.startswith("{") for line in exc.messages):
-            return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error")
+            return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error"), options.native_parser
     records = []
     for line in lines:
         try:
@@ -107,8 +107,8 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
     blocking = [r for r in records if r.get("code") == "syntax"]
     if blocking:
         first = blocking[0]
-        return [], f"mypy: {first['file']}:{first['line']}: {first['message']}"
-    return records, None
+        return [], f"mypy: {first['file']}:{first['line']}: {first['message']}", options.native_parser
+    return records, None, options.native_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     notices: list[Notice] = []
     try:
-        records, error = _run_mypy(_mypy_args(extra, settings), notices)
+        records, error, native = _run_mypy(_mypy_args(extra, settings), notices)
     except SystemExit as exc:  # a plugin refusal or mypy's internal-error exit; it printed why
         if exc.code in (0, None):
             return 2
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if error is not None:
         print(f"awaitguard mypy: {error}", file=sys.stderr)
         return 2
-    findings, unresolved = translate(records, _read_line)
+    findings, unresolved = translate(records, _read_line, native)
     findings = [
         finding
         for finding in dedupe(findings)
