@@ -99,7 +99,7 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     call = ctx.context
     if not isinstance(get_proper_type(default), AnyType) or not isinstance(call, CallExpr):
         return default
-    site = services.project.awaited(ctx.api.path, call.line, call.column)
+    site = services.project.awaited(ctx.api.path, call.line, call.column, fullname.rpartition(".")[2])
     callee = services.plain_callee(fullname)
     if site is None or callee is None:
         return default

@@ -46,8 +46,14 @@ def _mypy_args(extra: Sequence[str], settings: plugin_config.PluginConfig | None
     return [*args, *extra]
 
 
-def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
-    """JSON records of one in-process mypy build, or an error line."""
+SERIAL_NOTICE = (
+    "mypy's `-n` workers load plugins only from a config file and none was found, so this run was "
+    "serial (add a `[mypy]` section to mypy.ini or `[tool.mypy]` to pyproject.toml to check in parallel)"
+)
+
+
+def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """JSON records of one in-process mypy build, or an error line; and whether the native parser ran."""
     from mypy import build
     from mypy.errors import CompileError
     from mypy.fscache import FileSystemCache
@@ -59,7 +65,7 @@ def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
         sources, options = process_options(args, stdout=quiet, stderr=quiet, fscache=fscache)
     except SystemExit:
         said = quiet.getvalue().strip().splitlines()
-        return [], "mypy: " + (said[-1] if said else "invalid arguments")
+        return [], "mypy: " + (said[-1] if said else "invalid arguments"), True
     extra_plugins = []
     if options.config_file:
         if PLUGIN not in options.plugins:
@@ -69,6 +75,11 @@ def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
         from awaitguard.mypy_plugin.main import AwaitguardPlugin
 
         extra_plugins.append(AwaitguardPlugin(options))
+        if options.num_workers:
+            # workers rebuild plugins from ``options.config_file`` alone: they would check without ours
+            options.num_workers = 0
+            if notices is not None:
+                notices.append(Notice("", 0, SERIAL_NOTICE))
     stubs = stubs_dir()
     if stubs is not None and str(stubs) not in options.mypy_path:
         options.mypy_path.append(str(stubs))  # after the user's own entries
@@ -86,7 +97,7 @@ def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
     except CompileError as exc:
         lines.extend(exc.messages)
         if not any(line.startswith("{") for line in exc.messages):
-            return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error")
+            return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error"), options.native_parser
     records = []
     for line in lines:
         try:
@@ -96,8 +107,8 @@ def _run_mypy(args: list[str]) -> tuple[list[dict[str, Any]], str | None]:
     blocking = [r for r in records if r.get("code") == "syntax"]
     if blocking:
         first = blocking[0]
-        return [], f"mypy: {first['file']}:{first['line']}: {first['message']}"
-    return records, None
+        return [], f"mypy: {first['file']}:{first['line']}: {first['message']}", options.native_parser
+    return records, None, options.native_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,8 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"awaitguard mypy: {exc}", file=sys.stderr)
         return 2
+    notices: list[Notice] = []
     try:
-        records, error = _run_mypy(_mypy_args(extra, settings))
+        records, error, native = _run_mypy(_mypy_args(extra, settings), notices)
     except SystemExit as exc:  # a plugin refusal or mypy's internal-error exit; it printed why
         if exc.code in (0, None):
             return 2
@@ -124,13 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if error is not None:
         print(f"awaitguard mypy: {error}", file=sys.stderr)
         return 2
-    findings, unresolved = translate(records, _read_line)
+    findings, unresolved = translate(records, _read_line, native)
     findings = [
         finding
         for finding in dedupe(findings)
         if finding.code in settings.enabled and not suppressed(_read_line(finding.path, finding.line), finding.code)
     ]
-    notices = []
     if unresolved:
         message = (
             f"mypy could not resolve {unresolved} import(s); calls into them are `Any` and unchecked "

@@ -43,7 +43,7 @@ class AwaitguardPlugin(Plugin):
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
         super().set_modules(modules)
-        self.services.modules = modules
+        self.services.start_build(modules)
 
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
         return callbacks.config_data(self.services, ctx)

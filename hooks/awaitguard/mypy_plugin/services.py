@@ -55,6 +55,13 @@ class Services:
         self._finders: dict[str, FindModuleCache] = {}
         self._stubs_hash: str | None = None
 
+    def start_build(self, modules: dict[str, MypyFile]) -> None:
+        """mypy calls ``set_modules`` once per build; ``dmypy`` calls it again on every update, in
+        the same plugin instance. Files may have changed since: rebuild the project view on next use."""
+        self.modules = modules
+        self._project = None
+        self._finders.clear()
+
     # -- symbols -------------------------------------------------------------------------------
     def lookup(self, fullname: str) -> SymbolTableNode | None:
         return lookup_fully_qualified(fullname, self.modules, raise_on_missing=False)

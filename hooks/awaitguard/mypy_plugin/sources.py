@@ -69,18 +69,26 @@ class Project:
         return lines[line - 1] if 0 < line <= len(lines) else b""
 
     # -- verdicts ----------------------------------------------------------------------------
-    def awaited(self, path: str, line: int, column: int) -> Site | None:
-        """The ``await`` site whose operand is the call starting at ``line``/``column`` (0-based bytes)."""
+    def awaited(self, path: str, line: int, column: int, name: str = "") -> Site | None:
+        """The ``await`` site whose operand is the call to ``name`` starting at ``line``/``column``.
+
+        mypy's legacy parser gives UTF-8 byte columns; its native parser (the default, and the only
+        one under ``-n``) skews columns after non-ASCII text on the line. So on a non-ASCII line a
+        site also matches when it is the line's only ``await`` of a call to ``name``.
+        """
         facts = self.facts(path)
         if facts is None:
             return None
         text = self._line(facts.path, line)
+        named: list[Site] = []
         for site in facts.sites:
             if site.kind == "await" and site.line == line:
                 start = len(text.decode("utf-8", "replace")[: site.col - 1].encode())  # code points -> bytes
                 if _AWAIT_PREFIX.fullmatch(text[start:column]):
                     return site
-        return None
+                if name and len(site.ref) >= 2 and site.ref[-1] == "()" and site.ref[-2].split(":")[-1] == name:
+                    named.append(site)
+        return named[0] if len(named) == 1 and not text.isascii() else None
 
     def plain(self, path: str, qualname: str) -> PlainCallee | None:
         """``qualname`` in the module at ``path``, when it is an unannotated ``def`` returning no awaitable."""

@@ -201,11 +201,39 @@ def _callee(expr: str) -> str:
     return expr.partition("(")[0].removeprefix("await ").strip() or expr
 
 
-def translate(records: Iterable[Mapping[str, Any]], read_line: LineReader) -> tuple[list[Finding], int]:
+def code_points(record: Mapping[str, Any], read_line: LineReader, native: bool) -> dict[str, Any]:
+    """``record`` with 0-based code-point columns. mypy's legacy parser counts UTF-8 bytes; its native
+    parser skews columns after non-ASCII text on the line, so there the start is found by an anchor
+    (``await``, or the called name of a plugin finding) when it occurs once on the line."""
+    line = read_line(record["file"], record["line"])
+    column = record.get("column", -1)
+    if line.isascii() or column < 0:
+        return dict(record)
+    fixed = dict(record)
+    if not native:
+        data = line.encode()
+        fixed["column"] = len(data[:column].decode("utf-8", "replace"))
+        if record.get("end_line") == record["line"] and record.get("end_column", -1) >= 0:
+            fixed["end_column"] = len(data[: record["end_column"]].decode("utf-8", "replace"))
+        return fixed
+    fixed.pop("end_line", None)  # the span runs to the end of the line
+    if record.get("code") in CODE_BY_SLUG:
+        anchor = _callee(record.get("message", "").partition("`")[2].partition("`")[0]).rpartition(".")[2]
+    else:
+        anchor = "await" if _AWAIT.match(record.get("message", "")) else ""
+    if anchor and line.count(anchor) == 1:
+        fixed["column"] = line.index(anchor)
+    return fixed
+
+
+def translate(
+    records: Iterable[Mapping[str, Any]], read_line: LineReader, native: bool = True
+) -> tuple[list[Finding], int]:
     """Findings, plus how many imports mypy could not resolve."""
     findings: list[Finding] = []
     unresolved = 0
-    for record in records:
+    for raw in records:
+        record = code_points(raw, read_line, native)
         if record.get("severity") != "error":
             continue
         if record.get("code") in IMPORT_CODES:
@@ -220,4 +248,4 @@ def translate(records: Iterable[Mapping[str, Any]], read_line: LineReader) -> tu
     return findings, unresolved
 
 
-__all__ = ["IMPORT_CODES", "classify", "translate"]
+__all__ = ["IMPORT_CODES", "classify", "code_points", "translate"]
