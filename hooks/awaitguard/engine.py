@@ -119,7 +119,8 @@ def run_rules(
     for site in facts.sites:
         if kinds is not None and site.kind not in kinds:
             continue
-        if names is not None and site.kind in _BY_NAME:
+        # a `with` over a variable (`with self.lock:`) is always judged: few, and its type is the question
+        if names is not None and site.kind in _BY_NAME and not (site.kind == "with" and site.ref[-1:] != ("()",)):
             short = _short_name(site.ref)
             if short not in names and short not in aliases:
                 continue

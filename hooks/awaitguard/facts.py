@@ -485,7 +485,10 @@ class _Collector:
         self.stack.append(scope)
         self.body(node.body)
         self.stack.pop()
-        has_metaclass = any(k.arg == "metaclass" for k in node.keywords)
+        # `metaclass=ABCMeta` adds no members: only other metaclasses make the class dynamic
+        has_metaclass = any(
+            k.arg == "metaclass" and dotted(k.value).rsplit(".", 1)[-1] != "ABCMeta" for k in node.keywords
+        )
         members = tuple(scope.class_members)
         self.defs.append(
             DefFact(
@@ -494,7 +497,7 @@ class _Collector:
                 line=node.lineno,
                 col=self.col(node),
                 decorators=decorators,
-                bases=tuple(ref_of(b) or ("?",) for b in node.bases),
+                bases=tuple(ref_of(b.value if isinstance(b, ast.Subscript) else b) or ("?",) for b in node.bases),
                 members=members,
                 attrs=tuple(scope.class_attrs),
                 has_metaclass=has_metaclass,

@@ -101,8 +101,9 @@ def environment(root: Path, python: str | None = None) -> Environment:
         if not entry or not os.path.isdir(entry):
             continue
         full = Path(entry).resolve()
-        if full == resolved_root or resolved_root in full.parents:
-            continue  # the project itself (or a folder inside it) is the project's business
+        inside = full == resolved_root or resolved_root in full.parents
+        if inside and full.name not in ("site-packages", "dist-packages"):
+            continue  # the project's own source folders (a `.venv` inside it is a library folder)
         if str(full) not in kept:
             kept.append(str(full))
     return Environment(version, platform, tuple(kept), _typeshed())

@@ -123,8 +123,11 @@ def annotation_ref(node: ast.expr) -> Ref:
         if len(sides) != 1:
             return UNKNOWN_REF
         node = sides[0]
-    elif isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] == "Optional":
-        node = node.slice
+    elif isinstance(node, ast.Subscript):  # Optional[X] -> X; a generic class `Queue[int]` -> Queue
+        name = dotted(node.value).rsplit(".", 1)[-1]
+        if name in ("Union", "Annotated", "Type", "type", "ClassVar", "Final"):
+            return UNKNOWN_REF
+        node = node.slice if name == "Optional" else node.value
     if not isinstance(node, (ast.Name, ast.Attribute)) or dotted(node) in PLAIN_TYPE_NAMES:
         return UNKNOWN_REF
     ref = ref_of(node)

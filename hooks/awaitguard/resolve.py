@@ -141,6 +141,8 @@ _PLAIN_BASES = frozenset(
         "LookupError",
         "abc.ABC",
         "typing.Generic",
+        "typing.Protocol",
+        "typing_extensions.Protocol",
         "typing.NamedTuple",
         "enum.Enum",
         "enum.IntEnum",

@@ -1,0 +1,147 @@
+"""Library knowledge from a real virtual environment: wheels built here, installed by pip, read from disk.
+
+The project in ``fixtures/libraries/project`` gets a ``.venv`` (found without configuration) holding
+four distributions: inline ``async def``s, a ``py.typed`` package, a runtime package whose only
+contract is a separate ``-stubs`` distribution, and a package the project's own ``stub-paths`` override.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from harness import tree_expectations
+
+FIXTURE = Path(__file__).parent / "fixtures" / "libraries"
+PACKAGES = FIXTURE / "packages"
+
+
+def build_wheel(source: Path, name: str, version: str, out: Path) -> Path:
+    """A pure-Python wheel of every file under ``source`` (what a build backend would write)."""
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    wheel = out / f"{dist}-{version}-py3-none-any.whl"
+    files = {p.relative_to(source).as_posix(): p.read_bytes() for p in sorted(source.rglob("*")) if p.is_file()}
+    tops = sorted({path.split("/")[0] for path in files})
+    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    files[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: awaitguard-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    files[f"{info}/top_level.txt"] = "\n".join(tops).encode() + b"\n"
+    record = []
+    for path, blob in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(blob).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(blob)}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, blob in files.items():
+            archive.writestr(path, blob)
+    return wheel
+
+
+def pip_install(venv: Path, *wheels: Path) -> None:
+    python = venv / "bin" / "python"
+    cmd = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", "--no-deps"]
+    proc = subprocess.run([*cmd, *map(str, wheels)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def make_venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("wheels")
+    return {
+        name: build_wheel(PACKAGES / name, name, "1.0", out)
+        for name in ("inlinelib", "typedlib", "dyncli", "dyncli-stubs", "overlib")
+    }
+
+
+@pytest.fixture
+def project(tmp_path: Path, wheels: dict[str, Path]) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE / "project", root)
+    pip_install(make_venv(root / ".venv"), *wheels.values())
+    return root
+
+
+def scan(root: Path, *args: str, cache: Path | None = None) -> tuple[int, set[tuple[str, int, str]], str]:
+    env = {**os.environ, "AWAITGUARD_CACHE_DIR": str(cache or root.parent / "cache")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "scan", "--all", "--format", "json", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    found: set[tuple[str, int, str]] = set()
+    if proc.stdout.strip():
+        found = {(f["path"], f["line"], f["code"]) for f in json.loads(proc.stdout)["findings"]}
+    return proc.returncode, found, proc.stderr
+
+
+def test_installed_packages_exact_findings(project: Path) -> None:
+    code, found, stderr = scan(project, "--no-cache")
+    assert found == tree_expectations(FIXTURE / "project"), stderr
+    assert code == 1
+
+
+def test_library_facts_are_cached_per_version_and_follow_an_upgrade(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = scan(project, cache=cache)
+    assert first[1] == tree_expectations(FIXTURE / "project")
+    assert sum(1 for p in cache.rglob("*") if p.is_file()) > 0
+    assert scan(project, cache=cache)[1] == first[1]  # warm: same answer
+    # inlinelib 2.0 makes `fetch` a plain def: the cached 1.0 facts must not be used
+    source = tmp_path / "inlinelib2"
+    shutil.copytree(PACKAGES / "inlinelib", source)
+    client = source / "inlinelib" / "client.py"
+    old = "async def fetch(self, path):\n        await asyncio.sleep(0)\n        return path\n"
+    assert old in client.read_text()
+    client.write_text(client.read_text().replace(old, "def fetch(self, path):\n        return [path]\n"))
+    pip_install(project / ".venv", build_wheel(source, "inlinelib", "2.0", tmp_path))
+    after = scan(project, cache=cache)[1]
+    fetch_drops = {("app.py", 12, "AG102"), ("app.py", 38, "AG102")}
+    assert fetch_drops <= first[1]
+    assert not fetch_drops & after
+    assert ("app_ok.py", 12, "AG101") in after  # `await self.fetch("/")` now awaits a plain def
+
+
+def test_without_the_packages_nothing_is_reported(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE / "project", root)
+    make_venv(root / ".venv")
+    code, found, stderr = scan(root, "--no-cache")
+    # only the user's own stub for `overlib` is left: it still speaks for `Channel`
+    assert found == {("app.py", 25, "AG102"), ("app.py", 26, "AG101")}, stderr
+    assert code == 1
+
+
+def test_configured_python_that_does_not_run_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.awaitguard]\npython = "nowhere/bin/python"\n')
+    (tmp_path / "a.py").write_text("import asyncio\n")
+    code, _, stderr = scan(tmp_path, "--no-cache")
+    assert code == 2
+    assert stderr.count("\n") == 1 and "nowhere/bin/python" in stderr and "Traceback" not in stderr
+
+
+def test_missing_stub_path_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.awaitguard]\nstub-paths = ["typings"]\n')
+    (tmp_path / "a.py").write_text("import asyncio\n")
+    code, _, stderr = scan(tmp_path, "--no-cache")
+    assert code == 2
+    assert stderr.count("\n") == 1 and "typings" in stderr and "Traceback" not in stderr
