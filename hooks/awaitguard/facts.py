@@ -630,8 +630,11 @@ class _Collector:
     def _for(self, node: ast.For | ast.AsyncFor) -> None:
         kind = "async-for" if isinstance(node, ast.AsyncFor) else "for"
         if self.scope.kind != "class":
-            self.site(kind, node.iter, ref_of(node.iter))
-            self.bind_target(node.target, UNKNOWN_REF)
+            iterated = ref_of(node.iter)
+            self.site(kind, node.iter, iterated)
+            # `for conn in conns:` with `conns: list[Conn]`: conn is a Conn (the resolver decides)
+            item = (*iterated, "#item") if kind == "for" and iterated and iterated != PLAIN_REF else UNKNOWN_REF
+            self.bind_target(node.target, item if isinstance(node.target, ast.Name) else UNKNOWN_REF)
         self.exprs(node.iter)
         self.body(node.body)
         self.body(node.orelse)

@@ -49,6 +49,31 @@ PLAIN_TYPE_NAMES = frozenset(
 )
 
 
+# generic containers whose items are one declared class (for `for x in ...` targets)
+CONTAINERS = frozenset(
+    {
+        "list",
+        "List",
+        "set",
+        "Set",
+        "frozenset",
+        "FrozenSet",
+        "tuple",
+        "Tuple",
+        "deque",
+        "Deque",
+        "Sequence",
+        "MutableSequence",
+        "Iterable",
+        "Iterator",
+        "Collection",
+        "AbstractSet",
+        "MutableSet",
+    }
+)
+CONCRETE_CONTAINERS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "tuple", "Tuple"})
+
+
 def dotted(node: ast.expr) -> str:
     """``a.b.c`` for a Name/Attribute chain, else ""."""
     parts: list[str] = []
@@ -127,6 +152,16 @@ def annotation_ref(node: ast.expr) -> Ref:
         name = dotted(node.value).rsplit(".", 1)[-1]
         if name in ("Union", "Annotated", "Type", "type", "ClassVar", "Final"):
             return UNKNOWN_REF
+        if name in CONTAINERS:  # list[X], Iterable[X], tuple[X, ...]: many instances of X
+            element = node.slice
+            if isinstance(element, ast.Tuple):
+                last = element.elts[-1] if len(element.elts) == 2 else None
+                ellipsis = isinstance(last, ast.Constant) and last.value is Ellipsis
+                if not (name in ("tuple", "Tuple") and ellipsis):
+                    return UNKNOWN_REF
+                element = element.elts[0]
+            inner = annotation_ref(element)
+            return (*inner, f"#many:{name}") if inner else UNKNOWN_REF
         node = node.slice if name == "Optional" else node.value
     if not isinstance(node, (ast.Name, ast.Attribute)) or dotted(node) in PLAIN_TYPE_NAMES:
         return UNKNOWN_REF

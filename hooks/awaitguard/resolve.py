@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact, Site
-from awaitguard.refs import PLAIN_TYPE_NAMES, dotted, ref_of
+from awaitguard.refs import CONCRETE_CONTAINERS, PLAIN_TYPE_NAMES, annotation_ref, dotted, ref_of
 from awaitguard.values import UNKNOWN, Value
 
 # Outside the project: what calling (or using) a well-known name gives.
@@ -292,6 +292,10 @@ class Resolver:
                 current = self.attribute(current, step[1:])
             elif step == "#inst":
                 current = self._declared_instance(current)
+            elif step.startswith("#many:"):
+                current = self._many(current, step[6:])
+            elif step == "#item":
+                current = self._item(current)
             elif step in ("#enter", "#aenter"):
                 current = self._entered(current, "__aenter__" if step == "#aenter" else "__enter__")
             else:
@@ -303,6 +307,19 @@ class Resolver:
         if cls.kind != "class" or cls.defn is None:
             return UNKNOWN
         return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, resolver=self)
+
+    def _many(self, element: Value, container: str) -> Value:
+        """A declared container of instances (`list[Conn]`): ``defn`` is the items' class."""
+        if element.kind != "instance" or element.defn is None:
+            return UNKNOWN
+        # ``name`` is set for concrete containers only (`list`, `set`, `tuple`): those are never awaitable
+        name = container.lower() if container in CONCRETE_CONTAINERS else ""
+        return Value("many", module=element.module, path=element.path, defn=element.defn, name=name, resolver=self)
+
+    def _item(self, iterable: Value) -> Value:
+        if iterable.kind != "many" or iterable.defn is None:
+            return UNKNOWN
+        return Value("instance", module=iterable.module, path=iterable.path, defn=iterable.defn, resolver=self)
 
     def _entered(self, manager: Value, method: str) -> Value:
         """What `with manager as x` binds: the manager itself when its `__enter__` returns `self`."""
@@ -674,8 +691,10 @@ class Resolver:
         if annotation and _AWAITABLE_ANNOTATION.search(annotation):
             return UNKNOWN  # declared awaitable (or Any): trust the declaration, say nothing
         is_method = "." in defn.qualname.replace(".<locals>.", "")
-        if (defn.is_stub and is_method) or defn.is_abstract or defn.returns_param:
-            return UNKNOWN  # a hook for subclasses, or a result that depends on the caller
+        if (defn.is_stub and is_method) or defn.is_abstract:
+            return UNKNOWN  # a hook for subclasses
+        if defn.returns_param:  # a result that depends on the caller, unless a plain type is declared
+            return self._declared(effective) if annotation else UNKNOWN
         results = [self._value(effective.module, defn.qualname, ref) for ref in defn.returns]
         if not results:
             return Value("plain", origin=effective, resolver=self)
@@ -689,6 +708,10 @@ class Resolver:
         if merged.kind == "instance":
             return Value(
                 "instance", module=merged.module, path=merged.path, defn=merged.defn, origin=effective, resolver=self
+            )
+        if merged.kind == "many":
+            return Value(
+                "many", module=merged.module, path=merged.path, defn=merged.defn, name=merged.name, origin=effective
             )
         if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):
             return Value(merged.kind, origin=merged.origin or effective, resolver=self)
@@ -737,6 +760,11 @@ class Resolver:
             if len(sides) != 1:
                 return UNKNOWN
             node = sides[0]
+        many = annotation_ref(node)
+        if many[-1:] and many[-1].startswith("#many:"):  # `-> list[Conn]`: its items are known too
+            found = self._value(fn.module, self._class_scope(fn.defn), many)
+            if found.kind == "many":
+                return Value("many", module=found.module, path=found.path, defn=found.defn, name=found.name, origin=fn)
         if isinstance(node, ast.Subscript):
             if dotted(node.value).rsplit(".", 1)[-1] == "Optional":
                 node = node.slice

@@ -110,6 +110,10 @@ class Value:
                     f"an instance of `{name}` returned by plain `def {self._callee()}`, and `{name}` has no `__await__`"
                 )
             return f"an instance of `{name}`, which has no `__await__`"
+        if kind == "many" and self.name:
+            if self.origin is not None and self.origin.defn is not None:
+                return f"the `{self.name}` returned by `{self._callee()}()`, a plain `def`"
+            return f"a `{self.name}`"
         if kind == "plain":
             if self.via_property:
                 return f"the property `{self.qualname}`, a plain value"
@@ -249,6 +253,8 @@ class Value:
             return None if has is None else has
         if self.kind in _NOT_AWAITABLE_KINDS or self.kind == "sync-iter":
             return False
+        if self.kind == "many":  # a declared list/set/tuple (``name``) is never awaitable; an Iterable may be
+            return False if self.name else None
         return None
 
 
