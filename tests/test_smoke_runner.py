@@ -116,3 +116,24 @@ def test_pytest_usage_error_exits_2(repo: Path, capfd: pytest.CaptureFixture[str
     assert hook.main(["--all", "--awaitguard-loop=no_such_loop:new"]) == 2
     _, err = capfd.readouterr()
     assert err.endswith("awaitguard-smoke: pytest stopped with exit code 4 (usage or internal error)\n")
+
+
+def test_selection_follows_importers_transitively(tmp_path: Path) -> None:
+    """A change to `app.core` selects the tests of `app.api` (which imports it relatively), not others."""
+    files = {
+        "src/app/__init__.py": "",
+        "src/app/core.py": "def get_manager():\n    return 1\n",
+        "src/app/api.py": "from .core import get_manager\n",
+        "src/app/other.py": "VALUE = 1\n",
+        "tests/test_api.py": "from app import api\n",
+        "tests/test_api_attr.py": "from app.api import get_manager\n",
+        "tests/test_core_module.py": "import app.core\n",
+        "tests/test_other.py": "from app.other import VALUE  # mentions core only in a comment\n",
+        "tests/test_unrelated.py": "import json\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    chosen = hook.select(tmp_path, [tmp_path / "src/app/core.py"], [tmp_path / "tests"], ["src"])
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in chosen)
+    assert names == ["tests/test_api.py", "tests/test_api_attr.py", "tests/test_core_module.py"]

@@ -9,19 +9,20 @@ pytest arguments replace the selection. Exit codes: 0 clean (or nothing selected
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from awaitguard import config as ag_config
 from awaitguard import gitscope
+from awaitguard.index import Index
+from awaitguard.model import ModuleFacts
+from awaitguard.tree import FsTree
 
 PROG = "awaitguard-smoke"
-_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,59 +40,10 @@ def is_test_file(path: Path) -> bool:
     return path.suffix == ".py" and (path.name.startswith("test_") or path.stem.endswith("_test"))
 
 
-def _walk(start: Path) -> Iterator[Path]:
-    if start.is_file():
-        yield start
-        return
-    for folder, dirs, files in os.walk(start):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS and "venv" not in d)
-        for name in sorted(files):
-            yield Path(folder, name)
-
-
-def test_files(roots: Iterable[Path]) -> list[Path]:
-    return [path for root in roots for path in _walk(root) if is_test_file(path)]
-
-
-def module_name(path: Path, root: Path, src: Sequence[str]) -> str | None:
-    """The dotted module a source file defines, trying each ``src`` folder, then the root."""
-    for base in (*(root / s for s in src), root):
-        try:
-            relative = path.resolve().relative_to(base.resolve())
-        except ValueError:
-            continue
-        parts = list(relative.with_suffix("").parts)
-        if parts and parts[-1] == "__init__":
-            parts.pop()
-        if parts and all(part.isidentifier() for part in parts):
-            return ".".join(parts)
-    return None
-
-
-def imported_modules(path: Path, package: str = "") -> set[str]:
-    """Absolute modules a file imports, including ``from pkg import name`` as ``pkg.name``.
-
-    ``package`` is the file's own package, to resolve relative imports ("" leaves them out).
-    """
-    try:
-        tree = ast.parse(path.read_bytes(), str(path))
-    except (SyntaxError, ValueError, OSError):
-        return set()  # pytest will report the broken file itself
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".") if package else []
-                if not package or node.level - 1 > len(parts):
-                    continue
-                parts = parts[: len(parts) - (node.level - 1)]
-                base = ".".join([*parts, base] if base else parts)
-            if base:
-                found.add(base)
-                found.update(f"{base}.{alias.name}" for alias in node.names)
+def _imports(facts: ModuleFacts) -> set[str]:
+    """Absolute modules a file imports (``from pkg import name`` also as ``pkg.name``), from its facts."""
+    found = {imp.module for imp in facts.imports if imp.module}
+    found.update(f"{imp.module}.{imp.attr}" for imp in facts.imports if imp.attr)
     return found
 
 
@@ -99,29 +51,22 @@ def _imports_any(imports: set[str], modules: set[str]) -> bool:
     return any(name == module or name.startswith(module + ".") for name in imports for module in modules)
 
 
-def affected_modules(root: Path, src: Sequence[str], changed: set[str]) -> set[str]:
-    """The changed modules plus every project module that imports one of them, transitively."""
-    sources: dict[str, Path] = {}
-    for path in _walk(root):
-        if path.suffix == ".py" and not is_test_file(path):
-            name = module_name(path, root, src)
-            if name:
-                sources[name] = path
+def affected_modules(index: Index, changed: set[str]) -> set[str]:
+    """The changed modules plus every project module that imports one of them, transitively.
+
+    Importers are found as the scanner finds callers: files holding the module's last name as a
+    word (``Tree.grep``), then their facts (the same import resolution as ``awaitguard scan``).
+    """
     affected, frontier = set(changed), set(changed)
     while frontier:
-        needles = {module.rsplit(".", 1)[-1].encode() for module in frontier}
+        needles = {module.rsplit(".", 1)[-1] for module in frontier}
         found: set[str] = set()
-        for name, path in sources.items():
-            if name in affected:
+        for path in sorted(index.tree.grep(needles)):
+            name, _ = index.module_of(path)
+            if name in affected or is_test_file(Path(path)):
                 continue
-            try:
-                text = path.read_bytes()
-            except OSError:
-                continue
-            if not any(needle in text for needle in needles):
-                continue  # cheap pre-filter before parsing
-            package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-            if _imports_any(imported_modules(path, package), frontier):
+            facts = index.facts_for_path(path)
+            if facts is not None and _imports_any(_imports(facts), frontier):
                 found.add(name)
         affected |= found
         frontier = found
@@ -130,6 +75,7 @@ def affected_modules(root: Path, src: Sequence[str], changed: set[str]) -> set[s
 
 def select(root: Path, changed: Sequence[Path], roots: Sequence[Path], src: Sequence[str]) -> list[Path]:
     """Test files and folders to run for the changed files (absolute paths)."""
+    index = Index(FsTree(root), roots=(*src, ""), workers=1)
     chosen: dict[Path, None] = {}
     modules: set[str] = set()
     for path in changed:
@@ -138,14 +84,16 @@ def select(root: Path, changed: Sequence[Path], roots: Sequence[Path], src: Sequ
             chosen[path] = None
         elif inside and path.name == "conftest.py" and path.parent.is_dir():
             chosen[path.parent] = None
-        elif not is_test_file(path):
-            name = module_name(path, root, src)
-            if name:
-                modules.add(name)
+        elif not is_test_file(path) and path.suffix == ".py" and root in path.parents:
+            modules.add(index.module_of(path.relative_to(root).as_posix())[0])
     if modules:
-        modules = affected_modules(root, src, modules)
-        for test in test_files(roots):
-            if test not in chosen and _imports_any(imported_modules(test), modules):
+        modules = affected_modules(index, modules)
+        for rel in index.tree.files():
+            test = root / rel
+            if test in chosen or not is_test_file(test) or not any(r == test or r in test.parents for r in roots):
+                continue
+            facts = index.facts_for_path(rel)
+            if facts is not None and _imports_any(_imports(facts), modules):
                 chosen[test] = None
     return list(chosen)
 
