@@ -37,17 +37,19 @@ def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     """The index of ``tree``, with the project's libraries. Raises ``LibraryError`` for a bad `python`."""
     facts_cache = FactsCache(default_cache_dir()) if cache and config.cache else None
     roots = config.src or _default_roots(tree)
-    library = make_library(config, facts_cache) if config.libraries else None
+    # library facts live apart (``lib/``): clearing the project's cache keeps them, and the reverse
+    library_cache = FactsCache(default_cache_dir() / "lib") if cache and config.cache else None
+    library = make_library(config, library_cache) if config.libraries else None
     return Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
 
 
-_LIBRARIES: dict[tuple[str, str | None, tuple[str, ...]], Library] = {}
+_LIBRARIES: dict[tuple[str, str | None, tuple[str, ...], bool], Library] = {}
 
 
 def make_library(config: Config, cache: FactsCache | None) -> Library:
     """One library per process and settings (a change and its base share what they load)."""
     python = find_python(config.root, config.python)
-    key = (str(config.root), python, config.stub_paths)
+    key = (str(config.root), python, config.stub_paths, cache is not None)
     found = _LIBRARIES.get(key)
     if found is None:
         for folder in config.stub_paths:
