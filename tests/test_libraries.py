@@ -131,17 +131,14 @@ def test_without_the_packages_nothing_is_reported(tmp_path: Path) -> None:
     assert code == 1
 
 
-def test_configured_python_that_does_not_run_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.awaitguard]\npython = "nowhere/bin/python"\n')
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [('python = "nowhere/bin/python"', "nowhere/bin/python"), ('stub-paths = ["typings"]', "typings")],
+    ids=["python-does-not-run", "stub-path-missing"],
+)
+def test_library_setting_errors_are_one_line(tmp_path: Path, setting: str, named: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.awaitguard]\n{setting}\n")
     (tmp_path / "a.py").write_text("import asyncio\n")
     code, _, stderr = scan(tmp_path, "--no-cache")
     assert code == 2
-    assert stderr.count("\n") == 1 and "nowhere/bin/python" in stderr and "Traceback" not in stderr
-
-
-def test_missing_stub_path_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.awaitguard]\nstub-paths = ["typings"]\n')
-    (tmp_path / "a.py").write_text("import asyncio\n")
-    code, _, stderr = scan(tmp_path, "--no-cache")
-    assert code == 2
-    assert stderr.count("\n") == 1 and "typings" in stderr and "Traceback" not in stderr
+    assert stderr.count("\n") == 1 and named in stderr and "Traceback" not in stderr
