@@ -693,6 +693,8 @@ class Resolver:
         is_method = "." in defn.qualname.replace(".<locals>.", "")
         if (defn.is_stub and is_method) or defn.is_abstract:
             return UNKNOWN  # a hook for subclasses
+        if is_method and self._delegates_to_self(effective.module, defn):
+            return UNKNOWN  # a command layer shared by a sync and an async client: the client decides
         if defn.returns_param:  # a result that depends on the caller, unless a plain type is declared
             return self._declared(effective) if annotation else UNKNOWN
         results = [self._value(effective.module, defn.qualname, ref) for ref in defn.returns]
@@ -716,6 +718,22 @@ class Resolver:
         if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):
             return Value(merged.kind, origin=merged.origin or effective, resolver=self)
         return Value("plain", origin=effective, resolver=self)
+
+    def _delegates_to_self(self, module: str, defn: DefFact) -> bool:
+        """Whether a method returns the unknown result of a call through `self` (or `cls`).
+
+        redis-py's search commands are shared by its sync and async clients, typed with the sync
+        result (`def suglen(self, key) -> int: return self.execute_command(...)`), and the client
+        supplies `execute_command`: on the async one the result is a coroutine, so the declared type
+        says nothing about what the caller gets.
+        """
+        if not defn.params:
+            return False
+        first = f"n:{defn.params[0]}"
+        return any(
+            ref[:1] == (first,) and "()" in ref[1:] and self._value(module, defn.qualname, ref).awaitable() is None
+            for ref in defn.returns
+        )
 
     def _stub_result(self, fn: Value) -> Value:
         """A stub's sync def: its declared result (``Coroutine[...]`` awaitable, a class, a plain type)."""
