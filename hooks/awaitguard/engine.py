@@ -61,28 +61,14 @@ def make_library(config: Config, cache: FactsCache | None) -> Library:
 
 
 def library_names(index: Index, loaded: Iterable[ModuleFacts]) -> set[str]:
-    """Async names of the library modules the project imports (and what those re-export, two hops)."""
+    """Async names of the library packages the project imports (every module of each, from bytes)."""
     if index.library is None:
         return set()
-    frontier: set[str] = set()
-    for facts in loaded:
-        for imp in facts.imports:
-            if not index.has_module(imp.module):
-                frontier.add(imp.module)
-                if imp.attr:
-                    frontier.add(f"{imp.module}.{imp.attr}")  # `from pkg import submodule`
-    seen: set[str] = set()
+    tops = {imp.module.split(".")[0] for facts in loaded for imp in facts.imports if imp.module}
     names: set[str] = set()
-    for _hop in range(3):
-        following: set[str] = set()
-        for module in sorted(frontier - seen):
-            seen.add(module)
-            if index.has_module(module):
-                continue
-            found, reexported = index.library.names(module)
-            names |= found
-            following |= reexported
-        frontier = following
+    for top in sorted(tops):
+        if not index.has_module(top):
+            names |= index.library.package_names(top)
     return names
 
 

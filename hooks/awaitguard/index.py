@@ -55,20 +55,33 @@ class FactsCache:
         return digest.hexdigest()
 
     def get(self, key: str) -> ModuleFacts | None:
-        try:
-            with open(self.directory / key[:2] / key, "rb") as handle:
-                value = pickle.load(handle)
-        except Exception:
-            return None
+        value = self._read(key)
         return value if isinstance(value, ModuleFacts) else None
 
     def put(self, key: str, facts: ModuleFacts) -> None:
+        self._write(key, facts)
+
+    def get_names(self, key: str) -> frozenset[str] | None:
+        value = self._read(key)
+        return value if isinstance(value, frozenset) else None
+
+    def put_names(self, key: str, names: frozenset[str]) -> None:
+        self._write(key, names)
+
+    def _read(self, key: str) -> object:
+        try:
+            with open(self.directory / key[:2] / key, "rb") as handle:
+                return pickle.load(handle)
+        except Exception:
+            return None
+
+    def _write(self, key: str, value: object) -> None:
         folder = self.directory / key[:2]
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(facts, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, folder / key)
         except OSError:
             return  # a read-only or full cache never fails a scan

@@ -33,7 +33,6 @@ SKIPPED_PREFIXES = ("unittest.mock",)
 _ASYNC_DEF = re.compile(rb"\basync[ \t]+def[ \t]+(\w+)")
 _CLASS_BLOCK = re.compile(rb"^class[ \t]+(\w+)[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)\n)*", re.M)
 _RETURNS = re.compile(rb"\bdef[ \t]+(\w+)\([^)]*\)[ \t]*->[ \t]*['\"]?([\w.]+)", re.S)
-_FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import\b", re.M)
 _VERSION_LINE = re.compile(r"^([A-Za-z0-9_.]+):\s*(\d+)\.(\d+)-(?:(\d+)\.(\d+))?\s*$")
 
 
@@ -116,6 +115,10 @@ class FactsStore(Protocol):
 
     def put(self, key: str, facts: ModuleFacts) -> None: ...
 
+    def get_names(self, key: str) -> frozenset[str] | None: ...
+
+    def put_names(self, key: str, names: frozenset[str]) -> None: ...
+
 
 @dataclass(frozen=True)
 class Located:
@@ -147,7 +150,7 @@ class Library:
     _versions: dict[str, tuple[int, int, int, int]] | None = None
     _sites: list[_Site] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, message) of unreadable modules
-    _names: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    _names: dict[str, frozenset[str]] = field(default_factory=dict)
     _listings: dict[str, frozenset[str]] = field(default_factory=dict)
     _tops: dict[str, bool] = field(default_factory=dict)
 
@@ -267,43 +270,57 @@ class Library:
         return site.dists.get(top, "")
 
     # -- names, from bytes ------------------------------------------------------------------------
-    def names(self, module: str) -> tuple[frozenset[str], frozenset[str]]:
-        """A superset of the async names ``module`` defines, and the modules of its package it imports.
+    def package_names(self, top: str) -> frozenset[str]:
+        """A superset of the async names anywhere in the top-level package or module ``top``.
 
-        Read with regular expressions, not parsed: the full scan skips every site whose callee name
-        is none of these, and most library modules are never needed beyond that.
+        Read from bytes with regular expressions, never parsed, and cached per distribution version:
+        the full scan skips every site whose callee name is none of these (or the project's own), so
+        most library modules are never parsed at all.
         """
-        found = self._names.get(module)
+        found = self._names.get(top)
         if found is not None:
             return found
-        located = self.find(module)
-        data = b""
-        if located is not None:
+        located = self.find(top)
+        if located is None:
+            found = self._names[top] = frozenset()
+            return found
+        cacheable = self.cache is not None and not located.key.startswith("file:")
+        key = hashlib.blake2b(f"names\0{located.key}\0{top}".encode(), digest_size=20).hexdigest()
+        cached = self.cache.get_names(key) if self.cache is not None and cacheable else None
+        if cached is not None:
+            self._names[top] = cached
+            return cached
+        files = [located.file]
+        if located.is_package:
+            files = [
+                os.path.join(folder, name)
+                for folder, _, names in os.walk(os.path.dirname(located.file))
+                for name in names
+                if name.endswith((".py", ".pyi"))
+            ]
+        names: set[str] = set()
+        for file in files:
             try:
-                data = Path(located.file).read_bytes()
+                data = Path(file).read_bytes()
             except OSError:
-                data = b""
-        names: set[str] = {m.decode() for m in _ASYNC_DEF.findall(data)}
-        protocol_classes = {
-            m.group(1).decode()
-            for m in _CLASS_BLOCK.finditer(data)
-            if b"__aenter__" in m.group(0) or b"__aiter__" in m.group(0)
-        }
-        names |= protocol_classes
-        for fn, returned in _RETURNS.findall(data):
-            if returned.decode().rsplit(".", 1)[-1] in protocol_classes:
-                names.add(fn.decode())
-        imported: set[str] = set()
-        parts = module.split(".")
-        is_package = located is not None and located.is_package
-        for dots, source in _FROM.findall(data):
-            if dots:
-                base = parts if is_package else parts[:-1]
-                base = base[: len(base) - (len(dots) - 1)] if len(dots) > 1 else base
-                imported.add(".".join([*base, source.decode()] if source else base))
-            elif source.split(b".")[0] == parts[0].encode():
-                imported.add(source.decode())
-        found = self._names[module] = (frozenset(names), frozenset(imported))
+                continue
+            if b"async" in data:
+                names.update(m.decode() for m in _ASYNC_DEF.findall(data))
+            if b"__aenter__" not in data and b"__aiter__" not in data:
+                continue
+            protocol_classes = {
+                m.group(1).decode()
+                for m in _CLASS_BLOCK.finditer(data)
+                if b"__aenter__" in m.group(0) or b"__aiter__" in m.group(0)
+            }
+            names |= protocol_classes
+            # plain defs declared to return one of them: `def timeout(delay) -> Timeout`
+            names.update(
+                fn.decode() for fn, returned in _RETURNS.findall(data) if returned.decode() in protocol_classes
+            )
+        found = self._names[top] = frozenset(names)
+        if self.cache is not None and cacheable:
+            self.cache.put_names(key, found)
         return found
 
     # -- loading -------------------------------------------------------------------------------
