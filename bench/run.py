@@ -325,10 +325,10 @@ class Run:
     procs: int
 
 
-def run_cmd(argv: Sequence[str], cwd: Path, timeout: float) -> Run:
+def run_cmd(argv: Sequence[str], cwd: Path, timeout: float, env: dict[str, str] | None = None) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, start_new_session=True, env=env)
         sampler = RssSampler(proc.pid)
         sampler.start()
         killer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
@@ -497,6 +497,30 @@ def run_full(args: argparse.Namespace) -> Scenario:
     return sc
 
 
+def run_full_cached(args: argparse.Namespace, keep_project: bool) -> Scenario:
+    """`scan --all` with the cache on: library facts warm (``lib/`` kept), the project's facts cold or warm.
+
+    One untimed run fills a fresh cache folder; before each timed run the project's part of the cache
+    is deleted (``full-lib-warm``, what a first scan of a project costs once the libraries are known)
+    or kept (``full-warm``, a second scan with nothing changed).
+    """
+    name = "full-warm" if keep_project else "full-lib-warm"
+    sc = Scenario(name, f"awaitguard scan --all --format json --stats (cache on: {name[5:]})")
+    with tempfile.TemporaryDirectory(prefix="awaitguard-bench-cache-") as cache:
+        env = {**os.environ, "AWAITGUARD_CACHE_DIR": cache}
+        argv = [args.awaitguard, "scan", "--all", "--format", "json", "--stats", *jobs(args)]
+        run_cmd(argv, args.tree, args.timeout, env)  # fills the cache
+        for _ in range(args.repeat):
+            if not keep_project:
+                for entry in Path(cache).iterdir():
+                    if entry.name != "lib":
+                        shutil.rmtree(entry)
+            record(run_cmd(argv, args.tree, args.timeout, env), sc)
+            if sc.errors:
+                break
+    return sc
+
+
 def run_typical(args: argparse.Namespace, candidates: list[str]) -> Scenario:
     sc = Scenario("typical", "3 modules edited and staged; awaitguard scan --no-cache --format json --stats")
     rng = random.Random(args.seed)
@@ -605,7 +629,14 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
         "(in brackets: the largest single process, from wait4 rusage); CPU s: user+sys of the process "
         "and its reaped descendants, median of runs (steadier than wall on a noisy VM)\n"
     )
-    targets = {"ruff": None, "full": TARGET_FULL, "typical": TARGET_TYPICAL, "flip": TARGET_FLIP}
+    targets = {
+        "ruff": None,
+        "full": TARGET_FULL,
+        "full-lib-warm": TARGET_FULL,
+        "full-warm": TARGET_FULL,
+        "typical": TARGET_TYPICAL,
+        "flip": TARGET_FLIP,
+    }
     print(
         "| scenario | command | best s | median s | ratio best | ratio median | target | CPU s | "
         "peak RSS MB (largest proc) | findings |"
@@ -694,7 +725,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("full", "typical", "flip"),
+        choices=("full", "full-lib-warm", "full-warm", "typical", "flip"),
         help="awaitguard scenarios to run (default all; ruff always runs)",
     )
     parser.add_argument("--seed", type=int, default=20240601, help="picks the typical commit's files")
@@ -709,10 +740,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_clean(args.tree)
     files, lines = tree_counts(args.tree)
     warm_page_cache(args.tree)
-    wanted = args.only or ["full", "typical", "flip"]
+    wanted = args.only or ["full", "full-lib-warm", "full-warm", "typical", "flip"]
     scenarios = [run_ruff(args)]
     if "full" in wanted:
         scenarios.append(run_full(args))
+    if "full-lib-warm" in wanted:
+        scenarios.append(run_full_cached(args, keep_project=False))
+    if "full-warm" in wanted:
+        scenarios.append(run_full_cached(args, keep_project=True))
     if "typical" in wanted:
         scenarios.append(run_typical(args, async_modules(args.tree)))
     if "flip" in wanted:
