@@ -47,6 +47,29 @@ _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
 STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
 
 
+# expression nodes ``exprs`` does more with than search their children
+_SPECIAL: frozenset[type[ast.AST]] = frozenset(
+    {ast.Await, ast.Lambda, ast.IfExp, ast.Call, ast.JoinedStr}
+    | {ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
+)
+# fields that never hold a node worth searching: `Load`/`Store` and operators (leaves), strings, flags
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "conversion", "is_async", "kind"})
+_SEARCHED: dict[type[ast.AST], tuple[str, ...]] = {ast.Constant: ()}
+
+
+def _push_children(stack: list[Any], node: ast.AST) -> None:
+    """``stack.extend(ast.iter_child_nodes(node))``, same order, without the leaf fields."""
+    names = _SEARCHED.get(type(node))
+    if names is None:
+        names = _SEARCHED[type(node)] = tuple(f for f in node._fields if f not in _LEAF_FIELDS)
+    for name in names:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            stack.append(value)
+        elif isinstance(value, list):
+            stack.extend(item for item in value if isinstance(item, ast.AST))
+
+
 @dataclass
 class _Scope:
     qualname: str
@@ -87,6 +110,7 @@ class _Collector:
         self.guarded = 0
         self.expects_error = 0
         self.stack: list[_Scope] = [_Scope("", "module")]
+        self.fscope = self.stack[0]  # the innermost scope that is not a class: ``function_scope()``
         self.handlers: dict[type[ast.stmt], Callable[[Any], None]] = {
             ast.FunctionDef: self._def,
             ast.AsyncFunctionDef: self._def,
@@ -131,10 +155,7 @@ class _Collector:
         return self.stack[-1]
 
     def function_scope(self) -> _Scope:
-        for scope in reversed(self.stack):
-            if scope.kind != "class":
-                return scope
-        return self.stack[0]
+        return self.fscope
 
     def col(self, node: ast.expr | ast.stmt) -> int:
         """1-based column in code points (ast gives UTF-8 byte offsets)."""
@@ -226,8 +247,12 @@ class _Collector:
             stack = [n for n in nodes if n is not None and self._is_hot(n, self.await_lines)]
         else:
             return
+        special = _SPECIAL
         while stack:
             node = stack.pop()
+            if node.__class__ not in special:
+                _push_children(stack, node)
+                continue
             if isinstance(node, ast.Await):
                 ref = ref_of(node.value)
                 if scope.is_async:
@@ -256,7 +281,7 @@ class _Collector:
                     kind = "async-for" if gen.is_async else "for"
                     if isinstance(gen.iter, (ast.Call, ast.Name, ast.Attribute, ast.List, ast.Tuple)):
                         self.site(kind, gen.iter, ref_of(gen.iter))
-            stack.extend(ast.iter_child_nodes(node))  # type: ignore[arg-type]
+            _push_children(stack, node)
 
     @staticmethod
     def _is_hot(node: ast.expr, hot: list[int]) -> bool:
@@ -409,7 +434,9 @@ class _Collector:
             plain_return=plain_annotation(node.returns),
         )
         self.stack.append(scope)
+        outer, self.fscope = self.fscope, scope
         self.body(node.body)
+        self.fscope = outer
         self.stack.pop()
         is_generator = self._is_generator(node)
         self.defs.append(
