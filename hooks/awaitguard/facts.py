@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,27 @@ def _push_children(stack: list[Any], node: ast.AST) -> None:
             stack.extend(item for item in value if isinstance(item, ast.AST))
 
 
+def _running_counts(lines: list[int], size: int) -> list[int]:
+    """``counts[n]``: how many of the sorted line numbers ``lines`` are <= n, for n in 0..size+1."""
+    flags = bytearray(size + 2)
+    for line in lines:
+        flags[line] = 1
+    return list(itertools.accumulate(flags))
+
+
+def _unparse(node: ast.expr) -> str:
+    """``ast.unparse(node)``, without building an unparser for a plain (dotted) name or ``None``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        name = dotted(node)
+        if name:
+            return name
+    elif isinstance(node, ast.Constant) and node.value is None:
+        return "None"
+    return ast.unparse(node)
+
+
 @dataclass
 class _Scope:
     qualname: str
@@ -100,6 +122,9 @@ class _Collector:
         self.walk_all = b"patch" in data or b"setattr" in data
         self.hot = hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()))
         self.await_lines = hot_lines(data, (b"await",))
+        # running counts of hot lines: a node spanning lines a..b is hot when counts[b] != counts[a - 1]
+        self.hot_counts = _running_counts(self.hot, len(self.lines))
+        self.await_counts = _running_counts(self.await_lines, len(self.lines))
         self.yield_lines = hot_lines(data, (b"yield",))
         self.defs: list[DefFact] = []
         self.imports: list[ImportFact] = []
@@ -239,13 +264,15 @@ class _Collector:
     # -- expressions -------------------------------------------------------------------------
     def exprs(self, *nodes: ast.expr | None) -> None:
         """Search expressions for awaits, async comprehensions, f-string calls and patches."""
-        scope = self.function_scope()
+        scope = self.fscope
         if scope.is_async or self.walk_all:
-            stack = [n for n in nodes if n is not None and self._is_hot(n, self.hot)]
+            counts = self.hot_counts
         elif self.await_lines:
-            # a sync scope is only searched for `await` itself, which is a SyntaxError there
-            stack = [n for n in nodes if n is not None and self._is_hot(n, self.await_lines)]
+            counts = self.await_counts  # a sync scope is only searched for `await`, a SyntaxError there
         else:
+            return
+        stack = [n for n in nodes if n is not None and counts[n.end_lineno or n.lineno] != counts[n.lineno - 1]]
+        if not stack:
             return
         special = _SPECIAL
         while stack:
@@ -282,11 +309,6 @@ class _Collector:
                     if isinstance(gen.iter, (ast.Call, ast.Name, ast.Attribute, ast.List, ast.Tuple)):
                         self.site(kind, gen.iter, ref_of(gen.iter))
             _push_children(stack, node)
-
-    @staticmethod
-    def _is_hot(node: ast.expr, hot: list[int]) -> bool:
-        index = bisect.bisect_left(hot, node.lineno)
-        return index < len(hot) and hot[index] <= (node.end_lineno or node.lineno)
 
     def _patch_call(self, call: ast.Call) -> None:
         name = dotted(call.func)
@@ -450,7 +472,7 @@ class _Collector:
                 decorators=decorators,
                 returns=tuple(scope.returns),
                 returns_param=scope.returns_param,
-                returns_annotation=ast.unparse(node.returns) if node.returns is not None else "",
+                returns_annotation=_unparse(node.returns) if node.returns is not None else "",
                 params=params,
                 is_stub=is_stub_body(node.body),
                 is_abstract="abstractmethod" in dec_names,
@@ -483,7 +505,7 @@ class _Collector:
                 return True
             if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
-            stack.extend(ast.iter_child_nodes(sub))
+            _push_children(stack, sub)
         return False
 
     def _class(self, node: ast.ClassDef) -> None:
