@@ -179,15 +179,24 @@ def _judge_part(part: int, parts: int) -> list[Finding]:
 
 
 def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
-    """Run the rules over ``loaded``: in forked processes sharing the index when it is large."""
+    """Run the rules over ``loaded``: split with forked processes sharing the index when it is large.
+
+    This process judges the first part itself: one fork fewer holding a copy of every page.
+    """
     global _FORKED
     workers = jobs_for(index.workers, len(loaded) // 10)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _FORKED = (index, loaded, names)
         try:
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                parts = list(pool.map(_judge_part, range(workers), [workers] * workers))
+            with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+                futures = [pool.submit(_judge_part, part, workers) for part in range(1, workers)]
+                # modules parsed on demand here count (and report) nothing, as in the forked parts
+                parsed, notices = index.parsed, len(index.notices)
+                parts = [_judge_part(0, workers)]
+                index.parsed = parsed
+                del index.notices[notices:]
+                parts.extend(future.result() for future in futures)
         finally:
             _FORKED = None
         return [finding for part in parts for finding in part]
