@@ -153,11 +153,12 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     primary = [p for p in files if p in data and (p in named or needs_parse(data[p]))]
     loaded = index.load(primary, data)
     pairs = async_pairs(loaded)
+    modules = {source for source, _ in pairs}
     primary_set = set(primary)
     secondary = [
         path
         for path in files
-        if path not in primary_set and path in data and imports_any(index, path, data[path], pairs)
+        if path not in primary_set and path in data and imports_any(index, path, data[path], pairs, modules)
     ]
     loaded += index.load(secondary, data)
     every_name = async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES
@@ -234,11 +235,18 @@ def async_pairs(loaded: Iterable[ModuleFacts]) -> set[tuple[str, str]]:
     return pairs
 
 
-def imports_any(index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]]) -> bool:
-    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes)."""
+def imports_any(
+    index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]], modules: Collection[str] | None = None
+) -> bool:
+    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes).
+
+    ``modules``: the modules of ``pairs``, when the caller asks about many files.
+    """
     if b"import" not in blob:
         return False
     module, is_package = index.module_of(path)
+    if modules is None:
+        modules = {source for source, _ in pairs}
     for match in from_imports(blob):
         dots, source = len(match.group(1)), match.group(2).decode()
         if dots:
@@ -247,6 +255,8 @@ def imports_any(index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]
             if keep < 0:
                 continue
             source = ".".join([*parts[:keep], source] if source else parts[:keep])
+        if source not in modules:
+            continue  # most imports name another package: no need to split the names
         for word in _WORD.findall(match.group(3)):
             if (source, word.decode()) in pairs:
                 return True
