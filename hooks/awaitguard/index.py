@@ -249,7 +249,7 @@ class Index:
             return
         # biggest files first, so no process is left with a giant file at the end
         jobs.sort(key=lambda job: len(job[3]), reverse=True)
-        chunks = list(_chunks(jobs, sum(len(job[3]) for job in jobs) // (workers * 32) + 1))
+        chunks = list(_chunks(jobs, sum(len(job[3]) for job in jobs) // (workers * 64) + 1))
         yield from (result for chunk in _share(chunks, workers - 1) for result in chunk)
 
 
