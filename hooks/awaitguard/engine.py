@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,6 +21,42 @@ from awaitguard.values import Value
 
 # A file needs a full look when it can hold a site: an await/async construct or a test double.
 _NEEDS_PARSE = re.compile(rb"\bawait\b|\basync[ \t]+(?:def|with|for)\b|\b(?:patch|setattr|AsyncMock|MagicMock|Mock)\b")
+# the same test word by word: a C substring search per word is several times faster than the
+# regex, whose alternation of \b-words is tried at every byte of the file
+_ASYNC_TAIL = re.compile(rb"[ \t]+(?:def|with|for)\b")
+_NEEDS_WORDS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = (
+    (b"await", None),
+    (b"async", _ASYNC_TAIL),
+    (b"patch", None),
+    (b"setattr", None),
+    (b"Mock", None),
+    (b"MagicMock", None),
+    (b"AsyncMock", None),
+)
+_IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _has_word(blob: bytes, word: bytes, tail: re.Pattern[bytes] | None) -> bool:
+    """Whether ``word`` occurs as a whole ASCII word (``\\b`` of a bytes regex), followed by ``tail``."""
+    size, end = len(word), len(blob)
+    start = blob.find(word)
+    while start != -1:
+        after = start + size
+        if not start or blob[start - 1] not in _IDENT:
+            if tail is not None:
+                if tail.match(blob, after):
+                    return True
+            elif after == end or blob[after] not in _IDENT:
+                return True
+        start = blob.find(word, after)
+    return False
+
+
+def needs_parse(blob: bytes) -> bool:
+    """``_NEEDS_PARSE.search(blob)``, word by word."""
+    return any(_has_word(blob, word, tail) for word, tail in _NEEDS_WORDS)
+
+
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -149,14 +185,15 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     # a few files asked for by name are always parsed (so their syntax errors are reported); a long
     # list (`pre-commit run --all-files` passes every file) goes through the prefilter like --all
     named = set(paths) if paths is not None and len(paths) <= NAMED_ALWAYS_PARSED else set()
-    primary = [p for p in files if p in data and (p in named or _NEEDS_PARSE.search(data[p]))]
+    primary = [p for p in files if p in data and (p in named or needs_parse(data[p]))]
     loaded = index.load(primary, data)
     pairs = async_pairs(loaded)
+    modules = {source for source, _ in pairs}
     primary_set = set(primary)
     secondary = [
         path
         for path in files
-        if path not in primary_set and path in data and imports_any(index, path, data[path], pairs)
+        if path not in primary_set and path in data and imports_any(index, path, data[path], pairs, modules)
     ]
     loaded += index.load(secondary, data)
     every_name = (
@@ -180,15 +217,24 @@ def _judge_part(part: int, parts: int) -> list[Finding]:
 
 
 def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
-    """Run the rules over ``loaded``: in forked processes sharing the index when it is large."""
+    """Run the rules over ``loaded``: split with forked processes sharing the index when it is large.
+
+    This process judges the first part itself: one fork fewer holding a copy of every page.
+    """
     global _FORKED
     workers = jobs_for(index.workers, len(loaded) // 10)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _FORKED = (index, loaded, names)
         try:
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                parts = list(pool.map(_judge_part, range(workers), [workers] * workers))
+            with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+                futures = [pool.submit(_judge_part, part, workers) for part in range(1, workers)]
+                # modules parsed on demand here count (and report) nothing, as in the forked parts
+                parsed, notices = index.parsed, len(index.notices)
+                parts = [_judge_part(0, workers)]
+                index.parsed = parsed
+                del index.notices[notices:]
+                parts.extend(future.result() for future in futures)
         finally:
             _FORKED = None
         return [finding for part in parts for finding in part]
@@ -197,6 +243,24 @@ def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Fin
 
 
 _FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+
+
+def from_imports(blob: bytes) -> Iterator[re.Match[bytes]]:
+    """``_FROM_IMPORT.finditer(blob)``, tried only at the line starts followed by `from`.
+
+    The regex alone is tried at every byte of the file; `find` jumps to the few candidates.
+    """
+    end = 0  # matches do not overlap: the next one starts at or after the previous end
+    at = blob.find(b"from")
+    while at != -1:
+        start = blob.rfind(b"\n", 0, at) + 1
+        if start >= end and not blob[start:at].strip(b" \t"):
+            match = _FROM_IMPORT.match(blob, start)
+            if match is not None:
+                yield match
+                end = match.end()
+        at = blob.find(b"from", max(at + 4, end))
+    return
 
 
 def async_pairs(loaded: Iterable[ModuleFacts]) -> set[tuple[str, str]]:
@@ -208,12 +272,19 @@ def async_pairs(loaded: Iterable[ModuleFacts]) -> set[tuple[str, str]]:
     return pairs
 
 
-def imports_any(index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]]) -> bool:
-    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes)."""
+def imports_any(
+    index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]], modules: Collection[str] | None = None
+) -> bool:
+    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes).
+
+    ``modules``: the modules of ``pairs``, when the caller asks about many files.
+    """
     if b"import" not in blob:
         return False
     module, is_package = index.module_of(path)
-    for match in _FROM_IMPORT.finditer(blob):
+    if modules is None:
+        modules = {source for source, _ in pairs}
+    for match in from_imports(blob):
         dots, source = len(match.group(1)), match.group(2).decode()
         if dots:
             parts = module.split(".")
@@ -221,6 +292,8 @@ def imports_any(index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]
             if keep < 0:
                 continue
             source = ".".join([*parts[:keep], source] if source else parts[:keep])
+        if source not in modules:
+            continue  # most imports name another package: no need to split the names
         for word in _WORD.findall(match.group(3)):
             if (source, word.decode()) in pairs:
                 return True

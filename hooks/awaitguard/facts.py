@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,50 @@ STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
 Target = tuple[tuple[int, int], str]  # (python version, sys.platform) a stub is read for
 
 
+# expression nodes ``exprs`` does more with than search their children
+_SPECIAL: frozenset[type[ast.AST]] = frozenset(
+    {ast.Await, ast.Lambda, ast.IfExp, ast.Call, ast.JoinedStr}
+    | {ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
+)
+# fields that never hold a node worth searching: `Load`/`Store` and operators (leaves), strings, flags
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "conversion", "is_async", "kind"})
+_SEARCHED: dict[type[ast.AST], tuple[str, ...]] = {ast.Constant: ()}
+
+
+def _push_children(stack: list[Any], node: ast.AST) -> None:
+    """``stack.extend(ast.iter_child_nodes(node))``, same order, without the leaf fields."""
+    names = _SEARCHED.get(type(node))
+    if names is None:
+        names = _SEARCHED[type(node)] = tuple(f for f in node._fields if f not in _LEAF_FIELDS)
+    for name in names:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            stack.append(value)
+        elif isinstance(value, list):
+            stack.extend(item for item in value if isinstance(item, ast.AST))
+
+
+def _running_counts(lines: list[int], size: int) -> list[int]:
+    """``counts[n]``: how many of the sorted line numbers ``lines`` are <= n, for n in 0..size+1."""
+    flags = bytearray(size + 2)
+    for line in lines:
+        flags[line] = 1
+    return list(itertools.accumulate(flags))
+
+
+def _unparse(node: ast.expr) -> str:
+    """``ast.unparse(node)``, without building an unparser for a plain (dotted) name or ``None``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        name = dotted(node)
+        if name:
+            return name
+    elif isinstance(node, ast.Constant) and node.value is None:
+        return "None"
+    return ast.unparse(node)
+
+
 @dataclass
 class _Scope:
     qualname: str
@@ -81,6 +126,9 @@ class _Collector:
         self.walk_all = b"patch" in data or b"setattr" in data
         self.hot = hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()))
         self.await_lines = hot_lines(data, (b"await",))
+        # running counts of hot lines: a node spanning lines a..b is hot when counts[b] != counts[a - 1]
+        self.hot_counts = _running_counts(self.hot, len(self.lines))
+        self.await_counts = _running_counts(self.await_lines, len(self.lines))
         self.yield_lines = hot_lines(data, (b"yield",))
         self.defs: list[DefFact] = []
         self.imports: list[ImportFact] = []
@@ -91,6 +139,7 @@ class _Collector:
         self.guarded = 0
         self.expects_error = 0
         self.stack: list[_Scope] = [_Scope("", "module")]
+        self.fscope = self.stack[0]  # the innermost scope that is not a class: ``function_scope()``
         self.handlers: dict[type[ast.stmt], Callable[[Any], None]] = {
             ast.FunctionDef: self._def,
             ast.AsyncFunctionDef: self._def,
@@ -135,10 +184,7 @@ class _Collector:
         return self.stack[-1]
 
     def function_scope(self) -> _Scope:
-        for scope in reversed(self.stack):
-            if scope.kind != "class":
-                return scope
-        return self.stack[0]
+        return self.fscope
 
     def col(self, node: ast.expr | ast.stmt) -> int:
         """1-based column in code points (ast gives UTF-8 byte offsets)."""
@@ -222,16 +268,22 @@ class _Collector:
     # -- expressions -------------------------------------------------------------------------
     def exprs(self, *nodes: ast.expr | None) -> None:
         """Search expressions for awaits, async comprehensions, f-string calls and patches."""
-        scope = self.function_scope()
+        scope = self.fscope
         if scope.is_async or self.walk_all:
-            stack = [n for n in nodes if n is not None and self._is_hot(n, self.hot)]
+            counts = self.hot_counts
         elif self.await_lines:
-            # a sync scope is only searched for `await` itself, which is a SyntaxError there
-            stack = [n for n in nodes if n is not None and self._is_hot(n, self.await_lines)]
+            counts = self.await_counts  # a sync scope is only searched for `await`, a SyntaxError there
         else:
             return
+        stack = [n for n in nodes if n is not None and counts[n.end_lineno or n.lineno] != counts[n.lineno - 1]]
+        if not stack:
+            return
+        special = _SPECIAL
         while stack:
             node = stack.pop()
+            if node.__class__ not in special:
+                _push_children(stack, node)
+                continue
             if isinstance(node, ast.Await):
                 ref = ref_of(node.value)
                 if scope.is_async:
@@ -260,12 +312,7 @@ class _Collector:
                     kind = "async-for" if gen.is_async else "for"
                     if isinstance(gen.iter, (ast.Call, ast.Name, ast.Attribute, ast.List, ast.Tuple)):
                         self.site(kind, gen.iter, ref_of(gen.iter))
-            stack.extend(ast.iter_child_nodes(node))  # type: ignore[arg-type]
-
-    @staticmethod
-    def _is_hot(node: ast.expr, hot: list[int]) -> bool:
-        index = bisect.bisect_left(hot, node.lineno)
-        return index < len(hot) and hot[index] <= (node.end_lineno or node.lineno)
+            _push_children(stack, node)
 
     def _patch_call(self, call: ast.Call) -> None:
         name = dotted(call.func)
@@ -419,7 +466,9 @@ class _Collector:
             plain_return=plain_annotation(node.returns),
         )
         self.stack.append(scope)
+        outer, self.fscope = self.fscope, scope
         self.body(node.body)
+        self.fscope = outer
         self.stack.pop()
         is_generator = self._is_generator(node)
         self.defs.append(
@@ -433,7 +482,7 @@ class _Collector:
                 decorators=decorators,
                 returns=tuple(scope.returns),
                 returns_param=scope.returns_param,
-                returns_annotation=ast.unparse(node.returns) if node.returns is not None else "",
+                returns_annotation=_unparse(node.returns) if node.returns is not None else "",
                 params=params,
                 is_stub=is_stub_body(node.body),
                 is_abstract="abstractmethod" in dec_names,
@@ -467,7 +516,7 @@ class _Collector:
                 return True
             if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
-            stack.extend(ast.iter_child_nodes(sub))
+            _push_children(stack, sub)
         return False
 
     def _class(self, node: ast.ClassDef) -> None:

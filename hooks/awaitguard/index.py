@@ -9,7 +9,7 @@ import pickle
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from awaitguard import __version__
@@ -109,8 +109,17 @@ def _collect_chunk(jobs: list[Job]) -> list[Result]:
 
 
 def _chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
-    for start in range(0, len(jobs), size):
-        yield jobs[start : start + size]
+    """Consecutive runs of ``jobs`` of about ``size`` bytes of source each (at least one job)."""
+    chunk: list[Job] = []
+    total = 0
+    for job in jobs:
+        chunk.append(job)
+        total += len(job[3])
+        if total >= size:
+            yield chunk
+            chunk, total = [], 0
+    if chunk:
+        yield chunk
 
 
 def jobs_for(workers: int, count: int) -> int:
@@ -263,9 +272,32 @@ class Index:
         if workers <= 1 or len(jobs) < 40:
             yield from map(_collect_job, jobs)
             return
-        # biggest files first, so no worker is left with a giant file at the end
+        # biggest files first, so no process is left with a giant file at the end
         jobs.sort(key=lambda job: len(job[3]), reverse=True)
-        size = max(4, min(64, len(jobs) // (workers * 8) or 1))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for chunk in pool.map(_collect_chunk, _chunks(jobs, size)):
-                yield from chunk
+        chunks = list(_chunks(jobs, sum(len(job[3]) for job in jobs) // (workers * 64) + 1))
+        yield from (result for chunk in _share(chunks, workers - 1) for result in chunk)
+
+
+def _share(chunks: list[list[Job]], helpers: int) -> list[list[Result]]:
+    """Every chunk collected, in order: ``helpers`` worker processes take chunks from the front (the
+    biggest files), this process from the back, until they meet.
+
+    This process works too rather than only unpickling results: its own facts are never pickled.
+    """
+    done: list[list[Result]] = [[] for _ in chunks]
+    front, back = 0, len(chunks)
+    pending: dict[Future[list[Result]], int] = {}
+    with ProcessPoolExecutor(max_workers=helpers) as pool:
+        while True:
+            for future in [f for f in pending if f.done()]:
+                done[pending.pop(future)] = future.result()
+            while len(pending) < 2 * helpers and front < back:  # one running, one queued per worker
+                pending[pool.submit(_collect_chunk, chunks[front])] = front
+                front += 1
+            if front >= back:
+                break
+            back -= 1
+            done[back] = _collect_chunk(chunks[back])
+        for future, at in pending.items():
+            done[at] = future.result()
+    return done

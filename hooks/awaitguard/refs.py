@@ -280,6 +280,10 @@ def plain_annotation(node: ast.expr | None) -> bool:
     """True when a return annotation names only plain builtin types."""
     if node is None:
         return False
+    if isinstance(node, ast.Name):  # the common cases, without walking
+        return node.id in PLAIN_TYPE_NAMES
+    if isinstance(node, ast.Attribute):
+        return False
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and sub.id not in PLAIN_TYPE_NAMES:
             return False
