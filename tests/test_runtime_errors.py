@@ -34,13 +34,15 @@ def test_ag101_example_raises_the_documented_type_error() -> None:
     assert run(load("AG101", "Use instead").handler()) == {"mode": "prod"}
 
 
-def test_ag102_example_never_runs_the_coroutine() -> None:
+def test_ag102_example_never_runs_the_coroutine_and_fails_on_the_value() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run(load("AG102", "Example").nightly())
+        with pytest.raises(TypeError, match=re.escape("unsupported operand type(s) for +: 'coroutine' and 'int'")):
+            run(load("AG102", "Example").nightly())
         gc.collect()
     assert any("coroutine 'refresh_index' was never awaited" in str(w.message) for w in caught)
-    assert run(load("AG102", "Use instead").nightly()) is None
+    assert any("coroutine 'count_items' was never awaited" in str(w.message) for w in caught)
+    assert run(load("AG102", "Use instead").nightly()) == 4
 
 
 def test_ag103_example_raises_the_documented_error() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import builtins
 import itertools
 import os
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from awaitguard.model import (
 )
 from awaitguard.refs import (
     GUARD_BYTES,
+    OPERATORS,
     annotation_ref,
     dotted,
     ends_in_raise,
@@ -37,6 +39,7 @@ from awaitguard.refs import (
     raises_type_error,
     ref_of,
     suppressions,
+    value_uses,
     word_count,
 )
 from awaitguard.source import SourceError, parse
@@ -46,6 +49,8 @@ from awaitguard.source import SourceError, parse
 _HOT_WORDS = (b"await", b"async for", b" for ", b'f"', b"f'")
 _PATCH_WORDS = (b"patch", b"setattr")
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
+_BUILTIN_CALLS = frozenset(f"n:{name}" for name in dir(builtins))  # `len(x) == 0`: no coroutine to find
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.JoinedStr, ast.Lambda})  # expressions that use no call's value
 STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
 Target = tuple[tuple[int, int], str]  # (python version, sys.platform) a stub is read for
 
@@ -161,6 +166,7 @@ class _Collector:
             ast.Match: self._match,
             ast.Global: self._global,
             ast.Nonlocal: self._nonlocal,
+            ast.Assert: self._assert,
         }
         if hasattr(ast, "TryStar"):
             self.handlers[ast.TryStar] = self._try
@@ -172,7 +178,6 @@ class _Collector:
             ast.Nonlocal,
             ast.Delete,
             ast.Raise,
-            ast.Assert,
         )
         type_alias = getattr(ast, "TypeAlias", None)
         if type_alias is not None:
@@ -240,6 +245,24 @@ class _Collector:
             ref = ref_of(node)
             if ref and ref[-1] == "()":
                 self.site("drop", node, ref, context)
+
+    def values(self, node: ast.expr | None) -> None:
+        """Calls ``node`` uses as values (operands, attribute bases, consumer arguments ...): drop sites.
+
+        Searched in every statement of every function, like the statement and boolean drop sites; the
+        search is shallow (see ``refs.value_uses``), so most statements cost a type check or two.
+        """
+        if node is None or type(node) in _LEAVES or self.stack[-1].kind == "class":
+            return
+        for context, sub, detail, consumer in value_uses(node):
+            ref = ref_of(sub)
+            if context in ("for", "async-for"):
+                scope = self.function_scope()
+                if not (scope.is_async or self.walk_all):  # a comprehension `exprs` does not search
+                    self.site(context, sub, ref)
+            elif ref and ref[-1] == "()" and not (len(ref) == 2 and ref[0] in _BUILTIN_CALLS):
+                consumer_ref = ref_of(consumer) if consumer is not None else UNKNOWN_REF
+                self.site("drop", sub, ref, context, target=detail, target_ref=consumer_ref)
 
     def bool_context(self, test: ast.expr) -> None:
         if isinstance(test, ast.Call):
@@ -597,6 +620,8 @@ class _Collector:
         else:
             for target in node.targets:
                 self.bind_target(target, ref)
+                if type(target) is ast.Tuple or type(target) is ast.List:
+                    self.drop(value, "unpack")
         if (
             self.scope.kind == "module"
             and len(node.targets) == 1
@@ -615,6 +640,7 @@ class _Collector:
             and self.uses(node.targets[0].id) <= 1
         ):
             self.drop(value, "unused")
+        self.values(value)
         self.exprs(value)
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
@@ -630,17 +656,25 @@ class _Collector:
             self._class_binding(node.target.id, ref)
         else:
             self.bind_target(node.target, ref)
+        self.values(node.value)
         self.exprs(node.value)
 
     def _aug_assign(self, node: ast.AugAssign) -> None:
         if isinstance(node.target, ast.Name) and self.scope.kind != "class":
             self.bind(node.target.id, UNKNOWN_REF)
-        self.exprs(node.value)
+        value = node.value
+        if isinstance(value, ast.Call) and self.scope.kind != "class":
+            ref = ref_of(value)
+            if ref and ref[-1] == "()":
+                self.site("drop", value, ref, "augmented", target=OPERATORS.get(type(node.op), "") + "=")
+        self.values(value)
+        self.exprs(value)
 
     def _expr_stmt(self, node: ast.Expr) -> None:
         self.drop(node.value, "statement")
         if isinstance(node.value, (ast.BoolOp, ast.UnaryOp)):
             self.bool_context(node.value)
+        self.values(node.value)
         self.exprs(node.value)
 
     def _return(self, node: ast.Return) -> None:
@@ -651,8 +685,14 @@ class _Collector:
             if ref and ref[0].startswith("n:") and ref[0][2:] in scope.params:
                 scope.returns_param = True
             scope.returns.append(ref)
-            if value is not None and not scope.is_async and scope.plain_return:
-                self.drop(value, "return")
+            if value is not None and scope.plain_return:
+                if not scope.is_async:
+                    self.drop(value, "return")
+                elif isinstance(value, ast.Call) and scope.node is not None and scope.node.returns is not None:
+                    ref = ref_of(value)
+                    if ref and ref[-1] == "()":
+                        self.site("drop", value, ref, "return-async", target=ast.unparse(scope.node.returns))
+        self.values(value)
         self.exprs(value)
 
     def _if(self, node: ast.If) -> None:
@@ -662,6 +702,7 @@ class _Collector:
                 self.body(node.body if decided else node.orelse)
                 return
         self.bool_context(node.test)
+        self.values(node.test)
         self.exprs(node.test)
         test_lines = self.lines[node.test.lineno - 1 : node.test.end_lineno or node.test.lineno]
         guard = any(GUARD_BYTES.search(line) for line in test_lines) and is_guard(node.test)
@@ -672,6 +713,7 @@ class _Collector:
 
     def _while(self, node: ast.While) -> None:
         self.bool_context(node.test)
+        self.values(node.test)
         self.exprs(node.test)
         self.body(node.body)
         self.body(node.orelse)
@@ -684,6 +726,7 @@ class _Collector:
             # `for conn in conns:` with `conns: list[Conn]`: conn is a Conn (the resolver decides)
             item = (*iterated, "#item") if kind == "for" and iterated and iterated != PLAIN_REF else UNKNOWN_REF
             self.bind_target(node.target, item if isinstance(node.target, ast.Name) else UNKNOWN_REF)
+        self.values(node.iter)  # the iterable itself is AG104's: only what it is built from
         self.exprs(node.iter)
         self.body(node.body)
         self.body(node.orelse)
@@ -701,10 +744,15 @@ class _Collector:
                 self.bind_target(
                     item.optional_vars, (*entered, step) if entered and entered != PLAIN_REF else UNKNOWN_REF
                 )
+            self.values(item.context_expr)  # the context manager itself is AG103's
             self.exprs(item.context_expr)
         self.expects_error += expects
         self.body(node.body)
         self.expects_error -= expects
+
+    def _assert(self, node: ast.Assert) -> None:
+        self.values(node.test)
+        self.exprs(node.test, node.msg)
 
     def _global(self, node: ast.Global) -> None:
         # assigned from a function body: the module-level value is no longer the only one

@@ -102,13 +102,15 @@ class Site:
     col: int
     scope: str  # enclosing function qualname ("" for module level)
     ref: Ref  # the expression judged (await operand, call, context manager, iterable)
-    context: str = ""  # drop: statement|unused|bool|fstring|return ; patch: form
+    # drop: statement|unused|bool|fstring|return, or a value use: arithmetic|augmented|compare|in|
+    # subscript|attribute|unpack|consumer|format|return-async ; patch: form
+    context: str = ""
     end_line: int = 0
     guarded: bool = False  # under an `if iscoroutinefunction(...)`-style guard
     expects_error: bool = False  # inside `with pytest.raises(TypeError)`
-    # patch sites only
+    # patch sites; drop sites of value uses: the operator, attribute, consumer or annotation as written
     target: str = ""  # dotted string target, or attribute name for patch.object
-    target_ref: Ref = ()  # object target of patch.object / monkeypatch.setattr(obj, ...)
+    target_ref: Ref = ()  # object target of patch.object / monkeypatch.setattr(obj, ...); the consumer called
     double: Ref = ()  # the replacement (("asyncmock",), ("syncmock",), a ref to a def, () unknown)
     text: str = ""  # the expression as written, when it differs from what ``ref`` renders
 

@@ -14,7 +14,16 @@ from collections.abc import Iterator
 
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact, Site
-from awaitguard.refs import CONCRETE_CONTAINERS, PLAIN_TYPE_NAMES, annotation_ref, dotted, ref_of
+from awaitguard.refs import (
+    CONCRETE_CONTAINERS,
+    CONSUMERS,
+    LOG_METHODS,
+    PLAIN_TYPE_NAMES,
+    annotation_ref,
+    dotted,
+    is_logger_method,
+    ref_of,
+)
 from awaitguard.values import UNKNOWN, Value
 
 # Outside the project: what calling (or using) a well-known name gives.
@@ -114,6 +123,7 @@ KNOWN: dict[str, str] = {
             "tuple",
             "frozenset",
             "sorted",
+            "sum",
             "bytes",
         ),
         "plain-fn",
@@ -799,6 +809,27 @@ class Resolver:
                 "instance", module=declared.module, path=declared.path, defn=declared.defn, origin=fn, resolver=self
             )
         return UNKNOWN
+
+    def consumer(self, facts: ModuleFacts, site: Site) -> str:
+        """What the function a value-use site passes its call to does with a coroutine: its
+        ``refs.CONSUMERS`` group, "log" for a logging call, or "" when it is not known to want a result."""
+        value = self.value(facts, site.scope, site.target_ref)
+        if value.kind == "external":
+            if value.name in CONSUMERS:
+                return CONSUMERS[value.name]
+            module, _, method = value.name.rpartition(".")
+            return "log" if module == "logging" and method in LOG_METHODS else ""
+        if value.kind == "function" and value.defn is not None and value.module.split(".")[0] == "logging":
+            # read from typeshed: `logging.info` or `Logger.info` (through `logging.getLogger(...)`)
+            return "log" if value.defn.qualname.rsplit(".", 1)[-1] in LOG_METHODS else ""
+        if value.kind == "unknown" and is_logger_method(site.target):
+            return "log"  # `logger = logging.getLogger(...)` is not followed: a logger by name
+        return ""
+
+    def scope_is_async(self, facts: ModuleFacts, scope: str) -> bool:
+        tables = self.tables(facts.module)
+        found = tables.scopes.get(scope) if tables is not None and scope else None
+        return found is not None and found.is_async
 
     # -- helpers for messages ----------------------------------------------------------------------
     def async_sibling(self, value: Value) -> str | None:

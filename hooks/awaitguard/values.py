@@ -209,6 +209,12 @@ class Value:
         kind = self.kind
         callee = self._callee()
         if is_async:
+            if kind == "coroutine":
+                return (
+                    f"the coroutine returned by `async def {callee}` (not awaited)",
+                    "TypeError: 'async for' requires an object with __aiter__ method, got coroutine",
+                    f"write `async for ... in await {callee}(...)`",
+                )
             if kind in ("gen", "sync-iter") or (
                 kind == "instance" and self._only(("__iter__", "__getitem__"), "__aiter__")
             ):

@@ -121,12 +121,15 @@ AG104 = RuleMeta(
 **What it does**
 
 Finds `async for` over a value that is only a sync iterable (a generator, a list, a class with
-`__iter__` but no `__aiter__`) and `for` over an async generator, an async iterator or a coroutine.
+`__iter__` but no `__aiter__`), `for` over an async generator or an async iterator, and either form
+(or a comprehension) over a coroutine that was not awaited. Those coroutines are never reported as
+AG102 as well: one line, one code.
 
 **Why is this bad?**
 
 It fails when the loop starts: `TypeError: 'async for' requires an object with __aiter__ method,
-got generator`, or `TypeError: 'async_generator' object is not iterable`.
+got generator` (or `got coroutine`), or `TypeError: 'async_generator' object is not iterable`
+(`'coroutine' object is not iterable`).
 
 **Example**
 

@@ -20,16 +20,27 @@ AG102 = RuleMeta(
 
 Finds calls of an `async def` (or of a function returning a coroutine) whose coroutine is never
 awaited: dropped as a statement, assigned to a name that is never read, tested in a boolean
-context, formatted into an f-string, or returned from a sync function annotated with a plain
-result type. Calls from sync functions are covered too. Passing the coroutine anywhere
-(`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a `TaskGroup`, any
-parameter) counts as a use.
+context, formatted into a string, or returned from a sync function annotated with a plain result
+type. It also finds a coroutine used as if it were its result: in arithmetic (`total +=
+count_items()`), compared (`load() == 3`, `x in get_ids()`), subscripted, unpacked, asked for an
+attribute (`get_user().name`; `send`, `throw`, `close` and `cr_*` are the coroutine's own), passed
+to a function that can only want the result (`len`, `str`, `repr`, `int`, `float`, `bool`,
+`print`, `json.dumps`, `sum`, `sorted`, `list`, `dict`, `set`, `tuple`, `min`, `max`, logging
+calls, `"{}".format(...)`, `"%s" % ...`), or returned unawaited from an `async def` whose return
+annotation declares a plain result (`-> int`). Calls from sync functions are covered too. Passing
+the coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`,
+`wait_for`, a `TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`, a
+comprehension) is AG104's finding, so each line gets one code.
 
 **Why is this bad?**
 
-Nothing fails: the body silently never runs. CPython only prints
+The body silently never runs. CPython only prints
 `RuntimeWarning: coroutine 'refresh_index' was never awaited` when the object is collected,
-often far from the line that created it, and a boolean test of a coroutine is always true.
+often far from the line that created it, and a boolean test of a coroutine is always true. Used as
+a value, the coroutine fails where it is used, on the first call that reaches the line:
+`TypeError: unsupported operand type(s) for +: 'coroutine' and 'int'`, `TypeError: 'coroutine'
+object is not subscriptable`, `AttributeError: 'coroutine' object has no attribute 'name'`, or,
+worse, it compares unequal or prints `<coroutine object ...>` without an error at all.
 
 **Example**
 
@@ -38,8 +49,13 @@ async def refresh_index():
     return 1
 
 
+async def count_items():
+    return 3
+
+
 async def nightly():
     refresh_index()
+    return count_items() + 1
 ```
 
 **Use instead**
@@ -49,14 +65,22 @@ async def refresh_index():
     return 1
 
 
+async def count_items():
+    return 3
+
+
 async def nightly():
     await refresh_index()
+    return await count_items() + 1
 ```
 
 **Known problems**
 
 A coroutine stored in a container or attribute and awaited later is treated as used; calls
-through parameters and unknown decorators are not resolved.
+through parameters and unknown decorators are not resolved. Value uses are searched from each
+statement through operators, attribute chains and the consumers above, not inside the arguments of
+other calls, lambdas or comprehensions (`foo(count_items() + 1)` is not reported). A logger is
+recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be resolved.
 """,
 )
 
@@ -69,6 +93,29 @@ _HOW = {
     "bool": "tested for truth (a coroutine is always true)",
     "fstring": "formatted into a string",
     "return": "returned from a sync function that declares a plain result",
+    # used as a value: what happens instead, in the words of the runtime error
+    "arithmetic": "used as an operand of `{detail}` (TypeError: unsupported operand type(s) for {detail})",
+    "unary": "used as the operand of unary `{detail}` (TypeError: bad operand type for unary {detail}: 'coroutine')",
+    "augmented": "used as the operand of `{detail}` (TypeError: unsupported operand type(s) for {detail})",
+    "compare": "compared with `{detail}` as if it were its result (the test sees the coroutine, never the result)",
+    "order": "compared with `{detail}` (TypeError: '{detail}' not supported between instances of 'coroutine' and ...)",
+    "in": "searched with `{detail}` (TypeError: argument of type 'coroutine' is not iterable)",
+    "subscript": "subscripted (TypeError: 'coroutine' object is not subscriptable)",
+    "attribute": "asked for `.{detail}` (AttributeError: 'coroutine' object has no attribute '{detail}')",
+    "unpack": "unpacked (TypeError: cannot unpack non-iterable coroutine object)",
+    "format": "formatted into a string with `{detail}` (it shows `<coroutine object ...>`)",
+    "return-async": "returned from an `async def` that declares `-> {detail}` "
+    "(awaiting the caller gives this coroutine, not a result)",
+}
+# what a consumer does with a coroutine (groups of ``refs.CONSUMERS``, and logging calls)
+_CONSUMED = {
+    "len": "(TypeError: object of type 'coroutine' has no len())",
+    "number": "(TypeError: {detail}() argument must be ... a real number, not 'coroutine')",
+    "bool": "(always true for a coroutine)",
+    "text": "(it shows `<coroutine object ...>`, not the result)",
+    "log": "(it logs `<coroutine object ...>`, not the result)",
+    "json": "(TypeError: Object of type coroutine is not JSON serializable)",
+    "iterable": "(TypeError: 'coroutine' object is not iterable)",
 }
 _FIX = {
     "statement": "write `await {expr}`, or keep the task returned by `asyncio.create_task(...)`",
@@ -76,22 +123,45 @@ _FIX = {
     "bool": "write `await {expr}` inside the test",
     "fstring": "write `await {expr}` inside the f-string",
     "return": "make the function `async def` and `return await {expr}`, or annotate it as returning a coroutine",
+    "arithmetic": "write `await {expr}` (`await` binds tighter than `{detail}`)",
+    "unary": "write `{detail}(await {expr})`",
+    "augmented": "write `{detail} await {expr}`",
+    "compare": "compare `await {expr}`",
+    "order": "compare `await {expr}`",
+    "in": "write `{detail} await {expr}`",
+    "subscript": "write `(await {expr})[...]`",
+    "attribute": "write `(await {expr}).{detail}` (`await {expr}.{detail}` would await the attribute)",
+    "unpack": "unpack `await {expr}`",
+    "consumer": "write `{detail}(await {expr})`",
+    "log": "pass `await {expr}` to `{detail}()`",
+    "format": "format `await {expr}`",
+    "return-async": "write `return await {expr}`",
 }
+_ORDER = frozenset({"<", "<=", ">", ">="})
+# value uses fail at once with the TypeError/AttributeError a `pytest.raises` block may expect
+_STATEMENTS = frozenset({"statement", "unused", "bool", "fstring", "return"})
 
 
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
-    if site.guarded:
+    if site.guarded or (site.expects_error and site.context not in _STATEMENTS):
         return
+    context, detail = site.context, site.target
+    if context == "arithmetic" and detail.startswith("unary "):
+        context, detail = "unary", detail[6:]
+    elif context == "compare" and detail in _ORDER:
+        context = "order"
+    consumed = resolver.consumer(facts, site) if context == "consumer" else ""
+    if context == "consumer" and not consumed:
+        return  # passed to a function that may want the coroutine itself
     value = resolver.value(facts, site.scope, site.ref)
     if not value.is_coroutine():
         return
-    yield finding(
-        resolver,
-        facts,
-        site,
-        AG102,
-        value,
-        how=_HOW[site.context],
-        qualname=value.qualname,
-        fix=_FIX[site.context].format(expr=site.shown),
-    )
+    if consumed:
+        how = f"passed to `{detail}()` " + _CONSUMED[consumed].format(detail=detail)
+    else:
+        how = _HOW[context].format(detail=detail)
+    fix = _FIX["log" if consumed == "log" else context].format(expr=site.shown, detail=detail)
+    if context not in _STATEMENTS and not resolver.scope_is_async(facts, site.scope):
+        where = f"make `{site.scope}` an `async def`" if site.scope else "move this into an `async def`"
+        fix = f"{where}, then {fix}"
+    yield finding(resolver, facts, site, AG102, value, how=how, qualname=value.qualname, fix=fix)
