@@ -142,3 +142,13 @@ def test_library_setting_errors_are_one_line(tmp_path: Path, setting: str, named
     code, _, stderr = scan(tmp_path, "--no-cache")
     assert code == 2
     assert stderr.count("\n") == 1 and named in stderr and "Traceback" not in stderr
+
+
+def test_a_broken_found_venv_falls_back_to_our_own_packages(tmp_path: Path) -> None:
+    """A `.venv` found by looking (not configured) that cannot run is not the user's error."""
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").write_text("not a program\n")
+    (tmp_path / "a.py").write_text("import asyncio\n\n\nasync def f():\n    await asyncio.Event().set()\n")
+    code, found, stderr = scan(tmp_path, "--no-cache")
+    assert found == {("a.py", 5, "AG101")}, stderr
+    assert code == 1

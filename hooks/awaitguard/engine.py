@@ -92,7 +92,13 @@ def make_library(config: Config, cache: FactsCache | None) -> Library:
             if not (config.root / folder).is_dir():
                 raise LibraryError(f"[tool.awaitguard] `stub-paths`: {folder}: no such folder")
         stub_dirs = [(str(config.root / folder), folder.strip("/")) for folder in config.stub_paths]
-        found = _LIBRARIES[key] = Library(environment(config.root, python), stub_dirs, cache)
+        try:
+            env = environment(config.root, python)
+        except LibraryError:
+            if config.python:
+                raise  # the user's own setting: say so
+            env = environment(config.root, None)  # a broken `.venv` found by looking: use our own packages
+        found = _LIBRARIES[key] = Library(env, stub_dirs, cache)
     return found
 
 
