@@ -149,7 +149,6 @@ class Library:
     _located: dict[str, Located | None] = field(default_factory=dict)
     _versions: dict[str, tuple[int, int, int, int]] | None = None
     _sites: list[_Site] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, message) of unreadable modules
     _names: dict[str, frozenset[str]] = field(default_factory=dict)
     _listings: dict[str, frozenset[str]] = field(default_factory=dict)
     _tops: dict[str, bool] = field(default_factory=dict)
@@ -334,17 +333,13 @@ class Library:
             hit = cache.get(key)
             if hit is not None:
                 return hit
+        # a library file that cannot be read or parsed is not the user's to fix: the module is unknown
         try:
             data = Path(located.file).read_bytes()
-        except OSError as exc:
-            self.failed.append((located.shown, exc.strerror or "cannot read"))
-            return None
-        try:
             facts = collect(
                 located.shown, module, located.is_package, data, target=(self.env.version, self.env.platform)
             )
-        except SourceError as exc:
-            self.failed.append((located.shown, exc.message))
+        except (OSError, SourceError):
             return None
         if cache is not None:
             cache.put(key, facts)
