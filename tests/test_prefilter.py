@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from awaitguard.engine import _FROM_IMPORT, _NEEDS_PARSE, from_imports, needs_parse
+from awaitguard import engine
+from awaitguard.config import Config
+from awaitguard.engine import (
+    _FROM_IMPORT,
+    _IS_ASYNC,
+    _NEEDS_PARSE,
+    from_imports,
+    is_async,
+    needs_parse,
+    patch_call_words,
+    patch_could_matter,
+)
+from awaitguard.tree import FsTree
 
 SAMPLES = [
     b"",
@@ -53,6 +67,51 @@ SAMPLES = [
 @pytest.mark.parametrize("blob", SAMPLES)
 def test_needs_parse_is_the_regex(blob: bytes) -> None:
     assert needs_parse(blob) == bool(_NEEDS_PARSE.search(blob))
+    assert is_async(blob) == bool(_IS_ASYNC.search(blob))
+
+
+PATCH_CALLS = [
+    (b'with patch("app.fetch_user", new=MagicMock(return_value=x)):\n', {"fetch_user", "MagicMock", "x"}),
+    (b'patch.object(redis.Redis, "get", fake_get)', {"get", "fake_get"}),  # not the object patched
+    (b'mocker.patch.object(\n    Client,\n    "get",\n    new=helpers.fake,\n)', {"get", "helpers", "fake"}),
+    (b'monkeypatch.setattr(mod, "fetch", lambda: 1); setattr(a, "b", c)', {"fetch", "lambda"}),
+    (b'patch.multiple("mod", fetch=DEFAULT, create=True)', {"mod", "fetch", "DEFAULT", "True"}),
+    (b'monkeypatch.setattr("a.b.c", helpers.fake)', {"c", "helpers", "fake"}),
+    (b'@patch("a.b.c")\ndef test(): pass', {"c"}),
+    (b'patch("a(b", new=f)', {"a(b", "f"}),  # a bracket inside a string is hidden with the string
+    (b'patch("a\\"b", new=f)', {"a", "b", "f"}),  # an escape: read as code, every word counts
+    (b"dispatch(x); patcher(y); setattr(a, 'b', c)", set()),
+    (b"patch(x", None),  # no end within reach: counts as mattering
+]
+
+
+@pytest.mark.parametrize(("blob", "words"), PATCH_CALLS)
+def test_patch_call_words(blob: bytes, words: set[str] | None) -> None:
+    assert patch_call_words(blob) == words
+
+
+def test_patch_could_matter() -> None:
+    names = {"fetch_user", "get"}
+    assert patch_could_matter(b'patch("app.fetch_user", new=Mock())', names)
+    assert patch_could_matter(b'patch.object(Client, "get", Mock())', names)
+    assert not patch_could_matter(b'patch.object(get, "close", Mock())', names)
+    assert not patch_could_matter(b'patch("os.getcwd", new=Mock())', names)
+    assert patch_could_matter(b'patch("os.getcwd", new=AsyncMock())', names)
+    assert patch_could_matter(b"x = AsyncMock()\npatch('os.getcwd', new=x)", names)
+    assert patch_could_matter(b"patch('os.getcwd', new=", names)
+
+
+def test_sync_files_whose_patches_name_nothing_async_are_not_parsed(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("async def fetch():\n    return 1\n\n\nasync def main():\n    await fetch()\n")
+    (tmp_path / "test_related.py").write_text("from unittest.mock import Mock, patch\n\npatch('app.fetch', Mock())\n")
+    (tmp_path / "test_unrelated.py").write_text("from unittest.mock import Mock, patch\n\npatch('os.getcwd', Mock())\n")
+    (tmp_path / "plain.py").write_text("import os\n\nprint(os.getcwd())\n")
+    settings = Config(root=tmp_path, libraries=False)
+    index = engine.make_index(settings, FsTree(tmp_path), cache=False, workers=1)
+    result = engine.scan_tree(index)
+    assert result.files_total == 4
+    assert result.files_parsed == 2
+    assert [(f.path, f.code) for f in result.findings] == [("test_related.py", "AG202")]
 
 
 IMPORT_SAMPLES = [

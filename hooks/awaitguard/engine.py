@@ -19,20 +19,17 @@ from awaitguard.rules.missing import check_removed
 from awaitguard.tree import Tree, excluded
 from awaitguard.values import Value
 
-# A file needs a full look when it can hold a site: an await/async construct or a test double.
-_NEEDS_PARSE = re.compile(rb"\bawait\b|\basync[ \t]+(?:def|with|for)\b|\b(?:patch|setattr|AsyncMock|MagicMock|Mock)\b")
+# A file needs a full look when it can hold a site: an await/async construct, or a patch (judged
+# only when the patch could matter: see ``patch_could_matter``). A `Mock` without `patch` or
+# `setattr` makes no site.
+_NEEDS_PARSE = re.compile(rb"\bawait\b|\basync[ \t]+(?:def|with|for)\b|\b(?:patch|setattr)\b")
+_IS_ASYNC = re.compile(rb"\bawait\b|\basync[ \t]+(?:def|with|for)\b")
 # the same test word by word: a C substring search per word is several times faster than the
 # regex, whose alternation of \b-words is tried at every byte of the file
 _ASYNC_TAIL = re.compile(rb"[ \t]+(?:def|with|for)\b")
-_NEEDS_WORDS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = (
-    (b"await", None),
-    (b"async", _ASYNC_TAIL),
-    (b"patch", None),
-    (b"setattr", None),
-    (b"Mock", None),
-    (b"MagicMock", None),
-    (b"AsyncMock", None),
-)
+_ASYNC_WORDS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = ((b"await", None), (b"async", _ASYNC_TAIL))
+_NEEDS_WORDS = (*_ASYNC_WORDS, (b"patch", None), (b"setattr", None))
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -57,7 +54,75 @@ def needs_parse(blob: bytes) -> bool:
     return any(_has_word(blob, word, tail) for word, tail in _NEEDS_WORDS)
 
 
-_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+def is_async(blob: bytes) -> bool:
+    """``_IS_ASYNC.search(blob)``, word by word."""
+    return any(_has_word(blob, word, tail) for word, tail in _ASYNC_WORDS)
+
+
+# a patch call: `patch(`, `patch.object(`, `patch.multiple(`, `.setattr(` (any receiver)
+_PATCH_CALL = re.compile(rb"\b(?:patch(?:[ \t]*\.[ \t]*(object|multiple))?|setattr)[ \t]*\(")
+_AWAITABLE_DOUBLES = (b"AsyncMock", b"CoroutineMock")
+_SIMPLE_STRING = re.compile(rb"""[rRbBuUfF]{0,2}(['"])([^'"\\\n]*)\1""")
+_KEYWORD = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*=(?!=)")
+_NOT_DOUBLES = frozenset((b"create", b"spec", b"spec_set", b"autospec", b"new_callable"))
+PATCH_SPAN = 4000  # bytes read after a patch call's `(`; a call that does not end there counts as mattering
+
+
+def patch_call_words(blob: bytes) -> set[str] | None:
+    """Names a patch call of ``blob`` could be judged by: the last part of each string (the target,
+    or the attribute of `patch.object` / `setattr`), the keywords of `patch.multiple`, and the
+    words of the other arguments (the double) but not of the object patched or of keyword names.
+
+    None when a call's closing parenthesis is not within ``PATCH_SPAN`` bytes. Strings with
+    quotes or escapes inside are read as code: their words count, a superset.
+    """
+    out: set[str] = set()
+    for match in _PATCH_CALL.finditer(blob):
+        is_setattr = not match.group(1) and blob.startswith(b"setattr", match.start())
+        if is_setattr and (not match.start() or blob[match.start() - 1] != ord(".")):
+            continue  # the builtin `setattr(obj, name, value)` patches nothing
+        strings: list[bytes] = []
+
+        def hide(found: re.Match[bytes], strings: list[bytes] = strings) -> bytes:
+            strings.append(found.group(2))
+            return b"\0"
+
+        window = _SIMPLE_STRING.sub(hide, blob[match.end() : match.end() + PATCH_SPAN])
+        depth, at, comma = 1, 0, -1
+        while depth and at < len(window):
+            char = window[at]
+            if char in b"([{":
+                depth += 1
+            elif char in b")]}":
+                depth -= 1
+            elif char == 44 and depth == 1 and comma < 0:  # the first top-level `,`
+                comma = at
+            at += 1
+        if depth:
+            return None
+        code = window[: at - 1]
+        for text in strings[: code.count(b"\0")]:
+            out.add(text.rsplit(b".", 1)[-1].decode("ascii", "replace"))
+        if match.group(1) == b"multiple":
+            out.update(k.decode() for k in _KEYWORD.findall(code) if k not in _NOT_DOUBLES)
+        if (match.group(1) == b"object" or is_setattr) and comma >= 0 and b"\0" not in code[:comma]:
+            code = code[comma + 1 :]  # `patch.object(Client, "get", ...)`: `Client` is not judged by name
+        out.update(w.decode() for w in _WORD.findall(_KEYWORD.sub(b"=", code)))
+    return out
+
+
+def patch_could_matter(blob: bytes, names: Collection[str]) -> bool:
+    """Whether a file with patches but no `async`/`await` can hold an AG201/AG202 finding.
+
+    Such a finding needs an awaitable double (an `AsyncMock`, or a function named in the call) or
+    an async target (named in the call's target string, attribute string or keywords): so some
+    name of a patch call must be an async name of the project or of its libraries. (A double or
+    target named only through a variable is missed, as the full scan misses other indirect uses.)
+    """
+    if any(word in blob for word in _AWAITABLE_DOUBLES):
+        return True
+    words = patch_call_words(blob)
+    return words is None or not words.isdisjoint(names)
 
 
 @dataclass
@@ -181,9 +246,10 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     """A full scan: files that can hold a site, plus sync files importing an async definition.
 
     Parsing is the floor of the cost, so files are chosen from their bytes: those with an
-    `await`, `async with`/`for` or a test double, those asked for by name, then the sync files
-    whose `from M import name` lines name an async definition of the project. Modules that a
-    resolution needs are parsed on demand.
+    `await` or `async def`/`with`/`for`, those asked for by name, then the sync files whose
+    `from M import name` lines name an async definition of the project, then the sync files
+    whose patch calls name an async definition or an `AsyncMock`. Modules that a resolution
+    needs are parsed on demand.
     """
     tree = index.tree
     files = [p for p in (paths if paths is not None else tree.files()) if not excluded(p, exclude)]
@@ -191,7 +257,16 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     # a few files asked for by name are always parsed (so their syntax errors are reported); a long
     # list (`pre-commit run --all-files` passes every file) goes through the prefilter like --all
     named = set(paths) if paths is not None and len(paths) <= NAMED_ALWAYS_PARSED else set()
-    primary = [p for p in files if p in data and (p in named or needs_parse(data[p]))]
+    primary: list[str] = []
+    patching: list[str] = []  # no async construct, but a patch: judged once the async names are known
+    for path in files:
+        blob = data.get(path)
+        if blob is None:
+            continue
+        if path in named or is_async(blob):
+            primary.append(path)
+        elif needs_parse(blob):
+            patching.append(path)
     loaded = index.load(primary, data)
     pairs = async_pairs(loaded)
     modules = {source for source, _ in pairs}
@@ -205,6 +280,12 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     every_name = (
         async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
     )
+    secondary_set = set(secondary)
+    tertiary = [p for p in patching if p not in secondary_set and patch_could_matter(data[p], every_name)]
+    if tertiary:
+        more = index.load(tertiary, data)
+        loaded += more
+        every_name |= async_names(more) | library_names(index, more)
     findings = _judge(index, loaded, every_name)
     return Result(findings, list(index.notices), len(files), index.parsed)
 
