@@ -1,3 +1,3 @@
-from awaitguard.cli import main
+from awaitguard.cli import run
 
-raise SystemExit(main())
+run()

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from awaitguard import __version__
 
@@ -47,7 +47,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The indexes of the last scan, freed by the process exit (``run``) rather than object by object:
+# freeing the facts of a large tree one at a time takes seconds after the answer is known.
+_KEPT: list[object] = []
+_T = TypeVar("_T")
+
+
+def _kept(index: _T) -> _T:
+    _KEPT.append(index)
+    return index
+
+
+def run() -> None:
+    """The console script: ``main``, then exit at once, as mypy does (``mypy.util.hard_exit``)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _KEPT.clear()  # in-process callers (tests) keep at most one scan's indexes
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(
@@ -179,7 +199,7 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
             else ("not a git repository: scanning the given files whole")
         )
         tree = FsTree(root, exclude=config.exclude)
-        index = eng.make_index(config, tree, cache, opts.jobs)
+        index = _kept(eng.make_index(config, tree, cache, opts.jobs))
         if not opts.paths:
             result = eng.scan_tree(index, None, config.exclude)
             if not opts.all:
@@ -192,23 +212,23 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
     try:
         if opts.all:  # every file of the project, or every file under the given paths
             tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
-            index = eng.make_index(config, tree, cache, opts.jobs)
+            index = _kept(eng.make_index(config, tree, cache, opts.jobs))
             return eng.scan_tree(index, paths or None, config.exclude)
         scope = git.default_scope(root, opts.base, os.environ)
         if not scope.changes and paths:
             # e.g. `pre-commit run --all-files`: nothing staged, so the given files are scanned whole
             tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
-            index = eng.make_index(config, tree, cache, opts.jobs)
+            index = _kept(eng.make_index(config, tree, cache, opts.jobs))
             return eng.scan_tree(index, paths, config.exclude)
         new_tree = git.GitTree(root, scope.target)
-        new_index = eng.make_index(config, new_tree, cache, opts.jobs)
+        new_index = _kept(eng.make_index(config, new_tree, cache, opts.jobs))
         old_index = None
         if scope.base is not None:
-            old_index = eng.make_index(config, git.GitTree(root, scope.base), cache, opts.jobs)
+            old_index = _kept(eng.make_index(config, git.GitTree(root, scope.base), cache, opts.jobs))
         return eng.scan_change(scope, new_index, old_index, config.exclude)
     except git.GitError as exc:
         return str(exc)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -8,8 +8,9 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from awaitguard import __version__
@@ -106,6 +107,21 @@ def _collect_job(job: Job) -> Result:
 
 def _collect_chunk(jobs: list[Job]) -> list[Result]:
     return [_collect_job(job) for job in jobs]
+
+
+def _collect_chunk_to(jobs: list[Job], path: str) -> str:
+    """``_collect_chunk`` in a worker, its results pickled to ``path``: a file write never waits for
+    the parent (a pipe fills up while the parent is busy parsing and cannot read it)."""
+    results = _collect_chunk(jobs)
+    with open(path, "wb") as handle:
+        pickle.dump(results, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _read_results(path: str) -> list[Result]:
+    with open(path, "rb") as handle:
+        results: list[Result] = pickle.load(handle)
+    return results
 
 
 def _chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
@@ -283,21 +299,39 @@ def _share(chunks: list[list[Job]], helpers: int) -> list[list[Result]]:
     biggest files), this process from the back, until they meet.
 
     This process works too rather than only unpickling results: its own facts are never pickled.
+    A feeder thread keeps two chunks per worker submitted, so a worker never waits for this
+    process to finish a chunk of its own before it gets more (the thread sleeps while it waits).
     """
     done: list[list[Result]] = [[] for _ in chunks]
-    front, back = 0, len(chunks)
-    pending: dict[Future[list[Result]], int] = {}
-    with ProcessPoolExecutor(max_workers=helpers) as pool:
+    lock = threading.Lock()
+    ends = [0, len(chunks)]  # the next chunk from the front, one past the last from the back
+
+    def take(front: bool) -> int | None:
+        with lock:
+            if ends[0] >= ends[1]:
+                return None
+            if front:
+                ends[0] += 1
+                return ends[0] - 1
+            ends[1] -= 1
+            return ends[1]
+
+    def feed(pool: ProcessPoolExecutor, folder: str) -> None:
+        pending: dict[Future[str], int] = {}
         while True:
-            for future in [f for f in pending if f.done()]:
-                done[pending.pop(future)] = future.result()
-            while len(pending) < 2 * helpers and front < back:  # one running, one queued per worker
-                pending[pool.submit(_collect_chunk, chunks[front])] = front
-                front += 1
-            if front >= back:
-                break
-            back -= 1
-            done[back] = _collect_chunk(chunks[back])
-        for future, at in pending.items():
-            done[at] = future.result()
+            while len(pending) < 2 * helpers and (at := take(front=True)) is not None:
+                pending[pool.submit(_collect_chunk_to, chunks[at], os.path.join(folder, str(at)))] = at
+            if not pending:
+                return
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:  # read here, while this process still has chunks of its own
+                done[pending.pop(future)] = _read_results(future.result())
+
+    with tempfile.TemporaryDirectory(prefix="awaitguard-") as folder, ProcessPoolExecutor(max_workers=helpers) as pool:
+        feeder = ThreadPoolExecutor(max_workers=1)
+        fed = feeder.submit(feed, pool, folder)
+        while (at := take(front=False)) is not None:
+            done[at] = _collect_chunk(chunks[at])
+        fed.result()  # a worker's error is raised here, as before
+        feeder.shutdown()
     return done
