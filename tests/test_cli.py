@@ -7,8 +7,10 @@ fixture). Exit codes: 0 clean, 1 findings, 2 usage/config/input errors.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -763,6 +765,32 @@ def test_corrupt_cache_entries_give_the_same_output(
     for entry in entries:
         entry.write_bytes(garbage)
     assert scan(capsys, "--all") == cold
+
+
+def test_corrupt_values_inside_the_cache_database_give_the_same_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached_project(tmp_path, monkeypatch)
+    cold = scan(capsys, "--all")
+    (database,) = (tmp_path / "cache").glob("*/facts.sqlite")
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        assert conn.execute("UPDATE facts SET value = ?", (b"\x80\x05garbage",)).rowcount > 0
+    assert scan(capsys, "--all") == cold
+
+
+def test_parallel_runs_share_the_cache(tmp_path: Path) -> None:
+    """Four real processes filling one cache at once: each gives the answer, and so does a warm run."""
+    files = {f"mod{i}.py": BAD.replace("get_manager", f"get_manager{i}") for i in range(12)}
+    root = project(tmp_path / "proj", files, "[tool.awaitguard]\ncache = true\n")
+    env = {**os.environ, "AWAITGUARD_CACHE_DIR": str(tmp_path / "cache"), "PYTHONIOENCODING": "utf-8"}
+    argv = [sys.executable, "-m", "awaitguard", "scan", "--all", "--format", "json"]
+    procs = [subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE) for _ in range(4)]
+    outputs = {proc.communicate()[0] for proc in procs}
+    assert [proc.returncode for proc in procs] == [1, 1, 1, 1]
+    assert len(outputs) == 1
+    warm = subprocess.run(argv, cwd=root, env=env, capture_output=True, check=False)
+    assert {warm.stdout} == outputs
+    assert len(json.loads(warm.stdout)["findings"]) == 12
 
 
 # ------------------------------------------------------------------------------------------------ entry point

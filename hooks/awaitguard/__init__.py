@@ -20,7 +20,10 @@ def scan(root: str | Path, paths: Sequence[str] | None = None, *, cache: bool = 
     root = Path(root)
     settings = config.load(root)
     index = engine.make_index(settings, FsTree(root, exclude=settings.exclude), cache, workers=1)
-    result = engine.scan_tree(index, paths, settings.exclude)
+    try:
+        result = engine.scan_tree(index, paths, settings.exclude)
+    finally:
+        engine.release(index)
     return engine.finish(result.findings, settings, (), ())
 
 

@@ -58,6 +58,14 @@ def _kept(index: _T) -> _T:
     return index
 
 
+def _release() -> None:
+    if _KEPT:
+        from awaitguard.engine import release
+
+        for index in _KEPT:
+            release(index)  # type: ignore[arg-type]
+
+
 def run() -> None:
     """The console script: ``main``, then exit at once, as mypy does (``mypy.util.hard_exit``)."""
     code = main()
@@ -158,6 +166,8 @@ def scan_main(argv: Sequence[str]) -> int:
         result = _run(opts, config, root, repo, paths)
     except LibraryError as exc:
         result = str(exc)
+    finally:
+        _release()
     if isinstance(result, str):
         return _error(result)
     findings = engine.finish(result.findings, config, opts.select, opts.ignore)

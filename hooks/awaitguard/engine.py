@@ -144,6 +144,14 @@ def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     return Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
 
 
+def release(index: Index) -> None:
+    """Close the caches ``index`` opened (they open again if it is used once more)."""
+    if index.cache is not None:
+        index.cache.close()
+    if index.library is not None and index.library.cache is not None:
+        index.library.cache.close()
+
+
 _LIBRARIES: dict[tuple[str, str | None, tuple[str, ...], bool], Library] = {}
 
 

@@ -119,6 +119,8 @@ class FactsStore(Protocol):
 
     def put_names(self, key: str, names: frozenset[str]) -> None: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Located:
