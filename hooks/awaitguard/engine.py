@@ -5,12 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
-from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for
+from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for, share
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import FileChange, ModuleFacts, Scope
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES, Resolver
@@ -299,42 +299,59 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
 
 
 _FORKED: tuple[Index, list[ModuleFacts], set[str]] | None = None  # read by forked judges only
+JUDGE_CHUNKS = 64  # parts of the files a parallel judgement is split into (shared out as they finish)
+JUDGE_HEAD = 20  # 1/20 of the files is judged before forking: the modules it loads are then shared
 
 
-def _judge_part(part: int, parts: int) -> list[Finding]:
+def _judge_range(start: int, stop: int) -> list[Finding]:
+    """Judge ``loaded[start:stop]``: neighbours in the tree, which need the same modules."""
     assert _FORKED is not None
     index, loaded, names = _FORKED
     resolver = Resolver(index)
-    out: list[Finding] = []
-    for facts in loaded[part::parts]:
-        out.extend(run_rules(resolver, facts, names=names))
-    return out
+    return [finding for facts in loaded[start:stop] for finding in run_rules(resolver, facts, names=names)]
 
 
 def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
-    """Run the rules over ``loaded``: split with forked processes sharing the index when it is large.
+    """Run the rules over ``loaded``: with forked processes sharing the index when it is large.
 
-    This process judges the first part itself: one fork fewer holding a copy of every page.
+    This process first judges a slice of the files alone: the library and project modules most
+    resolutions need (asyncio's, the project's base classes) are then loaded once, before the fork,
+    rather than once per process. The rest is shared out in chunks (``index.share``).
     """
     global _FORKED
     workers = jobs_for(index.workers, len(loaded) // 10)
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _FORKED = (index, loaded, names)
-        try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-                futures = [pool.submit(_judge_part, part, workers) for part in range(1, workers)]
-                # modules parsed on demand here count (and report) nothing, as in the forked parts
-                parsed, notices = index.parsed, len(index.notices)
-                parts = [_judge_part(0, workers)]
-                index.parsed = parsed
-                del index.notices[notices:]
-                parts.extend(future.result() for future in futures)
-        finally:
-            _FORKED = None
-        return [finding for part in parts for finding in part]
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        resolver = Resolver(index)
+        return [finding for facts in loaded for finding in run_rules(resolver, facts, names=names)]
+    # modules parsed on demand here count (and report) nothing, as in the forked processes
+    parsed, notices = index.parsed, len(index.notices)
+    order = loaded[:: len(loaded) // (len(loaded) // JUDGE_HEAD or 1)]  # a spread, not one project
+    head = {id(facts) for facts in order}
+    rest = [facts for facts in loaded if id(facts) not in head]
     resolver = Resolver(index)
-    return [finding for facts in loaded for finding in run_rules(resolver, facts, names=names)]
+    out = [finding for facts in order for finding in run_rules(resolver, facts, names=names)]
+    bounds = [(len(rest) * i // JUDGE_CHUNKS, len(rest) * (i + 1) // JUDGE_CHUNKS) for i in range(JUDGE_CHUNKS)]
+    parts: list[list[Finding]] = [[] for _ in bounds]
+    _FORKED = (index, rest, names)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+
+            def local(at: int) -> None:
+                parts[at] = _judge_range(*bounds[at])
+
+            def remote(at: int) -> Future[list[Finding]]:
+                return pool.submit(_judge_range, *bounds[at])
+
+            def finish(at: int, found: list[Finding]) -> None:
+                parts[at] = found
+
+            share(len(bounds), workers - 1, local, remote, finish)
+    finally:
+        _FORKED = None
+        index.parsed = parsed
+        del index.notices[notices:]
+    return out + [finding for part in parts for finding in part]
 
 
 _FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)

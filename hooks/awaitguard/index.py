@@ -11,10 +11,10 @@ import sqlite3
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from awaitguard import __version__
 from awaitguard.facts import collect
@@ -389,16 +389,45 @@ class Index:
 
 
 def _share(chunks: list[list[Job]], helpers: int) -> list[list[Result]]:
-    """Every chunk collected, in order: ``helpers`` worker processes take chunks from the front (the
-    biggest files), this process from the back, until they meet.
-
-    This process works too rather than only unpickling results: its own facts are never pickled.
-    A feeder thread keeps two chunks per worker submitted, so a worker never waits for this
-    process to finish a chunk of its own before it gets more (the thread sleeps while it waits).
-    """
+    """Every chunk collected, in order: worker processes take the biggest files, this process the
+    smallest (``share``). This process works too rather than only unpickling results: its own facts
+    are never pickled."""
     done: list[list[Result]] = [[] for _ in chunks]
+
+    def local(at: int) -> None:
+        done[at] = _collect_chunk(chunks[at])
+
+    with tempfile.TemporaryDirectory(prefix="awaitguard-") as folder, ProcessPoolExecutor(max_workers=helpers) as pool:
+
+        def remote(at: int) -> Future[str]:
+            return pool.submit(_collect_chunk_to, chunks[at], os.path.join(folder, str(at)))
+
+        def finish(at: int, path: str) -> None:  # read as they come, while this process still works
+            done[at] = _read_results(path)
+
+        share(len(chunks), helpers, local, remote, finish)
+    return done
+
+
+_T = TypeVar("_T")
+
+
+def share(
+    count: int,
+    helpers: int,
+    local: Callable[[int], None],
+    remote: Callable[[int], Future[_T]],
+    finish: Callable[[int, _T], None],
+) -> None:
+    """Items ``0 .. count-1`` done once each: ``remote(i)`` (worker processes) from the front,
+    ``local(i)`` (this process) from the back, until they meet.
+
+    A feeder thread keeps two items per worker submitted and hands each result to ``finish``, so
+    a worker never waits for this process to finish an item of its own before it gets more (the
+    thread sleeps while it waits). A worker's error is raised here.
+    """
     lock = threading.Lock()
-    ends = [0, len(chunks)]  # the next chunk from the front, one past the last from the back
+    ends = [0, count]  # the next item from the front, one past the last from the back
 
     def take(front: bool) -> int | None:
         with lock:
@@ -410,22 +439,24 @@ def _share(chunks: list[list[Job]], helpers: int) -> list[list[Result]]:
             ends[1] -= 1
             return ends[1]
 
-    def feed(pool: ProcessPoolExecutor, folder: str) -> None:
-        pending: dict[Future[str], int] = {}
+    pending: dict[Future[_T], int] = {}
+
+    def top_up() -> None:
+        while len(pending) < 2 * helpers and (at := take(front=True)) is not None:
+            pending[remote(at)] = at
+
+    def feed() -> None:
         while True:
-            while len(pending) < 2 * helpers and (at := take(front=True)) is not None:
-                pending[pool.submit(_collect_chunk_to, chunks[at], os.path.join(folder, str(at)))] = at
+            top_up()
             if not pending:
                 return
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:  # read here, while this process still has chunks of its own
-                done[pending.pop(future)] = _read_results(future.result())
+            for future in finished:
+                finish(pending.pop(future), future.result())
 
-    with tempfile.TemporaryDirectory(prefix="awaitguard-") as folder, ProcessPoolExecutor(max_workers=helpers) as pool:
-        feeder = ThreadPoolExecutor(max_workers=1)
-        fed = feeder.submit(feed, pool, folder)
+    top_up()  # in this thread: the first submit forks the workers, before any other thread runs
+    with ThreadPoolExecutor(max_workers=1) as feeder:
+        fed = feeder.submit(feed)
         while (at := take(front=False)) is not None:
-            done[at] = _collect_chunk(chunks[at])
-        fed.result()  # a worker's error is raised here, as before
-        feeder.shutdown()
-    return done
+            local(at)
+        fed.result()
