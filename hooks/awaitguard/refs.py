@@ -104,34 +104,59 @@ def dotted(node: ast.expr) -> str:
     return ""
 
 
+_PLAIN_TYPES = frozenset(PLAIN_NODES)  # ``type(node) in``: parsed trees hold no subclasses of these
+_SPECIAL_CALLS = frozenset({"getattr", "import_module", "__import__", "super", "partial"})
+
+
 def ref_of(node: ast.expr | None) -> Ref:
-    """A symbolic, serialisable description of what ``node`` evaluates to."""
-    if node is None:
+    """A symbolic, serialisable description of what ``node`` evaluates to.
+
+    Dispatched on ``type(node)`` (one lookup) rather than a chain of ``isinstance``: this runs for
+    most expressions of every parsed file.
+    """
+    n: Any = node  # its type is checked by hand, below
+    kind = type(n)
+    if kind is ast.Name:
+        return (f"n:{n.id}",)
+    if kind is ast.Attribute:
+        base = ref_of(n.value)
+        return (*base, f".{n.attr}") if base and base[0] not in ("plain", "lambda") else UNKNOWN_REF
+    if kind is ast.Call:
+        return _call_ref(n)
+    if node is None or kind in _PLAIN_TYPES:
         return PLAIN_REF
-    if isinstance(node, ast.Name):
-        return (f"n:{node.id}",)
-    if isinstance(node, ast.Attribute):
-        base = ref_of(node.value)
-        return (*base, f".{node.attr}") if base and base[0] not in ("plain", "lambda") else UNKNOWN_REF
-    if isinstance(node, ast.Call):
-        return _call_ref(node)
-    if isinstance(node, PLAIN_NODES):
+    if kind is ast.UnaryOp and type(n.op) is ast.Not:
         return PLAIN_REF
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return PLAIN_REF
-    if isinstance(node, ast.Lambda):
+    if kind is ast.Lambda:
         # a lambda double is sync only when it visibly returns a plain value (it may return a Future)
-        return ("lambda",) if isinstance(node.body, PLAIN_NODES) else UNKNOWN_REF
-    if isinstance(node, ast.GeneratorExp):
+        return ("lambda",) if type(n.body) in _PLAIN_TYPES else UNKNOWN_REF
+    if kind is ast.GeneratorExp:
         return ("genexp",)
-    if isinstance(node, ast.NamedExpr):
-        return ref_of(node.value)
+    if kind is ast.NamedExpr:
+        return ref_of(n.value)
     return UNKNOWN_REF
 
 
 def _call_ref(node: ast.Call) -> Ref:
-    func = node.func
-    name = dotted(func)
+    func: Any = node.func
+    kind = type(func)
+    # only a few callee names are special: spell out the dotted name for those alone
+    if kind is ast.Name:
+        name = func.id if func.id in _SPECIAL_CALLS else ""
+    elif kind is ast.Attribute and func.attr in ("import_module", "partial"):
+        name = dotted(func)
+    else:
+        name = ""
+    if name:
+        special = _special_call_ref(node, name)
+        if special is not None:
+            return special
+    base = ref_of(func)
+    return (*base, "()") if base and base[0] != "plain" else UNKNOWN_REF
+
+
+def _special_call_ref(node: ast.Call, name: str) -> Ref | None:
+    """``getattr(x, "a")``, ``import_module("m")``, ``__import__``, ``super()``, ``partial(f, ...)``."""
     args = node.args
     first = args[0] if args else None
     literal = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
@@ -150,8 +175,7 @@ def _call_ref(node: ast.Call) -> Ref:
         return ("super",)
     if name in ("partial", "functools.partial") and first is not None:
         return ref_of(first)  # calling a partial calls the wrapped callable
-    base = ref_of(func)
-    return (*base, "()") if base and base[0] not in ("plain",) else UNKNOWN_REF
+    return None
 
 
 def annotation_ref(node: ast.expr) -> Ref:
