@@ -64,19 +64,20 @@ _PATCH_CALL = re.compile(rb"\b(?:patch(?:[ \t]*\.[ \t]*(object|multiple))?|setat
 _AWAITABLE_DOUBLES = (b"AsyncMock", b"CoroutineMock")
 _SIMPLE_STRING = re.compile(rb"""[rRbBuUfF]{0,2}(['"])([^'"\\\n]*)\1""")
 _KEYWORD = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*=(?!=)")
+_BRACKETS = re.compile(rb"[()\[\]{},]")
 _NOT_DOUBLES = frozenset((b"create", b"spec", b"spec_set", b"autospec", b"new_callable"))
 PATCH_SPAN = 4000  # bytes read after a patch call's `(`; a call that does not end there counts as mattering
 
 
-def patch_call_words(blob: bytes) -> set[str] | None:
-    """Names a patch call of ``blob`` could be judged by: the last part of each string (the target,
-    or the attribute of `patch.object` / `setattr`), the keywords of `patch.multiple`, and the
-    words of the other arguments (the double) but not of the object patched or of keyword names.
+def _patch_calls(blob: bytes) -> Iterator[set[str] | None]:
+    """For each patch call of ``blob``, the names it could be judged by: the last part of each
+    string (the target, or the attribute of `patch.object` / `setattr`), the keywords of
+    `patch.multiple`, and the words of the other arguments (the double) but not of the object
+    patched or of keyword names.
 
-    None when a call's closing parenthesis is not within ``PATCH_SPAN`` bytes. Strings with
+    None for a call whose closing parenthesis is not within ``PATCH_SPAN`` bytes. Strings with
     quotes or escapes inside are read as code: their words count, a superset.
     """
-    out: set[str] = set()
     for match in _PATCH_CALL.finditer(blob):
         is_setattr = not match.group(1) and blob.startswith(b"setattr", match.start())
         if is_setattr and (not match.start() or blob[match.start() - 1] != ord(".")):
@@ -88,26 +89,38 @@ def patch_call_words(blob: bytes) -> set[str] | None:
             return b"\0"
 
         window = _SIMPLE_STRING.sub(hide, blob[match.end() : match.end() + PATCH_SPAN])
-        depth, at, comma = 1, 0, -1
-        while depth and at < len(window):
-            char = window[at]
+        depth, end, comma = 1, -1, -1
+        for bracket in _BRACKETS.finditer(window):
+            char = window[bracket.start()]
             if char in b"([{":
                 depth += 1
-            elif char in b")]}":
+            elif char != 44:  # one of `)]}`
                 depth -= 1
-            elif char == 44 and depth == 1 and comma < 0:  # the first top-level `,`
-                comma = at
-            at += 1
-        if depth:
-            return None
-        code = window[: at - 1]
-        for text in strings[: code.count(b"\0")]:
-            out.add(text.rsplit(b".", 1)[-1].decode("ascii", "replace"))
+                if not depth:
+                    end = bracket.start()
+                    break
+            elif depth == 1 and comma < 0:  # the first top-level `,`
+                comma = bracket.start()
+        if end < 0:
+            yield None
+            continue
+        code = window[:end]
+        out = {text.rsplit(b".", 1)[-1].decode("ascii", "replace") for text in strings[: code.count(b"\0")]}
         if match.group(1) == b"multiple":
             out.update(k.decode() for k in _KEYWORD.findall(code) if k not in _NOT_DOUBLES)
         if (match.group(1) == b"object" or is_setattr) and comma >= 0 and b"\0" not in code[:comma]:
             code = code[comma + 1 :]  # `patch.object(Client, "get", ...)`: `Client` is not judged by name
         out.update(w.decode() for w in _WORD.findall(_KEYWORD.sub(b"=", code)))
+        yield out
+
+
+def patch_call_words(blob: bytes) -> set[str] | None:
+    """Every name of every patch call of ``blob`` (``_patch_calls``); None if a call does not end."""
+    out: set[str] = set()
+    for words in _patch_calls(blob):
+        if words is None:
+            return None
+        out |= words
     return out
 
 
@@ -121,8 +134,7 @@ def patch_could_matter(blob: bytes, names: Collection[str]) -> bool:
     """
     if any(word in blob for word in _AWAITABLE_DOUBLES):
         return True
-    words = patch_call_words(blob)
-    return words is None or not words.isdisjoint(names)
+    return any(words is None or not words.isdisjoint(names) for words in _patch_calls(blob))
 
 
 @dataclass
