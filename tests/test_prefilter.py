@@ -81,6 +81,8 @@ PATCH_CALLS = [
     (b'patch("a(b", new=f)', {"a(b", "f"}),  # a bracket inside a string is hidden with the string
     (b'patch("a\\"b", new=f)', {"a", "b", "f"}),  # an escape: read as code, every word counts
     (b"dispatch(x); patcher(y); setattr(a, 'b', c)", set()),
+    (b'with (patch\n    ("a.fetch", new=f)):', {"fetch", "f"}),  # line breaks inside brackets
+    (b'mock.patch \\\n    .object(C, "get", f)', {"get", "f"}),  # a backslash continuation
     (b"patch(x", None),  # no end within reach: counts as mattering
 ]
 

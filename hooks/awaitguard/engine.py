@@ -60,7 +60,7 @@ def is_async(blob: bytes) -> bool:
 
 
 # a patch call: `patch(`, `patch.object(`, `patch.multiple(`, `.setattr(` (any receiver)
-_PATCH_CALL = re.compile(rb"\b(?:patch(?:[ \t]*\.[ \t]*(object|multiple))?|setattr)[ \t]*\(")
+_PATCH_CALL = re.compile(rb"\b(?:patch(?:[\s\\]*\.[\s\\]*(object|multiple))?|setattr)[\s\\]*\(")
 _AWAITABLE_DOUBLES = (b"AsyncMock", b"CoroutineMock")
 _SIMPLE_STRING = re.compile(rb"""[rRbBuUfF]{0,2}(['"])([^'"\\\n]*)\1""")
 _KEYWORD = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*=(?!=)")
