@@ -28,7 +28,7 @@ _IS_ASYNC = re.compile(rb"\bawait\b|\basync[ \t]+(?:def|with|for)\b")
 # regex, whose alternation of \b-words is tried at every byte of the file
 _ASYNC_TAIL = re.compile(rb"[ \t]+(?:def|with|for)\b")
 _ASYNC_WORDS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = ((b"await", None), (b"async", _ASYNC_TAIL))
-_NEEDS_WORDS = (*_ASYNC_WORDS, (b"patch", None), (b"setattr", None))
+_PATCH_WORDS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = ((b"patch", None), (b"setattr", None))
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -51,12 +51,17 @@ def _has_word(blob: bytes, word: bytes, tail: re.Pattern[bytes] | None) -> bool:
 
 def needs_parse(blob: bytes) -> bool:
     """``_NEEDS_PARSE.search(blob)``, word by word."""
-    return any(_has_word(blob, word, tail) for word, tail in _NEEDS_WORDS)
+    return is_async(blob) or mentions_patch(blob)
 
 
 def is_async(blob: bytes) -> bool:
     """``_IS_ASYNC.search(blob)``, word by word."""
     return any(_has_word(blob, word, tail) for word, tail in _ASYNC_WORDS)
+
+
+def mentions_patch(blob: bytes) -> bool:
+    """The rest of ``needs_parse``: the word `patch` or `setattr`."""
+    return any(_has_word(blob, word, tail) for word, tail in _PATCH_WORDS)
 
 
 # a patch call: `patch(`, `patch.object(`, `patch.multiple(`, `.setattr(` (any receiver)
@@ -285,7 +290,7 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
             continue
         if path in named or is_async(blob):
             primary.append(path)
-        elif needs_parse(blob):
+        elif mentions_patch(blob):
             patching.append(path)
     loaded = index.load(primary, data)
     pairs = async_pairs(loaded)
@@ -312,15 +317,19 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
 
 _FORKED: tuple[Index, list[ModuleFacts], set[str]] | None = None  # read by forked judges only
 JUDGE_CHUNKS = 64  # parts of the files a parallel judgement is split into (shared out as they finish)
-JUDGE_HEAD = 20  # 1/20 of the files is judged before forking: the modules it loads are then shared
+JUDGE_HEAD = 20  # every 20th file is judged before forking: the modules it loads are then shared
+
+
+def _judged(index: Index, loaded: Iterable[ModuleFacts], names: set[str]) -> list[Finding]:
+    resolver = Resolver(index)
+    return [finding for facts in loaded for finding in run_rules(resolver, facts, names=names)]
 
 
 def _judge_range(start: int, stop: int) -> list[Finding]:
     """Judge ``loaded[start:stop]``: neighbours in the tree, which need the same modules."""
     assert _FORKED is not None
     index, loaded, names = _FORKED
-    resolver = Resolver(index)
-    return [finding for facts in loaded[start:stop] for finding in run_rules(resolver, facts, names=names)]
+    return _judged(index, loaded[start:stop], names)
 
 
 def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
@@ -333,15 +342,11 @@ def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Fin
     global _FORKED
     workers = jobs_for(index.workers, len(loaded) // 10)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        resolver = Resolver(index)
-        return [finding for facts in loaded for finding in run_rules(resolver, facts, names=names)]
+        return _judged(index, loaded, names)
     # modules parsed on demand here count (and report) nothing, as in the forked processes
     parsed, notices = index.parsed, len(index.notices)
-    order = loaded[:: len(loaded) // (len(loaded) // JUDGE_HEAD or 1)]  # a spread, not one project
-    head = {id(facts) for facts in order}
-    rest = [facts for facts in loaded if id(facts) not in head]
-    resolver = Resolver(index)
-    out = [finding for facts in order for finding in run_rules(resolver, facts, names=names)]
+    out = _judged(index, loaded[::JUDGE_HEAD], names)  # a spread over the tree, not one project
+    rest = [facts for at, facts in enumerate(loaded) if at % JUDGE_HEAD]
     bounds = [(len(rest) * i // JUDGE_CHUNKS, len(rest) * (i + 1) // JUDGE_CHUNKS) for i in range(JUDGE_CHUNKS)]
     parts: list[list[Finding]] = [[] for _ in bounds]
     _FORKED = (index, rest, names)

@@ -355,18 +355,22 @@ class Index:
             jobs.append((path, module, pkg, blob))
         with self.cache.batch() if self.cache is not None else contextlib.nullcontext():
             for path, result in self._run(jobs):
-                if isinstance(result, tuple) and not isinstance(result, Pickled):
+                pickled: bytes | None
+                if isinstance(result, Pickled):
+                    facts, pickled = result
+                elif isinstance(result, ModuleFacts):
+                    facts, pickled = result, None
+                else:
                     line, message = result
                     self.notices.append(Notice(path, line, message))
                     self._failed.add(self.module_of(path)[0])
                     continue
-                facts = result.facts if isinstance(result, Pickled) else result
                 self.parsed += 1
                 if self.cache is not None and path in keys:
-                    if isinstance(result, Pickled):
-                        self.cache.put_pickled(keys[path], result.blob)
-                    else:
+                    if pickled is None:
                         self.cache.put(keys[path], facts)
+                    else:
+                        self.cache.put_pickled(keys[path], pickled)
                 out.append(self._keep(facts))
         return out
 
