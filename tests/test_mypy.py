@@ -337,6 +337,19 @@ def test_parallel_run_equals_serial(tmp_path: Path) -> None:
         assert document["errors"] == serial[1]["errors"] == []
 
 
+def test_callee_read_from_mypy_cache_keeps_its_location(tmp_path: Path) -> None:
+    """mypy keeps no line for a cached ``def``: a test module re-checked against a cached target (a
+    second run, or another ``-n`` worker) must still name where the target is defined."""
+    _parallel_project(tmp_path, "[mypy]\n")
+    first = run(tmp_path, "app")
+    test_main = tmp_path / "app/test_main.py"
+    test_main.write_text(test_main.read_text() + "# edited: re-checked, lib.svc comes from the cache\n")
+    second = run(tmp_path, "app")
+    assert second[2] == "" and second[1]["findings"] == first[1]["findings"]
+    (double,) = [f for f in second[1]["findings"] if f["code"] == "AG201"]
+    assert [(r["path"], r["line"]) for r in double["related"]] == [("lib/svc.py", 5)]
+
+
 def test_parallel_without_config_file_runs_serial_and_says_so(tmp_path: Path) -> None:
     _parallel_project(tmp_path, None)
     code, document, stderr = run(tmp_path, "-n", "2", "app")

@@ -93,6 +93,12 @@ class Services:
         module = self.module_of(fullname)
         if module is None or not module.path:
             return ""
+        if line < 1:
+            # A node mypy read from its cache has no line (FuncDef.serialize keeps none): a callee
+            # checked in an earlier run, or by another worker under -n. The source still knows it.
+            line = self.project.def_line(module.path, fullname[len(module.fullname) + 1 :])
+            if line < 1:
+                return ""
         return f"{_display(module.path)}:{line}"
 
     # -- module search -------------------------------------------------------------------------

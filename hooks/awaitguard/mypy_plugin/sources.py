@@ -90,6 +90,12 @@ class Project:
                     named.append(site)
         return named[0] if len(named) == 1 and not text.isascii() else None
 
+    def def_line(self, path: str, qualname: str) -> int:
+        """The line of the definition of ``qualname`` in the module at ``path`` (0 when unknown)."""
+        facts = self.facts(path)
+        found = [d.line for d in facts.defs if d.qualname == qualname] if facts is not None else []
+        return found[-1] if found else 0
+
     def plain(self, path: str, qualname: str) -> PlainCallee | None:
         """``qualname`` in the module at ``path``, when it is an unannotated ``def`` returning no awaitable."""
         key = (path, qualname)
