@@ -217,6 +217,10 @@ NAMED_ALWAYS_PARSED = 100
 _BY_NAME = frozenset({"drop", "with", "for"})
 
 
+_FAMILIES_OF = {kind: tuple(f for f in FAMILIES if kind in f.KINDS) for family in FAMILIES for kind in family.KINDS}
+_SHORT_NAMES: dict[tuple[str, ...], str] = {}  # ``_short_name`` of refs met so far (the same refs recur)
+
+
 def _short_name(ref: tuple[str, ...]) -> str:
     for step in reversed(ref):
         if step.startswith((".", "n:")):
@@ -236,17 +240,20 @@ def run_rules(
     aliases: set[str] = set()
     if names is not None:
         aliases = {imp.name for imp in facts.imports if imp.attr in names}
+    shorts = _SHORT_NAMES
     for site in facts.sites:
-        if kinds is not None and site.kind not in kinds:
+        kind = site.kind
+        if kinds is not None and kind not in kinds:
             continue
         # a `with` over a variable (`with self.lock:`) is always judged: few, and its type is the question
-        if names is not None and site.kind in _BY_NAME and not (site.kind == "with" and site.ref[-1:] != ("()",)):
-            short = _short_name(site.ref)
+        if names is not None and kind in _BY_NAME and not (kind == "with" and site.ref[-1:] != ("()",)):
+            short = shorts.get(site.ref)
+            if short is None:
+                short = shorts[site.ref] = _short_name(site.ref)
             if short not in names and short not in aliases:
                 continue
-        for family in FAMILIES:
-            if site.kind in family.KINDS:
-                out.extend(family.check(resolver, facts, site))
+        for family in _FAMILIES_OF.get(kind, ()):
+            out.extend(family.check(resolver, facts, site))
     return [f for f in out if not facts.suppressed(f.line, f.code)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import TypeVar
 
 # A reference is a linear description of an expression, resolved later by ``resolve``:
@@ -26,17 +26,31 @@ _T = TypeVar("_T")
 
 
 def _pickled_by_value(cls: type[_T]) -> type[_T]:
-    """Pickle as ``(cls, field values)``: C-level reads, and ``__init__`` to rebuild.
+    """Pickle as ``(cls, field values)`` and build with a faster ``__init__`` (same signature).
 
     Facts cross from parsing workers to the parent by pickle; a slots dataclass's own
     ``__getstate__``/``__setstate__`` loop over ``fields()`` in Python per object and cost twice as much.
+    A frozen dataclass's ``__init__`` writes each field with ``object.__setattr__`` (looked up and
+    dispatched per field); this one calls each slot's own setter, bound once: about a third faster,
+    and a scan builds (and unpickles) hundreds of thousands of facts. Still frozen afterwards:
+    assignment raises ``FrozenInstanceError`` as before.
     """
-    values = operator.attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+    every = fields(cls)  # type: ignore[arg-type]
+    values = operator.attrgetter(*(f.name for f in every))
 
     def __reduce__(self: _T) -> tuple[Callable[..., _T], tuple[object, ...]]:
         return cls, values(self)
 
     setattr(cls, "__reduce__", __reduce__)  # noqa: B010 (a method added to a built class)
+    assert all(f.default_factory is MISSING and f.init for f in every), cls  # immutable defaults only
+    scope: dict[str, object] = {f"_set_{f.name}": getattr(cls, f.name).__set__ for f in every}
+    scope.update({f"_default_{f.name}": f.default for f in every if f.default is not MISSING})
+    params = ", ".join(f.name if f.default is MISSING else f"{f.name}=_default_{f.name}" for f in every)
+    body = "".join(f"    _set_{f.name}(self, {f.name})\n" for f in every)
+    exec(f"def __init__(self, {params}) -> None:\n{body}", scope)  # as dataclasses builds its own
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    setattr(cls, "__init__", init)  # noqa: B010
     return cls
 
 

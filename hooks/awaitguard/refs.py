@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -178,13 +179,25 @@ def _special_call_ref(node: ast.Call, name: str) -> Ref | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def parse_annotation(text: str) -> ast.expr | None:
+    """An annotation written as text (a forward reference, or ``DefFact.returns_annotation``) as an
+    expression; None when it does not parse. Cached: the same few annotations come back thousands of
+    times in a scan, and each ``ast.parse`` call costs more than the lookup. Callers never change the node.
+    """
+    try:
+        return ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+
+
 def annotation_ref(node: ast.expr) -> Ref:
     """A declared type as "an instance of this class": ``X``, ``m.X``, ``"X"``, ``X | None``, ``Optional[X]``."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            node = ast.parse(node.value, mode="eval").body
-        except SyntaxError:
+        parsed = parse_annotation(node.value)
+        if parsed is None:
             return UNKNOWN_REF
+        node = parsed
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         sides = [n for n in (node.left, node.right) if not (isinstance(n, ast.Constant) and n.value is None)]
         if len(sides) != 1:

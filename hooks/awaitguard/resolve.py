@@ -22,6 +22,7 @@ from awaitguard.refs import (
     annotation_ref,
     dotted,
     is_logger_method,
+    parse_annotation,
     ref_of,
 )
 from awaitguard.values import UNKNOWN, Value
@@ -210,12 +211,16 @@ class _Tables:
         self.bindings: dict[str, list[Ref]] = {}
         for name, ref in facts.bindings:
             self.bindings.setdefault(name, []).append(ref)
-        self.scope_bindings: dict[str, dict[str, list[Ref]]] = {}
-        for scope in facts.scopes:
-            table: dict[str, list[Ref]] = {}
+        self._scope_bindings: dict[str, dict[str, list[Ref]]] = {}
+
+    def scope_bindings(self, scope: ScopeFact) -> dict[str, list[Ref]]:
+        """``scope``'s bindings by name, built when first asked for (most scopes of a module never are)."""
+        table = self._scope_bindings.get(scope.qualname)
+        if table is None:
+            table = self._scope_bindings[scope.qualname] = {}
             for name, ref in scope.bindings:
                 table.setdefault(name, []).append(ref)
-            self.scope_bindings[scope.qualname] = table
+        return table
 
 
 class Resolver:
@@ -390,7 +395,7 @@ class Resolver:
         while current is not None:
             if name in current.params:
                 return self._param(tables, current, name)
-            refs = tables.scope_bindings.get(current.qualname, {}).get(name)
+            refs = tables.scope_bindings(current).get(name)
             imports = tables.imports.get((current.qualname, name))
             if refs or imports:
                 values = [self._value(module, current.qualname, r) for r in refs or ()]
@@ -751,9 +756,8 @@ class Resolver:
         annotation = fn.defn.returns_annotation
         if not annotation:
             return UNKNOWN
-        try:
-            node = ast.parse(annotation, mode="eval").body
-        except SyntaxError:
+        node = parse_annotation(annotation)
+        if node is None:
             return UNKNOWN
         outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
         if outer in ("Coroutine", "Awaitable", "Future", "Task"):
@@ -765,15 +769,11 @@ class Resolver:
     def _declared(self, fn: Value) -> Value:
         """The result a sync def declares, when that is a project class without `__await__` or a builtin."""
         assert fn.defn is not None
-        try:
-            node = ast.parse(fn.defn.returns_annotation, mode="eval").body
-        except SyntaxError:
-            return UNKNOWN
+        node = parse_annotation(fn.defn.returns_annotation)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a forward reference
-            try:
-                node = ast.parse(node.value, mode="eval").body
-            except SyntaxError:
-                return UNKNOWN
+            node = parse_annotation(node.value)
+        if node is None:
+            return UNKNOWN
         if isinstance(node, ast.Constant) and node.value is None:
             return Value("plain", origin=fn, resolver=self)
         if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname:
