@@ -46,7 +46,7 @@ from awaitguard.source import SourceError, parse
 
 # an expression is searched only when one of its lines could hold something a rule judges
 # literal patterns (a regex with one literal is a fast C search; an alternation of \b-words is not)
-_HOT_WORDS = (b"await", b"async for", b" for ", b'f"', b"f'")
+_HOT_WORDS = (b"async for", b" for ", b'f"', b"f'")  # and the `await` lines
 _PATCH_WORDS = (b"patch", b"setattr")
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
 _BUILTIN_CALLS = frozenset(f"n:{name}" for name in dir(builtins))  # `len(x) == 0`: no coroutine to find
@@ -118,6 +118,7 @@ class _Scope:
     class_attrs: list[tuple[str, str, Ref]] = field(default_factory=list)
     class_members: list[str] = field(default_factory=list)
     outer_names: set[str] = field(default_factory=set)  # declared `global` or `nonlocal` here
+    cold: bool = False  # no line of the function can hold what ``exprs`` looks for: it returns at once
 
 
 class _Collector:
@@ -129,8 +130,8 @@ class _Collector:
         self.is_package = is_package
         self.lines = data.split(b"\n")
         self.walk_all = b"patch" in data or b"setattr" in data
-        self.hot = hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()))
         self.await_lines = hot_lines(data, (b"await",))
+        self.hot = hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()), self.await_lines)
         # running counts of hot lines: a node spanning lines a..b is hot when counts[b] != counts[a - 1]
         self.hot_counts = _running_counts(self.hot, len(self.lines))
         self.await_counts = _running_counts(self.await_lines, len(self.lines))
@@ -292,6 +293,8 @@ class _Collector:
     def exprs(self, *nodes: ast.expr | None) -> None:
         """Search expressions for awaits, async comprehensions, f-string calls and patches."""
         scope = self.fscope
+        if scope.cold:
+            return
         if scope.is_async or self.walk_all:
             counts = self.hot_counts
         elif self.await_lines:
@@ -488,6 +491,8 @@ class _Collector:
             is_classmethod="classmethod" in dec_names,
             plain_return=plain_annotation(node.returns),
         )
+        counts = self.hot_counts if is_async or self.walk_all else self.await_counts
+        scope.cold = counts[node.end_lineno or len(self.lines)] == counts[node.lineno - 1]
         self.stack.append(scope)
         outer, self.fscope = self.fscope, scope
         self.body(node.body)
