@@ -168,7 +168,9 @@ def list_files(root: Path) -> list[str]:
     """Python files in the work tree: tracked, or untracked and not ignored; no submodule contents."""
     tracked = [path for path, mode in _index_entries(root).items() if mode != GITLINK]
     untracked = _split_z(_run(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *PY_PATHSPEC))
-    found = {path for path in (*tracked, *untracked) if _is_python(path) and (root / path).is_file()}
+    base = str(root)
+    isfile, join = os.path.isfile, os.path.join  # not pathlib: this runs once per file of the tree
+    found = {path for path in (*tracked, *untracked) if _is_python(path) and isfile(join(base, path))}
     return sorted(found)
 
 
