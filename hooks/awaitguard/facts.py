@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import bisect
 import builtins
+import functools
 import itertools
 import os
 from collections.abc import Callable
@@ -97,6 +98,19 @@ def _unparse(node: ast.expr) -> str:
     elif isinstance(node, ast.Constant) and node.value is None:
         return "None"
     return ast.unparse(node)
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+@functools.lru_cache(maxsize=8192)
+def _annotation_facts(text: bytes) -> tuple[str, bool] | None:
+    """``_Collector._returns`` for an annotation's source text; None if it is not one expression."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+    return _unparse(node), plain_annotation(node)
 
 
 @dataclass
@@ -223,21 +237,34 @@ class _Collector:
             if owner is not None:
                 owner.class_attrs.append((target.attr, scope.qualname, ref))
 
-    def site(self, kind: str, node: ast.expr | ast.stmt, ref: Ref, context: str = "", **extra: object) -> None:
-        scope = self.function_scope()
+    def site(
+        self,
+        kind: str,
+        node: ast.expr | ast.stmt,
+        ref: Ref,
+        context: str = "",
+        target: str = "",
+        target_ref: Ref = UNKNOWN_REF,
+        double: Ref = UNKNOWN_REF,
+        text: str = "",  # rendered from ``ref`` when a finding needs it
+    ) -> None:
+        line = node.lineno
+        # positional: a call with a dozen keywords cost more than building the site (about 200,000 a scan)
         self.sites.append(
             Site(
-                kind=kind,
-                line=node.lineno,
-                col=self.col(node),
-                scope=scope.qualname,
-                ref=ref,
-                context=context,
-                end_line=getattr(node, "end_lineno", None) or node.lineno,
-                guarded=self.guarded > 0,
-                expects_error=self.expects_error > 0,
-                text=str(extra.pop("text", "")),  # rendered from ``ref`` when a finding needs it
-                **extra,  # type: ignore[arg-type]
+                kind,
+                line,
+                self.col(node),
+                self.fscope.qualname,
+                ref,
+                context,
+                node.end_lineno or line,
+                self.guarded > 0,
+                self.expects_error > 0,
+                target,
+                target_ref,
+                double,
+                text,
             )
         )
 
@@ -477,8 +504,10 @@ class _Collector:
             params += (args.vararg.arg,)
         if args.kwarg:
             params += (args.kwarg.arg,)
-        dec_names = {r[-1].lstrip(".").removeprefix("n:") for r in decorators if r}
-        self.exprs(*args.defaults, *(d for d in args.kw_defaults if d is not None))
+        dec_names = {r[-1].lstrip(".").removeprefix("n:") for r in decorators if r} if decorators else _NO_NAMES
+        if args.defaults or args.kw_defaults:
+            self.exprs(*args.defaults, *(d for d in args.kw_defaults if d is not None))
+        returns_text, plain_return = self._returns(node.returns)
         scope = _Scope(
             qualname=qualname,
             kind="function",
@@ -489,7 +518,7 @@ class _Collector:
             node=node,
             is_static="staticmethod" in dec_names,
             is_classmethod="classmethod" in dec_names,
-            plain_return=plain_annotation(node.returns),
+            plain_return=plain_return,
         )
         counts = self.hot_counts if is_async or self.walk_all else self.await_counts
         scope.cold = counts[node.end_lineno or len(self.lines)] == counts[node.lineno - 1]
@@ -510,7 +539,7 @@ class _Collector:
                 decorators=decorators,
                 returns=tuple(scope.returns),
                 returns_param=scope.returns_param,
-                returns_annotation=_unparse(node.returns) if node.returns is not None else "",
+                returns_annotation=returns_text,
                 params=params,
                 is_stub=is_stub_body(node.body),
                 is_abstract="abstractmethod" in dec_names,
@@ -530,6 +559,22 @@ class _Collector:
                 annotations=annotations,
             )
         )
+
+    def _returns(self, node: ast.expr | None) -> tuple[str, bool]:
+        """``(_unparse(node), plain_annotation(node))`` for a return annotation.
+
+        A few annotations (`None`, `str`, `dict[str, Any]`) make most of a tree's: both are kept by
+        the annotation's source text when that is one ASCII line (byte offsets are then characters).
+        """
+        if node is None:
+            return "", False
+        if node.end_lineno == node.lineno and node.end_col_offset is not None:
+            line = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else b""
+            if line[: node.end_col_offset].isascii():
+                known = _annotation_facts(line[node.col_offset : node.end_col_offset])
+                if known is not None:
+                    return known
+        return _unparse(node), plain_annotation(node)
 
     def _is_generator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         start = node.lineno - 1
