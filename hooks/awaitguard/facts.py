@@ -143,6 +143,7 @@ class _Collector:
         self.module = module
         self.is_package = is_package
         self.lines = data.split(b"\n")
+        self.ascii = data.isascii()
         self.walk_all = b"patch" in data or b"setattr" in data
         self.await_lines = hot_lines(data, (b"await",))
         self.hot = hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()), self.await_lines)
@@ -209,6 +210,8 @@ class _Collector:
     def col(self, node: ast.expr | ast.stmt) -> int:
         """1-based column in code points (ast gives UTF-8 byte offsets)."""
         offset = node.col_offset
+        if self.ascii:  # most files: a byte is a code point
+            return offset + 1
         line = self.lines[node.lineno - 1] if 0 < node.lineno <= len(self.lines) else b""
         if line[:offset].isascii():
             return offset + 1
