@@ -136,8 +136,11 @@ class _Scope:
 
 
 class _Collector:
-    def __init__(self, path: str, module: str, is_package: bool, data: bytes, target: Target | None = None) -> None:
+    def __init__(
+        self, path: str, module: str, is_package: bool, data: bytes, target: Target | None = None, sites: bool = True
+    ) -> None:
         self.path = path
+        self.want_sites = sites
         # version and platform checks are decided in stub files, as type checkers do
         self.target = target if path.endswith(".pyi") else None
         self.module = module
@@ -159,7 +162,7 @@ class _Collector:
         self.sites: list[Site] = []
         self.guarded = 0
         self.expects_error = 0
-        self.stack: list[_Scope] = [_Scope("", "module")]
+        self.stack: list[_Scope] = [_Scope("", "module", cold=not sites)]
         self.fscope = self.stack[0]  # the innermost scope that is not a class: ``function_scope()``
         self.handlers: dict[type[ast.stmt], Callable[[Any], None]] = {
             ast.FunctionDef: self._def,
@@ -251,6 +254,8 @@ class _Collector:
         double: Ref = UNKNOWN_REF,
         text: str = "",  # rendered from ``ref`` when a finding needs it
     ) -> None:
+        if not self.want_sites:
+            return
         line = node.lineno
         # positional: a call with a dozen keywords cost more than building the site (about 200,000 a scan)
         self.sites.append(
@@ -272,7 +277,7 @@ class _Collector:
         )
 
     def drop(self, node: ast.expr, context: str) -> None:
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and self.want_sites:
             ref = ref_of(node)
             if ref and ref[-1] == "()":
                 self.site("drop", node, ref, context)
@@ -283,7 +288,7 @@ class _Collector:
         Searched in every statement of every function, like the statement and boolean drop sites; the
         search is shallow (see ``refs.value_uses``), so most statements cost a type check or two.
         """
-        if node is None or type(node) in _LEAVES or self.stack[-1].kind == "class":
+        if node is None or type(node) in _LEAVES or self.stack[-1].kind == "class" or not self.want_sites:
             return
         for context, sub, detail, consumer in value_uses(node):
             ref = ref_of(sub)
@@ -524,7 +529,7 @@ class _Collector:
             plain_return=plain_return,
         )
         counts = self.hot_counts if is_async or self.walk_all else self.await_counts
-        scope.cold = counts[node.end_lineno or len(self.lines)] == counts[node.lineno - 1]
+        scope.cold = not self.want_sites or counts[node.end_lineno or len(self.lines)] == counts[node.lineno - 1]
         self.stack.append(scope)
         outer, self.fscope = self.fscope, scope
         self.body(node.body)
@@ -690,6 +695,7 @@ class _Collector:
             and self.scope.kind == "function"
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
+            and self.want_sites
             and self.uses(node.targets[0].id) <= 1
         ):
             self.drop(value, "unused")
@@ -872,13 +878,17 @@ def static_condition(test: ast.expr, target: Target) -> bool | None:
     return compare.get(type(op))
 
 
-def collect(path: str, module: str, is_package: bool, data: bytes, target: Target | None = None) -> ModuleFacts:
+def collect(
+    path: str, module: str, is_package: bool, data: bytes, target: Target | None = None, sites: bool = True
+) -> ModuleFacts:
     """Facts of one file. Raises ``SourceError`` when it cannot be parsed.
 
     ``target`` decides `sys.version_info`/`sys.platform` branches of stub files (else both are read).
+    ``sites=False`` leaves out what only judging the file itself needs (its sites: searching
+    expressions is most of the walk): for a library module, read only to resolve names into it.
     """
     tree = parse(data, path)
-    collector = _Collector(path, module, is_package, data, target)
+    collector = _Collector(path, module, is_package, data, target, sites)
     try:
         collector.body(tree.body)
     except RecursionError:

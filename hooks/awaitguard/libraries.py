@@ -338,9 +338,8 @@ class Library:
         # a library file that cannot be read or parsed is not the user's to fix: the module is unknown
         try:
             data = Path(located.file).read_bytes()
-            facts = collect(
-                located.shown, module, located.is_package, data, target=(self.env.version, self.env.platform)
-            )
+            target = (self.env.version, self.env.platform)
+            facts = collect(located.shown, module, located.is_package, data, target, sites=False)  # never judged
         except (OSError, SourceError):
             return None
         if cache is not None:
