@@ -746,6 +746,22 @@ def test_cache_goes_to_the_cache_dir_and_a_warm_run_is_identical(
     assert scan(capsys, "--all", "--no-cache")[:2] == cold[:2]
 
 
+def test_parallel_parsing_fills_the_cache_for_a_warm_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """48 files to parse and two processes with the cache on: this process pickles its own facts while the
+    worker parses, the worker's come pickled; a warm run parses nothing and reports the same."""
+    root = cached_project(tmp_path, monkeypatch)
+    for number in range(45):
+        (root / f"mod{number:02d}.py").write_text(BAD, encoding="utf-8")
+    cold = scan(capsys, "--all", "--stats", "--jobs", "2")
+    warm = scan(capsys, "--all", "--stats", "--jobs", "2")
+    assert cold[:2] == warm[:2] == scan(capsys, "--all", "--no-cache", "--jobs", "1")[:2]
+    assert cold[0] == 1
+    assert cold[2][-1].endswith(" 48 parsed, 48 findings"), cold[2]
+    assert warm[2][-1].endswith(" 0 parsed, 48 findings"), warm[2]
+
+
 @pytest.mark.parametrize(
     "garbage",
     [

@@ -389,17 +389,26 @@ class Index:
         # biggest files first, so no process is left with a giant file at the end
         jobs.sort(key=lambda job: len(job[3]), reverse=True)
         chunks = list(_chunks(jobs, sum(len(job[3]) for job in jobs) // (workers * 64) + 1))
-        yield from (result for chunk in _share(chunks, workers - 1) for result in chunk)
+        yield from (result for chunk in _share(chunks, workers - 1, self.cache is not None) for result in chunk)
 
 
-def _share(chunks: list[list[Job]], helpers: int) -> list[list[Result]]:
+def _share(chunks: list[list[Job]], helpers: int, cached: bool = False) -> list[list[Result]]:
     """Every chunk collected, in order: worker processes take the biggest files, this process the
     smallest (``share``). This process works too rather than only unpickling results: its own facts
-    are never pickled."""
+    are pickled only for a cache (``cached``), and then at once, while the workers still parse:
+    pickled after the last chunk, they cost the whole scan a serial second."""
     done: list[list[Result]] = [[] for _ in chunks]
 
     def local(at: int) -> None:
-        done[at] = _collect_chunk(chunks[at])
+        results = _collect_chunk(chunks[at])
+        if cached:
+            results = [
+                (name, Pickled(result, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)))
+                if isinstance(result, ModuleFacts)
+                else (name, result)
+                for name, result in results
+            ]
+        done[at] = results
 
     with tempfile.TemporaryDirectory(prefix="awaitguard-") as folder, ProcessPoolExecutor(max_workers=helpers) as pool:
 
