@@ -502,11 +502,13 @@ class _Collector:
                 self.bind(node.name, (f"d:{qualname}",))
         args = node.args
         every = (*args.posonlyargs, *args.args, *args.kwonlyargs)
-        params = tuple(a.arg for a in every)
+        params = tuple([a.arg for a in every])
         annotations = tuple(
-            (a.arg, ref)
-            for a in every[1 if cls else 0 :]
-            if a.annotation is not None and (ref := annotation_ref(a.annotation))
+            [
+                (a.arg, ref)
+                for a in every[1 if cls else 0 :]
+                if a.annotation is not None and (ref := annotation_ref(a.annotation))
+            ]
         )
         if args.vararg:
             params += (args.vararg.arg,)

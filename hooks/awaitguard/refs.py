@@ -109,6 +109,10 @@ _PLAIN_TYPES = frozenset(PLAIN_NODES)  # ``type(node) in``: parsed trees hold no
 _SPECIAL_CALLS = frozenset({"getattr", "import_module", "__import__", "super", "partial"})
 
 
+# one tuple per name: built once, and shared by every fact that refers to it (pickled once per module)
+_NAME_REFS: dict[str, Ref] = {}
+
+
 def ref_of(node: ast.expr | None) -> Ref:
     """A symbolic, serialisable description of what ``node`` evaluates to.
 
@@ -118,7 +122,10 @@ def ref_of(node: ast.expr | None) -> Ref:
     n: Any = node  # its type is checked by hand, below
     kind = type(n)
     if kind is ast.Name:
-        return (f"n:{n.id}",)
+        ref = _NAME_REFS.get(n.id)
+        if ref is None:
+            ref = _NAME_REFS[n.id] = (f"n:{n.id}",)
+        return ref
     if kind is ast.Attribute:
         base = ref_of(n.value)
         return (*base, f".{n.attr}") if base and base[0] not in ("plain", "lambda") else UNKNOWN_REF
