@@ -113,7 +113,7 @@ def _annotation_facts(text: bytes) -> tuple[str, bool] | None:
     return _unparse(node), plain_annotation(node)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Scope:
     qualname: str
     kind: str  # module | function | class
