@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 from awaitguard import __version__
 from awaitguard.facts import collect
@@ -192,14 +192,17 @@ def _collect_chunk(jobs: list[Job]) -> list[Result]:
     return [_collect_job(job) for job in jobs]
 
 
-def _collect_chunk_to(jobs: list[Job], path: str) -> str:
+def _collect_chunk_to(jobs: list[Job], path: str, cached: bool = True) -> str:
     """``_collect_chunk`` in a worker, its results pickled to ``path``: a file write never waits for
-    the parent (a pipe fills up while the parent is busy parsing and cannot read it). Each module's
-    facts are pickled on their own, so the parent can cache them without pickling them again."""
-    results = [
-        (name, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) if isinstance(result, ModuleFacts) else result)
-        for name, result in _collect_chunk(jobs)
-    ]
+    the parent (a pipe fills up while the parent is busy parsing and cannot read it). For a cache
+    (``cached``), each module's facts are pickled on their own, so the parent can store them without
+    pickling them again; without one, the chunk is one pickle (names and refs shared across modules)."""
+    results: list[tuple[str, object]] = list(_collect_chunk(jobs))
+    if cached:
+        results = [
+            (name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) if isinstance(value, ModuleFacts) else value)
+            for name, value in results
+        ]
     with open(path, "wb") as handle:
         pickle.dump(results, handle, protocol=pickle.HIGHEST_PROTOCOL)
     return path
@@ -207,10 +210,14 @@ def _collect_chunk_to(jobs: list[Job], path: str) -> str:
 
 def _read_results(path: str) -> list[Result]:
     with open(path, "rb") as handle:
-        results: list[tuple[str, bytes | tuple[int, str]]] = pickle.load(handle)
-    return [
-        (name, Pickled(pickle.loads(value), value) if isinstance(value, bytes) else value) for name, value in results
-    ]
+        results: list[tuple[str, object]] = pickle.load(handle)
+    out: list[Result] = []
+    for name, value in results:
+        if isinstance(value, bytes):  # pickled on its own, for the cache
+            out.append((name, Pickled(pickle.loads(value), value)))
+        else:
+            out.append((name, cast("ModuleFacts | tuple[int, str]", value)))
+    return out
 
 
 def _chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
@@ -413,7 +420,7 @@ def _share(chunks: list[list[Job]], helpers: int, cached: bool = False) -> list[
     with tempfile.TemporaryDirectory(prefix="awaitguard-") as folder, ProcessPoolExecutor(max_workers=helpers) as pool:
 
         def remote(at: int) -> Future[str]:
-            return pool.submit(_collect_chunk_to, chunks[at], os.path.join(folder, str(at)))
+            return pool.submit(_collect_chunk_to, chunks[at], os.path.join(folder, str(at)), cached)
 
         def finish(at: int, path: str) -> None:  # read as they come, while this process still works
             done[at] = _read_results(path)
