@@ -33,11 +33,11 @@ from awaitguard.refs import (
     annotation_ref,
     dotted,
     ends_in_raise,
+    expects_raise,
     hot_lines,
     is_guard,
     is_stub_body,
     plain_annotation,
-    raises_type_error,
     ref_of,
     suppressions,
     value_uses,
@@ -794,7 +794,7 @@ class _Collector:
 
     def _with(self, node: ast.With | ast.AsyncWith) -> None:
         kind = "async-with" if isinstance(node, ast.AsyncWith) else "with"
-        expects = any(raises_type_error(item) for item in node.items)
+        expects = any(expects_raise(item) for item in node.items)
         for item in node.items:
             if self.scope.kind != "class":
                 self.site(kind, item.context_expr, ref_of(item.context_expr))
