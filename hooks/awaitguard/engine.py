@@ -322,21 +322,20 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     return Result(findings, list(index.notices), len(files), index.parsed)
 
 
-_FORKED: tuple[Index, list[ModuleFacts], set[str]] | None = None  # read by forked judges only
+_FORKED: tuple[Resolver, list[ModuleFacts], set[str]] | None = None  # read by forked judges only
 JUDGE_CHUNKS = 64  # parts of the files a parallel judgement is split into (shared out as they finish)
 JUDGE_HEAD = 20  # every 20th file is judged before forking: the modules it loads are then shared
 
 
-def _judged(index: Index, loaded: Iterable[ModuleFacts], names: set[str]) -> list[Finding]:
-    resolver = Resolver(index)
+def _judged(resolver: Resolver, loaded: Iterable[ModuleFacts], names: set[str]) -> list[Finding]:
     return [finding for facts in loaded for finding in run_rules(resolver, facts, names=names)]
 
 
 def _judge_range(start: int, stop: int) -> list[Finding]:
     """Judge ``loaded[start:stop]``: neighbours in the tree, which need the same modules."""
     assert _FORKED is not None
-    index, loaded, names = _FORKED
-    return _judged(index, loaded[start:stop], names)
+    resolver, loaded, names = _FORKED
+    return _judged(resolver, loaded[start:stop], names)
 
 
 def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
@@ -348,15 +347,18 @@ def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Fin
     """
     global _FORKED
     workers = jobs_for(index.workers, len(loaded) // 10)
+    # one resolver for every chunk of a process (a forked one starts from the head's): what it has
+    # worked out (module tables, names, results) holds for any file, as in a serial judgement
+    resolver = Resolver(index)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _judged(index, loaded, names)
+        return _judged(resolver, loaded, names)
     # modules parsed on demand here count (and report) nothing, as in the forked processes
     parsed, notices = index.parsed, len(index.notices)
-    out = _judged(index, loaded[::JUDGE_HEAD], names)  # a spread over the tree, not one project
+    out = _judged(resolver, loaded[::JUDGE_HEAD], names)  # a spread over the tree, not one project
     rest = [facts for at, facts in enumerate(loaded) if at % JUDGE_HEAD]
     bounds = [(len(rest) * i // JUDGE_CHUNKS, len(rest) * (i + 1) // JUDGE_CHUNKS) for i in range(JUDGE_CHUNKS)]
     parts: list[list[Finding]] = [[] for _ in bounds]
-    _FORKED = (index, rest, names)
+    _FORKED = (resolver, rest, names)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
