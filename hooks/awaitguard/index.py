@@ -192,7 +192,7 @@ def _collect_chunk(jobs: list[Job]) -> list[Result]:
     return [_collect_job(job) for job in jobs]
 
 
-def _collect_chunk_to(jobs: list[Job], path: str, cached: bool = True) -> str:
+def _collect_chunk_to(jobs: list[Job], path: str, cached: bool) -> str:
     """``_collect_chunk`` in a worker, its results pickled to ``path``: a file write never waits for
     the parent (a pipe fills up while the parent is busy parsing and cannot read it). For a cache
     (``cached``), each module's facts are pickled on their own, so the parent can store them without
@@ -399,7 +399,7 @@ class Index:
         yield from (result for chunk in _share(chunks, workers - 1, self.cache is not None) for result in chunk)
 
 
-def _share(chunks: list[list[Job]], helpers: int, cached: bool = False) -> list[list[Result]]:
+def _share(chunks: list[list[Job]], helpers: int, cached: bool) -> list[list[Result]]:
     """Every chunk collected, in order: worker processes take the biggest files, this process the
     smallest (``share``). This process works too rather than only unpickling results: its own facts
     are pickled only for a cache (``cached``), and then at once, while the workers still parse:

@@ -25,7 +25,7 @@ PLAIN_REF: Ref = ("plain",)
 _T = TypeVar("_T")
 
 
-def _pickled_by_value(cls: type[_T]) -> type[_T]:
+def _fast_facts(cls: type[_T]) -> type[_T]:
     """Pickle as ``(cls, field values)`` and build with a faster ``__init__`` (same signature).
 
     Facts cross from parsing workers to the parent by pickle; a slots dataclass's own
@@ -67,7 +67,7 @@ class Location:
     col: int  # 1-based, in unicode code points
 
 
-@_pickled_by_value
+@_fast_facts
 @dataclass(frozen=True, slots=True)
 class DefFact:
     """A ``def``/``async def`` (function, method, property) or a ``class``."""
@@ -94,7 +94,7 @@ class DefFact:
     never_returns: bool = False  # the body ends in `raise` or `pytest.fail(...)` and returns nothing
 
 
-@_pickled_by_value
+@_fast_facts
 @dataclass(frozen=True, slots=True)
 class ImportFact:
     """``name`` is bound to ``module`` (``attr`` None) or to ``module.attr``."""
@@ -106,7 +106,7 @@ class ImportFact:
     scope: str = ""  # "" for module level, else the function qualname
 
 
-@_pickled_by_value
+@_fast_facts
 @dataclass(frozen=True, slots=True)
 class Site:
     """A place a rule judges. ``kind`` decides which rule looks at it."""
@@ -151,7 +151,7 @@ def ref_text(ref: Ref) -> str:
     return out or "<expression>"
 
 
-@_pickled_by_value
+@_fast_facts
 @dataclass(frozen=True, slots=True)
 class ScopeFact:
     """What a function body binds, so names in it can be resolved."""
@@ -167,7 +167,7 @@ class ScopeFact:
     annotations: tuple[tuple[str, Ref], ...] = ()  # parameter -> ref of its declared class (+ "#inst")
 
 
-@_pickled_by_value
+@_fast_facts
 @dataclass(frozen=True, slots=True)
 class ModuleFacts:
     path: str
