@@ -138,7 +138,8 @@ _FIX = {
     "return-async": "write `return await {expr}`",
 }
 _ORDER = frozenset({"<", "<=", ">", ">="})
-# value uses fail at once with the TypeError/AttributeError a `pytest.raises` block may expect
+# value uses fail at once (TypeError/AttributeError): in a `pytest.raises(...)` block that failure is
+# what the test checks, or it fails the test by itself; a dropped coroutine fails nothing, so it is reported
 _STATEMENTS = frozenset({"statement", "unused", "bool", "fstring", "return"})
 
 
