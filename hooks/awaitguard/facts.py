@@ -37,6 +37,7 @@ from awaitguard.refs import (
     hot_lines,
     is_guard,
     is_stub_body,
+    parse_annotation,
     plain_annotation,
     ref_of,
     suppressions,
@@ -105,12 +106,9 @@ _NO_NAMES: frozenset[str] = frozenset()
 
 @functools.lru_cache(maxsize=8192)
 def _annotation_facts(text: bytes) -> tuple[str, bool] | None:
-    """``_Collector._returns`` for an annotation's source text; None if it is not one expression."""
-    try:
-        node = ast.parse(text, mode="eval").body
-    except (SyntaxError, ValueError):
-        return None
-    return _unparse(node), plain_annotation(node)
+    """``_Collector._returns`` for an annotation's (ASCII) source text; None if it is not one expression."""
+    node = parse_annotation(text.decode("ascii"))
+    return None if node is None else (_unparse(node), plain_annotation(node))
 
 
 @dataclass(slots=True)
