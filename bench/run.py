@@ -368,6 +368,13 @@ class Scenario:
     errors: list[str] = field(default_factory=list)
     file_errors: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ruff_walls: list[float] = field(default_factory=list)  # ``paired``: ruff's wall just before each run
+
+    @property
+    def pair_ratios(self) -> list[float]:
+        if not self.ruff_walls:
+            return []
+        return [run.wall / ruff for run, ruff in zip(self.runs, self.ruff_walls, strict=True)]
 
     @property
     def walls(self) -> list[float]:
@@ -455,24 +462,24 @@ def jobs(args: argparse.Namespace) -> list[str]:
     return [] if args.jobs is None else ["--jobs", str(args.jobs)]
 
 
+def ruff_argv(args: argparse.Namespace) -> list[str]:
+    return [
+        args.ruff,
+        "check",
+        "--select",
+        "ASYNC",
+        "--no-cache",
+        "--output-format",
+        "concise",
+        "--exit-zero",
+        str(args.tree),
+    ]
+
+
 def run_ruff(args: argparse.Namespace) -> Scenario:
     sc = Scenario("ruff", f"{Path(args.ruff).name} check --select ASYNC --no-cache <tree>")
     for _ in range(args.ruff_repeat):
-        run = run_cmd(
-            [
-                args.ruff,
-                "check",
-                "--select",
-                "ASYNC",
-                "--no-cache",
-                "--output-format",
-                "concise",
-                "--exit-zero",
-                str(args.tree),
-            ],
-            args.tree,
-            args.timeout,
-        )
+        run = run_cmd(ruff_argv(args), args.tree, args.timeout)
         sc.runs.append(run)
         if run.returncode != 0:
             sc.errors.append(run.stderr.decode(errors="replace")[-2000:])
@@ -481,9 +488,16 @@ def run_ruff(args: argparse.Namespace) -> Scenario:
     return sc
 
 
+def paired(args: argparse.Namespace, sc: Scenario) -> None:
+    """A ruff run just before each awaitguard run: the VM's speed drifts by a quarter within minutes,
+    and a ratio of two runs a second apart is steadier than one of runs minutes apart."""
+    sc.ruff_walls.append(run_cmd(ruff_argv(args), args.tree, args.timeout).wall)
+
+
 def run_full(args: argparse.Namespace) -> Scenario:
     sc = Scenario("full", "awaitguard scan --all --no-cache --format json --stats")
     for _ in range(args.repeat):
+        paired(args, sc)
         record(
             run_cmd(
                 [args.awaitguard, "scan", "--all", "--no-cache", "--format", "json", "--stats", *jobs(args)],
@@ -515,6 +529,7 @@ def run_full_cached(args: argparse.Namespace, keep_project: bool) -> Scenario:
                 for entry in Path(cache).iterdir():
                     if entry.name != "lib":
                         shutil.rmtree(entry)
+            paired(args, sc)
             record(run_cmd(argv, args.tree, args.timeout, env), sc)
             if sc.errors:
                 break
@@ -622,7 +637,9 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
     print(
         f"- {args.repeat} runs per awaitguard scenario ({args.ruff_repeat} of ruff), "
         "all cold (`--no-cache`), page cache warm; "
-        "ratios are to ruff's full-tree wall time (best/best, median/median)"
+        "ratios are to ruff's full-tree wall time (best/best, median/median); "
+        "the full scans also run ruff just before each run: paired ratios are each run's wall over "
+        "that ruff run's (best and median of the runs), steadier when the VM's speed drifts"
     )
     print(
         "- peak RSS: summed RSS of the process and all its descendants, sampled every 20 ms from /proc "
@@ -638,18 +655,18 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
         "flip": TARGET_FLIP,
     }
     print(
-        "| scenario | command | best s | median s | ratio best | ratio median | target | CPU s | "
-        "peak RSS MB (largest proc) | findings |"
+        "| scenario | command | best s | median s | ratio best | ratio median | paired ratio best, median | "
+        "target | CPU s | peak RSS MB (largest proc) | findings |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for sc in scenarios:
         if not sc.runs:
-            print(f"| {sc.name} | {sc.command} | — | — | — | — | — | — | — | not run |")
+            print(f"| {sc.name} | {sc.command} | — | — | — | — | — | — | — | — | not run |")
             continue
         target = targets.get(sc.name)
         if sc.errors and sc.name != "ruff":
             print(
-                f"| {sc.name} | `{sc.command}` | {sc.best:.2f} | {sc.median:.2f} | error | error | "
+                f"| {sc.name} | `{sc.command}` | {sc.best:.2f} | {sc.median:.2f} | error | error | — | "
                 f"{'' if target is None else f'≤ {target}x'} | {statistics.median(r.cpu for r in sc.runs):.1f} | "
                 f"{sc.peak_rss:,.0f} ({max(r.maxrss_mb for r in sc.runs):,.0f}) | error |"
             )
@@ -661,9 +678,13 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
         rss = f"{sc.peak_rss:,.0f} ({max(r.maxrss_mb for r in sc.runs):,.0f})"
         if sc.name == "full":
             rss += " ✅" if sc.peak_rss < TARGET_RSS_MB else " ❌"
+        pairs = sc.pair_ratios
+        paired_cell = (
+            f"{fmt_ratio(min(pairs), target)}, {fmt_ratio(statistics.median(pairs), target)}" if pairs else "—"
+        )
         print(
             f"| {sc.name} | `{sc.command}` | {sc.best:.2f} | {sc.median:.2f} | "
-            f"{fmt_ratio(sc.best / base_best, target)} | {fmt_ratio(sc.median / base_med, target)} | "
+            f"{fmt_ratio(sc.best / base_best, target)} | {fmt_ratio(sc.median / base_med, target)} | {paired_cell} | "
             f"{'' if target is None else f'≤ {target}x'} | {cpu:.1f} | {rss} | {nfind} |"
         )
     print()
@@ -675,6 +696,10 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
             f"- {sc.name}: wall {walls} s; CPU {cpu_runs} s; exit codes {[r.returncode for r in sc.runs]}; "
             f"up to {procs} processes at once"
         )
+        if sc.ruff_walls:
+            shown = ", ".join(f"{r:.2f}" for r in sc.ruff_walls)
+            ratios = ", ".join(f"{r:.2f}x" for r in sc.pair_ratios)
+            print(f"  - ruff just before each run: {shown} s; paired ratios {ratios}")
         if sc.name != "ruff" and sc.stats:
             print(f"  - stats from JSON: `{json.dumps(sc.stats)[:600]}`")
         for note in sc.notes:
