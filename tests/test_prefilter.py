@@ -75,15 +75,24 @@ PATCH_CALLS = [
     (b'patch.object(redis.Redis, "get", fake_get)', {"get", "fake_get"}),  # not the object patched
     (b'mocker.patch.object(\n    Client,\n    "get",\n    new=helpers.fake,\n)', {"get", "helpers", "fake"}),
     (b'monkeypatch.setattr(mod, "fetch", lambda: 1); setattr(a, "b", c)', {"fetch", "lambda"}),
-    (b'patch.multiple("mod", fetch=DEFAULT, create=True)', {"mod", "fetch", "DEFAULT", "True"}),
+    (b'patch.multiple("mod", fetch=DEFAULT, create=True)', {"fetch", "DEFAULT"}),
     (b'monkeypatch.setattr("a.b.c", helpers.fake)', {"c", "helpers", "fake"}),
-    (b'@patch("a.b.c")\ndef test(): pass', {"c"}),
+    (b'monkeypatch\n    .setattr(x, "fetch", f)', {"fetch", "f"}),
+    (b'patch("a.fetch", new_callable=Factory)', {"fetch", "Factory"}),
+    (b'patch("a." "fetch", new=f)', {"fetch", "f"}),  # implicitly joined strings
     (b'patch("a(b", new=f)', {"a(b", "f"}),  # a bracket inside a string is hidden with the string
-    (b'patch("a\\"b", new=f)', {"a", "b", "f"}),  # an escape: read as code, every word counts
+    (b'patch("a\\"b", new=f)', None),  # an escape: the target cannot be read from bytes
     (b"dispatch(x); patcher(y); setattr(a, 'b', c)", set()),
     (b'with (patch\n    ("a.fetch", new=f)):', {"fetch", "f"}),  # line breaks inside brackets
     (b'mock.patch \\\n    .object(C, "get", f)', {"get", "f"}),  # a backslash continuation
     (b"patch(x", None),  # no end within reach: counts as mattering
+    # calls the facts walk makes no site of: no names
+    (b'@patch("a.b.c")\ndef test(): pass', set()),  # no double: a MagicMock, never judged
+    (b'mocker.patch("a.fetch", return_value=make(x))', set()),
+    (b'patch("a.fetch", new=f, autospec=True)', set()),
+    (b'patch.object(C, "fetch", f, spec=C.fetch)', set()),
+    (b'self.patch(reactor, "callLater", fake)', set()),  # trial's TestCase.patch: no target string
+    (b'runner.setattr(x, "fetch", f)', set()),  # not a monkeypatch
 ]
 
 
@@ -107,11 +116,15 @@ def test_sync_files_whose_patches_name_nothing_async_are_not_parsed(tmp_path: Pa
     (tmp_path / "app.py").write_text("async def fetch():\n    return 1\n\n\nasync def main():\n    await fetch()\n")
     (tmp_path / "test_related.py").write_text("from unittest.mock import Mock, patch\n\npatch('app.fetch', Mock())\n")
     (tmp_path / "test_unrelated.py").write_text("from unittest.mock import Mock, patch\n\npatch('os.getcwd', Mock())\n")
+    # the async target, but no double given (a MagicMock, never judged) or its signature kept
+    (tmp_path / "test_no_double.py").write_text(
+        "from unittest.mock import Mock, patch\n\npatch('app.fetch')\npatch('app.fetch', Mock(), autospec=True)\n"
+    )
     (tmp_path / "plain.py").write_text("import os\n\nprint(os.getcwd())\n")
     settings = Config(root=tmp_path, libraries=False)
     index = engine.make_index(settings, FsTree(tmp_path), cache=False, workers=1)
     result = engine.scan_tree(index)
-    assert result.files_total == 4
+    assert result.files_total == 5
     assert result.files_parsed == 2
     assert [(f.path, f.code) for f in result.findings] == [("test_related.py", "AG202")]
 

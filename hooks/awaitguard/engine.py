@@ -69,58 +69,142 @@ _PATCH_CALL = re.compile(rb"\b(?:patch(?:[\s\\]*\.[\s\\]*(object|multiple))?|set
 _AWAITABLE_DOUBLES = (b"AsyncMock", b"CoroutineMock")
 _SIMPLE_STRING = re.compile(rb"""[rRbBuUfF]{0,2}(['"])([^'"\\\n]*)\1""")
 _KEYWORD = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*=(?!=)")
+_ARGUMENT_KEYWORD = re.compile(rb"[ \t\r\n\\]*([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n\\]*=(?!=)")
 _BRACKETS = re.compile(rb"[()\[\]{},]")
 _NOT_DOUBLES = frozenset((b"create", b"spec", b"spec_set", b"autospec", b"new_callable"))
+_RECEIVER = frozenset(b".\\ \t\r\n") | _IDENT  # what `monkeypatch.setattr(` may have before `setattr`
+_STRING_ONLY = b"\0()\\ \t\r\n"  # an argument that is only (implicitly joined) strings, in brackets
 PATCH_SPAN = 4000  # bytes read after a patch call's `(`; a call that does not end there counts as mattering
+
+_Argument = tuple[bytes, list[bytes]]  # an argument's code (strings hidden as NUL) and its strings
+
+
+def _arguments(window: bytes, strings: list[bytes]) -> tuple[list[_Argument], dict[bytes, _Argument]] | None:
+    """The positional and keyword arguments of the call whose arguments start ``window`` (strings
+    hidden as NUL bytes, ``strings`` in order); None if the call does not end within it."""
+    depth, end, cuts = 1, -1, []
+    for bracket in _BRACKETS.finditer(window):
+        char = window[bracket.start()]
+        if char in b"([{":
+            depth += 1
+        elif char != 44:  # one of `)]}`
+            depth -= 1
+            if not depth:
+                end = bracket.start()
+                break
+        elif depth == 1:  # a top-level `,`
+            cuts.append(bracket.start())
+    if end < 0:
+        return None
+    positional: list[_Argument] = []
+    keywords: dict[bytes, _Argument] = {}
+    start = taken = 0
+    for cut in [*cuts, end]:
+        code = window[start:cut]
+        count = code.count(b"\0")
+        found = strings[taken : taken + count]
+        taken, start = taken + count, cut + 1
+        keyword = _ARGUMENT_KEYWORD.match(code)
+        if keyword:
+            keywords[keyword.group(1)] = (code[keyword.end() :], found)
+        elif code.strip():
+            positional.append((code, found))
+    return positional, keywords
+
+
+def _string(argument: _Argument | None) -> str | None:
+    """The last dotted part of a string argument (`"app.fetch"`: fetch); None if it is not a string."""
+    if argument is None or not argument[1] or argument[0].strip(_STRING_ONLY):
+        return None
+    return b"".join(argument[1]).rsplit(b".", 1)[-1].decode("ascii", "replace")
+
+
+def _words(argument: _Argument | None) -> set[str]:
+    """The names an argument's value is built from (its strings' last parts; not keyword names)."""
+    if argument is None:
+        return set()
+    code, strings = argument
+    out = {word.decode() for word in _WORD.findall(_KEYWORD.sub(b"=", code))}
+    out.update(text.rsplit(b".", 1)[-1].decode("ascii", "replace") for text in strings)
+    return out
 
 
 def _patch_calls(blob: bytes) -> Iterator[set[str] | None]:
-    """For each patch call of ``blob``, the names it could be judged by: the last part of each
-    string (the target, or the attribute of `patch.object` / `setattr`), the keywords of
-    `patch.multiple`, and the words of the other arguments (the double) but not of the object
-    patched or of keyword names.
+    """For each patch call of ``blob``, the names a site made of it could be judged by: the last part
+    of the target string (or the attribute string, or a `patch.multiple` keyword) and the names the
+    double (`new`, `new_callable`, the replacement of `setattr`) is built from.
 
-    None for a call whose closing parenthesis is not within ``PATCH_SPAN`` bytes. Strings with
-    quotes or escapes inside are read as code: their words count, a superset.
+    The calls the facts walk makes no site of (``facts._Collector._patch_call``) give an empty set: no
+    double given, `autospec`/`spec`, a `patch` whose target is not a string, a `.setattr` whose
+    receiver is not a `monkeypatch`. None for a call that cannot be read from bytes (no closing
+    parenthesis within ``PATCH_SPAN`` bytes, a target string with quotes or escapes inside): it counts
+    as mattering.
     """
     for match in _PATCH_CALL.finditer(blob):
-        is_setattr = not match.group(1) and blob.startswith(b"setattr", match.start())
-        if is_setattr and (not match.start() or blob[match.start() - 1] != ord(".")):
-            continue  # the builtin `setattr(obj, name, value)` patches nothing
+        at, form = match.start(), match.group(1)
+        is_setattr = not form and blob.startswith(b"setattr", at)
+        if is_setattr:
+            if not at or blob[at - 1] != ord("."):
+                continue  # the builtin `setattr(obj, name, value)` patches nothing
+            receiver = at
+            while receiver and blob[receiver - 1] in _RECEIVER:
+                receiver -= 1
+            if b"monkeypatch" not in blob[receiver:at]:
+                yield set()
+                continue
         strings: list[bytes] = []
 
         def hide(found: re.Match[bytes], strings: list[bytes] = strings) -> bytes:
             strings.append(found.group(2))
             return b"\0"
 
-        window = _SIMPLE_STRING.sub(hide, blob[match.end() : match.end() + PATCH_SPAN])
-        depth, end, comma = 1, -1, -1
-        for bracket in _BRACKETS.finditer(window):
-            char = window[bracket.start()]
-            if char in b"([{":
-                depth += 1
-            elif char != 44:  # one of `)]}`
-                depth -= 1
-                if not depth:
-                    end = bracket.start()
-                    break
-            elif depth == 1 and comma < 0:  # the first top-level `,`
-                comma = bracket.start()
-        if end < 0:
+        parsed = _arguments(_SIMPLE_STRING.sub(hide, blob[match.end() : match.end() + PATCH_SPAN]), strings)
+        if parsed is None:
             yield None
             continue
-        code = window[:end]
-        out = {text.rsplit(b".", 1)[-1].decode("ascii", "replace") for text in strings[: code.count(b"\0")]}
-        if match.group(1) == b"multiple":
-            out.update(k.decode() for k in _KEYWORD.findall(code) if k not in _NOT_DOUBLES)
-        if (match.group(1) == b"object" or is_setattr) and comma >= 0 and b"\0" not in code[:comma]:
-            code = code[comma + 1 :]  # `patch.object(Client, "get", ...)`: `Client` is not judged by name
-        out.update(w.decode() for w in _WORD.findall(_KEYWORD.sub(b"=", code)))
+        positional, keywords = parsed
+        if not is_setattr:
+            autospec = keywords.get(b"autospec")
+            if (
+                b"spec" in keywords
+                or b"spec_set" in keywords
+                or (autospec is not None and autospec[0].strip() not in (b"False", b"None"))
+            ):
+                yield set()  # the double has the target's signature: never judged
+                continue
+        if form == b"multiple":
+            out: set[str] = set()
+            for key, value in keywords.items():
+                if key not in _NOT_DOUBLES:
+                    out |= {key.decode(), *_words(value)}
+            yield out if positional else set()
+            continue
+        first = positional[0] if positional else None
+        if not is_setattr and form != b"object":  # `patch("pkg.mod.name", new)`
+            if first is None or _string(first) is None:
+                # a target written as code makes no site; one with quotes left is a string read as code
+                yield None if first is not None and (b'"' in first[0] or b"'" in first[0]) else set()
+                continue
+        if form == b"object" or (is_setattr and _string(first) is None):  # (obj, "attr", new)
+            target = _string(positional[1]) if len(positional) > 1 else None
+            new = positional[2] if len(positional) > 2 else None
+        else:
+            target = _string(first)
+            new = positional[1] if len(positional) > 1 else None
+        if not is_setattr:
+            new = new or keywords.get(b"new")
+        replacing = None if is_setattr else keywords.get(b"new_callable")
+        if new is None and replacing is None:
+            yield set()  # `patch("a.b")` alone: a MagicMock, never judged
+            continue
+        out = _words(new) | _words(replacing)
+        if target is not None:
+            out.add(target)
         yield out
 
 
 def patch_call_words(blob: bytes) -> set[str] | None:
-    """Every name of every patch call of ``blob`` (``_patch_calls``); None if a call does not end."""
+    """Every name of every patch call of ``blob`` (``_patch_calls``); None if a call cannot be read."""
     out: set[str] = set()
     for words in _patch_calls(blob):
         if words is None:
@@ -132,10 +216,11 @@ def patch_call_words(blob: bytes) -> set[str] | None:
 def patch_could_matter(blob: bytes, names: Collection[str]) -> bool:
     """Whether a file with patches but no `async`/`await` can hold an AG201/AG202 finding.
 
-    Such a finding needs an awaitable double (an `AsyncMock`, or a function named in the call) or
-    an async target (named in the call's target string, attribute string or keywords): so some
-    name of a patch call must be an async name of the project or of its libraries. (A double or
-    target named only through a variable is missed, as the full scan misses other indirect uses.)
+    Such a finding needs a patch the facts walk makes a site of, with an awaitable double (an
+    `AsyncMock`, or a function named in the double) or an async target (named by the target
+    string's last part, the attribute string or a `patch.multiple` keyword): so some name of such a
+    call must be an async name of the project or of its libraries. (A double or target named only
+    through a variable is missed, as the full scan misses other indirect uses.)
     """
     if any(word in blob for word in _AWAITABLE_DOUBLES):
         return True
