@@ -12,6 +12,8 @@ from awaitguard.engine import (
     _FROM_IMPORT,
     _IS_ASYNC,
     _NEEDS_PARSE,
+    _PATCH_CALL,
+    _patch_call_matches,
     from_imports,
     is_async,
     needs_parse,
@@ -94,6 +96,12 @@ PATCH_CALLS = [
     (b'self.patch(reactor, "callLater", fake)', set()),  # trial's TestCase.patch: no target string
     (b'runner.setattr(x, "fetch", f)', set()),  # not a monkeypatch
 ]
+
+
+@pytest.mark.parametrize("blob", [blob for blob, _ in PATCH_CALLS] + SAMPLES + [b"patchsetattr(patch (x) setattr\\\n("])
+def test_patch_calls_are_found_where_the_regex_finds_them(blob: bytes) -> None:
+    spans = sorted(match.span() for match in _patch_call_matches(blob))
+    assert spans == [match.span() for match in _PATCH_CALL.finditer(blob)]
 
 
 @pytest.mark.parametrize(("blob", "words"), PATCH_CALLS)

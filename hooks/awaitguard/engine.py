@@ -75,6 +75,7 @@ _NOT_DOUBLES = frozenset((b"create", b"spec", b"spec_set", b"autospec", b"new_ca
 _RECEIVER = frozenset(b".\\ \t\r\n") | _IDENT  # what `monkeypatch.setattr(` may have before `setattr`
 _STRING_ONLY = b"\0()\\ \t\r\n"  # an argument that is only (implicitly joined) strings, in brackets
 PATCH_SPAN = 4000  # bytes read after a patch call's `(`; a call that does not end there counts as mattering
+_SPANS = (300, PATCH_SPAN)
 
 _Argument = tuple[bytes, list[bytes]]  # an argument's code (strings hidden as NUL) and its strings
 
@@ -129,6 +130,18 @@ def _words(argument: _Argument | None) -> set[str]:
     return out
 
 
+def _patch_call_matches(blob: bytes) -> Iterator[re.Match[bytes]]:
+    """``_PATCH_CALL.finditer(blob)``, tried only where its words are (a C search; the regex's
+    alternation of ``\\b``-words would be tried at every byte of the file)."""
+    for word in (b"patch", b"setattr"):
+        at = blob.find(word)
+        while at != -1:
+            match = _PATCH_CALL.match(blob, at)
+            if match is not None:
+                yield match
+            at = blob.find(word, at + 1)
+
+
 def _patch_calls(blob: bytes) -> Iterator[set[str] | None]:
     """For each patch call of ``blob``, the names a site made of it could be judged by: the last part
     of the target string (or the attribute string, or a `patch.multiple` keyword) and the names the
@@ -140,7 +153,7 @@ def _patch_calls(blob: bytes) -> Iterator[set[str] | None]:
     parenthesis within ``PATCH_SPAN`` bytes, a target string with quotes or escapes inside): it counts
     as mattering.
     """
-    for match in _PATCH_CALL.finditer(blob):
+    for match in _patch_call_matches(blob):
         at, form = match.start(), match.group(1)
         is_setattr = not form and blob.startswith(b"setattr", at)
         if is_setattr:
@@ -152,13 +165,20 @@ def _patch_calls(blob: bytes) -> Iterator[set[str] | None]:
             if b"monkeypatch" not in blob[receiver:at]:
                 yield set()
                 continue
-        strings: list[bytes] = []
+        parsed = None
+        for span in _SPANS:  # most calls end within a few lines: hiding strings is the cost
+            strings: list[bytes] = []
 
-        def hide(found: re.Match[bytes], strings: list[bytes] = strings) -> bytes:
-            strings.append(found.group(2))
-            return b"\0"
+            def hide(found: re.Match[bytes], strings: list[bytes] = strings) -> bytes:
+                strings.append(found.group(2))
+                return b"\0"
 
-        parsed = _arguments(_SIMPLE_STRING.sub(hide, blob[match.end() : match.end() + PATCH_SPAN]), strings)
+            window = _SIMPLE_STRING.sub(hide, blob[match.end() : match.end() + span])
+            if span < PATCH_SPAN and (b'"' in window or b"'" in window):
+                continue  # a string not hidden may run past the short window: read the long one
+            parsed = _arguments(window, strings)
+            if parsed is not None or match.end() + span >= len(blob):
+                break
         if parsed is None:
             yield None
             continue
