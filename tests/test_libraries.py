@@ -152,3 +152,16 @@ def test_a_broken_found_venv_falls_back_to_our_own_packages(tmp_path: Path) -> N
     code, found, stderr = scan(tmp_path, "--no-cache")
     assert found == {("a.py", 5, "AG101")}, stderr
     assert code == 1
+
+
+def test_cpython_own_test_package_is_never_a_library(tmp_path: Path) -> None:
+    """`import test.x` means the project's own `test/` folder (here, one that is not a module of
+    the project); CPython's regression suite, on every interpreter's path, is never read for it."""
+    pytest.importorskip("test.support")  # some distributions ship CPython without its tests
+    root = tmp_path / "project"
+    (root / "checks").mkdir(parents=True)
+    (root / "checks" / "test_app.py").write_text(
+        "from test.support import gc_collect\n\n\nasync def test_collects():\n    await gc_collect()\n"
+    )
+    code, found, stderr = scan(root, "--no-cache")
+    assert (code, found) == (0, set()), stderr

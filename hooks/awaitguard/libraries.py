@@ -27,8 +27,12 @@ from awaitguard.model import ModuleFacts
 from awaitguard.source import SourceError
 
 # never read from a library: their names are handled by ``resolve.KNOWN`` or never matter, and
-# typeshed models them with special forms the facts walk cannot follow
-SKIPPED = frozenset({"builtins", "typing", "typing_extensions", "abc", "enum", "dataclasses", "mock", "_typeshed"})
+# typeshed models them with special forms the facts walk cannot follow. `test` is CPython's own
+# regression suite (internal to CPython, and thousands of files): a project's `import test.x` means
+# its own `test/` folder, and when that is not a module of the project, nothing is known of it
+SKIPPED = frozenset(
+    {"builtins", "typing", "typing_extensions", "abc", "enum", "dataclasses", "mock", "_typeshed", "test"}
+)
 SKIPPED_PREFIXES = ("unittest.mock",)
 _ASYNC_DEF = re.compile(rb"\basync[ \t]+def[ \t]+(\w+)")
 _CLASS_BLOCK = re.compile(rb"^class[ \t]+(\w+)[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)\n)*", re.M)
