@@ -20,12 +20,12 @@ from awaitguard import __version__
 from awaitguard.facts import collect
 from awaitguard.findings import Notice
 from awaitguard.libraries import Library
-from awaitguard.model import ModuleFacts
+from awaitguard.model import FACTS_FORMAT, ModuleFacts
 from awaitguard.refs import module_name
 from awaitguard.source import SourceError
 from awaitguard.tree import FsTree, Tree
 
-_CACHE_TAG = f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}"
+_CACHE_TAG = f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}-f{FACTS_FORMAT}"
 
 
 def stubs_dir() -> Path | None:
