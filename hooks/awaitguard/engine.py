@@ -12,7 +12,7 @@ from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
 from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for, share
 from awaitguard.libraries import Library, LibraryError, environment, find_python
-from awaitguard.model import FileChange, ModuleFacts, Scope
+from awaitguard.model import MEMO_LIMIT, FileChange, ModuleFacts, Scope
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES, Resolver
 from awaitguard.rules import FAMILIES
 from awaitguard.rules.missing import check_removed
@@ -354,6 +354,8 @@ def run_rules(
         if names is not None and kind in _BY_NAME and not (kind == "with" and site.ref[-1:] != ("()",)):
             short = shorts.get(site.ref)
             if short is None:
+                if len(shorts) >= MEMO_LIMIT:
+                    shorts.clear()  # a long-lived process (dmypy) meets refs without end
                 short = shorts[site.ref] = _short_name(site.ref)
             if short not in names and short not in aliases:
                 continue

@@ -18,6 +18,7 @@ from typing import NamedTuple
 Ref = tuple[str, ...]
 UNKNOWN_REF: Ref = ()
 PLAIN_REF: Ref = ("plain",)
+MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before it starts again
 
 
 # The facts of a parse (hundreds of thousands a full scan) are named tuples: immutable, hashable and

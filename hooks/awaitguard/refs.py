@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from awaitguard.model import PLAIN_REF, UNKNOWN_REF, Ref
+from awaitguard.model import MEMO_LIMIT, PLAIN_REF, UNKNOWN_REF, Ref
 
 _GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
 GUARD_BYTES = re.compile(rb"(?i)coroutine|awaitable|async|isfuture")
@@ -124,6 +124,8 @@ def ref_of(node: ast.expr | None) -> Ref:
     if kind is ast.Name:
         ref = _NAME_REFS.get(n.id)
         if ref is None:
+            if len(_NAME_REFS) >= MEMO_LIMIT:
+                _NAME_REFS.clear()  # a long-lived process (dmypy) meets names without end
             ref = _NAME_REFS[n.id] = (f"n:{n.id}",)
         return ref
     if kind is ast.Attribute:
@@ -253,7 +255,7 @@ def suppressions(data: bytes) -> tuple[tuple[int, str], ...]:
     if b"awaitguard" not in data and b"noqa" not in data:
         return ()
     out: list[tuple[int, str]] = []
-    line, last = 1, 0  # counted on from the previous match: a file full of `# noqa` is not quadratic
+    line, last = 1, 0  # counted on from the previous match: a file full of noqa comments is not quadratic
     for match in _SUPPRESS.finditer(data):
         line += data.count(b"\n", last, match.start())
         last = match.start()
