@@ -182,45 +182,47 @@ def _patch_calls(blob: bytes) -> Iterator[set[str] | None]:
         if parsed is None:
             yield None
             continue
-        positional, keywords = parsed
-        if not is_setattr:
-            autospec = keywords.get(b"autospec")
-            if (
-                b"spec" in keywords
-                or b"spec_set" in keywords
-                or (autospec is not None and autospec[0].strip() not in (b"False", b"None"))
-            ):
-                yield set()  # the double has the target's signature: never judged
-                continue
-        if form == b"multiple":
-            out: set[str] = set()
-            for key, value in keywords.items():
-                if key not in _NOT_DOUBLES:
-                    out |= {key.decode(), *_words(value)}
-            yield out if positional else set()
-            continue
-        first = positional[0] if positional else None
-        if not is_setattr and form != b"object":  # `patch("pkg.mod.name", new)`
-            if first is None or _string(first) is None:
-                # a target written as code makes no site; one with quotes left is a string read as code
-                yield None if first is not None and (b'"' in first[0] or b"'" in first[0]) else set()
-                continue
-        if form == b"object" or (is_setattr and _string(first) is None):  # (obj, "attr", new)
-            target = _string(positional[1]) if len(positional) > 1 else None
-            new = positional[2] if len(positional) > 2 else None
-        else:
-            target = _string(first)
-            new = positional[1] if len(positional) > 1 else None
-        if not is_setattr:
-            new = new or keywords.get(b"new")
-        replacing = None if is_setattr else keywords.get(b"new_callable")
-        if new is None and replacing is None:
-            yield set()  # `patch("a.b")` alone: a MagicMock, never judged
-            continue
-        out = _words(new) | _words(replacing)
-        if target is not None:
-            out.add(target)
-        yield out
+        yield _judged_names(form, is_setattr, *parsed)
+
+
+def _judged_names(
+    form: bytes | None, is_setattr: bool, positional: list[_Argument], keywords: dict[bytes, _Argument]
+) -> set[str] | None:
+    """``_patch_calls`` for one call read into its arguments (``form``: `object`, `multiple` or None)."""
+    if not is_setattr:
+        autospec = keywords.get(b"autospec")
+        if (
+            b"spec" in keywords
+            or b"spec_set" in keywords
+            or (autospec is not None and autospec[0].strip() not in (b"False", b"None"))
+        ):
+            return set()  # the double has the target's signature: never judged
+    if form == b"multiple":
+        out: set[str] = set()
+        for key, value in keywords.items():
+            if key not in _NOT_DOUBLES:
+                out |= {key.decode(), *_words(value)}
+        return out if positional else set()
+    first = positional[0] if positional else None
+    if not is_setattr and form != b"object":  # `patch("pkg.mod.name", new)`
+        if first is None or _string(first) is None:
+            # a target written as code makes no site; one with quotes left is a string read as code
+            return None if first is not None and (b'"' in first[0] or b"'" in first[0]) else set()
+    if form == b"object" or (is_setattr and _string(first) is None):  # (obj, "attr", new)
+        target = _string(positional[1]) if len(positional) > 1 else None
+        new = positional[2] if len(positional) > 2 else None
+    else:
+        target = _string(first)
+        new = positional[1] if len(positional) > 1 else None
+    if not is_setattr:
+        new = new or keywords.get(b"new")
+    replacing = None if is_setattr else keywords.get(b"new_callable")
+    if new is None and replacing is None:
+        return set()  # `patch("a.b")` alone: a MagicMock, never judged
+    out = _words(new) | _words(replacing)
+    if target is not None:
+        out.add(target)
+    return out
 
 
 def patch_call_words(blob: bytes) -> set[str] | None:
