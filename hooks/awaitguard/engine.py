@@ -16,7 +16,7 @@ from awaitguard.model import MEMO_LIMIT, FileChange, ModuleFacts, Scope
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES, Resolver
 from awaitguard.rules import FAMILIES
 from awaitguard.rules.missing import check_removed
-from awaitguard.tree import Tree, excluded
+from awaitguard.tree import FsTree, Tree, excluded
 from awaitguard.values import Value
 
 # A file needs a full look when it can hold a site: an await/async construct, or a patch (judged
@@ -320,6 +320,7 @@ def _default_roots(tree: Tree) -> tuple[str, ...]:
 
 
 NAMED_ALWAYS_PARSED = 100
+READ_BATCH = 256  # files read (and sorted into primary or not) between hand-offs to the parsing workers
 # sites of these kinds can only matter when the called name is an async definition's name
 _BY_NAME = frozenset({"drop", "with", "for"})
 
@@ -394,21 +395,29 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
     """
     tree = index.tree
     files = [p for p in (paths if paths is not None else tree.files()) if not excluded(p, exclude)]
-    data = tree.read(files)
     # a few files asked for by name are always parsed (so their syntax errors are reported); a long
     # list (`pre-commit run --all-files` passes every file) goes through the prefilter like --all
     named = set(paths) if paths is not None and len(paths) <= NAMED_ALWAYS_PARSED else set()
+    data: dict[str, bytes] = {}
     primary: list[str] = []
     patching: list[str] = []  # no async construct, but a patch: judged once the async names are known
-    for path in files:
-        blob = data.get(path)
-        if blob is None:
-            continue
-        if path in named or is_async(blob):
-            primary.append(path)
-        elif mentions_patch(blob):
-            patching.append(path)
-    loaded = index.load(primary, data)
+    # files on disk are read a slice at a time, so worker processes parse the first while this one reads on
+    step = READ_BATCH if isinstance(tree, FsTree) else max(1, len(files))
+
+    def read() -> Iterator[list[str]]:
+        for start in range(0, len(files), step):
+            batch = tree.read(files[start : start + step])
+            data.update(batch)
+            found: list[str] = []
+            for path, blob in batch.items():
+                if path in named or is_async(blob):
+                    found.append(path)
+                elif mentions_patch(blob):
+                    patching.append(path)
+            primary.extend(found)
+            yield found
+
+    loaded = index.load_batches(read(), data)
     pairs = async_pairs(loaded)
     modules = {source for source, _ in pairs}
     primary_set = set(primary)

@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import NamedTuple, TypeVar, cast
@@ -235,6 +235,7 @@ def _chunks(jobs: list[Job], size: int) -> Iterator[list[Job]]:
 
 
 JOB_BYTES = 25_000  # source bytes that count as one file's work when choosing how many processes
+EARLY_BYTES = 250_000  # source bytes per chunk handed to the workers while the files are still read
 
 
 def jobs_for(workers: int, count: int) -> int:
@@ -347,24 +348,35 @@ class Index:
     def load(self, paths: Sequence[str], contents: dict[str, bytes] | None = None) -> list[ModuleFacts]:
         """Facts for ``paths`` (cache, then parse; in parallel when there are many)."""
         data = contents if contents is not None else self.tree.read(paths)
+        return self.load_batches([paths], data)
+
+    def load_batches(self, batches: Iterable[Sequence[str]], data: Mapping[str, bytes]) -> list[ModuleFacts]:
+        """``load`` of paths that come in batches, each with its bytes in ``data`` once it comes
+        (a full scan reads and sorts the files as it goes): the worker processes start on the first
+        batches while this process still reads the rest."""
         out: list[ModuleFacts] = []
-        jobs: list[Job] = []
         keys: dict[str, str] = {}
-        for path in paths:
-            blob = data.get(path)
-            if blob is None:
-                continue
-            module, pkg = self.module_of(path)
-            if self.cache is not None:
-                key = FactsCache.key(module, pkg, path, blob)
-                hit = self.cache.get(key)
-                if hit is not None:
-                    out.append(self._keep(hit))
-                    continue
-                keys[path] = key
-            jobs.append((path, module, pkg, blob))
+
+        def jobs() -> Iterator[list[Job]]:
+            for paths in batches:
+                batch: list[Job] = []
+                for path in paths:
+                    blob = data.get(path)
+                    if blob is None:
+                        continue
+                    module, pkg = self.module_of(path)
+                    if self.cache is not None:
+                        key = FactsCache.key(module, pkg, path, blob)
+                        hit = self.cache.get(key)
+                        if hit is not None:
+                            out.append(self._keep(hit))
+                            continue
+                        keys[path] = key
+                    batch.append((path, module, pkg, blob))
+                yield batch
+
         with self.cache.batch() if self.cache is not None else contextlib.nullcontext():
-            for path, result in self._run(jobs):
+            for path, result in self._run(jobs()):
                 pickled: bytes | None
                 if isinstance(result, Pickled):
                     facts, pickled = result
@@ -391,50 +403,119 @@ class Index:
             self._facts[facts.module] = facts
         return facts
 
-    def _run(self, jobs: list[Job]) -> Iterator[Result]:
+    def _run(self, batches: Iterator[list[Job]]) -> Iterator[Result]:
+        """Results of every job of ``batches``: in this process for a little work, else shared with
+        worker processes, which start as soon as the batches so far are enough to need all of them."""
         # a pool pays off from about 40 files' work: counted in files, or in 25 KB of source each
         # (68 big test files, 2.4 MB, took 0.8 s in one process), and from a few files (one big file
         # is one job whatever the pool)
-        size = sum(len(job[3]) for job in jobs)
-        work = max(len(jobs), size // JOB_BYTES)
-        workers = jobs_for(self.workers, work)
-        if workers <= 1 or work < 40 or len(jobs) < 8:
-            yield from map(_collect_job, jobs)
-            return
-        # biggest files first, so no process is left with a giant file at the end
-        jobs.sort(key=lambda job: len(job[3]), reverse=True)
-        chunks = list(_chunks(jobs, size // (workers * 64) + 1))
-        yield from (result for chunk in _share(chunks, workers - 1, self.cache is not None) for result in chunk)
+        most = jobs_for(self.workers, sys.maxsize)
+        cached = self.cache is not None
+        jobs: list[Job] = []
+        size = 0
+        with _Pool(most - 1, cached) as pool:
+            for batch in batches:
+                jobs += batch
+                size += sum(len(job[3]) for job in batch)
+                if pool.started:
+                    ready = size >= EARLY_BYTES
+                else:  # enough work for every process: the workers start on it while the rest is read
+                    work = max(len(jobs), size // JOB_BYTES)
+                    ready = most > 1 and len(jobs) >= 8 and jobs_for(self.workers, work) == most
+                if ready:
+                    pool.submit(jobs)
+                    jobs, size = [], 0
+            if pool.started:
+                early = [job for chunk in pool.early for job in chunk]
+                size += sum(len(job[3]) for job in early)  # the chunks of the rest are sized by the whole
+                jobs += [job for chunk in pool.take_unstarted() for job in chunk]
+            work = max(len(jobs), size // JOB_BYTES)
+            workers = most if pool.started else jobs_for(self.workers, work)
+            if workers <= 1 or (not pool.started and (work < 40 or len(jobs) < 8)):
+                yield from map(_collect_job, jobs)
+                return
+            # biggest files first, so no process is left with a giant file at the end
+            jobs.sort(key=lambda job: len(job[3]), reverse=True)
+            chunks = list(_chunks(jobs, size // (workers * 64) + 1))
+            yield from (result for chunk in pool.share(chunks, workers - 1) for result in chunk)
+            yield from (result for chunk in pool.early_results() for result in chunk)
 
 
-def _share(chunks: list[list[Job]], helpers: int, cached: bool) -> list[list[Result]]:
-    """Every chunk collected, in order: worker processes take the biggest files, this process the
-    smallest (``share``). This process works too rather than only unpickling results: its own facts
-    are pickled only for a cache (``cached``), and then at once, while the workers still parse:
-    pickled after the last chunk, they cost the whole scan a serial second."""
-    done: list[list[Result]] = [[] for _ in chunks]
+class _Pool:
+    """Worker processes collecting chunks of jobs into result files (``_collect_chunk_to``), started
+    by the first ``submit``; ``share`` then splits the rest between them and this process."""
 
-    def local(at: int) -> None:
-        results = _collect_chunk(chunks[at])
-        if cached:
-            results = [
-                (name, Pickled(result, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)))
-                if isinstance(result, ModuleFacts)
-                else (name, result)
-                for name, result in results
-            ]
-        done[at] = results
+    def __init__(self, helpers: int, cached: bool) -> None:
+        self.helpers = helpers
+        self.cached = cached
+        self.early: list[list[Job]] = []  # chunks submitted before ``share``
+        self._futures: list[Future[str]] = []
+        self._stack = contextlib.ExitStack()
+        self._pool: ProcessPoolExecutor | None = None
+        self._folder = ""
+        self._count = 0
 
-    with tempfile.TemporaryDirectory(prefix="awaitguard-") as folder, ProcessPoolExecutor(max_workers=helpers) as pool:
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _remote(self, chunk: list[Job]) -> Future[str]:
+        if self._pool is None:
+            self._folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="awaitguard-"))
+            self._pool = self._stack.enter_context(ProcessPoolExecutor(max_workers=self.helpers))
+        self._count += 1
+        return self._pool.submit(_collect_chunk_to, chunk, os.path.join(self._folder, str(self._count)), self.cached)
+
+    def submit(self, chunk: list[Job]) -> None:
+        """Queue ``chunk`` for the workers now (biggest files first within it)."""
+        chunk.sort(key=lambda job: len(job[3]), reverse=True)
+        self.early.append(chunk)
+        self._futures.append(self._remote(chunk))
+
+    def take_unstarted(self) -> list[list[Job]]:
+        """Early chunks no worker has started yet, taken back (to be shared out with the rest)."""
+        pairs = list(zip(self.early, self._futures, strict=True))
+        taken = [chunk for chunk, future in pairs if future.cancel()]
+        self.early = [chunk for chunk, future in pairs if not future.cancelled()]
+        self._futures = [future for future in self._futures if not future.cancelled()]
+        return taken
+
+    def early_results(self) -> list[list[Result]]:
+        return [_read_results(future.result()) for future in self._futures]
+
+    def share(self, chunks: list[list[Job]], helpers: int) -> list[list[Result]]:
+        """Every chunk collected, in order: worker processes take the biggest files, this process the
+        smallest (``share``). This process works too rather than only unpickling results: its own
+        facts are pickled only for a cache, and then at once, while the workers still parse: pickled
+        after the last chunk, they cost the whole scan a serial second."""
+        done: list[list[Result]] = [[] for _ in chunks]
+        cached = self.cached
+
+        def local(at: int) -> None:
+            results = _collect_chunk(chunks[at])
+            if cached:
+                results = [
+                    (name, Pickled(result, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)))
+                    if isinstance(result, ModuleFacts)
+                    else (name, result)
+                    for name, result in results
+                ]
+            done[at] = results
 
         def remote(at: int) -> Future[str]:
-            return pool.submit(_collect_chunk_to, chunks[at], os.path.join(folder, str(at)), cached)
+            return self._remote(chunks[at])
 
         def finish(at: int, path: str) -> None:  # read as they come, while this process still works
             done[at] = _read_results(path)
 
         share(len(chunks), helpers, local, remote, finish)
-    return done
+        return done
 
 
 _T = TypeVar("_T")

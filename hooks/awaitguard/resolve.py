@@ -193,6 +193,19 @@ def _collapse_overloads(group: list[DefFact], stub: bool) -> list[DefFact]:
     return group
 
 
+# what calling a known external callable gives (``KNOWN``'s behaviours): the value's kind, and whether
+# it names the callable as its origin (a mock class's instance is no callable's result)
+_CALLED: dict[str, tuple[str, bool]] = {
+    "coroutine-fn": ("coroutine", True),
+    "awaitable-fn": ("awaitable", True),
+    "plain-fn": ("plain", True),
+    "sync-iter-fn": ("sync-iter", True),
+    "sync-cm-fn": ("sync-cm", True),
+    "asyncmock-class": ("asyncmock", False),
+    "syncmock-class": ("syncmock", False),
+}
+
+
 class _Tables:
     """Per-module lookup tables, built on first use."""
 
@@ -612,17 +625,11 @@ class Resolver:
         if kind == "class" and value.defn is not None:
             return self._instantiate(value)
         if kind == "external":
-            behaviour = KNOWN.get(value.name, "")
-            origin = value
-            return {
-                "coroutine-fn": Value("coroutine", name=value.name, origin=origin, resolver=self),
-                "awaitable-fn": Value("awaitable", name=value.name, origin=origin, resolver=self),
-                "plain-fn": Value("plain", name=value.name, origin=origin, resolver=self),
-                "sync-iter-fn": Value("sync-iter", name=value.name, origin=origin, resolver=self),
-                "sync-cm-fn": Value("sync-cm", name=value.name, origin=origin, resolver=self),
-                "asyncmock-class": Value("asyncmock", name=value.name, resolver=self),
-                "syncmock-class": Value("syncmock", name=value.name, resolver=self),
-            }.get(behaviour, UNKNOWN)
+            called = _CALLED.get(KNOWN.get(value.name, ""))
+            if called is None:
+                return UNKNOWN
+            result, keeps_origin = called
+            return Value(result, name=value.name, origin=value if keeps_origin else None, resolver=self)
         if kind == "asyncmock":
             return Value("asyncmock-result", name=value.name, resolver=self)
         if kind == "instance" and value.defn is not None and not value.self_ref:
