@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from awaitguard import index
 from awaitguard.cli import main
 
 if TYPE_CHECKING:
@@ -760,6 +761,25 @@ def test_parallel_parsing_fills_the_cache_for_a_warm_run(
     assert cold[0] == 1
     assert cold[2][-1].endswith(" 48 parsed, 48 findings"), cold[2]
     assert warm[2][-1].endswith(" 0 parsed, 48 findings"), warm[2]
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["no-cache", "cache"])
+def test_parsing_that_starts_while_files_are_read_gives_the_serial_answer(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: bool
+) -> None:
+    """700 files read 256 at a time with two processes: the worker starts on the first slices (a
+    chunk per slice here), the chunks it has not begun when the reading ends are shared out again."""
+    monkeypatch.setattr(index, "EARLY_BYTES", 1_000)
+    root = cached_project(tmp_path, monkeypatch)
+    for number in range(700):
+        source = BAD if number % 7 == 0 else GOOD.replace("def ", f"def f{number}_")
+        (root / f"mod{number:03d}.py").write_text(source, encoding="utf-8")
+    flags = () if cache else ("--no-cache",)
+    serial = scan(capsys, "--all", "--stats", "--no-cache", "--jobs", "1")
+    shared = scan(capsys, "--all", "--stats", "--jobs", "2", *flags)
+    assert shared[:2] == serial[:2]
+    assert serial[0] == 1
+    assert shared[2][-1].endswith(" 703 parsed, 103 findings"), shared[2]
 
 
 @pytest.mark.parametrize(
