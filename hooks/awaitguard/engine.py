@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import pickle
 import re
+import tempfile
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -418,84 +422,141 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
             yield found
 
     loaded = index.load_batches(read(), data)
-    pairs = async_pairs(loaded)
-    modules = {source for source, _ in pairs}
-    primary_set = set(primary)
-    secondary = [
-        path
-        for path in files
-        if path not in primary_set and path in data and imports_any(index, path, data[path], pairs, modules)
-    ]
-    loaded += index.load(secondary, data)
-    every_name = (
-        async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
-    )
-    secondary_set = set(secondary)
-    tertiary = [p for p in patching if p not in secondary_set and patch_could_matter(data[p], every_name)]
-    if tertiary:
-        more = index.load(tertiary, data)
-        loaded += more
-        every_name |= async_names(more) | library_names(index, more)
-    findings = _judge(index, loaded, every_name)
+    judge = _Judge(index, loaded)  # judging what needs no names starts now, in a forked process
+    try:
+        pairs = async_pairs(loaded)
+        modules = {source for source, _ in pairs}
+        primary_set = set(primary)
+        secondary = [
+            path
+            for path in files
+            if path not in primary_set and path in data and imports_any(index, path, data[path], pairs, modules)
+        ]
+        loaded += index.load(secondary, data, parallel=judge.serial)
+        every_name = (
+            async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
+        )
+        secondary_set = set(secondary)
+        tertiary = [p for p in patching if p not in secondary_set and patch_could_matter(data[p], every_name)]
+        if tertiary:
+            more = index.load(tertiary, data, parallel=judge.serial)
+            loaded += more
+            every_name |= async_names(more) | library_names(index, more)
+        findings = judge.finish(loaded, every_name)
+    finally:
+        judge.close()
     return Result(findings, list(index.notices), len(files), index.parsed)
 
 
-_FORKED: tuple[Resolver, list[ModuleFacts], set[str]] | None = None  # read by forked judges only
+_FORKED: tuple[Resolver, list[ModuleFacts]] | None = None  # read by forked judges only
+_NAMES: dict[str, set[str]] = {}  # in a forked judge: the async names, read once from the file named
 JUDGE_CHUNKS = 64  # parts of the files a parallel judgement is split into (shared out as they finish)
-JUDGE_HEAD = 20  # every 20th file is judged before forking: the modules it loads are then shared
+# sites judged whatever the async names: awaits, `async with`/`async for`, patches
+_NOT_BY_NAME = frozenset(_FAMILIES_OF) - _BY_NAME
 
 
-def _judged(resolver: Resolver, loaded: Iterable[ModuleFacts], names: set[str]) -> list[Finding]:
-    return [finding for facts in loaded for finding in run_rules(resolver, facts, names=names)]
+def _judged(
+    resolver: Resolver, loaded: Iterable[ModuleFacts], names: set[str] | None, kinds: Collection[str] | None = None
+) -> list[Finding]:
+    return [finding for facts in loaded for finding in run_rules(resolver, facts, kinds, names)]
 
 
-def _judge_range(start: int, stop: int) -> list[Finding]:
-    """Judge ``loaded[start:stop]``: neighbours in the tree, which need the same modules."""
+def _judge_part(start: int, stop: int, by_name: bool, names_file: str) -> list[Finding]:
+    """In a forked judge: the sites of ``loaded[start:stop]`` judged by name (with the names in
+    ``names_file``) or the others (``_NOT_BY_NAME``, which need no names)."""
     assert _FORKED is not None
-    resolver, loaded, names = _FORKED
-    return _judged(resolver, loaded[start:stop], names)
+    resolver, loaded = _FORKED
+    if not by_name:
+        return _judged(resolver, loaded[start:stop], None, _NOT_BY_NAME)
+    names = _NAMES.get(names_file)
+    if names is None:
+        with open(names_file, "rb") as handle:
+            names = _NAMES[names_file] = pickle.load(handle)
+    return _judged(resolver, loaded[start:stop], names, _BY_NAME)
 
 
-def _judge(index: Index, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
-    """Run the rules over ``loaded``: with forked processes sharing the index when it is large.
+Part = tuple[int, int, bool]  # (start, stop, by name) of the files a process judges at once
 
-    This process first judges a slice of the files alone: the library and project modules most
-    resolutions need (asyncio's, the project's base classes) are then loaded once, before the fork,
-    rather than once per process. The rest is shared out in chunks (``index.share``).
+
+class _Judge:
+    """Running the rules over a full scan's files, begun before the async names are known.
+
+    With a forked process (a large tree, several cores), the fork comes as soon as the files with
+    `async`/`await` are parsed: it judges their sites that need no names (awaits, `async with`,
+    patches) while this process chooses, parses (alone: no fork while another process runs) and
+    names the rest. Then the sites judged by name, and what the first process has not begun, are
+    shared out in chunks (``index.share``); this process judges the files it parsed since.
+    Without, one serial judgement at the end.
     """
-    global _FORKED
-    workers = jobs_for(index.workers, len(loaded) // 10)
-    # one resolver for every chunk of a process (a forked one starts from the head's): what it has
-    # worked out (module tables, names, results) holds for any file, as in a serial judgement
-    resolver = Resolver(index)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _judged(resolver, loaded, names)
-    # modules parsed on demand here count (and report) nothing, as in the forked processes
-    parsed, notices = index.parsed, len(index.notices)
-    out = _judged(resolver, loaded[::JUDGE_HEAD], names)  # a spread over the tree, not one project
-    rest = [facts for at, facts in enumerate(loaded) if at % JUDGE_HEAD]
-    bounds = [(len(rest) * i // JUDGE_CHUNKS, len(rest) * (i + 1) // JUDGE_CHUNKS) for i in range(JUDGE_CHUNKS)]
-    parts: list[list[Finding]] = [[] for _ in bounds]
-    _FORKED = (resolver, rest, names)
-    try:
+
+    def __init__(self, index: Index, first: list[ModuleFacts]) -> None:
+        global _FORKED
+        self.index = index
+        self.first = list(first)  # the caller's list grows; the forked process has these
+        # one resolver for every chunk of a process: what it has worked out (module tables, names,
+        # results) holds for any file, as in a serial judgement
+        self.resolver = Resolver(index)
+        workers = jobs_for(index.workers, len(first) // 10)
+        self.serial = workers <= 1 or "fork" not in multiprocessing.get_all_start_methods()
+        self.helpers = workers - 1
+        self._stack = contextlib.ExitStack()
+        self._early: list[tuple[Part, Future[list[Finding]]]] = []
+        if self.serial:
+            return
+        _FORKED = (self.resolver, self.first)
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+        pool = self._pool = self._stack.enter_context(ProcessPoolExecutor(max_workers=self.helpers, mp_context=context))
+        # the first submit forks every worker, before any thread of this process runs
+        for part in self._parts(by_name=False):
+            self._early.append((part, pool.submit(_judge_part, *part, "")))
+
+    def _parts(self, by_name: bool) -> list[Part]:
+        size = len(self.first)
+        return [(size * i // JUDGE_CHUNKS, size * (i + 1) // JUDGE_CHUNKS, by_name) for i in range(JUDGE_CHUNKS)]
+
+    def finish(self, loaded: list[ModuleFacts], names: set[str]) -> list[Finding]:
+        """Findings of every site of ``loaded`` (``first`` and the files parsed since)."""
+        if self.serial:
+            return _judged(self.resolver, loaded, names)
+        index = self.index
+        # modules parsed on demand here count (and report) nothing, as in the forked processes
+        parsed, notices = index.parsed, len(index.notices)
+        folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="awaitguard-"))
+        names_file = os.path.join(folder, "names")
+        with open(names_file, "wb") as handle:
+            pickle.dump(names, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            out = _judged(self.resolver, loaded[len(self.first) :], names)  # never seen by the fork
+            # the name-free parts no worker has begun are shared out again, ahead of the by-name ones
+            parts = [part for part, future in self._early if future.cancel()]
+            begun = [future for _, future in self._early if not future.cancelled()]
+            parts += self._parts(by_name=True)
+            found: list[list[Finding]] = [[] for _ in parts]
 
             def local(at: int) -> None:
-                parts[at] = _judge_range(*bounds[at])
+                start, stop, by_name = parts[at]
+                chunk = self.first[start:stop]
+                found[at] = _judged(self.resolver, chunk, names, _BY_NAME if by_name else _NOT_BY_NAME)
 
             def remote(at: int) -> Future[list[Finding]]:
-                return pool.submit(_judge_range, *bounds[at])
+                return self._pool.submit(_judge_part, *parts[at], names_file)
 
-            def finish(at: int, found: list[Finding]) -> None:
-                parts[at] = found
+            def done(at: int, result: list[Finding]) -> None:
+                found[at] = result
 
-            share(len(bounds), workers - 1, local, remote, finish)
-    finally:
+            share(len(parts), self.helpers, local, remote, done)
+            out += [finding for future in begun for finding in future.result()]
+            return out + [finding for part in found for finding in part]
+        finally:
+            index.parsed = parsed
+            del index.notices[notices:]
+
+    def close(self) -> None:
+        global _FORKED
+        for _, future in self._early:
+            future.cancel()
+        self._stack.close()
         _FORKED = None
-        index.parsed = parsed
-        del index.notices[notices:]
-    return out + [finding for part in parts for finding in part]
 
 
 _FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)

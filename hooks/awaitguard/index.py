@@ -345,12 +345,17 @@ class Index:
     def add(self, facts: ModuleFacts) -> None:
         self._facts[facts.module] = facts
 
-    def load(self, paths: Sequence[str], contents: dict[str, bytes] | None = None) -> list[ModuleFacts]:
-        """Facts for ``paths`` (cache, then parse; in parallel when there are many)."""
+    def load(
+        self, paths: Sequence[str], contents: dict[str, bytes] | None = None, parallel: bool = True
+    ) -> list[ModuleFacts]:
+        """Facts for ``paths`` (cache, then parse; in parallel when there are many, unless not
+        ``parallel``: no process is forked then, as while another process judges)."""
         data = contents if contents is not None else self.tree.read(paths)
-        return self.load_batches([paths], data)
+        return self.load_batches([paths], data, parallel)
 
-    def load_batches(self, batches: Iterable[Sequence[str]], data: Mapping[str, bytes]) -> list[ModuleFacts]:
+    def load_batches(
+        self, batches: Iterable[Sequence[str]], data: Mapping[str, bytes], parallel: bool = True
+    ) -> list[ModuleFacts]:
         """``load`` of paths that come in batches, each with its bytes in ``data`` once it comes
         (a full scan reads and sorts the files as it goes): the worker processes start on the first
         batches while this process still reads the rest."""
@@ -376,7 +381,7 @@ class Index:
                 yield batch
 
         with self.cache.batch() if self.cache is not None else contextlib.nullcontext():
-            for path, result in self._run(jobs()):
+            for path, result in self._run(jobs(), parallel):
                 pickled: bytes | None
                 if isinstance(result, Pickled):
                     facts, pickled = result
@@ -403,13 +408,13 @@ class Index:
             self._facts[facts.module] = facts
         return facts
 
-    def _run(self, batches: Iterator[list[Job]]) -> Iterator[Result]:
+    def _run(self, batches: Iterator[list[Job]], parallel: bool = True) -> Iterator[Result]:
         """Results of every job of ``batches``: in this process for a little work, else shared with
         worker processes, which start as soon as the batches so far are enough to need all of them."""
         # a pool pays off from about 40 files' work: counted in files, or in 25 KB of source each
         # (68 big test files, 2.4 MB, took 0.8 s in one process), and from a few files (one big file
         # is one job whatever the pool)
-        most = jobs_for(self.workers, sys.maxsize)
+        most = jobs_for(self.workers, sys.maxsize) if parallel else 1
         cached = self.cache is not None
         jobs: list[Job] = []
         size = 0
@@ -430,7 +435,7 @@ class Index:
                 size += sum(len(job[3]) for job in early)  # the chunks of the rest are sized by the whole
                 jobs += [job for chunk in pool.take_unstarted() for job in chunk]
             work = max(len(jobs), size // JOB_BYTES)
-            workers = most if pool.started else jobs_for(self.workers, work)
+            workers = most if pool.started else min(most, jobs_for(self.workers, work))
             if workers <= 1 or (not pool.started and (work < 40 or len(jobs) < 8)):
                 yield from map(_collect_job, jobs)
                 return
