@@ -526,11 +526,12 @@ class _Judge:
         with open(names_file, "wb") as handle:
             pickle.dump(names, handle, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            out = _judged(self.resolver, loaded[len(self.first) :], names)  # never seen by the fork
-            # the name-free parts no worker has begun are shared out again, ahead of the by-name ones
+            # every part by name is queued for the workers before this process judges the files the
+            # fork never saw; then the parts no worker has begun are shared out again
+            self._early += [(part, self._pool.submit(_judge_part, *part, names_file)) for part in self._parts(True)]
+            out = _judged(self.resolver, loaded[len(self.first) :], names)
             parts = [part for part, future in self._early if future.cancel()]
             begun = [future for _, future in self._early if not future.cancelled()]
-            parts += self._parts(by_name=True)
             found: list[list[Finding]] = [[] for _ in parts]
 
             def local(at: int) -> None:
