@@ -769,14 +769,17 @@ def test_parsing_that_starts_while_files_are_read_gives_the_serial_answer(
 ) -> None:
     """700 files read 256 at a time with two processes: the worker starts on the first slices (a
     chunk per slice here), the chunks it has not begun when the reading ends are shared out again.
-    The forked judge starts on their awaits while this process parses a sync file that imports an
-    async def (AG102) and one that patches it (AG202), judged here once the names are known."""
+    The forked judge starts on their awaits while this process parses sync files that import an
+    async def (AG102; the fork parses some of them, lent) and one that patches it (AG202), judged
+    here once the names are known."""
     monkeypatch.setattr(index, "EARLY_BYTES", 1_000)
     root = cached_project(tmp_path, monkeypatch)
     for number in range(700):
         source = BAD if number % 7 == 0 else GOOD.replace("def ", f"def f{number}_")
         (root / f"mod{number:03d}.py").write_text(source, encoding="utf-8")
-    (root / "sync_user.py").write_text("from mod000 import handler\n\n\ndef run():\n    handler()\n")
+    for number in range(41):  # enough sync files for the forked judge to parse some of them too
+        name = "sync_user.py" if number == 0 else f"sync_user{number:02d}.py"
+        (root / name).write_text("from mod000 import handler\n\n\ndef run():\n    handler()\n")
     (root / "caller.py").write_text("from mod000 import handler\n\n\nasync def go():\n    await handler()\n")
     (root / "test_mod.py").write_text("from unittest.mock import Mock, patch\n\npatch('mod000.handler', Mock())\n")
     flags = () if cache else ("--no-cache",)
@@ -784,7 +787,7 @@ def test_parsing_that_starts_while_files_are_read_gives_the_serial_answer(
     shared = scan(capsys, "--all", "--stats", "--jobs", "2", *flags)
     assert shared[:2] == serial[:2]
     assert serial[0] == 1
-    assert shared[2][-1].endswith(" 706 parsed, 105 findings"), shared[2]
+    assert shared[2][-1].endswith(" 746 parsed, 145 findings"), shared[2]
     assert {"sync_user.py:5:5: AG102", "test_mod.py:3:1: AG202"} <= {" ".join(line.split()[:2]) for line in shared[1]}
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
-from awaitguard.index import FactsCache, Index, default_cache_dir, jobs_for, share
+from awaitguard.index import FactsCache, Index, Lent, default_cache_dir, jobs_for, share
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import MEMO_LIMIT, FileChange, ModuleFacts, Scope
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES, Resolver
@@ -432,14 +432,16 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
             for path in files
             if path not in primary_set and path in data and imports_any(index, path, data[path], pairs, modules)
         ]
-        loaded += index.load(secondary, data, parallel=judge.serial)
+        with judge.lend() as lent:
+            loaded += index.load(secondary, data, parallel=judge.serial, lent=lent)
         every_name = (
             async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
         )
         secondary_set = set(secondary)
         tertiary = [p for p in patching if p not in secondary_set and patch_could_matter(data[p], every_name)]
         if tertiary:
-            more = index.load(tertiary, data, parallel=judge.serial)
+            with judge.lend() as lent:
+                more = index.load(tertiary, data, parallel=judge.serial, lent=lent)
             loaded += more
             every_name |= async_names(more) | library_names(index, more)
         findings = judge.finish(loaded, every_name)
@@ -509,6 +511,20 @@ class _Judge:
         # the first submit forks every worker, before any thread of this process runs
         for part in self._parts(by_name=False):
             self._early.append((part, pool.submit(_judge_part, *part, "")))
+
+    @contextlib.contextmanager
+    def lend(self) -> Iterator[Lent | None]:
+        """The forked processes, lent for parsing: the judging parts they have not begun wait
+        (taken off their queue, queued again after), so parsing is next for them."""
+        if self.serial:
+            yield None
+            return
+        waiting = [part for part, future in self._early if future.cancel()]
+        self._early = [(part, future) for part, future in self._early if not future.cancelled()]
+        try:
+            yield Lent(self._pool, self.helpers)
+        finally:
+            self._early += [(part, self._pool.submit(_judge_part, *part, "")) for part in waiting]
 
     def _parts(self, by_name: bool) -> list[Part]:
         size = len(self.first)

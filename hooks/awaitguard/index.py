@@ -346,15 +346,24 @@ class Index:
         self._facts[facts.module] = facts
 
     def load(
-        self, paths: Sequence[str], contents: dict[str, bytes] | None = None, parallel: bool = True
+        self,
+        paths: Sequence[str],
+        contents: dict[str, bytes] | None = None,
+        parallel: bool = True,
+        lent: Lent | None = None,
     ) -> list[ModuleFacts]:
         """Facts for ``paths`` (cache, then parse; in parallel when there are many, unless not
-        ``parallel``: no process is forked then, as while another process judges)."""
+        ``parallel``: no process is forked then, as while another process judges; with ``lent``,
+        that process's own workers)."""
         data = contents if contents is not None else self.tree.read(paths)
-        return self.load_batches([paths], data, parallel)
+        return self.load_batches([paths], data, parallel, lent)
 
     def load_batches(
-        self, batches: Iterable[Sequence[str]], data: Mapping[str, bytes], parallel: bool = True
+        self,
+        batches: Iterable[Sequence[str]],
+        data: Mapping[str, bytes],
+        parallel: bool = True,
+        lent: Lent | None = None,
     ) -> list[ModuleFacts]:
         """``load`` of paths that come in batches, each with its bytes in ``data`` once it comes
         (a full scan reads and sorts the files as it goes): the worker processes start on the first
@@ -381,7 +390,7 @@ class Index:
                 yield batch
 
         with self.cache.batch() if self.cache is not None else contextlib.nullcontext():
-            for path, result in self._run(jobs(), parallel):
+            for path, result in self._run(jobs(), parallel, lent):
                 pickled: bytes | None
                 if isinstance(result, Pickled):
                     facts, pickled = result
@@ -408,20 +417,28 @@ class Index:
             self._facts[facts.module] = facts
         return facts
 
-    def _run(self, batches: Iterator[list[Job]], parallel: bool = True) -> Iterator[Result]:
+    def _run(self, batches: Iterator[list[Job]], parallel: bool = True, lent: Lent | None = None) -> Iterator[Result]:
         """Results of every job of ``batches``: in this process for a little work, else shared with
-        worker processes, which start as soon as the batches so far are enough to need all of them."""
+        worker processes (``lent``: ones already running), which start on the batches so far as soon
+        as there are more to come and work for every process."""
         # a pool pays off from about 40 files' work: counted in files, or in 25 KB of source each
         # (68 big test files, 2.4 MB, took 0.8 s in one process), and from a few files (one big file
         # is one job whatever the pool)
-        most = jobs_for(self.workers, sys.maxsize) if parallel else 1
+        if lent is not None:
+            most = lent.helpers + 1
+        else:
+            most = jobs_for(self.workers, sys.maxsize) if parallel else 1
         cached = self.cache is not None
         jobs: list[Job] = []
         size = 0
-        with _Pool(most - 1, cached) as pool:
-            for batch in batches:
+        with _Pool(most - 1, cached, lent.executor if lent is not None else None) as pool:
+            coming = next(batches, None)
+            while coming is not None:
+                batch, coming = coming, next(batches, None)  # the next batch is read first
                 jobs += batch
                 size += sum(len(job[3]) for job in batch)
+                if coming is None:
+                    break  # the last batch: shared out below with the rest
                 if pool.started:
                     ready = size >= EARLY_BYTES
                 else:  # enough work for every process: the workers start on it while the rest is read
@@ -435,7 +452,7 @@ class Index:
                 size += sum(len(job[3]) for job in early)  # the chunks of the rest are sized by the whole
                 jobs += [job for chunk in pool.take_unstarted() for job in chunk]
             work = max(len(jobs), size // JOB_BYTES)
-            workers = most if pool.started else min(most, jobs_for(self.workers, work))
+            workers = most if pool.started or lent is not None else min(most, jobs_for(self.workers, work))
             if workers <= 1 or (not pool.started and (work < 40 or len(jobs) < 8)):
                 yield from map(_collect_job, jobs)
                 return
@@ -446,16 +463,24 @@ class Index:
             yield from (result for chunk in pool.early_results() for result in chunk)
 
 
+class Lent(NamedTuple):
+    """Worker processes another task started (forked judges), lent for parsing meanwhile."""
+
+    executor: ProcessPoolExecutor
+    helpers: int
+
+
 class _Pool:
     """Worker processes collecting chunks of jobs into result files (``_collect_chunk_to``), started
     by the first ``submit``; ``share`` then splits the rest between them and this process."""
 
-    def __init__(self, helpers: int, cached: bool) -> None:
+    def __init__(self, helpers: int, cached: bool, executor: ProcessPoolExecutor | None = None) -> None:
         self.helpers = helpers
         self.cached = cached
         self.early: list[list[Job]] = []  # chunks submitted before ``share``
         self._futures: list[Future[str]] = []
         self._stack = contextlib.ExitStack()
+        self._lent = executor  # running processes of another task: used, never shut down here
         self._pool: ProcessPoolExecutor | None = None
         self._folder = ""
         self._count = 0
@@ -473,7 +498,7 @@ class _Pool:
     def _remote(self, chunk: list[Job]) -> Future[str]:
         if self._pool is None:
             self._folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="awaitguard-"))
-            self._pool = self._stack.enter_context(ProcessPoolExecutor(max_workers=self.helpers))
+            self._pool = self._lent or self._stack.enter_context(ProcessPoolExecutor(max_workers=self.helpers))
         self._count += 1
         return self._pool.submit(_collect_chunk_to, chunk, os.path.join(self._folder, str(self._count)), self.cached)
 
@@ -536,9 +561,9 @@ def share(
     """Items ``0 .. count-1`` done once each: ``remote(i)`` (worker processes) from the front,
     ``local(i)`` (this process) from the back, until they meet.
 
-    A feeder thread keeps two items per worker submitted and hands each result to ``finish``, so
-    a worker never waits for this process to finish an item of its own before it gets more (the
-    thread sleeps while it waits). A worker's error is raised here.
+    A feeder thread keeps two items per worker submitted (one near the end) and hands each result
+    to ``finish``, so a worker never waits for this process to finish an item of its own before it
+    gets more (the thread sleeps while it waits). A worker's error is raised here.
     """
     lock = threading.Lock()
     ends = [0, count]  # the next item from the front, one past the last from the back
@@ -556,7 +581,16 @@ def share(
     pending: dict[Future[_T], int] = {}
 
     def top_up() -> None:
-        while len(pending) < 2 * helpers and (at := take(front=True)) is not None:
+        while True:
+            with lock:
+                left = ends[1] - ends[0]
+            # near the end, one item per worker: a second one queued behind it may be one this
+            # process runs out of work waiting for (a worker cannot give back what it has queued)
+            if len(pending) >= (2 * helpers if left > 4 * helpers else helpers):
+                return
+            at = take(front=True)
+            if at is None:
+                return
             pending[remote(at)] = at
 
     def feed() -> None:
