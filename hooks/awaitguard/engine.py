@@ -485,10 +485,10 @@ class _Judge:
 
     With a forked process (a large tree, several cores), the fork comes as soon as the files with
     `async`/`await` are parsed: it judges their sites that need no names (awaits, `async with`,
-    patches) while this process chooses, parses (alone: no fork while another process runs) and
-    names the rest. Then the sites judged by name, and what the first process has not begun, are
-    shared out in chunks (``index.share``); this process judges the files it parsed since.
-    Without, one serial judgement at the end.
+    patches) while this process chooses, parses and names the rest (the forked process parses
+    too, ``lend``: no process is forked beside a running one). Then the sites judged by name, and
+    what the forked process has not begun, are shared out in chunks (``index.share``); this process
+    judges the files it parsed since the fork. Without, one serial judgement at the end.
     """
 
     def __init__(self, index: Index, first: list[ModuleFacts]) -> None:
