@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
-from awaitguard.index import FactsCache, Index, Lent, default_cache_dir, jobs_for, share
+from awaitguard.index import FactsCache, Index, Lent, default_cache_dir, jobs_for, share, take_back
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import MEMO_LIMIT, FileChange, ModuleFacts, Scope
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES, Resolver
@@ -519,8 +519,7 @@ class _Judge:
         if self.serial:
             yield None
             return
-        waiting = [part for part, future in self._early if future.cancel()]
-        self._early = [(part, future) for part, future in self._early if not future.cancelled()]
+        waiting, self._early = take_back(self._early)
         try:
             yield Lent(self._pool, self.helpers)
         finally:
@@ -546,8 +545,7 @@ class _Judge:
             # fork never saw; then the parts no worker has begun are shared out again
             self._early += [(part, self._pool.submit(_judge_part, *part, names_file)) for part in self._parts(True)]
             out = _judged(self.resolver, loaded[len(self.first) :], names)
-            parts = [part for part, future in self._early if future.cancel()]
-            begun = [future for _, future in self._early if not future.cancelled()]
+            parts, begun = take_back(self._early)
             found: list[list[Finding]] = [[] for _ in parts]
 
             def local(at: int) -> None:
@@ -562,7 +560,7 @@ class _Judge:
                 found[at] = result
 
             share(len(parts), self.helpers, local, remote, done)
-            out += [finding for future in begun for finding in future.result()]
+            out += [finding for _, future in begun for finding in future.result()]
             return out + [finding for part in found for finding in part]
         finally:
             index.parsed = parsed

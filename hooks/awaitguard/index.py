@@ -448,9 +448,10 @@ class Index:
                     pool.submit(jobs)
                     jobs, size = [], 0
             if pool.started:
-                early = [job for chunk in pool.early for job in chunk]
-                size += sum(len(job[3]) for job in early)  # the chunks of the rest are sized by the whole
-                jobs += [job for chunk in pool.take_unstarted() for job in chunk]
+                # the chunks of the rest are sized by the whole
+                size += sum(len(job[3]) for chunk, _ in pool.early for job in chunk)
+                taken, pool.early = take_back(pool.early)  # what no worker has begun is shared out again
+                jobs += [job for chunk in taken for job in chunk]
             work = max(len(jobs), size // JOB_BYTES)
             workers = most if pool.started or lent is not None else min(most, jobs_for(self.workers, work))
             if workers <= 1 or (not pool.started and (work < 40 or len(jobs) < 8)):
@@ -460,7 +461,7 @@ class Index:
             jobs.sort(key=lambda job: len(job[3]), reverse=True)
             chunks = list(_chunks(jobs, size // (workers * 64) + 1))
             yield from (result for chunk in pool.share(chunks, workers - 1) for result in chunk)
-            yield from (result for chunk in pool.early_results() for result in chunk)
+            yield from (result for _, future in pool.early for result in _read_results(future.result()))
 
 
 class Lent(NamedTuple):
@@ -477,8 +478,7 @@ class _Pool:
     def __init__(self, helpers: int, cached: bool, executor: ProcessPoolExecutor | None = None) -> None:
         self.helpers = helpers
         self.cached = cached
-        self.early: list[list[Job]] = []  # chunks submitted before ``share``
-        self._futures: list[Future[str]] = []
+        self.early: list[tuple[list[Job], Future[str]]] = []  # chunks submitted before ``share``
         self._stack = contextlib.ExitStack()
         self._lent = executor  # running processes of another task: used, never shut down here
         self._pool: ProcessPoolExecutor | None = None
@@ -505,19 +505,7 @@ class _Pool:
     def submit(self, chunk: list[Job]) -> None:
         """Queue ``chunk`` for the workers now (biggest files first within it)."""
         chunk.sort(key=lambda job: len(job[3]), reverse=True)
-        self.early.append(chunk)
-        self._futures.append(self._remote(chunk))
-
-    def take_unstarted(self) -> list[list[Job]]:
-        """Early chunks no worker has started yet, taken back (to be shared out with the rest)."""
-        pairs = list(zip(self.early, self._futures, strict=True))
-        taken = [chunk for chunk, future in pairs if future.cancel()]
-        self.early = [chunk for chunk, future in pairs if not future.cancelled()]
-        self._futures = [future for future in self._futures if not future.cancelled()]
-        return taken
-
-    def early_results(self) -> list[list[Result]]:
-        return [_read_results(future.result()) for future in self._futures]
+        self.early.append((chunk, self._remote(chunk)))
 
     def share(self, chunks: list[list[Job]], helpers: int) -> list[list[Result]]:
         """Every chunk collected, in order: worker processes take the biggest files, this process the
@@ -549,6 +537,14 @@ class _Pool:
 
 
 _T = TypeVar("_T")
+_Item = TypeVar("_Item")
+
+
+def take_back(queued: list[tuple[_Item, Future[_T]]]) -> tuple[list[_Item], list[tuple[_Item, Future[_T]]]]:
+    """The items of ``queued`` no worker has begun, taken back (their futures cancelled), and the
+    rest, begun or done (a worker cannot give back what it has started)."""
+    taken = [item for item, future in queued if future.cancel()]
+    return taken, [(item, future) for item, future in queued if not future.cancelled()]
 
 
 def share(
