@@ -812,6 +812,27 @@ def test_corrupt_cache_entries_give_the_same_output(
     assert scan(capsys, "--all") == cold
 
 
+def test_a_cache_file_that_is_no_database_is_closed_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite opens any file and refuses it at the first statement: that connection is closed then,
+    not left open for the rest of a long-lived process (3.13 warns about it when collected)."""
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def recording(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", recording)
+    cache = index.FactsCache(tmp_path)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_bytes(b"garbage" * 1000)
+    assert cache.get("key") is None
+    assert len(opened) == 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
+
+
 def test_corrupt_values_inside_the_cache_database_give_the_same_output(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -126,6 +126,7 @@ class FactsCache:
             self._conn = None
         if self._broken:
             return None
+        conn: sqlite3.Connection | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -134,6 +135,8 @@ class FactsCache:
             conn.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
         except (sqlite3.Error, OSError):
             self._broken = True  # not a database, read-only, locked: run without the cache
+            if conn is not None:
+                conn.close()  # opened, then refused (a file that is no database): not left to the collector
             return None
         self._conn, self._pid = conn, os.getpid()
         return conn
