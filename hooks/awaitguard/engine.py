@@ -433,7 +433,7 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
             if path not in primary_set and path in data and imports_any(index, path, data[path], pairs, modules)
         ]
         with judge.lend() as lent:
-            loaded += index.load(secondary, data, parallel=judge.serial, lent=lent)
+            loaded += index.load(secondary, data, lent=lent)
         every_name = (
             async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
         )
@@ -441,7 +441,7 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
         tertiary = [p for p in patching if p not in secondary_set and patch_could_matter(data[p], every_name)]
         if tertiary:
             with judge.lend() as lent:
-                more = index.load(tertiary, data, parallel=judge.serial, lent=lent)
+                more = index.load(tertiary, data, lent=lent)
             loaded += more
             every_name |= async_names(more) | library_names(index, more)
         findings = judge.finish(loaded, every_name)
@@ -515,7 +515,8 @@ class _Judge:
     @contextlib.contextmanager
     def lend(self) -> Iterator[Lent | None]:
         """The forked processes, lent for parsing: the judging parts they have not begun wait
-        (taken off their queue, queued again after), so parsing is next for them."""
+        (taken off their queue, queued again after), so parsing is next for them. None when the
+        judgement is serial: a load then starts workers of its own, as no other process runs."""
         if self.serial:
             yield None
             return

@@ -349,23 +349,17 @@ class Index:
         self._facts[facts.module] = facts
 
     def load(
-        self,
-        paths: Sequence[str],
-        contents: dict[str, bytes] | None = None,
-        parallel: bool = True,
-        lent: Lent | None = None,
+        self, paths: Sequence[str], contents: dict[str, bytes] | None = None, lent: Lent | None = None
     ) -> list[ModuleFacts]:
-        """Facts for ``paths`` (cache, then parse; in parallel when there are many, unless not
-        ``parallel``: no process is forked then, as while another process judges; with ``lent``,
-        that process's own workers)."""
+        """Facts for ``paths`` (cache, then parse; in parallel when there are many: with ``lent``,
+        the running processes of another task, so none is forked beside them)."""
         data = contents if contents is not None else self.tree.read(paths)
-        return self.load_batches([paths], data, parallel, lent)
+        return self.load_batches([paths], data, lent)
 
     def load_batches(
         self,
         batches: Iterable[Sequence[str]],
         data: Mapping[str, bytes],
-        parallel: bool = True,
         lent: Lent | None = None,
     ) -> list[ModuleFacts]:
         """``load`` of paths that come in batches, each with its bytes in ``data`` once it comes
@@ -393,7 +387,7 @@ class Index:
                 yield batch
 
         with self.cache.batch() if self.cache is not None else contextlib.nullcontext():
-            for path, result in self._run(jobs(), parallel, lent):
+            for path, result in self._run(jobs(), lent):
                 pickled: bytes | None
                 if isinstance(result, Pickled):
                     facts, pickled = result
@@ -420,17 +414,14 @@ class Index:
             self._facts[facts.module] = facts
         return facts
 
-    def _run(self, batches: Iterator[list[Job]], parallel: bool = True, lent: Lent | None = None) -> Iterator[Result]:
+    def _run(self, batches: Iterator[list[Job]], lent: Lent | None = None) -> Iterator[Result]:
         """Results of every job of ``batches``: in this process for a little work, else shared with
         worker processes (``lent``: ones already running), which start on the batches so far as soon
         as there are more to come and work for every process."""
         # a pool pays off from about 40 files' work: counted in files, or in 25 KB of source each
         # (68 big test files, 2.4 MB, took 0.8 s in one process), and from a few files (one big file
         # is one job whatever the pool)
-        if lent is not None:
-            most = lent.helpers + 1
-        else:
-            most = jobs_for(self.workers, sys.maxsize) if parallel else 1
+        most = lent.helpers + 1 if lent is not None else jobs_for(self.workers, sys.maxsize)
         cached = self.cache is not None
         jobs: list[Job] = []
         size = 0
