@@ -463,21 +463,27 @@ def _judged(
     return [finding for facts in loaded for finding in run_rules(resolver, facts, kinds, names)]
 
 
-def _judge_part(start: int, stop: int, by_name: bool, names_file: str) -> list[Finding]:
-    """In a forked judge: the sites of ``loaded[start:stop]`` judged by name (with the names in
-    ``names_file``) or the others (``_NOT_BY_NAME``, which need no names)."""
+Part = tuple[int, int, bool]  # (start, stop, by name) of the files a process judges at once
+
+
+def _judged_part(resolver: Resolver, loaded: list[ModuleFacts], part: Part, names: set[str] | None) -> list[Finding]:
+    """The sites of ``loaded[start:stop]`` judged by name (``names``), or the others
+    (``_NOT_BY_NAME``, which need no names)."""
+    start, stop, by_name = part
+    if by_name:
+        return _judged(resolver, loaded[start:stop], names, _BY_NAME)
+    return _judged(resolver, loaded[start:stop], None, _NOT_BY_NAME)
+
+
+def _judge_part(part: Part, names_file: str) -> list[Finding]:
+    """``_judged_part`` in a forked judge, the names read once from ``names_file`` ("" before they are known)."""
     assert _FORKED is not None
     resolver, loaded = _FORKED
-    if not by_name:
-        return _judged(resolver, loaded[start:stop], None, _NOT_BY_NAME)
     names = _NAMES.get(names_file)
-    if names is None:
+    if names is None and names_file:
         with open(names_file, "rb") as handle:
             names = _NAMES[names_file] = pickle.load(handle)
-    return _judged(resolver, loaded[start:stop], names, _BY_NAME)
-
-
-Part = tuple[int, int, bool]  # (start, stop, by name) of the files a process judges at once
+    return _judged_part(resolver, loaded, part, names)
 
 
 class _Judge:
@@ -507,10 +513,9 @@ class _Judge:
             return
         _FORKED = (self.resolver, self.first)
         context = multiprocessing.get_context("fork")
-        pool = self._pool = self._stack.enter_context(ProcessPoolExecutor(max_workers=self.helpers, mp_context=context))
+        self._pool = self._stack.enter_context(ProcessPoolExecutor(max_workers=self.helpers, mp_context=context))
         # the first submit forks every worker, before any thread of this process runs
-        for part in self._parts(by_name=False):
-            self._early.append((part, pool.submit(_judge_part, *part, "")))
+        self._early = self._queue(self._parts(by_name=False))
 
     @contextlib.contextmanager
     def lend(self) -> Iterator[Lent | None]:
@@ -524,7 +529,10 @@ class _Judge:
         try:
             yield Lent(self._pool, self.helpers)
         finally:
-            self._early += [(part, self._pool.submit(_judge_part, *part, "")) for part in waiting]
+            self._early += self._queue(waiting)
+
+    def _queue(self, parts: list[Part], names_file: str = "") -> list[tuple[Part, Future[list[Finding]]]]:
+        return [(part, self._pool.submit(_judge_part, part, names_file)) for part in parts]
 
     def _parts(self, by_name: bool) -> list[Part]:
         size = len(self.first)
@@ -544,18 +552,16 @@ class _Judge:
         try:
             # every part by name is queued for the workers before this process judges the files the
             # fork never saw; then the parts no worker has begun are shared out again
-            self._early += [(part, self._pool.submit(_judge_part, *part, names_file)) for part in self._parts(True)]
+            self._early += self._queue(self._parts(by_name=True), names_file)
             out = _judged(self.resolver, loaded[len(self.first) :], names)
             parts, begun = take_back(self._early)
             found: list[list[Finding]] = [[] for _ in parts]
 
             def local(at: int) -> None:
-                start, stop, by_name = parts[at]
-                chunk = self.first[start:stop]
-                found[at] = _judged(self.resolver, chunk, names, _BY_NAME if by_name else _NOT_BY_NAME)
+                found[at] = _judged_part(self.resolver, self.first, parts[at], names)
 
             def remote(at: int) -> Future[list[Finding]]:
-                return self._pool.submit(_judge_part, *parts[at], names_file)
+                return self._pool.submit(_judge_part, parts[at], names_file)
 
             def done(at: int, result: list[Finding]) -> None:
                 found[at] = result
