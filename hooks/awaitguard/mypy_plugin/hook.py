@@ -18,7 +18,7 @@ from awaitguard.config import ConfigError
 from awaitguard.findings import Notice, dedupe, suppressed
 from awaitguard.mypy_plugin import SUPPORTED, supported
 from awaitguard.mypy_plugin import config as plugin_config
-from awaitguard.mypy_plugin.services import stubs_dir
+from awaitguard.mypy_plugin.services import mypy_stubs_path
 from awaitguard.mypy_plugin.translate import translate
 from awaitguard.report import FORMATS, render
 
@@ -80,9 +80,9 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
             options.num_workers = 0
             if notices is not None:
                 notices.append(Notice("", 0, SERIAL_NOTICE))
-    stubs = stubs_dir()
-    if stubs is not None and str(stubs) not in options.mypy_path:
-        options.mypy_path.append(str(stubs))  # after the user's own entries
+    stubs = mypy_stubs_path(options.python_executable)
+    if stubs is not None and stubs not in options.mypy_path:
+        options.mypy_path.append(stubs)  # after the user's own entries
     options.output = "json"
     if options.num_workers:
         options.native_parser = True  # as mypy.main does for parallel checking

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from mypy.build import default_data_dir
 from mypy.fscache import FileSystemCache
 from mypy.lookup import lookup_fully_qualified
-from mypy.modulefinder import BuildSource, FindModuleCache, compute_search_paths
+from mypy.modulefinder import BuildSource, FindModuleCache, compute_search_paths, get_search_dirs
 from mypy.nodes import MypyFile, SymbolTableNode
 from mypy.options import Options
 
@@ -31,6 +33,60 @@ def stubs_hash() -> str:
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _inside(path: str, folders: list[str]) -> bool:
+    """``path`` is one of ``folders`` or below one: mypy's own test for a search path it refuses."""
+    candidates = {path, os.path.realpath(path)}
+    return any(p == f or p.startswith(f + os.sep) for p in candidates for f in folders)
+
+
+def mypy_stubs_path(python_executable: str | None) -> str | None:
+    """The shipped stubs as a folder mypy accepts in ``mypy_path``.
+
+    mypy refuses (and exits on) any ``mypy_path`` entry inside a site-packages folder of the Python
+    it checks for, which is where a regular (non-editable) install puts ``awaitguard/stubs``. Then a
+    copy is used, made once per stubs content under awaitguard's cache folder (a private temporary
+    folder, removed at exit, when the cache folder cannot be written). A source checkout or an
+    editable install is used as it is.
+    """
+    stubs = stubs_dir()
+    if stubs is None:
+        return None
+    _sys_path, site_packages = get_search_dirs(python_executable)
+    folders = [*site_packages, *(os.path.realpath(f) for f in site_packages)]
+    if not _inside(str(stubs), folders):
+        return str(stubs)
+    target = index.default_cache_dir() / "mypy-stubs" / stubs_hash()
+    if _inside(str(target), folders):
+        return _private_copy(stubs)
+    if target.is_dir():
+        return str(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+        shutil.copytree(stubs, staging / "stubs", ignore=shutil.ignore_patterns("__pycache__"))
+        try:
+            os.replace(staging / "stubs", target)  # atomic: a parallel run sees all of it or none
+        except OSError:
+            if not target.is_dir():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError:
+        return _private_copy(stubs)
+    return str(target)
+
+
+_PRIVATE: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def _private_copy(stubs: Path) -> str:
+    holder = tempfile.TemporaryDirectory(prefix="awaitguard-stubs-")
+    _PRIVATE.append(holder)  # removed when the process ends
+    copy = Path(holder.name) / "stubs"
+    shutil.copytree(stubs, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return str(copy)
 
 
 def code_hash() -> str:
@@ -144,4 +200,4 @@ def _display(path: str) -> str:
         return path
 
 
-__all__ = ["Services", "base_dir", "is_third_party", "stubs_dir", "stubs_hash"]
+__all__ = ["Services", "base_dir", "is_third_party", "mypy_stubs_path", "stubs_dir", "stubs_hash"]
