@@ -1,7 +1,7 @@
 """The machine format. Its keys are a contract: add keys, never rename or remove one.
 
 ```
-{"version": "0.1.0",
+{"version": "<awaitguard.__version__>",
  "findings": [{"path", "line", "col", "code", "slug", "message", "fix", "impact",
                "args": {name: value}, "related": [{"path", "line", "col", "message"}]}],
  "errors": [{"path", "line", "message"}]}
