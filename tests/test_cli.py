@@ -623,6 +623,38 @@ def test_git_path_with_spaces_and_non_ascii(capsys: pytest.CaptureFixture[str], 
     assert scan(capsys) == (1, ag101("src/my app/été.py"), [])
 
 
+@pytest.mark.parametrize(
+    ("after", "change", "help_line"),
+    [
+        (
+            "def get_manager_async():\n    return 1\n",
+            "renamed to `get_manager_async`",
+            "    help: import `get_manager_async` instead",
+        ),
+        ("VALUE = 1\n", "deleted", "    help: remove the import, or restore `get_manager` in `factory`"),
+    ],
+)
+def test_git_removed_definition_ag105_exact_text(
+    capsys: pytest.CaptureFixture[str], repo: GitRepo, after: str, change: str, help_line: str
+) -> None:
+    """AG105's message and help quote each name once: a rename's new name is not wrapped in backticks twice."""
+    repo.write("factory.py", "def get_manager():\n    return 1\n")
+    repo.write("routes.py", "from factory import get_manager\n\nMANAGER = get_manager\n")
+    repo.commit("factory")
+    repo.write("factory.py", after)
+    repo.git("add", "factory.py")
+    assert scan(capsys) == (
+        1,
+        [
+            f"routes.py:1:1: AG105 `get_manager` is no longer defined in `factory` ({change}); this line still "
+            "imports it and raises ImportError",
+            "    factory.py:1:1: note: `get_manager` was defined here before this change",
+            help_line,
+        ],
+        [],
+    )
+
+
 def test_git_base_range_mode(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
     base = repo.sha()
     repo.write("app.py", BAD)

@@ -62,12 +62,11 @@ def check_removed(
         if key not in removed or resolver.module_binds(imp.module, imp.attr):
             continue
         old_path, old_line, change = removed[key]
-        renamed = change.startswith("renamed to ")
-        fix = (
-            f"import `{change.removeprefix('renamed to ')}` instead"
-            if renamed
-            else f"remove the import, or restore `{imp.attr}` in `{imp.module}`"
-        )
+        if change.startswith("renamed to "):
+            # the change text quotes the new name already (renamed to `name`): quote it once here too
+            fix = f"import `{change.removeprefix('renamed to ').strip('`')}` instead"
+        else:
+            fix = f"remove the import, or restore `{imp.attr}` in `{imp.module}`"
         yield Finding.make(
             facts.path,
             imp.line,
