@@ -758,6 +758,26 @@ def test_scan_never_writes_to_the_tree_or_index(
     assert any((tmp_path / "cache").rglob("*")), "the cache went somewhere other than AWAITGUARD_CACHE_DIR"
 
 
+@pytest.mark.parametrize(
+    ("files", "stats"),
+    [
+        ({"app.py": BAD}, "awaitguard: 1 file in scope, 1 parsed, 1 finding"),
+        ({"app.py": BAD, "more.py": BAD}, "awaitguard: 2 files in scope, 2 parsed, 2 findings"),
+        ({"app.py": GOOD}, "awaitguard: 1 file in scope, 1 parsed, 0 findings"),
+    ],
+)
+def test_stats_line_counts_in_words(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    stats: str,
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", files))
+    code, _, err = scan(capsys, "--all", "--stats", "--no-cache")
+    assert (code, err) == (int(BAD in files.values()), [stats])
+
+
 def cached_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     files = {"app.py": BAD, "jobs.py": MIXED, "pkg/__init__.py": "", "pkg/mod.py": GOOD}
     root = project(tmp_path / "proj", files, "[tool.awaitguard]\ncache = true\n")

@@ -181,12 +181,16 @@ def scan_main(argv: Sequence[str]) -> int:
     if result.note:
         sys.stderr.write(f"awaitguard: note: {result.note}\n")
     if opts.stats:
-        sys.stderr.write(
-            f"awaitguard: {result.files_total} files in scope, {result.files_parsed} parsed, {len(findings)} findings\n"
-        )
+        in_scope, found = _count(result.files_total, "file"), _count(len(findings), "finding")
+        sys.stderr.write(f"awaitguard: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
     if result.notices:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 file``, ``2 files``, ``0 files``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _walk(folder: Path) -> list[str]:
