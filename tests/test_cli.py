@@ -308,6 +308,30 @@ def test_unknown_config_key_names_key_and_file(
 
 
 @pytest.mark.parametrize(
+    ("table", "known"),
+    [
+        (
+            "tool.awaitguard",
+            "cache, exclude, format, ignore, libraries, mypy, per-file-ignores, python, select, smoke, src, stub-paths",
+        ),
+        ("tool.awaitguard.mypy", "args, check_untyped_defs, disable, enable"),
+        ("tool.awaitguard.smoke", "debug, loop, markers, packages, tests, typeguard"),
+    ],
+)
+def test_unknown_key_lists_the_keys_of_its_own_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str, known: str
+) -> None:
+    """A subtable's error lists that table's keys only; the top-level one also lists the subtables."""
+    root = project(tmp_path / "proj", {"app.py": BAD}, f"[{table}]\nbogus = 1\n")
+    monkeypatch.chdir(root)
+    assert scan(capsys, "--all") == (
+        2,
+        [],
+        [f"awaitguard: error: {root / 'pyproject.toml'}: unknown key `bogus` in [{table}] (known: {known})"],
+    )
+
+
+@pytest.mark.parametrize(
     ("setting", "problem"),
     [
         ('select = "AG101"', "[tool.awaitguard] `select` must be a list, got str"),

@@ -195,6 +195,7 @@ def test_unknown_config_key_is_an_error(tmp_path: Path, name: str, text: str) ->
     assert code == 2 and document == {}
     assert len(stderr.strip().splitlines()) == 1
     assert "unknown key `check_untyped_def`" in stderr and name in stderr
+    assert stderr.rstrip().endswith("(known: args, check_untyped_defs, disable, enable)")  # not mypy, smoke
 
 
 def test_unknown_code_in_disable_is_an_error(tmp_path: Path) -> None:

@@ -91,7 +91,8 @@ def _check(section: str, table: Mapping[str, Any], where: Path) -> None:
                     raise ConfigError(f"{where}: [{label}] `per-file-ignores` entry `{glob}` must be a list of codes")
             continue
         if key not in allowed:
-            known = ", ".join(sorted(k for k in (*allowed, *(s for s in SCHEMA if s)) if k))
+            subtables = [name for name in SCHEMA if name] if section == "" else []  # no tables inside the subtables
+            known = ", ".join(sorted((*allowed, *subtables)))
             raise ConfigError(f"{where}: unknown key `{key}` in [{label}] (known: {known})")
         types = allowed[key]
         if not isinstance(value, types):

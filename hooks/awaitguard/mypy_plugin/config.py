@@ -56,7 +56,7 @@ def _codes(items: Iterable[str], where: str, key: str) -> set[str]:
 def from_mapping(table: Mapping[str, Any], where: str) -> PluginConfig:
     for key in table:
         if key not in KEYS:
-            raise ConfigError(f"{where}: unknown key `{key}` (known: {', '.join(KEYS)})")
+            raise ConfigError(f"{where}: unknown key `{key}` (known: {', '.join(sorted(KEYS))})")
     disabled = _codes(table.get("disable", ()), where, "disable")
     enabled = _codes(table.get("enable", ()), where, "enable")
     live = frozenset(code for code, meta in CODES.items() if meta.retired_by is None)
@@ -79,7 +79,7 @@ def _ini_table(path: Path) -> dict[str, Any]:
     for key, raw in parser.items(INI_SECTION):
         where = f"{path}: [{INI_SECTION}]"
         if key not in KEYS:
-            raise ConfigError(f"{where}: unknown key `{key}` (known: {', '.join(KEYS)})")
+            raise ConfigError(f"{where}: unknown key `{key}` (known: {', '.join(sorted(KEYS))})")
         if key == "check_untyped_defs":
             try:
                 table[key] = parser.getboolean(INI_SECTION, key)
