@@ -244,6 +244,25 @@ def test_plain_pytest_stays_inert(project: pytest.Pytester) -> None:
     result.stdout.no_fnmatch_line("*AG20*")
 
 
+def test_without_typeguard_pytest_still_runs_and_instrumenting_says_why(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """awaitguard's pytest11 entry loads in every pytest run of an environment that has awaitguard,
+    with or without its ``smoke`` extra: a missing typeguard matters only when it is asked for."""
+    shadow = pytester.mkdir("no_typeguard")
+    (shadow / "typeguard.py").write_text("raise ModuleNotFoundError(\"No module named 'typeguard'\")\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow))
+    pytester.makeini(INI)
+    pytester.makepyfile(app=APP, test_plain="def test_plain():\n    pass\n")
+    off = ("-p", "no:cacheprovider", "-p", "no:typeguard")  # typeguard's own pytest11 entry would load it
+    pytester.runpytest_subprocess(*off).assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("--awaitguard", *off).assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("--awaitguard", "--awaitguard-packages=app", *off)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*awaitguard: typeguard is needed to instrument app (No module named 'typeguard')*"])
+    assert "Traceback" not in result.stderr.str()
+
+
 def test_ini_key_enables_and_flag_wins(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI + "awaitguard = true\n")
     pytester.makepyfile(app=APP)

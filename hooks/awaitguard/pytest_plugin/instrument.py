@@ -6,7 +6,6 @@ import sys
 from collections.abc import Iterable
 
 import pytest
-from typeguard import install_import_hook
 
 
 def too_early(packages: Iterable[str]) -> list[str]:
@@ -26,5 +25,12 @@ def install(config: pytest.Config, packages: tuple[str, ...]) -> None:
             "the smoke plugin started (by a -p plugin, a plugin's import or sitecustomize); import it "
             "from tests or conftest.py instead, or set [tool.awaitguard.smoke] typeguard = false"
         )
+    try:  # imported here: a pytest run without the smoke checks must not need typeguard
+        from typeguard import install_import_hook
+    except ImportError as exc:
+        raise pytest.UsageError(
+            f"awaitguard: typeguard is needed to instrument {', '.join(packages)} ({exc}); install "
+            "`awaitguard[smoke]`, or set [tool.awaitguard.smoke] typeguard = false"
+        ) from None
     manager = install_import_hook(packages)
     config.add_cleanup(manager.uninstall)
