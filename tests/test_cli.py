@@ -246,20 +246,35 @@ def test_select_and_ignore_from_config(
     assert (code, [line.split(" ")[1] for line in out if not line.startswith(" ")]) == (1, ["AG102"])
 
 
+KNOWN_CODES = "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)"
+
+
 @pytest.mark.parametrize("option", ["--select", "--ignore"])
 def test_unknown_code_option_is_a_usage_error(capsys: pytest.CaptureFixture[str], app: Path, option: str) -> None:
-    code, out, err = scan(capsys, "--all", option, "AG999")
-    assert (code, out, len(err)) == (2, [], 1)
-    assert err[0].startswith("awaitguard: error: unknown code `AG999` (known: ")
+    assert scan(capsys, "--all", option, "AG999") == (2, [], [f"awaitguard: error: unknown code `AG999` {KNOWN_CODES}"])
 
 
-def test_unknown_code_in_config_select_is_an_error(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("setting", "what"),
+    [
+        ('select = ["AG1", "AG999"]', "[tool.awaitguard] `select`"),
+        ('ignore = ["AG999"]', "[tool.awaitguard] `ignore`"),
+        (
+            'per-file-ignores = { "tests/*" = ["AG102", "AG999"] }',
+            "[tool.awaitguard] `per-file-ignores` entry `tests/*`",
+        ),
+    ],
+)
+def test_unknown_code_in_config_names_the_key_and_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, what: str
 ) -> None:
-    monkeypatch.chdir(project(tmp_path / "proj", {"app.py": BAD}, '[tool.awaitguard]\nselect = ["AG999"]\n'))
-    code, out, err = scan(capsys, "--all")
-    assert (code, out, len(err)) == (2, [], 1)
-    assert err[0].startswith("awaitguard: error: unknown code `AG999` (known: ")
+    root = project(tmp_path / "proj", {"app.py": BAD}, f"[tool.awaitguard]\n{setting}\n")
+    monkeypatch.chdir(root)
+    assert scan(capsys, "--all") == (
+        2,
+        [],
+        [f"awaitguard: error: {root / 'pyproject.toml'}: {what} names an unknown code `AG999` {KNOWN_CODES}"],
+    )
 
 
 # ------------------------------------------------------------------------------------------------ suppressions

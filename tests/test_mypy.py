@@ -203,6 +203,19 @@ def test_unknown_code_in_disable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "mod.py").write_text("x = 1\n")
     code, _, stderr = run(tmp_path, "mod.py")
     assert code == 2 and "await-not-awaitabel" in stderr
+    assert stderr.rstrip().endswith("(known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)")
+
+
+def test_unknown_code_in_the_shared_table_is_an_error(tmp_path: Path) -> None:
+    """[tool.awaitguard] is read by every hook: its codes are checked by this one too."""
+    (tmp_path / "pyproject.toml").write_text('[tool.awaitguard]\nignore = ["AG999"]\n')
+    (tmp_path / "mod.py").write_text("x = 1\n")
+    code, document, stderr = run(tmp_path, "mod.py")
+    assert (code, document) == (2, {})
+    assert stderr.splitlines() == [
+        f"awaitguard mypy: {tmp_path / 'pyproject.toml'}: [tool.awaitguard] `ignore` names an unknown code `AG999` "
+        "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)"
+    ]
 
 
 DAEMON_SVC_SYNC = 'def get_manager():\n    return {"mode": "prod"}\n'

@@ -116,7 +116,6 @@ def scan_main(argv: Sequence[str]) -> int:
     from awaitguard import config as config_mod
     from awaitguard import engine, gitscope
     from awaitguard.report import notice_line, render
-    from awaitguard.rules import CODES
 
     cwd = Path.cwd()
     try:
@@ -128,15 +127,10 @@ def scan_main(argv: Sequence[str]) -> int:
         config = config_mod.load(root, opts.config)
     except config_mod.ConfigError as exc:
         return _error(str(exc))
-    for code in [
-        *opts.select,
-        *opts.ignore,
-        *config.select,
-        *config.ignore,
-        *(c for codes in config.per_file_ignores.values() for c in codes),
-    ]:
-        if not any(known.startswith(code) for known in CODES):
-            return _error(f"unknown code `{code}` (known: {', '.join(CODES)})")
+    for code in [*opts.select, *opts.ignore]:  # the config's codes were checked when it was read
+        problem = config_mod.unknown_code(code)
+        if problem is not None:
+            return _error(problem)
     fmt = opts.format or config.format
     if fmt not in ("text", "json", "sarif", "github"):
         return _error(f"unknown format `{fmt}` in {config.source} (use text, json, sarif or github)")

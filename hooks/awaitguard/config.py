@@ -89,6 +89,7 @@ def _check(section: str, table: Mapping[str, Any], where: Path) -> None:
             for glob, codes in value.items():
                 if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                     raise ConfigError(f"{where}: [{label}] `per-file-ignores` entry `{glob}` must be a list of codes")
+                _check_codes(codes, f"{where}: [{label}] `per-file-ignores` entry `{glob}`")
             continue
         if key not in allowed:
             subtables = [name for name in SCHEMA if name] if section == "" else []  # no tables inside the subtables
@@ -100,6 +101,24 @@ def _check(section: str, table: Mapping[str, Any], where: Path) -> None:
             raise ConfigError(f"{where}: [{label}] `{key}` must be a {names}, got {type(value).__name__}")
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{where}: [{label}] `{key}` must be a list of strings")
+        if section == "" and key in ("select", "ignore") and isinstance(value, list):
+            _check_codes(value, f"{where}: [{label}] `{key}`")
+
+
+def unknown_code(code: str) -> str | None:
+    """The error for a code (or code prefix, ``AG1``) that matches no rule, else None."""
+    from awaitguard.rules import CODES  # the registry imports the analysis modules: only when codes are given
+
+    if any(known.startswith(code) for known in CODES):
+        return None
+    return f"unknown code `{code}` (known: {', '.join(sorted(CODES))})"
+
+
+def _check_codes(codes: list[str], what: str) -> None:
+    for code in codes:
+        problem = unknown_code(code)
+        if problem is not None:
+            raise ConfigError(f"{what} names an {problem}")
 
 
 def load(root: Path, path: Path | None = None) -> Config:

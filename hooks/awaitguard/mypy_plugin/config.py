@@ -49,7 +49,7 @@ def _codes(items: Iterable[str], where: str, key: str) -> set[str]:
         elif name in by_slug:
             found.add(by_slug[name])
         elif name:
-            raise ConfigError(f"{where}: `{key}` names unknown code `{name}` (known: {', '.join(CODES)})")
+            raise ConfigError(f"{where}: `{key}` names unknown code `{name}` (known: {', '.join(sorted(CODES))})")
     return found
 
 
