@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -441,12 +442,22 @@ SARIF_SUBSET_SCHEMA: dict[str, Any] = {
 
 
 def test_sarif_validates_against_schema_subset() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    # skipped only where jsonschema cannot be imported: the `test` extra installs it (test below)
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed (pip install the test extra)")
     log = json.loads(render("sarif", FINDINGS, NOTICES))
     validator = jsonschema.Draft7Validator(SARIF_SUBSET_SCHEMA)
     assert [error.message for error in validator.iter_errors(log)] == []
     log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startColumn"] = 0
     assert not validator.is_valid(log)  # the schema can fail
+
+
+def test_the_test_extra_installs_the_schema_validator() -> None:
+    """`pip install -e '.[test]'`, the README's test command, must not leave the schema test skipped."""
+    from awaitguard.config import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = pyproject["project"]["optional-dependencies"]["test"]
+    assert "jsonschema" in {re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower() for requirement in extra}
 
 
 # --- github -------------------------------------------------------------------------------------
