@@ -251,7 +251,11 @@ KNOWN_CODES = "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)"
 
 @pytest.mark.parametrize("option", ["--select", "--ignore"])
 def test_unknown_code_option_is_a_usage_error(capsys: pytest.CaptureFixture[str], app: Path, option: str) -> None:
-    assert scan(capsys, "--all", option, "AG999") == (2, [], [f"awaitguard: error: unknown code `AG999` {KNOWN_CODES}"])
+    assert scan(capsys, "--all", option, "AG999") == (
+        2,
+        [],
+        [f"awaitguard scan: error: unknown code `AG999` {KNOWN_CODES}"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -273,7 +277,7 @@ def test_unknown_code_in_config_names_the_key_and_the_file(
     assert scan(capsys, "--all") == (
         2,
         [],
-        [f"awaitguard: error: {root / 'pyproject.toml'}: {what} names an unknown code `AG999` {KNOWN_CODES}"],
+        [f"awaitguard scan: error: {root / 'pyproject.toml'}: {what} names an unknown code `AG999` {KNOWN_CODES}"],
     )
 
 
@@ -318,7 +322,9 @@ def test_unknown_config_key_names_key_and_file(
     monkeypatch.chdir(root)
     code, out, err = scan(capsys, "--all")
     assert (code, out, len(err)) == (2, [], 1)
-    assert err[0].startswith(f"awaitguard: error: {root / 'pyproject.toml'}: unknown key `selct` in [tool.awaitguard]")
+    assert err[0].startswith(
+        f"awaitguard scan: error: {root / 'pyproject.toml'}: unknown key `selct` in [tool.awaitguard]"
+    )
     assert "select" in err[0].partition("(known: ")[2]
 
 
@@ -342,7 +348,7 @@ def test_unknown_key_lists_the_keys_of_its_own_table(
     assert scan(capsys, "--all") == (
         2,
         [],
-        [f"awaitguard: error: {root / 'pyproject.toml'}: unknown key `bogus` in [{table}] (known: {known})"],
+        [f"awaitguard scan: error: {root / 'pyproject.toml'}: unknown key `bogus` in [{table}] (known: {known})"],
     )
 
 
@@ -363,7 +369,7 @@ def test_config_value_of_the_wrong_type(
     monkeypatch.chdir(root)
     code, out, err = scan(capsys, "--all")
     assert (code, out, len(err)) == (2, [], 1)
-    assert err[0].startswith(f"awaitguard: error: {root / 'pyproject.toml'}: {problem}")
+    assert err[0].startswith(f"awaitguard scan: error: {root / 'pyproject.toml'}: {problem}")
 
 
 def test_invalid_toml_is_one_error_line(
@@ -373,7 +379,7 @@ def test_invalid_toml_is_one_error_line(
     monkeypatch.chdir(root)
     code, out, err = scan(capsys, "--all")
     assert (code, out, len(err)) == (2, [], 1)
-    assert err[0].startswith(f"awaitguard: error: {root / 'pyproject.toml'}: not valid TOML (")
+    assert err[0].startswith(f"awaitguard scan: error: {root / 'pyproject.toml'}: not valid TOML (")
 
 
 def test_unknown_format_in_config(
@@ -384,7 +390,10 @@ def test_unknown_format_in_config(
     assert scan(capsys, "--all") == (
         2,
         [],
-        [f"awaitguard: error: unknown format `xml` in {root / 'pyproject.toml'} (use text, json, sarif or github)"],
+        [
+            f"awaitguard scan: error: unknown format `xml` in {root / 'pyproject.toml'} "
+            "(use text, json, sarif or github)"
+        ],
     )
 
 
@@ -439,14 +448,14 @@ def test_config_option_reads_another_file(capsys: pytest.CaptureFixture[str], ap
     (app / "other.toml").write_text('[tool.awaitguard]\nselct = ["AG101"]\n', encoding="utf-8")
     code, out, err = scan(capsys, "--all", "--config", "other.toml")
     assert (code, out, len(err)) == (2, [], 1)
-    assert err[0].startswith("awaitguard: error: other.toml: unknown key `selct`")
+    assert err[0].startswith("awaitguard scan: error: other.toml: unknown key `selct`")
 
 
 def test_missing_config_file_is_an_error(capsys: pytest.CaptureFixture[str], app: Path) -> None:
     assert scan(capsys, "--all", "--config", "nope.toml") == (
         2,
         [],
-        ["awaitguard: error: nope.toml: config file not found"],
+        ["awaitguard scan: error: nope.toml: config file not found"],
     )
 
 
@@ -564,11 +573,15 @@ def test_parallel_parsing_gives_the_same_output(capsys: pytest.CaptureFixture[st
 
 def test_path_outside_the_project(capsys: pytest.CaptureFixture[str], app: Path) -> None:
     (app.parent / "outside.py").write_text(BAD, encoding="utf-8")
-    assert scan(capsys, "../outside.py") == (2, [], [f"awaitguard: error: ../outside.py: outside the project at {app}"])
+    assert scan(capsys, "../outside.py") == (
+        2,
+        [],
+        [f"awaitguard scan: error: ../outside.py: outside the project at {app}"],
+    )
 
 
 def test_missing_path(capsys: pytest.CaptureFixture[str], app: Path) -> None:
-    assert scan(capsys, "nope.py") == (2, [], ["awaitguard: error: nope.py: no such file or folder"])
+    assert scan(capsys, "nope.py") == (2, [], ["awaitguard scan: error: nope.py: no such file or folder"])
 
 
 def test_folder_path_scans_the_python_files_under_it(capsys: pytest.CaptureFixture[str], app: Path) -> None:
@@ -577,7 +590,7 @@ def test_folder_path_scans_the_python_files_under_it(capsys: pytest.CaptureFixtu
     (app / "pkg" / "notes.txt").write_text(BAD, encoding="utf-8")
     code, out, err = scan(capsys, "pkg")
     assert (code, out) == (1, ag101("pkg/sub/mod.py"))
-    assert err == ["awaitguard: note: not a git repository: scanning the given files whole"]
+    assert err == ["awaitguard scan: note: not a git repository: scanning the given files whole"]
 
 
 @pytest.mark.parametrize("argument", ["notes.txt", "empty"])
@@ -585,7 +598,7 @@ def test_paths_without_python_files_scan_nothing(capsys: pytest.CaptureFixture[s
     """Not the whole project: a path that holds no Python file gives nothing to scan."""
     (app / "notes.txt").write_text(BAD, encoding="utf-8")
     (app / "empty").mkdir()
-    note = "awaitguard: note: not a git repository: scanning the given files whole"
+    note = "awaitguard scan: note: not a git repository: scanning the given files whole"
     assert scan(capsys, argument) == (0, [], [note])
 
 
@@ -706,7 +719,11 @@ def test_git_base_range_mode(capsys: pytest.CaptureFixture[str], repo: GitRepo) 
 
 
 def test_git_base_unknown_revision(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
-    assert scan(capsys, "--base", "no-such-branch") == (2, [], ["awaitguard: error: unknown revision `no-such-branch`"])
+    assert scan(capsys, "--base", "no-such-branch") == (
+        2,
+        [],
+        ["awaitguard scan: error: unknown revision `no-such-branch`"],
+    )
 
 
 def test_git_pre_commit_refs_select_range_mode(
@@ -753,7 +770,7 @@ def test_not_a_git_repository_scans_given_files_with_a_note(capsys: pytest.Captu
     assert scan(capsys, "app.py") == (
         1,
         ag101("app.py"),
-        ["awaitguard: note: not a git repository: scanning the given files whole"],
+        ["awaitguard scan: note: not a git repository: scanning the given files whole"],
     )
 
 
@@ -769,7 +786,7 @@ def test_git_missing_from_path_still_scans_given_files(
     assert scan(capsys, "app.py") == (
         1,
         ag101("app.py"),
-        ["awaitguard: note: git not found: scanning the given files whole"],
+        ["awaitguard scan: note: git not found: scanning the given files whole"],
     )
 
 
@@ -800,9 +817,9 @@ def test_scan_never_writes_to_the_tree_or_index(
 @pytest.mark.parametrize(
     ("files", "stats"),
     [
-        ({"app.py": BAD}, "awaitguard: 1 file in scope, 1 parsed, 1 finding"),
-        ({"app.py": BAD, "more.py": BAD}, "awaitguard: 2 files in scope, 2 parsed, 2 findings"),
-        ({"app.py": GOOD}, "awaitguard: 1 file in scope, 1 parsed, 0 findings"),
+        ({"app.py": BAD}, "awaitguard scan: 1 file in scope, 1 parsed, 1 finding"),
+        ({"app.py": BAD, "more.py": BAD}, "awaitguard scan: 2 files in scope, 2 parsed, 2 findings"),
+        ({"app.py": GOOD}, "awaitguard scan: 1 file in scope, 1 parsed, 0 findings"),
     ],
 )
 def test_stats_line_counts_in_words(

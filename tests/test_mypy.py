@@ -196,6 +196,28 @@ def test_unknown_config_key_is_an_error(tmp_path: Path, name: str, text: str) ->
     assert len(stderr.strip().splitlines()) == 1
     assert "unknown key `check_untyped_def`" in stderr and name in stderr
     assert stderr.rstrip().endswith("(known: args, check_untyped_defs, disable, enable)")  # not mypy, smoke
+    assert stderr.startswith("awaitguard mypy: error: ")
+
+
+def test_errors_share_one_prefix(tmp_path: Path) -> None:
+    """The hook's errors read `awaitguard mypy: error: ...`, the plugin's under plain mypy `awaitguard.mypy: error:`."""
+    (tmp_path / "mod.py").write_text("x = 1\n")
+    code, document, stderr = run(tmp_path, "--no-such-flag", "mod.py")
+    assert (code, document, stderr) == (2, {}, "awaitguard mypy: error: mypy: unrecognized arguments: --no-such-flag\n")
+    (tmp_path / "mypy.ini").write_text("[mypy]\nplugins = awaitguard.mypy\n\n[awaitguard.mypy]\nbogus = 1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / ".mypy_cache"), "mod.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2,
+        "",
+        "awaitguard.mypy: error: mypy.ini: [awaitguard.mypy]: unknown key `bogus` "
+        "(known: args, check_untyped_defs, disable, enable)\n",
+    )
 
 
 def test_unknown_code_in_disable_is_an_error(tmp_path: Path) -> None:
@@ -213,8 +235,8 @@ def test_unknown_code_in_the_shared_table_is_an_error(tmp_path: Path) -> None:
     code, document, stderr = run(tmp_path, "mod.py")
     assert (code, document) == (2, {})
     assert stderr.splitlines() == [
-        f"awaitguard mypy: {tmp_path / 'pyproject.toml'}: [tool.awaitguard] `ignore` names an unknown code `AG999` "
-        "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)"
+        f"awaitguard mypy: error: {tmp_path / 'pyproject.toml'}: [tool.awaitguard] `ignore` names an unknown code "
+        "`AG999` (known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)"
     ]
 
 

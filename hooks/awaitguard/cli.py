@@ -19,8 +19,14 @@ if TYPE_CHECKING:
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _error(message: str) -> int:
-    sys.stderr.write(f"awaitguard: error: {message}\n")
+# Every one-line message starts with the program that says it: ``awaitguard scan: error: ...``,
+# ``awaitguard mypy: note: ...``, as argparse's own usage errors do; ``awaitguard: error: ...`` only
+# before a command runs (an unknown command, or one whose packages are missing).
+SCAN = "awaitguard scan"
+
+
+def _error(message: str, prog: str = "awaitguard") -> int:
+    sys.stderr.write(f"{prog}: error: {message}\n")
     return EXIT_ERROR
 
 
@@ -30,7 +36,7 @@ def _codes(value: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="awaitguard scan",
+        prog=SCAN,
         description="Find async/await misuse: by default in what the staged change touches and breaks.",
     )
     parser.add_argument("paths", nargs="*", help="files or folders (pre-commit passes the changed files)")
@@ -126,14 +132,14 @@ def scan_main(argv: Sequence[str]) -> int:
     try:
         config = config_mod.load(root, opts.config)
     except config_mod.ConfigError as exc:
-        return _error(str(exc))
+        return _error(str(exc), SCAN)
     for code in [*opts.select, *opts.ignore]:  # the config's codes were checked when it was read
         problem = config_mod.unknown_code(code)
         if problem is not None:
-            return _error(problem)
+            return _error(problem, SCAN)
     fmt = opts.format or config.format
     if fmt not in ("text", "json", "sarif", "github"):
-        return _error(f"unknown format `{fmt}` in {config.source} (use text, json, sarif or github)")
+        return _error(f"unknown format `{fmt}` in {config.source} (use text, json, sarif or github)", SCAN)
 
     paths: list[str] = []
     for raw in opts.paths:
@@ -142,9 +148,9 @@ def scan_main(argv: Sequence[str]) -> int:
         try:
             rel = full.relative_to(root.resolve())
         except ValueError:
-            return _error(f"{raw}: outside the project at {root}")
+            return _error(f"{raw}: outside the project at {root}", SCAN)
         if not full.exists():
-            return _error(f"{raw}: no such file or folder")
+            return _error(f"{raw}: no such file or folder", SCAN)
         if full.is_dir():
             prefix = rel.as_posix()
             paths.extend(f"{prefix}/{p}" if prefix != "." else p for p in _walk(full))
@@ -163,7 +169,7 @@ def scan_main(argv: Sequence[str]) -> int:
     finally:
         _release()
     if isinstance(result, str):
-        return _error(result)
+        return _error(result, SCAN)
     findings = engine.finish(result.findings, config, opts.select, opts.ignore)
     out = render(fmt, findings, result.notices)
     if out:
@@ -173,10 +179,10 @@ def scan_main(argv: Sequence[str]) -> int:
         for notice in result.notices:
             sys.stderr.write(notice_line(notice) + "\n")
     if result.note:
-        sys.stderr.write(f"awaitguard: note: {result.note}\n")
+        sys.stderr.write(f"{SCAN}: note: {result.note}\n")
     if opts.stats:
         in_scope, found = _count(result.files_total, "file"), _count(len(findings), "finding")
-        sys.stderr.write(f"awaitguard: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
+        sys.stderr.write(f"{SCAN}: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
     if result.notices:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_CLEAN

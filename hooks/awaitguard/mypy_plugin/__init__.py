@@ -32,7 +32,7 @@ def plugin(version: str) -> type[Plugin]:
     if not supported(version):
         # mypy has no channel for a plugin to refuse; print one line and stop, as django-stubs does.
         print(
-            f"awaitguard.mypy: mypy {version} is not supported (tested range: mypy{SUPPORTED})",
+            f"awaitguard.mypy: error: mypy {version} is not supported (tested range: mypy{SUPPORTED})",
             file=sys.stderr,
         )
         raise SystemExit(2)

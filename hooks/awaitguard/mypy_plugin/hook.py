@@ -23,13 +23,14 @@ from awaitguard.mypy_plugin.translate import translate
 from awaitguard.report import FORMATS, render
 
 PLUGIN = "awaitguard.mypy"
+PROG = "awaitguard mypy"  # the prefix of every line this hook writes to stderr, as argparse's errors have
 # What async checking needs; everything else comes from the user's own mypy configuration.
 ASYNC_ARGS = ("--enable-error-code", "unused-awaitable", "--enable-error-code", "truthy-bool")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="awaitguard mypy",
+        prog=PROG,
         description="mypy with awaitguard's plugin and stubs; reports async misuse only. "
         "Other options are passed to mypy.",
     )
@@ -65,7 +66,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         sources, options = process_options(args, stdout=quiet, stderr=quiet, fscache=fscache)
     except SystemExit:
         said = quiet.getvalue().strip().splitlines()
-        return [], "mypy: " + (said[-1] if said else "invalid arguments"), True
+        return [], "mypy: " + (said[-1].removeprefix("mypy: error: ") if said else "invalid arguments"), True
     extra_plugins = []
     if options.config_file:
         if PLUGIN not in options.plugins:
@@ -118,24 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not supported(mypy.version.__version__):
         version = mypy.version.__version__
-        print(f"awaitguard mypy: mypy {version} is not supported (needs mypy{SUPPORTED})", file=sys.stderr)
-        return 2
+        return _error(f"mypy {version} is not supported (needs mypy{SUPPORTED})")
     try:
         settings = plugin_config.load(_config_file(extra))
     except ConfigError as exc:
-        print(f"awaitguard mypy: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     notices: list[Notice] = []
     try:
         records, error, native = _run_mypy(_mypy_args(extra, settings), notices)
     except SystemExit as exc:  # a plugin refusal or mypy's internal-error exit; it printed why
         if exc.code in (0, None):
             return 2
-        print(f"awaitguard mypy: mypy stopped (exit {exc.code})", file=sys.stderr)
-        return 2
+        return _error(f"mypy stopped (exit {exc.code})")
     if error is not None:
-        print(f"awaitguard mypy: {error}", file=sys.stderr)
-        return 2
+        return _error(error)
     findings, unresolved = translate(records, _read_line, native)
     findings = [
         finding
@@ -150,6 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         notices.append(Notice("", 0, message))
     sys.stdout.write(render(ns.format, findings, notices))
     return 1 if findings else 0
+
+
+def _error(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def _config_file(extra: Sequence[str]) -> str | None:

@@ -37,7 +37,7 @@ class AwaitguardPlugin(Plugin):
             settings = config.load(options.config_file)
         except ConfigError as exc:
             # mypy offers plugins no error channel at load time: one line, exit 2 (as django-stubs).
-            print(f"awaitguard.mypy: {exc}", file=sys.stderr)
+            print(f"awaitguard.mypy: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         self.services = Services(options, settings)
 
