@@ -160,19 +160,33 @@ def test_sarif_format_parses_with_one_result(capsys: pytest.CaptureFixture[str],
     assert [r["physicalLocation"]["region"] for r in result["relatedLocations"]] == [{"startLine": 1, "startColumn": 1}]
 
 
-def test_json_and_sarif_carry_unscannable_files(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_unscannable_files_go_to_stderr_in_every_format(
+    capsys: pytest.CaptureFixture[str], app: Path, fmt: str
+) -> None:
+    """As the README says: `path:line: error: message` on stderr and exit 2, whatever the format; the
+    machine formats carry the file in their document too."""
     (app / "broken.py").write_bytes(b"async def f(:\n    pass\n")
-    code, out, err = scan(capsys, "--all", "--format", "json")
-    assert (code, err) == (2, [])  # machine formats carry the error in the document, not on stderr
-    report: dict[str, Any] = json.loads("\n".join(out))
-    assert [(f["path"], f["code"]) for f in report["findings"]] == [("app.py", "AG101")]
-    assert [(e["path"], e["line"]) for e in report["errors"]] == [("broken.py", 1)]
-    code, out, err = scan(capsys, "--all", "--format", "sarif")
-    assert (code, err) == (2, [])
-    [invocation] = json.loads("\n".join(out))["runs"][0]["invocations"]
-    assert invocation["executionSuccessful"] is False
-    [notification] = invocation["toolConfigurationNotifications"]
-    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken.py"
+    version = "{}.{}".format(*sys.version_info[:2])
+    problem = f"cannot parse with Python {version}: invalid syntax (is it Python, and no newer than {version}?)"
+    code, out, err = scan(capsys, "--all", "--format", fmt)
+    assert (code, err) == (2, [f"broken.py:1: error: {problem}"])
+    if fmt == "json":
+        report: dict[str, Any] = json.loads("\n".join(out))
+        assert [(f["path"], f["code"]) for f in report["findings"]] == [("app.py", "AG101")]
+        assert report["errors"] == [{"path": "broken.py", "line": 1, "message": problem}]
+    elif fmt == "sarif":
+        [run] = json.loads("\n".join(out))["runs"]
+        assert [r["ruleId"] for r in run["results"]] == ["AG101"]
+        [invocation] = run["invocations"]
+        assert invocation["executionSuccessful"] is False
+        [notification] = invocation["toolConfigurationNotifications"]
+        assert (notification["level"], notification["message"]["text"]) == ("error", problem)
+        assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken.py"
+    elif fmt == "github":
+        assert out[-1] == f"::error file=broken.py,line=1::{problem}"
+    else:
+        assert out == ag101("app.py")
 
 
 def test_format_from_config(

@@ -175,9 +175,8 @@ def scan_main(argv: Sequence[str]) -> int:
     if out:
         sys.stdout.buffer.write(out.encode("utf-8"))
         sys.stdout.flush()
-    if fmt == "text":
-        for notice in result.notices:
-            sys.stderr.write(notice_line(notice) + "\n")
+    for notice in result.notices:  # in every format: the machine formats carry them in their document too
+        sys.stderr.write(notice_line(notice) + "\n")
     if result.note:
         sys.stderr.write(f"{SCAN}: note: {result.note}\n")
     if opts.stats:
