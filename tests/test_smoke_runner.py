@@ -51,7 +51,7 @@ def test_nothing_selected_exits_0(repo: Path, capfd: pytest.CaptureFixture[str])
     git(repo, "add", "tools.py")
     assert hook.main([]) == 0
     out, err = capfd.readouterr()
-    assert out == "awaitguard-smoke: no test touched by the 1 changed Python file(s); nothing to run\n"
+    assert out == f"{hook.PROG}: no test touched by the 1 changed Python file; nothing to run\n"
     assert err == ""
 
 
@@ -61,7 +61,7 @@ def test_staged_module_selects_its_tests_and_fails_the_incident(repo: Path, capf
     git(repo, "add", "incident_app/factory.py")
     assert hook.main(["-p", "no:cacheprovider"]) == 1
     out, _ = capfd.readouterr()
-    assert out.startswith("awaitguard-smoke: running 1 test path(s) touched by this change\n")
+    assert out.startswith(f"{hook.PROG}: running 1 test path touched by the 1 changed Python file\n")
     assert (
         "tests/test_handlers.py:8: AG201 `AsyncMock` replaces sync `incident_app.handlers.get_manager`; "
         "the test awaits what production calls directly\n"
@@ -69,6 +69,40 @@ def test_staged_module_selects_its_tests_and_fails_the_incident(repo: Path, capf
         "`get_manager` (`incident_app.factory.get_manager`) is `def` here\n"
         "    help: patch with `autospec=True`, or use `Mock(return_value=...)`\n"
     ) in out
+
+
+def test_given_files_are_the_change_as_pre_commit_passes_them(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """`pre-commit run --all-files` passes every file and stages nothing: the files, not the index, decide."""
+    (repo / "tools.py").write_text("def unused() -> int:\n    return 1\n")
+    commit(repo)
+    assert hook.main(["tools.py"]) == 0
+    out, _ = capfd.readouterr()
+    assert out == f"{hook.PROG}: no test touched by the 1 given Python file; nothing to run\n"
+    every = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py"))
+    assert hook.main(["-p", "no:cacheprovider", *every]) == 1
+    out, _ = capfd.readouterr()
+    assert out.startswith(f"{hook.PROG}: running 1 test path touched by the {len(every)} given Python files\n")
+    assert "AG201 `AsyncMock` replaces sync `incident_app.handlers.get_manager`" in out
+
+
+def test_node_ids_and_folders_go_to_pytest_as_given(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    (repo / "tests" / "test_ok.py").write_text("def test_ok() -> None:\n    pass\n")
+    assert hook.main(["-p", "no:cacheprovider", "tests/test_ok.py::test_ok"]) == 0
+    out, _ = capfd.readouterr()
+    assert "1 passed" in out and "running" not in out
+
+
+def test_src_layout_imports_without_an_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pre-commit cannot install the user's project into the hook's environment: src/ is put on the path."""
+    (tmp_path / "src" / "lonely_pkg").mkdir(parents=True)
+    (tmp_path / "src" / "lonely_pkg" / "__init__.py").write_text("def answer() -> int:\n    return 42\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_answer.py").write_text(
+        "from lonely_pkg import answer\n\n\ndef test_answer() -> None:\n    assert answer() == 42\n"
+    )
+    (tmp_path / "pyproject.toml").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert hook.main(["-q", "-p", "no:cacheprovider", "src/lonely_pkg/__init__.py"]) == 0
 
 
 def test_fixed_example_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

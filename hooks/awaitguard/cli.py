@@ -107,9 +107,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from awaitguard.pytest_plugin.hook import main as smoke_main
         except ImportError as exc:
-            return _error(f"`awaitguard smoke` needs pytest and typeguard ({exc}); install `awaitguard[smoke]`")
+            return _error(_smoke_missing(exc))
         return smoke_main(rest)
     return _error(f"unknown command `{command}` (use scan, mypy or smoke)")
+
+
+def _smoke_missing(exc: ImportError) -> str:
+    """What to do when the smoke hook's own dependencies are missing, where the user runs it."""
+    if not os.environ.get("PRE_COMMIT"):
+        return f"`awaitguard smoke` needs pytest, typeguard and pytest-asyncio ({exc}); install `awaitguard[smoke]`"
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        wanted = [r.split(";")[0].strip() for r in requires("awaitguard") or () if 'extra == "smoke"' in r]
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        wanted = []
+    listed = ", ".join(f'"{r}"' for r in wanted) or '"pytest", "typeguard", "pytest-asyncio"'
+    return (
+        f"`awaitguard smoke` needs pytest, typeguard and pytest-asyncio in the hook's environment ({exc}); "
+        f"your additional_dependencies replace the hook's own, so add {listed} to them, "
+        "or run it from your own environment (`repo: local`, `language: system`: see the README)"
+    )
 
 
 def scan_main(argv: Sequence[str]) -> int:
@@ -121,7 +139,8 @@ def scan_main(argv: Sequence[str]) -> int:
 
     from awaitguard import config as config_mod
     from awaitguard import engine, gitscope
-    from awaitguard.report import notice_line, render
+    from awaitguard.findings import Notice, errors
+    from awaitguard.report import notice_lines, render
 
     cwd = Path.cwd()
     try:
@@ -171,18 +190,17 @@ def scan_main(argv: Sequence[str]) -> int:
     if isinstance(result, str):
         return _error(result, SCAN)
     findings = engine.finish(result.findings, config, opts.select, opts.ignore)
-    out = render(fmt, findings, result.notices)
+    notices = [*result.notices, *([Notice.note(result.note)] if result.note else [])]
+    out = render(fmt, findings, notices)
     if out:
         sys.stdout.buffer.write(out.encode("utf-8"))
         sys.stdout.flush()
-    for notice in result.notices:  # in every format: the machine formats carry them in their document too
-        sys.stderr.write(notice_line(notice) + "\n")
-    if result.note:
-        sys.stderr.write(f"{SCAN}: note: {result.note}\n")
+    # in every format: the machine formats carry them in their document too
+    sys.stderr.write(notice_lines(notices, SCAN))
     if opts.stats:
         in_scope, found = _count(result.files_total, "file"), _count(len(findings), "finding")
         sys.stderr.write(f"{SCAN}: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
-    if result.notices:
+    if errors(notices):
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_CLEAN
 

@@ -1,9 +1,13 @@
 """awaitguard-smoke: run the tests a commit touches under the smoke plugin, in a pytest subprocess.
 
-Selection, by default: the staged test files, the tests under a staged ``conftest.py``, and the tests
-that import a staged module. ``--all`` runs the configured ``tests`` instead; explicit paths among the
-pytest arguments replace the selection. Exit codes: 0 clean (or nothing selected), 1 test failures,
-2 usage, config, git or pytest internal errors (one stderr line).
+Selection: the test files among the changed files, the tests under a changed ``conftest.py``, and the
+tests that import a changed module. The changed files are the Python file names given (pre-commit
+passes the staged files, or every file under ``--all-files``), else the staged change (``--base REV``:
+the change since REV). ``--all`` runs the configured ``tests`` instead; test folders and node ids
+among the pytest arguments replace the selection. The configured source roots (``src/`` by default)
+are put on ``PYTHONPATH``, so a project that is not installed in the hook's environment imports.
+Exit codes: 0 clean (or nothing selected), 1 test failures, 2 usage, config, git or pytest internal
+errors (one stderr line).
 """
 
 from __future__ import annotations
@@ -129,6 +133,31 @@ def _explicit_paths(args: Sequence[str], root: Path) -> bool:
     return any(not arg.startswith("-") and (root / arg.split("::", 1)[0]).exists() for arg in args)
 
 
+def split_files(args: Sequence[str], root: Path) -> tuple[list[Path], list[str]]:
+    """Python file names among the arguments (what pre-commit passes), and the other arguments.
+
+    A file name is an existing ``.py``/``.pyi`` file; a node id (``tests/test_a.py::test_b``), a folder
+    or an option's value is not, and goes to pytest as given.
+    """
+    files: list[Path] = []
+    rest: list[str] = []
+    for arg in args:
+        path = root / arg
+        if not arg.startswith("-") and path.suffix in (".py", ".pyi") and path.is_file():
+            files.append(path.resolve())
+        else:
+            rest.append(arg)
+    return files, rest
+
+
+def _pythonpath(root: Path, src: Sequence[str], env: Mapping[str, str]) -> str:
+    """``PYTHONPATH`` with the project's source roots first (the root itself is on ``sys.path`` already)."""
+    entries = [str(root / entry) for entry in src if (root / entry).is_dir() and (root / entry) != root]
+    if env.get("PYTHONPATH"):
+        entries.append(env["PYTHONPATH"])
+    return os.pathsep.join(entries)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options, pytest_args = _parser().parse_known_args(argv)
     root = ag_config.find_root(Path.cwd())
@@ -146,22 +175,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: [tool.awaitguard.smoke] tests: no such path: {', '.join(missing)}", file=sys.stderr)
         return 2
     env = dict(os.environ)
-    if options.all or _explicit_paths(pytest_args, root):
+    src = list(loaded.src) or ["src"]
+    given, pytest_args = split_files(pytest_args, root)
+    if options.all or (not given and _explicit_paths(pytest_args, root)):
         selected = [] if _explicit_paths(pytest_args, root) else [str(p.relative_to(root)) for p in roots]
     else:
-        try:
-            changed = _changed_paths(root, options.base, env)
-        except gitscope.GitError as exc:
-            print(f"{PROG}: {exc}", file=sys.stderr)
-            return 2
-        src = list(loaded.src) or ["src"]
+        if given:
+            changed, what = given, f"the {_count(len(given), 'given Python file')}"
+        else:
+            try:
+                changed = _changed_paths(root, options.base, env)
+            except gitscope.GitError as exc:
+                print(f"{PROG}: {exc}", file=sys.stderr)
+                return 2
+            what = f"the {_count(len(changed), 'changed Python file')}"
         chosen = select(root, changed, roots, src)
         if not chosen:
-            print(f"{PROG}: no test touched by the {len(changed)} changed Python file(s); nothing to run")
+            print(f"{PROG}: no test touched by {what}; nothing to run")
             return 0
         selected = [os.path.relpath(path, root) for path in chosen]
-        print(f"{PROG}: running {len(selected)} test path(s) touched by this change")
+        print(f"{PROG}: running {_count(len(selected), 'test path')} touched by {what}")
     env["PYTHONASYNCIODEBUG"] = "1"
+    pythonpath = _pythonpath(root, src, env)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     command = _pytest_command(smoke, [*pytest_args, *selected], env)
     try:
         returncode = subprocess.run(command, cwd=root, env=env, check=False).returncode
@@ -175,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return returncode
     print(f"{PROG}: pytest stopped with exit code {returncode} (usage or internal error)", file=sys.stderr)
     return 2
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 if __name__ == "__main__":
