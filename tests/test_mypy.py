@@ -220,6 +220,19 @@ def test_errors_share_one_prefix(tmp_path: Path) -> None:
     )
 
 
+def test_a_plugin_of_the_users_config_that_does_not_import_says_what_to_add(tmp_path: Path) -> None:
+    """mypy's own reason is the line (it used to be swallowed as `mypy: compile error`)."""
+    (tmp_path / "pyproject.toml").write_text('[tool.mypy]\nplugins = ["no_such_package_ag.mypy"]\n')
+    (tmp_path / "mod.py").write_text("x = 1\n")
+    code, document, stderr = run(tmp_path, "mod.py")
+    assert (code, document) == (2, {})
+    assert stderr == (
+        'awaitguard mypy: error: mypy: pyproject.toml:1: Error importing plugin "no_such_package_ag.mypy": '
+        "No module named 'no_such_package_ag'; list the plugin's package in the hook's additional_dependencies "
+        "(pre-commit installs only those)\n"
+    )
+
+
 def test_unknown_code_in_disable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.awaitguard.mypy]\ndisable = ["await-not-awaitabel"]\n')
     (tmp_path / "mod.py").write_text("x = 1\n")
@@ -238,6 +251,58 @@ def test_unknown_code_in_the_shared_table_is_an_error(tmp_path: Path) -> None:
         f"awaitguard mypy: error: {tmp_path / 'pyproject.toml'}: [tool.awaitguard] `ignore` names an unknown code "
         "`AG999` (known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)"
     ]
+
+
+UNRESOLVED = (
+    "mypy could not resolve 1 import; calls into them are `Any` and unchecked "
+    "(add the packages to additional_dependencies)"
+)
+
+
+def test_unresolved_imports_are_a_note_in_every_format(tmp_path: Path) -> None:
+    """A note about the whole run: on stderr as `awaitguard mypy: note: ...` in every format, JSON's
+    "notices" (not "errors"), a SARIF execution notification of level note, a GitHub ::notice:: without
+    a file. It never makes the run fail."""
+    (tmp_path / "mod.py").write_text(
+        "import no_such_package_here\n\n\ndef get_manager():\n    return 1\n\n\n"
+        "async def handler():\n    return await get_manager()\n"
+    )
+    outputs = {}
+    for fmt in ("text", "json", "sarif", "github"):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "awaitguard",
+                "mypy",
+                "--format",
+                fmt,
+                "--cache-dir",
+                str(tmp_path / ".cache"),
+                "mod.py",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (proc.returncode, proc.stderr) == (1, f"awaitguard mypy: note: {UNRESOLVED}\n"), fmt
+        outputs[fmt] = proc.stdout
+    assert outputs["text"].splitlines()[0].startswith("mod.py:9:18: AG101 ")
+    assert UNRESOLVED not in outputs["text"] and "error" not in outputs["text"]
+    document = json.loads(outputs["json"])
+    assert [(f["path"], f["line"], f["code"]) for f in document["findings"]] == [("mod.py", 9, "AG101")]
+    assert (document["errors"], document["notices"]) == ([], [{"message": UNRESOLVED}])
+    (sarif_run,) = json.loads(outputs["sarif"])["runs"]
+    assert sarif_run["invocations"] == [
+        {
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [{"level": "note", "message": {"text": UNRESOLVED}}],
+        }
+    ]
+    github = outputs["github"].splitlines()
+    assert [line.split(" ", 1)[0] for line in github] == ["::error", f"::notice::{UNRESOLVED}".split(" ", 1)[0]]
+    assert github[1] == f"::notice::{UNRESOLVED}"
 
 
 DAEMON_SVC_SYNC = 'def get_manager():\n    return {"mode": "prod"}\n'
@@ -371,6 +436,7 @@ def test_parallel_run_equals_serial(tmp_path: Path) -> None:
         assert (code, stderr) == (1, "")
         assert document["findings"] == serial[1]["findings"]
         assert document["errors"] == serial[1]["errors"] == []
+        assert document["notices"] == serial[1]["notices"] == []
 
 
 def test_callee_read_from_mypy_cache_keeps_its_location(tmp_path: Path) -> None:
@@ -389,8 +455,8 @@ def test_callee_read_from_mypy_cache_keeps_its_location(tmp_path: Path) -> None:
 def test_parallel_without_config_file_runs_serial_and_says_so(tmp_path: Path) -> None:
     _parallel_project(tmp_path, None)
     code, document, stderr = run(tmp_path, "-n", "2", "app")
-    assert (code, found(document), stderr) == (1, PARALLEL_EXPECTED, "")
-    assert [e["message"] for e in document["errors"]] == [SERIAL_NOTICE]
+    assert (code, found(document), stderr) == (1, PARALLEL_EXPECTED, f"awaitguard mypy: note: {SERIAL_NOTICE}\n")
+    assert (document["errors"], document["notices"]) == ([], [{"message": SERIAL_NOTICE}])  # a note, not an error
 
 
 def _plain_mypy(cwd: Path, *args: str) -> set[tuple[str, int, str]]:
@@ -453,3 +519,13 @@ def test_non_ascii_before_the_await(tmp_path: Path, parser: str) -> None:
         anchor = "await" if line == 14 else "get_manager"  # mypy's own error / the plugin's, at the call
         assert finding["col"] == lines[line - 1].index(anchor) + 1  # 1-based code points
     assert by_line[14]["args"]["expr"] == "typed()"
+
+
+def test_fixes_never_break_working_code(cold: tuple[int, dict[str, Any], str]) -> None:
+    by_key = {(f["path"], f["line"], f["code"]): f for f in cold[1]["findings"]}
+    # ``await coro().real`` would await the attribute: the await goes in brackets
+    assert by_key[("protocols/AG102_result.py", 6, "AG102")]["fix"] == "write `(await coro())`"
+    assert by_key[("protocols/AG102_result.py", 5, "AG102")]["fix"] == "write `await coro()`"
+    # not known to be a sync iterable: the fix says what it depends on
+    unknown = by_key[("protocols/AG104_coroutine.py", 19, "AG104")]["fix"]
+    assert unknown.startswith("if `NotIterable` is a sync iterable, ")

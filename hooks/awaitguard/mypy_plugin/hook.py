@@ -20,7 +20,7 @@ from awaitguard.mypy_plugin import SUPPORTED, supported
 from awaitguard.mypy_plugin import config as plugin_config
 from awaitguard.mypy_plugin.services import mypy_stubs_path
 from awaitguard.mypy_plugin.translate import translate
-from awaitguard.report import FORMATS, render
+from awaitguard.report import FORMATS, notice_lines, render
 
 PLUGIN = "awaitguard.mypy"
 PROG = "awaitguard mypy"  # the prefix of every line this hook writes to stderr, as argparse's errors have
@@ -80,7 +80,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
             # workers rebuild plugins from ``options.config_file`` alone: they would check without ours
             options.num_workers = 0
             if notices is not None:
-                notices.append(Notice("", 0, SERIAL_NOTICE))
+                notices.append(Notice.note(SERIAL_NOTICE))
     stubs = mypy_stubs_path(options.python_executable)
     if stubs is not None and stubs not in options.mypy_path:
         options.mypy_path.append(stubs)  # after the user's own entries
@@ -141,11 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if unresolved:
         message = (
-            f"mypy could not resolve {unresolved} import(s); calls into them are `Any` and unchecked "
-            "(add the packages to additional_dependencies)"
+            f"mypy could not resolve {unresolved} import{'' if unresolved == 1 else 's'}; calls into them are "
+            "`Any` and unchecked (add the packages to additional_dependencies)"
         )
-        notices.append(Notice("", 0, message))
+        notices.append(Notice.note(message))
     sys.stdout.write(render(ns.format, findings, notices))
+    sys.stderr.write(notice_lines(notices, PROG))  # in every format, as `awaitguard scan` does
     return 1 if findings else 0
 
 

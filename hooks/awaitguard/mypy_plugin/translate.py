@@ -22,13 +22,47 @@ _ASYNC_TYPES = (
     "Task[",
     "Future[",
 )
-_NO_ATTR = re.compile(r'^"(?P<type>.+)" has no attribute "(?P<attr>__\w+__)"')
+_NO_ATTR = re.compile(r'^"(?P<type>.+)" has no attribute "(?P<attr>__\w+__)"(?:; maybe "(?P<twin>__\w+__)"\?)?')
 _AWAIT = re.compile(
     r'^Incompatible types in "(?P<kw>await|async with|async for)"'
     r'(?: for "\w+")? \(actual type "(?P<type>.+?)", expected type'
 )
 _DEFINED_AT = re.compile(r"^(?P<note>.*) \(defined at (?P<path>.+):(?P<line>\d+)\)$")
 MISSING_AWAIT_HINTS = ('forgot to use "await"', "missing an await")
+# mypy messages that name the value's type and the type the context expects (the "maybe you forgot
+# to use await" note comes with these): (value, expected)
+_MISMATCH = (
+    re.compile(r'expression has type "(?P<value>.+)", (?:variable|base class .+) has type "(?P<expected>.+)"\)'),
+    re.compile(r'\(got "(?P<value>.+)", expected "(?P<expected>.+)"\)'),
+    re.compile(r'has incompatible type "(?P<value>.+)"; expected "(?P<expected>.+)"'),
+)
+_COROUTINE_VALUE = re.compile(r'"Coroutine\[')
+# Types whose values are never awaitable, and which iterate / manage context synchronously.
+_PLAIN_TYPES = ("int", "str", "bytes", "bool", "float", "complex", "bytearray", "memoryview", "object")
+_PLAIN_PREFIXES = ("dict[", "list[", "tuple[", "set[", "frozenset[", "Literal[", "type[")
+_SYNC_ITERABLES = (
+    *_PLAIN_PREFIXES[:5],
+    "Iterator[",
+    "Iterable[",
+    "Generator[",
+    "Sequence[",
+    "Mapping[",
+    "MutableMapping[",
+    "MutableSequence[",
+    "Collection[",
+    "range",
+    "str",
+    "bytes",
+    "dict_keys[",
+    "dict_values[",
+    "dict_items[",
+    "map[",
+    "filter[",
+    "zip[",
+    "enumerate[",
+    "reversed[",
+)
+_SYNC_MANAGERS = ("_GeneratorContextManager[", "AbstractContextManager[", "ContextManager[", "ExitStack")
 
 CM_ERROR = "TypeError (\"'{type}' object does not support the asynchronous context manager protocol\")"
 SYNC_CM_ERROR = "TypeError (\"'{type}' object does not support the context manager protocol\")"
@@ -61,6 +95,58 @@ def _is_async_type(name: str) -> bool:
     return name.startswith(_ASYNC_TYPES) or name.startswith(("asyncio.", "typing.Coroutine"))
 
 
+def members(typ: str) -> list[str]:
+    """The members of a union as mypy prints it (``A | B[C | D]``, ``Optional[A]``, ``Union[A, B]``)."""
+    typ = typ.strip()
+    for wrapper, sep in (("Optional[", None), ("Union[", ",")):
+        if typ.startswith(wrapper) and typ.endswith("]"):
+            inner = typ[len(wrapper) : -1]
+            return [*_split(inner, ","), "None"] if sep is None else _split(inner, ",")
+    return _split(typ, "|")
+
+
+def _split(text: str, sep: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "[(":
+            depth += 1
+        elif not quoted and char in "])":
+            depth -= 1
+        if char == sep and depth == 0 and not quoted:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    parts.append(current.strip())
+    return [part for part in parts if part]
+
+
+def has_none(typ: str) -> bool:
+    """``None`` or a union holding it: a value that may be ``None`` (a lazily set attribute, an
+    optional callback) fails on ``None`` only, which the types cannot promise happens."""
+    return any(member == "None" for member in members(typ))
+
+
+def _plain(typ: str) -> bool:
+    return typ in _PLAIN_TYPES or typ.startswith(_PLAIN_PREFIXES)
+
+
+def _certainly_not_awaitable(typ: str) -> bool:
+    """Awaiting a value of type ``typ`` fails whatever value it holds at run time.
+
+    One class: mypy found no ``__await__``. A union: mypy found one member without ``__await__``,
+    the others may have it, so only builtin members (never awaitable) make it certain."""
+    parts = members(typ)
+    if has_none(typ):
+        return False
+    return len(parts) == 1 or all(_plain(part) for part in parts)
+
+
 def _own(code: str, record: Mapping[str, Any]) -> Verdict:
     """A finding the plugin emitted: args back from its template, fix and related from its notes."""
     meta = CODES[code]
@@ -80,7 +166,23 @@ def _own(code: str, record: Mapping[str, Any]) -> Verdict:
 Verdict = tuple[str, dict[str, str], list[Related]]
 
 
-def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None:
+def _coroutine_used_as_result(message: str) -> bool:
+    """mypy's "maybe you forgot to use await" note on ``message``: a coroutine where its result was
+    expected. Not when the value is a Task or Future (it runs anyway), nor when the context expects
+    ``None`` or an ``Optional`` (mypy notes that a ``Task[None]`` stored in an attribute typed
+    ``None`` would fit once awaited; storing the task is what the code means)."""
+    for pattern in _MISMATCH:
+        mismatch = pattern.search(message)
+        if mismatch:
+            return mismatch["value"].startswith("Coroutine[") and not has_none(mismatch["expected"])
+    return bool(_COROUTINE_VALUE.search(message))  # "Coroutine[...]" has no attribute / is not indexable
+
+
+def classify(
+    record: Mapping[str, Any], read_line: LineReader, twins: frozenset[tuple[str, int, int]] = frozenset()
+) -> Verdict | None:
+    """``twins``: the sites where mypy suggested the other protocol's method (``maybe "__enter__"?``)."""
+    site = (record.get("file", ""), record.get("line", 0), record.get("column", 0))
     slug = record.get("code") or ""
     message = record.get("message", "")
     hint = record.get("hint") or ""
@@ -90,6 +192,8 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
     awaited = _AWAIT.match(message)
     if awaited:
         typ, keyword = awaited["type"], awaited["kw"]
+        if not _certainly_not_awaitable(typ):
+            return None
         if keyword == "await":
             what = f"a value of type `{typ}`"
             return (
@@ -126,7 +230,7 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
         )
     # AG102 means a *coroutine* never awaited: other unused awaitables (tasks, textual's AwaitMount,
     # objects that schedule work when created and may be awaited) are not that bug
-    if slug == "unused-coroutine" or (slug == "unused-awaitable" and '"Coroutine[' in message):
+    if slug == "unused-coroutine" or (slug == "unused-awaitable" and _COROUTINE_VALUE.search(message)):
         return (
             "AG102",
             {
@@ -137,7 +241,8 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
             },
             [],
         )
-    if slug == "truthy-bool" and any(marker in message for marker in _ASYNC_TYPES):
+    # a Task or Future runs whether or not it is tested or awaited: only a coroutine is the bug
+    if slug == "truthy-bool" and _COROUTINE_VALUE.search(message):
         return (
             "AG102",
             {
@@ -150,20 +255,27 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
         )
     if slug == "unused-awaitable":
         return None  # a non-coroutine awaitable left unused (its "missing an await?" note included)
-    if any(marker in hint for marker in MISSING_AWAIT_HINTS):
+    if any(marker in hint for marker in MISSING_AWAIT_HINTS) and _coroutine_used_as_result(message):
+        # the span may be the whole ``coro().attr`` or just the operand's first letter (``coro() + 1``)
+        line = read_line(record["file"], record["line"])
+        column = max(record.get("column", 0), 0)
+        expr = _call_at(line, column) or expr
+        # ``await coro().attr`` awaits the attribute: a trailer needs the await in brackets
+        trailer = line[column + len(expr) :].lstrip().startswith((".", "[", "("))
+        fixed = f"(await {expr})" if trailer else f"await {expr}"
         return (
             "AG102",
             {
                 "expr": expr,
                 "how": "used as if it were its result",
                 "qualname": _callee(expr),
-                "fix": f"write `await {expr}`",
+                "fix": f"write `{fixed}`",
             },
             [],
         )
     attr = _NO_ATTR.match(message) if slug in ("attr-defined", "union-attr") else None
     if attr:
-        return _protocol(attr["type"], attr["attr"], expr)
+        return _protocol(attr["type"], attr["attr"], expr, bool(attr["twin"]) or site in twins)
     if slug in ("await-not-async", "top-level-await") and "AG106" in CODES:
         where = "module level" if slug == "top-level-await" else "a plain `def`"
         return (
@@ -178,23 +290,71 @@ def classify(record: Mapping[str, Any], read_line: LineReader) -> Verdict | None
     return None
 
 
-def _protocol(typ: str, attr: str, expr: str) -> Verdict | None:
+def _protocol(typ: str, attr: str, expr: str, twin: bool) -> Verdict | None:
+    """AG103/AG104 from a protocol method mypy found missing on ``typ``. ``None`` or an ``Optional``
+    is not the async-protocol misuse (a lock created lazily is used once set), so it is left alone.
+    ``twin``: mypy saw the other protocol's method, so the fix is known to work."""
+    if has_none(typ):
+        return None
     if attr in ("__aenter__", "__aexit__"):
-        return _misuse("AG103", "async with", expr, f"`{typ}`, a sync context manager", CM_ERROR, typ, "with")
+        sure = twin or typ.startswith(_SYNC_MANAGERS)
+        what = f"`{typ}`, a sync context manager" if sure else f"`{typ}`, not an async context manager"
+        return _misuse("AG103", "async with", expr, what, CM_ERROR, typ, "with", sure)
     if attr in ("__enter__", "__exit__") and _is_async_type(typ):
-        return _misuse("AG103", "with", expr, f"`{typ}`, an async context manager", SYNC_CM_ERROR, typ, "async with")
+        what = f"`{typ}`, an async context manager"
+        return _misuse("AG103", "with", expr, what, SYNC_CM_ERROR, typ, "async with", True)
     if attr in ("__aiter__", "__anext__"):
-        kind = "a coroutine, not an async iterator" if typ.startswith("Coroutine[") else "a sync iterable"
-        return _misuse("AG104", "async for", expr, f"`{typ}`, {kind}", AITER_ERROR, typ, "for ... in")
+        if typ.startswith("Coroutine["):
+            result = _split(typ[len("Coroutine[") : -1], ",")[-1]
+            if not result.startswith(("AsyncIterator[", "AsyncIterable[", "AsyncGenerator[")):
+                return None  # what the coroutine gives is unknown (``Any``): no fix can be offered
+            what = f"`{typ}`, a coroutine, not an async iterator"
+            args = {"keyword": "async for", "expr": expr, "what": what, "error": AITER_ERROR.format(type=typ)}
+            return "AG104", {**args, "fix": f"write `async for ... in await {expr}`"}, []
+        else:
+            sure = twin or typ.startswith(_SYNC_ITERABLES)
+            kind = "a sync iterable" if sure else "not an async iterable"
+        return _misuse("AG104", "async for", expr, f"`{typ}`, {kind}", AITER_ERROR, typ, "for ... in", sure)
     if attr in ("__iter__", "__next__") and _is_async_type(typ):
-        return _misuse("AG104", "for", expr, f"`{typ}`, an async iterable", ITER_ERROR, typ, "async for ... in")
+        what = f"`{typ}`, an async iterable"
+        return _misuse("AG104", "for", expr, what, ITER_ERROR, typ, "async for ... in", True)
     return None
 
 
-def _misuse(code: str, keyword: str, expr: str, what: str, error: str, typ: str, instead: str) -> Verdict:
-    """AG103/AG104 from a missing protocol method: ``keyword`` was used where ``instead`` works."""
+def _misuse(code: str, keyword: str, expr: str, what: str, error: str, typ: str, instead: str, sure: bool) -> Verdict:
+    """AG103/AG104 from a missing protocol method: ``keyword`` was used where ``instead`` works
+    (``sure``), or may work: then the fix says what it depends on."""
     args = {"keyword": keyword, "expr": expr, "what": what, "error": error.format(type=typ)}
-    return code, {**args, "fix": f"write `{instead} {expr}`"}, []
+    fix = f"write `{instead} {expr}`"
+    if not sure:
+        protocol = "context manager" if code == "AG103" else "iterable"
+        fix = f"if `{typ}` is a sync {protocol}, {fix}; otherwise pass an object that supports `{keyword}`"
+    return code, {**args, "fix": fix}, []
+
+
+_CALLEE = re.compile(r"(?:await\s+)?[A-Za-z_][\w.]*\s*\(")
+
+
+def _call_at(line: str, column: int) -> str:
+    """The call expression that starts at ``column`` (``name.attr(...)`` with balanced brackets), or ''."""
+    head = _CALLEE.match(line, column)
+    if head is None or head.group().startswith("await"):
+        return ""
+    depth = 0
+    quote = ""
+    for index in range(head.end() - 1, len(line)):
+        char = line[index]
+        if quote:
+            quote = "" if char == quote and line[index - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return line[column : index + 1]
+    return ""
 
 
 def _callee(expr: str) -> str:
@@ -232,14 +392,19 @@ def translate(
     """Findings, plus how many imports mypy could not resolve."""
     findings: list[Finding] = []
     unresolved = 0
-    for raw in records:
-        record = code_points(raw, read_line, native)
+    records = [code_points(raw, read_line, native) for raw in records]
+    twins = frozenset(
+        (record.get("file", ""), record.get("line", 0), record.get("column", 0))
+        for record in records
+        if (found := _NO_ATTR.match(record.get("message", ""))) and found["twin"]
+    )
+    for record in records:
         if record.get("severity") != "error":
             continue
         if record.get("code") in IMPORT_CODES:
             unresolved += 1
             continue
-        verdict = classify(record, read_line)
+        verdict = classify(record, read_line, twins)
         if verdict is None:
             continue
         code, args, related = verdict
@@ -248,4 +413,4 @@ def translate(
     return findings, unresolved
 
 
-__all__ = ["IMPORT_CODES", "classify", "code_points", "translate"]
+__all__ = ["IMPORT_CODES", "classify", "code_points", "has_none", "members", "translate"]

@@ -1,0 +1,6 @@
+from protocols.svc import coro
+
+
+async def handler() -> int:
+    total = coro() + 1  # expect: AG102
+    return coro().real  # expect: AG102
