@@ -107,6 +107,22 @@ def test_all_reports_one_ag101_as_exact_text(capsys: pytest.CaptureFixture[str],
     assert scan(capsys, "--all") == (1, ag101("app.py"), [])
 
 
+@pytest.mark.parametrize("git", [False, True], ids=["folder", "git"])
+def test_all_never_reads_through_a_symlink(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git: bool
+) -> None:
+    """A link to a file outside the project is not read; a link to one inside is not scanned twice."""
+    (tmp_path / "outside.py").write_text(BAD, encoding="utf-8")
+    root = project(tmp_path / "proj", {"app.py": BAD})
+    (root / "elsewhere.py").symlink_to(tmp_path / "outside.py")
+    (root / "alias.py").symlink_to("app.py")
+    if git:
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    monkeypatch.chdir(root)
+    assert scan(capsys, "--all", "--no-cache") == (1, ag101("app.py"), [])
+
+
 def test_all_on_a_clean_project_exits_0_with_empty_stdout(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -786,6 +802,26 @@ def test_not_a_git_repository_scans_given_files_with_a_note(capsys: pytest.Captu
         ag101("app.py"),
         ["awaitguard scan: note: not a git repository: scanning the given files whole"],
     )
+
+
+def test_the_scans_note_is_no_error_in_the_machine_formats(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    """One mechanism for notes: the same stderr line in every format, JSON's "notices", SARIF's execution
+    notification of level note, GitHub's ::notice::; the exit code stays 1 (findings), not 2."""
+    note = "not a git repository: scanning the given files whole"
+    stderr = [f"awaitguard scan: note: {note}"]
+    code, out, err = scan(capsys, "app.py", "--format", "json")
+    report: dict[str, Any] = json.loads("\n".join(out))
+    assert (code, err, report["errors"], report["notices"]) == (1, stderr, [], [{"message": note}])
+    code, out, err = scan(capsys, "app.py", "--format", "sarif")
+    [invocation] = json.loads("\n".join(out))["runs"][0]["invocations"]
+    assert (code, err) == (1, stderr)
+    assert invocation == {
+        "executionSuccessful": True,
+        "toolExecutionNotifications": [{"level": "note", "message": {"text": note}}],
+    }
+    code, out, err = scan(capsys, "app.py", "--format", "github")
+    assert (code, err, out[-1]) == (1, stderr, f"::notice::{note}")
+    assert out[0].startswith("::error file=app.py,line=6,col=12,")
 
 
 def test_git_missing_from_path_still_scans_given_files(

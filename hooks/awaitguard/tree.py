@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -77,6 +78,10 @@ def word_pattern(words: Collection[str]) -> re.Pattern[bytes]:
     return re.compile(rb"(?<![\w])(?:" + alternatives + rb")(?![\w])")
 
 
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+
+
 class FsTree:
     """Files on disk, as they are now."""
 
@@ -91,14 +96,19 @@ class FsTree:
         return self._files
 
     def read(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """The bytes of each regular file. A symlink is left out, as git's view leaves it out: its target
+        may lie outside the repository (never read), or be a file of the project (scanned once, as itself)."""
         out: dict[str, bytes] = {}
         root = os.fspath(self.root)
         for path in paths:
             try:  # os.path and an unbuffered file: a full scan reads every file, Path objects cost
-                with open(os.path.join(root, path), "rb", buffering=0) as handle:
+                with open(os.path.join(root, path), "rb", buffering=0, opener=_no_follow) as handle:
                     out[path] = handle.read()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 continue
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.EMLINK):  # a symlink: O_NOFOLLOW refused it (EMLINK: BSD)
+                    raise
         return out
 
     def grep(self, words: Collection[str]) -> set[str]:
