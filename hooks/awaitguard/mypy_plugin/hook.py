@@ -97,8 +97,11 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         result.manager.metastore.close()
     except CompileError as exc:
         lines.extend(exc.messages)
-        if not any(line.startswith("{") for line in exc.messages):
+        if not any(line.startswith("{") for line in lines):
             return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error"), options.native_parser
+        stopped = _stopped_by(lines)
+        if stopped is not None:
+            return [], stopped, options.native_parser
     records = []
     for line in lines:
         try:
@@ -110,6 +113,27 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         first = blocking[0]
         return [], f"mypy: {first['file']}:{first['line']}: {first['message']}", options.native_parser
     return records, None, options.native_parser
+
+
+def _stopped_by(lines: Sequence[str]) -> str | None:
+    """Why mypy stopped before checking, from its records (a syntax error aside: the caller reports it).
+
+    Typically a plugin of the user's own configuration that does not import (``plugins =
+    "pydantic.mypy"`` without pydantic in the hook's environment): then the line says what to add.
+    """
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("severity") != "error" or record.get("code") == "syntax":
+            continue
+        message = str(record.get("message", ""))
+        text = f"mypy: {record.get('file')}:{record.get('line')}: {message}"
+        if message.startswith("Error importing plugin"):
+            text += "; list the plugin's package in the hook's additional_dependencies (pre-commit installs only those)"
+        return text
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
