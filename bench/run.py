@@ -412,7 +412,7 @@ def record(run: Run, scenario: Scenario) -> None:
     if data is None:
         return
     scenario.findings = data["findings"]
-    scenario.stats = {k: v for k, v in data.items() if k not in ("findings", "errors")}
+    scenario.stats = {k: v for k, v in data.items() if k not in ("findings", "errors", "notices")}
     errors = data.get("errors")
     if isinstance(errors, list):
         scenario.stats["errors"] = len(errors)

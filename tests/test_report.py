@@ -18,7 +18,7 @@ import pytest
 
 from awaitguard import __version__
 from awaitguard.findings import Finding, Notice, Related
-from awaitguard.report import FORMATS, fix, message, notice_line, render
+from awaitguard.report import FORMATS, fix, message, notice_line, notice_lines, render
 from awaitguard.report.github import escape_data, escape_property
 from awaitguard.report.sarif import first_paragraph, short_description, to_uri
 from awaitguard.rules import CODES
@@ -94,7 +94,8 @@ AG103_UNICODE = Finding.make(
 )
 FINDINGS = (AG101, AG102, AG201, AG103_UNICODE)
 NOTICE = Notice("scripts/migrate.py", 14, "cannot parse: invalid syntax (SyntaxError)")
-NOTICES = (NOTICE,)
+NOTE = Notice.note("mypy could not resolve 2 imports; calls into them are `Any` and unchecked")
+NOTICES = (NOTICE, NOTE)
 
 GOLDEN_FILES = {
     "text": "report.txt",
@@ -156,7 +157,7 @@ def test_text_shape_matches_the_style_guide_example() -> None:
 
 def test_text_leaves_notices_to_the_cli() -> None:
     out = render("text", FINDINGS, NOTICES)
-    assert NOTICE.message not in out
+    assert NOTICE.message not in out and NOTE.message not in out
     assert "error:" not in out
     assert render("text", [], NOTICES) == ""
 
@@ -164,6 +165,11 @@ def test_text_leaves_notices_to_the_cli() -> None:
 def test_notice_line() -> None:
     assert notice_line(NOTICE) == "scripts/migrate.py:14: error: cannot parse: invalid syntax (SyntaxError)"
     assert notice_line(Notice("blob.py", 0, "not UTF-8")) == "blob.py: error: not UTF-8"
+    # a note about the whole run is no error and names the command, as its other lines do
+    assert notice_line(NOTE, "awaitguard mypy") == f"awaitguard mypy: note: {NOTE.message}"
+    assert notice_lines(NOTICES, "awaitguard scan") == (
+        f"scripts/migrate.py:14: error: {NOTICE.message}\nawaitguard scan: note: {NOTE.message}\n"
+    )
 
 
 # --- json contract ------------------------------------------------------------------------------
@@ -173,7 +179,7 @@ FINDING_KEYS = {"path", "line", "col", "code", "message", "related", "fix", "slu
 
 def test_json_holds_every_contract_key() -> None:
     data = json.loads(render("json", FINDINGS, NOTICES))
-    assert list(data) == ["version", "findings", "errors"]
+    assert list(data) == ["version", "findings", "errors", "notices"]
     assert data["version"] == __version__
     assert [(f["path"], f["line"], f["col"], f["code"]) for f in data["findings"]] == [
         (f.path, f.line, f.col, f.code) for f in FINDINGS
@@ -189,6 +195,7 @@ def test_json_holds_every_contract_key() -> None:
             {"path": r.path, "line": r.line, "col": r.col, "message": r.note} for r in finding.related
         ]
     assert data["errors"] == [{"path": "scripts/migrate.py", "line": 14, "message": NOTICE.message}]
+    assert data["notices"] == [{"message": NOTE.message}]  # added key: a note is not an error, it has no path
 
 
 def test_json_is_ascii_and_round_trips_non_ascii_text() -> None:
@@ -200,7 +207,7 @@ def test_json_is_ascii_and_round_trips_non_ascii_text() -> None:
 
 
 def test_json_without_findings_is_still_a_document() -> None:
-    assert json.loads(render("json", [], [])) == {"version": __version__, "findings": [], "errors": []}
+    assert json.loads(render("json", [], [])) == {"version": __version__, "findings": [], "errors": [], "notices": []}
 
 
 # --- sarif --------------------------------------------------------------------------------------
@@ -266,6 +273,7 @@ def test_sarif_structure() -> None:
     notified = notification["locations"][0]["physicalLocation"]
     assert notified["artifactLocation"]["uri"] == "scripts/migrate.py"
     assert notified["region"] == {"startLine": 14}
+    assert invocation["toolExecutionNotifications"] == [{"level": "note", "message": {"text": NOTE.message}}]
 
     assert not [key for key, _ in walk(log) if key.lower().endswith(("timeutc", "time"))]
 
@@ -274,6 +282,16 @@ def test_sarif_clean_run_is_successful() -> None:
     (run,) = json.loads(render("sarif", [], []))["runs"]
     assert run["results"] == []
     assert run["invocations"] == [{"executionSuccessful": True}]
+
+
+def test_sarif_note_alone_is_a_successful_run() -> None:
+    (run,) = json.loads(render("sarif", [], [NOTE]))["runs"]
+    assert run["invocations"] == [
+        {
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [{"level": "note", "message": {"text": NOTE.message}}],
+        }
+    ]
 
 
 def test_sarif_uri_is_percent_encoded_and_column_is_not_converted() -> None:
@@ -408,6 +426,19 @@ SARIF_SUBSET_SCHEMA: dict[str, Any] = {
                                         },
                                     },
                                 },
+                                "toolExecutionNotifications": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["message"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "level": _LEVEL,
+                                            "message": _MESSAGE,
+                                            "locations": {"type": "array", "items": _LOCATION},
+                                        },
+                                    },
+                                },
                             },
                         },
                     },
@@ -476,8 +507,9 @@ def test_github_annotation_shape() -> None:
 def test_github_one_line_per_finding_and_notice() -> None:
     lines = render("github", FINDINGS, NOTICES).splitlines()
     assert len(lines) == len(FINDINGS) + len(NOTICES)
-    assert all(line.startswith("::error file=") for line in lines)
-    assert lines[-1] == "::error file=scripts/migrate.py,line=14::cannot parse: invalid syntax (SyntaxError)"
+    assert all(line.startswith("::error file=") for line in lines[:-1])
+    assert lines[-2] == "::error file=scripts/migrate.py,line=14::cannot parse: invalid syntax (SyntaxError)"
+    assert lines[-1] == f"::notice::{NOTE.message}"  # no file, not an error
     assert render("github", [], []) == ""
 
 

@@ -78,8 +78,28 @@ def select(findings: Iterable[Finding], selected: Iterable[str], ignored: Iterab
 
 @dataclass(frozen=True)
 class Notice:
-    """A file that could not be scanned (does not parse, not UTF-8, ...), or a tool note."""
+    """A file that could not be scanned (does not parse, not UTF-8, ...): an error, it makes the exit
+    code 2; or, without a path, a note about the run as a whole (imports mypy could not resolve, a
+    serial run): said in every format, never an error."""
 
-    path: str
+    path: str  # "" for a note
     line: int  # 0 when no line applies
     message: str
+
+    @classmethod
+    def note(cls, message: str) -> Notice:
+        return cls("", 0, message)
+
+    @property
+    def is_note(self) -> bool:
+        return not self.path
+
+
+def errors(notices: Iterable[Notice]) -> list[Notice]:
+    """The notices that are errors (files that could not be scanned), in their order."""
+    return [notice for notice in notices if not notice.is_note]
+
+
+def notes(notices: Iterable[Notice]) -> list[Notice]:
+    """The notes about the run as a whole, in their order."""
+    return [notice for notice in notices if notice.is_note]

@@ -13,7 +13,7 @@ from awaitguard.findings import Finding, Notice
 from awaitguard.report import github, sarif, text
 from awaitguard.report import json as json_format
 from awaitguard.report._common import fix, message
-from awaitguard.report.text import notice_line
+from awaitguard.report.text import notice_line, notice_lines
 
 Reporter = Callable[[Sequence[Finding], Sequence[Notice]], str]
 
@@ -35,4 +35,4 @@ def render(fmt: str, findings: Sequence[Finding], notices: Sequence[Notice] = ()
     return reporter(findings, notices)
 
 
-__all__ = ["FORMATS", "Reporter", "fix", "message", "notice_line", "render"]
+__all__ = ["FORMATS", "Reporter", "fix", "message", "notice_line", "notice_lines", "render"]

@@ -1,4 +1,5 @@
-"""GitHub Actions workflow commands: one ``::error`` annotation per finding or unscanned file.
+"""GitHub Actions workflow commands: one ``::error`` annotation per finding or unscanned file, one
+``::notice::`` (no file) per note about the run.
 
 An annotation carries one location, so related locations are appended to the message as
 ``(defined at path:line; see also path:line)``, and the fix follows as `` — help: ...``. Values are
@@ -39,6 +40,8 @@ def annotation(finding: Finding) -> str:
 
 
 def notice_annotation(notice: Notice) -> str:
+    if notice.is_note:
+        return f"::notice::{escape_data(notice.message)}"
     return f"::error {command_properties(file=notice.path, line=notice.line)}::{escape_data(notice.message)}"
 
 

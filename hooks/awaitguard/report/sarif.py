@@ -4,8 +4,9 @@ One run. ``tool.driver.rules`` lists every registered code (sorted, so ``ruleInd
 between runs), each with a ``helpUri`` and its markdown doc as ``help``. Columns are already 1-based
 unicode code points, hence ``columnKind: unicodeCodePoints``. Files that could not be scanned are
 ``invocations[0].toolConfigurationNotifications`` (as bandit does) and make ``executionSuccessful``
-false, as they make the cli exit 2. No timestamps or absolute paths: the same input gives the same
-bytes.
+false, as they make the cli exit 2. Notes about the run as a whole (no file) are
+``toolExecutionNotifications`` of level ``note``. No timestamps or absolute paths: the same input
+gives the same bytes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from awaitguard import __version__
-from awaitguard.findings import Finding, Notice, Related
+from awaitguard.findings import Finding, Notice, Related, errors, notes
 from awaitguard.report._common import fix, message
 from awaitguard.rules import CODES, RuleMeta
 
@@ -34,9 +35,12 @@ def help_uri(code: str) -> str:
 def render(findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
     codes = sorted(CODES)
     index = {code: i for i, code in enumerate(codes)}
-    invocation: dict[str, Any] = {"executionSuccessful": not notices}
-    if notices:
-        invocation["toolConfigurationNotifications"] = [_notification(n) for n in notices]
+    failed, said = errors(notices), notes(notices)
+    invocation: dict[str, Any] = {"executionSuccessful": not failed}
+    if failed:
+        invocation["toolConfigurationNotifications"] = [_notification(n) for n in failed]
+    if said:
+        invocation["toolExecutionNotifications"] = [{"level": "note", "message": {"text": n.message}} for n in said]
     run = {
         "tool": {
             "driver": {
