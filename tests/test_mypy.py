@@ -529,3 +529,21 @@ def test_fixes_never_break_working_code(cold: tuple[int, dict[str, Any], str]) -
     # not known to be a sync iterable: the fix says what it depends on
     unknown = by_key[("protocols/AG104_coroutine.py", 19, "AG104")]["fix"]
     assert unknown.startswith("if `NotIterable` is a sync iterable, ")
+
+
+def test_every_note_points_at_its_definition(cases: Path, cold: tuple[int, dict[str, Any], str]) -> None:
+    """A related location is a line of the file it names, and what the note says is there is there."""
+    seen = 0
+    for finding in cold[1]["findings"]:
+        for related in finding["related"]:
+            lines = (cases / related["path"]).read_text(encoding="utf-8").splitlines()
+            assert 1 <= related["line"] <= len(lines), (finding["path"], finding["line"], related)
+            text = lines[related["line"] - 1].strip()
+            for kind in ("async def", "def"):
+                if f"is `{kind}` here" in related["message"]:
+                    assert text.startswith(f"{kind} "), (finding["path"], finding["line"], related, text)
+                    seen += 1
+                    break
+    assert seen >= 10
+    reexported = {(f["path"], f["line"]): f for f in cold[1]["findings"]}[("doubles/test_AG202_reexport.py", 5)]
+    assert [(r["path"], r["line"]) for r in reexported["related"]] == [("doubles/impl.py", 15)]

@@ -13,6 +13,7 @@ from mypy.nodes import (
     ARG_NAMED,
     ARG_POS,
     CallExpr,
+    Decorator,
     Expression,
     LambdaExpr,
     MemberExpr,
@@ -176,9 +177,21 @@ def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
         if target is None or double is None or target == double:
             continue
         code = "AG201" if double else "AG202"
+        kind = node_kind(node)
+        # the message and the note agree: AG202 needs an ``async def`` target (a ``def`` returning a
+        # Task, or decorated into a coroutine function, may well be replaced by a sync double), and
+        # AG201 a target that is not ``async def`` (one decorated into a sync callable is left alone)
+        if (code == "AG202") != (kind == "async def"):
+            continue
         name = fullname.rpartition(".")[2]
-        where = services.where(fullname, node.line if node else 0)
-        note = defined_at(f"`{name}` is `{node_kind(node)}` here", where)
+        definition = node.func if isinstance(node, Decorator) else node
+        # the definition's own module and line: a target re-exported by ``from impl import name``
+        # is patched where it is used, but defined in ``impl``
+        own = getattr(definition, "fullname", "") or fullname
+        where = services.where(
+            own, definition.line if definition else 0, kind == "async def" if kind != "defined" else None
+        )
+        note = defined_at(f"`{name}` is `{kind}` here" if kind != "defined" else f"`{name}` is defined here", where)
         label = ("new_callable=" if is_class else "") + _label(expr)
         emit(services, ctx.api, code, call, {"double": label, "target": fullname}, [note])
     return ctx.default_return_type

@@ -110,6 +110,7 @@ class Services:
         self.modules: dict[str, MypyFile] = {}
         self._finders: dict[str, FindModuleCache] = {}
         self._stubs_hash: str | None = None
+        self._line_counts: dict[str, int] = {}
 
     def start_build(self, modules: dict[str, MypyFile]) -> None:
         """mypy calls ``set_modules`` once per build; ``dmypy`` calls it again on every update, in
@@ -117,6 +118,7 @@ class Services:
         self.modules = modules
         self._project = None
         self._finders.clear()
+        self._line_counts.clear()
 
     # -- symbols -------------------------------------------------------------------------------
     def lookup(self, fullname: str) -> SymbolTableNode | None:
@@ -145,17 +147,36 @@ class Services:
             return None
         return self.project.plain(module.path, fullname[len(module.fullname) + 1 :])
 
-    def where(self, fullname: str, line: int) -> str:
+    def where(self, fullname: str, line: int, is_async: bool | None = None) -> str:
+        """``path:line`` of the definition ``fullname`` (its own module's, not a re-exporter's), or ''
+        when that line is not in the file, or the ``def`` there is not ``async`` as ``is_async`` says."""
         module = self.module_of(fullname)
         if module is None or not module.path:
             return ""
+        qualname = fullname[len(module.fullname) + 1 :]
         if line < 1:
             # A node mypy read from its cache has no line (FuncDef.serialize keeps none): a callee
             # checked in an earlier run, or by another worker under -n. The source still knows it.
-            line = self.project.def_line(module.path, fullname[len(module.fullname) + 1 :])
+            line = self.project.def_line(module.path, qualname)
             if line < 1:
                 return ""
+        if line > self._line_count(module.path):
+            return ""
+        facts = self.project.facts(module.path) if is_async is not None else None
+        if facts is not None:
+            defs = [d for d in facts.defs if d.qualname == qualname and d.kind == "function"]
+            if defs and not any(d.line == line and d.is_async == is_async for d in defs):
+                return ""
         return f"{_display(module.path)}:{line}"
+
+    def _line_count(self, path: str) -> int:
+        if path not in self._line_counts:
+            try:
+                with open(path, "rb") as handle:
+                    self._line_counts[path] = sum(1 for _ in handle)
+            except OSError:
+                self._line_counts[path] = 0
+        return self._line_counts[path]
 
     # -- module search -------------------------------------------------------------------------
     def find_module(self, module_id: str, base_dir: str) -> str | None:

@@ -1,0 +1,3 @@
+from doubles.impl import fetch_order, spawn
+
+__all__ = ["fetch_order", "spawn"]
