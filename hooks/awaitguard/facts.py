@@ -35,6 +35,7 @@ from awaitguard.refs import (
     ends_in_raise,
     expects_raise,
     hot_lines,
+    is_async_genexp,
     is_guard,
     is_stub_body,
     parse_annotation,
@@ -353,6 +354,10 @@ class _Collector:
                 stack.append(node.value)
                 continue
             if isinstance(node, (ast.Lambda,)):
+                continue
+            if node.__class__ is ast.GeneratorExp and not scope.is_async and is_async_genexp(node):
+                # an async generator expression, legal in a plain def: only its first iterable runs here
+                stack.append(node.generators[0].iter)
                 continue
             if isinstance(node, ast.IfExp) and is_guard(node.test):
                 self.guarded += 1

@@ -141,10 +141,29 @@ def ref_of(node: ast.expr | None) -> Ref:
         # a lambda double is sync only when it visibly returns a plain value (it may return a Future)
         return ("lambda",) if type(n.body) in _PLAIN_TYPES else UNKNOWN_REF
     if kind is ast.GeneratorExp:
-        return ("genexp",)
+        # an `await` or `async for` anywhere in it makes an async generator expression (legal in a plain def)
+        return UNKNOWN_REF if is_async_genexp(n) else ("genexp",)
     if kind is ast.NamedExpr:
         return ref_of(n.value)
     return UNKNOWN_REF
+
+
+def is_async_genexp(node: ast.GeneratorExp) -> bool:
+    """Whether ``node`` is an async generator expression: an ``async for`` clause, or an ``await`` outside
+    its first iterable (which runs in the enclosing scope) and outside nested functions."""
+    if any(gen.is_async for gen in node.generators):
+        return True
+    first = node.generators[0].iter
+    stack: list[ast.AST] = [child for child in ast.iter_child_nodes(node) if child is not first]
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, ast.Await):
+            return True
+        if isinstance(sub, ast.comprehension) and sub.is_async:
+            return True
+        if not isinstance(sub, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend(ast.iter_child_nodes(sub))
+    return False
 
 
 def _call_ref(node: ast.Call) -> Ref:
