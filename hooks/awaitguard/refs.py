@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -329,11 +330,34 @@ def is_guard(test: ast.expr) -> bool:
     return False
 
 
+def _misuse_cannot_raise() -> frozenset[str]:
+    """Builtin exceptions that no async misuse raises: not TypeError or AttributeError (what the
+    interpreter raises), not RuntimeError (a library's own refusal, as trio's for `with
+    open_nursery()`), no class above or below them, and no warning (a dropped coroutine's
+    RuntimeWarning is raised under `-W error`), no exception group (task groups wrap the TypeError) and
+    no ImportError (a renamed definition's importers, AG105)."""
+    misuse = (TypeError, AttributeError, RuntimeError, Warning, ImportError)
+    names = set()
+    for name, value in vars(builtins).items():
+        if isinstance(value, type) and issubclass(value, BaseException) and "ExceptionGroup" not in name:
+            if not issubclass(value, misuse) and not any(issubclass(m, value) for m in misuse):
+                names.add(name)
+    return frozenset(names)
+
+
+_UNRELATED_ERRORS = _misuse_cannot_raise()
+
+
 def expects_raise(item: ast.withitem) -> bool:
-    """``with pytest.raises(...)``: the body is meant to fail, whatever it expects (a TypeError, or
-    a library's own error for a misuse, as trio's `RuntimeError` for `with open_nursery()`)."""
+    """``with pytest.raises(E)``: the body is meant to fail, unless ``E`` is only builtin exceptions that
+    the misuse itself cannot raise (a test expecting `PermissionError` around `await sync()` fails with
+    `TypeError`). A library's exception, or anything not spelled as a builtin name, may be the misuse's."""
     call = item.context_expr
-    return isinstance(call, ast.Call) and dotted(call.func).endswith("raises") and bool(call.args)
+    if not (isinstance(call, ast.Call) and dotted(call.func).endswith("raises") and call.args):
+        return False
+    expected = call.args[0]
+    names = expected.elts if isinstance(expected, ast.Tuple) else [expected]
+    return not all(isinstance(n, ast.Name) and n.id in _UNRELATED_ERRORS for n in names)
 
 
 def is_stub_body(body: list[ast.stmt]) -> bool:
