@@ -9,11 +9,19 @@ from typing import Any
 
 from mypy.nodes import MypyFile
 from mypy.options import Options
-from mypy.plugin import AttributeContext, FunctionContext, MethodContext, Plugin, ReportConfigContext
-from mypy.types import Type
+from mypy.plugin import (
+    AttributeContext,
+    FunctionContext,
+    FunctionSigContext,
+    MethodContext,
+    MethodSigContext,
+    Plugin,
+    ReportConfigContext,
+)
+from mypy.types import FunctionLike, Type
 
 from awaitguard.config import ConfigError
-from awaitguard.mypy_plugin import callbacks, config, patches
+from awaitguard.mypy_plugin import callbacks, config, patches, signatures
 from awaitguard.mypy_plugin.services import Services
 
 FUNCTIONS: dict[str, Callable[[Services, FunctionContext], Type]] = {
@@ -58,6 +66,18 @@ class AwaitguardPlugin(Plugin):
             return partial(callbacks.await_plain_call, self.services, fullname)
         return None
 
+    def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
+        kind = signatures.signature_hook(self.services, fullname)
+        if kind == "async-iterator":
+            return signatures.corrected_signature
+        return signatures.unknown_result if kind == "unknown" else None
+
+    def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
+        kind = signatures.signature_hook(self.services, fullname)
+        if kind == "async-iterator":
+            return signatures.corrected_signature
+        return signatures.unknown_result if kind == "unknown" else None
+
     def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         if fullname.startswith(MODULE_TYPE):
             return callbacks.module_attribute
@@ -68,6 +88,8 @@ class AwaitguardPlugin(Plugin):
             return partial(patches.check_patch, self.services, PATCH_METHODS[fullname])
         if callbacks.plain_callee(self.services, fullname):
             return partial(callbacks.await_plain_call, self.services, fullname)
+        if signatures.signature_hook(self.services, fullname) == "dual-overload":
+            return partial(signatures.dual_overload_call, self.services, fullname)
         return None
 
 

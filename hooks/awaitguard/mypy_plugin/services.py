@@ -111,6 +111,7 @@ class Services:
         self._finders: dict[str, FindModuleCache] = {}
         self._stubs_hash: str | None = None
         self._line_counts: dict[str, int] = {}
+        self.signature_kinds: dict[str, str] = {}  # fullname -> the correction its calls need
 
     def start_build(self, modules: dict[str, MypyFile]) -> None:
         """mypy calls ``set_modules`` once per build; ``dmypy`` calls it again on every update, in
@@ -119,6 +120,7 @@ class Services:
         self._project = None
         self._finders.clear()
         self._line_counts.clear()
+        self.signature_kinds.clear()
 
     # -- symbols -------------------------------------------------------------------------------
     def lookup(self, fullname: str) -> SymbolTableNode | None:

@@ -1,0 +1,136 @@
+"""Calls whose declared type says less than the run time does: their type is corrected, or made
+unknown, so that mypy reports no async misuse the program does not have.
+
+- An async generator declared ``-> Iterator[T]`` (or any type without ``__aiter__``): the annotation
+  is wrong, the callers' ``async for`` is right. Calls to it are typed ``AsyncIterator[T]`` (so a
+  caller's ``for`` over it is still reported).
+- An unannotated ``async def`` method with a placeholder body (``raise NotImplementedError``): the
+  overrides decide what a call gives (an async generator, say), so a call to it is ``Any``.
+- An overloaded method whose items differ in awaitability and are chosen by the type of ``self``
+  (a sync and an async client sharing one mixin): when the receiver matches no item's ``self`` type,
+  mypy falls back to the first item; the call is ``Any`` then.
+"""
+
+from __future__ import annotations
+
+from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, SymbolNode, TypeInfo
+from mypy.plugin import FunctionSigContext, MethodContext, MethodSigContext
+from mypy.subtypes import is_subtype
+from mypy.types import AnyType, CallableType, FunctionLike, Instance, Overloaded, Type, TypeOfAny, get_proper_type
+
+from awaitguard.mypy_plugin.kinds import call_awaitable
+from awaitguard.mypy_plugin.services import Services
+
+ASYNC_ITER = "typing.AsyncIterator"
+
+
+def _function(node: SymbolNode | None) -> FuncDef | None:
+    if isinstance(node, Decorator):
+        # staticmethod/classmethod keep the function's type; other decorators may change it
+        return node.func if all(_builtin_decorator(d) for d in node.decorators) else None
+    return node if isinstance(node, FuncDef) else None
+
+
+def _builtin_decorator(expr: object) -> bool:
+    name = getattr(expr, "fullname", "")
+    return name in ("builtins.staticmethod", "builtins.classmethod")
+
+
+def _member(services: Services, fullname: str) -> SymbolNode | None:
+    """The definition ``fullname`` names; mypy names a method by the receiver's class, which may
+    inherit it (``Sub.method`` defined in ``Base``)."""
+    if "." not in fullname:
+        return None
+    symbol = services.lookup(fullname)
+    if symbol is not None:
+        return symbol.node
+    owner_name, _, name = fullname.rpartition(".")
+    owner = services.lookup(owner_name)
+    if owner is not None and isinstance(owner.node, TypeInfo):
+        inherited = owner.node.get(name)
+        return inherited.node if inherited is not None else None
+    return None
+
+
+def misdeclared_async_generator(node: SymbolNode | None) -> bool:
+    """An async generator whose declared return type has no ``__aiter__``."""
+    func = _function(node)
+    if func is None or not func.is_async_generator or not isinstance(func.type, CallableType):
+        return False
+    ret = get_proper_type(func.type.ret_type)
+    return isinstance(ret, Instance) and not ret.type.has_readable_member("__aiter__")
+
+
+def placeholder(node: SymbolNode | None) -> bool:
+    """An unannotated method whose body only says "a subclass implements me" (``pass``, ``...``,
+    ``raise NotImplementedError``): its ``async`` says nothing about what the overrides return (an
+    async generator, a coroutine...), so mypy's ``Coroutine[Any, Any, Any]`` for it is no promise."""
+    func = _function(node)
+    return (
+        func is not None
+        and func.info is not None
+        and func.is_coroutine
+        and func.is_trivial_body
+        and not func.is_async_generator
+        and (func.type is None or (isinstance(func.type, CallableType) and func.type.implicit))
+    )
+
+
+def dual_overload(services: Services, node: SymbolNode | None) -> bool:
+    """An overloaded method whose items do not agree on whether the call is awaitable."""
+    if not isinstance(node, OverloadedFuncDef) or not isinstance(node.type, Overloaded):
+        return False
+    verdicts = {call_awaitable(services, item) for item in node.type.items}
+    return True in verdicts and False in verdicts
+
+
+def signature_hook(services: Services, fullname: str) -> str:
+    """Which correction a call of ``fullname`` needs: ``async-iterator``, ``unknown`` or ''. Memoised
+    per build (mypy asks for every call it checks)."""
+    kinds = services.signature_kinds
+    if fullname not in kinds:
+        node = _member(services, fullname)
+        if misdeclared_async_generator(node):
+            kinds[fullname] = "async-iterator"
+        elif placeholder(node):
+            kinds[fullname] = "unknown"
+        elif dual_overload(services, node):
+            kinds[fullname] = "dual-overload"
+        else:
+            kinds[fullname] = ""
+    return kinds[fullname]
+
+
+def corrected_signature(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
+    """``-> Iterator[T]`` on an async generator: callers get ``AsyncIterator[T]``."""
+    signature = ctx.default_signature
+    ret = get_proper_type(signature.ret_type)
+    item: Type = ret.args[0] if isinstance(ret, Instance) and ret.args else AnyType(TypeOfAny.special_form)
+    return signature.copy_modified(ret_type=ctx.api.named_generic_type(ASYNC_ITER, [item]))
+
+
+def unknown_result(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
+    return ctx.default_signature.copy_modified(ret_type=AnyType(TypeOfAny.special_form))
+
+
+def dual_overload_call(services: Services, fullname: str, ctx: MethodContext) -> Type:
+    """The result is mypy's pick only when the receiver matches one of the items' ``self`` types."""
+    node = _member(services, fullname)
+    if not isinstance(node, OverloadedFuncDef) or not isinstance(node.type, Overloaded):
+        return ctx.default_return_type
+    receiver = ctx.type
+    selves = [item.arg_types[0] for item in node.type.items if item.arg_types]
+    if any(is_subtype(receiver, declared) for declared in selves):
+        return ctx.default_return_type
+    return AnyType(TypeOfAny.special_form)
+
+
+__all__ = [
+    "corrected_signature",
+    "dual_overload",
+    "dual_overload_call",
+    "misdeclared_async_generator",
+    "placeholder",
+    "signature_hook",
+    "unknown_result",
+]
