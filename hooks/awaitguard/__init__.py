@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 def scan(root: str | Path, paths: Sequence[str] | None = None, *, cache: bool = False) -> list[Finding]:
     """Scan the project at ``root`` (every Python file, or ``paths`` relative to it) from source alone."""
     from awaitguard import config, engine
+    from awaitguard.rules import CODES
     from awaitguard.tree import FsTree
 
     root = Path(root)
-    settings = config.load(root)
+    settings = config.load(root, codes=CODES)
     index = engine.make_index(settings, FsTree(root, exclude=settings.exclude), cache, workers=1)
     try:
         result = engine.scan_tree(index, paths, settings.exclude)

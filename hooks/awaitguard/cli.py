@@ -139,8 +139,8 @@ def scan_main(argv: Sequence[str]) -> int:
 
     from awaitguard import config as config_mod
     from awaitguard import engine, gitscope
-    from awaitguard.findings import Notice, errors
     from awaitguard.report import notice_lines, render
+    from awaitguard.rules import CODES
 
     cwd = Path.cwd()
     try:
@@ -149,11 +149,11 @@ def scan_main(argv: Sequence[str]) -> int:
         repo = None
     root = repo or config_mod.find_root(cwd)
     try:
-        config = config_mod.load(root, opts.config)
+        config = config_mod.load(root, opts.config, CODES)
     except config_mod.ConfigError as exc:
         return _error(str(exc), SCAN)
     for code in [*opts.select, *opts.ignore]:  # the config's codes were checked when it was read
-        problem = config_mod.unknown_code(code)
+        problem = config_mod.unknown_code(code, CODES)
         if problem is not None:
             return _error(problem, SCAN)
     fmt = opts.format or config.format
@@ -190,7 +190,7 @@ def scan_main(argv: Sequence[str]) -> int:
     if isinstance(result, str):
         return _error(result, SCAN)
     findings = engine.finish(result.findings, config, opts.select, opts.ignore)
-    notices = [*result.notices, *([Notice.note(result.note)] if result.note else [])]
+    notices = result.said()
     out = render(fmt, findings, notices)
     if out:
         sys.stdout.buffer.write(out.encode("utf-8"))
@@ -200,7 +200,7 @@ def scan_main(argv: Sequence[str]) -> int:
     if opts.stats:
         in_scope, found = _count(result.files_total, "file"), _count(len(findings), "finding")
         sys.stderr.write(f"{SCAN}: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
-    if errors(notices):
+    if any(not notice.is_note for notice in notices):
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_CLEAN
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,20 +76,20 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def _check(section: str, table: Mapping[str, Any], where: Path) -> None:
+def _check(section: str, table: Mapping[str, Any], where: Path, codes: Collection[str] | None) -> None:
     allowed = SCHEMA[section]
     label = "tool.awaitguard" + (f".{section}" if section else "")
     for key, value in table.items():
         if section == "" and key in SCHEMA and key != "":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: [{label}] `{key}` must be a table")
-            _check(key, value, where)
+            _check(key, value, where, codes)
             continue
         if key == "per-file-ignores" and section == "" and isinstance(value, dict):
-            for glob, codes in value.items():
-                if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            for glob, entry in value.items():
+                if not isinstance(entry, list) or not all(isinstance(c, str) for c in entry):
                     raise ConfigError(f"{where}: [{label}] `per-file-ignores` entry `{glob}` must be a list of codes")
-                _check_codes(codes, f"{where}: [{label}] `per-file-ignores` entry `{glob}`")
+                _check_codes(entry, codes, f"{where}: [{label}] `per-file-ignores` entry `{glob}`")
             continue
         if key not in allowed:
             subtables = [name for name in SCHEMA if name] if section == "" else []  # no tables inside the subtables
@@ -102,27 +102,31 @@ def _check(section: str, table: Mapping[str, Any], where: Path) -> None:
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{where}: [{label}] `{key}` must be a list of strings")
         if section == "" and key in ("select", "ignore") and isinstance(value, list):
-            _check_codes(value, f"{where}: [{label}] `{key}`")
+            _check_codes(value, codes, f"{where}: [{label}] `{key}`")
 
 
-def unknown_code(code: str) -> str | None:
-    """The error for a code (or code prefix, ``AG1``) that matches no rule, else None."""
-    from awaitguard.rules import CODES  # the registry imports the analysis modules: only when codes are given
-
-    if any(known.startswith(code) for known in CODES):
+def unknown_code(code: str, known: Collection[str]) -> str | None:
+    """The error for a code (or code prefix, ``AG1``) that matches none of ``known``, else None."""
+    if any(name.startswith(code) for name in known):
         return None
-    return f"unknown code `{code}` (known: {', '.join(sorted(CODES))})"
+    return f"unknown code `{code}` (known: {', '.join(sorted(known))})"
 
 
-def _check_codes(codes: list[str], what: str) -> None:
-    for code in codes:
-        problem = unknown_code(code)
+def _check_codes(given: list[str], known: Collection[str] | None, what: str) -> None:
+    if known is None:  # the caller did not ask for the check
+        return
+    for code in given:
+        problem = unknown_code(code, known)
         if problem is not None:
             raise ConfigError(f"{what} names an {problem}")
 
 
-def load(root: Path, path: Path | None = None) -> Config:
-    """Read the config of the project at ``root`` (or the explicit file ``path``)."""
+def load(root: Path, path: Path | None = None, codes: Collection[str] | None = None) -> Config:
+    """Read the config of the project at ``root`` (or the explicit file ``path``).
+
+    ``codes``: the registered rule codes (``awaitguard.rules.CODES``, which this module does not
+    import: it sits below the rules), to check ``select``/``ignore``/``per-file-ignores`` against.
+    """
     source = path if path is not None else root / "pyproject.toml"
     if path is not None and not path.is_file():
         raise ConfigError(f"{path}: config file not found")
@@ -140,7 +144,7 @@ def load(root: Path, path: Path | None = None) -> Config:
         return Config(root=root, source=source)
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.awaitguard] must be a table")
-    _check("", table, source)
+    _check("", table, source, codes)
     return Config(
         root=root,
         source=source,

@@ -261,6 +261,11 @@ class Result:
     files_parsed: int = 0
     note: str = ""
 
+    def said(self) -> list[Notice]:
+        """Besides the findings: the files that could not be scanned (errors), then the note about the
+        run as a whole, if any (``Notice.note``: not an error)."""
+        return [*self.notices, *([Notice.note(self.note)] if self.note else [])]
+
 
 def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     """The index of ``tree``, with the project's libraries. Raises ``LibraryError`` for a bad `python`."""

@@ -105,7 +105,7 @@ def load(config_file: str | None, cwd: Path | None = None) -> PluginConfig:
             where = f"{path}: [{INI_SECTION}]"
     else:
         root = core_config.find_root(cwd)
-    toml = core_config.load(root)
+    toml = core_config.load(root, codes=CODES)
     merged: dict[str, Any] = dict(toml.mypy)
     if toml.source is not None and merged:
         where = f"{toml.source}: [tool.awaitguard.mypy]"
