@@ -545,10 +545,18 @@ def test_binary_file_named_py(capsys: pytest.CaptureFixture[str], app: Path) -> 
 
 @pytest.mark.parametrize("source", NEWER_SYNTAX)
 def test_syntax_newer_than_the_interpreter(capsys: pytest.CaptureFixture[str], app: Path, source: str) -> None:
+    """The error names what needs a newer Python, and one note says which `language_version` to set
+    (tests/test_newer.py covers every kind of newer syntax and the git cases)."""
     version = "{}.{}".format(*sys.version_info[:2])
-    line = unscannable(capsys, app, "newer.py", f"async def g():\n    pass\n{source}".encode())
-    assert line.startswith(f"newer.py:3: error: cannot parse with Python {version}: ")
-    assert line.endswith(f"(is it Python, and no newer than {version}?)")
+    (app / "newer.py").write_bytes(f"async def g():\n    pass\n{source}".encode())
+    code, out, err = scan(capsys, "--all")
+    assert (code, out, len(err)) == (2, ag101("app.py"), 2), err
+    assert err[0].startswith(f"newer.py:3: error: cannot parse with Python {version}: ")
+    assert err[0].endswith(" needs Python 3.12)")
+    assert err[1].startswith(
+        f"awaitguard scan: note: this code needs Python 3.12 and this hook runs on Python {version}: "
+        "add `language_version: python3.12` under `- id: awaitguard-scan` in .pre-commit-config.yaml"
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from awaitguard import newer
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Notice, Related, dedupe, select
 from awaitguard.index import FactsCache, Index, Lent, default_cache_dir, jobs_for, share, take_back
@@ -452,7 +453,8 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
         findings = judge.finish(loaded, every_name)
     finally:
         judge.close()
-    return Result(findings, list(index.notices), len(files), index.parsed)
+    notices = settle(index, set(files), "only read to resolve names")
+    return Result(findings, notices, len(files), index.parsed)
 
 
 _FORKED: tuple[Resolver, list[ModuleFacts]] | None = None  # read by forked judges only
@@ -791,10 +793,57 @@ def scan_change(scope: Scope, new_index: Index, old_index: Index | None, exclude
         findings.extend(_impact(resolver, new_index, flips))
         findings.extend(_removed(resolver, new_index, removed))
     result.findings = findings
-    result.notices = list(new_index.notices)
+    touched = _rewritten([n.path for n in new_index.notices], changes, new_index, old_index)
+    result.notices = settle(new_index, touched, "not changed by this commit")
     result.files_total = len(changes)
     result.files_parsed = new_index.parsed
     return result
+
+
+def _rewritten(paths: Iterable[str], changes: Sequence[FileChange], new: Index, old: Index | None) -> set[str]:
+    """Those of ``paths`` whose content the change rewrote: added, or other bytes than before (a
+    comment counts); not a pure rename or a mode change."""
+    wanted = set(paths)
+    out: set[str] = set()
+    for change in changes:
+        if change.status == "D" or change.path not in wanted:
+            continue
+        before = change.old_path or (change.path if change.status == "M" else None)
+        if old is None or before is None:
+            out.add(change.path)
+            continue
+        old_data = old.tree.read([before]).get(before)
+        if old_data is None or old_data != new.tree.read([change.path]).get(change.path):
+            out.add(change.path)
+    return out
+
+
+def settle(index: Index, in_scope: Collection[str], why: str) -> list[Notice]:
+    """The index's notices as the run reports them: a file in scope that cannot be scanned is an
+    error; one only read on the way (a caller found for impact analysis, a module an import needs)
+    is one note, as is the Python version that would parse the code, when one would."""
+    errors: list[Notice] = []
+    skipped: list[Notice] = []
+    seen: set[tuple[str, int, str]] = set()
+    for notice in index.notices:
+        key = (notice.path, notice.line, notice.message)
+        if key in seen:
+            continue  # a module loaded again after it failed fails again
+        seen.add(key)
+        if notice.is_note or notice.path in in_scope:
+            errors.append(notice)
+        else:
+            skipped.append(notice)
+    out = list(errors)
+    if skipped:
+        said = [f"{n.path}:{n.line}: {n.message}" if n.line else f"{n.path}: {n.message}" for n in skipped[:3]]
+        more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        out.append(Notice.note(f"not scanned ({why}): {'; '.join(said)}{more}"))
+    root = getattr(index.tree, "root", None)
+    line = newer.advice([n.message for n in index.notices if not n.is_note], root, "awaitguard-scan")
+    if line is not None:
+        out.append(Notice.note(line))
+    return out
 
 
 def _impact(resolver: Resolver, index: Index, flips: Sequence[Flip]) -> list[Finding]:

@@ -6,6 +6,8 @@ import ast
 import sys
 import warnings
 
+from awaitguard.newer import PARSE_FAILURE, needed, text
+
 
 class SourceError(Exception):
     """A file that cannot be scanned: one user-facing line."""
@@ -32,11 +34,12 @@ def parse(data: bytes, path: str) -> ast.Module:
         message = exc.msg or "invalid syntax"
         if "codec can't decode" in message or "unicode error" in message or "encoding" in message:
             raise SourceError(path, exc.lineno or 0, f"cannot decode the file: {message}") from None
-        raise SourceError(
-            path,
-            exc.lineno or 0,
-            f"cannot parse with Python {_VERSION}: {message} (is it Python, and no newer than {_VERSION}?)",
-        ) from None
+        need = needed(data)
+        if need is not None:  # provably valid for a newer Python: say which (``newer.NEEDS`` reads it back)
+            why = f"{need.what} needs Python {text(need.version)}"
+        else:
+            why = f"is it Python, and no newer than {_VERSION}?"
+        raise SourceError(path, exc.lineno or 0, f"{PARSE_FAILURE}{_VERSION}: {message} ({why})") from None
     except UnicodeDecodeError as exc:
         raise SourceError(path, 0, f"cannot decode the file: {exc.reason}") from None
     except (ValueError, LookupError) as exc:  # NUL bytes on old Pythons, unknown coding cookie
