@@ -7,8 +7,11 @@ unknown, so that mypy reports no async misuse the program does not have.
 - An unannotated ``async def`` method with a placeholder body (``raise NotImplementedError``): the
   overrides decide what a call gives (an async generator, say), so a call to it is ``Any``.
 - An overloaded method whose items differ in awaitability and are chosen by the type of ``self``
-  (a sync and an async client sharing one mixin): when the receiver matches no item's ``self`` type,
-  mypy falls back to the first item; the call is ``Any`` then.
+  (a sync and an async client sharing one mixin): when the receiver matches no item's ``self`` type
+  (mypy falls back to the first item), or matches a sync and an async item (their order decides),
+  the call is ``Any``.
+- A method of such a shared command layer declared with the sync result (``-> int``) whose body
+  returns ``self.execute_command(...)``: the call is ``Any``.
 """
 
 from __future__ import annotations
@@ -76,6 +79,23 @@ def placeholder(node: SymbolNode | None) -> bool:
     )
 
 
+def shared_command(services: Services, node: SymbolNode | None) -> bool:
+    """A method declared with a result that is not awaitable, whose body returns a call through
+    ``self`` the host class supplies (redis-py's ``def suglen(self, key) -> int: return
+    self.execute_command(...)``, shared by its sync and async clients): on an async client the call
+    gives a coroutine, so awaiting it works whatever the annotation says. Judged by the scanner from
+    the source (mypy's cache keeps no bodies)."""
+    func = _function(node)
+    if func is None or func.info is None or func.is_coroutine or not isinstance(func.type, CallableType):
+        return False
+    if call_awaitable(services, func.type) is not False:
+        return False
+    module = services.module_of(func.fullname)
+    if module is None or not module.path:
+        return False
+    return services.project.delegates_to_self(module.path, func.fullname[len(module.fullname) + 1 :])
+
+
 def dual_overload(services: Services, node: SymbolNode | None) -> bool:
     """An overloaded method whose items do not agree on whether the call is awaitable."""
     if not isinstance(node, OverloadedFuncDef) or not isinstance(node.type, Overloaded):
@@ -92,7 +112,7 @@ def signature_hook(services: Services, fullname: str) -> str:
         node = _member(services, fullname)
         if misdeclared_async_generator(node):
             kinds[fullname] = "async-iterator"
-        elif placeholder(node):
+        elif placeholder(node) or shared_command(services, node):
             kinds[fullname] = "unknown"
         elif dual_overload(services, node):
             kinds[fullname] = "dual-overload"
@@ -119,9 +139,11 @@ def dual_overload_call(services: Services, fullname: str, ctx: MethodContext) ->
     if not isinstance(node, OverloadedFuncDef) or not isinstance(node.type, Overloaded):
         return ctx.default_return_type
     receiver = ctx.type
-    selves = [item.arg_types[0] for item in node.type.items if item.arg_types]
-    if any(is_subtype(receiver, declared) for declared in selves):
+    matched = [item for item in node.type.items if item.arg_types and is_subtype(receiver, item.arg_types[0])]
+    verdicts = {call_awaitable(services, item) for item in matched}
+    if len(verdicts) == 1 and None not in verdicts:
         return ctx.default_return_type
+    # no item fits the receiver, or a sync and an async item both do and their order decides
     return AnyType(TypeOfAny.special_form)
 
 

@@ -23,6 +23,17 @@ class Commands:
         raise NotImplementedError
 
 
+class Sorted:
+    @overload
+    def count(self) -> int: ...
+
+    @overload
+    def count(self: AsyncClient) -> Awaitable[int]: ...
+
+    def count(self) -> int | Awaitable[int]:
+        raise NotImplementedError
+
+
 class AsyncCommands(Commands):
     async def ping_twice(self) -> bool:
         # `self` is neither client here: mypy picks the first item (`bool`); the real object is async
@@ -33,10 +44,17 @@ class Client(Commands):
     is_async: Literal[False] = False
 
 
-class AsyncClientImpl(Commands):
+class AsyncClientImpl(Commands, Sorted):
     is_async: Literal[True] = True
 
 
-async def use(client: Client, aclient: AsyncClientImpl) -> None:
+class SyncSorted(Sorted):
+    is_async: Literal[False] = False
+
+
+async def use(client: Client, aclient: AsyncClientImpl, sorted_client: SyncSorted) -> None:
     await aclient.ping()
+    # both items fit an async client; mypy takes the first (`int`) only because it comes first
+    await aclient.count()
     await client.ping()  # expect: AG101
+    await sorted_client.count()  # expect: AG101
