@@ -8,13 +8,15 @@ test writes syntax newer than that interpreter (``NEWER``), or is skipped where 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from awaitguard.cli import main
-from awaitguard.newer import RUNNING, needed, requires_python
+from awaitguard.newer import RUNNING, mypy_advice, needed, requires_python
 
 if TYPE_CHECKING:
     from conftest import GitRepo
@@ -324,3 +326,59 @@ def test_an_ordinary_syntax_error_under_a_newer_requires_python_gets_its_hint(
     why = "the project requires Python 3.99 (requires-python)"
     assert (code, out, err[1:]) == (2, [], [f"awaitguard scan: note: {hint('3.99', why=why)}"])
     assert err[0].endswith(f"(is it Python, and no newer than {VERSION}?)")
+
+
+# ------------------------------------------------------------------------------------------- the mypy hook
+
+
+def run_mypy_hook(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "awaitguard.mypy_plugin.hook", "--cache-dir", str(cwd / ".mypy_cache"), *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+@needs_newer
+def test_mypy_hook_names_the_language_version(tmp_path: Path) -> None:
+    assert NEWER is not None
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (tmp_path / "models.py").write_text(newer_module())
+    proc = run_mypy_hook(tmp_path, "models.py")
+    assert (proc.returncode, proc.stdout) == (2, "")
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("awaitguard mypy: error: mypy: models.py:2: ")
+    assert line.endswith(f"; {hint(NEWER[1], 'awaitguard-mypy')}")
+
+
+def test_mypy_hook_names_the_setting_when_mypy_targets_an_older_python(tmp_path: Path) -> None:
+    """With the user's own older `python_version`, the interpreter is not the cause: the line says so."""
+    (tmp_path / "models.py").write_text("def first[T](xs: list[T]) -> T:\n    return xs[0]\n")
+    proc = run_mypy_hook(tmp_path, "--python-version", "3.10", "models.py")
+    assert (proc.returncode, proc.stdout) == (2, "")
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("awaitguard mypy: error: mypy: models.py:1: ")
+    if RUNNING == (3, 10):  # mypy's target is then this interpreter's version
+        assert line.endswith(f"; {hint('3.12', 'awaitguard-mypy')}")
+    else:
+        assert line.endswith(
+            "; mypy checks for Python 3.10 (`python_version` in your mypy configuration or `--python-version`): "
+            "set it to 3.12 or newer"
+        )
+
+
+def test_mypy_hook_ordinary_syntax_error_has_no_hint(tmp_path: Path) -> None:
+    (tmp_path / "models.py").write_text("def f(:\n    pass\n")
+    proc = run_mypy_hook(tmp_path, "models.py")
+    assert (proc.returncode, proc.stdout) == (2, "")
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("awaitguard mypy: error: mypy: models.py:1: ")
+    assert "language_version" not in line and "python_version" not in line
+
+
+@needs_newer
+def test_mypy_advice_for_a_mypy_whose_parser_only_says_invalid_syntax(tmp_path: Path) -> None:
+    """An older mypy parses with this interpreter's ``ast``: the file itself is examined, as the scan does."""
+    assert NEWER is not None
+    (tmp_path / "models.py").write_text(newer_module())
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    advice = mypy_advice(str(tmp_path / "models.py"), "invalid syntax", RUNNING, tmp_path)
+    assert advice == hint(NEWER[1], "awaitguard-mypy")
+    assert mypy_advice(str(tmp_path / "broken.py"), "invalid syntax", RUNNING, tmp_path) is None

@@ -111,8 +111,20 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
     blocking = [r for r in records if r.get("code") == "syntax"]
     if blocking:
         first = blocking[0]
-        return [], f"mypy: {first['file']}:{first['line']}: {first['message']}", options.native_parser
+        line = f"mypy: {first['file']}:{first['line']}: {first['message']}"
+        remedy = _newer_python(str(first["file"]), str(first["message"]), options.python_version)
+        return [], f"{line}; {remedy}" if remedy else line, options.native_parser
     return records, None, options.native_parser
+
+
+def _newer_python(path: str, message: str, target: tuple[int, int]) -> str | None:
+    """For a syntax error of a newer Python: the `language_version` (or mypy setting) that fixes it."""
+    from pathlib import Path
+
+    from awaitguard.config import find_root
+    from awaitguard.newer import mypy_advice
+
+    return mypy_advice(path, message, target, find_root(Path.cwd()))
 
 
 def _stopped_by(lines: Sequence[str]) -> str | None:
