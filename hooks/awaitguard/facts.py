@@ -103,6 +103,35 @@ def _unparse(node: ast.expr) -> str:
 
 
 _NO_NAMES: frozenset[str] = frozenset()
+# the builtin type of a literal or display, for the sites that judge it (`async for x in [1, 2]`)
+_LITERAL_TYPES: dict[type[ast.AST], str] = {
+    ast.List: "list",
+    ast.ListComp: "list",
+    ast.Tuple: "tuple",
+    ast.Dict: "dict",
+    ast.DictComp: "dict",
+    ast.Set: "set",
+    ast.SetComp: "set",
+    ast.JoinedStr: "str",
+    ast.Compare: "bool",
+}
+_CONSTANT_TYPES = frozenset({"int", "float", "complex", "bool", "str", "bytes"})
+
+
+def site_ref(node: ast.expr) -> tuple[Ref, str]:
+    """``ref_of(node)`` for a site, and the expression as written when the ref cannot show it: a literal
+    is an instance of its builtin type (``("b:list",)``), shown as written (`await 1`, not `await plain`)."""
+    ref = ref_of(node)
+    if not ref or ref[0] not in ("plain", "lambda", "genexp"):
+        return ref, ""
+    if isinstance(node, ast.Constant):
+        name = type(node.value).__name__
+        name = name if name in _CONSTANT_TYPES else ""
+    elif isinstance(node, ast.UnaryOp):
+        name = "bool"  # `not x`, the only unary operation that is a plain ref
+    else:
+        name = _LITERAL_TYPES.get(type(node), "")
+    return ((f"b:{name}",) if name else ref), _unparse(node)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -345,12 +374,12 @@ class _Collector:
                 _push_children(stack, node)
                 continue
             if isinstance(node, ast.Await):
-                ref = ref_of(node.value)
+                ref, text = site_ref(node.value)
                 if scope.is_async:
-                    self.site("await", node, ref)
+                    self.site("await", node, ref, text=text)
                 else:
                     where = f"plain `def {scope.qualname}`" if scope.qualname else "module-level code"
-                    self.site("await-outside", node, ref, where)
+                    self.site("await-outside", node, ref, where, text=text)
                 stack.append(node.value)
                 continue
             if isinstance(node, (ast.Lambda,)):
@@ -375,7 +404,8 @@ class _Collector:
                 for gen in node.generators:
                     kind = "async-for" if gen.is_async else "for"
                     if isinstance(gen.iter, (ast.Call, ast.Name, ast.Attribute, ast.List, ast.Tuple)):
-                        self.site(kind, gen.iter, ref_of(gen.iter))
+                        ref, text = site_ref(gen.iter)
+                        self.site(kind, gen.iter, ref, text=text)
             _push_children(stack, node)
 
     def _patch_call(self, call: ast.Call) -> None:
@@ -717,7 +747,8 @@ class _Collector:
             return
         ref = ref_of(node.value)
         if self.scope.kind == "class" and isinstance(node.target, ast.Name):
-            self._class_binding(node.target.id, ref)
+            # `proc: Optional[Proc] = None`: the declared type says what instances hold, not the default
+            self._class_binding(node.target.id, annotation_ref(node.annotation) or ref)
         else:
             self.bind_target(node.target, ref)
         self.values(node.value)
@@ -785,8 +816,8 @@ class _Collector:
     def _for(self, node: ast.For | ast.AsyncFor) -> None:
         kind = "async-for" if isinstance(node, ast.AsyncFor) else "for"
         if self.scope.kind != "class":
-            iterated = ref_of(node.iter)
-            self.site(kind, node.iter, iterated)
+            iterated, text = site_ref(node.iter)
+            self.site(kind, node.iter, iterated, text=text)
             # `for conn in conns:` with `conns: list[Conn]`: conn is a Conn (the resolver decides)
             item = (*iterated, "#item") if kind == "for" and iterated and iterated != PLAIN_REF else UNKNOWN_REF
             self.bind_target(node.target, item if isinstance(node.target, ast.Name) else UNKNOWN_REF)
@@ -800,7 +831,8 @@ class _Collector:
         expects = any(expects_raise(item) for item in node.items)
         for item in node.items:
             if self.scope.kind != "class":
-                self.site(kind, item.context_expr, ref_of(item.context_expr))
+                ref, text = site_ref(item.context_expr)
+                self.site(kind, item.context_expr, ref, text=text)
             if item.optional_vars is not None:
                 # `with X() as x`: x is what __enter__/__aenter__ returns (the resolver follows `return self`)
                 entered = ref_of(item.context_expr)

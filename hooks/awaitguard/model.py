@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 #   ("plain",)                       a value known not to be awaitable (literal, display, lambda ...)
 #   ("asyncmock",), ("syncmock",)    a unittest.mock double (awaitable / not awaitable when called)
 #   (..., "#inst")                   an instance of the class before it (a declared type)
+#   (..., "#builtin:list")           an instance of a builtin type, when the name before it is the builtin
+#   ("b:list",)                      a literal or display of a builtin type (`[1, 2]`), at a site
 #   (..., "#enter"), (..., "#aenter") what `with`/`async with` binds with `as`
 #   ()                               unknown
 Ref = tuple[str, ...]
@@ -28,7 +30,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 3
+FACTS_FORMAT = 4
 
 
 class Awaitability(enum.Enum):

@@ -92,6 +92,18 @@ CONTAINERS = frozenset(
     }
 )
 CONCRETE_CONTAINERS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "tuple", "Tuple"})
+# annotations naming a builtin type, and the type an instance of it has at run time (`typing.List` is `list`)
+BUILTIN_TYPES: dict[str, str] = {
+    **{name: name for name in ("int", "float", "complex", "bool", "str", "bytes", "bytearray")},
+    **{name: name for name in ("list", "dict", "set", "frozenset", "tuple")},
+    **{alias: alias.lower() for alias in ("List", "Dict", "Set", "FrozenSet", "Tuple")},
+}
+# what the resolver accepts a builtin type's name to resolve to (not a project class of that name)
+BUILTIN_NAMES = frozenset(BUILTIN_TYPES) | frozenset(
+    f"typing.{alias}" for alias in ("List", "Dict", "Set", "FrozenSet", "Tuple")
+)
+# builtin types whose instances iterate (synchronously)
+ITERABLE_BUILTINS = frozenset({"str", "bytes", "bytearray", "list", "dict", "set", "frozenset", "tuple"})
 
 
 def dotted(node: ast.expr) -> str:
@@ -221,7 +233,11 @@ def parse_annotation(text: str) -> ast.expr | None:
 
 
 def annotation_ref(node: ast.expr) -> Ref:
-    """A declared type as "an instance of this class": ``X``, ``m.X``, ``"X"``, ``X | None``, ``Optional[X]``."""
+    """A declared type as "an instance of this class": ``X``, ``m.X``, ``"X"``, ``X | None``, ``Optional[X]``.
+
+    A builtin type (``int``, ``list[int]``, ``typing.Dict[str, X]``) is ``(name ref, "#builtin:type")``: the
+    resolver checks that the name is the builtin (not a project class of that name).
+    """
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         parsed = parse_annotation(node.value)
         if parsed is None:
@@ -232,22 +248,30 @@ def annotation_ref(node: ast.expr) -> Ref:
         if len(sides) != 1:
             return UNKNOWN_REF
         node = sides[0]
-    elif isinstance(node, ast.Subscript):  # Optional[X] -> X; a generic class `Queue[int]` -> Queue
+    if isinstance(node, ast.Subscript):  # Optional[X] -> X; a generic class `Queue[int]` -> Queue
         name = dotted(node.value).rsplit(".", 1)[-1]
         if name in ("Union", "Annotated", "Type", "type", "ClassVar", "Final"):
             return UNKNOWN_REF
+        if name == "Optional":
+            return annotation_ref(node.slice)
         if name in CONTAINERS:  # list[X], Iterable[X], tuple[X, ...]: many instances of X
-            element = node.slice
+            element: ast.expr | None = node.slice
             if isinstance(element, ast.Tuple):
                 last = element.elts[-1] if len(element.elts) == 2 else None
                 ellipsis = isinstance(last, ast.Constant) and last.value is Ellipsis
-                if not (name in ("tuple", "Tuple") and ellipsis):
-                    return UNKNOWN_REF
-                element = element.elts[0]
-            inner = annotation_ref(element)
-            return (*inner, f"#many:{name}") if inner else UNKNOWN_REF
-        node = node.slice if name == "Optional" else node.value
-    if not isinstance(node, (ast.Name, ast.Attribute)) or dotted(node) in PLAIN_TYPE_NAMES:
+                element = element.elts[0] if name in ("tuple", "Tuple") and ellipsis else None
+            inner = annotation_ref(element) if element is not None else UNKNOWN_REF
+            if inner and inner[-1] == "#inst":
+                return (*inner, f"#many:{name}")
+            if name not in BUILTIN_TYPES:  # `Iterable[int]`: anything iterable, an async iterable included
+                return UNKNOWN_REF
+        node = node.value
+    if not isinstance(node, (ast.Name, ast.Attribute)):
+        return UNKNOWN_REF
+    name = dotted(node)
+    if name in BUILTIN_NAMES:
+        return (*ref_of(node), f"#builtin:{BUILTIN_TYPES[name.removeprefix('typing.')]}")
+    if name in PLAIN_TYPE_NAMES:
         return UNKNOWN_REF
     ref = ref_of(node)
     return (*ref, "#inst") if ref else UNKNOWN_REF

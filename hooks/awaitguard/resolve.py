@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact, Site
 from awaitguard.refs import (
+    BUILTIN_NAMES,
     CONCRETE_CONTAINERS,
     CONSUMERS,
     LOG_METHODS,
@@ -326,6 +327,8 @@ class Resolver:
             current = self._super(module, scope)
         elif head == "plain":
             current = Value("plain")
+        elif head.startswith("b:"):
+            current = Value("builtin", name=head[2:], resolver=self)
         elif head == "lambda":
             current = Value("lambda")
         elif head == "genexp":
@@ -341,6 +344,10 @@ class Resolver:
                 current = self.attribute(current, step[1:])
             elif step == "#inst":
                 current = self._declared_instance(current)
+            elif step.startswith("#builtin:"):
+                # `n: int`: an int, unless the project defines (or imports) a class of that name
+                known = current.kind == "external" and current.name in BUILTIN_NAMES
+                current = Value("builtin", name=step[9:], resolver=self) if known else UNKNOWN
             elif step.startswith("#many:"):
                 current = self._many(current, step[6:])
             elif step == "#item":
@@ -353,9 +360,17 @@ class Resolver:
 
     def _declared_instance(self, cls: Value) -> Value:
         """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
-        if cls.kind != "class" or cls.defn is None:
-            return UNKNOWN
+        if cls.kind != "class" or cls.defn is None or self._is_protocol(cls):
+            return UNKNOWN  # a protocol is structural: what is passed may have any other member
         return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, resolver=self)
+
+    def _is_protocol(self, cls: Value) -> bool:
+        """Whether ``cls`` is a `Protocol` class (one of its direct bases is `Protocol` or `Protocol[T]`)."""
+        assert cls.defn is not None
+        for base_ref in cls.defn.bases:
+            if base_ref and base_ref[-1] in ("n:Protocol", ".Protocol"):
+                return True
+        return False
 
     def _many(self, element: Value, container: str) -> Value:
         """A declared container of instances (`list[Conn]`): ``defn`` is the items' class."""

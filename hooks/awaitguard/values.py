@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from awaitguard.model import DefFact
+from awaitguard.refs import ITERABLE_BUILTINS
 
 
 class Oracle(Protocol):
@@ -23,6 +24,7 @@ class Oracle(Protocol):
 _NOT_AWAITABLE_KINDS = frozenset(
     {
         "plain",
+        "builtin",
         "function",
         "class",
         "module",
@@ -43,7 +45,8 @@ class Value:
     """What an expression evaluates to, as far as awaitability goes."""
 
     kind: str  # unknown|module|function|class|instance|coroutine|awaitable|plain|gen|asyncgen|sync-cm|
-    # async-cm|sync-iter|external|asyncmock|syncmock|asyncmock-class|syncmock-class|lambda
+    # async-cm|sync-iter|external|asyncmock|syncmock|asyncmock-class|syncmock-class|lambda|
+    # builtin (an instance of the builtin type ``name``: a declared `int`, a literal `[1, 2]`)
     module: str = ""
     path: str = ""
     defn: DefFact | None = None
@@ -114,6 +117,8 @@ class Value:
             if self.origin is not None and self.origin.defn is not None:
                 return f"the `{self.name}` returned by `{self._callee()}()`, a plain `def`"
             return f"a `{self.name}`"
+        if kind == "builtin":
+            return f"{_article(self.name)} `{self.name}`"
         if kind == "plain":
             if self.via_property:
                 return f"the property `{self.qualname}`, a plain value"
@@ -187,10 +192,38 @@ class Value:
                 "TypeError: '_AsyncGeneratorContextManager' object does not support the context manager protocol",
                 "use `async with` inside an `async def`",
             )
+        if not is_async:
+            pass  # `with` on a value that is no context manager at all is not an async misuse
+        elif kind == "builtin" or (kind == "many" and self.name):
+            return (
+                f"{_article(self.name)} `{self.name}`, which is not a context manager",
+                f"TypeError: '{self.name}' object does not support the asynchronous context manager protocol",
+                "`async with` needs an object with `__aenter__`/`__aexit__`",
+            )
+        elif kind == "class" and not self.self_ref and self.resolver is not None and self.defn is not None:
+            name = self.defn.qualname.rsplit(".", 1)[-1]
+            has_aenter = self.resolver.class_has(self, "__aenter__")
+            if has_aenter is not None:  # every class of its MRO is known, none has a metaclass
+                fix = (
+                    f"enter an instance: `async with {name}(...)`"
+                    if has_aenter
+                    else ("`async with` needs an object with `__aenter__`/`__aexit__`")
+                )
+                return (
+                    f"the class `{name}` itself, not an instance",
+                    "TypeError: 'type' object does not support the asynchronous context manager protocol",
+                    fix,
+                )
         if kind == "instance" and not self.self_ref and self.resolver is not None and self.defn is not None:
             name = self.defn.qualname.rsplit(".", 1)[-1]
             has_enter = self.resolver.class_has(self, "__enter__")
             has_aenter = self.resolver.class_has(self, "__aenter__")
+            if is_async and has_aenter is False and has_enter is False:
+                return (
+                    f"`{name}`, which has neither `__aenter__` nor `__enter__`",
+                    f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
+                    "`async with` needs an object with `__aenter__`/`__aexit__`",
+                )
             if is_async and has_aenter is False and has_enter is True:
                 return (
                     f"`{name}`, which has `__enter__` but no `__aenter__`",
@@ -214,6 +247,15 @@ class Value:
                     f"the coroutine returned by `async def {callee}` (not awaited)",
                     "TypeError: 'async for' requires an object with __aiter__ method, got coroutine",
                     f"write `async for ... in await {callee}(...)`",
+                )
+            if kind == "builtin" or (kind == "many" and self.name):
+                iterable = self.name in ITERABLE_BUILTINS
+                return (
+                    f"{_article(self.name)} `{self.name}`" + (", a sync iterable" if iterable else ""),
+                    f"TypeError: 'async for' requires an object with __aiter__ method, got {self.name}",
+                    "use `for`"
+                    if iterable
+                    else f"an `{self.name}` is not iterable: `async for` needs an async iterable",
                 )
             if kind in ("gen", "sync-iter") or (
                 kind == "instance" and self._only(("__iter__", "__getitem__"), "__aiter__")
@@ -265,3 +307,7 @@ class Value:
 
 
 UNKNOWN = Value("unknown")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
