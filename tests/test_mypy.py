@@ -529,6 +529,10 @@ def test_fixes_never_break_working_code(cold: tuple[int, dict[str, Any], str]) -
     # not known to be a sync iterable: the fix says what it depends on
     unknown = by_key[("protocols/AG104_coroutine.py", 19, "AG104")]["fix"]
     assert unknown.startswith("if `NotIterable` is a sync iterable, ")
+    # mypy's await error rests on the annotations: the fix never says "drop the await" outright
+    declared = by_key[("protocols/AG101_sure.py", 11, "AG101")]["fix"]
+    assert declared.startswith("if the value really is `int`, drop the `await`")
+    assert "correct the annotation" in declared
 
 
 def test_every_note_points_at_its_definition(cases: Path, cold: tuple[int, dict[str, Any], str]) -> None:

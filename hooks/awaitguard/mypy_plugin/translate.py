@@ -201,7 +201,10 @@ def classify(
                 {
                     "expr": expr.removeprefix("await ").strip(),
                     "what": what,
-                    "fix": "drop the `await`, or call an `async def` variant",
+                    # the types are all mypy knows: when they are wrong (a client annotated as the
+                    # sync one), dropping the `await` would break working code
+                    "fix": f"if the value really is `{typ}`, drop the `await` or call an `async def` variant; "
+                    "if it is awaitable at run time, correct the annotation that says it is not",
                 },
                 [],
             )
