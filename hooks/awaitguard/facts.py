@@ -777,7 +777,7 @@ class _Collector:
         value = node.value
         if scope.kind == "function":
             ref = ref_of(value)
-            if ref and ref[0].startswith("n:") and ref[0][2:] in scope.params:
+            if ref and ref[0].startswith("n:") and ref[0][2:] in scope.params and not self._through_self(scope, ref):
                 scope.returns_param = True
             scope.returns.append(ref)
             if value is not None and scope.plain_return:
@@ -789,6 +789,11 @@ class _Collector:
                         self.site("drop", value, ref, "return-async", target=ast.unparse(scope.node.returns))
         self.values(value)
         self.exprs(value)
+
+    @staticmethod
+    def _through_self(scope: _Scope, ref: Ref) -> bool:
+        """`return self.x(...)`, `return self.attr` in a method: resolved through the class, not the caller's."""
+        return bool(scope.cls) and not scope.is_static and len(ref) > 1 and ref[0][2:] == scope.params[0]
 
     def _if(self, node: ast.If) -> None:
         if self.target is not None:

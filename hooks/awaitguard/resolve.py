@@ -267,6 +267,7 @@ class Resolver:
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()
         self._awaited: dict[str, bool] = {}
+        self._async_defs: dict[str, bool] = {}
         self._depth = 0
 
     # -- entry points --------------------------------------------------------------------------
@@ -630,7 +631,9 @@ class Resolver:
                 return UNKNOWN
             result = self.call(self._def_value_at(cls, getters[0], owner.self_ref))
             if result.kind == "plain":
-                return Value("plain", origin=result.origin, via_property=True, resolver=self)
+                return Value(
+                    "plain", origin=result.origin, via_property=True, overridable=result.overridable, resolver=self
+                )
             return result
         if len(defs) != 1:
             return UNKNOWN
@@ -765,17 +768,53 @@ class Resolver:
             # the body is not conclusive: a declared plain result type decides (`-> Manager`, `-> dict`)
             return self._declared(effective) if annotation else UNKNOWN
         merged = self._merge(results)
+        through = self._through_self(defn, results) if is_method else ()
         if merged.kind == "instance":
             return Value(
-                "instance", module=merged.module, path=merged.path, defn=merged.defn, origin=effective, resolver=self
+                "instance",
+                module=merged.module,
+                path=merged.path,
+                defn=merged.defn,
+                origin=effective,
+                overridable=through,
+                resolver=self,
             )
         if merged.kind == "many":
             return Value(
-                "many", module=merged.module, path=merged.path, defn=merged.defn, name=merged.name, origin=effective
+                "many",
+                module=merged.module,
+                path=merged.path,
+                defn=merged.defn,
+                name=merged.name,
+                origin=effective,
+                overridable=through,
             )
         if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):
-            return Value(merged.kind, origin=merged.origin or effective, resolver=self)
-        return Value("plain", origin=effective, resolver=self)
+            return Value(merged.kind, origin=merged.origin or effective, overridable=through, resolver=self)
+        return Value("plain", origin=effective, overridable=through, resolver=self)
+
+    @staticmethod
+    def _through_self(defn: DefFact, results: list[Value]) -> tuple[str, ...]:
+        """The methods a method's result comes from through `self.name(...)` (and theirs, recursively)."""
+        first = f"n:{defn.params[0]}" if defn.params else ""
+        names = [
+            ref[1][1:] for ref in defn.returns if ref[:1] == (first,) and ref[2:3] == ("()",) and ref[1][:1] == "."
+        ]
+        for result in results:
+            names.extend(result.overridable)
+        return tuple(dict.fromkeys(names))
+
+    def defined_async(self, names: tuple[str, ...]) -> bool:
+        """Whether the project defines an `async def` of any of ``names`` (a subclass may override a sync
+        method with it: a command layer shared by a sync and an async client). Asked only of a finding."""
+        missing = [name for name in names if name not in self._async_defs]
+        if missing:
+            candidates = sorted(self.index.tree.grep(missing))
+            blobs = self.index.tree.read(candidates)
+            for name in missing:
+                pattern = re.compile(rb"\basync[ \t]+def[ \t]+" + re.escape(name.encode()) + rb"\b")
+                self._async_defs[name] = any(pattern.search(blob) for blob in blobs.values())
+        return any(self._async_defs[name] for name in names)
 
     def _delegates_to_self(self, module: str, defn: DefFact) -> bool:
         """Whether a method returns the unknown result of a call through `self` (or `cls`).

@@ -20,6 +20,8 @@ class Oracle(Protocol):
 
     def async_sibling(self, value: Value) -> str | None: ...
 
+    def defined_async(self, names: tuple[str, ...]) -> bool: ...
+
 
 _NOT_AWAITABLE_KINDS = frozenset(
     {
@@ -54,6 +56,8 @@ class Value:
     origin: Value | None = field(default=None, compare=False)  # the callable whose result this is
     via_property: bool = False
     self_ref: bool = False  # reached through `self`/`cls`/`super()`: subclasses may override
+    # methods called through `self` that this result comes from: a subclass may override them as `async def`
+    overridable: tuple[str, ...] = field(default=(), compare=False)
     resolver: Oracle | None = field(default=None, compare=False, repr=False)
 
     # -- identity, for messages ------------------------------------------------------------

@@ -217,11 +217,14 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         return
     value = resolver.value(facts, site.scope, site.ref)
     if site.kind == "await":
-        yield from _await(resolver, facts, site, value)
+        found = list(_await(resolver, facts, site, value))
     elif site.kind in ("with", "async-with"):
-        yield from _with(resolver, facts, site, value)
+        found = list(_with(resolver, facts, site, value))
     else:
-        yield from _for(resolver, facts, site, value)
+        found = list(_for(resolver, facts, site, value))
+    if found and value.overridable and resolver.defined_async(value.overridable):
+        return  # `return self.send(...)` where some class defines `async def send`: a subclass may decide
+    yield from found
 
 
 def _await(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
