@@ -9,6 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hooks" / "awaitguard"
 
 CORE = {
     "model",
+    "newer",
     "source",
     "refs",
     "facts",
@@ -25,7 +26,8 @@ CORE = {
 }
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
-    "source": set(),
+    "newer": set(),
+    "source": {"newer"},
     "findings": set(),
     "tree": set(),
     "config": set(),
@@ -37,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "values": {"model"},
     "resolve": {"model", "refs", "index", "values"},
     "rules": {"model", "resolve", "values", "findings", "rules"},
-    "engine": {"config", "findings", "index", "libraries", "model", "resolve", "values", "rules", "tree"},
+    "engine": {"config", "findings", "index", "libraries", "model", "newer", "resolve", "values", "rules", "tree"},
     "report": {"findings", "rules", "model", "report", "__init__"},
     "cli": {
         "__init__",
