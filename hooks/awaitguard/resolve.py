@@ -684,7 +684,16 @@ class Resolver:
             value = self._value(cls.module, self._class_scope(cls.defn), dec)
             if not (value.kind == "external" and KNOWN.get(value.name) == "deco-transparent"):
                 return UNKNOWN
-        return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, origin=cls, resolver=self)
+        # `cls(...)` in a classmethod: the subclass it runs for may define what this class does not
+        return Value(
+            "instance",
+            module=cls.module,
+            path=cls.path,
+            defn=cls.defn,
+            origin=cls,
+            self_ref=cls.self_ref,
+            resolver=self,
+        )
 
     def _effective(self, fn: Value) -> tuple[Value | None, str]:
         """Apply decorators bottom-up: the function that really runs, or a special result kind."""
