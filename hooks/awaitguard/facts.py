@@ -12,6 +12,7 @@ import builtins
 import functools
 import itertools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from awaitguard.refs import (
     GUARD_BYTES,
     OPERATORS,
     annotation_ref,
+    coroutine_protocol,
     dotted,
     ends_in_raise,
     expects_raise,
@@ -731,11 +733,28 @@ class _Collector:
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
             and self.want_sites
-            and self.uses(node.targets[0].id) <= 1
         ):
-            self.drop(value, "unused")
+            name = node.targets[0].id
+            if self.uses(name) <= 1:
+                self.drop(value, "unused")
+            else:
+                self._used_as_result(value, name)
         self.values(value)
         self.exprs(value)
+
+    def _used_as_result(self, value: ast.Call, name: str) -> None:
+        """`done = self.send_updates()` then only `done.values()` / `done[0]`: a drop site when the call
+        makes a coroutine (the resolver decides), searched in the function's text."""
+        scope = self.function_scope()
+        text = scope.text
+        word = name.encode()
+        if text is None or (word + b"." not in text and word + b"[" not in text):
+            return  # the common case: a C-speed search, no use asks for a result
+        use = result_use(text, word)
+        if use:
+            ref = ref_of(value)
+            if ref and ref[-1] == "()":
+                self.site("drop", value, ref, "assigned", target=f"{name}{use}")
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is None:
@@ -887,6 +906,42 @@ class _Collector:
     def finish(self) -> tuple[tuple[str, Ref], ...]:
         module_scope = self.stack[0]
         return tuple(module_scope.bindings)
+
+
+_ATTRIBUTE = re.compile(rb"\.[ \t]*(\w+)")
+
+
+def result_use(text: bytes, word: bytes) -> str:
+    """``.attr`` or ``[`` when ``text`` binds the name ``word`` once (``word = ...``) and every other use
+    asks its value for an attribute (not a coroutine's own: ``send``, ``close``, ``cr_*`` ...) or an item;
+    else "". Occurrences after a dot (``obj.word``) are another object's attribute. Any other use (passed
+    on, awaited, rebound, a parameter of a nested function) may be what the coroutine is for."""
+    first = ""
+    bindings = 0
+    size = len(word)
+    start = text.find(word)
+    while start != -1:
+        end = start + size
+        before = text[start - 1 : start] if start else b""
+        after = text[end : end + 1]
+        if not (before.isalnum() or before in (b"_", b".") or after.isalnum() or after == b"_"):
+            rest = text[end : end + 80].lstrip(b" \t")
+            if rest[:1] == b".":
+                found = _ATTRIBUTE.match(rest)
+                attr = found.group(1).decode() if found else ""
+                if not attr or coroutine_protocol(attr):
+                    return ""
+                first = first or f".{attr}"
+            elif rest[:1] == b"[":
+                first = first or "["
+            elif rest[:1] == b"=" and rest[1:2] != b"=":
+                bindings += 1
+                if bindings > 1:
+                    return ""
+            else:
+                return ""
+        start = text.find(word, end)
+    return first if bindings == 1 else ""
 
 
 def static_condition(test: ast.expr, target: Target) -> bool | None:

@@ -106,6 +106,9 @@ _HOW = {
     "format": "formatted into a string with `{detail}` (it shows `<coroutine object ...>`)",
     "return-async": "returned from an `async def` that declares `-> {detail}` "
     "(awaiting the caller gives this coroutine, not a result)",
+    "assigned-attribute": "assigned to `{name}`, then asked for `{detail}` "
+    "(AttributeError: 'coroutine' object has no attribute '{attr}')",
+    "assigned-subscript": "assigned to `{name}`, then subscripted (TypeError: 'coroutine' object is not subscriptable)",
 }
 # what a consumer does with a coroutine (groups of ``refs.CONSUMERS``, and logging calls)
 _CONSUMED = {
@@ -136,6 +139,8 @@ _FIX = {
     "log": "pass `await {expr}` to `{detail}()`",
     "format": "format `await {expr}`",
     "return-async": "write `return await {expr}`",
+    "assigned-attribute": "write `{name} = await {expr}`",
+    "assigned-subscript": "write `{name} = await {expr}`",
 }
 _ORDER = frozenset({"<", "<=", ">", ">="})
 # value uses fail at once (TypeError/AttributeError): in a `pytest.raises(...)` block that failure is
@@ -147,7 +152,14 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if site.guarded or (site.expects_error and site.context not in _STATEMENTS):
         return
     context, detail = site.context, site.target
-    if context == "arithmetic" and detail.startswith("unary "):
+    name = attr = ""
+    if context == "assigned":  # `done = fetch()` ... `done.values()`: target is "done.values" or "done["
+        name, _, attr = detail.partition(".")
+        if attr:
+            context = "assigned-attribute"
+        else:
+            name, context = detail.rstrip("["), "assigned-subscript"
+    elif context == "arithmetic" and detail.startswith("unary "):
         context, detail = "unary", detail[6:]
     elif context == "compare" and detail in _ORDER:
         context = "order"
@@ -160,8 +172,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if consumed:
         how = f"passed to `{detail}()` " + _CONSUMED[consumed].format(detail=detail)
     else:
-        how = _HOW[context].format(detail=detail)
-    fix = _FIX["log" if consumed == "log" else context].format(expr=site.shown, detail=detail)
+        how = _HOW[context].format(detail=detail, name=name, attr=attr)
+    fix = _FIX["log" if consumed == "log" else context].format(expr=site.shown, detail=detail, name=name)
     if context not in _STATEMENTS and not resolver.scope_is_async(facts, site.scope):
         where = f"make `{site.scope}` an `async def`" if site.scope else "move this into an `async def`"
         fix = f"{where}, then {fix}"
