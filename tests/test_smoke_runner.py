@@ -131,7 +131,17 @@ def test_config_error_exits_2_with_one_line(repo: Path, capfd: pytest.CaptureFix
     out, err = capfd.readouterr()
     assert out == ""
     assert err.count("\n") == 1
-    assert err.startswith("awaitguard-smoke: ") and "unknown key `bogus` in [tool.awaitguard.smoke]" in err
+    assert err.startswith("awaitguard smoke: error: ") and "unknown key `bogus`" in err
+
+
+def test_unknown_code_in_the_shared_table_exits_2(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """`[tool.awaitguard]` is read by all three hooks: a typo'd code is an error in each, not a silent skip."""
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.awaitguard]\nignore = ["AG999"]\n')
+    assert hook.main([]) == 2
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err.startswith("awaitguard smoke: error: ") and "AG999" in err and err.count("\n") == 1
 
 
 def test_not_a_git_repository_exits_2(
@@ -143,13 +153,13 @@ def test_not_a_git_repository_exits_2(
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert hook.main([]) == 2
     _, err = capfd.readouterr()
-    assert err == f"awaitguard-smoke: not a git repository: {tmp_path}; pass test paths or --all\n"
+    assert err == f"awaitguard smoke: error: not a git repository: {tmp_path}; pass test paths or --all\n"
 
 
 def test_pytest_usage_error_exits_2(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert hook.main(["--all", "--awaitguard-loop=no_such_loop:new"]) == 2
     _, err = capfd.readouterr()
-    assert err.endswith("awaitguard-smoke: pytest stopped with exit code 4 (usage or internal error)\n")
+    assert err.endswith("awaitguard smoke: error: pytest stopped with exit code 4 (usage or internal error)\n")
 
 
 def test_selection_follows_importers_transitively(tmp_path: Path) -> None:

@@ -24,9 +24,10 @@ from awaitguard import config as ag_config
 from awaitguard import gitscope
 from awaitguard.index import Index
 from awaitguard.model import ModuleFacts
+from awaitguard.rules import CODES
 from awaitguard.tree import FsTree
 
-PROG = "awaitguard-smoke"
+PROG = "awaitguard smoke"  # as `awaitguard scan` and `awaitguard mypy`: `<program>: error: ...` on stderr
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -162,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     options, pytest_args = _parser().parse_known_args(argv)
     root = ag_config.find_root(Path.cwd())
     try:
-        loaded = ag_config.load(root)
+        loaded = ag_config.load(root, codes=CODES)
     except ag_config.ConfigError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     smoke = loaded.smoke
     roots = [root / entry for entry in smoke.get("tests", [])] or [
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     missing = [str(path.relative_to(root)) for path in roots if not path.exists()]
     if missing:
-        print(f"{PROG}: [tool.awaitguard.smoke] tests: no such path: {', '.join(missing)}", file=sys.stderr)
+        print(f"{PROG}: error: [tool.awaitguard.smoke] tests: no such path: {', '.join(missing)}", file=sys.stderr)
         return 2
     env = dict(os.environ)
     src = list(loaded.src) or ["src"]
@@ -186,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 changed = _changed_paths(root, options.base, env)
             except gitscope.GitError as exc:
-                print(f"{PROG}: {exc}", file=sys.stderr)
+                print(f"{PROG}: error: {exc}", file=sys.stderr)
                 return 2
             what = f"the {_count(len(changed), 'changed Python file')}"
         chosen = select(root, changed, roots, src)
@@ -203,14 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         returncode = subprocess.run(command, cwd=root, env=env, check=False).returncode
     except OSError as exc:
-        print(f"{PROG}: cannot run pytest: {exc.strerror or exc}", file=sys.stderr)
+        print(f"{PROG}: error: cannot run pytest: {exc.strerror or exc}", file=sys.stderr)
         return 2
     if returncode == 5:  # pytest.ExitCode.NO_TESTS_COLLECTED
         print(f"{PROG}: no tests collected from the selection; nothing to run")
         return 0
     if returncode in (0, 1):
         return returncode
-    print(f"{PROG}: pytest stopped with exit code {returncode} (usage or internal error)", file=sys.stderr)
+    print(f"{PROG}: error: pytest stopped with exit code {returncode} (usage or internal error)", file=sys.stderr)
     return 2
 
 
