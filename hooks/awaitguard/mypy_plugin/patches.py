@@ -8,6 +8,7 @@ target strings are loaded through ``get_additional_deps``. ``autospec``/``spec``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from mypy.nodes import (
     ARG_NAMED,
@@ -96,6 +97,14 @@ def _mock_class(typ: Type) -> bool | None:
     return None
 
 
+def _builds_mock(expr: Expression) -> TypeGuard[CallExpr]:
+    """``Mock(...)`` / ``mock.MagicMock(...)``: the class itself called, not a helper returning a mock."""
+    if not isinstance(expr, CallExpr) or not isinstance(expr.callee, RefExpr):
+        return False
+    node = expr.callee.node
+    return isinstance(node, TypeInfo) and node.has_base(MOCK_BASE)
+
+
 def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: bool) -> bool | None:
     if isinstance(expr, RefExpr) and expr.fullname == DEFAULT_SENTINEL:
         return None
@@ -105,9 +114,11 @@ def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: 
     proper = get_proper_type(typ)
     sync_mock = isinstance(proper, Instance) and proper.type.has_base(MOCK_BASE)
     if sync_mock and not (isinstance(proper, Instance) and proper.type.has_base(ASYNC_MOCK)):
-        # Mock(side_effect=...) / Mock(return_value=...) may well hand back an awaitable.
+        # Mock(side_effect=...) / Mock(return_value=...) may well hand back an awaitable, and so may
+        # a mock a helper builds (``make_conn()`` typed ``-> Mock``): the test may set its
+        # ``return_value`` to a future after patching. Only a bare ``Mock()`` built here is sync.
         configured = {"side_effect", "return_value"}
-        if not isinstance(expr, CallExpr) or set(filter(None, expr.arg_names)) & configured:
+        if not _builds_mock(expr) or set(filter(None, expr.arg_names)) & configured:
             return None
     return call_awaitable(services, typ)
 
