@@ -551,3 +551,36 @@ def test_every_note_points_at_its_definition(cases: Path, cold: tuple[int, dict[
     assert seen >= 10
     reexported = {(f["path"], f["line"]): f for f in cold[1]["findings"]}[("doubles/test_AG202_reexport.py", 5)]
     assert [(r["path"], r["line"]) for r in reexported["related"]] == [("doubles/impl.py", 15)]
+
+
+def test_a_note_that_does_not_hold_is_dropped(tmp_path: Path) -> None:
+    """A plugin note naming a line past the end of its file, or claiming `async def` where the line
+    is a `def`, is left out of the finding (the finding itself stays)."""
+    from awaitguard.mypy_plugin.translate import translate
+
+    svc = tmp_path / "svc.py"
+    svc.write_text("def spawn():\n    return None\n\n\nasync def fetch():\n    return 1\n", encoding="utf-8")
+    test = tmp_path / "test_svc.py"
+    test.write_text('patch("svc.fetch", new=MagicMock())\n', encoding="utf-8")
+    notes = [
+        f"`fetch` is `async def` here (defined at {svc}:5)",
+        f"`spawn` is `async def` here (defined at {svc}:1)",
+        f"`fetch` is `async def` here (defined at {svc}:17)",
+        "help: patch with `autospec=True`",
+    ]
+    record = {
+        "file": str(test),
+        "line": 1,
+        "column": 0,
+        "message": "`MagicMock(...)` replaces async `svc.fetch`; the test calls directly what production awaits",
+        "hint": "\n".join(notes),
+        "code": CODES["AG202"].slug,
+        "severity": "error",
+    }
+
+    def read_line(path: str, line: int) -> str:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    (finding,), _ = translate([record], read_line)
+    assert [(r.path, r.line) for r in finding.related] == [(str(svc), 5)]

@@ -147,8 +147,24 @@ def _certainly_not_awaitable(typ: str) -> bool:
     return len(parts) == 1 or all(_plain(part) for part in parts)
 
 
-def _own(code: str, record: Mapping[str, Any]) -> Verdict:
-    """A finding the plugin emitted: args back from its template, fix and related from its notes."""
+_KIND_CLAIM = re.compile(r"is `(?P<kind>async def|def)` here$")
+
+
+def _checked(path: str, line: int, note: str, read_line: LineReader) -> bool:
+    """The note's location is a line of the file it names, and a ``def``/``async def`` claim is
+    what that line defines (a decorator line above the ``def`` is accepted too)."""
+    text = read_line(path, line).strip()
+    if not text:
+        return False  # past the end of the file (or no file): a definition is never a blank line
+    claim = _KIND_CLAIM.search(note)
+    if claim is None or text.startswith("@"):
+        return True
+    return text.startswith(claim["kind"] + " ")
+
+
+def _own(code: str, record: Mapping[str, Any], read_line: LineReader) -> Verdict:
+    """A finding the plugin emitted: args back from its template, fix and related from its notes
+    (a note whose location does not hold what it says is dropped)."""
     meta = CODES[code]
     match = _template_regex(meta.template).match(record["message"])
     args = dict(match.groupdict()) if match else {}
@@ -158,7 +174,7 @@ def _own(code: str, record: Mapping[str, Any]) -> Verdict:
             args.setdefault("fix", note[len("help: ") :])
             continue
         located = _DEFINED_AT.match(note)
-        if located:
+        if located and _checked(located["path"], int(located["line"]), located["note"], read_line):
             related.append(Related(located["path"], int(located["line"]), 1, located["note"]))
     return code, args, related
 
@@ -187,7 +203,7 @@ def classify(
     message = record.get("message", "")
     hint = record.get("hint") or ""
     if slug in CODE_BY_SLUG:
-        return _own(CODE_BY_SLUG[slug], record)
+        return _own(CODE_BY_SLUG[slug], record, read_line)
     expr = _span(record, read_line)
     awaited = _AWAIT.match(message)
     if awaited:
