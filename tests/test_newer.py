@@ -85,20 +85,26 @@ NEWER_CASES = [
     pytest.param(
         'd = {"k": 1}\nx = f"{d["k"]}"\n',
         (3, 12),
-        "an f-string with quotes, backslashes or comments inside its braces",
+        "a PEP 701 f-string",
         id="fstring-quotes",
     ),
     pytest.param(
         "x = f\"{'\\n'.join(['a'])}\"\n",
         (3, 12),
-        "an f-string with quotes, backslashes or comments inside its braces",
+        "a PEP 701 f-string",
         id="fstring-backslash",
     ),
     pytest.param(
         "x = f'''{\n    1  # one\n}'''\n",
         (3, 12),
-        "an f-string with quotes, backslashes or comments inside its braces",
+        "a PEP 701 f-string",
         id="fstring-comment",
+    ),
+    pytest.param(
+        'x = f"{1:{2:{3}}}"\n',
+        (3, 12),
+        "a PEP 701 f-string",
+        id="fstring-deeper-spec",
     ),
     pytest.param('name = "a"\nx = t"hi {name!r:>{10}}"\n', (3, 14), "a template string (t-string)", id="tstring"),
     pytest.param(
@@ -141,6 +147,8 @@ ORDINARY = [
     pytest.param("x = (\n", id="unclosed"),
     pytest.param("type = 3\nx = (\n", id="type-as-a-name"),
     pytest.param("async def f():\n    await\n", id="bare-await"),
+    pytest.param('x = t"a" "b"\n', id="tstring-next-to-a-string"),
+    pytest.param('x = ("a"\n     t"b")\n', id="string-next-to-a-tstring"),
 ]
 
 

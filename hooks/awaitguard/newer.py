@@ -73,6 +73,7 @@ class _Strings:
         self.src = source
         self.out: list[str] = []
         self.needs: list[Need] = []
+        self.last: tuple[int, bool] | None = None  # where the last literal ended, and whether a t-string
 
     def run(self) -> str:
         src, i, n = self.src, 0, len(self.src)
@@ -102,13 +103,17 @@ class _Strings:
     def _literal(self, start: int, quote_at: int) -> int:
         """Append the literal at ``start`` (its prefix ends at ``quote_at``), rewritten if needed."""
         prefix = self.src[start:quote_at].lower()
+        template = "t" in prefix
+        if self.last is not None and self.last[1] != template and not self.src[self.last[0] : start].strip(" \t\n\\"):
+            raise _Abort  # a t-string next to another literal is an error in 3.14 too
         end, fields = self._scan(quote_at, prefix)
+        self.last = (end, template)
         literal = self.src[start:end]
         newer: Need | None = None
-        if "t" in prefix and RUNNING < (3, 14):
+        if template and RUNNING < (3, 14):
             newer = Need((3, 14), "a template string (t-string)")
         elif "f" in prefix and RUNNING < (3, 12) and not _parses(f"(\n{literal}\n)", "eval"):
-            newer = Need((3, 12), "an f-string with quotes, backslashes or comments inside its braces")
+            newer = Need((3, 12), "a PEP 701 f-string")
         if newer is None:
             self.out.append(literal)
             return end
