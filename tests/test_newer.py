@@ -100,6 +100,7 @@ NEWER_CASES = [
         "a PEP 701 f-string",
         id="fstring-comment",
     ),
+    pytest.param('x = f"{3!r  :>4}"\n', (3, 12), "a PEP 701 f-string", id="fstring-space-after-conversion"),
     pytest.param(
         'x = f"{1:{2:{3}}}"\n',
         (3, 12),
@@ -107,6 +108,12 @@ NEWER_CASES = [
         id="fstring-deeper-spec",
     ),
     pytest.param('name = "a"\nx = t"hi {name!r:>{10}}"\n', (3, 14), "a template string (t-string)", id="tstring"),
+    pytest.param(
+        "import os\ntry:\n    pass\nexcept* os.error, ValueError:\n    pass\n",
+        (3, 14),
+        "`except` with several exception types and no parentheses",
+        id="except-star-unparenthesized",
+    ),
     pytest.param(
         "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n",
         (3, 14),
@@ -141,6 +148,7 @@ ORDINARY = [
     pytest.param('x = f"{1!z}"\n', id="fstring-bad-conversion"),
     pytest.param('x = t"{}"\n', id="tstring-empty-field"),
     pytest.param("try:\n    pass\nexcept ValueError, e:\n    pass\n", id="python2-except"),
+    pytest.param("try:\n    pass\nexcept os.error, (errno, msg):\n    pass\n", id="python2-except-tuple"),
     pytest.param("print 'hi'\n", id="python2-print"),
     pytest.param("type X[] = int\n", id="empty-type-params"),
     pytest.param("def f[*Ts: int](): pass\n", id="bound-on-typevartuple"),

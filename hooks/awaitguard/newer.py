@@ -231,6 +231,8 @@ class _Strings:
             if src[i + 1 : i + 2] not in ("r", "s", "a"):
                 raise _Abort
             i += 2
+            while i < n and src[i] in " \t":  # 3.12 allows `{x!r }`
+                i += 1
         if i < n and src[i] == ":":
             i += 1
             while True:
@@ -354,6 +356,21 @@ def _span(source: str, pos: list[int], first: tokenize.TokenInfo, last: tokenize
     return source[_at(pos, first.start) : _at(pos, last.end)]
 
 
+def _dotted_names(tokens: list[tokenize.TokenInfo]) -> bool:
+    """Whether ``tokens`` are `a.b, c, d.e`."""
+    expect_name = True
+    for tok in tokens:
+        if expect_name:
+            if tok.type != tokenize.NAME:
+                return False
+            expect_name = False
+        elif tok.string in (".", ","):
+            expect_name = True
+        else:
+            return False
+    return not expect_name
+
+
 def _statements(source: str) -> tuple[str, list[Need]]:
     tokens = _tokens(source)
     pos = _offsets(source)
@@ -443,9 +460,11 @@ def _statements(source: str) -> tuple[str, list[Need]]:
                     break
                 elif t.type == tokenize.NEWLINE:
                     break
-            # `except ValueError, e:` is Python 2 (3.14 would read `e` as a second exception type): not ours
+            # `except ValueError, e:` and `except E, (errno, msg):` are Python 2 (3.14 would read the
+            # target as a second exception type): only dotted names, the last one not a lowercase name
+            names = colon > first and _dotted_names(tokens[first:colon])
             python2 = colon == last + 1 and tokens[last].type == tokenize.NAME and tokens[last].string.islower()
-            if comma and not named and not python2 and colon > first and RUNNING < (3, 14):
+            if comma and not named and names and not python2 and RUNNING < (3, 14):
                 a, b = _at(pos, tokens[first].start), _at(pos, tokens[colon].start)
                 edits.append(_Edit(a, a, "("))
                 edits.append(_Edit(b, b, ")"))
