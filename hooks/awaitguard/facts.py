@@ -748,13 +748,19 @@ class _Collector:
         scope = self.function_scope()
         text = scope.text
         word = name.encode()
-        if text is None or (word + b"." not in text and word + b"[" not in text):
-            return  # the common case: a C-speed search, no use asks for a result
+        if text is None:
+            return
+        if word + b"." not in text and word + b"[" not in text:
+            return  # a C-speed search first: no use asks for a result
+        ref = ref_of(value)
+        # `Builder()`, `len(...)`: a class (by its name) or a builtin makes no coroutine, and most such
+        # names are used this way: no site (the facts of a large tree would carry thousands)
+        callee = ref[-2][2:] if len(ref) >= 2 and ref[-2][:2] == "n:" else ref[-2][1:] if len(ref) >= 2 else ""
+        if ref[-1:] != ("()",) or callee[:1].isupper() or (len(ref) == 2 and ref[0] in _BUILTIN_CALLS):
+            return
         use = result_use(text, word)
         if use:
-            ref = ref_of(value)
-            if ref and ref[-1] == "()":
-                self.site("drop", value, ref, "assigned", target=f"{name}{use}")
+            self.site("drop", value, ref, "assigned", target=f"{name}{use}")
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is None:
