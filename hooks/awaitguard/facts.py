@@ -769,11 +769,17 @@ class _Collector:
                 ref = annotation_ref(node.annotation)
                 if ref:
                     self._class_binding(node.target.id, ref)
+            elif isinstance(node.target, ast.Attribute) and isinstance(node.target.value, ast.Name):
+                ref = annotation_ref(node.annotation)  # `self.proc: Proc` in a method
+                if ref:
+                    self._self_attr(node.target, ref)
             return
         ref = ref_of(node.value)
         if self.scope.kind == "class" and isinstance(node.target, ast.Name):
             # `proc: Optional[Proc] = None`: the declared type says what instances hold, not the default
             self._class_binding(node.target.id, annotation_ref(node.annotation) or ref)
+        elif isinstance(node.target, ast.Attribute):
+            self.bind_target(node.target, annotation_ref(node.annotation) or ref)  # `self.proc: ... = None`
         else:
             self.bind_target(node.target, ref)
         self.values(node.value)
