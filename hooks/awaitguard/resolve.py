@@ -597,6 +597,21 @@ class Resolver:
                 return True
         return False
 
+    def plainly_built(self, value: Value) -> bool:
+        """Whether every class of ``value``'s MRO is known and decorated only by decorators that add no
+        member (`@dataclass`, `@final` ...): a project's own class decorator may add `__aenter__`."""
+        if value.defn is None:
+            return False
+        for cls, complete in self._mro(value):
+            if not complete or cls.defn is None:
+                return False
+            for dec in cls.defn.decorators:
+                called = dec[:-1] if dec[-1:] == ("()",) else dec  # `@dataclass(frozen=True)`
+                found = self._value(cls.module, self._class_scope(cls.defn), called)
+                if not (found.kind == "external" and KNOWN.get(found.name) == "deco-transparent"):
+                    return False
+        return True
+
     def _member(self, owner: Value, name: str) -> Value:
         for cls, complete in self._mro(owner):
             if not complete:

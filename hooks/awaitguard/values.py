@@ -22,6 +22,8 @@ class Oracle(Protocol):
 
     def defined_async(self, names: tuple[str, ...]) -> bool: ...
 
+    def plainly_built(self, value: Value) -> bool: ...
+
 
 _NOT_AWAITABLE_KINDS = frozenset(
     {
@@ -207,7 +209,8 @@ class Value:
         elif kind == "class" and not self.self_ref and self.resolver is not None and self.defn is not None:
             name = self.defn.qualname.rsplit(".", 1)[-1]
             has_aenter = self.resolver.class_has(self, "__aenter__")
-            if has_aenter is not None:  # every class of its MRO is known, none has a metaclass
+            # every class of its MRO is known, none has a metaclass or a decorator that may add members
+            if has_aenter is not None and self.resolver.plainly_built(self):
                 fix = (
                     f"enter an instance: `async with {name}(...)`"
                     if has_aenter
@@ -222,7 +225,7 @@ class Value:
             name = self.defn.qualname.rsplit(".", 1)[-1]
             has_enter = self.resolver.class_has(self, "__enter__")
             has_aenter = self.resolver.class_has(self, "__aenter__")
-            if is_async and has_aenter is False and has_enter is False:
+            if is_async and has_aenter is False and has_enter is False and self.resolver.plainly_built(self):
                 return (
                     f"`{name}`, which has neither `__aenter__` nor `__enter__`",
                     f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
