@@ -20,7 +20,8 @@ AG101 = RuleMeta(
 
 Finds `await` applied to a value that is never awaitable: the result of a plain `def` whose body
 returns no awaitable, an instance of a class without `__await__`, a property, a function object
-that was not called, a module, or an async generator.
+that was not called, a module, an async generator, a value declared with a builtin type
+(`n: int`, `rows: list[int]`, `Optional[str]` after its `None` check) or a literal (`await 1`).
 
 **Why is this bad?**
 
@@ -54,8 +55,11 @@ async def handler():
 **Known problems**
 
 Callees the scanner cannot resolve (parameters, untyped third-party objects, values from
-unknown decorators) are never reported. A `def` that returns the result of an unknown call is
-treated as possibly awaitable.
+unknown decorators) are never reported, nor are values declared with a `Protocol`, a `TypeVar`, a
+union with a member that may be awaitable, or a class with an unknown base. A `def` that returns
+the result of an unknown call is treated as possibly awaitable, and one whose result comes from a
+method called through `self` is not reported when the project defines an `async def` of that
+method's name (a subclass may override it).
 """,
 )
 
@@ -70,7 +74,9 @@ AG103 = RuleMeta(
 Finds `async with` on a context manager that only implements `__enter__`/`__exit__` (a class, or
 a `@contextlib.contextmanager` function), and `with` on one that only implements
 `__aenter__`/`__aexit__` (a class, or an `@contextlib.asynccontextmanager` function), and either
-form on a coroutine that was not awaited.
+form on a coroutine that was not awaited. `async with` on what is no context manager at all is
+found too: an instance of a class with neither `__aenter__` nor `__enter__`, a class object
+(`async with Session:`), a value declared with a builtin type (`count: int`) or a literal.
 
 **Why is this bad?**
 
@@ -121,9 +127,10 @@ AG104 = RuleMeta(
 **What it does**
 
 Finds `async for` over a value that is only a sync iterable (a generator, a list, a class with
-`__iter__` but no `__aiter__`), `for` over an async generator or an async iterator, and either form
-(or a comprehension) over a coroutine that was not awaited. Those coroutines are never reported as
-AG102 as well: one line, one code.
+`__iter__` but no `__aiter__`, a value declared `list[int]`/`dict[str, X]`/`str`, a literal or
+display such as `[1, 2]`) or not iterable at all (`count: int`), `for` over an async generator or an
+async iterator, and either form (or a comprehension) over a coroutine that was not awaited. Those
+coroutines are never reported as AG102 as well: one line, one code.
 
 **Why is this bad?**
 

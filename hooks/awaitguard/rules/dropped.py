@@ -27,7 +27,9 @@ attribute (`get_user().name`; `send`, `throw`, `close` and `cr_*` are the corout
 to a function that can only want the result (`len`, `str`, `repr`, `int`, `float`, `bool`,
 `print`, `json.dumps`, `sum`, `sorted`, `list`, `dict`, `set`, `tuple`, `min`, `max`, logging
 calls, `"{}".format(...)`, `"%s" % ...`), or returned unawaited from an `async def` whose return
-annotation declares a plain result (`-> int`). Calls from sync functions are covered too. Passing
+annotation declares a plain result (`-> int`), and a coroutine assigned to a name that is then only
+asked for attributes or items (`done = send_updates()` then `done.values()`). Calls from sync
+functions are covered too. Passing
 the coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`,
 `wait_for`, a `TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`, a
 comprehension) is AG104's finding, so each line gets one code.
@@ -80,7 +82,10 @@ A coroutine stored in a container or attribute and awaited later is treated as u
 through parameters and unknown decorators are not resolved. Value uses are searched from each
 statement through operators, attribute chains and the consumers above, not inside the arguments of
 other calls, lambdas or comprehensions (`foo(count_items() + 1)` is not reported). A logger is
-recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be resolved.
+recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be resolved. A name
+bound to a coroutine is judged only when the function binds it once and uses it in no other way
+(awaited, passed on or rebound anywhere, it is taken as used), and not for a call named like a
+class (`Builder()`).
 """,
 )
 
