@@ -82,8 +82,9 @@ def report(results: list[dict[str, object]], hooks: Path) -> str:
         out += ["", f"### {result['project']}", ""]
         for notice in result["notices"]:  # type: ignore[attr-defined]
             out.append(f"- notice: {notice}")
-        if result["stderr"]:
-            out.append(f"- stderr: {str(result['stderr']).splitlines()[-1]}")
+        said = [line for line in str(result["stderr"]).splitlines() if ": note: " not in line]  # notes: above
+        if said:
+            out.append(f"- stderr: {said[-1]}")
         for finding in findings:
             out.append(f"- `{finding['path']}:{finding['line']}` {finding['code']}: {finding['message']}")
             out.append(f"  - fix: {finding['fix']}")
