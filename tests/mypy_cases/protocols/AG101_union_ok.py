@@ -21,3 +21,11 @@ async def call(handler: Callable[[int], Optional[Awaitable[None]]]) -> None:
 async def either(value: Union[Fut, Plain], task: Optional[Awaitable[int]]) -> None:
     await value  # Plain fails, Fut works: not certain
     await task  # None until set
+
+
+class Server:
+    def __init__(self) -> None:
+        self.task = None  # inferred `None`; a task is stored by start()
+
+    async def stop(self) -> None:
+        await self.task  # awaited once set: not certain to fail
