@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -584,3 +585,62 @@ def test_a_note_that_does_not_hold_is_dropped(tmp_path: Path) -> None:
 
     (finding,), _ = translate([record], read_line)
     assert [(r.path, r.line) for r in finding.related] == [(str(svc), 5)]
+
+
+SHARED_LIB = """from typing import Any
+
+
+class SearchCommands:
+    def suglen(self, key: str) -> int:
+        return self.execute_command("FT.SUGLEN", key)  # type: ignore[attr-defined,no-any-return]
+
+    def local(self) -> int:
+        return self._count()
+
+    def _count(self) -> int:
+        return 1
+
+
+class AsyncSearch(SearchCommands):
+    async def execute_command(self, *args: Any) -> Any:
+        return 1
+"""
+SHARED_APP = """from sharedlib import AsyncSearch
+
+
+async def use(search: AsyncSearch) -> None:
+    await search.suglen("ac")
+    await search.local()
+"""
+
+
+def test_shared_command_layer_of_an_installed_package(tmp_path: Path) -> None:
+    """A package outside the project (the scanner does not read it): a method declared `-> int` that
+    returns `self.execute_command(...)`, an `async def` on the receiver, is awaitable at run time."""
+    lib = tmp_path / "lib" / "sharedlib"
+    lib.mkdir(parents=True)
+    (lib / "__init__.py").write_text(SHARED_LIB, encoding="utf-8")
+    (lib / "py.typed").write_text("", encoding="utf-8")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text(SHARED_APP, encoding="utf-8")
+    for _ in range(2):  # cold, then from mypy's cache (which keeps no bodies)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "awaitguard.mypy_plugin.hook",
+                "--format",
+                "json",
+                "--cache-dir",
+                str(tmp_path / "c"),
+                "main.py",
+            ],
+            cwd=app,
+            env={**os.environ, "MYPYPATH": str(tmp_path / "lib")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert found(json.loads(proc.stdout)) == {("main.py", 6, "AG101")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -111,6 +112,7 @@ class Services:
         self._finders: dict[str, FindModuleCache] = {}
         self._stubs_hash: str | None = None
         self._line_counts: dict[str, int] = {}
+        self._trees: dict[str, ast.Module | None] = {}
         self.signature_kinds: dict[str, str] = {}  # fullname -> the correction its calls need
 
     def start_build(self, modules: dict[str, MypyFile]) -> None:
@@ -120,6 +122,7 @@ class Services:
         self._project = None
         self._finders.clear()
         self._line_counts.clear()
+        self._trees.clear()
         self.signature_kinds.clear()
 
     # -- symbols -------------------------------------------------------------------------------
@@ -170,6 +173,41 @@ class Services:
             if defs and not any(d.line == line and d.is_async == is_async for d in defs):
                 return ""
         return f"{_display(module.path)}:{line}"
+
+    def self_calls_returned(self, path: str, qualname: str) -> list[str]:
+        """The ``NAME``s of the ``return self.NAME(...)`` statements of the method ``qualname`` in the
+        source file ``path`` (its first parameter standing for ``self``); parsed once per file."""
+        if path not in self._trees:
+            try:
+                with open(path, "rb") as handle:
+                    self._trees[path] = ast.parse(handle.read(), filename=path)
+            except (OSError, SyntaxError, ValueError):
+                self._trees[path] = None
+        tree = self._trees[path]
+        scope: ast.AST | None = tree
+        for part in qualname.split("."):
+            body = getattr(scope, "body", [])
+            found = [n for n in body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part]
+            scope = found[-1] if found else None
+        if not isinstance(scope, ast.FunctionDef) or not scope.args.args:
+            return []
+        first = scope.args.args[0].arg
+        names: list[str] = []
+        pending: list[ast.AST] = list(scope.body)
+        while pending:
+            node = pending.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue  # a nested scope's returns are its own
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+                callee = node.value.func
+                if (
+                    isinstance(callee, ast.Attribute)
+                    and isinstance(callee.value, ast.Name)
+                    and callee.value.id == first
+                ):
+                    names.append(callee.attr)
+            pending.extend(ast.iter_child_nodes(node))
+        return names
 
     def _line_count(self, path: str) -> int:
         if path not in self._line_counts:

@@ -11,17 +11,26 @@ unknown, so that mypy reports no async misuse the program does not have.
   (mypy falls back to the first item), or matches a sync and an async item (their order decides),
   the call is ``Any``.
 - A method of such a shared command layer declared with the sync result (``-> int``) whose body
-  returns ``self.execute_command(...)``: the call is ``Any``.
+  returns ``self.execute_command(...)``, typed as maybe awaitable: the call is ``Any``.
 """
 
 from __future__ import annotations
 
-from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, SymbolNode, TypeInfo
+from mypy.nodes import Decorator, FakeInfo, FuncDef, OverloadedFuncDef, SymbolNode, TypeInfo
 from mypy.plugin import FunctionSigContext, MethodContext, MethodSigContext
 from mypy.subtypes import is_subtype
-from mypy.types import AnyType, CallableType, FunctionLike, Instance, Overloaded, Type, TypeOfAny, get_proper_type
+from mypy.types import (
+    AnyType,
+    CallableType,
+    FunctionLike,
+    Instance,
+    Overloaded,
+    Type,
+    TypeOfAny,
+    get_proper_type,
+)
 
-from awaitguard.mypy_plugin.kinds import call_awaitable
+from awaitguard.mypy_plugin.kinds import call_awaitable, node_awaitable
 from awaitguard.mypy_plugin.services import Services
 
 ASYNC_ITER = "typing.AsyncIterator"
@@ -71,7 +80,7 @@ def placeholder(node: SymbolNode | None) -> bool:
     func = _function(node)
     return (
         func is not None
-        and func.info is not None
+        and _method_of(func) is not None
         and func.is_coroutine
         and func.is_trivial_body
         and not func.is_async_generator
@@ -79,21 +88,63 @@ def placeholder(node: SymbolNode | None) -> bool:
     )
 
 
-def shared_command(services: Services, node: SymbolNode | None) -> bool:
+def shared_command(services: Services, fullname: str, node: SymbolNode | None) -> bool:
     """A method declared with a result that is not awaitable, whose body returns a call through
-    ``self`` the host class supplies (redis-py's ``def suglen(self, key) -> int: return
-    self.execute_command(...)``, shared by its sync and async clients): on an async client the call
-    gives a coroutine, so awaiting it works whatever the annotation says. Judged by the scanner from
-    the source (mypy's cache keeps no bodies)."""
+    ``self`` that the host class supplies (redis-py's ``def suglen(self, key) -> int: return
+    self.execute_command(...)``, a layer shared by its sync and async clients). On an async client
+    the call gives a coroutine, so awaiting it works whatever the annotation says.
+
+    In the checked project the scanner judges it from source (as ``awaitguard scan`` does). In an
+    installed package (read with ``ast``: mypy's cache keeps no bodies), only for a receiver class
+    that also has ``async def`` methods: the returned ``self.NAME(...)`` is one the receiver does
+    not define, or whose result is awaitable or may be (``Awaitable[Any] | Any``)."""
     func = _function(node)
-    if func is None or func.info is None or func.is_coroutine or not isinstance(func.type, CallableType):
+    if func is None or _method_of(func) is None or func.is_coroutine or not isinstance(func.type, CallableType):
         return False
     if call_awaitable(services, func.type) is not False:
         return False
     module = services.module_of(func.fullname)
     if module is None or not module.path:
         return False
-    return services.project.delegates_to_self(module.path, func.fullname[len(module.fullname) + 1 :])
+    qualname = func.fullname[len(module.fullname) + 1 :]
+    if services.project.facts(module.path) is not None:
+        return services.project.delegates_to_self(module.path, qualname)
+    owner = _owner(services, fullname) or _method_of(func)
+    if owner is None or not module.path.endswith(".py") or not _has_async_methods(services, owner):
+        return False
+    return any(_host_decides(services, owner, name) for name in services.self_calls_returned(module.path, qualname))
+
+
+def _method_of(func: FuncDef | None) -> TypeInfo | None:
+    if func is None or func.info is None or isinstance(func.info, FakeInfo):
+        return None  # a module-level function
+    return func.info
+
+
+def _owner(services: Services, fullname: str) -> TypeInfo | None:
+    symbol = services.lookup(fullname.rpartition(".")[0])
+    return symbol.node if symbol is not None and isinstance(symbol.node, TypeInfo) else None
+
+
+def _host_decides(services: Services, owner: TypeInfo, name: str) -> bool:
+    symbol = owner.get(name)
+    if symbol is None:
+        return True  # supplied by the class that mixes this one in
+    return node_awaitable(services, symbol.node) is not False  # the receiver's is async, or may be
+
+
+def _has_async_methods(services: Services, info: TypeInfo) -> bool:
+    """The class (or a base) has ``async def`` methods: a sync-declared method's result may be what
+    an async host makes of it."""
+    key = "class:" + info.fullname
+    if key not in services.signature_kinds:
+        found = any(
+            isinstance(func := _function(symbol.node), FuncDef) and func.is_coroutine
+            for base in info.mro
+            for symbol in base.names.values()
+        )
+        services.signature_kinds[key] = "async-methods" if found else ""
+    return services.signature_kinds[key] == "async-methods"
 
 
 def dual_overload(services: Services, node: SymbolNode | None) -> bool:
@@ -112,7 +163,7 @@ def signature_hook(services: Services, fullname: str) -> str:
         node = _member(services, fullname)
         if misdeclared_async_generator(node):
             kinds[fullname] = "async-iterator"
-        elif placeholder(node) or shared_command(services, node):
+        elif placeholder(node) or shared_command(services, fullname, node):
             kinds[fullname] = "unknown"
         elif dual_overload(services, node):
             kinds[fullname] = "dual-overload"
