@@ -737,27 +737,24 @@ class _Collector:
             name = node.targets[0].id
             if self.uses(name) <= 1:
                 self.drop(value, "unused")
-            else:
-                self._used_as_result(value, name)
+            elif self.fscope.is_async:  # where coroutines are made and used: sync code rarely calls async defs
+                self._used_as_result(value, ref, name)
         self.values(value)
         self.exprs(value)
 
-    def _used_as_result(self, value: ast.Call, name: str) -> None:
+    def _used_as_result(self, value: ast.Call, ref: Ref, name: str) -> None:
         """`done = self.send_updates()` then only `done.values()` / `done[0]`: a drop site when the call
         makes a coroutine (the resolver decides), searched in the function's text."""
-        scope = self.function_scope()
-        text = scope.text
-        word = name.encode()
-        if text is None:
-            return
-        if word + b"." not in text and word + b"[" not in text:
-            return  # a C-speed search first: no use asks for a result
-        ref = ref_of(value)
         # `Builder()`, `len(...)`: a class (by its name) or a builtin makes no coroutine, and most such
         # names are used this way: no site (the facts of a large tree would carry thousands)
-        callee = ref[-2][2:] if len(ref) >= 2 and ref[-2][:2] == "n:" else ref[-2][1:] if len(ref) >= 2 else ""
-        if ref[-1:] != ("()",) or callee[:1].isupper() or (len(ref) == 2 and ref[0] in _BUILTIN_CALLS):
+        if len(ref) < 2 or ref[-1] != "()" or ref[-2].lstrip(".").removeprefix("n:")[:1].isupper():
             return
+        if len(ref) == 2 and ref[0] in _BUILTIN_CALLS:
+            return
+        text = self.function_scope().text
+        word = name.encode()
+        if text is None or (word + b"." not in text and word + b"[" not in text):
+            return  # a C-speed search first: no use asks for a result
         use = result_use(text, word)
         if use:
             self.site("drop", value, ref, "assigned", target=f"{name}{use}")

@@ -535,7 +535,8 @@ class Resolver:
         kind = value.kind
         if kind == "module":
             full = f"{value.name}.{name}"
-            if (full in KNOWN or full in _PLAIN_BASES) and not self.index.has_module(value.name):
+            well_known = full in KNOWN or full in _PLAIN_BASES or full in BUILTIN_NAMES  # `typing.List` too
+            if well_known and not self.index.has_module(value.name):
                 return Value("external", name=full, resolver=self)  # a well-known name: the table decides
             return self._module_attr(value.name, name)
         if kind == "external":

@@ -83,8 +83,8 @@ through parameters and unknown decorators are not resolved. Value uses are searc
 statement through operators, attribute chains and the consumers above, not inside the arguments of
 other calls, lambdas or comprehensions (`foo(count_items() + 1)` is not reported). A logger is
 recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be resolved. A name
-bound to a coroutine is judged only when the function binds it once and uses it in no other way
-(awaited, passed on or rebound anywhere, it is taken as used), and not for a call named like a
+bound to a coroutine is judged only in an `async def` that binds it once and uses it in no other
+way (awaited, passed on or rebound anywhere, it is taken as used), and not for a call named like a
 class (`Builder()`).
 """,
 )
