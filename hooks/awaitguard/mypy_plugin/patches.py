@@ -188,6 +188,8 @@ def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
         if target is None or double is None or target == double:
             continue
         code = "AG201" if double else "AG202"
+        if code == "AG202" and services.configured_later(ctx.api.path, call.line):
+            continue  # the test sets what the double returns (a future, say) after patching
         kind = node_kind(node)
         # the message and the note agree: AG202 needs an ``async def`` target (a ``def`` returning a
         # Task, or decorated into a coroutine function, may well be replaced by a sync double), and

@@ -177,14 +177,7 @@ class Services:
     def self_calls_returned(self, path: str, qualname: str) -> list[str]:
         """The ``NAME``s of the ``return self.NAME(...)`` statements of the method ``qualname`` in the
         source file ``path`` (its first parameter standing for ``self``); parsed once per file."""
-        if path not in self._trees:
-            try:
-                with open(path, "rb") as handle:
-                    self._trees[path] = ast.parse(handle.read(), filename=path)
-            except (OSError, SyntaxError, ValueError):
-                self._trees[path] = None
-        tree = self._trees[path]
-        scope: ast.AST | None = tree
+        scope: ast.AST | None = self._tree(path)
         for part in qualname.split("."):
             body = getattr(scope, "body", [])
             found = [n for n in body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part]
@@ -208,6 +201,61 @@ class Services:
                     names.append(callee.attr)
             pending.extend(ast.iter_child_nodes(node))
         return names
+
+    def _tree(self, path: str) -> ast.Module | None:
+        """``path`` parsed with ``ast``, once per build (None when it cannot be read or parsed)."""
+        if path not in self._trees:
+            try:
+                with open(path, "rb") as handle:
+                    self._trees[path] = ast.parse(handle.read(), filename=path)
+            except (OSError, SyntaxError, ValueError):
+                self._trees[path] = None
+        return self._trees[path]
+
+    def configured_later(self, path: str, line: int) -> bool:
+        """The patch call on ``line`` hands its double to a name (``with patch(...) as m:``,
+        ``m = mocker.patch(...)``) that the enclosing function then configures (``m.return_value =
+        ...``, ``m.side_effect = ...``, ``m.configure_mock(...)``): what calling it gives is the
+        test's choice, perhaps a future."""
+        tree = self._tree(path)
+        if tree is None:
+            return False
+        scope: ast.AST = tree
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.lineno <= line <= (
+                node.end_lineno or 0
+            ):
+                if getattr(scope, "lineno", 0) <= node.lineno:
+                    scope = node  # the innermost function holding the line
+        names: set[str] = set()
+        for node in ast.walk(scope):
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.context_expr.lineno == line and isinstance(item.optional_vars, ast.Name):
+                        names.add(item.optional_vars.id)
+            elif isinstance(node, ast.Assign) and node.value.lineno == line and isinstance(node.value, ast.Call):
+                names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        if not names:
+            return False
+        for node in ast.walk(scope):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr in ("return_value", "side_effect")
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id in names
+                ):
+                    return True
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "configure_mock"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in names
+            ):
+                return True
+        return False
 
     def _line_count(self, path: str) -> int:
         if path not in self._line_counts:

@@ -1,0 +1,9 @@
+from unittest.mock import MagicMock, patch
+
+from doubles.svc import Gateway
+
+
+def test_named_but_never_configured() -> None:
+    gateway = Gateway()
+    with patch.object(gateway, "refresh", new=MagicMock()) as refresh:  # expect: AG202
+        assert not refresh.called
