@@ -9,6 +9,7 @@ Anything it cannot follow is ``UNKNOWN``, and rules say nothing about unknown va
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -794,6 +795,12 @@ class Resolver:
             return self._declared(effective) if annotation else UNKNOWN
         merged = self._merge(results)
         through = self._through_self(defn, results) if is_method else ()
+        if merged.kind == "instance" and annotation:
+            # `if not isinstance(self.message, Message): raise ...; return self.message` with `-> Message`:
+            # the body's value (the attribute's declared base class) is wider than what the def declares
+            declared = self._declared(effective)
+            if declared.kind == "instance":
+                return dataclasses.replace(declared, overridable=through)
         if merged.kind == "instance":
             return Value(
                 "instance",
