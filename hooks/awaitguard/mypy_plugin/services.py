@@ -214,9 +214,9 @@ class Services:
 
     def configured_later(self, path: str, line: int) -> bool:
         """The patch call on ``line`` hands its double to a name (``with patch(...) as m:``,
-        ``m = mocker.patch(...)``) that the enclosing function then configures (``m.return_value =
-        ...``, ``m.side_effect = ...``, ``m.configure_mock(...)``): what calling it gives is the
-        test's choice, perhaps a future."""
+        ``m = mocker.patch(...)``, a parameter of the function it decorates) that the function then
+        configures (``m.return_value = ...``, ``m.side_effect = ...``, ``m.configure_mock(...)``):
+        what calling the double gives is the test's choice, perhaps a future."""
         tree = self._tree(path)
         if tree is None:
             return False
@@ -228,6 +228,14 @@ class Services:
                 if getattr(scope, "lineno", 0) <= node.lineno:
                     scope = node  # the innermost function holding the line
         names: set[str] = set()
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if any(d.lineno <= line <= (d.end_lineno or d.lineno) for d in node.decorator_list):
+                # ``@patch(..., new_callable=Mock)`` hands the double to the function as a parameter;
+                # which one depends on the decorators' order: any parameter it configures counts
+                scope = node
+                names.update(arg.arg for arg in (*node.args.posonlyargs, *node.args.args))
         for node in ast.walk(scope):
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
