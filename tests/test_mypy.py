@@ -234,6 +234,18 @@ def test_a_plugin_of_the_users_config_that_does_not_import_says_what_to_add(tmp_
     )
 
 
+def test_two_modules_of_one_name_say_how_to_narrow_the_hook(tmp_path: Path) -> None:
+    """pre-commit passes every file, examples included; mypy's `exclude` does not apply to named files."""
+    for folder in ("examples/bot_one", "examples/bot_two"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "handlers.py").write_text("x = 1\n")
+    code, document, stderr = run(tmp_path, "examples/bot_one/handlers.py", "examples/bot_two/handlers.py")
+    assert (code, document) == (2, {})
+    assert stderr.startswith("awaitguard mypy: error: mypy: examples/bot_two/handlers.py: Duplicate module named")
+    assert stderr.endswith("limit the hook with `files: ^yourpackage/` or `exclude:` in .pre-commit-config.yaml\n")
+    assert stderr.count("\n") == 1
+
+
 def test_unknown_code_in_disable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.awaitguard.mypy]\ndisable = ["await-not-awaitabel"]\n')
     (tmp_path / "mod.py").write_text("x = 1\n")
@@ -527,6 +539,7 @@ def test_fixes_never_break_working_code(cold: tuple[int, dict[str, Any], str]) -
     # ``await coro().real`` would await the attribute: the await goes in brackets
     assert by_key[("protocols/AG102_result.py", 6, "AG102")]["fix"] == "write `(await coro())`"
     assert by_key[("protocols/AG102_result.py", 5, "AG102")]["fix"] == "write `await coro()`"
+    assert by_key[("protocols/AG102_result.py", 11, "AG102")]["fix"] == "write `(await pending)`"
     # not known to be a sync iterable: the fix says what it depends on
     unknown = by_key[("protocols/AG104_coroutine.py", 19, "AG104")]["fix"]
     assert unknown.startswith("if `NotIterable` is a sync iterable, ")

@@ -37,6 +37,8 @@ _MISMATCH = (
     re.compile(r'has incompatible type "(?P<value>.+)"; expected "(?P<expected>.+)"'),
 )
 _COROUTINE_VALUE = re.compile(r'"Coroutine\[')
+_UNION_ITEM = re.compile(r'^Item "(?P<item>.+?)" of "(?P<union>.+)" has no attribute')
+_ATTRIBUTE = re.compile(r'has no attribute "(?P<attr>\w+)"')
 # Types whose values are never awaitable, and which iterate / manage context synchronously.
 _PLAIN_TYPES = ("int", "str", "bytes", "bool", "float", "complex", "bytearray", "memoryview", "object")
 _PLAIN_PREFIXES = ("dict[", "list[", "tuple[", "set[", "frozenset[", "Literal[", "type[")
@@ -191,6 +193,9 @@ def _coroutine_used_as_result(message: str) -> bool:
         mismatch = pattern.search(message)
         if mismatch:
             return mismatch["value"].startswith("Coroutine[") and not has_none(mismatch["expected"])
+    item = _UNION_ITEM.match(message)
+    if item is not None and has_none(item["union"]):
+        return False  # an Optional coroutine: the attribute fails on None too, the await is not the fix
     return bool(_COROUTINE_VALUE.search(message))  # "Coroutine[...]" has no attribute / is not indexable
 
 
@@ -278,7 +283,11 @@ def classify(
         # the span may be the whole ``coro().attr`` or just the operand's first letter (``coro() + 1``)
         line = read_line(record["file"], record["line"])
         column = max(record.get("column", 0), 0)
-        expr = _call_at(line, column) or expr
+        call = _call_at(line, column)
+        attribute = _ATTRIBUTE.search(message)
+        if not call and attribute and expr.endswith("." + attribute["attr"]):
+            expr = expr[: -len(attribute["attr"]) - 1]  # ``value.attr``: the coroutine is ``value``
+        expr = call or expr
         # ``await coro().attr`` awaits the attribute: a trailer needs the await in brackets
         trailer = line[column + len(expr) :].lstrip().startswith((".", "[", "("))
         fixed = f"(await {expr})" if trailer else f"await {expr}"
