@@ -10,6 +10,7 @@ import argparse
 import io
 import json
 import linecache
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -141,11 +142,29 @@ def _stopped_by(lines: Sequence[str]) -> str | None:
         if record.get("severity") != "error" or record.get("code") == "syntax":
             continue
         message = str(record.get("message", ""))
-        text = f"mypy: {record.get('file')}:{record.get('line')}: {message}"
+        where = _relative(str(record.get("file", "")))
+        line_number = record.get("line")
+        if isinstance(line_number, int) and line_number > 0:
+            where += f":{line_number}"
+        text = f"mypy: {where}: {message}"
         if message.startswith("Error importing plugin"):
             text += "; list the plugin's package in the hook's additional_dependencies (pre-commit installs only those)"
+        elif message.startswith("Duplicate module named"):
+            text += (
+                "; pre-commit passes every staged Python file, and mypy's own `files`/`exclude` do not apply to "
+                "files named on the command line: limit the hook with `files: ^yourpackage/` or `exclude:` "
+                "in .pre-commit-config.yaml"
+            )
         return text
     return None
+
+
+def _relative(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def main(argv: Sequence[str] | None = None) -> int:
