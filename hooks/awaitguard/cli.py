@@ -115,16 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _smoke_missing(exc: ImportError) -> str:
     """What to do when the smoke hook's own dependencies are missing, where the user runs it."""
     if not os.environ.get("PRE_COMMIT"):
-        return f"`awaitguard smoke` needs pytest, typeguard and pytest-asyncio ({exc}); install `awaitguard[smoke]`"
+        return f"`awaitguard smoke` needs pytest and typeguard ({exc}); install `awaitguard[smoke]`"
     from importlib.metadata import PackageNotFoundError, requires
 
     try:
         wanted = [r.split(";")[0].strip() for r in requires("awaitguard") or () if 'extra == "smoke"' in r]
     except PackageNotFoundError:  # pragma: no cover - run from a source tree
         wanted = []
-    listed = ", ".join(f'"{r}"' for r in wanted) or '"pytest", "typeguard", "pytest-asyncio"'
+    listed = ", ".join(f'"{r}"' for r in wanted) or '"pytest", "typeguard"'
     return (
-        f"`awaitguard smoke` needs pytest, typeguard and pytest-asyncio in the hook's environment ({exc}); "
+        f"`awaitguard smoke` needs pytest and typeguard in the hook's environment ({exc}); "
         f"your additional_dependencies replace the hook's own, so add {listed} to them, "
         "or run it from your own environment (`repo: local`, `language: system`: see the README)"
     )
