@@ -102,8 +102,6 @@ BUILTIN_TYPES: dict[str, str] = {
 BUILTIN_NAMES = frozenset(BUILTIN_TYPES) | frozenset(
     f"typing.{alias}" for alias in ("List", "Dict", "Set", "FrozenSet", "Tuple")
 )
-# builtin types whose instances iterate (synchronously)
-ITERABLE_BUILTINS = frozenset({"str", "bytes", "bytearray", "list", "dict", "set", "frozenset", "tuple"})
 
 
 def dotted(node: ast.expr) -> str:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from awaitguard.model import DefFact
-from awaitguard.refs import ITERABLE_BUILTINS
 
 
 class Oracle(Protocol):
@@ -25,6 +24,8 @@ class Oracle(Protocol):
     def plainly_built(self, value: Value) -> bool: ...
 
 
+# builtin types whose instances iterate (synchronously): `async for` over one wants `for`
+ITERABLE_BUILTINS = frozenset({"str", "bytes", "bytearray", "list", "dict", "set", "frozenset", "tuple"})
 _NOT_AWAITABLE_KINDS = frozenset(
     {
         "plain",
