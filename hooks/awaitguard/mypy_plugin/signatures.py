@@ -27,10 +27,11 @@ from mypy.types import (
     Overloaded,
     Type,
     TypeOfAny,
+    UnionType,
     get_proper_type,
 )
 
-from awaitguard.mypy_plugin.kinds import call_awaitable, node_awaitable
+from awaitguard.mypy_plugin.kinds import call_awaitable, node_awaitable, value_awaitable
 from awaitguard.mypy_plugin.services import Services
 
 ASYNC_ITER = "typing.AsyncIterator"
@@ -94,10 +95,10 @@ def shared_command(services: Services, fullname: str, node: SymbolNode | None) -
     self.execute_command(...)``, a layer shared by its sync and async clients). On an async client
     the call gives a coroutine, so awaiting it works whatever the annotation says.
 
-    In the checked project the scanner judges it from source (as ``awaitguard scan`` does). In an
-    installed package (read with ``ast``: mypy's cache keeps no bodies), only for a receiver class
-    that also has ``async def`` methods: the returned ``self.NAME(...)`` is one the receiver does
-    not define, or whose result is awaitable or may be (``Awaitable[Any] | Any``)."""
+    The body is read with ``ast`` (mypy's cache keeps no bodies), once per file and only for a
+    receiver class with ``async def`` methods or methods typed as maybe awaitable: the returned
+    ``self.NAME(...)`` counts when the receiver does not define ``NAME``, or its ``NAME`` is
+    awaitable or may be. A project's file and an installed package's are judged alike."""
     func = _function(node)
     if func is None or _method_of(func) is None or func.is_coroutine or not isinstance(func.type, CallableType):
         return False
@@ -107,8 +108,6 @@ def shared_command(services: Services, fullname: str, node: SymbolNode | None) -
     if module is None or not module.path:
         return False
     qualname = func.fullname[len(module.fullname) + 1 :]
-    if services.project.facts(module.path) is not None:
-        return services.project.delegates_to_self(module.path, qualname)
     owner = _owner(services, fullname) or _method_of(func)
     if owner is None or not module.path.endswith(".py") or not _has_async_methods(services, owner):
         return False
@@ -134,17 +133,32 @@ def _host_decides(services: Services, owner: TypeInfo, name: str) -> bool:
 
 
 def _has_async_methods(services: Services, info: TypeInfo) -> bool:
-    """The class (or a base) has ``async def`` methods: a sync-declared method's result may be what
-    an async host makes of it."""
+    """The class (or a base) has ``async def`` methods, or methods whose result may or may not be
+    awaitable (``Awaitable[Any] | Any``): a sync-declared method's result may be what an async host
+    makes of it. Memoised per class."""
     key = "class:" + info.fullname
     if key not in services.signature_kinds:
-        found = any(
-            isinstance(func := _function(symbol.node), FuncDef) and func.is_coroutine
-            for base in info.mro
-            for symbol in base.names.values()
-        )
+        found = False
+        for base in info.mro:
+            for symbol in base.names.values():
+                func = _function(symbol.node)
+                if func is None or not isinstance(func.type, CallableType):
+                    continue
+                if func.is_coroutine or (not func.is_generator and _mixed(func.type.ret_type)):
+                    found = True
+                    break
+            if found:
+                break
         services.signature_kinds[key] = "async-methods" if found else ""
     return services.signature_kinds[key] == "async-methods"
+
+
+def _mixed(typ: Type) -> bool:
+    proper = get_proper_type(typ)
+    if not isinstance(proper, UnionType):
+        return False
+    verdicts = {value_awaitable(item) for item in proper.items}
+    return True in verdicts and len(verdicts) > 1
 
 
 def dual_overload(services: Services, node: SymbolNode | None) -> bool:

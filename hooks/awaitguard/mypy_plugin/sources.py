@@ -113,18 +113,6 @@ class Project:
         result = self.resolver.call(value)
         return PlainCallee(value, result) if result.awaitable() is False else None
 
-    def delegates_to_self(self, path: str, qualname: str) -> bool:
-        """The method ``qualname`` of the module at ``path`` returns the result of a call through
-        ``self`` whose awaitability the host class decides (a command layer shared by a sync and an
-        async client), so its declared return type says nothing certain about what a caller gets."""
-        facts = self.facts(path)
-        if facts is None:
-            return False
-        value = self.lookup(facts.module, qualname)
-        if value.kind != "function" or value.defn is None:
-            return False
-        return self.resolver._delegates_to_self(facts.module, value.defn)  # the scanner's own judgement
-
     def lookup(self, module: str, qualname: str) -> Value:
         return self.resolver.lookup(module, qualname)
 
