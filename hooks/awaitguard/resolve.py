@@ -362,8 +362,8 @@ class Resolver:
 
     def _declared_instance(self, cls: Value) -> Value:
         """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
-        if cls.kind != "class" or cls.defn is None or self._is_protocol(cls):
-            return UNKNOWN  # a protocol is structural: what is passed may have any other member
+        if cls.kind != "class" or cls.defn is None:
+            return UNKNOWN
         return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, resolver=self)
 
     def _is_protocol(self, cls: Value) -> bool:
@@ -597,7 +597,8 @@ class Resolver:
                 return None
             if member in cls.defn.members:
                 return True
-        return False
+        # a protocol is structural: what is passed as one may have any member it does not declare
+        return None if self._is_protocol(value) else False
 
     def plainly_built(self, value: Value) -> bool:
         """Whether every class of ``value``'s MRO is known and decorated only by decorators that add no
@@ -795,9 +796,10 @@ class Resolver:
             return self._declared(effective) if annotation else UNKNOWN
         merged = self._merge(results)
         through = self._through_self(defn, results) if is_method else ()
-        if merged.kind == "instance" and annotation:
+        if merged.kind in ("instance", "unknown") and annotation:
             # `if not isinstance(self.message, Message): raise ...; return self.message` with `-> Message`:
-            # the body's value (the attribute's declared base class) is wider than what the def declares
+            # the body's value (the attribute's declared base class) is wider than what the def declares;
+            # `return None` here and `return Context()` there, with `-> Context | None`: the declaration says it
             declared = self._declared(effective)
             if declared.kind == "instance":
                 return dataclasses.replace(declared, overridable=through)
