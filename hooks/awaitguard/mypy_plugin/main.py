@@ -67,16 +67,10 @@ class AwaitguardPlugin(Plugin):
         return None
 
     def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
-        kind = signatures.signature_hook(self.services, fullname)
-        if kind == "async-iterator":
-            return signatures.corrected_signature
-        return signatures.unknown_result if kind == "unknown" else None
+        return signatures.SIGNATURE_HOOKS.get(signatures.signature_hook(self.services, fullname))
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
-        kind = signatures.signature_hook(self.services, fullname)
-        if kind == "async-iterator":
-            return signatures.corrected_signature
-        return signatures.unknown_result if kind == "unknown" else None
+        return signatures.SIGNATURE_HOOKS.get(signatures.signature_hook(self.services, fullname))
 
     def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         if fullname.startswith(MODULE_TYPE):

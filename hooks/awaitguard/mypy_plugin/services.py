@@ -174,14 +174,41 @@ class Services:
                 return ""
         return f"{_display(module.path)}:{line}"
 
+    def _def_node(self, path: str, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The ``def``/``async def`` ``qualname`` (``Class.method``) in the source file ``path``."""
+        scope: ast.AST | None = self._tree(path)
+        kinds = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+        for part in qualname.split("."):
+            body = getattr(scope, "body", [])
+            found = [n for n in body if isinstance(n, kinds) and n.name == part]
+            scope = found[-1] if found else None
+        return scope if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+    def placeholder_body(self, path: str, qualname: str) -> bool:
+        """The function's body is a docstring and/or ``pass``, ``...`` or ``raise NotImplementedError``:
+        a method for subclasses to implement (mypy marks such bodies only on abstract methods)."""
+        node = self._def_node(path, qualname) if path.endswith(".py") else None
+        if node is None:
+            return False
+        body = list(node.body)
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring
+        if not body:
+            return True
+        if len(body) > 1:
+            return False
+        stmt = body[0]
+        if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+            return True
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            raised = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+        return False
+
     def self_calls_returned(self, path: str, qualname: str) -> list[str]:
         """The ``NAME``s of the ``return self.NAME(...)`` statements of the method ``qualname`` in the
         source file ``path`` (its first parameter standing for ``self``); parsed once per file."""
-        scope: ast.AST | None = self._tree(path)
-        for part in qualname.split("."):
-            body = getattr(scope, "body", [])
-            found = [n for n in body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part]
-            scope = found[-1] if found else None
+        scope = self._def_node(path, qualname)
         if not isinstance(scope, ast.FunctionDef) or not scope.args.args:
             return []
         first = scope.args.args[0].arg

@@ -4,6 +4,8 @@ unknown, so that mypy reports no async misuse the program does not have.
 - An async generator declared ``-> Iterator[T]`` (or any type without ``__aiter__``): the annotation
   is wrong, the callers' ``async for`` is right. Calls to it are typed ``AsyncIterator[T]`` (so a
   caller's ``for`` over it is still reported).
+- An abstract or placeholder ``async def`` method declared ``-> AsyncIterator[T]`` (implemented as
+  async generators): a call gives the ``AsyncIterator[T]``, not a coroutine of one.
 - An unannotated ``async def`` method with a placeholder body (``raise NotImplementedError``): the
   overrides decide what a call gives (an async generator, say), so a call to it is ``Any``.
 - An overloaded method whose items differ in awaitability and are chosen by the type of ``self``
@@ -16,7 +18,7 @@ unknown, so that mypy reports no async misuse the program does not have.
 
 from __future__ import annotations
 
-from mypy.nodes import Decorator, FakeInfo, FuncDef, OverloadedFuncDef, SymbolNode, TypeInfo
+from mypy.nodes import NOT_ABSTRACT, Decorator, FakeInfo, FuncDef, OverloadedFuncDef, SymbolNode, TypeInfo
 from mypy.plugin import FunctionSigContext, MethodContext, MethodSigContext
 from mypy.subtypes import is_subtype
 from mypy.types import (
@@ -74,19 +76,46 @@ def misdeclared_async_generator(node: SymbolNode | None) -> bool:
     return isinstance(ret, Instance) and not ret.type.has_readable_member("__aiter__")
 
 
-def placeholder(node: SymbolNode | None) -> bool:
+def declared_async_iterator(services: Services, node: SymbolNode | None) -> bool:
+    """An abstract or placeholder ``async def`` method (no ``yield``) declared ``-> AsyncIterator[T]``:
+    the declaration is meant for the implementations, which are async generators, so a call gives
+    the ``AsyncIterator[T]`` itself (mypy says a coroutine of one, and "add await" would break every
+    implementation)."""
+    func = _function(node)
+    if func is None or _method_of(func) is None or not func.is_coroutine or func.is_async_generator:
+        return False
+    if not isinstance(func.type, CallableType) or func.type.implicit:
+        return False
+    ret = get_proper_type(func.type.ret_type)
+    if not isinstance(ret, Instance) or ret.type.fullname != "typing.Coroutine" or len(ret.args) != 3:
+        return False
+    result = get_proper_type(ret.args[2])
+    if not (isinstance(result, Instance) and result.type.has_readable_member("__aiter__")):
+        return False
+    return _for_subclasses(services, func)
+
+
+def placeholder(services: Services, node: SymbolNode | None) -> bool:
     """An unannotated method whose body only says "a subclass implements me" (``pass``, ``...``,
     ``raise NotImplementedError``): its ``async`` says nothing about what the overrides return (an
     async generator, a coroutine...), so mypy's ``Coroutine[Any, Any, Any]`` for it is no promise."""
     func = _function(node)
-    return (
-        func is not None
-        and _method_of(func) is not None
-        and func.is_coroutine
-        and func.is_trivial_body
-        and not func.is_async_generator
-        and (func.type is None or (isinstance(func.type, CallableType) and func.type.implicit))
-    )
+    if func is None or _method_of(func) is None or not func.is_coroutine or func.is_async_generator:
+        return False
+    if not (func.type is None or (isinstance(func.type, CallableType) and func.type.implicit)):
+        return False
+    return _for_subclasses(services, func)
+
+
+def _for_subclasses(services: Services, func: FuncDef) -> bool:
+    """Abstract, or its body only says "a subclass implements me" (read from source: mypy marks
+    trivial bodies on abstract methods only, and its cache keeps no bodies)."""
+    if func.abstract_status != NOT_ABSTRACT or func.is_trivial_body:
+        return True
+    module = services.module_of(func.fullname)
+    if module is None or not module.path:
+        return False
+    return services.placeholder_body(module.path, func.fullname[len(module.fullname) + 1 :])
 
 
 def shared_command(services: Services, fullname: str, node: SymbolNode | None) -> bool:
@@ -177,7 +206,9 @@ def signature_hook(services: Services, fullname: str) -> str:
         node = _member(services, fullname)
         if misdeclared_async_generator(node):
             kinds[fullname] = "async-iterator"
-        elif placeholder(node) or shared_command(services, fullname, node):
+        elif declared_async_iterator(services, node):
+            kinds[fullname] = "declared-iterator"
+        elif placeholder(services, node) or shared_command(services, fullname, node):
             kinds[fullname] = "unknown"
         elif dual_overload(services, node):
             kinds[fullname] = "dual-overload"
@@ -192,6 +223,15 @@ def corrected_signature(ctx: FunctionSigContext | MethodSigContext) -> FunctionL
     ret = get_proper_type(signature.ret_type)
     item: Type = ret.args[0] if isinstance(ret, Instance) and ret.args else AnyType(TypeOfAny.special_form)
     return signature.copy_modified(ret_type=ctx.api.named_generic_type(ASYNC_ITER, [item]))
+
+
+def declared_result(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
+    """An abstract ``async def`` declared ``-> AsyncIterator[T]``: callers get the ``AsyncIterator[T]``."""
+    signature = ctx.default_signature
+    ret = get_proper_type(signature.ret_type)
+    if isinstance(ret, Instance) and ret.type.fullname == "typing.Coroutine" and len(ret.args) == 3:
+        return signature.copy_modified(ret_type=ret.args[2])
+    return signature
 
 
 def unknown_result(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
@@ -212,8 +252,19 @@ def dual_overload_call(services: Services, fullname: str, ctx: MethodContext) ->
     return AnyType(TypeOfAny.special_form)
 
 
+# signature_hook's kind -> the signature callback for mypy's function/method signature hooks
+SIGNATURE_HOOKS = {
+    "async-iterator": corrected_signature,
+    "declared-iterator": declared_result,
+    "unknown": unknown_result,
+}
+
+
 __all__ = [
+    "SIGNATURE_HOOKS",
     "corrected_signature",
+    "declared_async_iterator",
+    "declared_result",
     "dual_overload",
     "dual_overload_call",
     "misdeclared_async_generator",
