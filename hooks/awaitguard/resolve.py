@@ -585,6 +585,10 @@ class Resolver:
                 else:
                     yield cls, False  # an unknown base: members may come from it
 
+    def _known_mro(self, value: Value) -> bool:
+        """Whether every class of ``value``'s MRO is known (no unknown base, no dynamic class)."""
+        return all(complete and cls.defn is not None and not cls.defn.dynamic for cls, complete in self._mro(value))
+
     def class_has(self, value: Value, member: str) -> bool | None:
         """Whether the class (of an instance) defines ``member``; None when it cannot be known."""
         if value.defn is None:
@@ -862,7 +866,10 @@ class Resolver:
             return False
         first = f"n:{defn.params[0]}"
         return any(
-            ref[:1] == (first,) and "()" in ref[1:] and self._value(module, defn.qualname, ref).awaitable() is None
+            ref[:1] == (first,)
+            and ref[1:2] != ("()",)  # `self.execute_command(...)`, not `cls(...)` (a constructor, declared by the def)
+            and "()" in ref[2:]
+            and self._value(module, defn.qualname, ref).awaitable() is None
             for ref in defn.returns
         )
 
@@ -920,7 +927,11 @@ class Resolver:
         if not name:
             return UNKNOWN
         declared = self._value(fn.module, self._class_scope(fn.defn), ref_of(node))
-        if declared.kind == "class" and declared.defn is not None and self.class_has(declared, "__await__") is False:
+        if declared.kind != "class" or declared.defn is None:
+            return UNKNOWN
+        has_await = self.class_has(declared, "__await__")
+        # a protocol that does not declare `__await__`: its declared members are known, `await` on it is not
+        if has_await is False or (has_await is None and self._is_protocol(declared) and self._known_mro(declared)):
             return Value(
                 "instance", module=declared.module, path=declared.path, defn=declared.defn, origin=fn, resolver=self
             )
