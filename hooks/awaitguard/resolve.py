@@ -155,6 +155,7 @@ KNOWN: dict[str, str] = {
     **dict.fromkeys(("range", "enumerate", "zip", "reversed", "map", "filter", "iter"), "sync-iter-fn"),
     "open": "sync-cm-fn",
 }
+_MOCK_MODULES = frozenset({"unittest.mock", "mock"})
 # short names derived from KNOWN, for the engine's cheap by-name filters (one table, not two)
 KNOWN_COROUTINE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name, kind in KNOWN.items() if kind == "coroutine-fn")
 SYNC_DECORATOR_NAMES = frozenset(
@@ -412,6 +413,9 @@ class Resolver:
         return current
 
     def _module_value(self, name: str) -> Value:
+        if name in _MOCK_MODULES and not self.index.has_module(name):
+            # never read (libraries.SKIPPED): its doubles are KNOWN by name (`mock.AsyncMock`, `unittest.mock.Mock`)
+            return Value("external", name=name, resolver=self)
         if self.index.has_module(name) or self.index.in_library(name):
             return Value("module", module=name, name=name, resolver=self)
         return Value("external", name=name, resolver=self)
@@ -551,6 +555,8 @@ class Resolver:
         return UNKNOWN
 
     def _module_attr(self, module: str, name: str) -> Value:
+        if f"{module}.{name}" in _MOCK_MODULES:  # `from unittest import mock`
+            return self._module_value(f"{module}.{name}")
         tables = self.tables(module)
         if tables is not None:
             found = self._global(tables, name)
