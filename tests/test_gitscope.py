@@ -21,6 +21,7 @@ from awaitguard.gitscope import (
     staged_scope,
 )
 from awaitguard.model import FileChange, Scope
+from awaitguard.tree import walk
 
 if TYPE_CHECKING:
     from conftest import GitRepo
@@ -340,6 +341,22 @@ def test_list_files_tracked_untracked_ignored_deleted(git_repo: GitRepo) -> None
     git_repo.write("src/made.gen.py", "g = 1\n")
 
     assert list_files(git_repo.root) == ["new_untracked.py", "src/app.py", "stubs/app.pyi"]
+
+
+def test_an_environment_kept_in_the_project_is_not_its_code(git_repo: GitRepo) -> None:
+    """`python -m venv .venv` (3.12 and older write no .gitignore into it) or a conda env, not ignored."""
+    git_repo.write("app.py", "a = 1\n")
+    git_repo.commit()
+    git_repo.write(".venv/pyvenv.cfg", "home = /usr/bin\n")
+    git_repo.write(".venv/lib/python3.11/site-packages/trio/_tests/test_x.py", "t = 1\n")
+    git_repo.write(".venv/bin/tool.py", "t = 1\n")
+    git_repo.write("envs/conda/conda-meta/history", "")
+    git_repo.write("envs/conda/lib/python3.12/os.py", "o = 1\n")
+    git_repo.write("vendor/site-packages/pkg/mod.py", "m = 1\n")
+    git_repo.write("tools/new_script.py", "s = 1\n")
+
+    assert list_files(git_repo.root) == ["app.py", "tools/new_script.py"]
+    assert walk(git_repo.root) == ["app.py", "tools/new_script.py"]  # without git, the same
 
 
 def test_submodule_contents_are_never_listed(git_repo: GitRepo) -> None:

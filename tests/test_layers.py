@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "findings": set(),
     "tree": set(),
     "config": set(),
-    "gitscope": {"model"},
+    "gitscope": {"model", "tree"},  # tree: a leaf (what a project file is), shared with the walk without git
     "refs": {"model"},
     "facts": {"model", "refs", "source"},
     "libraries": {"model", "facts", "source"},

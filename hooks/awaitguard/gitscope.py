@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from awaitguard.model import FileChange, Scope
+from awaitguard.tree import is_environment
 
 PY_SUFFIXES = (".py", ".pyi")
 PY_PATHSPEC = ("*.py", "*.pyi")
@@ -167,11 +168,33 @@ def _index_entries(root: Path, *, merged_only: bool = False) -> dict[str, str]:
 def list_files(root: Path) -> list[str]:
     """Python files in the work tree: tracked, or untracked and not ignored; no submodule contents."""
     tracked = [path for path, mode in _index_entries(root).items() if mode != GITLINK]
-    untracked = _split_z(_run(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *PY_PATHSPEC))
+    untracked = _split_z(
+        _run(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *PY_PATHSPEC, *_NOT_INSTALLED)
+    )
     base = str(root)
     isfile, join = os.path.isfile, os.path.join  # not pathlib: this runs once per file of the tree
+    seen: dict[str, bool] = {}
+    untracked = [path for path in untracked if not _in_environment(base, path, seen)]
     found = {path for path in (*tracked, *untracked) if _is_python(path) and isfile(join(base, path))}
     return sorted(found)
+
+
+# an environment the user keeps in the project (`python -m venv .venv` writes no .gitignore before 3.13):
+# installed packages are not the project's code, even when git does not ignore them
+_NOT_INSTALLED = (":(exclude,glob)**/site-packages/**", ":(exclude,glob)**/dist-packages/**")
+
+
+def _in_environment(base: str, path: str, seen: dict[str, bool]) -> bool:
+    """Whether an untracked ``path`` lies in a virtualenv or conda environment inside the project."""
+    parts = path.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        folder = "/".join(parts[:depth])
+        known = seen.get(folder)
+        if known is None:
+            known = seen[folder] = is_environment(os.path.join(base, folder))
+        if known:
+            return True
+    return False
 
 
 # ------------------------------------------------------------------------------------------------- diffing

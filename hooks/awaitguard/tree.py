@@ -56,13 +56,26 @@ def excluded(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.rstrip("/") + "/*") for p in patterns)
 
 
+ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")  # a virtualenv's or a conda environment's root
+
+
+def is_environment(folder: str) -> bool:
+    """A Python environment kept in the project: its installed packages are not the project's code."""
+    return any(os.path.exists(os.path.join(folder, marker)) for marker in ENVIRONMENT_MARKERS)
+
+
 def walk(root: Path, exclude: Iterable[str] = ()) -> list[str]:
     """Python files under ``root`` without git: skips hidden, virtualenv and build folders."""
     patterns = tuple(exclude)
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
-            d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info")
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS
+            and not d.startswith(".")
+            and not d.endswith(".egg-info")
+            and not is_environment(os.path.join(dirpath, d))
         )
         rel_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
