@@ -4,8 +4,9 @@ unknown, so that mypy reports no async misuse the program does not have.
 - An async generator declared ``-> Iterator[T]`` (or any type without ``__aiter__``): the annotation
   is wrong, the callers' ``async for`` is right. Calls to it are typed ``AsyncIterator[T]`` (so a
   caller's ``for`` over it is still reported).
-- An abstract or placeholder ``async def`` method declared ``-> AsyncIterator[T]`` (implemented as
-  async generators): a call gives the ``AsyncIterator[T]``, not a coroutine of one.
+- An abstract or placeholder ``async def`` method declared ``-> AsyncIterator[T]``: implemented
+  by async generators (a call gives the iterator) or coroutines (a call gives a coroutine), so a
+  call is ``Any``.
 - An unannotated ``async def`` method with a placeholder body (``raise NotImplementedError``): the
   overrides decide what a call gives (an async generator, say), so a call to it is ``Any``.
 - An overloaded method whose items differ in awaitability and are chosen by the type of ``self``
@@ -76,23 +77,30 @@ def misdeclared_async_generator(node: SymbolNode | None) -> bool:
     return isinstance(ret, Instance) and not ret.type.has_readable_member("__aiter__")
 
 
+ASYNC_ITERATOR_TYPES = frozenset({"typing.AsyncIterator", "typing.AsyncIterable", "typing.AsyncGenerator"})
+
+
 def declared_async_iterator(services: Services, node: SymbolNode | None) -> bool:
-    """An abstract or placeholder ``async def`` method (no ``yield``) declared ``-> AsyncIterator[T]``:
-    the declaration is meant for the implementations, which are async generators, so a call gives
-    the ``AsyncIterator[T]`` itself (mypy says a coroutine of one, and "add await" would break every
-    implementation)."""
+    """An abstract or placeholder ``async def`` method (no ``yield``) declared ``-> AsyncIterator[T]``.
+    Its implementations decide what a call gives: async generators give the iterator itself (mypy
+    says a coroutine of one, and "add await" would break them), coroutines give a coroutine. Not a
+    dunder (``__aenter__`` declared ``-> AsyncIterable`` is a coroutine by protocol)."""
     func = _function(node)
     if func is None or _method_of(func) is None or not func.is_coroutine or func.is_async_generator:
         return False
-    if not isinstance(func.type, CallableType) or func.type.implicit:
+    if _dunder(func.name) or not isinstance(func.type, CallableType) or func.type.implicit:
         return False
     ret = get_proper_type(func.type.ret_type)
     if not isinstance(ret, Instance) or ret.type.fullname != "typing.Coroutine" or len(ret.args) != 3:
         return False
     result = get_proper_type(ret.args[2])
-    if not (isinstance(result, Instance) and result.type.has_readable_member("__aiter__")):
+    if not (isinstance(result, Instance) and result.type.fullname in ASYNC_ITERATOR_TYPES):
         return False
     return _for_subclasses(services, func)
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
 
 
 def placeholder(services: Services, node: SymbolNode | None) -> bool:
@@ -102,7 +110,7 @@ def placeholder(services: Services, node: SymbolNode | None) -> bool:
     func = _function(node)
     if func is None or _method_of(func) is None or not func.is_coroutine or func.is_async_generator:
         return False
-    if not (func.type is None or (isinstance(func.type, CallableType) and func.type.implicit)):
+    if _dunder(func.name) or not (func.type is None or (isinstance(func.type, CallableType) and func.type.implicit)):
         return False
     return _for_subclasses(services, func)
 
@@ -131,7 +139,7 @@ def shared_command(services: Services, fullname: str, node: SymbolNode | None) -
     func = _function(node)
     if func is None or _method_of(func) is None or func.is_coroutine or not isinstance(func.type, CallableType):
         return False
-    if call_awaitable(services, func.type) is not False:
+    if _dunder(func.name) or call_awaitable(services, func.type) is not False:
         return False
     module = services.module_of(func.fullname)
     if module is None or not module.path:
@@ -206,9 +214,9 @@ def signature_hook(services: Services, fullname: str) -> str:
         node = _member(services, fullname)
         if misdeclared_async_generator(node):
             kinds[fullname] = "async-iterator"
-        elif declared_async_iterator(services, node):
-            kinds[fullname] = "declared-iterator"
-        elif placeholder(services, node) or shared_command(services, fullname, node):
+        elif placeholder(services, node) or declared_async_iterator(services, node):
+            kinds[fullname] = "unknown"
+        elif shared_command(services, fullname, node):
             kinds[fullname] = "unknown"
         elif dual_overload(services, node):
             kinds[fullname] = "dual-overload"
@@ -223,15 +231,6 @@ def corrected_signature(ctx: FunctionSigContext | MethodSigContext) -> FunctionL
     ret = get_proper_type(signature.ret_type)
     item: Type = ret.args[0] if isinstance(ret, Instance) and ret.args else AnyType(TypeOfAny.special_form)
     return signature.copy_modified(ret_type=ctx.api.named_generic_type(ASYNC_ITER, [item]))
-
-
-def declared_result(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
-    """An abstract ``async def`` declared ``-> AsyncIterator[T]``: callers get the ``AsyncIterator[T]``."""
-    signature = ctx.default_signature
-    ret = get_proper_type(signature.ret_type)
-    if isinstance(ret, Instance) and ret.type.fullname == "typing.Coroutine" and len(ret.args) == 3:
-        return signature.copy_modified(ret_type=ret.args[2])
-    return signature
 
 
 def unknown_result(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
@@ -255,7 +254,6 @@ def dual_overload_call(services: Services, fullname: str, ctx: MethodContext) ->
 # signature_hook's kind -> the signature callback for mypy's function/method signature hooks
 SIGNATURE_HOOKS = {
     "async-iterator": corrected_signature,
-    "declared-iterator": declared_result,
     "unknown": unknown_result,
 }
 
@@ -264,7 +262,6 @@ __all__ = [
     "SIGNATURE_HOOKS",
     "corrected_signature",
     "declared_async_iterator",
-    "declared_result",
     "dual_overload",
     "dual_overload_call",
     "misdeclared_async_generator",
