@@ -35,6 +35,23 @@ def deferred() -> Awaitable[int]:
 class Repo:
     async def load(self):
         return 1
+
+
+class Awaitable_:
+    def __await__(self):
+        return asyncio.sleep(0).__await__()
+
+
+class Reply(Awaitable_):  # awaitable through its base class
+    pass
+
+
+def answer() -> Reply:
+    return Reply()
+
+
+def later() -> "OnlyForTypeCheckers":  # noqa: F821 - unreadable at run time: not judged
+    return Reply()
 """
 
 DOUBLES = """
@@ -104,6 +121,16 @@ def test_ok_asyncmock_over_awaitable_annotation():
         pass
 
 
+def test_ok_asyncmock_over_a_declared_awaitable_class():
+    with mock.patch("app.answer", new_callable=mock.AsyncMock):
+        pass
+
+
+def test_ok_asyncmock_over_an_unreadable_annotation():
+    with mock.patch("app.later", new_callable=mock.AsyncMock):
+        pass
+
+
 async def test_ok_real_async_method(monkeypatch):
     async def load(self):
         return 2
@@ -160,7 +187,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_doubles_caught_and_legitimate_forms_quiet(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=9, failed=8)
+    result.assert_outcomes(passed=11, failed=8)
     app_get_manager = "    app.py:5: note: `get_manager` is `def` here"
     help_sync = "    help: patch with `autospec=True`, or use `Mock(return_value=...)`"
     help_async = "    help: patch with `autospec=True`, or use `AsyncMock(return_value=...)`"
@@ -240,7 +267,7 @@ def test_doubles_caught_and_legitimate_forms_quiet(project: pytest.Pytester) -> 
 
 def test_plain_pytest_stays_inert(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=17)
+    result.assert_outcomes(passed=19)
     result.stdout.no_fnmatch_line("*AG20*")
 
 

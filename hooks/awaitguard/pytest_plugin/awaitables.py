@@ -45,6 +45,38 @@ def _returns_awaitable(func: object) -> bool:
     return bool(_annotation_names(annotations["return"]) & _AWAITABLE_NAMES)
 
 
+def declared_result(func: object) -> Awaitability | None:
+    """What a function's return annotation says of its result: None without one.
+
+    AWAITABLE when a declared class (or a member of a declared union) has ``__await__``, as a class
+    deriving from one that defines it; UNKNOWN when the annotation cannot be read as classes (a string
+    naming what is imported only for type checking, a TypeVar, ``Any``); else NOT_AWAITABLE.
+    """
+    target = func.__func__ if inspect.ismethod(func) else func
+    raw = getattr(target, "__annotations__", None)
+    if not isinstance(raw, dict) or "return" not in raw:
+        return None
+    try:
+        annotation = inspect.get_annotations(target, eval_str=True)["return"]  # type: ignore[arg-type]
+    except Exception:  # a name imported under TYPE_CHECKING, a syntax only newer Pythons know
+        return UNKNOWN
+    return _declared(annotation)
+
+
+def _declared(annotation: object) -> Awaitability:
+    if annotation is None or annotation is type(None):
+        return NOT_AWAITABLE
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        verdicts = {_declared(arg) for arg in typing.get_args(annotation)}
+        return AWAITABLE if AWAITABLE in verdicts else UNKNOWN if UNKNOWN in verdicts else NOT_AWAITABLE
+    if origin is not None:
+        annotation = origin  # `list[int]` -> list, `Coroutine[...]` -> collections.abc.Coroutine
+    if not isinstance(annotation, type):
+        return UNKNOWN
+    return AWAITABLE if hasattr(annotation, "__await__") else NOT_AWAITABLE
+
+
 def _unwrap_descriptor(obj: object) -> object:
     if isinstance(obj, (staticmethod, classmethod)):
         return obj.__func__
@@ -80,7 +112,8 @@ def judge_target(obj: object) -> Awaitability:
     if getattr(obj, "__name__", "") == "<lambda>":
         return UNKNOWN  # a lambda may return a coroutine; its body cannot be judged here
     if inspect.isfunction(obj) or inspect.ismethod(obj) or inspect.isbuiltin(obj):
-        return NOT_AWAITABLE
+        declared = declared_result(obj)
+        return NOT_AWAITABLE if declared is None else declared
     call = vars(type(obj)).get("__call__")
     return AWAITABLE if call is not None and _is_async_function(call) else UNKNOWN
 
