@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,58 @@ def test_pytest_usage_error_exits_2(repo: Path, capfd: pytest.CaptureFixture[str
     assert hook.main(["--all", "--awaitguard-loop=no_such_loop:new"]) == 2
     _, err = capfd.readouterr()
     assert err.endswith("awaitguard smoke: error: pytest stopped with exit code 4 (usage or internal error)\n")
+
+
+def test_pytest_args_after_a_double_dash(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    (repo / "tests" / "test_ok.py").write_text(
+        "import pytest\n\n\n@pytest.mark.slow\ndef test_ok() -> None:\n    pass\n"
+    )
+    assert hook.main(["--all", "--", "-p", "no:cacheprovider", "-m", "slow", "tests/test_ok.py"]) == 0
+    out, _ = capfd.readouterr()
+    assert "1 passed" in out
+
+
+HANGS = """
+import os
+import signal
+import time
+
+
+def test_hangs() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as a loop stuck in select() may behave
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with open(os.environ["HANG_MARKER"], "w") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(600)
+"""
+
+
+def test_sigterm_stops_the_hook_and_its_pytest(tmp_path: Path) -> None:
+    """pre-commit (or CI) stopping the hook must not leave a hung pytest behind."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_hang.py").write_text(HANGS)
+    marker = tmp_path / "pytest.pid"
+    env = {**os.environ, "HANG_MARKER": str(marker)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "awaitguard", "smoke", "--all", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() or not marker.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None, "pytest did not start its test"
+        time.sleep(0.05)
+    pytest_pid = int(marker.read_text())
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=hook.STOP_GRACE + 30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.splitlines()[-1] == "awaitguard smoke: error: stopped by SIGTERM; pytest was stopped too"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pytest_pid, 0)
 
 
 def test_selection_follows_importers_transitively(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -161,6 +162,8 @@ def _pythonpath(root: Path, src: Sequence[str], env: Mapping[str, str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options, pytest_args = _parser().parse_known_args(argv)
+    if "--" in pytest_args:  # `awaitguard smoke --all -- -m "not network"`: what follows is pytest's
+        pytest_args.remove("--")
     root = ag_config.find_root(Path.cwd())
     try:
         loaded = ag_config.load(root, codes=CODES)
@@ -202,17 +205,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["PYTHONPATH"] = pythonpath
     command = _pytest_command(smoke, [*pytest_args, *selected], env)
     try:
-        returncode = subprocess.run(command, cwd=root, env=env, check=False).returncode
+        returncode = _run_pytest(command, root, env)
     except OSError as exc:
         print(f"{PROG}: error: cannot run pytest: {exc.strerror or exc}", file=sys.stderr)
         return 2
     if returncode == 5:  # pytest.ExitCode.NO_TESTS_COLLECTED
         print(f"{PROG}: no tests collected from the selection; nothing to run")
         return 0
-    if returncode in (0, 1):
+    if returncode in (0, 1) or returncode > 128:  # > 128: stopped by a signal, and said so
         return returncode
     print(f"{PROG}: error: pytest stopped with exit code {returncode} (usage or internal error)", file=sys.stderr)
     return 2
+
+
+STOP_GRACE = 5.0  # seconds pytest gets to end after the signal we pass on, before it is killed
+
+
+def _run_pytest(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
+    """pytest's exit code. A SIGTERM (pre-commit or CI stopping the hook) or Ctrl-C stops pytest too,
+    killing it if it does not end within ``STOP_GRACE``: no pytest outlives the hook."""
+    proc = subprocess.Popen(command, cwd=cwd, env=env)
+
+    def on_term(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return proc.wait()
+    except (_Stopped, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, _Stopped) else signal.SIGINT
+        _stop(proc, signum)
+        name = signal.Signals(signum).name
+        print(f"{PROG}: error: stopped by {name}; pytest was stopped too", file=sys.stderr)
+        return 128 + signum
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(proc: subprocess.Popen[bytes], signum: int) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signum)  # Ctrl-C reached pytest already (one process group); SIGTERM did not
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # a hung loop may ignore SIGINT and SIGTERM
+        proc.wait()
 
 
 def _count(number: int, noun: str) -> str:
