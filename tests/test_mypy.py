@@ -267,9 +267,22 @@ def test_unknown_code_in_the_shared_table_is_an_error(tmp_path: Path) -> None:
 
 
 UNRESOLVED = (
-    "mypy could not resolve 1 import; calls into them are `Any` and unchecked "
-    "(add the packages to additional_dependencies)"
+    "mypy found no module for 1 import (no_such_package_here): calls into it are `Any` and unchecked "
+    "(list the packages in additional_dependencies)"
 )
+
+
+def test_missing_and_untyped_imports_are_told_apart(tmp_path: Path) -> None:
+    """An installed package without types (Django, in the test extra) needs stubs, not an install."""
+    (tmp_path / "mod.py").write_text("import django\nimport gone_one\nimport gone_two\n\nx = 1\n")
+    code, _document, stderr = run(tmp_path, "mod.py")
+    assert code == 0
+    assert stderr.splitlines() == [
+        "awaitguard mypy: note: mypy found no module for 2 imports (gone_one, gone_two): calls into them are "
+        "`Any` and unchecked (list the packages in additional_dependencies)",
+        "awaitguard mypy: note: mypy found 1 import (django) installed without types: calls into it are `Any` "
+        "and unchecked (add their stubs packages, such as types-..., to additional_dependencies where they exist)",
+    ]
 
 
 def test_unresolved_imports_are_a_note_in_every_format(tmp_path: Path) -> None:

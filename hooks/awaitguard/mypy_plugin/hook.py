@@ -11,6 +11,7 @@ import io
 import json
 import linecache
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from awaitguard.findings import Notice, dedupe, suppressed
 from awaitguard.mypy_plugin import SUPPORTED, supported
 from awaitguard.mypy_plugin import config as plugin_config
 from awaitguard.mypy_plugin.services import mypy_stubs_path
-from awaitguard.mypy_plugin.translate import translate
+from awaitguard.mypy_plugin.translate import IMPORT_CODES, translate
 from awaitguard.report import FORMATS, notice_lines, render
 
 PLUGIN = "awaitguard.mypy"
@@ -195,14 +196,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         if finding.code in settings.enabled and not suppressed(_read_line(finding.path, finding.line), finding.code)
     ]
     if unresolved:
-        message = (
-            f"mypy could not resolve {unresolved} import{'' if unresolved == 1 else 's'}; calls into them are "
-            "`Any` and unchecked (add the packages to additional_dependencies)"
-        )
-        notices.append(Notice.note(message))
+        notices.extend(Notice.note(message) for message in _unresolved_notes(records))
     sys.stdout.write(render(ns.format, findings, notices))
     sys.stderr.write(notice_lines(notices, PROG))  # in every format, as `awaitguard scan` does
     return 1 if findings else 0
+
+
+_QUOTED_MODULE = re.compile(r'"([\w.]+)"')
+
+
+def _unresolved_notes(records: Sequence[dict[str, Any]]) -> list[str]:
+    """One note for the imports mypy found no module for, one for the installed packages without types:
+    their calls are `Any` and go unchecked, and the remedies differ."""
+    missing: set[str] = set()
+    untyped: set[str] = set()
+    for record in records:
+        code = record.get("code")
+        if code in IMPORT_CODES:
+            found = _QUOTED_MODULE.search(str(record.get("message", "")))
+            name = found.group(1) if found else "?"
+            (untyped if code == "import-untyped" else missing).add(name)
+    notes = []
+    if missing:
+        notes.append(
+            f"mypy found no module for {_modules(missing)}: calls into {_them(missing)} are `Any` and unchecked "
+            "(list the packages in additional_dependencies)"
+        )
+    if untyped:
+        notes.append(
+            f"mypy found {_modules(untyped)} installed without types: calls into {_them(untyped)} are `Any` and "
+            "unchecked (add their stubs packages, such as types-..., to additional_dependencies where they exist)"
+        )
+    return notes
+
+
+def _modules(names: set[str], shown: int = 5) -> str:
+    listed = ", ".join(sorted(names)[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"{len(names)} import{'' if len(names) == 1 else 's'} ({listed})"
+
+
+def _them(names: set[str]) -> str:
+    return "it" if len(names) == 1 else "them"
 
 
 def _error(message: str) -> int:
