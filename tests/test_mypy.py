@@ -553,6 +553,11 @@ def test_fixes_never_break_working_code(cold: tuple[int, dict[str, Any], str]) -
     assert by_key[("protocols/AG102_result.py", 6, "AG102")]["fix"] == "write `(await coro())`"
     assert by_key[("protocols/AG102_result.py", 5, "AG102")]["fix"] == "write `await coro()`"
     assert by_key[("protocols/AG102_result.py", 11, "AG102")]["fix"] == "write `(await pending)`"
+    # in a plain def, `await` is a syntax error: the fix says what it takes
+    assert by_key[("protocols/AG102_sync.py", 5, "AG102")]["fix"].startswith(
+        "`await` needs an `async def`: make `refresh`"
+    )
+    assert by_key[("protocols/AG102_sync.py", 9, "AG102")]["fix"].startswith("write `await coro()`")
     # not known to be a sync iterable: the fix says what it depends on
     unknown = by_key[("protocols/AG104_coroutine.py", 19, "AG104")]["fix"]
     assert unknown.startswith("if `NotIterable` is a sync iterable, ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
@@ -261,7 +263,8 @@ def classify(
                 "expr": expr,
                 "how": "dropped as a statement",
                 "qualname": _callee(expr),
-                "fix": f"write `await {expr}`, or keep the task from `asyncio.create_task(...)`",
+                "fix": _in_plain_def(record)
+                or f"write `await {expr}`, or keep the task from `asyncio.create_task(...)`",
             },
             [],
         )
@@ -273,7 +276,7 @@ def classify(
                 "expr": expr,
                 "how": "tested in a boolean context (always true)",
                 "qualname": _callee(expr),
-                "fix": f"test `await {expr}` instead",
+                "fix": _in_plain_def(record) or f"test `await {expr}` instead",
             },
             [],
         )
@@ -297,7 +300,7 @@ def classify(
                 "expr": expr,
                 "how": "used as if it were its result",
                 "qualname": _callee(expr),
-                "fix": f"write `{fixed}`",
+                "fix": _in_plain_def(record) or f"write `{fixed}`",
             },
             [],
         )
@@ -383,6 +386,43 @@ def _call_at(line: str, column: int) -> str:
             if depth == 0:
                 return line[column : index + 1]
     return ""
+
+
+def _in_plain_def(record: Mapping[str, Any]) -> str:
+    """The fix for a coroutine left unawaited inside a plain ``def`` (where ``await`` is a syntax
+    error), or '' when the line is in an ``async def`` (or at module level, or unknown)."""
+    name = _enclosing_def(record.get("file", ""), record.get("line", 0))
+    if not name:
+        return ""
+    return (
+        f"`await` needs an `async def`: make `{name}` an `async def` and await the call (and await "
+        f"`{name}` where it is called), or run the coroutine with `asyncio.run(...)` where no event "
+        "loop is running"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _function_spans(path: str) -> tuple[tuple[int, int, bool, str], ...]:
+    """(first line, last line, is async, name) of every function in the file at ``path``."""
+    try:
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    return tuple(
+        (node.lineno, node.end_lineno or node.lineno, isinstance(node, ast.AsyncFunctionDef), node.name)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+
+
+def _enclosing_def(path: str, line: int) -> str:
+    """The name of the innermost function holding ``line`` when it is a plain ``def``, else ''."""
+    holding = [span for span in _function_spans(path) if span[0] <= line <= span[1]]
+    if not holding:
+        return ""
+    innermost = max(holding, key=lambda span: span[0])
+    return "" if innermost[2] else innermost[3]
 
 
 def _callee(expr: str) -> str:
