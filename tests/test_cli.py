@@ -123,6 +123,22 @@ def test_all_never_reads_through_a_symlink(
     assert scan(capsys, "--all", "--no-cache") == (1, ag101("app.py"), [])
 
 
+def test_a_coroutine_dropped_in_a_plain_def_is_not_told_to_await_there(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`await` inside a plain `def` is a SyntaxError: the help says to make the function async first."""
+    source = "async def fetch():\n    return 1\n\n\ndef handler():\n    fetch()\n\n\nfetch()\n"
+    monkeypatch.chdir(project(tmp_path / "proj", {"app.py": source}))
+    code, out, _ = scan(capsys, "--all")
+    assert code == 1
+    assert [line for line in out if "help:" in line] == [
+        "    help: make `handler` an `async def`, then write `await fetch(...)`, "
+        "or keep the task returned by `asyncio.create_task(...)`",
+        "    help: move this into an `async def`, then write `await fetch(...)`, "
+        "or keep the task returned by `asyncio.create_task(...)`",
+    ]
+
+
 def test_all_on_a_clean_project_exits_0_with_empty_stdout(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -179,7 +179,7 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     else:
         how = _HOW[context].format(detail=detail, name=name, attr=attr)
     fix = _FIX["log" if consumed == "log" else context].format(expr=site.shown, detail=detail, name=name)
-    if context not in _STATEMENTS and not resolver.scope_is_async(facts, site.scope):
+    if context != "return" and not resolver.scope_is_async(facts, site.scope):  # `await` there: a SyntaxError
         where = f"make `{site.scope}` an `async def`" if site.scope else "move this into an `async def`"
         fix = f"{where}, then {fix}"
     yield finding(resolver, facts, site, AG102, value, how=how, qualname=value.qualname, fix=fix)
