@@ -550,9 +550,18 @@ def test_non_ascii_before_the_await(tmp_path: Path, parser: str) -> None:
 def test_fixes_never_break_working_code(cold: tuple[int, dict[str, Any], str]) -> None:
     by_key = {(f["path"], f["line"], f["code"]): f for f in cold[1]["findings"]}
     # ``await coro().real`` would await the attribute: the await goes in brackets
-    assert by_key[("protocols/AG102_result.py", 6, "AG102")]["fix"] == "write `(await coro())`"
-    assert by_key[("protocols/AG102_result.py", 5, "AG102")]["fix"] == "write `await coro()`"
-    assert by_key[("protocols/AG102_result.py", 11, "AG102")]["fix"] == "write `(await pending)`"
+    assert by_key[("protocols/AG102_result.py", 9, "AG102")]["fix"] == "write `(await coro())`"
+    assert by_key[("protocols/AG102_result.py", 8, "AG102")]["fix"] == "write `await coro()`"
+    # a stored coroutine: one finding where it is created (`await pending` at each use fails the second time)
+    stored = by_key[("protocols/AG102_result.py", 15, "AG102")]
+    assert stored["fix"] == "write `pending = await coro()`"
+    assert [(r["line"], r["message"]) for r in stored["related"]] == [
+        (16, "`pending` is used as its result here"),
+        (17, "`pending` is used as its result here"),
+    ]
+    assert by_key[("protocols/AG102_result.py", 21, "AG102")]["fix"] == (
+        "await the coroutine once, where `pending` is created (a coroutine can be awaited only once)"
+    )
     # in a plain def, `await` is a syntax error: the fix says what it takes
     assert by_key[("protocols/AG102_sync.py", 5, "AG102")]["fix"].startswith(
         "`await` needs an `async def`: make `refresh`"

@@ -11,6 +11,7 @@ from typing import Any
 
 from awaitguard.findings import Finding, Related
 from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
+from awaitguard.mypy_plugin.stored import collapse
 from awaitguard.rules import CODES
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
@@ -478,7 +479,7 @@ def translate(
         code, args, related = verdict
         col = max(record.get("column", 0), 0) + 1
         findings.append(Finding.make(record["file"], record["line"], col, code, args, related))
-    return findings, unresolved
+    return collapse(findings), unresolved
 
 
 __all__ = ["IMPORT_CODES", "classify", "code_points", "has_none", "members", "translate"]
