@@ -215,7 +215,7 @@ class Value:
                 fix = (
                     f"enter an instance: `async with {name}(...)`"
                     if has_aenter
-                    else ("`async with` needs an object with `__aenter__`/`__aexit__`")
+                    else "`async with` needs an object with `__aenter__`/`__aexit__`"
                 )
                 return (
                     f"the class `{name}` itself, not an instance",
@@ -263,7 +263,7 @@ class Value:
                     f"TypeError: 'async for' requires an object with __aiter__ method, got {self.name}",
                     "use `for`"
                     if iterable
-                    else f"an `{self.name}` is not iterable: `async for` needs an async iterable",
+                    else f"{_article(self.name)} `{self.name}` is not iterable: `async for` needs an async iterable",
                 )
             if kind in ("gen", "sync-iter") or (
                 kind == "instance" and self._only(("__iter__", "__getitem__"), "__aiter__")
