@@ -280,8 +280,8 @@ def test_missing_and_untyped_imports_are_told_apart(tmp_path: Path) -> None:
     assert stderr.splitlines() == [
         "awaitguard mypy: note: mypy found no module for 2 imports (gone_one, gone_two): calls into them are "
         "`Any` and unchecked (list the packages in additional_dependencies)",
-        "awaitguard mypy: note: mypy found 1 import (django) installed without types: calls into it are `Any` "
-        "and unchecked (add their stubs packages, such as types-..., to additional_dependencies where they exist)",
+        "awaitguard mypy: note: mypy found no types for 1 import (django): calls into it are `Any` and unchecked "
+        "(add their stubs packages, such as types-..., to additional_dependencies where they exist)",
     ]
 
 

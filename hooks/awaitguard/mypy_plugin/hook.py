@@ -206,8 +206,9 @@ _QUOTED_MODULE = re.compile(r'"([\w.]+)"')
 
 
 def _unresolved_notes(records: Sequence[dict[str, Any]]) -> list[str]:
-    """One note for the imports mypy found no module for, one for the installed packages without types:
-    their calls are `Any` and go unchecked, and the remedies differ."""
+    """One note for the imports mypy found no module for, one for those it found no types for (a package
+    without `py.typed`, or one typeshed has stubs for that are not installed): calls into either are
+    `Any` and go unchecked, and the remedies differ."""
     missing: set[str] = set()
     untyped: set[str] = set()
     for record in records:
@@ -224,8 +225,8 @@ def _unresolved_notes(records: Sequence[dict[str, Any]]) -> list[str]:
         )
     if untyped:
         notes.append(
-            f"mypy found {_modules(untyped)} installed without types: calls into {_them(untyped)} are `Any` and "
-            "unchecked (add their stubs packages, such as types-..., to additional_dependencies where they exist)"
+            f"mypy found no types for {_modules(untyped)}: calls into {_them(untyped)} are `Any` and unchecked "
+            "(add their stubs packages, such as types-..., to additional_dependencies where they exist)"
         )
     return notes
 
