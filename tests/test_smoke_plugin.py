@@ -428,3 +428,48 @@ def test_missing_loop_module_is_a_usage_error(pytester: pytest.Pytester) -> None
     result.stderr.fnmatch_lines(
         ['ERROR: awaitguard: loop = "no_such_loop:new_event_loop" needs `no_such_loop`, which is not installed*']
     )
+
+
+THREADED = """
+import asyncio
+import time
+
+
+def set_later(event):
+    time.sleep(0.2)
+    event.set()
+
+
+async def test_event_set_from_a_thread():
+    loop = asyncio.get_running_loop()
+    event = asyncio.Event()
+    done = loop.run_in_executor(None, set_later, event)
+    await asyncio.wait_for(event.wait(), timeout=1)
+    await done
+
+
+async def test_ok_threadsafe():
+    loop = asyncio.get_running_loop()
+    event = asyncio.Event()
+    done = loop.run_in_executor(None, loop.call_soon_threadsafe, event.set)
+    await asyncio.wait_for(event.wait(), timeout=1)
+    await done
+"""
+
+
+def test_a_loop_call_from_a_thread_fails_the_test_instead_of_hanging(pytester: pytest.Pytester) -> None:
+    # Under plain debug mode the wakeup of event.wait() is lost and wait_for waits forever for the
+    # cancelled waiter (the run hung); the plugin hands the call over and names the line.
+    pytester.makeini(INI)
+    pytester.makepyfile(test_threads=THREADED)
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, timeout=120)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_event_set_from_a_thread _*",
+            f"test_threads.py:{line_of(THREADED, 'event.set()')}: `set_later` called into the event loop from "
+            "thread `asyncio_0`; asyncio objects are not thread-safe (in debug mode asyncio raises in that "
+            "thread and the task awaiting the result is never woken: the test can hang)",
+            "    help: hand the call to the loop with `loop.call_soon_threadsafe(...)`",
+        ]
+    )

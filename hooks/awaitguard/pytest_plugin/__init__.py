@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 
 import pytest
 
@@ -54,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     stack = contextlib.ExitStack()
     config.add_cleanup(stack.close)
     stack.enter_context(coroutines.OriginTracking())
+    threads = stack.enter_context(loops.ThreadSafety(os.path.realpath(found.rootpath) + os.sep))
+    config.pluginmanager.register(threads, "awaitguard-threads")
     config.stash[_GUARD_KEY] = stack.enter_context(guards.DoubleGuard(found.rootpath, found.packages))
     config.pluginmanager.register(coroutines.DroppedCoroutines(found.rootpath), "awaitguard-coroutines")
 
