@@ -473,3 +473,32 @@ def test_a_loop_call_from_a_thread_fails_the_test_instead_of_hanging(pytester: p
             "    help: hand the call to the loop with `loop.call_soon_threadsafe(...)`",
         ]
     )
+
+
+BROKEN_FINALIZER = """
+class Leaky:
+    def __del__(self):
+        raise OSError("closed twice")
+
+
+def test_leaves_a_broken_finalizer():
+    cycle = Leaky()
+    cycle.self = cycle
+"""
+
+
+def test_a_failure_of_the_tests_own_shows_none_of_our_frames(pytester: pytest.Pytester) -> None:
+    # the finalizer runs in the plugin's gc.collect(); the error it raises is the test's, not ours
+    pytester.makeini(INI)
+    pytester.makepyfile(test_leaky=BROKEN_FINALIZER)
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaves_a_broken_finalizer*",
+            '>       raise OSError("closed twice")',
+            f"test_leaky.py:{line_of(BROKEN_FINALIZER, 'raise OSError')}: OSError",
+            "E   pytest.PytestUnraisableExceptionWarning: Exception ignored in: <function Leaky.__del__*",
+        ]
+    )
+    assert not [line for line in result.stdout.lines if "pytest_plugin" in line or "awaitguard/" in line]

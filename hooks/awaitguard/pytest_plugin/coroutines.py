@@ -87,10 +87,12 @@ class DroppedCoroutines:
         self.root = os.path.realpath(rootpath) + os.sep
 
     def _phase(self, collect: bool, freeze: bool = False) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True  # a test's own failure shows its frames, not ours
         dropped: list[str] = []
         previous = sys.unraisablehook
 
         def hook(unraisable: Any) -> None:
+            __tracebackhide__ = True
             exc = unraisable.exc_value
             if isinstance(exc, RuntimeWarning) and "was never awaited" in str(exc):
                 dropped.append(describe(unraisable.object, self.root))
@@ -123,12 +125,15 @@ class DroppedCoroutines:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True
         return (yield from self._phase(collect=False))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True
         return (yield from self._phase(collect=True))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True
         return (yield from self._phase(collect=True, freeze=True))
