@@ -502,3 +502,79 @@ def test_a_failure_of_the_tests_own_shows_none_of_our_frames(pytester: pytest.Py
         ]
     )
     assert not [line for line in result.stdout.lines if "pytest_plugin" in line or "awaitguard/" in line]
+
+
+DOUBLES_APP = """
+import asyncio
+
+
+class Worker:
+    def __init__(self, lock):
+        self.lock = lock
+        self.stop = asyncio.Event()
+
+    async def run(self):
+        self.lock.release()
+        await asyncio.wait_for(self.stop.wait(), 0.5)
+"""
+
+DROPPED_BY_DOUBLES = """
+import asyncio
+from unittest import mock
+
+import worker
+
+
+async def test_asyncmock_over_sync_release():
+    lock = mock.AsyncMock()
+    lock.release = mock.AsyncMock()
+    with mock.patch("asyncio.wait_for", new_callable=mock.AsyncMock):
+        await worker.Worker(lock).run()
+
+
+async def test_mocked_consumer_drops_the_argument():
+    with mock.patch("asyncio.wait_for", new_callable=mock.AsyncMock) as wait_for:
+        for _ in range(3):
+            await worker.Worker(mock.Mock()).run()
+    assert wait_for.await_count == 3
+
+
+async def test_misspelt_assertion():
+    notify = mock.AsyncMock()
+    await notify("x")
+    notify.asserT_awaited_once_with("x")
+
+
+def test_ok_sync_double():
+    lock = mock.Mock()
+    lock.release()
+"""
+
+
+def test_coroutines_dropped_by_doubles_blame_the_double(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(worker=DOUBLES_APP, test_dropped=DROPPED_BY_DOUBLES)
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, "test_dropped.py")
+    result.assert_outcomes(passed=2, failed=2)
+    created = line_of(DROPPED_BY_DOUBLES, "await worker.Worker(lock).run()")
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_asyncmock_over_sync_release _*",
+            f"worker.py:{line_of(DOUBLES_APP, 'self.lock.release()')}: AG201 `self.lock.release` (mock "
+            "`mock.release`) is an `AsyncMock` called without `await`: its coroutine is never awaited; the "
+            "double stands for something this code calls synchronously",
+            f"    test_dropped.py:{created}: note: called from here (in `test_asyncmock_over_sync_release`)",
+            "    help: make the double match what it replaces: `Mock(...)` for a sync callable, or patch with "
+            "`autospec=True`",
+            "*_ test_misspelt_assertion _*",
+            f"test_dropped.py:{line_of(DROPPED_BY_DOUBLES, 'asserT_awaited')}: AG201 "
+            "`notify.asserT_awaited_once_with` (mock `mock.asserT_awaited_once_with`) is an attribute the "
+            "mock auto-created (a misspelt `assert_awaited_once_with`?): calling it asserts nothing, it only "
+            "returns a coroutine that is never awaited",
+            "    help: spell the assertion `assert_awaited_once_with`",
+        ]
+    )
+    output = "\n".join(result.stdout.lines)
+    # the real coroutine handed to the mocked wait_for is the double's to drop: never "await wait(...)"
+    assert "wait(...)" not in output and "_execute_mock_call" not in output
+    assert output.count("AG201") == 2  # one creation site, once per test

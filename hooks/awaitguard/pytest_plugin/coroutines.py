@@ -11,7 +11,9 @@ what the current test made.
 from __future__ import annotations
 
 import gc
+import linecache
 import os
+import re
 import sys
 import warnings
 from collections.abc import Generator
@@ -30,6 +32,7 @@ HOW = "never awaited"
 FIX = "write `await {expr}`, or keep the task returned by `asyncio.create_task(...)`"
 NEVER_AWAITED = r"coroutine .* was never awaited"
 ORIGIN_DEPTH = 32
+_SITE = os.sep + "site-packages" + os.sep
 
 # ini filterwarnings lines added when enabled, so drops outside test phases fail too
 FILTERS = (
@@ -60,24 +63,111 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) :] if path.startswith(root) else path
 
 
-def describe(coro: object, root: str) -> str:
-    """The failure text for one dropped coroutine: where it was created, where it is defined."""
+# unittest.mock refuses these prefixes as attributes; a different case slips through (asserT_...)
+_ASSERT_PREFIXES = ("assert", "assret", "asert", "aseert", "assrt")
+
+
+def _is_test_file(path: str) -> bool:
+    parts = path.replace(os.sep, "/").split("/")
+    base = parts[-1]
+    return (
+        base.startswith("test_")
+        or base.endswith("_test.py")
+        or base == "conftest.py"
+        or any(part in ("tests", "test", "testing") for part in parts[:-1])
+    )
+
+
+def _passed_as_argument(path: str, line: int, short: str) -> bool:
+    """Whether ``short(`` sits inside another call's parentheses on that source line."""
+    text = linecache.getline(path, line)
+    for match in re.finditer(rf"\b{re.escape(short)}\(", text):
+        before = text[: match.start()]
+        if before.count("(") > before.count(")"):
+            return True
+    return False
+
+
+def _mock_of(coro: object) -> Any:
+    """The ``AsyncMock`` whose call made ``coro`` (its ``_execute_mock_call``), else None."""
+    code = getattr(coro, "cr_code", None)
+    frame = getattr(coro, "cr_frame", None)
+    if code is None or frame is None or code.co_name != "_execute_mock_call":
+        return None
+    if not code.co_filename.endswith(os.path.join("unittest", "mock.py")):
+        return None
+    return frame.f_locals.get("self")
+
+
+def _render(where: str, code: str, message: str, notes: list[tuple[str, str]], fix: str) -> str:
+    lines = [f"{where}: {code} {message}" if where else f"{code} {message}"]
+    lines += [f"    {at}: note: {note}" for at, note in notes]
+    lines.append(f"    help: {fix}")
+    return "\n".join(lines)
+
+
+def describe(coro: object, root: str) -> str | None:
+    """The failure text for one dropped coroutine: where it was created, where it is defined.
+
+    None when the coroutine was handed to another call in the code under test (``wait_for(ev.wait(),
+    t)`` with ``wait_for`` a test double): the consumer dropped it, and awaiting it at that line would
+    be wrong.
+    """
     name = str(getattr(coro, "__qualname__", None) or getattr(coro, "__name__", "?"))
     short = name.rsplit(".", 1)[-1]
     expr = f"{short}(...)"
     args = {"expr": expr, "how": HOW, "qualname": name, "callee": name, "fix": FIX.format(expr=expr)}
     notes: list[tuple[str, str]] = []
+    origin: tuple[tuple[str, int, str], ...] = getattr(coro, "cr_origin", None) or ()
+    # cr_origin is innermost first: the first frame is the call that created the coroutine
+    project = [frame for frame in origin if frame[0].startswith(root) and _SITE not in frame[0]] or list(origin[:1])
+    frames = [(f"{_relative(path, root)}:{line}", func) for path, line, func in project[:3]]
+    mock = _mock_of(coro)
+    if mock is not None:
+        text = linecache.getline(project[0][0], project[0][1]) if project else ""
+        return _describe_mock(mock, frames, text)
+    if project and not _is_test_file(_relative(project[0][0], root)):
+        if _passed_as_argument(project[0][0], project[0][1], short):
+            return None
     code = getattr(coro, "cr_code", None)
     if code is not None:
         args["defined_at"] = f"{_relative(code.co_filename, root)}:{code.co_firstlineno}"
         notes.append((args["defined_at"], f"`{short}` is `async def` here"))
-    origin: tuple[tuple[str, int, str], ...] = getattr(coro, "cr_origin", None) or ()
-    # cr_origin is innermost first: the first frame is the call that created the coroutine
-    project = [frame for frame in origin if frame[0].startswith(root)] or list(origin[:1])
-    frames = [(f"{_relative(path, root)}:{line}", func) for path, line, func in project[:3]]
     for index, (where, func) in enumerate(frames):
         notes.append((where, f"{'created here' if index == 0 else 'called from here'} (in `{func}`)"))
     return failure(frames[0][0] if frames else "", "AG102", args, notes)
+
+
+def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
+    """An ``AsyncMock`` called without ``await``: the double's doing, never the caller's missing await."""
+    try:
+        name = str(mock._extract_mock_name())
+    except Exception:  # a broken or foreign mock: fall back to its class
+        name = type(mock).__name__
+    last = name.rsplit(".", 1)[-1]
+    # the caller's own spelling of the call (`c._trigger_event.asserT_any_await`), when the line shows it
+    spelled = re.search(rf"([\w.]*\b{re.escape(last)})\s*\(", text) if last.isidentifier() else None
+    shown = f"`{name}`"
+    if spelled is not None and spelled.group(1) != name:
+        shown = f"`{spelled.group(1)}` (mock `{name}`)"
+    notes = [(where, f"called from here (in `{func}`)") for where, func in frames[1:]]
+    where = frames[0][0] if frames else ""
+    if last.lower().startswith(_ASSERT_PREFIXES):
+        meant = last.lower()
+        guess = f" (a misspelt `{meant}`?)" if meant != last and hasattr(mock, meant) else ""
+        message = (
+            f"{shown} is an attribute the mock auto-created{guess}: calling it asserts nothing, "
+            "it only returns a coroutine that is never awaited"
+        )
+        return _render(
+            where, "AG201", message, notes, f"spell the assertion `{meant}`" if guess else "call a real assertion"
+        )
+    message = (
+        f"{shown} is an `AsyncMock` called without `await`: its coroutine is never awaited; the double "
+        "stands for something this code calls synchronously"
+    )
+    fix = "make the double match what it replaces: `Mock(...)` for a sync callable, or patch with `autospec=True`"
+    return _render(where, "AG201", message, notes, fix)
 
 
 class DroppedCoroutines:
@@ -95,7 +185,9 @@ class DroppedCoroutines:
             __tracebackhide__ = True
             exc = unraisable.exc_value
             if isinstance(exc, RuntimeWarning) and "was never awaited" in str(exc):
-                dropped.append(describe(unraisable.object, self.root))
+                text = describe(unraisable.object, self.root)
+                if text is not None and text not in dropped:  # one creation site once per phase
+                    dropped.append(text)
             else:
                 previous(unraisable)
 
