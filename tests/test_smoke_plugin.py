@@ -561,11 +561,11 @@ def test_coroutines_dropped_by_doubles_blame_the_double(pytester: pytest.Pyteste
         [
             "*_ test_asyncmock_over_sync_release _*",
             f"worker.py:{line_of(DOUBLES_APP, 'self.lock.release()')}: AG201 `self.lock.release` (mock "
-            "`mock.release`) is an `AsyncMock` called without `await`: its coroutine is never awaited; the "
-            "double stands for something this code calls synchronously",
+            "`mock.release`) is an `AsyncMock` called without `await`: its coroutine is never awaited; either "
+            "the double replaces a sync callable, or this call misses an `await`",
             f"    test_dropped.py:{created}: note: called from here (in `test_asyncmock_over_sync_release`)",
-            "    help: make the double match what it replaces: `Mock(...)` for a sync callable, or patch with "
-            "`autospec=True`",
+            "    help: if what the double replaces is sync, use `Mock(...)` or patch with `autospec=True`; "
+            "if it is async, `await` the call",
             "*_ test_misspelt_assertion _*",
             f"test_dropped.py:{line_of(DROPPED_BY_DOUBLES, 'asserT_awaited')}: AG201 "
             "`notify.asserT_awaited_once_with` (mock `mock.asserT_awaited_once_with`) is an attribute the "

@@ -162,11 +162,16 @@ def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
         return _render(
             where, "AG201", message, notes, f"spell the assertion `{meant}`" if guess else "call a real assertion"
         )
+    # which side is wrong is not known here: the double (over a sync callable) or the call (a missing
+    # `await` on an async one, which the double then stands for rightly): the help names both
     message = (
-        f"{shown} is an `AsyncMock` called without `await`: its coroutine is never awaited; the double "
-        "stands for something this code calls synchronously"
+        f"{shown} is an `AsyncMock` called without `await`: its coroutine is never awaited; either the "
+        "double replaces a sync callable, or this call misses an `await`"
     )
-    fix = "make the double match what it replaces: `Mock(...)` for a sync callable, or patch with `autospec=True`"
+    fix = (
+        "if what the double replaces is sync, use `Mock(...)` or patch with `autospec=True`; "
+        "if it is async, `await` the call"
+    )
     return _render(where, "AG201", message, notes, fix)
 
 
