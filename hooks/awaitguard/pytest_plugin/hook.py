@@ -135,7 +135,7 @@ def _explicit_paths(args: Sequence[str], root: Path) -> bool:
     return any(not arg.startswith("-") and (root / arg.split("::", 1)[0]).exists() for arg in args)
 
 
-def split_files(args: Sequence[str], root: Path) -> tuple[list[Path], list[str]]:
+def split_files(args: Sequence[str]) -> tuple[list[Path], list[str]]:
     """Python file names among the arguments (what pre-commit passes), and the other arguments.
 
     A file name is an existing ``.py``/``.pyi`` file; a node id (``tests/test_a.py::test_b``), a folder
@@ -144,7 +144,7 @@ def split_files(args: Sequence[str], root: Path) -> tuple[list[Path], list[str]]
     files: list[Path] = []
     rest: list[str] = []
     for arg in args:
-        path = root / arg
+        path = Path(arg)  # relative to where the hook runs (pre-commit: the repository's top)
         if not arg.startswith("-") and path.suffix in (".py", ".pyi") and path.is_file():
             files.append(path.resolve())
         else:
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     env = dict(os.environ)
     src = list(loaded.src) or ["src"]
-    given, pytest_args = split_files(pytest_args, root)
+    given, pytest_args = split_files(pytest_args)
     if options.all or (not given and _explicit_paths(pytest_args, root)):
         selected = [] if _explicit_paths(pytest_args, root) else [str(p.relative_to(root)) for p in roots]
     else:
