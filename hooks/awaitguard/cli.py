@@ -139,7 +139,7 @@ def scan_main(argv: Sequence[str]) -> int:
 
     from awaitguard import config as config_mod
     from awaitguard import engine, gitscope
-    from awaitguard.report import notice_lines, render
+    from awaitguard.report import counted, notice_lines, render
     from awaitguard.rules import CODES
 
     cwd = Path.cwd()
@@ -198,16 +198,11 @@ def scan_main(argv: Sequence[str]) -> int:
     # in every format: the machine formats carry them in their document too
     sys.stderr.write(notice_lines(notices, SCAN))
     if opts.stats:
-        in_scope, found = _count(result.files_total, "file"), _count(len(findings), "finding")
+        in_scope, found = counted(result.files_total, "file"), counted(len(findings), "finding")
         sys.stderr.write(f"{SCAN}: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
     if any(not notice.is_note for notice in notices):
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_CLEAN
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 file``, ``2 files``, ``0 files``."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _walk(folder: Path) -> list[str]:

@@ -22,7 +22,7 @@ from awaitguard.mypy_plugin import SUPPORTED, supported
 from awaitguard.mypy_plugin import config as plugin_config
 from awaitguard.mypy_plugin.services import mypy_stubs_path
 from awaitguard.mypy_plugin.translate import IMPORT_CODES, translate
-from awaitguard.report import FORMATS, notice_lines, render
+from awaitguard.report import FORMATS, counted, notice_lines, render
 
 PLUGIN = "awaitguard.mypy"
 PROG = "awaitguard mypy"  # the prefix of every line this hook writes to stderr, as argparse's errors have
@@ -233,7 +233,7 @@ def _unresolved_notes(records: Sequence[dict[str, Any]]) -> list[str]:
 
 def _modules(names: set[str], shown: int = 5) -> str:
     listed = ", ".join(sorted(names)[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-    return f"{len(names)} import{'' if len(names) == 1 else 's'} ({listed})"
+    return f"{counted(len(names), 'import')} ({listed})"
 
 
 def _them(names: set[str]) -> str:

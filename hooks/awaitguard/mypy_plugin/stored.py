@@ -28,7 +28,7 @@ def collapse(findings: Sequence[Finding]) -> list[Finding]:
         if found.code != "AG102" or args.get("how") != HOW or not name.isidentifier():
             out.append(found)
             continue
-        scope = _scope(found.path, found.line)
+        scope = innermost_scope(found.path, found.line)
         key = (found.path, scope.lineno if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else 0, name)
         if key not in groups:
             groups[key] = []
@@ -45,7 +45,7 @@ def collapse(findings: Sequence[Finding]) -> list[Finding]:
 
 def _one(name: str, uses: list[Finding]) -> Finding:
     first = uses[0]
-    scope = _scope(first.path, first.line)
+    scope = innermost_scope(first.path, first.line)
     created = _creation(first.path, scope, name, first.line) if scope is not None else None
     notes = [Related(u.path, u.line, u.col, f"`{name}` is used as its result here") for u in uses[:_SHOWN_USES]]
     if created is None:
@@ -68,18 +68,24 @@ def _one(name: str, uses: list[Finding]) -> Finding:
 Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.Module
 
 
-def _scope(path: str, line: int) -> Scope | None:
-    """The innermost function holding ``line``, or the module."""
+def innermost_scope(path: str, line: int) -> Scope | None:
+    """The innermost function holding ``line`` in the file at ``path``, or its module (None: unreadable)."""
     tree = _parse(path)
     if tree is None:
         return None
     holding: Scope = tree
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            end = node.end_lineno or node.lineno
-            if node.lineno <= line <= end and node.lineno >= getattr(holding, "lineno", 0):
-                holding = node
+    for node in _functions(path):
+        if node.lineno <= line <= (node.end_lineno or node.lineno) and node.lineno >= getattr(holding, "lineno", 0):
+            holding = node
     return holding
+
+
+@functools.lru_cache(maxsize=32)
+def _functions(path: str) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]:
+    tree = _parse(path)
+    if tree is None:
+        return ()
+    return tuple(node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
 def _creation(path: str, scope: Scope, name: str, before: int) -> tuple[int, int, str] | None:
@@ -132,4 +138,4 @@ def _lines(path: str) -> tuple[bytes, ...]:
         return ()
 
 
-__all__ = ["collapse"]
+__all__ = ["collapse", "innermost_scope"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import functools
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
@@ -11,7 +10,7 @@ from typing import Any
 
 from awaitguard.findings import Finding, Related
 from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
-from awaitguard.mypy_plugin.stored import collapse
+from awaitguard.mypy_plugin.stored import collapse, innermost_scope
 from awaitguard.rules import CODES
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
@@ -402,28 +401,10 @@ def _in_plain_def(record: Mapping[str, Any]) -> str:
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _function_spans(path: str) -> tuple[tuple[int, int, bool, str], ...]:
-    """(first line, last line, is async, name) of every function in the file at ``path``."""
-    try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError):
-        return ()
-    return tuple(
-        (node.lineno, node.end_lineno or node.lineno, isinstance(node, ast.AsyncFunctionDef), node.name)
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    )
-
-
 def _enclosing_def(path: str, line: int) -> str:
     """The name of the innermost function holding ``line`` when it is a plain ``def``, else ''."""
-    holding = [span for span in _function_spans(path) if span[0] <= line <= span[1]]
-    if not holding:
-        return ""
-    innermost = max(holding, key=lambda span: span[0])
-    return "" if innermost[2] else innermost[3]
+    scope = innermost_scope(path, line)
+    return scope.name if isinstance(scope, ast.FunctionDef) else ""
 
 
 def _callee(expr: str) -> str:

@@ -25,6 +25,7 @@ from awaitguard import config as ag_config
 from awaitguard import gitscope
 from awaitguard.index import Index
 from awaitguard.model import ModuleFacts
+from awaitguard.report import counted
 from awaitguard.rules import CODES
 from awaitguard.tree import FsTree
 
@@ -181,24 +182,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = dict(os.environ)
     src = list(loaded.src) or ["src"]
     given, pytest_args = split_files(pytest_args)
-    if options.all or (not given and _explicit_paths(pytest_args, root)):
-        selected = [] if _explicit_paths(pytest_args, root) else [str(p.relative_to(root)) for p in roots]
+    explicit = _explicit_paths(pytest_args, root)
+    if options.all or (explicit and not given):
+        selected = [] if explicit else [str(p.relative_to(root)) for p in roots]
     else:
         if given:
-            changed, what = given, f"the {_count(len(given), 'given Python file')}"
+            changed, what = given, f"the {counted(len(given), 'given Python file')}"
         else:
             try:
                 changed = _changed_paths(root, options.base, env)
             except gitscope.GitError as exc:
                 print(f"{PROG}: error: {exc}", file=sys.stderr)
                 return 2
-            what = f"the {_count(len(changed), 'changed Python file')}"
+            what = f"the {counted(len(changed), 'changed Python file')}"
         chosen = select(root, changed, roots, src)
         if not chosen:
             print(f"{PROG}: no test touched by {what}; nothing to run")
             return 0
         selected = [os.path.relpath(path, root) for path in chosen]
-        print(f"{PROG}: running {_count(len(selected), 'test path')} touched by {what}")
+        print(f"{PROG}: running {counted(len(selected), 'test path')} touched by {what}")
     env["PYTHONASYNCIODEBUG"] = "1"
     pythonpath = _pythonpath(root, src, env)
     if pythonpath:
@@ -256,10 +258,6 @@ def _stop(proc: subprocess.Popen[bytes], signum: int) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()  # a hung loop may ignore SIGINT and SIGTERM
         proc.wait()
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 if __name__ == "__main__":

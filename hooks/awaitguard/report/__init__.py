@@ -27,6 +27,11 @@ FORMATS: Mapping[str, Reporter] = MappingProxyType(
 )
 
 
+def counted(number: int, noun: str) -> str:
+    """``1 file``, ``2 files``, ``0 files``: a count in words that agree, for every hook's messages."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def render(fmt: str, findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
     try:
         reporter = FORMATS[fmt]
@@ -35,4 +40,4 @@ def render(fmt: str, findings: Sequence[Finding], notices: Sequence[Notice] = ()
     return reporter(findings, notices)
 
 
-__all__ = ["FORMATS", "Reporter", "fix", "message", "notice_line", "notice_lines", "render"]
+__all__ = ["FORMATS", "Reporter", "counted", "fix", "message", "notice_line", "notice_lines", "render"]
