@@ -27,7 +27,7 @@ from awaitguard.refs import (
     parse_annotation,
     ref_of,
 )
-from awaitguard.values import UNKNOWN, Value
+from awaitguard.values import ABC_BASES, UNKNOWN, Value
 
 # Outside the project: what calling (or using) a well-known name gives.
 KNOWN: dict[str, str] = {
@@ -540,7 +540,8 @@ class Resolver:
         kind = value.kind
         if kind == "module":
             full = f"{value.name}.{name}"
-            well_known = full in KNOWN or full in _PLAIN_BASES or full in BUILTIN_NAMES  # `typing.List` too
+            # `typing.List` too, and `typing.Iterator` (a base whose members are known: ``ABC_BASES``)
+            well_known = full in KNOWN or full in _PLAIN_BASES or full in BUILTIN_NAMES or full in ABC_BASES
             if well_known and not self.index.has_module(value.name):
                 return Value("external", name=full, resolver=self)  # a well-known name: the table decides
             return self._module_attr(value.name, name)
@@ -568,12 +569,17 @@ class Resolver:
         return UNKNOWN
 
     def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]:
-        """(class value, complete) pairs along a depth-first MRO approximation."""
+        """(class value, complete) pairs along a breadth-first MRO approximation; a `typing`/`collections.abc`
+        base (``ABC_BASES``) comes as an external value, ``defn`` None."""
         seen: set[tuple[str, str]] = set()
+        seen_abcs: set[str] = set()
         stack = [value]
         while stack:
             cls = stack.pop(0)
             if cls.defn is None:
+                if cls.name not in seen_abcs:  # `Iterator[str]`: an ABC, with ``defn`` None
+                    seen_abcs.add(cls.name)
+                    yield cls, True
                 continue
             key = (cls.module, cls.defn.qualname)
             if key in seen:
@@ -584,6 +590,8 @@ class Resolver:
                 base = self._value(cls.module, self._class_scope(cls.defn), base_ref)
                 if base.kind == "class" and base.defn is not None:
                     stack.append(base)
+                elif base.kind == "external" and base.name in ABC_BASES:
+                    stack.append(base)
                 elif base.kind == "external" and base.name in _PLAIN_BASES:
                     continue
                 elif base_ref and base_ref[0] == "n:object":
@@ -593,7 +601,7 @@ class Resolver:
 
     def _known_mro(self, value: Value) -> bool:
         """Whether every class of ``value``'s MRO is known (no unknown base, no dynamic class)."""
-        return all(complete and cls.defn is not None and not cls.defn.dynamic for cls, complete in self._mro(value))
+        return all(complete and (cls.defn is None or not cls.defn.dynamic) for cls, complete in self._mro(value))
 
     def class_has(self, value: Value, member: str) -> bool | None:
         """Whether the class (of an instance) defines ``member``; None when it cannot be known."""
@@ -602,7 +610,10 @@ class Resolver:
         for cls, complete in self._mro(value):
             if not complete:
                 return None
-            assert cls.defn is not None
+            if cls.defn is None:
+                if member in ABC_BASES[cls.name]:
+                    return True
+                continue
             if cls.defn.dynamic or any(d == ("?",) for d in cls.defn.decorators if d[-1:] != ("()",)):
                 return None
             if member in cls.defn.members:
@@ -616,8 +627,10 @@ class Resolver:
         if value.defn is None:
             return False
         for cls, complete in self._mro(value):
-            if not complete or cls.defn is None:
+            if not complete:
                 return False
+            if cls.defn is None:
+                continue  # a `typing`/`collections.abc` base: its members are known
             for dec in cls.defn.decorators:
                 called = dec[:-1] if dec[-1:] == ("()",) else dec  # `@dataclass(frozen=True)`
                 found = self._value(cls.module, self._class_scope(cls.defn), called)
@@ -626,12 +639,18 @@ class Resolver:
         return True
 
     def _member(self, owner: Value, name: str) -> Value:
+        before: list[Value] = []  # the project classes met so far along the MRO
         for cls, complete in self._mro(owner):
             if not complete:
-                return UNKNOWN
-            assert cls.defn is not None
+                # an unknown base hides only what the classes before it, and their `self.x =`, do not define
+                return self._assigned(before, name)
+            if cls.defn is None:
+                if name in ABC_BASES[cls.name]:
+                    return UNKNOWN  # an ABC's mixin method: defined, its result not followed
+                continue
             if cls.defn.dynamic:
                 return UNKNOWN
+            before.append(cls)
             if name not in cls.defn.members:
                 continue
             tables = self.tables(cls.module)
@@ -642,10 +661,11 @@ class Resolver:
                 return self._method(owner, cls, defs)
             values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
             return self._merge(values)
-        # instance attributes set in methods (self.x = ...)
-        for cls, complete in self._mro(owner):
-            if not complete:
-                return UNKNOWN
+        return self._assigned(before, name)
+
+    def _assigned(self, classes: list[Value], name: str) -> Value:
+        """An instance attribute set in the methods of ``classes`` (`self.x = ...`), first class first."""
+        for cls in classes:
             assert cls.defn is not None
             values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
             if values:
@@ -709,8 +729,7 @@ class Resolver:
         if cls.defn.dynamic or "__new__" in cls.defn.members:
             return UNKNOWN
         for dec in cls.defn.decorators:
-            value = self._value(cls.module, self._class_scope(cls.defn), dec)
-            if not (value.kind == "external" and KNOWN.get(value.name) == "deco-transparent"):
+            if not self._keeps_class(cls, dec):
                 return UNKNOWN
         # `cls(...)` in a classmethod: the subclass it runs for may define what this class does not
         return Value(
@@ -722,6 +741,17 @@ class Resolver:
             self_ref=cls.self_ref,
             resolver=self,
         )
+
+    def _keeps_class(self, cls: Value, dec: Ref) -> bool:
+        """Whether a class decorator leaves the class as it is: a known one (`@dataclass`), a project def
+        returning its argument, or one that cannot be resolved (a type checker keeps the class too)."""
+        assert cls.defn is not None
+        value = self._value(cls.module, self._class_scope(cls.defn), dec)
+        if value.kind == "external":
+            return KNOWN.get(value.name, "deco-transparent") == "deco-transparent"
+        if value.kind == "function" and value.defn is not None:
+            return self._apply_decorator(value) is True
+        return value.kind == "unknown"
 
     def _effective(self, fn: Value) -> tuple[Value | None, str]:
         """Apply decorators bottom-up: the function that really runs, or a special result kind."""

@@ -24,6 +24,51 @@ class Oracle(Protocol):
     def plainly_built(self, value: Value) -> bool: ...
 
 
+# bases from `typing`/`collections.abc`/`contextlib` (each spelling), and the members each gives a class
+# deriving from it: its abstract methods and its mixins (typeshed's `typing.pyi` declares them as protocols
+# or over special forms, which say nothing about a subclass's members)
+_ABC_MEMBERS: dict[str, frozenset[str]] = {
+    name: frozenset(members.split())
+    for name, members in {
+        "Hashable": "__hash__",
+        "Sized": "__len__",
+        "Container": "__contains__",
+        "Iterable": "__iter__",
+        "Iterator": "__iter__ __next__",
+        "Reversible": "__iter__ __reversed__",
+        "Generator": "__iter__ __next__ send throw close",
+        "Collection": "__iter__ __len__ __contains__",
+        "Sequence": "__getitem__ __len__ __contains__ __iter__ __reversed__ index count",
+        "MutableSequence": "__getitem__ __len__ __contains__ __iter__ __reversed__ index count __setitem__ "
+        "__delitem__ insert append reverse extend pop remove __iadd__",
+        "AbstractSet": "__contains__ __iter__ __len__ __le__ __lt__ __eq__ __ne__ __gt__ __ge__ __and__ __or__ "
+        "__sub__ __xor__ isdisjoint",
+        "MutableSet": "__contains__ __iter__ __len__ __le__ __lt__ __eq__ __ne__ __gt__ __ge__ __and__ __or__ "
+        "__sub__ __xor__ isdisjoint add discard clear pop remove __ior__ __iand__ __ixor__ __isub__",
+        "Mapping": "__getitem__ __iter__ __len__ __contains__ keys items values get __eq__ __ne__",
+        "MutableMapping": "__getitem__ __iter__ __len__ __contains__ keys items values get __eq__ __ne__ "
+        "__setitem__ __delitem__ pop popitem clear update setdefault",
+        "Awaitable": "__await__",
+        "Coroutine": "__await__ send throw close",
+        "AsyncIterable": "__aiter__",
+        "AsyncIterator": "__aiter__ __anext__",
+        "AsyncGenerator": "__aiter__ __anext__ asend athrow aclose",
+        "Callable": "__call__",
+        "ContextManager": "__enter__ __exit__",
+        "AsyncContextManager": "__aenter__ __aexit__",
+    }.items()
+}
+ABC_BASES: dict[str, frozenset[str]] = {
+    **{
+        f"{module}.{name}": members
+        for module in ("typing", "typing_extensions", "collections.abc")
+        for name, members in _ABC_MEMBERS.items()
+    },
+    "collections.abc.Set": _ABC_MEMBERS["AbstractSet"],
+    "contextlib.AbstractContextManager": _ABC_MEMBERS["ContextManager"],
+    "contextlib.AbstractAsyncContextManager": _ABC_MEMBERS["AsyncContextManager"],
+}
+
 # builtin types whose instances iterate (synchronously): `async for` over one wants `for`
 ITERABLE_BUILTINS = frozenset({"str", "bytes", "bytearray", "list", "dict", "set", "frozenset", "tuple"})
 _NOT_AWAITABLE_KINDS = frozenset(
