@@ -8,6 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "hooks" / "awaitguard"
 
 CORE = {
+    "suppress",
     "model",
     "newer",
     "source",
@@ -25,15 +26,16 @@ CORE = {
     "engine",
 }
 ALLOWED: dict[str, set[str]] = {
-    "model": set(),
+    "suppress": set(),  # the one reader of suppression comments, for every hook
+    "model": {"suppress"},
     "newer": set(),
     "source": {"newer"},
-    "findings": set(),
+    "findings": {"config", "tree"},  # config and tree: the code filter (select/ignore/per-file-ignores)
     "tree": set(),
     "config": set(),
     "gitscope": {"model", "tree"},  # tree: a leaf (what a project file is), shared with the walk without git
     "refs": {"model"},
-    "facts": {"model", "refs", "source"},
+    "facts": {"model", "refs", "source", "suppress"},
     "libraries": {"model", "facts", "source"},
     "index": {"model", "refs", "facts", "libraries", "findings", "source", "tree", "__init__"},
     "values": {"model"},

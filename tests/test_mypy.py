@@ -684,3 +684,59 @@ def test_shared_command_layer_of_an_installed_package(tmp_path: Path) -> None:
         )
         assert proc.returncode == 1, proc.stderr
         assert found(json.loads(proc.stdout)) == {("main.py", 6, "AG101")}
+
+
+SHARED_FILTER_CONFIG = """\
+[tool.awaitguard]
+ignore = ["AG102"]
+
+[tool.awaitguard.per-file-ignores]
+"legacy/*" = ["AG101"]
+"""
+SHARED_FILTER_APP = """\
+def plain():
+    return 1
+
+
+async def work():
+    return 2
+
+
+async def main():
+    await plain()  # noqa: AG101
+    await plain()  # noqa: E501
+    await plain()  # awaitguard: ignore[AG101]
+    await plain()  # awaitguard: ignore[AG102]
+    await plain()  # noqa
+    work()
+"""
+SHARED_FILTER_LEGACY = """\
+from app import plain
+
+
+async def old():
+    await plain()
+"""
+
+
+def test_suppressions_and_code_filters_are_the_scans(tmp_path: Path) -> None:
+    """`# noqa: AG101`, `# awaitguard: ignore[...]`, `ignore` and `per-file-ignores` silence the same
+    findings in the mypy hook as in the scan."""
+    (tmp_path / "pyproject.toml").write_text(SHARED_FILTER_CONFIG)
+    (tmp_path / "app.py").write_text(SHARED_FILTER_APP)
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "__init__.py").write_text("")
+    (tmp_path / "legacy" / "old.py").write_text(SHARED_FILTER_LEGACY)
+    code, document, stderr = run(tmp_path, "app.py", "legacy")
+    assert (code, stderr) == (1, "")
+    expected = {("app.py", 11, "AG101"), ("app.py", 13, "AG101")}
+    assert found(document) == expected
+    scan = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "scan", "--all", "--no-cache", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert scan.returncode == 1, scan.stderr
+    assert found(json.loads(scan.stdout)) == expected

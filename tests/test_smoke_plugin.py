@@ -580,3 +580,59 @@ def test_coroutines_dropped_by_doubles_blame_the_double(pytester: pytest.Pyteste
     # one creation site, once per test (the short summary repeats messages in full when `CI` is set: not counted)
     failures = output.split("short test summary info")[0]
     assert failures.count("AG201") == 2
+
+
+SILENCED_APP = """
+def charge():
+    return 1
+
+
+async def work():
+    return 2
+"""
+
+SILENCED_TESTS = """
+from unittest import mock
+
+import app
+
+
+def test_double_noqa():
+    with mock.patch("app.charge", new_callable=mock.AsyncMock):  # noqa: AG201
+        pass
+
+
+def test_double_reported():
+    with mock.patch("app.charge", new_callable=mock.AsyncMock):
+        pass
+
+
+def test_dropped_ignored():
+    app.work()  # awaitguard: ignore[AG102]
+
+
+def test_dropped_other_code_ignored():
+    app.work()  # noqa: AG201
+
+
+def test_mock_dropped_noqa():
+    notify = mock.AsyncMock()
+    notify("x")  # noqa: AG201
+"""
+
+
+def test_suppressions_and_code_filters_silence_smoke_failures(pytester: pytest.Pytester) -> None:
+    """Comments and `[tool.awaitguard]` select/ignore/per-file-ignores work as in the scan."""
+    pytester.makeini(INI)
+    pytester.makepyfile(app=SILENCED_APP, test_silenced=SILENCED_TESTS)
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, "test_silenced.py")
+    result.assert_outcomes(passed=3, failed=2)
+    failed = {line.split(" ")[1] for line in result.stdout.lines if line.startswith("FAILED ")}
+    assert failed == {"test_silenced.py::test_double_reported", "test_silenced.py::test_dropped_other_code_ignored"}
+    pytester.makepyprojecttoml('[tool.awaitguard]\nignore = ["AG102"]\n')
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, "test_silenced.py")
+    result.assert_outcomes(passed=4, failed=1)
+    pytester.makepyprojecttoml('[tool.awaitguard.per-file-ignores]\n"test_*.py" = ["AG2"]\n')
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, "test_silenced.py")
+    result.assert_outcomes(passed=4, failed=1)
+    assert "test_dropped_other_code_ignored" in result.stdout.str()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from awaitguard import newer
 from awaitguard.config import Config
-from awaitguard.findings import Finding, Notice, Related, dedupe, select
+from awaitguard.findings import CodeFilter, Finding, Notice, Related, dedupe
 from awaitguard.index import FactsCache, Index, Lent, default_cache_dir, jobs_for, share, take_back
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import MEMO_LIMIT, FileChange, ModuleFacts, Scope
@@ -380,17 +380,7 @@ def run_rules(
 def finish(
     findings: Iterable[Finding], config: Config, select_codes: Sequence[str], ignore_codes: Sequence[str]
 ) -> list[Finding]:
-    chosen = select(findings, select_codes or config.select, ignore_codes or config.ignore)
-    per_file = config.per_file_ignores
-    if per_file:
-        chosen = [
-            f
-            for f in chosen
-            if not any(
-                excluded(f.path, (glob,)) and f.code.startswith(tuple(codes)) for glob, codes in per_file.items()
-            )
-        ]
-    return dedupe(chosen)
+    return dedupe(CodeFilter.of(config, select_codes, ignore_codes).apply(findings))
 
 
 # -- whole tree -----------------------------------------------------------------------------------

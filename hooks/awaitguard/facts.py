@@ -43,11 +43,11 @@ from awaitguard.refs import (
     parse_annotation,
     plain_annotation,
     ref_of,
-    suppressions,
     value_uses,
     word_count,
 )
 from awaitguard.source import SourceError, parse
+from awaitguard.suppress import suppressions
 
 # an expression is searched only when one of its lines could hold something a rule judges
 # literal patterns (a regex with one literal is a fast C search; an alternation of \b-words is not)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from awaitguard.config import Config
+from awaitguard.tree import excluded
 
 
 @dataclass(frozen=True)
@@ -57,23 +59,31 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(best.values(), key=sort_key)
 
 
-_IGNORE = re.compile(r"#\s*awaitguard:\s*ignore(?:\[(?P<codes>[A-Z0-9,\s]+)\])?")
+@dataclass(frozen=True)
+class CodeFilter:
+    """Which codes a hook reports, the same for the three hooks: ``select`` and ``ignore`` are code
+    prefixes (the command line's replace the configuration's), ``per_file_ignores`` maps path globs
+    (relative to the project's top) to code prefixes."""
 
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-def suppressed(line_text: str, code: str) -> bool:
-    """``# awaitguard: ignore`` or ``# awaitguard: ignore[AG101, AG102]`` on the line."""
-    match = _IGNORE.search(line_text)
-    if match is None:
-        return False
-    codes = match.group("codes")
-    return codes is None or code in {c.strip() for c in codes.split(",")}
+    @classmethod
+    def of(cls, config: Config, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> CodeFilter:
+        return cls(tuple(select) or config.select, tuple(ignore) or config.ignore, config.per_file_ignores)
 
+    def keeps(self, path: str, code: str) -> bool:
+        if self.select and not code.startswith(self.select):
+            return False
+        if self.ignore and code.startswith(self.ignore):
+            return False
+        return not any(
+            code.startswith(codes) and excluded(path, (glob,)) for glob, codes in self.per_file_ignores.items()
+        )
 
-def select(findings: Iterable[Finding], selected: Iterable[str], ignored: Iterable[str]) -> list[Finding]:
-    """Keep codes matching a ``select`` prefix (all when empty) and no ``ignore`` prefix."""
-    sel = tuple(selected)
-    ign = tuple(ignored)
-    return [f for f in findings if (not sel or f.code.startswith(sel)) and not (ign and f.code.startswith(ign))]
+    def apply(self, findings: Iterable[Finding]) -> list[Finding]:
+        return [f for f in findings if self.keeps(f.path, f.code)]
 
 
 @dataclass(frozen=True)

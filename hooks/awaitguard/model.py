@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from awaitguard.suppress import suppressed
+
 # A reference is a linear description of an expression, resolved later by ``resolve``:
 #   ("n:name", ".attr", "()", ...)   name, attribute access, call
 #   ("self", ...), ("cls", ...), ("super", ...)
@@ -154,10 +156,7 @@ class ModuleFacts(NamedTuple):
     is_stub_file: bool = False  # a .pyi file: results come from annotations
 
     def suppressed(self, line: int, code: str) -> bool:
-        for number, codes in self.suppressions:
-            if number == line and (not codes or code in codes.replace(" ", "").split(",")):
-                return True
-        return False
+        return suppressed(self.suppressions, line, code)
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled as plain tuples: a named tuple pickles through a Python-level ``__getnewargs__``

@@ -13,7 +13,6 @@ from awaitguard.model import MEMO_LIMIT, PLAIN_REF, UNKNOWN_REF, Ref
 
 _GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
 GUARD_BYTES = re.compile(rb"(?i)coroutine|awaitable|async|isfuture")
-_SUPPRESS = re.compile(rb"#[ \t]*(?:awaitguard:[ \t]*ignore(?:\[([A-Z0-9, \t]*)\])?|noqa(?::[ \t]*([A-Z0-9, \t]+))?)")
 PLAIN_NODES = (
     ast.Constant,
     ast.JoinedStr,
@@ -291,29 +290,6 @@ def module_name(path: str, roots: Iterable[str]) -> tuple[str, bool]:
     if is_package:
         parts = parts[:-1]
     return ".".join(parts), is_package
-
-
-def suppressions(data: bytes) -> tuple[tuple[int, str], ...]:
-    if b"awaitguard" not in data and b"noqa" not in data:
-        return ()
-    out: list[tuple[int, str]] = []
-    line, last = 1, 0  # counted on from the previous match: a file full of noqa comments is not quadratic
-    for match in _SUPPRESS.finditer(data):
-        line += data.count(b"\n", last, match.start())
-        last = match.start()
-        if match.group(0).lstrip(b"# \t").startswith(b"noqa"):
-            codes = match.group(2)
-            if codes is not None:
-                names = [c for c in codes.decode().replace(" ", "").split(",") if c.startswith("AG")]
-                if not names:
-                    continue  # a noqa for other tools' codes
-                out.append((line, ",".join(names)))
-                continue
-            out.append((line, ""))
-        else:
-            codes = match.group(1)
-            out.append((line, codes.decode().replace(" ", "") if codes else ""))
-    return tuple(out)
 
 
 def hot_lines(data: bytes, words: tuple[bytes, ...], found: Iterable[int] = ()) -> list[int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from awaitguard import config as core_config
 from awaitguard.config import ConfigError
+from awaitguard.findings import CodeFilter
 from awaitguard.rules import CODES
 
 INI_SECTION = "awaitguard.mypy"
@@ -28,6 +29,10 @@ class PluginConfig:
     args: tuple[str, ...] = ()  # extra mypy arguments for the runner
     check_untyped_defs: bool = True
     src: tuple[str, ...] = ()  # ``[tool.awaitguard] src``, relative to the mypy run's directory
+    # ``[tool.awaitguard]`` select/ignore/per-file-ignores, as the scan applies them; their globs are
+    # relative to ``root``, the project's top
+    codes: CodeFilter = dataclasses.field(default_factory=CodeFilter)
+    root: Path = Path()
 
     def data(self) -> dict[str, Any]:
         """A JSON-able view, for ``report_config_data``."""
@@ -112,7 +117,7 @@ def load(config_file: str | None, cwd: Path | None = None) -> PluginConfig:
     merged.update(ini)
     found = from_mapping(merged, where)
     src = tuple(os.path.relpath(root / entry, cwd).replace(os.sep, "/") for entry in toml.src)
-    return dataclasses.replace(found, src=src)
+    return dataclasses.replace(found, src=src, codes=CodeFilter.of(toml), root=root)
 
 
 __all__ = ["INI_SECTION", "KEYS", "ConfigError", "PluginConfig", "from_mapping", "load"]

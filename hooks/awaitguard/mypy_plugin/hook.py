@@ -14,15 +14,17 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from awaitguard.config import ConfigError
-from awaitguard.findings import Notice, dedupe, suppressed
+from awaitguard.findings import Notice, dedupe
 from awaitguard.mypy_plugin import SUPPORTED, supported
 from awaitguard.mypy_plugin import config as plugin_config
 from awaitguard.mypy_plugin.services import mypy_stubs_path
 from awaitguard.mypy_plugin.translate import IMPORT_CODES, translate
 from awaitguard.report import FORMATS, counted, notice_lines, render
+from awaitguard.suppress import FileSuppressions
 
 PLUGIN = "awaitguard.mypy"
 PROG = "awaitguard mypy"  # the prefix of every line this hook writes to stderr, as argparse's errors have
@@ -190,10 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if error is not None:
         return _error(error)
     findings, unresolved = translate(records, _read_line, native)
+    comments = FileSuppressions()
     findings = [
         finding
         for finding in dedupe(findings)
-        if finding.code in settings.enabled and not suppressed(_read_line(finding.path, finding.line), finding.code)
+        if finding.code in settings.enabled
+        and settings.codes.keeps(_from_root(finding.path, settings.root), finding.code)
+        and not comments.suppressed(finding.path, finding.line, finding.code)
     ]
     if unresolved:
         notices.extend(Notice.note(message) for message in _unresolved_notes(records))
@@ -258,6 +263,11 @@ def _config_file(extra: Sequence[str]) -> str | None:
     except SystemExit:
         return None
     return options.config_file
+
+
+def _from_root(path: str, root: Path) -> str:
+    """A finding's path (relative to where mypy ran) as the project's globs see it."""
+    return os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
 
 
 def _read_line(path: str, line: int) -> str:

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from awaitguard.pytest_plugin import coroutines, guards, instrument, loops, settings
+from awaitguard.pytest_plugin import coroutines, failures, guards, instrument, loops, settings
 
 _GUARD_KEY = pytest.StashKey[guards.DoubleGuard]()
 
@@ -57,8 +57,10 @@ def pytest_configure(config: pytest.Config) -> None:
     stack.enter_context(coroutines.OriginTracking())
     threads = stack.enter_context(loops.ThreadSafety(os.path.realpath(found.rootpath) + os.sep))
     config.pluginmanager.register(threads, "awaitguard-threads")
-    config.stash[_GUARD_KEY] = stack.enter_context(guards.DoubleGuard(found.rootpath, found.packages))
-    config.pluginmanager.register(coroutines.DroppedCoroutines(found.rootpath), "awaitguard-coroutines")
+    silencer = failures.Silencer(found.rootpath, found.config_root, found.codes)
+    config.stash[_GUARD_KEY] = stack.enter_context(guards.DoubleGuard(found.rootpath, found.packages, silencer))
+    dropped = coroutines.DroppedCoroutines(found.rootpath, silencer)
+    config.pluginmanager.register(dropped, "awaitguard-coroutines")
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

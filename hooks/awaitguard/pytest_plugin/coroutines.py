@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from awaitguard.pytest_plugin.failures import failure
+from awaitguard.pytest_plugin.failures import Silencer, failure
 
 # The message is the scanner's AG102 template (awaitguard.rules.CODES); the rule takes how the
 # coroutine was lost and the fix as arguments. At run time only "never awaited" is known, and the
@@ -106,12 +106,12 @@ def _render(where: str, code: str, message: str, notes: list[tuple[str, str]], f
     return "\n".join(lines)
 
 
-def describe(coro: object, root: str) -> str | None:
+def describe(coro: object, root: str, silencer: Silencer | None = None) -> str | None:
     """The failure text for one dropped coroutine: where it was created, where it is defined.
 
     None when the coroutine was handed to another call in the code under test (``wait_for(ev.wait(),
     t)`` with ``wait_for`` a test double): the consumer dropped it, and awaiting it at that line would
-    be wrong.
+    be wrong; or when the project silenced the finding (``silencer``).
     """
     name = str(getattr(coro, "__qualname__", None) or getattr(coro, "__name__", "?"))
     short = name.rsplit(".", 1)[-1]
@@ -123,15 +123,18 @@ def describe(coro: object, root: str) -> str | None:
     project = [frame for frame in origin if frame[0].startswith(root) and _SITE not in frame[0]] or list(origin[:1])
     frames = [(f"{_relative(path, root)}:{line}", func) for path, line, func in project[:3]]
     mock = _mock_of(coro)
+    code = "AG102" if mock is None else "AG201"
+    if silencer is not None and silencer.silenced(frames[0][0] if frames else "", code):
+        return None
     if mock is not None:
         text = linecache.getline(project[0][0], project[0][1]) if project else ""
         return _describe_mock(mock, frames, text)
     if project and not _is_test_file(_relative(project[0][0], root)):
         if _passed_as_argument(project[0][0], project[0][1], short):
             return None
-    code = getattr(coro, "cr_code", None)
-    if code is not None:
-        args["defined_at"] = f"{_relative(code.co_filename, root)}:{code.co_firstlineno}"
+    body = getattr(coro, "cr_code", None)
+    if body is not None:
+        args["defined_at"] = f"{_relative(body.co_filename, root)}:{body.co_firstlineno}"
         notes.append((args["defined_at"], f"`{short}` is `async def` here"))
     for index, (where, func) in enumerate(frames):
         notes.append((where, f"{'created here' if index == 0 else 'called from here'} (in `{func}`)"))
@@ -178,8 +181,9 @@ def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
 class DroppedCoroutines:
     """A pytest plugin object: wraps each test phase, fails the phase that dropped a coroutine."""
 
-    def __init__(self, rootpath: Path) -> None:
+    def __init__(self, rootpath: Path, silencer: Silencer | None = None) -> None:
         self.root = os.path.realpath(rootpath) + os.sep
+        self.silencer = silencer
 
     def _phase(self, collect: bool, freeze: bool = False) -> Generator[None, Any, Any]:
         __tracebackhide__ = True  # a test's own failure shows its frames, not ours
@@ -190,7 +194,7 @@ class DroppedCoroutines:
             __tracebackhide__ = True
             exc = unraisable.exc_value
             if isinstance(exc, RuntimeWarning) and "was never awaited" in str(exc):
-                text = describe(unraisable.object, self.root)
+                text = describe(unraisable.object, self.root, self.silencer)
                 if text is not None and text not in dropped:  # one creation site once per phase
                     dropped.append(text)
             else:

@@ -7,10 +7,13 @@ the same in ``awaitguard-scan`` and in a failed smoke test: ``path:line: CODE me
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from awaitguard import report
-from awaitguard.findings import Finding, Related
+from awaitguard.findings import CodeFilter, Finding, Related
+from awaitguard.suppress import FileSuppressions
 
 
 def split_location(where: str) -> tuple[str, int]:
@@ -40,4 +43,26 @@ def failure(where: str, code: str, args: Mapping[str, str], notes: Iterable[tupl
     return text if path else text.removeprefix(": ")
 
 
-__all__ = ["failure", "related", "split_location"]
+class Silencer:
+    """Which smoke failures the project silenced, as the scan would: ``[tool.awaitguard]`` select/
+    ignore/per-file-ignores, and a suppression comment on the line the failure points at."""
+
+    def __init__(self, root: Path, config_root: Path, codes: CodeFilter) -> None:
+        self.root = os.path.realpath(root)
+        self.config_root = os.path.realpath(config_root)
+        self.codes = codes
+        self.comments = FileSuppressions()
+
+    def silenced(self, where: str, code: str) -> bool:
+        path, line = split_location(where)
+        if not path:
+            return not self.codes.keeps("", code)
+        absolute = os.path.realpath(os.path.join(self.root, path))
+        inside = absolute.startswith(self.config_root + os.sep)
+        shown = os.path.relpath(absolute, self.config_root).replace(os.sep, "/") if inside else path
+        if not self.codes.keeps(shown, code):
+            return True
+        return inside and self.comments.suppressed(absolute, line, code)  # never read outside the project
+
+
+__all__ = ["Silencer", "failure", "related", "split_location"]

@@ -22,7 +22,7 @@ import pytest
 
 from awaitguard.pytest_plugin import awaitables
 from awaitguard.pytest_plugin.awaitables import AWAITABLE, NOT_AWAITABLE
-from awaitguard.pytest_plugin.failures import failure
+from awaitguard.pytest_plugin.failures import Silencer, failure
 
 # The messages and fixes are the scanner's AG201/AG202 (awaitguard.rules.CODES), rendered by report.
 
@@ -46,9 +46,10 @@ def _library_dirs() -> tuple[str, ...]:
 class DoubleGuard:
     """A context manager: while entered, every patch of a project callable is judged."""
 
-    def __init__(self, rootpath: Path, packages: tuple[str, ...]) -> None:
+    def __init__(self, rootpath: Path, packages: tuple[str, ...], silencer: Silencer | None = None) -> None:
         self.rootpath = os.path.realpath(rootpath)
         self.packages = frozenset(packages)
+        self.silencer = silencer
         self.judged: list[str] = []  # "target <- double: verdict" lines for --awaitguard-debug
         self._libraries = _library_dirs()
         self._restore: list[Callable[[], None]] = []
@@ -142,6 +143,8 @@ class DoubleGuard:
         elif real is AWAITABLE and fake is NOT_AWAITABLE:
             code, kind = "AG202", "async def"
         else:
+            return ""
+        if self.silencer is not None and self.silencer.silenced(caller, code):
             return ""
         double = awaitables.describe_double(after)
         resolved = awaitables.qualified_name(before)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from awaitguard import config as ag_config
+from awaitguard.findings import CodeFilter
 
 # flag name (without "--") -> (ini type, help). Every flag has an ini twin of the same name.
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -37,6 +38,8 @@ class Settings:
     typeguard: bool = True
     debug: bool = False
     rootpath: Path = Path()
+    codes: CodeFilter = field(default_factory=CodeFilter)  # [tool.awaitguard] select/ignore/per-file-ignores
+    config_root: Path = Path()  # where pyproject.toml is: per-file-ignores' globs are relative to it
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -86,9 +89,10 @@ def read(config: pytest.Config, namespace: argparse.Namespace | None = None) -> 
     if not enabled:
         return Settings()
     try:
-        smoke = ag_config.load(ag_config.find_root(config.rootpath)).smoke
+        loaded = ag_config.load(ag_config.find_root(config.rootpath))
     except ag_config.ConfigError as exc:
         raise pytest.UsageError(f"awaitguard: {exc}") from None
+    smoke = loaded.smoke
     flag_packages = _option(config, "awaitguard-packages", namespace)
     if flag_packages:
         packages = [p.strip() for p in str(flag_packages).split(",")]
@@ -106,4 +110,6 @@ def read(config: pytest.Config, namespace: argparse.Namespace | None = None) -> 
         typeguard=_bool(config, namespace, "awaitguard-typeguard", smoke, "typeguard", True),
         debug=_bool(config, namespace, "awaitguard-debug", smoke, "debug", False),
         rootpath=config.rootpath,
+        codes=CodeFilter.of(loaded),
+        config_root=loaded.root,
     )
