@@ -657,7 +657,11 @@ def async_names(loaded: Iterable[ModuleFacts], top_level: bool = False) -> set[s
                 if defn.kind == "function" and defn.is_async and "<locals>" not in defn.qualname:
                     names.add(owner)
                 continue
-            if defn.kind == "function" and (defn.is_async or any(_may_change(d) for d in defn.decorators if d)):
+            if defn.kind == "function" and (
+                defn.is_async
+                or any(_may_change(d) for d in defn.decorators if d)
+                or "Coroutine" in defn.returns_annotation  # a sync def declared to return a coroutine makes one
+            ):
                 names.add(short)
             elif defn.kind == "class" and ("__aenter__" in defn.members or "__aiter__" in defn.members):
                 names.add(short)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awaitguard.model import (
+    NONE_REF,
     PLAIN_REF,
     UNKNOWN_REF,
     DefFact,
@@ -117,6 +118,16 @@ _LITERAL_TYPES: dict[type[ast.AST], str] = {
     ast.JoinedStr: "str",
     ast.Compare: "bool",
 }
+
+
+def _value_ref(node: ast.expr) -> Ref:
+    """What an assignment binds: ``ref_of``, and `None` apart (``NONE_REF``): a `None` default merged with a
+    value assigned elsewhere (`self.proc = None` here, `self.proc = Proc()` there) is that value."""
+    if type(node) is ast.Constant and node.value is None:
+        return NONE_REF
+    return ref_of(node)
+
+
 _CONSTANT_TYPES = frozenset({"int", "float", "complex", "bool", "str", "bytes"})
 
 
@@ -707,7 +718,7 @@ class _Collector:
 
     def _assign(self, node: ast.Assign) -> None:
         value = node.value
-        ref = ref_of(value)
+        ref = _value_ref(value)
         if self.scope.kind == "class":
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -771,12 +782,11 @@ class _Collector:
                 if ref:
                     self._self_attr(node.target, ref)
             return
-        ref = ref_of(node.value)
+        # `proc: Optional[Proc] = None`: the declared type says what the name holds, not the default (a
+        # class attribute, `self.proc: ... = None`, a module's or a function's name)
+        ref = annotation_ref(node.annotation) or _value_ref(node.value)
         if self.scope.kind == "class" and isinstance(node.target, ast.Name):
-            # `proc: Optional[Proc] = None`: the declared type says what instances hold, not the default
-            self._class_binding(node.target.id, annotation_ref(node.annotation) or ref)
-        elif isinstance(node.target, ast.Attribute):
-            self.bind_target(node.target, annotation_ref(node.annotation) or ref)  # `self.proc: ... = None`
+            self._class_binding(node.target.id, ref)
         else:
             self.bind_target(node.target, ref)
         self.values(node.value)

@@ -22,6 +22,7 @@ from awaitguard.suppress import suppressed
 Ref = tuple[str, ...]
 UNKNOWN_REF: Ref = ()
 PLAIN_REF: Ref = ("plain",)
+NONE_REF: Ref = ("none",)  # an assigned `None`: dropped when merged with other values
 MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before it starts again
 
 
@@ -32,7 +33,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 4
+FACTS_FORMAT = 5
 
 
 class Awaitability(enum.Enum):

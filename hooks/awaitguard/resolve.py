@@ -190,8 +190,24 @@ _PLAIN_BASES = frozenset(
     }
 )
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")
-_AWAITABLE_ANNOTATION = re.compile(r"\b(Awaitable|Coroutine|Future|Task|Any|AsyncIterator|AsyncGenerator)\b")
+_AWAITABLE_ANNOTATION = re.compile(
+    r"\b(Awaitable|Coroutine|CoroutineType|Future|Task|Any|AsyncIterator|AsyncGenerator)\b"
+)
 _MAX_DEPTH = 24
+_NONE = Value("plain", name="None")  # an assigned `None` (``NONE_REF``)
+
+
+def _declares_coroutine(annotation: str) -> bool:
+    """`-> Coroutine[Any, Any, int]` (or `types.CoroutineType`): calling the def makes a coroutine."""
+    if "Coroutine" not in annotation:
+        return False
+    node = parse_annotation(annotation)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        node = parse_annotation(node.value)
+    if node is None:
+        return False
+    outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
+    return outer in ("Coroutine", "CoroutineType")
 
 
 def _is_accessor(decorator: Ref) -> bool:
@@ -330,6 +346,8 @@ class Resolver:
             current = self._super(module, scope)
         elif head == "plain":
             current = Value("plain")
+        elif head == "none":
+            current = _NONE
         elif head.startswith("b:"):
             current = Value("builtin", name=head[2:], resolver=self)
         elif head == "lambda":
@@ -436,6 +454,8 @@ class Resolver:
     def _merge(self, values: list[Value]) -> Value:
         if not values:
             return UNKNOWN
+        if _NONE in values:  # `None` never poisons a merge: `self.proc = None` here, `self.proc = Proc()` there
+            values = [v for v in values if v != _NONE] or values
         first = values[0]
         for other in values[1:]:
             if (other.kind, other.module, other.defn, other.name) != (first.kind, first.module, first.defn, first.name):
@@ -817,10 +837,13 @@ class Resolver:
         if facts.is_stub_file:
             return self._stub_result(effective)
         if annotation and _AWAITABLE_ANNOTATION.search(annotation):
-            return UNKNOWN  # declared awaitable (or Any): trust the declaration, say nothing
+            # declared awaitable (or Any): trust the declaration, and a declared coroutine is one
+            return Value("coroutine", origin=effective, resolver=self) if _declares_coroutine(annotation) else UNKNOWN
         is_method = "." in defn.qualname.replace(".<locals>.", "")
         if (defn.is_stub and is_method) or defn.is_abstract:
-            return UNKNOWN  # a hook for subclasses
+            # a body of `...`, `pass` or a docstring declares its result, as a type checker trusts it; through
+            # `self` it is a hook that a subclass fills in (``_method`` says nothing there)
+            return self._declared(effective) if annotation else UNKNOWN
         if is_method and self._delegates_to_self(effective.module, defn):
             return UNKNOWN  # a command layer shared by a sync and an async client: the client decides
         if defn.returns_param:  # a result that depends on the caller, unless a plain type is declared
@@ -919,7 +942,9 @@ class Resolver:
         if node is None:
             return UNKNOWN
         outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
-        if outer in ("Coroutine", "Awaitable", "Future", "Task"):
+        if outer in ("Coroutine", "CoroutineType"):
+            return Value("coroutine", origin=fn, resolver=self)
+        if outer in ("Awaitable", "Future", "Task"):
             return Value("awaitable", origin=fn, resolver=self)
         if _AWAITABLE_ANNOTATION.search(annotation):
             return UNKNOWN  # Any, or an awaitable somewhere inside (a union, a callable)

@@ -310,6 +310,18 @@ class Value:
                     if iterable
                     else f"{_article(self.name)} `{self.name}` is not iterable: `async for` needs an async iterable",
                 )
+            if kind == "class" and not self.self_ref and self.defn is not None and self.resolver is not None:
+                # the class object itself: only a metaclass could make it async-iterable (`class_has` is None then)
+                name = self._callee()
+                if self.resolver.class_has(self, "__aiter__") is not None and self.resolver.plainly_built(self):
+                    return (
+                        f"the class `{name}` itself, not an instance",
+                        "TypeError: 'async for' requires an object with __aiter__ method, got type",
+                        f"iterate an instance: `async for ... in {name}(...)`"
+                        if self.resolver.class_has(self, "__aiter__")
+                        else "`async for` needs an async iterable",
+                    )
+                return None
             if kind in ("gen", "sync-iter") or (
                 kind == "instance" and self._only(("__iter__", "__getitem__"), "__aiter__")
             ):
