@@ -245,7 +245,7 @@ def test_sarif_structure() -> None:
             rule["shortDescription"]["text"] == rule["fullDescription"]["text"].rstrip(".")
         )
         assert "**" not in rule["fullDescription"]["text"]
-        assert rule["helpUri"] == f"https://github.com/awaitguard/awaitguard#{meta.code.lower()}"
+        assert rule["helpUri"] == f"https://github.com/awaitguard/awaitguard/blob/main/docs/rules/{meta.code}.md"
         assert rule["help"]["markdown"] == meta.doc
         assert rule["defaultConfiguration"] == {"level": "error"}
 

@@ -11,13 +11,12 @@ from types import ModuleType
 
 import pytest
 
-from awaitguard.rules import CODES
-
-BLOCK = re.compile(r"\*\*(Example|Use instead)\*\*\n\n```python\n(.*?)```", re.S)
+from test_docs import page_blocks
 
 
 def load(code: str, kind: str) -> ModuleType:
-    source = dict(BLOCK.findall(CODES[code].doc))[kind]
+    """The Example or Use instead block of ``code``'s published page (``docs/rules/<CODE>.md``)."""
+    source = page_blocks(code)[kind]
     module = ModuleType(f"example_{code}")
     exec(compile(source, f"<{code} {kind}>", "exec"), module.__dict__)
     return module

@@ -28,8 +28,8 @@ SRCROOT = "%SRCROOT%"
 
 
 def help_uri(code: str) -> str:
-    """Where a code is documented: its section of the README (anchor ``#ag101``)."""
-    return f"{INFORMATION_URI}#{code.lower()}"
+    """Where a code is documented: its page, ``docs/rules/<CODE>.md`` (generated from the rule's ``doc``)."""
+    return f"{INFORMATION_URI}/blob/main/docs/rules/{code}.md"
 
 
 def render(findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:

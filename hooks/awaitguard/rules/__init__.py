@@ -13,13 +13,4 @@ CODES: MappingProxyType[str, RuleMeta] = MappingProxyType(
     {meta.code: meta for family in FAMILIES for meta in family.META}
 )
 
-__all__ = ["CODES", "FAMILIES", "RuleMeta", "rules_markdown"]
-
-
-def rules_markdown() -> str:
-    """The README's rules section, generated from each rule's ``doc`` (a test keeps them equal)."""
-    parts: list[str] = []
-    for code in sorted(CODES):
-        meta = CODES[code]
-        parts.append(f"### {code}\n\n`{meta.slug}`\n\n{meta.doc.strip()}\n")
-    return "\n".join(parts)
+__all__ = ["CODES", "FAMILIES", "RuleMeta"]

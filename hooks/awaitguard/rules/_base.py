@@ -19,7 +19,9 @@ class RuleMeta:
     slug: str  # "await-not-awaitable"
     template: str  # message, str.format()-ed with the finding's args
     fix: str  # the action, str.format()-ed with the finding's args
-    doc: str  # markdown: What it does / Why is this bad? / Example / Use instead [...]
+    doc: str  # markdown: What it does / Why is this bad? / Example / Use instead [/ Known problems]
+    summary: str = ""  # one line for the README's rule index and the page's lead
+    hooks: tuple[str, ...] = ("scan",)  # which of scan / mypy / smoke report it (stated on the rule's page)
     retired_by: str | None = None
 
 

@@ -15,6 +15,8 @@ AG101 = RuleMeta(
     slug="await-not-awaitable",
     template="`await {expr}` awaits {what}; at runtime this raises TypeError (\"can't be used in 'await' expression\")",
     fix="{fix}",
+    summary="`await` on a value that is never awaitable, such as a plain `def`'s result",
+    hooks=("scan", "mypy"),
     doc="""\
 **What it does**
 
@@ -69,6 +71,8 @@ AG103 = RuleMeta(
     slug="context-manager-mismatch",
     template="`{keyword} {expr}` uses {what}; at runtime this raises {error}",
     fix="{fix}",
+    summary="`async with` on a sync context manager, or `with` on an async one",
+    hooks=("scan", "mypy"),
     doc="""\
 **What it does**
 
@@ -116,6 +120,19 @@ async def handler():
     with session() as s:
         return s
 ```
+
+**Known problems**
+
+Values the scanner cannot resolve (unannotated parameters, objects from libraries that are not
+installed, results of unknown decorators or calls) are never reported, nor are values declared
+with a `Protocol` that does not declare `__aenter__` or `__enter__`, a `TypeVar`, or a union with
+a member that may fit. The "no context manager at all" and "class object" forms stay silent for a
+class with an unknown base or a metaclass, or with a class decorator other than `@dataclass`,
+`@final` and `@total_ordering` (a decorator may add `__aenter__`). A plain `with` on something
+that is no context manager at all is not reported: it is a type error, not an async misuse.
+Anything inside `with pytest.raises(...)` is taken as a deliberate test of the failure. Standard
+library types are named as typeshed names them: `threading.Lock()` is `LockType` in the message,
+but `_thread.lock` in the runtime error.
 """,
 )
 
@@ -124,6 +141,8 @@ AG104 = RuleMeta(
     slug="iterator-mismatch",
     template="`{keyword} ... in {expr}` iterates {what}; at runtime this raises {error}",
     fix="{fix}",
+    summary="`async for` over a sync iterable, or `for` over an async one",
+    hooks=("scan", "mypy"),
     doc="""\
 **What it does**
 
@@ -142,11 +161,14 @@ got generator` (or `got coroutine`), or `TypeError: 'async_generator' object is 
 **Example**
 
 ```python
-async def rows():
+from collections.abc import AsyncIterator
+
+
+async def rows() -> AsyncIterator[int]:
     yield 1
 
 
-def total():
+def total() -> int:
     count = 0
     for _ in rows():
         count += 1
@@ -156,16 +178,29 @@ def total():
 **Use instead**
 
 ```python
-async def rows():
+from collections.abc import AsyncIterator
+
+
+async def rows() -> AsyncIterator[int]:
     yield 1
 
 
-async def total():
+async def total() -> int:
     count = 0
     async for _ in rows():
         count += 1
     return count
 ```
+
+**Known problems**
+
+Values declared `Iterable[...]`, `Sequence[...]`, `Any`, a `TypeVar`, or a `Protocol` that
+declares neither `__aiter__` nor `__iter__` are never reported, since they may be either kind.
+Neither are values the scanner cannot resolve (unannotated parameters, libraries that are not
+installed), nor the targets of an `async for` (`async for conn in pool:`, then `for x in conn`).
+A plain `for` over something not iterable at all (a declared `int`) is not reported: it is a type
+error, not an async misuse. Loops inside `with pytest.raises(...)` are taken as deliberate tests
+of the failure.
 """,
 )
 
@@ -175,6 +210,8 @@ AG106 = RuleMeta(
     template="`await {expr}` is inside {where}; Python rejects this with SyntaxError "
     "(\"'await' outside async function\")",
     fix="{fix}",
+    summary="`await` outside an `async def`",
+    hooks=("scan", "mypy"),
     doc="""\
 **What it does**
 
@@ -207,6 +244,12 @@ async def fetch():
 async def handler():
     return await fetch()
 ```
+
+**Known problems**
+
+A top-level `await` is legal where an event loop runs the code and accepts it (IPython and
+Jupyter, `python -m asyncio`, Pyodide). Such a script is reported all the same: silence it with
+`# awaitguard: ignore[AG106]` on the line, or `exclude` the file in the configuration.
 """,
 )
 

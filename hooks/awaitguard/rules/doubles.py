@@ -14,6 +14,8 @@ AG201 = RuleMeta(
     slug="awaitable-double-over-sync",
     template="`{double}` replaces sync `{target}`; the test awaits what production calls directly",
     fix="patch with `autospec=True`, or use `Mock(return_value=...)`",
+    summary="an awaitable test double (`AsyncMock`) patched over a sync target",
+    hooks=("scan", "mypy", "smoke"),
     doc="""\
 **What it does**
 
@@ -57,6 +59,15 @@ def test_handler():
     with patch("example.get_manager", autospec=True):
         pass
 ```
+
+**Known problems**
+
+Only a target that resolves to a function or method (the project's, or an installed library's)
+is checked. A patched class or attribute, a target the scanner cannot resolve, and a double it
+cannot classify (a double that only raises, a `Mock(side_effect=...)`: the scanner does not follow
+`side_effect`) are silent. A patch with `autospec=True` is never reported. A full scan does not
+read a file with no `async`/`await` that patches through a variable
+(`fake = helpers.fake_async` then `patch("m.f", fake)`), so that double is not seen.
 """,
 )
 
@@ -65,6 +76,8 @@ AG202 = RuleMeta(
     slug="sync-double-over-async",
     template="`{double}` replaces async `{target}`; the test calls directly what production awaits",
     fix="patch with `autospec=True`, or use `AsyncMock(return_value=...)`",
+    summary="a sync test double (`MagicMock`) patched over an `async def` target",
+    hooks=("scan", "mypy", "smoke"),
     doc="""\
 **What it does**
 
@@ -115,6 +128,13 @@ def test_profile():
     with patch("example.fetch_user"):
         pass
 ```
+
+**Known problems**
+
+Reported only when the project awaits the target somewhere (a line with `await ...name(`): a
+target that production only hands to a runner accepting both kinds may be meant to be replaced
+by a sync double. Targets and doubles the scanner cannot resolve or classify are silent, as for
+AG201, and a patch with `autospec=True` is never reported.
 """,
 )
 

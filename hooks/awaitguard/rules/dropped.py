@@ -15,6 +15,8 @@ AG102 = RuleMeta(
     template="`{expr}` creates a coroutine that is {how}; its body never runs "
     "(RuntimeWarning: coroutine '{qualname}' was never awaited)",
     fix="{fix}",
+    summary="a coroutine that is never awaited, or is used as if it were its result",
+    hooks=("scan", "mypy", "smoke"),
     doc="""\
 **What it does**
 

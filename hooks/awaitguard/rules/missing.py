@@ -15,6 +15,8 @@ AG105 = RuleMeta(
     template="`{name}` is no longer defined in `{module}` ({change}); this line still imports it "
     "and raises ImportError",
     fix="{fix}",
+    summary="an import of a definition that the change deleted or renamed",
+    hooks=("scan",),
     doc="""\
 **What it does**
 
