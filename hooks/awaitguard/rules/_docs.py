@@ -36,7 +36,7 @@ def rule_page(meta: RuleMeta) -> str:
         "<!-- generated from the rule's RuleMeta (awaitguard.rules._docs): edit the rule module, not this page -->\n\n"
         f"{retired}{_sentence(meta.summary)}\n\n"
         f"Reported by:\n\n{reported}\n\n"
-        f"`# awaitguard: ignore[{meta.code}]` on a line silences it there (scan and mypy hooks), and "
+        f"`# awaitguard: ignore[{meta.code}]` (or `# noqa: {meta.code}`) on a line silences it there, and "
         f'`ignore = ["{meta.code}"]` everywhere ([configuration](../../README.md#configuration)).\n\n'
         f"{body}\n\n"
         f"[All rules](README.md)\n"
