@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "  scan   static scan (the awaitguard-scan hook)\n"
             "  mypy   mypy with awaitguard's plugin and stubs (the awaitguard-mypy hook)\n"
             "  smoke  pytest with production-like async guards (the awaitguard-smoke hook)\n"
+            "  ingest     record the async failures of production logs (docs/incidents.md)\n"
+            "  incidents  list or prune the recorded incidents\n"
         )
         return EXIT_CLEAN if args else EXIT_ERROR
     if args[0] == "--version":
@@ -109,7 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError as exc:
             return _error(_smoke_missing(exc))
         return smoke_main(rest)
-    return _error(f"unknown command `{command}` (use scan, mypy or smoke)")
+    if command in ("ingest", "incidents"):
+        from awaitguard.incidents import command as incidents_cli
+
+        return (incidents_cli.ingest_main if command == "ingest" else incidents_cli.incidents_main)(rest)
+    return _error(f"unknown command `{command}` (use scan, mypy, smoke, ingest or incidents)")
 
 
 def _smoke_missing(exc: ImportError) -> str:
@@ -189,7 +195,13 @@ def scan_main(argv: Sequence[str]) -> int:
         _release()
     if isinstance(result, str):
         return _error(result, SCAN)
-    findings = engine.finish(result.findings, config, opts.select, opts.ignore)
+    from awaitguard.incidents.recheck import StoreError, for_scan
+
+    try:  # recorded production incidents are in scope whatever the change (docs/incidents.md)
+        incidents = for_scan(root, config, _KEPT[0] if _KEPT else None)  # type: ignore[arg-type]
+    except StoreError as exc:
+        return _error(str(exc), SCAN)
+    findings = engine.finish(incidents.merge(result.findings), config, opts.select, opts.ignore)
     notices = result.said()
     out = render(fmt, findings, notices)
     if out:
@@ -197,12 +209,14 @@ def scan_main(argv: Sequence[str]) -> int:
         sys.stdout.flush()
     # in every format: the machine formats carry them in their document too
     sys.stderr.write(notice_lines(notices, SCAN))
+    (sys.stdout if fmt == "text" else sys.stderr).write("".join(f"{line}\n" for line in incidents.blocking))
+    sys.stderr.write("".join(f"{SCAN}: note: {line}\n" for line in incidents.notes))
     if opts.stats:
         in_scope, found = counted(result.files_total, "file"), counted(len(findings), "finding")
         sys.stderr.write(f"{SCAN}: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
     if any(not notice.is_note for notice in notices):
         return EXIT_ERROR
-    return EXIT_FINDINGS if findings else EXIT_CLEAN
+    return EXIT_FINDINGS if findings or incidents.blocking else EXIT_CLEAN
 
 
 def _walk(folder: Path) -> list[str]:

@@ -46,6 +46,10 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "typeguard": (bool,),
         "debug": (bool,),
     },
+    "incidents": {  # docs/incidents.md
+        "file": (str,),
+        "path-map": (dict,),
+    },
 }
 
 
@@ -65,6 +69,7 @@ class Config:
     libraries: bool = True  # read typeshed and installed packages
     mypy: Mapping[str, Any] = field(default_factory=dict)
     smoke: Mapping[str, Any] = field(default_factory=dict)
+    incidents: Mapping[str, Any] = field(default_factory=dict)
 
 
 def find_root(start: Path) -> Path:
@@ -101,6 +106,8 @@ def _check(section: str, table: Mapping[str, Any], where: Path, codes: Collectio
             raise ConfigError(f"{where}: [{label}] `{key}` must be a {names}, got {type(value).__name__}")
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{where}: [{label}] `{key}` must be a list of strings")
+        if key == "path-map" and isinstance(value, dict) and not all(isinstance(item, str) for item in value.values()):
+            raise ConfigError(f"{where}: [{label}] `{key}` must map deployed prefixes to folders (strings)")
         if section == "" and key in ("select", "ignore") and isinstance(value, list):
             _check_codes(value, codes, f"{where}: [{label}] `{key}`")
 
@@ -160,4 +167,5 @@ def load(root: Path, path: Path | None = None, codes: Collection[str] | None = N
         libraries=bool(table.get("libraries", True)),
         mypy=dict(table.get("mypy", {})),
         smoke=dict(table.get("smoke", {})),
+        incidents=dict(table.get("incidents", {})),
     )
