@@ -242,7 +242,10 @@ def test_format_from_config(
             "awaitguard scan: error: argument --base: not allowed with argument --all",
         ),
         (["scan", "--format", "xml"], "awaitguard scan: error: argument --format: invalid choice: 'xml' "),
-        (["frobnicate"], "awaitguard: error: unknown command `frobnicate` (use scan, mypy, smoke, ingest or incidents)"),
+        (
+            ["frobnicate"],
+            "awaitguard: error: unknown command `frobnicate` (use scan, mypy, smoke, ingest or incidents)",
+        ),
     ],
     ids=["unknown-option", "all-and-base", "bad-format", "unknown-command"],
 )
@@ -379,7 +382,8 @@ def test_unknown_config_key_names_key_and_file(
     [
         (
             "tool.awaitguard",
-            "cache, exclude, format, ignore, incidents, libraries, mypy, per-file-ignores, python, select, smoke, src, stub-paths",
+            "cache, exclude, format, ignore, incidents, libraries, mypy, per-file-ignores, python, select, smoke, "
+            "src, stub-paths",
         ),
         ("tool.awaitguard.mypy", "args, check_untyped_defs, disable, enable"),
         ("tool.awaitguard.smoke", "debug, loop, markers, packages, tests, typeguard"),
