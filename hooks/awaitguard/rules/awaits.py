@@ -148,9 +148,10 @@ AG104 = RuleMeta(
 
 Finds `async for` over a value that is only a sync iterable (a generator, a list, a class with
 `__iter__` but no `__aiter__`, a value declared `list[int]`/`dict[str, X]`/`str`, a literal or
-display such as `[1, 2]`) or not iterable at all (a declared `int`), `for` over an async generator or an
-async iterator, and either form (or a comprehension) over a coroutine that was not awaited. Those
-coroutines are never reported as AG102 as well: one line, one code.
+display such as `[1, 2]`) or not iterable at all (a declared `int`, a class object such as
+`async for row in Rows:`), `for` over an async generator or an async iterator, and either form
+(or a comprehension) over a coroutine that was not awaited. Those coroutines are never reported
+as AG102 as well: one line, one code.
 
 **Why is this bad?**
 
