@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from awaitguard import index
+from awaitguard import parsing
+from awaitguard.cache import FactsCache
 from awaitguard.cli import main
 
 if TYPE_CHECKING:
@@ -958,7 +959,7 @@ def test_parsing_that_starts_while_files_are_read_gives_the_serial_answer(
     The forked judge starts on their awaits while this process parses sync files that import an
     async def (AG102; the fork parses some of them, lent) and one that patches it (AG202), judged
     here once the names are known."""
-    monkeypatch.setattr(index, "EARLY_BYTES", 1_000)
+    monkeypatch.setattr(parsing, "EARLY_BYTES", 1_000)
     root = cached_project(tmp_path, monkeypatch)
     for number in range(700):
         source = BAD if number % 7 == 0 else GOOD.replace("def ", f"def f{number}_")
@@ -1010,7 +1011,7 @@ def test_a_cache_file_that_is_no_database_is_closed_at_once(tmp_path: Path, monk
         return conn
 
     monkeypatch.setattr(sqlite3, "connect", recording)
-    cache = index.FactsCache(tmp_path)
+    cache = FactsCache(tmp_path)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_bytes(b"garbage" * 1000)
     assert cache.get("key") is None

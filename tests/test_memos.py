@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from awaitguard import engine, refs
+from awaitguard import judge, refs
 from awaitguard.facts import collect
 from awaitguard.index import Index
 from awaitguard.resolve import Resolver
@@ -23,11 +23,11 @@ def test_name_refs_start_again_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_short_names_start_again_at_the_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(engine, "MEMO_LIMIT", 2)
-    monkeypatch.setattr(engine, "_SHORT_NAMES", {})
+    monkeypatch.setattr(judge, "MEMO_LIMIT", 2)
+    monkeypatch.setattr(judge, "_SHORT_NAMES", {})
     source = b"def main():\n" + b"".join(b"    client.call_%d()\n" % n for n in range(6))
     facts = collect("app.py", "app", False, source)
     assert len(facts.sites) == 6
     index = Index(FsTree(tmp_path))
-    assert engine.run_rules(Resolver(index), facts, names={"call_5"}) == []
-    assert 0 < len(engine._SHORT_NAMES) <= 2
+    assert judge.run_rules(Resolver(index), facts, names={"call_5"}) == []
+    assert 0 < len(judge._SHORT_NAMES) <= 2

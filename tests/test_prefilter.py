@@ -8,7 +8,7 @@ import pytest
 
 from awaitguard import engine
 from awaitguard.config import Config
-from awaitguard.engine import (
+from awaitguard.prefilter import (
     _FROM_IMPORT,
     _IS_ASYNC,
     _NEEDS_PARSE,

@@ -17,6 +17,7 @@ from mypy.nodes import MypyFile, SymbolTableNode
 from mypy.options import Options
 
 from awaitguard import index
+from awaitguard.cache import default_cache_dir
 from awaitguard.mypy_plugin.config import PluginConfig
 from awaitguard.mypy_plugin.sources import PlainCallee, Project
 
@@ -58,7 +59,7 @@ def mypy_stubs_path(python_executable: str | None) -> str | None:
     folders = [*site_packages, *(os.path.realpath(f) for f in site_packages)]
     if not _inside(str(stubs), folders):
         return str(stubs)
-    target = index.default_cache_dir() / "mypy-stubs" / stubs_hash()
+    target = default_cache_dir() / "mypy-stubs" / stubs_hash()
     if _inside(str(target), folders):
         return _private_copy(stubs)
     if target.is_dir():
