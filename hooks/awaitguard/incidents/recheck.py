@@ -23,6 +23,16 @@ if TYPE_CHECKING:
 _KINDS = {k.name: k for k in vars(patterns).values() if isinstance(k, patterns.Kind)}
 
 
+_CONSTRUCTS = {
+    "await": "`await`",
+    "async-with": "`async with`",
+    "with": "`with`",
+    "async-for": "`async for`",
+    "for": "`for`",
+    "value": "use as a value",
+}
+
+
 @dataclass
 class State:
     word: str  # failing | unchanged | resolved | unreadable
@@ -109,7 +119,8 @@ def _check(config: Config, incidents: Sequence[store.Incident], index: Index) ->
             assert module is not None
             site = module.follow(kind, incident.callee, incident.function, incident.line)
             if site is None:
-                why = f"`{incident.callee}` is no longer called in `{incident.function}`"
+                what = _CONSTRUCTS.get(kind.construct, "call")
+                why = f"no {what} of `{incident.callee}` is left in `{incident.function}`"
                 states[incident.id] = State("resolved", why=why)
             else:
                 states[incident.id] = State("unchanged", site)

@@ -1,0 +1,182 @@
+"""Incidents are always in scope: in a real git repository, ingest -> commit the incidents file -> an
+unrelated commit is blocked while the bug is there -> the fix passes and says resolved -> prune."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from awaitguard.cli import main
+from awaitguard.incidents import store
+from conftest import GitRepo
+
+FACTORY = """\
+class Manager:
+    pass
+
+
+def get_manager():
+    return Manager()
+"""
+HANDLER = """\
+from app.factory import get_manager
+
+
+async def handle(user):
+    manager = await get_manager()
+    return manager
+"""
+OTHER = """\
+from app.factory import get_manager
+
+
+async def broadcast(message):
+    manager = await get_manager()
+    return manager
+"""
+LOG = {
+    "severity": "ERROR",
+    "timestamp": "2026-12-03T14:15:16Z",
+    "message": "Traceback (most recent call last):\n"
+    '  File "/srv/chat/app/handler.py", line 5, in handle\n'
+    "    manager = await get_manager()\n"
+    "TypeError: object Manager can't be used in 'await' expression\n",
+}
+
+
+def scan(repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    monkeypatch.chdir(repo.root)
+    code = main(["scan", "--no-cache"])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def chat(git_repo: GitRepo) -> GitRepo:
+    git_repo.write("app/__init__.py", "")
+    git_repo.write("app/factory.py", FACTORY)
+    git_repo.write("app/handler.py", HANDLER)
+    git_repo.write("app/other.py", OTHER)
+    git_repo.write("app/util.py", "def slug(text):\n    return text.lower()\n")
+    git_repo.commit("service")
+    return git_repo
+
+
+def test_ingest_commit_block_fix_prune(
+    chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an unrelated change passes while nothing is recorded: the bug is outside its scope
+    chat.write("app/util.py", "def slug(text):\n    return text.strip().lower()\n")
+    chat.git("add", "app/util.py")
+    assert scan(chat, monkeypatch, capsys) == (0, "", "")
+
+    log = tmp_path / "prod.jsonl"
+    log.write_text(json.dumps(LOG) + "\n", encoding="utf-8")
+    monkeypatch.chdir(chat.root)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    (incident,) = store.load(chat.root / store.DEFAULT_FILE)
+    assert (incident.path, incident.line, incident.function, incident.callee) == (
+        "app/handler.py", 5, "handle", "get_manager"
+    )  # fmt: skip
+    chat.git("add", store.DEFAULT_FILE)
+    chat.commit("incidents: get_manager awaited in production", add_all=False)
+
+    # the same unrelated change is now blocked: the incident's site, and the other call of its callee
+    chat.git("add", "app/util.py")
+    code, out, err = scan(chat, monkeypatch, capsys)
+    assert code == 1 and err == ""
+    located = [line.split(" ", 2)[:2] for line in out.splitlines() if not line.startswith(" ")]
+    assert located == [["app/handler.py:5:15:", "AG101"], ["app/other.py:5:15:", "AG101"]]
+    assert (
+        f"    app/handler.py:5:15: note: incident {incident.id}: production raised TypeError: object Manager can't "
+        "be used in 'await' expression (seen once, 2026-12-03T14:15:16Z) here"
+    ) in out.splitlines()
+    assert f"note: incident {incident.id}: production raised" in out.split("app/other.py:5:15:")[1]
+    chat.commit("util: strip", add_all=False)
+
+    # a moved line is followed (by callee and enclosing function)
+    chat.write(
+        "app/handler.py", HANDLER.replace("async def handle(user):\n", "async def handle(user):\n    user.seen()\n")
+    )
+    chat.git("add", "app/handler.py")
+    code, out, _ = scan(chat, monkeypatch, capsys)
+    assert code == 1 and f"app/handler.py:6:15: note: incident {incident.id}" in out
+
+    # the fix passes and says the incident is resolved (the other caller is fixed too: same callee)
+    chat.write("app/handler.py", HANDLER.replace("await get_manager()", "get_manager()"))
+    chat.write("app/other.py", OTHER.replace("await get_manager()", "get_manager()"))
+    chat.git("add", "app/handler.py", "app/other.py")
+    code, out, err = scan(chat, monkeypatch, capsys)
+    assert (code, out) == (0, "")
+    assert err == (
+        f"awaitguard scan: note: incident {incident.id} (app/handler.py:5 `get_manager`) is resolved "
+        "(no `await` of `get_manager` is left in `handle`); `awaitguard incidents prune` removes it\n"
+    )
+    chat.commit("handler: get_manager is sync", add_all=False)
+
+    assert main(["incidents", "prune"]) == 0
+    assert capsys.readouterr().err == "awaitguard incidents: removed 1 incident, 0 left\n"
+    assert store.load(chat.root / store.DEFAULT_FILE) == []
+    chat.commit("incidents: prune")
+    assert scan(chat, monkeypatch, capsys) == (0, "", "")
+
+
+NESTED = """\
+import asyncio
+
+
+async def refresh():
+    return 1
+
+
+def sync_refresh():
+    return asyncio.run(refresh())
+
+
+async def nightly():
+    return sync_refresh()
+"""
+NESTED_LOG = (
+    "2026-12-04T01:00:00Z worker Traceback (most recent call last):\n"
+    '2026-12-04T01:00:00Z worker   File "/app/jobs.py", line 13, in nightly\n'
+    "2026-12-04T01:00:00Z worker     return sync_refresh()\n"
+    '2026-12-04T01:00:00Z worker   File "/app/jobs.py", line 9, in sync_refresh\n'
+    "2026-12-04T01:00:00Z worker     return asyncio.run(refresh())\n"
+    '2026-12-04T01:00:00Z worker   File "/usr/local/lib/python3.12/asyncio/runners.py", line 190, in run\n'
+    "2026-12-04T01:00:00Z worker RuntimeError: asyncio.run() cannot be called from a running event loop\n"
+)
+
+
+def test_an_incident_no_rule_can_check_blocks_while_its_line_is_unchanged(
+    git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("jobs.py", NESTED)
+    git_repo.write("util.py", "X = 1\n")
+    git_repo.commit("jobs")
+    log = tmp_path / "worker.log"
+    log.write_text(NESTED_LOG, encoding="utf-8")
+    monkeypatch.chdir(git_repo.root)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    (incident,) = store.load(git_repo.root / store.DEFAULT_FILE)
+    assert (incident.kind, incident.rule, incident.line, incident.callee) == ("nested-event-loop", "", 9, "asyncio.run")
+    git_repo.commit("incidents")
+    git_repo.write("util.py", "X = 2\n")
+    git_repo.git("add", "util.py")
+    code, out, _ = scan(git_repo, monkeypatch, capsys)
+    assert code == 1
+    assert out == (
+        f"jobs.py:9: incident {incident.id}: `asyncio.run` failed here in production (RuntimeError: asyncio.run() "
+        "cannot be called from a running event loop; seen once, 2026-12-04T01:00:00Z), and the line is unchanged\n"
+        "    help: fix the line; if it was fixed elsewhere (the callee changed), "
+        f"`awaitguard incidents prune {incident.id}`\n"
+    )
+    # fixed elsewhere (the caller no longer runs inside a loop): the user drops it by id
+    assert main(["incidents", "prune", incident.id]) == 0
+    assert main(["incidents", "prune", "ag-00000000"]) == 2
+    assert capsys.readouterr().err.endswith("error: no incident ag-00000000 in incidents.toml\n")
+    git_repo.git("add", store.DEFAULT_FILE)
+    assert scan(git_repo, monkeypatch, capsys) == (0, "", "")
