@@ -296,7 +296,7 @@ def test_select_and_ignore_from_config(
     assert (code, [line.split(" ")[1] for line in out if not line.startswith(" ")]) == (1, ["AG102"])
 
 
-KNOWN_CODES = "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG201, AG202)"
+KNOWN_CODES = "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG108, AG109, AG201, AG202, AG203)"
 
 
 @pytest.mark.parametrize("option", ["--select", "--ignore"])
@@ -383,8 +383,8 @@ def test_unknown_config_key_names_key_and_file(
     [
         (
             "tool.awaitguard",
-            "cache, exclude, format, ignore, incidents, libraries, mypy, per-file-ignores, python, select, smoke, "
-            "src, stub-paths",
+            "cache, exclude, format, ignore, incidents, libraries, mypy, per-file-ignores, policy, python, select, "
+            "smoke, src, stub-paths",
         ),
         ("tool.awaitguard.mypy", "args, check_untyped_defs, disable, enable"),
         ("tool.awaitguard.smoke", "debug, loop, markers, packages, tests, typeguard"),

@@ -27,6 +27,8 @@ UPDATE = os.environ.get("AWAITGUARD_UPDATE_DOCS") == "1"
 STALE = "run AWAITGUARD_UPDATE_DOCS=1 python -m pytest tests/test_docs.py"
 START, END = "<!-- rules:start -->\n", "<!-- rules:end -->"
 BLOCK = re.compile(r"^## (Example|Use instead)\n\n```python\n(.*?)^```", re.S | re.M)
+# a rule that needs a project policy shows it under Options (written as both examples' pyproject.toml)
+OPTIONS = re.compile(r"^## Options\n\n(?:.*?\n\n)?```toml\n(.*?)^```", re.S | re.M)
 HEADINGS = ("What it does", "Why is this bad?", "Example", "Use instead")
 OPTIONAL = ("Known problems", "Options", "References")  # STYLE.md section 5: the only optional headings
 MAX_README_LINES = 300
@@ -103,6 +105,8 @@ def test_rule_examples_report_exactly_their_code(code: str, tmp_path: Path) -> N
     for folder, body in ((bad, docs["Example"]), (good, docs["Use instead"])):
         folder.mkdir()
         (folder / "example.py").write_text(body, encoding="utf-8")
+        for options in OPTIONS.findall((ROOT / page_path(code)).read_text(encoding="utf-8")):
+            (folder / "pyproject.toml").write_text(options, encoding="utf-8")
     assert {f.code for f in awaitguard.scan(bad)} == {code}
     assert awaitguard.scan(good) == []
 

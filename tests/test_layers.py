@@ -69,7 +69,10 @@ ALLOWED: dict[str, set[str]] = {
         "prefilter",
         "parallel",
         "impact",
+        "policy",
     },
+    # the project's policies: below the engine, above the rules (rules/policy.py holds their codes)
+    "policy": {"config", "findings", "index", "model", "refs", "resolve", "rules", "source", "tree", "values"},
     "report": {"findings", "rules", "model", "report", "__init__"},
     # production incidents: reads logs, maps them to the tree, re-checks them through the engine
     "incidents": {"config", "engine", "findings", "gitscope", "index", "source", "tree", "incidents"},

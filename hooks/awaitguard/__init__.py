@@ -22,7 +22,7 @@ def scan(root: str | Path, paths: Sequence[str] | None = None, *, cache: bool = 
     settings = config.load(root, codes=CODES)
     index = engine.make_index(settings, FsTree(root, exclude=settings.exclude), cache, workers=1)
     try:
-        result = engine.scan_tree(index, paths, settings.exclude)
+        result = engine.scan_tree(index, paths, settings.exclude, settings.policy)
     finally:
         engine.release(index)
     return engine.finish(result.findings, settings, (), ())

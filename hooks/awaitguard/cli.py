@@ -189,7 +189,7 @@ def scan_main(argv: Sequence[str]) -> int:
 
     try:
         result = _run(opts, config, root, repo, paths)
-    except LibraryError as exc:
+    except (LibraryError, config_mod.ConfigError) as exc:  # ConfigError: a policy naming nothing
         result = str(exc)
     finally:
         _release()
@@ -241,11 +241,11 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
         tree = FsTree(root, exclude=config.exclude)
         index = _kept(eng.make_index(config, tree, cache, opts.jobs))
         if not opts.paths:
-            result = eng.scan_tree(index, None, config.exclude)
+            result = eng.scan_tree(index, None, config.exclude, config.policy)
             if not opts.all:
                 result.note = note
             return result
-        result = eng.scan_tree(index, paths, config.exclude)  # paths holding no Python file: nothing
+        result = eng.scan_tree(index, paths, config.exclude, config.policy)  # paths holding no Python file: nothing
         if not opts.all:
             result.note = note
         return result
@@ -253,19 +253,19 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
         if opts.all:  # every file of the project, or every file under the given paths
             tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
             index = _kept(eng.make_index(config, tree, cache, opts.jobs))
-            return eng.scan_tree(index, paths or None, config.exclude)
+            return eng.scan_tree(index, paths or None, config.exclude, config.policy)
         scope = git.default_scope(root, opts.base, os.environ)
         if not scope.changes and paths:
             # e.g. `pre-commit run --all-files`: nothing staged, so the given files are scanned whole
             tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
             index = _kept(eng.make_index(config, tree, cache, opts.jobs))
-            return eng.scan_tree(index, paths, config.exclude)
+            return eng.scan_tree(index, paths, config.exclude, config.policy)
         new_tree = git.GitTree(root, scope.target)
         new_index = _kept(eng.make_index(config, new_tree, cache, opts.jobs))
         old_index = None
         if scope.base is not None:
             old_index = _kept(eng.make_index(config, git.GitTree(root, scope.base), cache, opts.jobs))
-        return eng.scan_change(scope, new_index, old_index, config.exclude)
+        return eng.scan_change(scope, new_index, old_index, config.exclude, config.policy)
     except git.GitError as exc:
         return str(exc)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -50,7 +51,21 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "file": (str,),
         "path-map": (dict,),
     },
+    "policy": {},  # checked by ``_policy``: lists of tables and a table of names, not plain values
 }
+# [tool.awaitguard.policy]: key -> what it holds, for the error naming a malformed entry
+POLICY_KEYS = {
+    "real": "a list of tables with `targets` and `paths`",
+    "sync": "a list of qualified names or patterns",
+    "async": "a list of qualified names or patterns",
+    "twins": "a table of `sync name` = `async name`",
+    "forbid-in-async": "a list of qualified names or patterns",
+    "conventions": "a list of async-name patterns such as `*_async` or `a*`",
+}
+DEFAULT_CONVENTIONS = ("*_async", "a*")
+# a qualified name, or a pattern of one: dotted identifiers, with `*`, `?` and `[...]` allowed
+_NAME = re.compile(r"^[\w*?\[\]!-]+(\.[\w*?\[\]!-]+)*$")
+_WILD = re.compile(r"[*?\[]")
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,37 @@ class Config:
     mypy: Mapping[str, Any] = field(default_factory=dict)
     smoke: Mapping[str, Any] = field(default_factory=dict)
     incidents: Mapping[str, Any] = field(default_factory=dict)
+    policy: Policy | None = None  # [tool.awaitguard.policy], when the project has one
+
+
+@dataclass(frozen=True)
+class RealPolicy:
+    """``real`` entry: inside ``paths``, no test double may replace a name matching ``targets``."""
+
+    targets: tuple[str, ...]
+    paths: tuple[str, ...]
+    line: int  # its line in the config file (what a finding or a failed test names)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a team states that the scanner cannot infer (docs/policies.md)."""
+
+    source: str  # the config file, as shown to the user
+    real: tuple[RealPolicy, ...] = ()
+    sync: tuple[str, ...] = ()
+    async_: tuple[str, ...] = ()
+    twins: tuple[tuple[str, str], ...] = ()  # (sync name, async name)
+    forbid_in_async: tuple[str, ...] = ()
+    conventions: tuple[str, ...] = DEFAULT_CONVENTIONS
+    lines: Mapping[str, int] = field(default_factory=dict)  # key (`sync`, a name) -> line in the file
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, self.lines.get("", 1))
+
+
+def is_pattern(name: str) -> bool:
+    return bool(_WILD.search(name))
 
 
 def find_root(start: Path) -> Path:
@@ -85,6 +131,10 @@ def _check(section: str, table: Mapping[str, Any], where: Path, codes: Collectio
     allowed = SCHEMA[section]
     label = "tool.awaitguard" + (f".{section}" if section else "")
     for key, value in table.items():
+        if section == "" and key == "policy":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: [{label}] `{key}` must be a table")
+            continue  # ``_policy`` reads it
         if section == "" and key in SCHEMA and key != "":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: [{label}] `{key}` must be a table")
@@ -168,4 +218,102 @@ def load(root: Path, path: Path | None = None, codes: Collection[str] | None = N
         mypy=dict(table.get("mypy", {})),
         smoke=dict(table.get("smoke", {})),
         incidents=dict(table.get("incidents", {})),
+        policy=_policy(table["policy"], source) if "policy" in table else None,
     )
+
+
+def _names(value: object, what: str, patterns: bool = True) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{what} must be a list of strings")
+    for item in value:
+        if not _NAME.match(item):
+            raise ConfigError(f"{what}: `{item}` is not a qualified name (dotted identifiers, `*` allowed)")
+        if not patterns and is_pattern(item):
+            raise ConfigError(f"{what}: `{item}` must be a name, not a pattern")
+    return tuple(value)
+
+
+def policy_from_text(text: str, where: Path) -> Policy | None:
+    """The policy of a pyproject.toml's text (another revision's, say), None when it has none or is broken."""
+    try:
+        table = tomllib.loads(text).get("tool", {}).get("awaitguard", {}).get("policy")
+        return _policy(table, where, text) if isinstance(table, dict) else None
+    except (tomllib.TOMLDecodeError, ConfigError, AttributeError):
+        return None
+
+
+def _policy(table: Mapping[str, Any], where: Path, text: str | None = None) -> Policy:
+    """The ``[tool.awaitguard.policy]`` table, checked entry by entry (one error naming key and file)."""
+    label = f"{where}: [tool.awaitguard.policy]"
+    text = where.read_text(encoding="utf-8") if text is None else text
+    for key in table:
+        if key not in POLICY_KEYS:
+            raise ConfigError(
+                f"{where}: unknown key `{key}` in [tool.awaitguard.policy] (known: {', '.join(POLICY_KEYS)})"
+            )
+    real_raw = table.get("real", [])
+    if not isinstance(real_raw, list) or not all(isinstance(entry, dict) for entry in real_raw):
+        raise ConfigError(f"{label} `real` must be {POLICY_KEYS['real']}")
+    real: list[RealPolicy] = []
+    for number, entry in enumerate(real_raw, 1):
+        what = f"{label} `real` entry {number}"
+        unknown = sorted(set(entry) - {"targets", "paths"})
+        if unknown:
+            raise ConfigError(f"{what}: unknown key `{unknown[0]}` (known: targets, paths)")
+        for needed in ("targets", "paths"):
+            if not entry.get(needed):
+                raise ConfigError(f"{what} needs a non-empty `{needed}` list")
+        targets = _names(entry["targets"], f"{what} `targets`")
+        paths = entry["paths"]
+        if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+            raise ConfigError(f"{what} `paths` must be a list of path globs")
+        real.append(RealPolicy(targets, tuple(p.strip("/") or "*" for p in paths), _line(text, targets[0])))
+    sync = _names(table.get("sync", []), f"{label} `sync`")
+    async_ = _names(table.get("async", []), f"{label} `async`")
+    twins_raw = table.get("twins", {})
+    if not isinstance(twins_raw, dict) or not all(isinstance(v, str) for v in twins_raw.values()):
+        raise ConfigError(f"{label} `twins` must be {POLICY_KEYS['twins']}")
+    _names(list(twins_raw), f"{label} `twins`", patterns=False)
+    _names(list(twins_raw.values()), f"{label} `twins`", patterns=False)
+    forbid = _names(table.get("forbid-in-async", []), f"{label} `forbid-in-async`")
+    conventions = table.get("conventions", list(DEFAULT_CONVENTIONS))
+    if not isinstance(conventions, list) or not all(
+        isinstance(c, str) and c.count("*") == 1 and c.strip("*").isidentifier() for c in conventions
+    ):
+        raise ConfigError(f"{label} `conventions` must be {POLICY_KEYS['conventions']} (one `*` each)")
+    both = sorted(set(sync) & set(async_))
+    if both:
+        raise ConfigError(f"{label} `{both[0]}` is declared both `sync` and `async`")
+    for sync_name, async_name in twins_raw.items():
+        if sync_name in async_ or async_name in sync:
+            wrong = sync_name if sync_name in async_ else async_name
+            raise ConfigError(
+                f"{label} `twins` pairs `{sync_name}` (sync) with `{async_name}` (async), "
+                f"but `{wrong}` is declared the other way"
+            )
+    lines = {"": _line(text, "[tool.awaitguard.policy")}
+    for name in (*sync, *async_, *forbid, *twins_raw, *twins_raw.values()):
+        lines[name] = _line(text, name)
+    for key in table:
+        lines[key] = _line(text, key)
+    return Policy(
+        source=where.name,
+        real=tuple(real),
+        sync=sync,
+        async_=async_,
+        twins=tuple(twins_raw.items()),
+        forbid_in_async=forbid,
+        conventions=tuple(conventions),
+        lines=lines,
+    )
+
+
+def _line(text: str, needle: str) -> int:
+    """The line of ``needle`` (quoted, or a key) after the policy table's header; 1 when not found."""
+    start = text.find("[tool.awaitguard.policy")
+    start = max(start, 0)
+    for candidate in (f'"{needle}"', f"'{needle}'", needle):
+        at = text.find(candidate, start)
+        if at >= 0:
+            return text.count("\n", 0, at) + 1
+    return 1

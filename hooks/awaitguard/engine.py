@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from awaitguard import newer
 from awaitguard.cache import FactsCache, default_cache_dir
-from awaitguard.config import Config
+from awaitguard.config import Config, Policy
 from awaitguard.findings import CodeFilter, Finding, Notice, dedupe
 from awaitguard.impact import compare, flipped_findings, removed_findings, rewritten
 from awaitguard.index import Index
@@ -25,6 +25,7 @@ from awaitguard.judge import run_rules
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import ModuleFacts, Scope
 from awaitguard.parallel import Judge
+from awaitguard.policy import scan as policy_scan
 from awaitguard.prefilter import async_names, async_pairs, imports_any, is_async, mentions_patch, patch_could_matter
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, Resolver
 from awaitguard.tree import FsTree, Tree, excluded
@@ -116,7 +117,9 @@ def finish(
 
 
 # -- whole tree -----------------------------------------------------------------------------------
-def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> Result:
+def scan_tree(
+    index: Index, paths: Sequence[str] | None = None, exclude: Sequence[str] = (), policy: Policy | None = None
+) -> Result:
     """A full scan: files that can hold a site, plus sync files importing an async definition.
 
     Parsing is the floor of the cost, so files are chosen from their bytes: those with an
@@ -175,11 +178,15 @@ def scan_tree(index: Index, paths: Sequence[str] | None = None, exclude: Sequenc
         findings = judge.finish(loaded, every_name)
     finally:
         judge.close()
+    if policy is not None:  # the project's own policies (awaitguard.policy)
+        findings += policy_scan.tree_findings(policy, Resolver(index), files, data)
     notices = settle(index, set(files), "only read to resolve names")
     return Result(findings, notices, len(files), index.parsed)
 
 
-def scan_change(scope: Scope, new_index: Index, old_index: Index | None, exclude: Sequence[str] = ()) -> Result:
+def scan_change(
+    scope: Scope, new_index: Index, old_index: Index | None, exclude: Sequence[str] = (), policy: Policy | None = None
+) -> Result:
     """Findings on the changed lines, plus everything the changed definitions break elsewhere."""
     resolver = Resolver(new_index)
     result = Result(note=scope.note)
@@ -192,6 +199,8 @@ def scan_change(scope: Scope, new_index: Index, old_index: Index | None, exclude
         for finding in run_rules(resolver, facts):
             if status == "A" or finding.line in lines:
                 findings.append(finding)
+    if policy is not None:
+        findings += policy_scan.change_findings(policy, resolver, changes, old_index, exclude)
     if old_index is not None:
         flips, removed = compare(old_index, new_index, changes)
         findings.extend(flipped_findings(resolver, new_index, flips))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from awaitguard.rules import awaits, doubles, dropped, missing
+from awaitguard.rules import awaits, doubles, dropped, missing, policy
 from awaitguard.rules._base import RuleMeta
 
-FAMILIES = (awaits, dropped, missing, doubles)
+FAMILIES = (awaits, dropped, missing, doubles, policy)
 
 CODES: MappingProxyType[str, RuleMeta] = MappingProxyType(
     {meta.code: meta for family in FAMILIES for meta in family.META}

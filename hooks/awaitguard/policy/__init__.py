@@ -1,0 +1,1 @@
+"""A project's own policies (``[tool.awaitguard.policy]``): docs/policies.md."""

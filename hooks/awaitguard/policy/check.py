@@ -1,0 +1,181 @@
+"""The policy findings of one file: AG203 doubles in `real` paths, AG108/AG109 calls in async code."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+
+from awaitguard.config import Policy, RealPolicy
+from awaitguard.findings import Finding, Related
+from awaitguard.model import DefFact, ModuleFacts, Site
+from awaitguard.policy.walk import Call, Double, walk
+from awaitguard.resolve import Resolver
+from awaitguard.rules.policy import AG108, AG109, AG203
+from awaitguard.source import SourceError, parse
+from awaitguard.tree import excluded
+from awaitguard.values import Value
+
+_DOUBLE_WORDS = (b"patch", b"setattr", b"Mock", b"autospec")
+
+
+def matches(name: str, patterns: Iterable[str]) -> str:
+    """The first of ``patterns`` that ``name`` matches ("" for none): a pattern naming a module or a
+    class covers its members too."""
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern + "."):
+            return pattern
+    return ""
+
+
+def qualified(value: Value) -> str:
+    """``pkg.mod.Class.method`` for a definition, a module's or an outside name's dotted name, else ""."""
+    if value.kind == "module" or value.kind == "external":
+        return value.name
+    if value.defn is not None and value.module and value.kind in ("function", "class"):
+        return f"{value.module}.{value.defn.qualname}"
+    return ""
+
+
+def short(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+class Checker:
+    """The policy, with what resolving it takes; ``file`` gives one file's findings."""
+
+    def __init__(self, policy: Policy, resolver: Resolver) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.index = resolver.index
+        self.explicit = dict(policy.twins)
+        self.explicit_async = {b: a for a, b in policy.twins}
+        self.by_short = {short(sync): (sync, twin) for sync, twin in policy.twins}
+
+    def wants(self, path: str, data: bytes) -> tuple[list[RealPolicy], bool]:
+        reals = [r for r in self.policy.real if excluded(path, r.paths)]
+        if reals and not any(word in data for word in _DOUBLE_WORDS):
+            reals = []
+        calls = b"async" in data and bool(self.policy.twins or self.policy.forbid_in_async or self.policy.conventions)
+        return reals, calls
+
+    def file(self, path: str, data: bytes) -> list[Finding]:
+        reals, calls = self.wants(path, data)
+        if not reals and not calls:
+            return []
+        facts = self.index.facts_for_path(path)
+        if facts is None:
+            return []  # the scan reports why it cannot read the file
+        try:
+            tree = parse(data, path)
+        except SourceError:
+            return []
+        walked = walk(tree, bool(reals), calls)
+        out: list[Finding] = []
+        for double in walked.doubles:
+            out.extend(self._double(facts, double, reals))
+        for call in walked.calls:
+            out.extend(self._call(facts, call))
+        return [f for f in out if not facts.suppressed(f.line, f.code)]
+
+    # -- AG203 ---------------------------------------------------------------------------------
+    def double_names(self, facts: ModuleFacts, double: Double) -> list[str]:
+        """What ``double`` replaces: its target as written, and the definition that reaches."""
+        resolver = self.resolver
+        names: list[str] = []
+        if double.target:
+            names.append(double.target)
+            site = Site("patch", double.line, double.col, double.scope, (), target=double.target)
+            names.append(qualified(resolver.patch_target(facts, site)))
+        elif double.attr:
+            owner = resolver.value(facts, double.scope, double.owner)
+            if qualified(owner):
+                names.append(f"{qualified(owner)}.{double.attr}")
+            if owner.kind != "unknown":
+                names.append(qualified(resolver.attribute(owner, double.attr)))
+        else:  # a spec
+            names.append(qualified(resolver.value(facts, double.scope, double.owner)))
+        return [n for n in dict.fromkeys(names) if n]
+
+    def _double(self, facts: ModuleFacts, double: Double, reals: list[RealPolicy]) -> list[Finding]:
+        names = self.double_names(facts, double)
+        for real in reals:
+            for name in reversed(names):  # the definition reached, before the name as written
+                if matches(name, real.targets):
+                    where = f"{self.policy.source}:{real.line}"
+                    args = {"double": double.shown, "target": name, "policy": where, "paths": ", ".join(real.paths)}
+                    related = [Related(self.policy.source, real.line, 1, "the `real` policy")]
+                    return [Finding.make(facts.path, double.line, double.col, AG203.code, args, related)]
+        return []
+
+    # -- AG108 / AG109 -------------------------------------------------------------------------
+    def twin_of(self, value: Value) -> tuple[str, DefFact | None, str]:
+        """The async twin of the sync ``value``: (qualified name, its definition, its module path)."""
+        name = qualified(value)
+        if not name:
+            return "", None, ""
+        if name in self.explicit:
+            twin = self.explicit[name]
+            found = self._def_of(twin)
+            return twin, found[0], found[1]
+        defn = value.defn
+        if defn is None or defn.is_async or defn.kind != "function" or not self.policy.conventions:
+            return "", None, ""
+        facts = self.index.facts(value.module)
+        if facts is None:
+            return "", None, ""
+        prefix, _, own = defn.qualname.rpartition(".")
+        wanted = {f"{prefix}.{c.replace('*', own)}" if prefix else c.replace("*", own) for c in self.policy.conventions}
+        for other in facts.defs:
+            if other.qualname in wanted and other.is_async and other.kind == "function" and not other.is_generator:
+                return f"{value.module}.{other.qualname}", other, facts.path
+        return "", None, ""
+
+    def _def_of(self, name: str) -> tuple[DefFact | None, str]:
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if self.index.has_module(module):
+                value = self.resolver.lookup(module, ".".join(parts[cut:]))
+                return value.defn, value.path
+        return None, ""
+
+    def _call(self, facts: ModuleFacts, call: Call) -> list[Finding]:
+        value = self.resolver.value(facts, call.scope, call.ref)
+        name = qualified(value)
+        out: list[Finding] = []
+        if value.kind == "unknown":
+            if call.name in self.by_short and not call.awaited:  # an injected dependency, known by name only
+                sync, twin = self.by_short[call.name]
+                defn, path = self._def_of(twin)
+                out.append(self._twin_finding(facts, call, sync, twin, defn, path))
+            return out
+        is_sync_def = value.kind == "function" and value.defn is not None and not value.defn.is_async
+        if is_sync_def or value.kind == "external":
+            twin, defn, path = self.twin_of(value)
+            if twin and not call.awaited and f"{facts.module}.{call.scope}" != twin:
+                out.append(self._twin_finding(facts, call, name, twin, defn, path))
+            pattern = matches(name, self.policy.forbid_in_async) if name else ""
+            if pattern and not twin:
+                where = f"{self.policy.source}:{self.policy.line_of(pattern)}"
+                written = call.shown.split("(", 1)[0]
+                advice = f"run it in a thread: `await asyncio.to_thread({written}, ...)`"
+                args = {"callee": name, "policy": where, "advice": advice}
+                related = [Related(self.policy.source, self.policy.line_of(pattern), 1, "the `forbid-in-async` policy")]
+                out.append(Finding.make(facts.path, call.line, call.col, AG109.code, args, related))
+        return out
+
+    def _twin_finding(
+        self, facts: ModuleFacts, call: Call, sync: str, twin: str, defn: DefFact | None, path: str
+    ) -> Finding:
+        head = call.shown.split("(", 1)[0]
+        receiver = head.rsplit(".", 1)[0] + "." if "." in head else ""
+        args = {
+            "callee": short(sync),
+            "twin": short(twin),
+            "where": twin,
+            "fixed": f"await {receiver}{short(twin)}(...)",
+        }
+        related = []
+        if defn is not None and path and not path.startswith("<"):
+            related.append(Related(path, defn.line, defn.col, f"`{short(twin)}` is `async def` here"))
+        return Finding.make(facts.path, call.line, call.col, AG108.code, args, related)

@@ -1,0 +1,190 @@
+"""AG108/AG109/AG203: a project's own policies (``[tool.awaitguard.policy]``, docs/policies.md).
+
+These rules judge no site of their own: ``awaitguard.policy`` finds their findings, with the
+project's policy in hand. Their codes, messages and docs live here, beside the other families.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awaitguard.findings import Finding
+from awaitguard.model import ModuleFacts, Site
+from awaitguard.resolve import Resolver
+from awaitguard.rules._base import RuleMeta
+
+AG108 = RuleMeta(
+    code="AG108",
+    slug="sync-twin-in-async",
+    template="`{callee}` is the sync twin of `{twin}` (`{where}`): in async code it blocks the event loop",
+    fix="call `{fixed}` instead",
+    summary="in `async def` code, a call to the sync twin of a declared or conventionally named async twin",
+    doc="""\
+**What it does**
+
+In `async def` code, finds a call to the sync half of a pair of twins: a pair declared in
+`[tool.awaitguard.policy] twins`, or found by the naming conventions (`get_manager` and
+`get_manager_async`, `read` and `aread`, defined side by side, one `def`, the other `async def`).
+Where the scanner cannot tell what a call reaches (an injected dependency), a callee known by the
+sync twin's own name counts. Only with a `[tool.awaitguard.policy]` table.
+
+**Why is this bad?**
+
+The sync twin does blocking work (or builds a blocking object) inside the event loop, and the
+async one exists precisely for this caller: every other task stalls while it runs.
+
+**Options**
+
+```toml
+[tool.awaitguard.policy]
+twins = { "example.get_manager" = "example.get_manager_async" }
+```
+
+**Example**
+
+```python
+def get_manager():
+    return {"mode": "sync"}
+
+
+async def get_manager_async():
+    return {"mode": "async"}
+
+
+async def handler():
+    return get_manager()
+```
+
+**Use instead**
+
+```python
+def get_manager():
+    return {"mode": "sync"}
+
+
+async def get_manager_async():
+    return {"mode": "async"}
+
+
+async def handler():
+    return await get_manager_async()
+```
+""",
+)
+
+AG109 = RuleMeta(
+    code="AG109",
+    slug="forbidden-in-async",
+    template="`{callee}` must never be called from async code (`forbid-in-async` in {policy})",
+    fix="{advice}",
+    summary="in `async def` code, a call to a sync API the project's policy forbids there",
+    doc="""\
+**What it does**
+
+Finds a call, in `async def` code, to a function the project lists in
+`[tool.awaitguard.policy] forbid-in-async` (a blocking client, a sync driver), however it is
+reached: imported under another name, through a module, as a method.
+
+**Why is this bad?**
+
+The call blocks the event loop for as long as it runs; the team has said so once, in the policy,
+so every commit is held to it.
+
+**Options**
+
+```toml
+[tool.awaitguard.policy]
+forbid-in-async = ["example.fetch_blocking"]
+```
+
+**Example**
+
+```python
+def fetch_blocking():
+    return {"id": 1}
+
+
+async def handler():
+    return fetch_blocking()
+```
+
+**Use instead**
+
+```python
+import asyncio
+
+
+def fetch_blocking():
+    return {"id": 1}
+
+
+async def handler():
+    return await asyncio.to_thread(fetch_blocking)
+```
+""",
+)
+
+AG203 = RuleMeta(
+    code="AG203",
+    slug="mocked-real-component",
+    template="`{double}` replaces `{target}`, which `real` in {policy} keeps real in `{paths}`",
+    fix="use the real component here, or move the test out of `{paths}`",
+    summary="in the test paths of a `real` policy, a test double over a component that must stay real",
+    doc="""\
+**What it does**
+
+In the test paths of a `[[tool.awaitguard.policy.real]]` entry, finds any test double over a name
+matching its `targets`: `patch` (decorator, context manager, `start()`), `patch.object`,
+`patch.multiple`, `mocker.patch`, `monkeypatch.setattr`, with or without `autospec`, and doubles
+built with `create_autospec(...)` or `Mock(spec=...)` (as fixtures return them). The patched name
+counts as written and as the definition it reaches through imports. `awaitguard smoke` fails such a
+test at run time too.
+
+**Why is this bad?**
+
+The team decided that these tests exercise the real component: a double there is legal Python,
+and can hide exactly the sync/async mismatch the tests were written to catch.
+
+**Options**
+
+```toml
+[[tool.awaitguard.policy.real]]
+targets = ["example.get_manager"]
+paths = ["example.py"]
+```
+
+**Example**
+
+```python
+from unittest.mock import patch
+
+
+def get_manager():
+    return {"mode": "prod"}
+
+
+def test_handler():
+    with patch("example.get_manager", autospec=True):
+        pass
+```
+
+**Use instead**
+
+```python
+def get_manager():
+    return {"mode": "prod"}
+
+
+def test_handler():
+    assert get_manager() == {"mode": "prod"}
+```
+""",
+)
+
+META = (AG108, AG109, AG203)
+KINDS: frozenset[str] = frozenset()  # no site kind: ``awaitguard.policy`` reports these
+
+
+def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
+    """Never called (no ``KINDS``): the policy findings need the policy, which sites do not carry."""
+    return iter(())

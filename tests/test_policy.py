@@ -1,0 +1,113 @@
+"""[tool.awaitguard.policy]: validation (one error naming key and file), AG203 across the scan modes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from awaitguard.cli import main
+from conftest import GitRepo
+
+APP = {
+    "app/__init__.py": "",
+    "app/ws.py": ("def get_manager() -> int:\n    return 1\n\n\nasync def get_manager_async() -> int:\n    return 1\n"),
+    "tests/integration/test_ws.py": (
+        "from unittest.mock import patch\n\n\ndef test_ws() -> None:\n"
+        '    with patch("app.ws.get_manager", autospec=True):\n        pass\n'
+    ),
+}
+REAL = '[[tool.awaitguard.policy.real]]\ntargets = ["app.ws.*"]\npaths = ["tests/integration"]\n'
+
+
+def project(root: Path, pyproject: str, files: dict[str, str] | None = None) -> Path:
+    for rel, text in {**APP, **(files or {}), "pyproject.toml": pyproject}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def scan(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], list[str]]:
+    code = main(["scan", "--no-cache", *argv])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out.splitlines(), captured.err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "problem"),
+    [
+        ("[tool.awaitguard.policy]\nreel = []\n", "unknown key `reel` in [tool.awaitguard.policy] (known: real,"),
+        ("[tool.awaitguard.policy]\nreal = 1\n", "[tool.awaitguard.policy] `real` must be a list of tables"),
+        ('[[tool.awaitguard.policy.real]]\ntargets = ["app.ws.*"]\n', "`real` entry 1 needs a non-empty `paths`"),
+        (REAL + 'tests = ["x"]\n', "`real` entry 1: unknown key `tests` (known: targets, paths)"),
+        ('[tool.awaitguard.policy]\nsync = ["app ws"]\n', "`sync`: `app ws` is not a qualified name"),
+        ('[tool.awaitguard.policy]\ntwins = { "app.ws.*" = "x" }\n', "`twins`: `app.ws.*` must be a name"),
+        ('[tool.awaitguard.policy]\nsync = ["a.b"]\nasync = ["a.b"]\n', "`a.b` is declared both `sync` and `async`"),
+        ('[tool.awaitguard.policy]\nconventions = ["async"]\n', "`conventions` must be a list of async-name"),
+        # checked against the project
+        (REAL.replace("app.ws.*", "app.wss.*"), ":2: [tool.awaitguard.policy] `real` entry 1 `targets`: `app.wss.*`"),
+        (REAL.replace('"tests/integration"', '"tests/e2e"'), "`paths`: `tests/e2e` matches no file"),
+        ('[tool.awaitguard.policy]\nsync = ["app.ws.get_managr"]\n', "`app.ws.get_managr` names nothing in the"),
+        (
+            '[tool.awaitguard.policy]\nsync = ["app.ws.get_manager_async"]\n',
+            "`app.ws.get_manager_async`: it is declared `sync`, but the source says `async def` at app/ws.py:5",
+        ),
+        (
+            '[tool.awaitguard.policy]\ntwins = { "app.ws.get_manager_async" = "app.ws.get_manager" }\n',
+            "`app.ws.get_manager_async`: `twins` pairs it as the sync twin, but the source says `async def`",
+        ),
+    ],
+)
+def test_a_bad_policy_is_one_error_naming_key_and_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pyproject: str, problem: str
+) -> None:
+    root = project(tmp_path, pyproject)
+    monkeypatch.chdir(root)
+    code, out, err = scan(capsys, "--all")
+    assert (code, out, len(err)) == (2, [], 1), err
+    assert err[0].startswith("awaitguard scan: error: ")
+    assert "pyproject.toml" in err[0] and problem in err[0]
+
+
+def test_real_policy_reports_the_double_and_names_the_policy_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(project(tmp_path, "[tool.awaitguard]\n\n" + REAL))
+    code, out, _ = scan(capsys, "--all")
+    assert code == 1
+    assert out[0].startswith("tests/integration/test_ws.py:5:10: AG203 ")
+    assert "`app.ws.get_manager`, which `real` in pyproject.toml:4 keeps real in `tests/integration`" in out[0]
+
+
+def test_a_commit_adding_a_double_is_blocked_and_one_outside_the_paths_is_not(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(git_repo.root)
+    project(git_repo.root, REAL, {"tests/integration/test_ws.py": "", "tests/unit/test_ws.py": ""})
+    git_repo.commit("start")
+    double = APP["tests/integration/test_ws.py"]
+    git_repo.write("tests/unit/test_ws.py", double)
+    git_repo.git("add", "-A")
+    assert scan(capsys, "--format", "json")[0] == 0
+    git_repo.write("tests/integration/test_ws.py", double)
+    git_repo.git("add", "-A")
+    code, out, _ = scan(capsys, "--format", "json")
+    found = [(f["path"], f["line"], f["code"]) for f in json.loads("\n".join(out))["findings"]]
+    assert (code, found) == (1, [("tests/integration/test_ws.py", 5, "AG203")])
+
+
+def test_policy_errors_reach_the_console_script(tmp_path: Path) -> None:
+    root = project(tmp_path, REAL.replace("app.ws.*", "app.nothing"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "scan", "--all", "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "`app.nothing` names nothing in the project" in proc.stderr
