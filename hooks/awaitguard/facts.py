@@ -122,10 +122,45 @@ _LITERAL_TYPES: dict[type[ast.AST], str] = {
 
 def _value_ref(node: ast.expr) -> Ref:
     """What an assignment binds: ``ref_of``, and `None` apart (``NONE_REF``): a `None` default merged with a
-    value assigned elsewhere (`self.proc = None` here, `self.proc = Proc()` there) is that value."""
-    if type(node) is ast.Constant and node.value is None:
+    value assigned elsewhere (`self.proc = None` here, `self.proc = Proc()` there) is that value. A type
+    alias (`Handler = Callable[[int], Awaitable[None]]`, `Key = Union[int, str]`) is its text (``"a:..."``)."""
+    if isinstance(node, ast.Constant) and node.value is None:
         return NONE_REF
+    if isinstance(node, (ast.Subscript, ast.BinOp)):
+        form = _type_form(node)
+        if form and (
+            isinstance(node, ast.Subscript) or "None" in form
+        ):  # `READ | WRITE` may be flags: `X | None` is a type
+            return (f"a:{form}",)
     return ref_of(node)
+
+
+_TYPE_FORMS = frozenset({"Union", "Optional", "Callable"})
+
+
+def _type_form(node: ast.expr) -> str:
+    """The text of a union or a `Callable[...]` annotation, "" for any other expression."""
+    if isinstance(node, ast.BinOp):
+        return _unparse(node) if isinstance(node.op, ast.BitOr) else ""
+    if isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] in _TYPE_FORMS:
+        return _unparse(node)
+    return ""
+
+
+def declared_ref(node: ast.expr) -> Ref:
+    """``annotation_ref``, and a union or a `Callable[...]` as its text (``"t:..."``): the resolver reads it
+    member by member (`int | str`, `Callable[..., Coroutine[Any, Any, T]]`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        parsed = parse_annotation(node.value)
+        if parsed is None:
+            return UNKNOWN_REF
+        node = parsed
+    if not (isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] == "Callable"):
+        ref = annotation_ref(node)
+        if ref:
+            return ref
+    form = _type_form(node)
+    return (f"t:{form}",) if form else UNKNOWN_REF
 
 
 _CONSTANT_TYPES = frozenset({"int", "float", "complex", "bool", "str", "bytes"})
@@ -553,7 +588,7 @@ class _Collector:
             [
                 (a.arg, ref)
                 for a in every[1 if cls else 0 :]
-                if a.annotation is not None and (ref := annotation_ref(a.annotation))
+                if a.annotation is not None and (ref := declared_ref(a.annotation))
             ]
         )
         if args.vararg:
@@ -774,17 +809,17 @@ class _Collector:
         if node.value is None:
             # a declared class attribute (`session: AsyncSession`): an instance of its annotation
             if self.scope.kind == "class" and isinstance(node.target, ast.Name):
-                ref = annotation_ref(node.annotation)
+                ref = declared_ref(node.annotation)
                 if ref:
                     self._class_binding(node.target.id, ref)
             elif isinstance(node.target, ast.Attribute) and isinstance(node.target.value, ast.Name):
-                ref = annotation_ref(node.annotation)  # `self.proc: Proc` in a method
+                ref = declared_ref(node.annotation)  # `self.proc: Proc` in a method
                 if ref:
                     self._self_attr(node.target, ref)
             return
         # `proc: Optional[Proc] = None`: the declared type says what the name holds, not the default (a
         # class attribute, `self.proc: ... = None`, a module's or a function's name)
-        ref = annotation_ref(node.annotation) or _value_ref(node.value)
+        ref = declared_ref(node.annotation) or _value_ref(node.value)
         if self.scope.kind == "class" and isinstance(node.target, ast.Name):
             self._class_binding(node.target.id, ref)
         else:

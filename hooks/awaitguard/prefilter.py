@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Iterator
 
 from awaitguard.index import Index
 from awaitguard.model import ModuleFacts
-from awaitguard.resolve import SYNC_DECORATOR_NAMES
+from awaitguard.resolve import SYNC_DECORATOR_NAMES, declared_coroutine_names
 
 # A file needs a full look when it can hold a site: an await/async construct, or a patch (judged
 # only when the patch could matter: see ``patch_could_matter``). A `Mock` without `patch` or
@@ -324,6 +324,8 @@ def async_names(loaded: Iterable[ModuleFacts], top_level: bool = False) -> set[s
     """
     names: set[str] = set()
     for facts in loaded:
+        if not top_level:
+            names |= declared_coroutine_names(facts)  # `handler: Callable[..., Coroutine[...]]`
         for defn in facts.defs:
             short = defn.qualname.rsplit(".", 1)[-1]
             if top_level and "." in defn.qualname:

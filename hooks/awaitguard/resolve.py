@@ -197,6 +197,39 @@ _MAX_DEPTH = 24
 _NONE = Value("plain", name="None")  # an assigned `None` (``NONE_REF``)
 
 
+_ANY_TYPES = frozenset({"Any", "object", "TypeVar"})
+
+
+def _union_members(node: ast.expr) -> list[ast.expr] | None:
+    """The members of `A | B`, `Union[A, B]`, `Optional[A]` (flattened); None for any other annotation."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*(_union_members(node.left) or [node.left]), *(_union_members(node.right) or [node.right])]
+    if isinstance(node, ast.Subscript):
+        outer = dotted(node.value).rsplit(".", 1)[-1]
+        if outer == "Union":
+            return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if outer == "Optional":
+            return [node.slice, ast.Constant(None)]
+    return None
+
+
+def _unparse_short(node: ast.expr) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
+    """Names a call through which makes a coroutine by declaration alone: parameters and class attributes
+    declared `Callable[..., Coroutine[...]]` (or through a type alias of the module), for the by-name filter."""
+    aliases = {f"n:{n}" for n, ref in facts.bindings if ref and ref[0][:2] == "a:" and "Coroutine" in ref[0]}
+    names = set()
+    for scope in facts.scopes:
+        for param, ref in scope.annotations:
+            if ref and ((ref[0][:2] == "t:" and "Coroutine" in ref[0]) or ref[0] in aliases):
+                names.add(param)
+    return names
+
+
 def _declares_coroutine(annotation: str) -> bool:
     """`-> Coroutine[Any, Any, int]` (or `types.CoroutineType`): calling the def makes a coroutine."""
     if "Coroutine" not in annotation:
@@ -348,6 +381,10 @@ class Resolver:
             current = Value("plain")
         elif head == "none":
             current = _NONE
+        elif head.startswith("t:"):  # a declared union or `Callable[...]`, as written
+            current = self._typed(module, scope, head[2:])
+        elif head.startswith("a:"):  # a type alias: what it declares, once an annotation names it (`#inst`)
+            current = Value("alias", module=module, name=head[2:], resolver=self)
         elif head.startswith("b:"):
             current = Value("builtin", name=head[2:], resolver=self)
         elif head == "lambda":
@@ -381,9 +418,50 @@ class Resolver:
 
     def _declared_instance(self, cls: Value) -> Value:
         """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
+        if cls.kind == "alias":
+            return self._typed(cls.module, "", cls.name)
         if cls.kind != "class" or cls.defn is None:
             return UNKNOWN
         return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, resolver=self)
+
+    def _typed(self, module: str, scope: str, text: str) -> Value:
+        """What an annotation written as ``text`` declares, read in ``scope``: a union member by member."""
+        node = parse_annotation(text)
+        return UNKNOWN if node is None else self._declared_node(module, scope, node, 0)
+
+    def _declared_node(self, module: str, scope: str, node: ast.expr, depth: int) -> Value:
+        if isinstance(node, ast.Constant):
+            if node.value is None:
+                return Value("builtin", name="None", resolver=self)
+            parsed = parse_annotation(node.value) if isinstance(node.value, str) and depth < 4 else None
+            return UNKNOWN if parsed is None else self._declared_node(module, scope, parsed, depth + 1)
+        members = _union_members(node)
+        if members is not None:
+            if depth > 4:
+                return UNKNOWN
+            values = tuple(self._declared_node(module, scope, m, depth + 1) for m in members)
+            if any(v.kind == "unknown" for v in values):
+                return UNKNOWN
+            rest = [v for v in values if v.name != "None" or v.kind != "builtin"]
+            if len(set(rest)) == 1 and len(rest) < len(values):
+                return rest[0]  # `X | None`: what a use that passes a `None` check sees
+            return Value("union", name=_unparse_short(node), members=values, resolver=self)
+        if isinstance(node, ast.Subscript):
+            outer = dotted(node.value).rsplit(".", 1)[-1]
+            if outer == "Callable":
+                args = node.slice
+                if not (isinstance(args, ast.Tuple) and len(args.elts) == 2) or depth > 4:
+                    return UNKNOWN
+                result = self._declared_node(module, scope, args.elts[1], depth + 1)
+                return UNKNOWN if result.kind == "unknown" else Value("callable", members=(result,), resolver=self)
+            if outer in ("Coroutine", "CoroutineType"):
+                return Value("coroutine", name="...", resolver=self)  # which def makes it is not known
+            if outer in ("Awaitable", "Future", "Task"):
+                return Value("awaitable", resolver=self)
+        elif isinstance(node, (ast.Name, ast.Attribute)) and dotted(node).rsplit(".", 1)[-1] in _ANY_TYPES:
+            return UNKNOWN
+        ref = annotation_ref(node)
+        return self._value(module, scope, ref) if ref else UNKNOWN
 
     def _is_protocol(self, cls: Value) -> bool:
         """Whether ``cls`` is a `Protocol` class (one of its direct bases is `Protocol` or `Protocol[T]`)."""
@@ -739,6 +817,8 @@ class Resolver:
             return Value(result, name=value.name, origin=value if keeps_origin else None, resolver=self)
         if kind == "asyncmock":
             return Value("asyncmock-result", name=value.name, resolver=self)
+        if kind == "callable":  # a declared `Callable[..., R]`: an R
+            return value.members[0]
         if kind == "instance" and value.defn is not None and not value.self_ref:
             call = self._member(value, "__call__")
             return self.call(call) if call.kind == "function" else UNKNOWN

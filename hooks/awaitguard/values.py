@@ -107,6 +107,8 @@ class Value:
     # methods called through `self` that this result comes from: a subclass may override them as `async def`
     overridable: tuple[str, ...] = field(default=(), compare=False)
     resolver: Oracle | None = field(default=None, compare=False, repr=False)
+    # a declared union (``name`` its text): its members; a declared `Callable[..., R]`: R, what calling it gives
+    members: tuple[Value, ...] = ()
 
     # -- identity, for messages ------------------------------------------------------------
     @property
@@ -154,6 +156,12 @@ class Value:
 
     def not_awaitable_reason(self) -> str | None:
         kind = self.kind
+        if kind == "union":
+            return (
+                f"a value declared `{self.name}`, and no member of it is awaitable"
+                if self.awaitable() is False
+                else None
+            )
         if kind == "instance":
             if self.self_ref or self.resolver is None or self.defn is None:
                 return None
@@ -223,6 +231,8 @@ class Value:
 
     def context_problem(self, is_async: bool) -> tuple[str, str, str] | None:
         kind = self.kind
+        if kind == "union":
+            return self._union_problem([m.context_problem(is_async) for m in self.members])
         callee = self._callee()
         if kind == "coroutine":
             proto = "asynchronous context manager" if is_async else "context manager"
@@ -293,6 +303,8 @@ class Value:
 
     def iteration_problem(self, is_async: bool) -> tuple[str, str, str] | None:
         kind = self.kind
+        if kind == "union":
+            return self._union_problem([m.iteration_problem(is_async) for m in self.members])
         callee = self._callee()
         if is_async:
             if kind == "coroutine":
@@ -368,7 +380,18 @@ class Value:
             return False
         if self.kind == "many":  # a declared list/set/tuple (``name``) is never awaitable; an Iterable may be
             return False if self.name else None
+        if self.kind == "union":  # awaitable when one member is; not when none may be
+            verdicts = [m.awaitable() for m in self.members]
+            return True if True in verdicts else (False if all(v is False for v in verdicts) else None)
         return None
+
+    def _union_problem(self, problems: list[tuple[str, str, str] | None]) -> tuple[str, str, str] | None:
+        """A declared union fails only when every member does: the first member's problem, in the union's words."""
+        if not problems or any(p is None for p in problems):
+            return None
+        first = problems[0]
+        assert first is not None
+        return (f"a value declared `{self.name}` (each member fails; the first: {first[0]})", first[1], first[2])
 
 
 UNKNOWN = Value("unknown")
