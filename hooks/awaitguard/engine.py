@@ -52,7 +52,10 @@ def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     # library facts live apart (``lib/``): clearing the project's cache keeps them, and the reverse
     library_cache = FactsCache(default_cache_dir() / "lib") if cache and config.cache else None
     library = make_library(config, library_cache) if config.libraries else None
-    return Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
+    index = Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
+    if config.policy is not None:
+        index.declared = policy_scan.declared(config.policy)
+    return index
 
 
 def release(index: Index) -> None:
@@ -175,6 +178,7 @@ def scan_tree(
                 more = index.load(tertiary, data, lent=lent)
             loaded += more
             every_name |= async_names(more) | library_names(index, more)
+        every_name |= {name for name, is_async, _ in index.declared if is_async}  # [tool.awaitguard.policy] async
         findings = judge.finish(loaded, every_name)
     finally:
         judge.close()

@@ -49,6 +49,9 @@ class Index:
         self.library = library  # modules outside the project (typeshed, installed packages, stub-paths)
         self.cache = cache
         self.workers = workers
+        # [tool.awaitguard.policy] sync/async (awaitguard.policy): (pattern of a callee's own name, is async,
+        # the name as declared), for the calls the resolver cannot follow
+        self.declared: tuple[tuple[str, bool, str], ...] = ()
         self.roots = tuple(roots) or ("",)
         self.notices: list[Notice] = []
         self.parsed = 0

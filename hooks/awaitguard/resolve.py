@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import fnmatch
 import re
 from collections.abc import Iterator
 
@@ -361,11 +362,21 @@ class Resolver:
         self._depth += 1
         try:
             result = self._compute(module, scope, ref)
+            if result.kind == "unknown" and self.index.declared and ref[-1] == "()":
+                result = self._policy_declared(ref)
         finally:
             self._depth -= 1
             self._busy.discard(key)
         self._memo[key] = result
         return result
+
+    def _policy_declared(self, ref: Ref) -> Value:
+        """A call the resolver cannot follow, whose callee's own name the project's policy declares."""
+        name = ref[-2].removeprefix("n:").removeprefix(".") if len(ref) > 1 and ref[-2].startswith(("n:", ".")) else ""
+        for pattern, is_async, declared in self.index.declared if name else ():
+            if fnmatch.fnmatchcase(name, pattern):
+                return Value("coroutine" if is_async else "plain", name=declared, resolver=self)
+        return UNKNOWN
 
     def _compute(self, module: str, scope: str, ref: Ref) -> Value:
         head = ref[0]

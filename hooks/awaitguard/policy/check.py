@@ -144,7 +144,7 @@ class Checker:
         name = qualified(value)
         out: list[Finding] = []
         if value.kind == "unknown":
-            if call.name in self.by_short and not call.awaited:  # an injected dependency, known by name only
+            if call.name in self.by_short:  # an injected dependency, known by its name only
                 sync, twin = self.by_short[call.name]
                 defn, path = self._def_of(twin)
                 out.append(self._twin_finding(facts, call, sync, twin, defn, path))
@@ -152,7 +152,7 @@ class Checker:
         is_sync_def = value.kind == "function" and value.defn is not None and not value.defn.is_async
         if is_sync_def or value.kind == "external":
             twin, defn, path = self.twin_of(value)
-            if twin and not call.awaited and f"{facts.module}.{call.scope}" != twin:
+            if twin and f"{facts.module}.{call.scope}" != twin:
                 out.append(self._twin_finding(facts, call, name, twin, defn, path))
             pattern = matches(name, self.policy.forbid_in_async) if name else ""
             if pattern and not twin:

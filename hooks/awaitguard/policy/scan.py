@@ -78,6 +78,14 @@ def _rules_of(policy: Policy) -> tuple[object, ...]:
     )
 
 
+def declared(policy: Policy) -> tuple[tuple[str, bool, str], ...]:
+    """``Index.declared``: the callee names the policy declares sync or async (``sync``/``async``, and
+    the two halves of each twin), by their own (last) name: what a call the resolver cannot follow shows."""
+    pairs = [(name, False) for name in policy.sync] + [(name, True) for name in policy.async_]
+    pairs += [(sync, False) for sync, _ in policy.twins] + [(twin, True) for _, twin in policy.twins]
+    return tuple((name.rsplit(".", 1)[-1], is_async, name) for name, is_async in pairs)
+
+
 # -- validation against the project -------------------------------------------------------------
 def validate(policy: Policy, resolver: Resolver) -> None:
     """Every name and path of the policy must match something, and a declaration must agree with the
