@@ -245,7 +245,7 @@ def test_format_from_config(
         (["scan", "--format", "xml"], "awaitguard scan: error: argument --format: invalid choice: 'xml' "),
         (
             ["frobnicate"],
-            "awaitguard: error: unknown command `frobnicate` (use scan, mypy, smoke, ingest or incidents)",
+            "awaitguard: error: unknown command `frobnicate` (use scan, mypy, smoke, ingest, incidents or parity)",
         ),
     ],
     ids=["unknown-option", "all-and-base", "bad-format", "unknown-command"],
@@ -383,8 +383,8 @@ def test_unknown_config_key_names_key_and_file(
     [
         (
             "tool.awaitguard",
-            "cache, exclude, format, ignore, incidents, libraries, mypy, per-file-ignores, policy, python, select, "
-            "smoke, src, stub-paths",
+            "cache, exclude, format, ignore, incidents, libraries, mypy, parity, per-file-ignores, policy, python, "
+            "select, smoke, src, stub-paths",
         ),
         ("tool.awaitguard.mypy", "args, check_untyped_defs, disable, enable"),
         ("tool.awaitguard.smoke", "debug, loop, markers, packages, tests, typeguard"),

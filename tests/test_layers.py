@@ -88,12 +88,14 @@ ALLOWED: dict[str, set[str]] = {
         "mypy_plugin",
         "pytest_plugin",
         "incidents",
+        "parity",
     },
     "__init__": {"config", "engine", "tree", "findings", "rules"},
     "__main__": {"cli"},
     "mypy": {"mypy_plugin"},
     "mypy_plugin": CORE | {"__init__", "report", "mypy_plugin"},
     "pytest_plugin": CORE | {"__init__", "report", "pytest_plugin"},
+    "parity": {"__init__", "config", "findings", "tree", "parity"},
 }
 THIRD_PARTY = {"mypy": {"mypy_plugin", "mypy"}, "pytest": {"pytest_plugin"}, "typeguard": {"pytest_plugin"}}
 

@@ -372,3 +372,26 @@ def test_commit_that_only_deletes_a_module_is_blocked(consumer: GitRepo) -> None
     passed(commit(consumer, "base"))
     consumer.git("rm", "-q", "app/factory.py")
     blocked(commit(consumer, "drop the factory"), "app/routes.py:1:1: AG105")
+
+
+# --- awaitguard-parity ------------------------------------------------------------------------------------------
+
+PARITY_CI = (
+    "name: tests\non: push\njobs:\n  test:\n    strategy:\n      matrix:\n        python-version: [{versions}]\n"
+    "    steps:\n      - uses: actions/setup-python@v5\n        with:\n"
+    "          python-version: ${{{{ matrix.python-version }}}}\n      - run: pytest\n"
+)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_parity_snippet_blocks_an_untested_production_python(git_repo: GitRepo, home: HookRepo, tool: str) -> None:
+    install(git_repo, tool, snippet("awaitguard-parity"))
+    git_repo.write("Dockerfile", 'FROM python:3.12-slim\nCMD ["python", "-m", "app"]\n')
+    git_repo.write(".github/workflows/tests.yml", PARITY_CI.format(versions='"3.10", "3.11"'))
+    git_repo.git("add", "-A")
+    output = blocked(commit(git_repo, "deploy on 3.12"), "Dockerfile:1: AG301 production runs Python 3.12")
+    assert ".github/workflows/tests.yml:7: note: the tests run on Python 3.10, 3.11 here" in output
+
+    git_repo.write(".github/workflows/tests.yml", PARITY_CI.format(versions='"3.11", "3.12"'))
+    git_repo.git("add", "-A")
+    assert "awaitguard parity" in passed(commit(git_repo, "test on 3.12"))

@@ -85,12 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(
-            f"usage: awaitguard {{scan,mypy,smoke}} ...\n\nawaitguard {__version__}: stop async/await misuse.\n"
+            f"usage: awaitguard {{scan,mypy,smoke,parity}} ...\n\nawaitguard {__version__}: stop async/await misuse.\n"
             "  scan   static scan (the awaitguard-scan hook)\n"
             "  mypy   mypy with awaitguard's plugin and stubs (the awaitguard-mypy hook)\n"
             "  smoke  pytest with production-like async guards (the awaitguard-smoke hook)\n"
             "  ingest     record the async failures of production logs (docs/incidents.md)\n"
             "  incidents  list or prune the recorded incidents\n"
+            "  parity     where tests run async code differently from production (the awaitguard-parity hook)\n"
         )
         return EXIT_CLEAN if args else EXIT_ERROR
     if args[0] == "--version":
@@ -115,7 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from awaitguard.incidents import command as incidents_cli
 
         return (incidents_cli.ingest_main if command == "ingest" else incidents_cli.incidents_main)(rest)
-    return _error(f"unknown command `{command}` (use scan, mypy, smoke, ingest or incidents)")
+    if command == "parity":
+        from awaitguard.parity import main as parity_main
+
+        return parity_main(rest)
+    return _error(f"unknown command `{command}` (use scan, mypy, smoke, ingest, incidents or parity)")
 
 
 def _smoke_missing(exc: ImportError) -> str:

@@ -52,6 +52,9 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "path-map": (dict,),
     },
     "policy": {},  # checked by ``_policy``: lists of tables and a table of names, not plain values
+    "parity": {
+        "production": (str, list),
+    },
 }
 # [tool.awaitguard.policy]: key -> what it holds, for the error naming a malformed entry
 POLICY_KEYS = {
@@ -116,6 +119,7 @@ class Policy:
 
 def is_pattern(name: str) -> bool:
     return bool(_WILD.search(name))
+    parity: Mapping[str, Any] = field(default_factory=dict)
 
 
 def find_root(start: Path) -> Path:
@@ -219,6 +223,7 @@ def load(root: Path, path: Path | None = None, codes: Collection[str] | None = N
         smoke=dict(table.get("smoke", {})),
         incidents=dict(table.get("incidents", {})),
         policy=_policy(table["policy"], source) if "policy" in table else None,
+        parity=dict(table.get("parity", {})),
     )
 
 

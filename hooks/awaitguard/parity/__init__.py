@@ -1,0 +1,75 @@
+"""``awaitguard parity`` (the awaitguard-parity hook): where the tests run differently from production.
+
+Reads the project's files only (Dockerfile, Procfile, runtime.txt, CI workflows, tox, nox, pytest's
+configuration, the Python sources); runs nothing and writes nothing. Exit 0: no difference; 1: some;
+2: bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PROG = "awaitguard parity"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Report where the tests run async code differently from production."
+    )
+    parser.add_argument("--format", choices=("text", "json", "github"), default=None)
+    parser.add_argument("--config", type=Path, default=None, help="pyproject.toml to read [tool.awaitguard] from")
+    parser.add_argument(
+        "--production",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="the Dockerfile, Procfile or runtime.txt production runs from (repeatable; default: "
+        "[tool.awaitguard.parity] production, else those at the project's top)",
+    )
+    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)  # pre-commit may pass file names: unused
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        opts = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 2
+    from awaitguard import config as config_mod
+    from awaitguard.findings import sort_key
+    from awaitguard.parity.output import render
+    from awaitguard.parity.production import ParityError
+    from awaitguard.parity.run import run
+
+    root = config_mod.find_root(Path.cwd())
+    try:
+        config = config_mod.load(root, opts.config)
+    except config_mod.ConfigError as exc:
+        return _error(str(exc))
+    fmt = opts.format or (config.format if config.format in ("text", "json", "github") else "text")
+    configured = opts.production or _configured(config.parity.get("production"))
+    running = None if os.environ.get("PRE_COMMIT") else (sys.version_info[0], sys.version_info[1])
+    try:
+        findings = run(root, configured, config.python, running, config.exclude)
+    except ParityError as exc:
+        return _error(str(exc))
+    findings = sorted(findings, key=sort_key)
+    out = render(fmt, findings)
+    if out:
+        sys.stdout.write(out)
+    return 1 if findings else 0
+
+
+def _configured(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _error(message: str) -> int:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    return 2
