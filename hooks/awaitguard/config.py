@@ -89,6 +89,7 @@ class Config:
     smoke: Mapping[str, Any] = field(default_factory=dict)
     incidents: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy | None = None  # [tool.awaitguard.policy], when the project has one
+    parity: Mapping[str, Any] = field(default_factory=dict)  # [tool.awaitguard.parity]: docs/parity.md
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,6 @@ class Policy:
 
 def is_pattern(name: str) -> bool:
     return bool(_WILD.search(name))
-    parity: Mapping[str, Any] = field(default_factory=dict)
 
 
 def find_root(start: Path) -> Path:
