@@ -31,9 +31,7 @@ from awaitguard.model import (
 )
 from awaitguard.refs import (
     GUARD_BYTES,
-    OPERATORS,
     annotation_ref,
-    coroutine_protocol,
     dotted,
     ends_in_raise,
     expects_raise,
@@ -44,11 +42,11 @@ from awaitguard.refs import (
     parse_annotation,
     plain_annotation,
     ref_of,
-    value_uses,
     word_count,
 )
 from awaitguard.source import SourceError, parse
 from awaitguard.suppress import suppressions
+from awaitguard.uses import OPERATORS, coroutine_protocol, value_uses
 
 # an expression is searched only when one of its lines could hold something a rule judges
 # literal patterns (a regex with one literal is a fast C search; an alternation of \b-words is not)
@@ -362,7 +360,7 @@ class _Collector:
         """Calls ``node`` uses as values (operands, attribute bases, consumer arguments ...): drop sites.
 
         Searched in every statement of every function, like the statement and boolean drop sites; the
-        search is shallow (see ``refs.value_uses``), so most statements cost a type check or two.
+        search is shallow (see ``uses.value_uses``), so most statements cost a type check or two.
         """
         if node is None or type(node) in _LEAVES or self.stack[-1].kind == "class" or not self.want_sites:
             return
