@@ -11,6 +11,8 @@ CORE = {
     "suppress",
     "model",
     "newer",
+    "newer_strings",
+    "uses",
     "source",
     "refs",
     "facts",
@@ -35,14 +37,16 @@ CORE = {
 ALLOWED: dict[str, set[str]] = {
     "suppress": set(),  # the one reader of suppression comments, for every hook
     "model": {"suppress"},
-    "newer": set(),
+    "newer_strings": set(),
+    "newer": {"newer_strings"},
     "source": {"newer"},
     "findings": {"config", "tree"},  # config and tree: the code filter (select/ignore/per-file-ignores)
     "tree": set(),
     "config": set(),
     "gitscope": {"model", "tree"},  # tree: a leaf (what a project file is), shared with the walk without git
     "refs": {"model"},
-    "facts": {"model", "refs", "source", "suppress"},
+    "uses": {"refs"},
+    "facts": {"model", "refs", "uses", "source", "suppress"},
     "libraries": {"model", "facts", "source"},
     "workshare": set(),
     "cache": {"model", "__init__"},

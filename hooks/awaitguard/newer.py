@@ -4,252 +4,32 @@
 (PEP 695 ``type`` statements and type parameter lists, PEP 696 defaults, ``except*``, PEP 701
 f-strings, PEP 750 t-strings, PEP 758 ``except A, B:``) is rewritten into its older equivalent,
 the parts that rewriting drops (f-string expressions, bounds and defaults of type parameters) are
-parsed on their own, and the whole rewritten file must then parse with the running Python. A file
-with an ordinary syntax error still fails after that, and is never said to need a newer Python.
+parsed on their own, and the whole rewritten file must then parse with the running Python (string
+literals are rewritten first, by ``newer_strings``; the statements here, from tokens). A file with
+an ordinary syntax error still fails after that, and is never said to need a newer Python.
 ``requires_python(root)`` reads the project's own lower bound; ``hint(version, hook)`` is the one
 line telling a pre-commit user which ``language_version`` to set.
 """
 
 from __future__ import annotations
 
-import ast
 import io
 import re
 import sys
 import tokenize
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-Version = tuple[int, int]
-RUNNING: Version = (sys.version_info.major, sys.version_info.minor)
-_PREFIXES = frozenset({"", "r", "u", "b", "br", "rb", "f", "fr", "rf", "t", "tr", "rt"})
-_QUOTES = "'\""
+from awaitguard.newer_strings import RUNNING, Abort, Need, Strings, Version, expression, parses
+
 # what ``SourceError`` messages say, so the front ends can find the version again
 PARSE_FAILURE = "cannot parse with Python "
 NEEDS = re.compile(r"needs Python (\d+)\.(\d+)\)$")
 
 
-class Need(NamedTuple):
-    version: Version
-    what: str  # "a `type` statement"
-
-
-class _Abort(Exception):
-    """Not provably newer syntax: an ordinary error, or something this module does not know."""
-
-
 def text(version: Version) -> str:
     return f"{version[0]}.{version[1]}"
-
-
-def _parses(source: str, mode: str = "exec") -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(source, mode=mode)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
-def _expression(source: str) -> None:
-    """``source`` must parse as one expression (newlines and comments allowed, as in brackets)."""
-    if not source.strip() or not _parses(f"(\n{source}\n)", "eval"):
-        raise _Abort
-
-
-# ------------------------------------------------------------------------------ strings (PEP 701, PEP 750)
-
-
-class _Strings:
-    """A pass over the text that finds every string literal with the 3.12 rules (an f-string's
-    fields may hold any quote, backslashes, comments and newlines), and replaces the f-strings this
-    Python cannot parse and every t-string by a plain string holding the same newlines; their
-    fields are checked as expressions on their own."""
-
-    def __init__(self, source: str) -> None:
-        self.src = source
-        self.out: list[str] = []
-        self.needs: list[Need] = []
-        self.last: tuple[int, bool] | None = None  # where the last literal ended, and whether a t-string
-
-    def run(self) -> str:
-        src, i, n = self.src, 0, len(self.src)
-        while i < n:
-            c = src[i]
-            if c == "#":
-                end = src.find("\n", i)
-                end = n if end == -1 else end
-                self.out.append(src[i:end])
-                i = end
-            elif c in _QUOTES:
-                i = self._literal(i, i)
-            elif c.isalpha() or c == "_" or ord(c) > 127:
-                j = i
-                while j < n and (src[j].isalnum() or src[j] == "_" or ord(src[j]) > 127):
-                    j += 1
-                if j < n and src[j] in _QUOTES and src[i:j].lower() in _PREFIXES:
-                    i = self._literal(i, j)
-                else:
-                    self.out.append(src[i:j])
-                    i = j
-            else:
-                self.out.append(c)
-                i += 1
-        return "".join(self.out)
-
-    def _literal(self, start: int, quote_at: int) -> int:
-        """Append the literal at ``start`` (its prefix ends at ``quote_at``), rewritten if needed."""
-        prefix = self.src[start:quote_at].lower()
-        template = "t" in prefix
-        if self.last is not None and self.last[1] != template and not self.src[self.last[0] : start].strip(" \t\n\\"):
-            raise _Abort  # a t-string next to another literal is an error in 3.14 too
-        end, fields = self._scan(quote_at, prefix)
-        self.last = (end, template)
-        literal = self.src[start:end]
-        newer: Need | None = None
-        if template and RUNNING < (3, 14):
-            newer = Need((3, 14), "a template string (t-string)")
-        elif "f" in prefix and RUNNING < (3, 12) and not _parses(f"(\n{literal}\n)", "eval"):
-            newer = Need((3, 12), "a PEP 701 f-string")
-        if newer is None:
-            self.out.append(literal)
-            return end
-        for field in fields:
-            _expression(field)
-        self.needs.append(newer)
-        lines = literal.count("\n")
-        self.out.append('"""' + "\n" * lines + '"""' if lines else '""')
-        return end
-
-    def _scan(self, at: int, prefix: str) -> tuple[int, list[str]]:
-        """The end of the literal whose quote is at ``at``, and its fields' expressions (rewritten)."""
-        src, n = self.src, len(self.src)
-        quote = src[at : at + 3] if src[at : at + 3] in ('"""', "'''") else src[at]
-        i = at + len(quote)
-        formatted = "f" in prefix or "t" in prefix
-        fields: list[str] = []
-        while True:
-            if i >= n:
-                raise _Abort  # unterminated
-            c = src[i]
-            if src.startswith(quote, i):
-                return i + len(quote), fields
-            if c == "\n" and len(quote) == 1:
-                raise _Abort
-            if c == "\\":
-                if formatted and "r" not in prefix and src.startswith("N{", i + 1):
-                    close = src.find("}", i)
-                    if close == -1:
-                        raise _Abort
-                    i = close + 1
-                elif i + 1 < n and src[i + 1] in "{}" and formatted:
-                    i += 1
-                else:
-                    i += 2
-            elif formatted and c in "{}":
-                if src.startswith(c * 2, i):
-                    i += 2
-                elif c == "}":
-                    raise _Abort  # a single `}` is an error in every version
-                else:
-                    i = self._field(i + 1, prefix, fields)
-            else:
-                i += 1
-
-    def _field(self, i: int, prefix: str, fields: list[str]) -> int:
-        """Scan a replacement field from just after its `{`; returns the index after its `}`."""
-        src, n = self.src, len(self.src)
-        start = i
-        depth = 0
-        mark = len(self.out)  # nested literals are rewritten into ``out``: take them back as the field's text
-        piece_start = i
-        while True:
-            if i >= n:
-                raise _Abort
-            c = src[i]
-            if c in _QUOTES or (c.isalpha() and self._prefix_quote(i) is not None):
-                q = i if c in _QUOTES else self._prefix_quote(i)
-                assert q is not None
-                self.out.append(src[piece_start:i])
-                i = self._literal(i, q)
-                piece_start = i
-                continue
-            if c == "#":
-                end = src.find("\n", i)
-                if end == -1:
-                    raise _Abort
-                i = end
-                continue
-            if c in "([{":
-                depth += 1
-            elif c in ")]" or (c == "}" and depth):
-                depth -= 1
-                if depth < 0:
-                    raise _Abort
-            elif depth == 0 and (
-                c == "}"
-                or (c == "!" and not src.startswith("!=", i))
-                or (c == ":")
-                or (c == "=" and not src.startswith("==", i) and src[i - 1] not in "=!<>" and self._debug_end(i + 1))
-            ):
-                self.out.append(src[piece_start:i])
-                expression = "".join(self.out[mark:])
-                del self.out[mark:]
-                fields.append(expression)
-                if not src[start:i].strip():
-                    raise _Abort
-                return self._field_tail(i, prefix, fields)
-            i += 1
-
-    def _debug_end(self, i: int) -> bool:
-        rest = self.src[i:].lstrip(" \t")
-        return rest[:1] in ("}", "!", ":")
-
-    def _prefix_quote(self, i: int) -> int | None:
-        """Where the quote of a prefixed literal starting at ``i`` is (None: not a literal)."""
-        src = self.src
-        if i > 0 and (src[i - 1].isalnum() or src[i - 1] == "_"):
-            return None
-        j = i
-        while j < len(src) and src[j].isalpha() and j - i < 2:
-            j += 1
-        if j < len(src) and src[j] in _QUOTES and src[i:j].lower() in _PREFIXES:
-            return j
-        return None
-
-    def _field_tail(self, i: int, prefix: str, fields: list[str]) -> int:
-        """After a field's expression: `=`, `!conversion`, `:spec` (with fields of its own), `}`."""
-        src, n = self.src, len(self.src)
-        if src[i] == "=":
-            i += 1
-            while i < n and src[i] in " \t":
-                i += 1
-        if i < n and src[i] == "!":
-            if src[i + 1 : i + 2] not in ("r", "s", "a"):
-                raise _Abort
-            i += 2
-            while i < n and src[i] in " \t":  # 3.12 allows `{x!r }`
-                i += 1
-        if i < n and src[i] == ":":
-            i += 1
-            while True:
-                if i >= n:
-                    raise _Abort
-                c = src[i]
-                if c == "{":
-                    i = self._field(i + 1, prefix, fields)
-                elif c == "}":
-                    return i + 1
-                elif c == "\\":
-                    i += 2
-                else:
-                    i += 1
-        if i < n and src[i] == "}":
-            return i + 1
-        raise _Abort
 
 
 # ---------------------------------------------------------------------------- statements (PEP 695, 758, ...)
@@ -269,7 +49,7 @@ def _tokens(source: str) -> list[tokenize.TokenInfo]:
             if tok.type not in (tokenize.NL, tokenize.COMMENT)
         ]
     except (tokenize.TokenError, SyntaxError, IndentationError):
-        raise _Abort from None
+        raise Abort from None
 
 
 def _offsets(source: str) -> list[int]:
@@ -290,7 +70,7 @@ def _closing(tokens: list[tokenize.TokenInfo], at: int) -> int:
             depth -= 1
             if depth == 0:
                 return k
-    raise _Abort
+    raise Abort
 
 
 def _type_params(source: str, pos: list[int], tokens: list[tokenize.TokenInfo], open_at: int, close_at: int) -> Need:
@@ -315,7 +95,7 @@ def _type_params(source: str, pos: list[int], tokens: list[tokenize.TokenInfo], 
             stars += len(item[0].string)
             item = item[1:]
         if stars > 2 or not item or item[0].type != tokenize.NAME:
-            raise _Abort
+            raise Abort
         # split on the first top-level `:` (bound) and `=` (default)
         bound: list[tokenize.TokenInfo] = []
         default: list[tokenize.TokenInfo] = []
@@ -333,15 +113,15 @@ def _type_params(source: str, pos: list[int], tokens: list[tokenize.TokenInfo], 
                 current = default
                 continue
             if current is None:
-                raise _Abort  # something after the name that is neither a bound nor a default
+                raise Abort  # something after the name that is neither a bound nor a default
             current.append(tok)
         if (current is bound and not bound) or (current is default and not default):
-            raise _Abort
+            raise Abort
         if bound and stars:
-            raise _Abort  # *Ts and **P take no bound
+            raise Abort  # *Ts and **P take no bound
         for part in (bound, default):
             if part:
-                _expression(_span(source, pos, part[0], part[-1]))
+                expression(_span(source, pos, part[0], part[-1]))
         defaults = defaults or bool(default)
     if defaults:
         return Need((3, 13), "a type parameter with a default")
@@ -403,7 +183,7 @@ def _statements(source: str) -> tuple[str, list[Need]]:
                     need = Need(params.version, f"a `type` statement with {params.what}")
                 equals = close + 1
             if equals >= len(tokens) or tokens[equals].string != "=":
-                raise _Abort
+                raise Abort
             if RUNNING < need.version:
                 start, end = _at(pos, tok.start), _at(pos, tokens[equals].start)
                 newlines = source[start:end].count("\n")
@@ -432,7 +212,7 @@ def _statements(source: str) -> tuple[str, list[Need]]:
                 elif tok.string == "class":
                     edits.append(_Edit(start, end, "(" + "\n" * newlines + ")"))
                 else:
-                    raise _Abort
+                    raise Abort
                 needs.append(params)
             k = close + 1
             continue
@@ -476,7 +256,7 @@ def _statements(source: str) -> tuple[str, list[Need]]:
     last = 0
     for edit in sorted(edits, key=lambda e: (e.start, e.end)):
         if edit.start < last:
-            raise _Abort
+            raise Abort
         out.append(source[last : edit.start])
         out.append(edit.text)
         last = edit.end
@@ -485,13 +265,13 @@ def _statements(source: str) -> tuple[str, list[Need]]:
 
 
 def _needs(source: str) -> Iterator[Need]:
-    strings = _Strings(source)
+    strings = Strings(source)
     rewritten = strings.run()
     yield from strings.needs
     rewritten, more = _statements(rewritten)
     yield from more
-    if not _parses(rewritten):
-        raise _Abort
+    if not parses(rewritten):
+        raise Abort
 
 
 def needed(data: bytes | str) -> Need | None:
@@ -500,7 +280,7 @@ def needed(data: bytes | str) -> Need | None:
     try:
         source = data if isinstance(data, str) else _decode(data)
         found = list(_needs(source))
-    except Exception:  # _Abort, or source this module misreads: a hint is never worth a failed scan
+    except Exception:  # Abort, or source this module misreads: a hint is never worth a failed scan
         return None
     newer = [need for need in found if need.version > RUNNING]
     return max(newer, key=lambda need: need.version) if newer else None
