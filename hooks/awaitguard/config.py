@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,15 @@ class Policy:
 
 def is_pattern(name: str) -> bool:
     return bool(_WILD.search(name))
+
+
+def name_matches(name: str, patterns: Iterable[str]) -> str:
+    """The first of ``patterns`` that the qualified ``name`` matches ("" for none): a pattern naming a
+    module or a class covers its members too."""
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern + "."):
+            return pattern
+    return ""
 
 
 def find_root(start: Path) -> Path:

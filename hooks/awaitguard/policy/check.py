@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable
-
 from awaitguard.config import Policy, RealPolicy
+from awaitguard.config import name_matches as matches
 from awaitguard.findings import Finding, Related
 from awaitguard.model import DefFact, ModuleFacts, Site
 from awaitguard.policy.walk import Call, Double, walk
@@ -16,15 +14,6 @@ from awaitguard.tree import excluded
 from awaitguard.values import Value
 
 _DOUBLE_WORDS = (b"patch", b"setattr", b"Mock", b"autospec")
-
-
-def matches(name: str, patterns: Iterable[str]) -> str:
-    """The first of ``patterns`` that ``name`` matches ("" for none): a pattern naming a module or a
-    class covers its members too."""
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern + "."):
-            return pattern
-    return ""
 
 
 def qualified(value: Value) -> str:

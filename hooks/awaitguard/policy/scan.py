@@ -8,10 +8,11 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from awaitguard.config import ConfigError, Policy, is_pattern, policy_from_text
+from awaitguard.config import name_matches as matches
 from awaitguard.findings import Finding
 from awaitguard.index import Index
 from awaitguard.model import FileChange
-from awaitguard.policy.check import Checker, matches
+from awaitguard.policy.check import Checker
 from awaitguard.resolve import Resolver
 from awaitguard.tree import excluded
 from awaitguard.values import Value

@@ -58,7 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     threads = stack.enter_context(loops.ThreadSafety(os.path.realpath(found.rootpath) + os.sep))
     config.pluginmanager.register(threads, "awaitguard-threads")
     silencer = failures.Silencer(found.rootpath, found.config_root, found.codes)
-    config.stash[_GUARD_KEY] = stack.enter_context(guards.DoubleGuard(found.rootpath, found.packages, silencer))
+    guard = guards.DoubleGuard(found.rootpath, found.packages, silencer, found.policy, found.config_root)
+    config.stash[_GUARD_KEY] = stack.enter_context(guard)
     dropped = coroutines.DroppedCoroutines(found.rootpath, silencer)
     config.pluginmanager.register(dropped, "awaitguard-coroutines")
 

@@ -20,9 +20,11 @@ from unittest import mock
 
 import pytest
 
+from awaitguard.config import Policy, name_matches
 from awaitguard.pytest_plugin import awaitables
 from awaitguard.pytest_plugin.awaitables import AWAITABLE, NOT_AWAITABLE
-from awaitguard.pytest_plugin.failures import Silencer, failure
+from awaitguard.pytest_plugin.failures import Silencer, failure, split_location
+from awaitguard.tree import excluded
 
 # The messages and fixes are the scanner's AG201/AG202 (awaitguard.rules.CODES), rendered by report.
 
@@ -46,8 +48,17 @@ def _library_dirs() -> tuple[str, ...]:
 class DoubleGuard:
     """A context manager: while entered, every patch of a project callable is judged."""
 
-    def __init__(self, rootpath: Path, packages: tuple[str, ...], silencer: Silencer | None = None) -> None:
+    def __init__(
+        self,
+        rootpath: Path,
+        packages: tuple[str, ...],
+        silencer: Silencer | None = None,
+        policy: Policy | None = None,
+        config_root: Path | None = None,
+    ) -> None:
         self.rootpath = os.path.realpath(rootpath)
+        self.policy = policy  # its `real` entries: AG203 for any double over their targets in their paths
+        self.config_root = os.path.realpath(config_root or rootpath)
         self.packages = frozenset(packages)
         self.silencer = silencer
         self.judged: list[str] = []  # "target <- double: verdict" lines for --awaitguard-debug
@@ -136,6 +147,9 @@ class DoubleGuard:
         if caller is None:
             return ""
         target = self._target_name(container, attribute)
+        kept_real = self._kept_real(caller, target, before, after)
+        if kept_real:
+            return kept_real
         real, fake = awaitables.judge_target(before), awaitables.judge_double(after)
         self.judged.append(f"{target} <- {awaitables.describe_double(after)}: {real.value} <- {fake.value}")
         if real is NOT_AWAITABLE and fake is AWAITABLE:
@@ -158,6 +172,31 @@ class DoubleGuard:
             what = "a class" if isinstance(before, type) else f"`{kind}`"
             notes.append((where, f"`{short}`{alias} is {what} here"))
         return failure(caller, code, args, notes)
+
+    def _kept_real(self, caller: str, target: str, before: object, after: object) -> str:
+        """AG203: the failure text when a `real` policy keeps ``target`` real where ``caller`` patches it."""
+        if self.policy is None or not self.policy.real or not caller:
+            return ""
+        path, _ = split_location(caller)
+        absolute = os.path.realpath(os.path.join(self.rootpath, path))
+        shown = os.path.relpath(absolute, self.config_root).replace(os.sep, "/")
+        names = [name for name in (awaitables.qualified_name(before), target) if name]
+        for entry in self.policy.real:
+            if not excluded(shown, entry.paths):
+                continue
+            name = next((n for n in names if name_matches(n, entry.targets)), "")
+            if not name or (self.silencer is not None and self.silencer.silenced(caller, "AG203")):
+                continue
+            where = f"{self.policy.source}:{entry.line}"
+            args = {
+                "double": awaitables.describe_double(after),
+                "target": name,
+                "policy": where,
+                "paths": ", ".join(entry.paths),
+            }
+            note = os.path.relpath(os.path.join(self.config_root, self.policy.source), self.rootpath)
+            return failure(caller, "AG203", args, [(f"{note}:{entry.line}", "the `real` policy")])
+        return ""
 
     def _target_name(self, container: object, attribute: str) -> str:
         if isinstance(container, types.ModuleType):

@@ -40,6 +40,7 @@ class Settings:
     rootpath: Path = Path()
     codes: CodeFilter = field(default_factory=CodeFilter)  # [tool.awaitguard] select/ignore/per-file-ignores
     config_root: Path = Path()  # where pyproject.toml is: per-file-ignores' globs are relative to it
+    policy: ag_config.Policy | None = None  # [tool.awaitguard.policy]: its `real` entries fail a test's doubles
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -112,4 +113,5 @@ def read(config: pytest.Config, namespace: argparse.Namespace | None = None) -> 
         rootpath=config.rootpath,
         codes=CodeFilter.of(loaded),
         config_root=loaded.root,
+        policy=loaded.policy,
     )
