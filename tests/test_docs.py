@@ -207,7 +207,7 @@ def test_every_relative_link_resolves(path: Path) -> None:
     assert broken == [], f"{path.relative_to(ROOT)}: broken links {broken}"
 
 
-def test_every_docs_page_is_reachable_from_the_readme() -> None:
+def test_every_docs_page_is_linked_from_the_readme_or_another_page() -> None:
     linked = set()
     for path in markdown_files():
         for link in re.findall(r"\]\(([^)\s#]+)", path.read_text(encoding="utf-8")):
