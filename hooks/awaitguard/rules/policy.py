@@ -130,6 +130,7 @@ AG203 = RuleMeta(
     template="`{double}` replaces `{target}`, which `real` in {policy} keeps real in `{paths}`",
     fix="use the real component here, or move the test out of `{paths}`",
     summary="in the test paths of a `real` policy, a test double over a component that must stay real",
+    hooks=("scan", "smoke"),
     doc="""\
 **What it does**
 
