@@ -280,6 +280,9 @@ UVLOOP_CONFTEST = (
             {
                 "tests/helpers.py": "import uvloop\n\nuvloop.install()\n",
                 "examples/bot.py": "import uvloop\n\nuvloop.install()\n",
+                "benchmark/consume.py": (
+                    "import asyncio\n\nimport uvloop\n\nasyncio.set_event_loop_policy(uvloop.EventLoopPolicy())\n"
+                ),
             },
             set(),
         ),
@@ -540,6 +543,38 @@ def test_unmarked_async_tests_in_strict_mode(
         tests__test_app_dot_py=ASYNC_TESTS,
         tests__conftest_dot_py="def pytest_collection_modifyitems(items):\n    pass\n",
     )
+    assert found(tmp_path, monkeypatch, capsys) == set()
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "files"),
+    [
+        # a plugin named in conftest (aiohttp's, pytest-jupyter's) may run unmarked async tests
+        (STRICT, {"tests/conftest.py": "pytest_plugins = ['aiohttp.pytest_plugin']\n"}),
+        # nothing in the suite is marked for pytest-asyncio: it does not rely on marking
+        (STRICT, {"tests/test_app.py": ASYNC_TESTS.replace("@pytest.mark.asyncio\n", "")}),
+        # auto mode runs them all, whatever else the file holds
+        (PYPROJECT, {"tests/test_app.py": "import warnings\n" + ASYNC_TESTS}),
+        # a decorator may make it something pytest does not collect (discord.py's `@tree.command()`)
+        (
+            STRICT,
+            {
+                "tests/test_app.py": ASYNC_TESTS.replace(
+                    "async def test_unmarked", "@tree.command()\nasync def test_x"
+                ).replace("class TestGroup:", "class TestGroup(Base):")
+            },
+        ),
+    ],
+)
+def test_async_tests_someone_else_runs(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pyproject: str,
+    files: dict[str, str],
+) -> None:
+    base = {**CLEAN, "tests/test_app.py": ASYNC_TESTS.replace("class TestGroup:", "class TestGroup(Base):")}
+    project(tmp_path, {**base, "pyproject.toml": pyproject, **files})
     assert found(tmp_path, monkeypatch, capsys) == set()
 
 

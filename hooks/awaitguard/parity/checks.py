@@ -259,7 +259,7 @@ def debug_mode(
 
 
 _OTHER_RUNNERS = re.compile(
-    r"pytest[-_](aiohttp|tornasync|tornado|trio|twisted|asyncio-cooperative)|trio_mode|anyio", re.I
+    r"pytest[-_](aiohttp|tornasync|tornado|trio|twisted|asyncio-cooperative|jupyter|sanic)|trio_mode|anyio", re.I
 )
 
 
@@ -274,8 +274,9 @@ def strict_asyncio(root: Path, cfg: PytestConfig, tested_files: list[str]) -> bo
     return not any(mentions(root, rel, _OTHER_RUNNERS.pattern) for rel in files)
 
 
-def unmarked_async_tests(code: CodeFacts) -> Iterator[Finding]:
-    if code.collection_hooks or code.anyio_or_trio:
+def unmarked_async_tests(code: CodeFacts, strict: bool) -> Iterator[Finding]:
+    """Only in a suite that marks some tests for pytest-asyncio, in strict mode, with nothing else to run them."""
+    if not strict or not code.asyncio_marks or code.collection_hooks or code.anyio_or_trio:
         return
     for where, name, marked in code.async_tests:
         if not marked:

@@ -13,7 +13,22 @@ from awaitguard.parity.pytestcfg import Filter, parse_filter
 from awaitguard.tree import walk
 
 TEST_DIRS = frozenset({"test", "tests", "testing", "testsuite"})
-NOT_PRODUCTION = TEST_DIRS | {"docs", "doc", "examples", "example", "benchmarks", "bench", "scripts", "tools"}
+NOT_PRODUCTION = TEST_DIRS | {
+    "docs",
+    "doc",
+    "docs_src",
+    "examples",
+    "example",
+    "samples",
+    "sample",
+    "demo",
+    "demos",
+    "benchmarks",
+    "benchmark",
+    "bench",
+    "scripts",
+    "tools",
+}
 
 
 def is_test_file(rel: str) -> bool:
@@ -51,6 +66,7 @@ class CodeFacts:
     async_tests: list[tuple[Line, str, bool]] = field(default_factory=list)  # (def, name, marked)
     collection_hooks: list[Line] = field(default_factory=list)  # conftest hooks that may add markers
     anyio_or_trio: bool = False  # some test uses anyio's or trio's pytest plugin
+    asyncio_marks: bool = False  # some test is marked for pytest-asyncio: the suite relies on marking
 
 
 _UVLOOP_CALLS = {"uvloop.install": "`uvloop.install()`", "uvloop.run": "`uvloop.run(...)`"}
@@ -159,6 +175,8 @@ def _test_file(rel: str, tree: ast.Module, lines: list[str], facts: CodeFacts, t
         facts.test_debug.append(_line(rel, lines, number))
     if re.search(r"\b(anyio|trio)\b", text):
         facts.anyio_or_trio = True
+    if "mark.asyncio" in text:
+        facts.asyncio_marks = True
     module_marked = False
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
@@ -173,6 +191,8 @@ def _test_file(rel: str, tree: ast.Module, lines: list[str], facts: CodeFacts, t
                                     facts.test_filters.append((found, False))  # marks are applied after the config
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in RUNNING_HOOKS:
             facts.collection_hooks.append(_line(rel, lines, node.lineno))
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and "pytest_plugins" in ast.unparse(node).split("=")[0]:
+            facts.collection_hooks.append(_line(rel, lines, node.lineno))  # a plugin may run async tests
     _walk_tests(rel, tree, text, facts, module_marked)
 
 
@@ -204,6 +224,8 @@ def _walk_tests(rel: str, tree: ast.Module, text: str, facts: CodeFacts, module_
 def _async_test(rel: str, node: ast.AsyncFunctionDef, lines: list[str], facts: CodeFacts, marked: bool) -> None:
     if not node.name.startswith("test") or rel.rsplit("/", 1)[-1] == "conftest.py":
         return
+    if not all(re.match(r"(?:pytest\.)?mark\.", ast.unparse(d)) for d in node.decorator_list):
+        return  # a decorator may turn it into something pytest does not collect, or run it itself
     uses_anyio = any(a.arg == "anyio_backend" for a in node.args.args)
     facts.async_tests.append(
         (_line(rel, lines, node.lineno), node.name, marked or uses_anyio or _marks(node.decorator_list))
@@ -233,7 +255,8 @@ RUNNING_HOOKS = frozenset(
 )
 _PROD_WORDS = re.compile(rb"uvloop|set_debug|debug\s*=\s*True")
 _TEST_WORDS = re.compile(
-    rb"uvloop|filterwarnings|simplefilter|PYTHONASYNCIODEBUG|PYTHONDEVMODE|set_debug|asyncio_debug|def pytest_"
+    rb"uvloop|filterwarnings|simplefilter|PYTHONASYNCIODEBUG|PYTHONDEVMODE|set_debug|asyncio_debug"
+    rb"|def pytest_|pytest_plugins"
 )
 _ASYNC_TEST = re.compile(rb"async\s+def\s+test")
 

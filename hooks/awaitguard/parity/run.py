@@ -32,7 +32,8 @@ def run(
     pyproject = checks.load_pyproject(root)
     cfg = pytest_config(root)
     runners = test_runner_files(root)
-    code = scan_code(root, exclude, checks.strict_asyncio(root, cfg, runners))
+    strict = checks.strict_asyncio(root, cfg, runners)
+    code = scan_code(root, exclude, strict)
     findings: list[Finding] = []
     if prod.python:
         tested = tested_versions(root, local_python(root, python, running))
@@ -41,5 +42,5 @@ def run(
     findings.extend(checks.event_loop(root, prod, code, pyproject, on_uvloop))
     findings.extend(checks.warnings_hidden(cfg, code))
     findings.extend(checks.debug_mode(prod, code, root, runners, cfg))
-    findings.extend(checks.unmarked_async_tests(code))
+    findings.extend(checks.unmarked_async_tests(code, strict))
     return dedupe(findings)
