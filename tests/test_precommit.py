@@ -395,3 +395,42 @@ def test_parity_snippet_blocks_an_untested_production_python(git_repo: GitRepo, 
     git_repo.write(".github/workflows/tests.yml", PARITY_CI.format(versions='"3.11", "3.12"'))
     git_repo.git("add", "-A")
     assert "awaitguard parity" in passed(commit(git_repo, "test on 3.12"))
+
+
+# --- a project's own policy (docs/policies.md), through pre-commit ------------------------------------------
+
+POLICY = (
+    "[project]\nname = 'consumer'\n\n"
+    "[[tool.awaitguard.policy.real]]\n"
+    'targets = ["app.websocket_core.*"]\n'
+    'paths = ["tests/integration"]\n'
+)
+MOCKED_TEST = (
+    "from unittest.mock import AsyncMock, patch\n\n\n"
+    "def test_notify() -> None:\n"
+    '    with patch("app.websocket_core.get_websocket_manager", new_callable=AsyncMock):\n'
+    "        pass\n"
+)
+
+
+def test_real_policy_blocks_a_double_in_integration_tests_not_in_unit_tests(consumer: GitRepo) -> None:
+    """The incident's first lesson: integration tests use the real WebSocket manager, every commit checked."""
+    consumer.write("pyproject.toml", POLICY)
+    consumer.write("app/__init__.py", "")
+    consumer.write("app/websocket_core.py", "async def get_websocket_manager() -> object:\n    return object()\n")
+    consumer.write("tests/integration/test_notify.py", "def test_notify() -> None:\n    pass\n")
+    consumer.git("add", "-A")
+    passed(commit(consumer, "start"))
+
+    consumer.write("tests/unit/test_notify.py", MOCKED_TEST)
+    consumer.git("add", "-A")
+    passed(commit(consumer, "a double in a unit test"))
+
+    consumer.write("tests/integration/test_notify.py", MOCKED_TEST)
+    consumer.git("add", "-A")
+    blocked(
+        commit(consumer, "a double in an integration test"),
+        "tests/integration/test_notify.py:5:10: AG203",
+        "which `real` in pyproject.toml:5 keeps real in `tests/integration`",
+    )
+    assert consumer.git("rev-list", "--count", "HEAD").strip() == "2"
