@@ -81,7 +81,8 @@ async def nightly():
 **Known problems**
 
 A coroutine stored in a container or attribute and awaited later is treated as used; calls
-through parameters and unknown decorators are not resolved. Value uses are searched from each
+through parameters and unknown decorators are not resolved, unless the project's
+`[tool.awaitguard.policy]` lists a definition of the callee's name under `async`. Value uses are searched from each
 statement through operators, attribute chains and the consumers above, not inside the arguments of
 other calls, lambdas or comprehensions (`foo(count_items() + 1)` is not reported). A logger is
 recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be resolved. A name
