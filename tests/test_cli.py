@@ -245,7 +245,8 @@ def test_format_from_config(
         (["scan", "--format", "xml"], "awaitguard scan: error: argument --format: invalid choice: 'xml' "),
         (
             ["frobnicate"],
-            "awaitguard: error: unknown command `frobnicate` (use scan, mypy, smoke, ingest, incidents or parity)",
+            "awaitguard: error: unknown command `frobnicate` "
+            "(use scan, mypy, smoke, ingest, incidents, parity or policy)",
         ),
     ],
     ids=["unknown-option", "all-and-base", "bad-format", "unknown-command"],

@@ -80,8 +80,11 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"findings", "rules", "model", "report", "__init__"},
     # production incidents: reads logs, maps them to the tree, re-checks them through the engine
     "incidents": {"config", "engine", "findings", "gitscope", "index", "source", "tree", "incidents"},
+    # `awaitguard policy --show/--explain`: the policy, and what the scan knows about a name
+    "explain": {"config", "engine", "gitscope", "index", "policy", "resolve", "rules", "tree", "values"},
     "cli": {
         "__init__",
+        "explain",
         "config",
         "engine",
         "gitscope",

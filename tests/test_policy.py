@@ -111,3 +111,71 @@ def test_policy_errors_reach_the_console_script(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "`app.nothing` names nothing in the project" in proc.stderr
+
+
+TWINS = {
+    "app/ws.py": APP["app/ws.py"]
+    + "\n\ndef read() -> int:\n    return 1\n\n\nasync def aread() -> int:\n    return 1\n",
+}
+DECLARED = '[tool.awaitguard.policy]\nsync = ["app.ws.get_manager"]\nforbid-in-async = ["app.ws.read"]\n\n' + REAL
+
+
+def policy(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], list[str]]:
+    code = main(["policy", *argv])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out.splitlines(), captured.err.splitlines()
+
+
+def test_policy_show_lists_every_policy_and_the_twins_found_by_convention(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(git_repo.root)
+    project(git_repo.root, DECLARED, TWINS)
+    git_repo.git("add", "-A")
+    assert policy(capsys, "--show") == (
+        0,
+        [
+            "[tool.awaitguard.policy] in pyproject.toml",
+            "real 1 (pyproject.toml:6): no test double over app.ws.* in tests/integration (AG203)",
+            "sync (pyproject.toml:2): app.ws.get_manager",
+            "forbid-in-async (pyproject.toml:3): app.ws.read",
+            "twins by naming convention (`*_async`, `a*`): 2",
+            "  app.ws.get_manager -> app.ws.get_manager_async (app/ws.py:5)",
+            "  app.ws.read -> app.ws.aread (app/ws.py:13)",
+        ],
+        [],
+    )
+
+
+def test_policy_explain_says_where_what_why_and_which_policies(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(git_repo.root)
+    project(git_repo.root, DECLARED, TWINS)
+    git_repo.git("add", "-A")
+    code, out, _ = policy(capsys, "--explain", "app.ws.get_manager")
+    assert code == 0
+    assert out[:3] == [
+        "app.ws.get_manager",
+        "  defined at app/ws.py:1 (def)",
+        "  awaitability: not awaitable: a plain `def` in the source",
+    ]
+    assert out[3].startswith("  declared sync as `app.ws.get_manager` (pyproject.toml:2): a call the scanner cannot")
+    assert out[4:] == [
+        "  policies: real 1 (pyproject.toml:6): no test double over it in tests/integration",
+        "            sync twin of app.ws.get_manager_async (by naming convention): async code calling it is AG108",
+    ]
+    code, out, _ = policy(capsys, "--explain", "app.ws.missing")
+    assert (code, out[1]) == (0, "  not found: no module of the project or its libraries defines it")
+
+
+def test_policy_command_errors_are_one_line(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(git_repo.root)
+    project(git_repo.root, REAL.replace("app.ws.*", "app.gone.*"))
+    code, out, err = policy(capsys, "--show")
+    assert (code, out, len(err)) == (2, [], 1)
+    assert err[0].startswith("awaitguard policy: error: pyproject.toml:2: ") and "`app.gone.*`" in err[0]
+    assert policy(capsys)[0] == 2

@@ -92,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "  ingest     record the async failures of production logs (docs/incidents.md)\n"
             "  incidents  list or prune the recorded incidents\n"
             "  parity     where tests run async code differently from production (the awaitguard-parity hook)\n"
+            "  policy     the project's [tool.awaitguard.policy]: --show, or --explain NAME\n"
         )
         return EXIT_CLEAN if args else EXIT_ERROR
     if args[0] == "--version":
@@ -120,7 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from awaitguard.parity import main as parity_main
 
         return parity_main(rest)
-    return _error(f"unknown command `{command}` (use scan, mypy, smoke, ingest, incidents or parity)")
+    if command == "policy":  # [tool.awaitguard.policy] (docs/policies.md)
+        from awaitguard.explain import main as policy_main
+
+        return policy_main(rest)
+    return _error(f"unknown command `{command}` (use scan, mypy, smoke, ingest, incidents, parity or policy)")
 
 
 def _smoke_missing(exc: ImportError) -> str:
