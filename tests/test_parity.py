@@ -8,12 +8,16 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from awaitguard.cli import main
 from awaitguard.parity.checks import allows, command_loop
 from awaitguard.parity.codes import PARITY_CODES
+
+if TYPE_CHECKING:
+    from conftest import GitRepo
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "parity.md"
 
@@ -638,3 +642,44 @@ def test_every_code_is_documented() -> None:
     assert documented == set(PARITY_CODES)
     for meta in PARITY_CODES.values():
         assert f"### {meta.code} `{meta.slug}`" in text
+
+
+def test_subproject_reads_the_repositorys_ci(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`backend/` has its own pyproject.toml; CI and .python-version sit at the top of the git repository."""
+    workflow = (
+        "jobs:\n  test-backend:\n    steps:\n      - uses: actions/setup-python@v5\n        with:\n"
+        "          python-version-file: .python-version\n      - run: uv run pytest\n"
+    )
+    git_repo.write(".github/workflows/test-backend.yml", workflow)
+    git_repo.write(".python-version", "3.11\n")
+    for rel, text in CLEAN.items():
+        if not rel.startswith(".github"):
+            git_repo.write(f"backend/{rel}", text)
+    code, out, _ = parity(git_repo.root / "backend", monkeypatch, capsys)
+    assert code == 1
+    assert out.splitlines()[:2] == [
+        "Dockerfile:1: AG301 production runs Python 3.12 (`FROM python:3.12-slim`) but the tests run only on "
+        "3.11: behaviour that changed between these versions (asyncio's TaskGroup and timeout, event-loop "
+        "creation, error wordings) reaches production untested",
+        "    ../.python-version:1: note: the tests run on Python 3.11 here",
+    ]
+    git_repo.write(".python-version", "3.12\n")
+    assert found(git_repo.root / "backend", monkeypatch, capsys) == set()
+
+
+def test_the_interpreter_running_awaitguard_is_not_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside pre-commit too: awaitguard's own environment (here the suite's) lives outside the project."""
+    files = {k: v for k, v in CLEAN.items() if not k.startswith(".github")}
+    project(tmp_path, files, Dockerfile=DOCKERFILE.replace("3.12", "3.13"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PRE_COMMIT", raising=False)
+    assert main(["parity"]) == 0
+    assert capsys.readouterr() == ("", "")
+    # the project's own virtualenv says which Python runs its tests
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.11.9\n", encoding="utf-8")
+    assert found(tmp_path, monkeypatch, capsys) == {("Dockerfile", 1, "AG301")}

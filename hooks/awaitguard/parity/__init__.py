@@ -52,7 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(str(exc))
     fmt = opts.format or (config.format if config.format in ("text", "json", "github") else "text")
     configured = opts.production or _configured(config.parity.get("production"))
-    running = None if os.environ.get("PRE_COMMIT") else (sys.version_info[0], sys.version_info[1])
+    # the interpreter running awaitguard counts only when it is the project's own environment (not pre-commit's
+    # hook environment, not a pipx install)
+    inside = Path(sys.prefix).resolve().is_relative_to(root.resolve())
+    running = (sys.version_info[0], sys.version_info[1]) if inside and not os.environ.get("PRE_COMMIT") else None
     try:
         findings = run(root, configured, config.python, running, config.exclude)
     except ParityError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -31,11 +33,26 @@ class Production:
     sources: list[str] = field(default_factory=list)  # the files read
 
 
+@functools.lru_cache(maxsize=8)
+def repo_top(root: Path) -> Path:
+    """The top of the git work tree holding ``root`` (its CI and ``.python-version`` may sit there), else ``root``."""
+    resolved = root.resolve()
+    for candidate in (resolved, *resolved.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return resolved
+
+
+def from_top(root: Path, rel: str) -> str:
+    """``rel`` (relative to the repository's top) as seen from ``root``: ``../.github/...`` in a subproject."""
+    return os.path.relpath(repo_top(root) / rel, root.resolve()).replace(os.sep, "/")
+
+
 def read_text(root: Path, rel: str) -> str | None:
-    """A file of the project as text, or None when there is none; never follows a path outside ``root``."""
+    """A file of the repository as text, or None when there is none; never reads outside the repository."""
     path = root / rel
     try:
-        if not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
+        if not path.resolve().is_relative_to(repo_top(root)) or not path.is_file():
             return None
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -9,20 +9,13 @@ from awaitguard.parity import checks
 from awaitguard.parity.code import scan_code
 from awaitguard.parity.production import production
 from awaitguard.parity.pytestcfg import pytest_config
-from awaitguard.parity.testside import local_python, tested_versions
+from awaitguard.parity.testside import local_python, tested_versions, workflow_files
 
 
 def test_runner_files(root: Path) -> list[str]:
     """Files that say how the tests are run: CI workflows, tox, nox, Makefile."""
-    found = [
-        name for name in ("tox.ini", "noxfile.py", "Makefile", "pytest.ini", "setup.cfg") if (root / name).is_file()
-    ]
-    workflows = root / ".github" / "workflows"
-    if workflows.is_dir():
-        found.extend(
-            f".github/workflows/{p.name}" for p in sorted(workflows.iterdir()) if p.suffix in (".yml", ".yaml")
-        )
-    return found
+    names = ("tox.ini", "noxfile.py", "Makefile", "pytest.ini", "setup.cfg")
+    return [name for name in names if (root / name).is_file()] + workflow_files(root)
 
 
 def run(

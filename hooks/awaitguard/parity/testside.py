@@ -4,11 +4,12 @@ interpreter. Read line by line (no YAML parser: the hook adds no dependency)."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from awaitguard.parity.production import Line, read_text
+from awaitguard.parity.production import Line, from_top, read_text, repo_top
 
 VERSION = re.compile(r"""(?<![\w.])['"]?(3)\.(\d{1,2})(?:\.\d+)?(?:-dev)?['"]?(?![\w.])""")
 PY_KEY = re.compile(r"^\s*(?:-\s*)?['\"]?([\w-]*python[\w-]*|py)['\"]?\s*:\s*(.*)$", re.IGNORECASE)
@@ -19,6 +20,7 @@ class Tested:
     versions: dict[str, Line] = field(default_factory=dict)  # "3.12" -> the first place that runs tests on it
     unknown: list[Line] = field(default_factory=list)  # a version we cannot read (an expression)
     latest: Line | None = None  # "3.x": whatever is newest when CI runs
+    version_files: list[str] = field(default_factory=list)  # python-version-file: of workflows (from the root)
 
     def add(self, version: str, where: Line) -> None:
         self.versions.setdefault(version, where)
@@ -64,8 +66,13 @@ def _workflow(root: Path, rel: str, tested: Tested) -> None:
                     tested.add(f"3.{found.group(2)}", where)
             continue
         key = match.group(1).lower()
-        if key.endswith("-file") or key in ("python-path",):
-            continue  # python-version-file: .python-version, read on its own
+        if key.endswith("-file"):  # python-version-file: a path from the repository's top
+            named = match.group(2).split(" #", 1)[0].strip().strip("'\"")
+            if named and "${{" not in named:
+                tested.version_files.append(from_top(root, named))
+            continue
+        if key in ("python-path",):
+            continue
         values, _ = _yaml_values(lines, index, match.group(2))
         for value in values:
             exact = VERSION.fullmatch(value.rstrip("t")) or VERSION.fullmatch(value.replace("python", ""))
@@ -130,22 +137,37 @@ def _nox(root: Path, tested: Tested) -> None:
                     tested.unknown.append(where)
 
 
+def workflow_files(root: Path) -> list[str]:
+    """GitHub workflows of the project and, in a subproject, of its repository (paths relative to ``root``)."""
+    found: list[str] = []
+    for base in dict.fromkeys((root.resolve(), repo_top(root))):
+        folder = base / ".github" / "workflows"
+        if folder.is_dir():
+            found.extend(
+                from_top(root, os.path.relpath(folder / p.name, repo_top(root)))
+                for p in sorted(folder.iterdir())
+                if p.suffix in (".yml", ".yaml")
+            )
+    return found
+
+
+def _pinned(root: Path, rel: str, tested: Tested) -> None:
+    text = read_text(root, rel)
+    for number, raw in enumerate((text or "").splitlines(), 1):
+        found = VERSION.fullmatch(raw.strip())
+        if found:
+            tested.add(f"3.{found.group(2)}", Line(rel, number, raw.strip()))
+
+
 def tested_versions(root: Path, local: tuple[str, str] | None) -> Tested:
     """Every Python version the tests run on: CI, tox, nox, ``.python-version`` and ``local`` (version, how)."""
     tested = Tested()
-    workflows = root / ".github" / "workflows"
-    if workflows.is_dir():
-        for path in sorted(workflows.iterdir()):
-            if path.suffix in (".yml", ".yaml"):
-                _workflow(root, f".github/workflows/{path.name}", tested)
+    for rel in workflow_files(root):
+        _workflow(root, rel, tested)
     _tox(root, tested)
     _nox(root, tested)
-    pinned = read_text(root, ".python-version")
-    if pinned is not None:
-        for number, raw in enumerate(pinned.splitlines(), 1):
-            found = VERSION.fullmatch(raw.strip())
-            if found:
-                tested.add(f"3.{found.group(2)}", Line(".python-version", number, raw.strip()))
+    for rel in dict.fromkeys((".python-version", from_top(root, ".python-version"), *tested.version_files)):
+        _pinned(root, rel, tested)
     if local is not None and not tested.versions:
         tested.add(local[0], Line("", 0, local[1]))
     return tested
