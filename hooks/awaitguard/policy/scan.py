@@ -84,7 +84,7 @@ def declared(policy: Policy) -> tuple[tuple[str, bool, str], ...]:
     the two halves of each twin), by their own (last) name: what a call the resolver cannot follow shows."""
     pairs = [(name, False) for name in policy.sync] + [(name, True) for name in policy.async_]
     pairs += [(sync, False) for sync, _ in policy.twins] + [(twin, True) for _, twin in policy.twins]
-    return tuple((name.rsplit(".", 1)[-1], is_async, name) for name, is_async in pairs)
+    return tuple(dict.fromkeys((name.rsplit(".", 1)[-1], is_async, name) for name, is_async in pairs))
 
 
 # -- validation against the project -------------------------------------------------------------
