@@ -15,6 +15,7 @@ from awaitguard.incidents.patterns import EXCEPTION_LINE, WARNING_LINE
 _TRACEBACK = "Traceback (most recent call last):"
 _FRAME = re.compile(r'^\s+File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
 _ORIGIN = "Coroutine created at (most recent call last)"
+_NEVER_AWAITED = "RuntimeWarning: coroutine '"
 _DIGITS = re.compile(r"\d")
 MAX_FRAMES = 500  # deeper tracebacks keep their innermost frames (the ones that matter)
 
@@ -35,7 +36,8 @@ class _Block:
 class TextParser:
     def __init__(self) -> None:
         self._block: _Block | None = None
-        self._last_timestamp: str | None = None  # of the line before, for a traceback that has none
+        # the line before (its head), for a traceback that has no timestamp of its own: parsed only then
+        self._previous: tuple[str, str | None] = ("", None)
         self.truncated = 0  # tracebacks cut before their exception line
 
     def feed(self, line: str, timestamp: str | None = None) -> list[Event]:
@@ -75,19 +77,25 @@ class TextParser:
         return None
 
     def _start(self, line: str, timestamp: str | None, out: list[Event]) -> None:
-        stamp = timestamp or find_timestamp(line[:64])
         at = line.find(_TRACEBACK)
         if at >= 0:
             prefix = line[:at]
-            self._block = _Block(prefix, stamp or find_timestamp(prefix) or self._last_timestamp)
-        else:
-            match = WARNING_LINE.search(line)
+            self._block = _Block(prefix, timestamp or find_timestamp(prefix[:64]) or self._before())
+        elif (at := line.find(_NEVER_AWAITED)) >= 0:  # the regex on a whole long line would be quadratic
+            start = max(0, at - 4096)  # a path is never longer
+            match = WARNING_LINE.search(line[start : at + 300])
             if match is not None:
-                prefix = line[: match.start()]
+                prefix = line[: start + match.start()]
                 warning = Event("RuntimeWarning", match.group("msg"))
                 warning.frames.append(Frame(match.group("path"), int(match.group("line")), ""))
-                self._block = _Block(prefix, stamp or self._last_timestamp, warning=warning)
-        self._last_timestamp = stamp
+                self._block = _Block(
+                    prefix, timestamp or find_timestamp(prefix[:64]) or self._before(), warning=warning
+                )
+        self._previous = (line[:64], timestamp)
+
+    def _before(self) -> str | None:
+        head, given = self._previous
+        return given or find_timestamp(head)
 
     def _continue(self, block: _Block, body: str, out: list[Event]) -> bool:
         """Whether ``body`` (the line without its prefix) belongs to the block; completes it if it ends it."""
