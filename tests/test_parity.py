@@ -222,6 +222,8 @@ def test_requires_python(spec: str, version: str, ok: bool) -> None:
         ("hypercorn app:app -k uvloop", "uvloop"),
         ("hypercorn app:app", None),
         ("python -m shop", None),
+        ("tini -- litestar run --host 0.0.0.0", "auto"),
+        ("uv run fastapi run --workers 4", "auto"),
     ],
 )
 def test_command_loop(command: str, loop: str | None) -> None:
@@ -258,6 +260,13 @@ UVLOOP_CONFTEST = (
             {
                 "Procfile": "web: gunicorn shop.app:app -k uvicorn.workers.UvicornWorker\n",
                 "requirements.txt": "uvloop==0.21\n",
+            },
+            {("Procfile", 1, "AG311")},
+        ),
+        (
+            {
+                "Procfile": "web: litestar run --host 0.0.0.0\n",
+                "pyproject.toml": PYPROJECT.replace('"fastapi"', '"litestar", "litestar-granian[uvloop]"'),
             },
             {("Procfile", 1, "AG311")},
         ),

@@ -111,8 +111,8 @@ def command_loop(command: str) -> str | None:
         return "auto" if not option or option == "auto" else ("uvloop" if option == "uvloop" else None)
     if "granian" in names:
         return "auto" if not option or option == "auto" else ("uvloop" if option == "uvloop" else None)
-    if "fastapi" in names and ("run" in words or "dev" in words):
-        return "auto"
+    if ("fastapi" in names or "litestar" in names) and ("run" in words or "dev" in words):
+        return "auto"  # uvicorn (or granian, through litestar-granian) with its default loop
     if "gunicorn" in names:
         worker = _option(words, ("-k", "--worker-class")) or ""
         if worker.endswith("UvicornWorker"):
@@ -137,7 +137,7 @@ def _option(words: list[str], names: tuple[str, ...]) -> str | None:
 
 
 _UVLOOP_DEP = re.compile(
-    r"""(?<![\w-])(uvloop|uvicorn\s*\[[^\]]*\bstandard\b[^\]]*\]|granian\s*\[[^\]]*\buvloop\b)""", re.I
+    r"""(?<![\w-])(uvloop|uvicorn\s*\[[^\]]*\bstandard\b[^\]]*\]|[\w.-]+\s*\[[^\]]*\buvloop\b[^\]]*\])""", re.I
 )
 
 
