@@ -230,6 +230,7 @@ def test_command_loop(command: str, loop: str | None) -> None:
     assert command_loop(command) == loop
 
 
+SERVE = "import uvicorn\n\n\ndef main() -> None:\n    uvicorn.run('shop.app:app', port=8000)\n"
 UVLOOP_CONFTEST = (
     "import pytest\nimport uvloop\n\n\n@pytest.fixture(scope='session')\ndef event_loop_policy():\n"
     "    return uvloop.EventLoopPolicy()\n"
@@ -263,6 +264,17 @@ UVLOOP_CONFTEST = (
             },
             {("Procfile", 1, "AG311")},
         ),
+        # uvicorn.run() in production code: its default loop, unless it is a reloading development server
+        (
+            {
+                "shop/main.py": SERVE,
+                "shop/dev.py": SERVE.replace("port=8000", "port=8000, reload=True"),
+                "shop/h11.py": SERVE.replace("port=8000", "port=8000, loop='asyncio'"),
+                "pyproject.toml": PYPROJECT.replace('"fastapi"', '"fastapi", "uvicorn[standard]"'),
+            },
+            {("shop/main.py", 5, "AG311")},
+        ),
+        ({"shop/main.py": SERVE}, set()),
         (
             {
                 "Procfile": "web: litestar run --host 0.0.0.0\n",

@@ -184,6 +184,11 @@ def event_loop(
             if installed is not None:
                 how = f"`{command.text}` picks uvloop when it is installed, and production installs it"
                 yield _finding(command, "AG311", {"how": how}, [(installed, "uvloop is installed here")])
+    installed = uvloop_installed(root, prod, pyproject) if code.server_runs else None
+    if installed is not None:
+        for where, name in code.server_runs:
+            how = f"`{name}(...)` with its default loop picks uvloop when it is installed, and production installs it"
+            yield _finding(where, "AG311", {"how": how}, [(installed, "uvloop is installed here")])
     said: set[str] = set()
     for where, how in sorted(code.uvloop, key=lambda item: (item[0].path, item[0].line)):
         if where.path not in said:  # one difference per file (a version-dependent branch repeats it)

@@ -60,6 +60,7 @@ def dotted(node: ast.expr) -> str:
 class CodeFacts:
     uvloop: list[tuple[Line, str]] = field(default_factory=list)  # production: (where, how)
     debug: list[tuple[Line, str]] = field(default_factory=list)  # production: (where, how)
+    server_runs: list[tuple[Line, str]] = field(default_factory=list)  # production: uvicorn.run(...), default loop
     test_uvloop: list[Line] = field(default_factory=list)  # tests mention uvloop
     test_debug: list[Line] = field(default_factory=list)  # tests turn debug mode on
     test_filters: list[tuple[Filter, bool]] = field(default_factory=list)  # (filter set by test code, at import)
@@ -112,6 +113,14 @@ def _production_file(rel: str, tree: ast.AST, lines: list[str], facts: CodeFacts
             facts.uvloop.append((where, "`set_event_loop_policy(uvloop.EventLoopPolicy())`"))
         elif name.endswith("set_debug") and node.args and _true(node.args[0]):
             facts.debug.append((where, "`set_debug(True)`"))
+        given = {k.arg: k.value for k in node.keywords if k.arg}
+        loop = given.get("loop")
+        if (
+            name == "uvicorn.run"
+            and (loop is None or (isinstance(loop, ast.Constant) and loop.value == "auto"))
+            and not _true(given.get("reload"))  # a development server
+        ):
+            facts.server_runs.append((where, name))
         for keyword in node.keywords:
             if keyword.arg == "loop_factory" and dotted(keyword.value) in _UVLOOP_LOOPS:
                 facts.uvloop.append((where, "`loop_factory=uvloop.new_event_loop`"))
@@ -253,7 +262,7 @@ RUNNING_HOOKS = frozenset(
         "pytest_collection_finish",
     }
 )
-_PROD_WORDS = re.compile(rb"uvloop|set_debug|debug\s*=\s*True")
+_PROD_WORDS = re.compile(rb"uvloop|set_debug|debug\s*=\s*True|uvicorn\.run")
 _TEST_WORDS = re.compile(
     rb"uvloop|filterwarnings|simplefilter|PYTHONASYNCIODEBUG|PYTHONDEVMODE|set_debug|asyncio_debug"
     rb"|def pytest_|pytest_plugins"
