@@ -29,6 +29,10 @@ def short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
+# decorators that leave a sync def a sync callable
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod", "override", "final"})
+
+
 class Checker:
     """The policy, with what resolving it takes; ``file`` gives one file's findings."""
 
@@ -109,6 +113,9 @@ class Checker:
         defn = value.defn
         if defn is None or defn.is_async or defn.kind != "function" or not self.policy.conventions:
             return "", None, ""
+        plain = all(d and d[-1].removeprefix(".").removeprefix("n:") in _PLAIN_DECORATORS for d in defn.decorators)
+        if not plain and self.resolver.call(value).awaitable() is not False:
+            return "", None, ""  # a decorator may make it dispatch to its twin (prefect's @async_dispatch)
         facts = self.index.facts(value.module)
         if facts is None:
             return "", None, ""
