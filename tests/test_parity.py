@@ -704,3 +704,37 @@ def test_the_interpreter_running_awaitguard_is_not_the_tests(
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.11.9\n", encoding="utf-8")
     assert found(tmp_path, monkeypatch, capsys) == {("Dockerfile", 1, "AG301")}
+
+
+STRICT_SUITE = """\
+from pathlib import Path
+
+import pytest
+
+
+async def test_unmarked():
+    Path("unmarked-ran").write_text("")
+
+
+@pytest.mark.asyncio
+async def test_marked():
+    Path("marked-ran").write_text("")
+"""
+
+
+def test_reported_async_test_really_does_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The premise of AG341, checked with real pytest and pytest-asyncio: the reported test's body never runs."""
+    ini = "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
+    project(tmp_path, {"pytest.ini": ini, "test_suite.py": STRICT_SUITE})
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:awaitguard", "test_suite.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    assert (tmp_path / "marked-ran").exists()
+    assert not (tmp_path / "unmarked-ran").exists()
+    (tmp_path / "marked-ran").unlink()
+    assert found(tmp_path, monkeypatch, capsys) == {("test_suite.py", 6, "AG341")}

@@ -219,7 +219,9 @@ def warnings_hidden(cfg: PytestConfig, code: CodeFacts) -> Iterator[Finding]:
     config = config_filters(cfg)
     for fil, label in hiding(config):
         what = f"the pytest filter `{fil.spec}`"
-        fix = f"remove this filter, or narrow it to the warning you mean (`ignore:<message>:{label}:<module>`)"
+        parts = fil.spec.split(":")
+        category = parts[2].strip() if len(parts) > 2 and parts[2].strip() else label
+        fix = f"remove this filter, or narrow it to the warning you mean (`ignore:<message>:{category}:<module>`)"
         yield _finding(fil.where, "AG321", {"what": what, "hidden": _WHAT[label], "fix": fix})
     for fil, at_import in code.test_filters:
         # pytest applies its configured filters for each test on top of those set at import time; filters set
