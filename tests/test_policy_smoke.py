@@ -16,6 +16,11 @@ targets = ["app.websocket_core.*"]
 paths = ["tests/integration"]
 """
 MANAGER = """\
+import asyncio
+
+LIMIT = 3
+
+
 class Manager:
     async def send(self, message):
         return message
@@ -84,6 +89,14 @@ def test_other_doubles(monkeypatch):
     monkeypatch.setattr(app.routes, "render", lambda: "fake")
 
 
+def test_settings_and_libraries_as_the_component_sees_them(monkeypatch):
+    with patch("app.websocket_core.manager.asyncio"):
+        pass
+    with patch("app.websocket_core.manager.LIMIT", 5):
+        pass
+    monkeypatch.setattr("app.websocket_core.manager.LIMIT", [1])
+
+
 def test_suppressed():
     with patch("app.routes.get_manager"):  # awaitguard: ignore[AG203]
         pass
@@ -121,7 +134,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_a_double_over_a_real_component_fails_the_test_naming_the_policy_line(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider", "-p", "no:randomly", "tests")
     # in tests/unit only the AsyncMock over the sync factory fails, as AG201: no policy applies there
-    result.assert_outcomes(passed=11, failed=len(FAILING) + 1)
+    result.assert_outcomes(passed=13, failed=len(FAILING) + 1)
     failed = sorted(
         line.split(" - ")[0].removeprefix("FAILED ") for line in result.outlines if line.startswith("FAILED ")
     )
@@ -141,5 +154,5 @@ def test_without_the_policy_the_same_tests_pass(project: pytest.Pytester) -> Non
     project.makepyprojecttoml("[tool.awaitguard.smoke]\ntypeguard = false\n")
     result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider", "tests")
     # only the AsyncMock over the sync factory is wrong without the policy (AG201, both folders)
-    result.assert_outcomes(passed=18, failed=2)
+    result.assert_outcomes(passed=20, failed=2)
     assert ": AG203 " not in result.stdout.str()

@@ -72,27 +72,35 @@ class Checker:
 
     # -- AG203 ---------------------------------------------------------------------------------
     def double_names(self, facts: ModuleFacts, double: Double) -> list[str]:
-        """What ``double`` replaces: its target as written, and the definition that reaches."""
+        """What ``double`` replaces: the definition it reaches, then its target as written. The name as
+        written counts only when it reaches nothing outside the project (`patch("app.ws.sys")` replaces
+        the standard library's `sys` as `app.ws` sees it, no part of `app.ws`)."""
         resolver = self.resolver
-        names: list[str] = []
+        written = ""
         if double.target:
-            names.append(double.target)
+            written = double.target
             site = Site("patch", double.line, double.col, double.scope, (), target=double.target)
-            names.append(qualified(resolver.patch_target(facts, site)))
+            reached = resolver.patch_target(facts, site)
         elif double.attr:
             owner = resolver.value(facts, double.scope, double.owner)
-            if qualified(owner):
-                names.append(f"{qualified(owner)}.{double.attr}")
-            if owner.kind != "unknown":
-                names.append(qualified(resolver.attribute(owner, double.attr)))
+            written = f"{qualified(owner)}.{double.attr}" if qualified(owner) else ""
+            reached = resolver.attribute(owner, double.attr) if owner.kind != "unknown" else owner
         else:  # a spec
-            names.append(qualified(resolver.value(facts, double.scope, double.owner)))
+            reached = resolver.value(facts, double.scope, double.owner)
+        resolved = qualified(reached)
+        names = [resolved]
+        if written and (not resolved or self._in_project(reached)):
+            names.append(written)
         return [n for n in dict.fromkeys(names) if n]
+
+    def _in_project(self, value: Value) -> bool:
+        module = value.name if value.kind == "module" else value.module
+        return value.kind != "external" and module in self.index.modules
 
     def _double(self, facts: ModuleFacts, double: Double, reals: list[RealPolicy]) -> list[Finding]:
         names = self.double_names(facts, double)
         for real in reals:
-            for name in reversed(names):  # the definition reached, before the name as written
+            for name in names:
                 if matches(name, real.targets):
                     where = f"{self.policy.source}:{real.line}"
                     args = {"double": double.shown, "target": name, "policy": where, "paths": ", ".join(real.paths)}

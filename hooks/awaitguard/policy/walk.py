@@ -18,6 +18,10 @@ MOCK_CLASSES = frozenset({"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "
 _MULTIPLE_OPTIONS = frozenset({"create", "spec", "spec_set", "autospec", "new_callable"})
 
 
+# a literal put in place of an attribute: a setting changed for the test, not a test double
+_SETTINGS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr)
+
+
 class Double(NamedTuple):
     """A test double over a target: ``target`` dotted (``patch("a.b")``), or ``attr`` of ``owner``."""
 
@@ -123,6 +127,15 @@ class Walker:
         args = call.args
         at = (call.lineno, call.col_offset + 1, scope)
         shown = _shown(call)
+        new = keywords.get("new")
+        if tail[-1] == "patch" and len(args) >= 2:
+            new = args[1]
+        elif tail[-2:] == ["patch", "object"] and len(args) >= 3:
+            new = args[2]
+        elif tail[-1] == "setattr":
+            new = args[-1] if len(args) in (2, 3) else None
+        if isinstance(new, _SETTINGS) and not (isinstance(new, ast.Constant) and new.value is None):
+            return  # a setting changed (`patch("app.FLAG", True)`, `[]`), not a double
         if tail[-1] == "patch" and args and _string(args[0]):
             self.doubles.append(Double(*at, "patch", shown, target=_string(args[0])))
         elif tail[-2:] == ["patch", "object"] and len(args) >= 2 and _string(args[1]):

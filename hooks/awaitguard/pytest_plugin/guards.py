@@ -33,6 +33,7 @@ _API_MODULES = ("unittest.mock", "contextlib", "pytest_mock", "_pytest.monkeypat
 # Patches made by these frameworks are their own machinery (pytest-asyncio swaps test functions).
 _FRAMEWORKS = frozenset({"_pytest", "pytest", "pluggy", "pytest_asyncio", "anyio", "typeguard", "pytest_mock"})
 _MISSING = object()
+_SETTINGS = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
 def _in(module: str, prefixes: tuple[str, ...] | frozenset[str]) -> bool:
@@ -180,7 +181,15 @@ class DoubleGuard:
         path, _ = split_location(caller)
         absolute = os.path.realpath(os.path.join(self.rootpath, path))
         shown = os.path.relpath(absolute, self.config_root).replace(os.sep, "/")
-        names = [name for name in (awaitables.qualified_name(before), target) if name]
+        if isinstance(after, _SETTINGS):
+            return ""  # a setting changed for the test (`patch("app.FLAG", True)`), not a double
+        resolved = awaitables.qualified_name(before)
+        if isinstance(before, types.ModuleType):
+            resolved = before.__name__
+        # the name as patched counts when what it held is the project's (not `app.ws.sys`, the stdlib's)
+        names = [resolved] if resolved else []
+        if not resolved or self._defined_in_project(before):
+            names.append(target)
         for entry in self.policy.real:
             if not excluded(shown, entry.paths):
                 continue
@@ -197,6 +206,12 @@ class DoubleGuard:
             note = os.path.relpath(os.path.join(self.config_root, self.policy.source), self.rootpath)
             return failure(caller, "AG203", args, [(f"{note}:{entry.line}", "the `real` policy")])
         return ""
+
+    def _defined_in_project(self, obj: object) -> bool:
+        if isinstance(obj, types.ModuleType):
+            return self._in_project(obj)
+        module = sys.modules.get(str(getattr(awaitables._unwrap_descriptor(obj), "__module__", "")))
+        return module is not None and self._in_project(module)
 
     def _target_name(self, container: object, attribute: str) -> str:
         if isinstance(container, types.ModuleType):
