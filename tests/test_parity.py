@@ -5,6 +5,7 @@ a never-awaited coroutine (and that the twins do not)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -738,3 +739,27 @@ def test_reported_async_test_really_does_not_run(
     assert not (tmp_path / "unmarked-ran").exists()
     (tmp_path / "marked-ran").unlink()
     assert found(tmp_path, monkeypatch, capsys) == {("test_suite.py", 6, "AG341")}
+
+
+@pytest.mark.parametrize(
+    ("ini", "hidden"),
+    [("[pytest]\n", True), ("[pytest]\nfilterwarnings =\n    error::RuntimeWarning\n", False)],
+)
+def test_pythonwarnings_in_the_test_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ini: str, hidden: bool
+) -> None:
+    """tox's setenv hands PYTHONWARNINGS to pytest, under pytest's own filters; checked with real pytest."""
+    tox = "[tox]\nenvlist = py311\n\n[testenv]\nsetenv =\n    PYTHONWARNINGS = ignore::RuntimeWarning\n"
+    tox += "commands = pytest\n"
+    project(tmp_path, {"pytest.ini": ini, "tox.ini": tox, "test_drop.py": DROPPED})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:awaitguard", "-p", "no:asyncio"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore::RuntimeWarning"},
+    )
+    output = proc.stdout + proc.stderr
+    assert ("was never awaited" not in output and proc.returncode == 0) is hidden, output
+    assert found(tmp_path, monkeypatch, capsys) == ({("tox.ini", 6, "AG321")} if hidden else set())

@@ -12,7 +12,7 @@ from typing import Any
 from awaitguard.findings import Finding, Related
 from awaitguard.parity.code import CodeFacts, mentions
 from awaitguard.parity.production import Line, Production, read_text
-from awaitguard.parity.pytestcfg import PytestConfig, config_filters, hiding
+from awaitguard.parity.pytestcfg import Filter, PytestConfig, config_filters, hiding, parse_filter
 from awaitguard.parity.testside import Tested
 
 if sys.version_info >= (3, 11):
@@ -215,9 +215,33 @@ _WHAT = {
 }
 
 
-def warnings_hidden(cfg: PytestConfig, code: CodeFacts) -> Iterator[Finding]:
+_PYTHONWARNINGS = re.compile(r"""PYTHONWARNINGS\s*[=:]\s*['"]?([^'"\s#]+)""")
+
+
+def environment_filters(root: Path, files: list[str]) -> list[Filter]:
+    """``PYTHONWARNINGS`` set for the tests (tox ``setenv``, a workflow's ``env``, pytest-env's ``env``):
+    the interpreter's filters, under every filter pytest adds (a literal message, as ``-W`` takes it)."""
+    found: list[Filter] = []
+    for rel in files:
+        text = read_text(root, rel) or ""
+        for number, raw in enumerate(text.splitlines(), 1):
+            for match in _PYTHONWARNINGS.finditer(raw):
+                for spec in match.group(1).split(","):
+                    parsed = parse_filter(spec, Line(rel, number, raw.strip()), escape=True)
+                    if parsed is not None:
+                        found.append(parsed)
+    return found
+
+
+def warnings_hidden(cfg: PytestConfig, code: CodeFacts, root: Path, runners: list[str]) -> Iterator[Finding]:
     config = config_filters(cfg)
-    for fil, label in hiding(config):
+    files = [*runners, *([cfg.path] if cfg.path and cfg.path not in runners else [])]
+    for fil, label in hiding([*environment_filters(root, files), *config]):
+        if fil.where.path != cfg.path or fil not in config:
+            what = f"`PYTHONWARNINGS={fil.spec}` in the test environment"
+            fix = "remove it from the test environment, or let pytest's `filterwarnings` decide"
+            yield _finding(fil.where, "AG321", {"what": what, "hidden": _WHAT[label], "fix": fix})
+            continue
         what = f"the pytest filter `{fil.spec}`"
         parts = fil.spec.split(":")
         category = parts[2].strip() if len(parts) > 2 and parts[2].strip() else label

@@ -33,7 +33,7 @@ def run(
         findings.extend(checks.python_versions(prod, tested, pyproject))
     on_uvloop = checks.tests_use_uvloop(root, code, cfg, runners)
     findings.extend(checks.event_loop(root, prod, code, pyproject, on_uvloop))
-    findings.extend(checks.warnings_hidden(cfg, code))
+    findings.extend(checks.warnings_hidden(cfg, code, root, runners))
     findings.extend(checks.debug_mode(prod, code, root, runners, cfg))
     findings.extend(checks.unmarked_async_tests(code, strict))
     return dedupe(findings)
