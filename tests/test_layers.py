@@ -9,6 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hooks" / "awaitguard"
 
 CORE = {
     "suppress",
+    "layout",
     "model",
     "newer",
     "newer_strings",
@@ -36,6 +37,7 @@ CORE = {
 }
 ALLOWED: dict[str, set[str]] = {
     "suppress": set(),  # the one reader of suppression comments, for every hook
+    "layout": set(),  # where code and tests live (source roots, test files), for every hook
     "model": {"suppress"},
     "newer_strings": set(),
     "newer": {"newer_strings"},
@@ -61,6 +63,7 @@ ALLOWED: dict[str, set[str]] = {
     "impact": {"model", "index", "resolve", "values", "findings", "rules", "judge"},
     "engine": {
         "config",
+        "layout",
         "findings",
         "index",
         "cache",

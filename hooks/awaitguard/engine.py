@@ -22,6 +22,7 @@ from awaitguard.findings import CodeFilter, Finding, Notice, dedupe
 from awaitguard.impact import compare, flipped_findings, removed_findings, rewritten
 from awaitguard.index import Index
 from awaitguard.judge import run_rules
+from awaitguard.layout import default_roots
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import ModuleFacts, Scope
 from awaitguard.parallel import Judge
@@ -48,7 +49,7 @@ class Result:
 def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     """The index of ``tree``, with the project's libraries. Raises ``LibraryError`` for a bad `python`."""
     facts_cache = FactsCache(default_cache_dir()) if cache and config.cache else None
-    roots = config.src or _default_roots(tree)
+    roots = config.src or default_roots(tree.files(), tree.read)
     # library facts live apart (``lib/``): clearing the project's cache keeps them, and the reverse
     library_cache = FactsCache(default_cache_dir() / "lib") if cache and config.cache else None
     library = make_library(config, library_cache) if config.libraries else None
@@ -99,14 +100,6 @@ def library_names(index: Index, loaded: Iterable[ModuleFacts]) -> set[str]:
         if not index.has_module(top):
             names |= index.library.package_names(top)
     return names
-
-
-def _default_roots(tree: Tree) -> tuple[str, ...]:
-    roots = [""]
-    files = tree.files()
-    if any(p.startswith("src/") for p in files):
-        roots.append("src")
-    return tuple(roots)
 
 
 NAMED_ALWAYS_PARSED = 100

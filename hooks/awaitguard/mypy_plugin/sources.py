@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from awaitguard.index import Index
+from awaitguard.layout import default_roots
 from awaitguard.model import DefFact, ModuleFacts, Ref, Site
 from awaitguard.resolve import Resolver
 from awaitguard.tree import FsTree
 from awaitguard.values import Value
 
-DEFAULT_ROOTS = ("", "src")
 # between the start of `await` and the start of the call it awaits: whitespace and parentheses only
 _AWAIT_PREFIX = re.compile(rb"await[\s(]*")
 
@@ -42,7 +42,8 @@ class Project:
 
     def __init__(self, root: Path, roots: Sequence[str] = ()) -> None:
         self.root = root
-        self.index = Index(FsTree(root), tuple(roots) or DEFAULT_ROOTS)
+        tree = FsTree(root)
+        self.index = Index(tree, tuple(roots) or default_roots(tree.files(), tree.read))
         self.resolver = Resolver(self.index)
         self._plain: dict[tuple[str, str], PlainCallee | None] = {}
         self._lines: dict[str, list[bytes]] = {}
@@ -171,4 +172,4 @@ def _string_modules(facts: ModuleFacts) -> Iterator[tuple[str, int]]:
             yield ref[0][2:], line
 
 
-__all__ = ["DEFAULT_ROOTS", "PlainCallee", "Project"]
+__all__ = ["PlainCallee", "Project"]

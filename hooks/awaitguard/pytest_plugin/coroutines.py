@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from awaitguard.layout import is_test_code
 from awaitguard.pytest_plugin.failures import Silencer, failure
 
 # The message is the scanner's AG102 template (awaitguard.rules.CODES); the rule takes how the
@@ -65,17 +66,6 @@ def _relative(path: str, root: str) -> str:
 
 # unittest.mock refuses these prefixes as attributes; a different case slips through (asserT_...)
 _ASSERT_PREFIXES = ("assert", "assret", "asert", "aseert", "assrt")
-
-
-def _is_test_file(path: str) -> bool:
-    parts = path.replace(os.sep, "/").split("/")
-    base = parts[-1]
-    return (
-        base.startswith("test_")
-        or base.endswith("_test.py")
-        or base == "conftest.py"
-        or any(part in ("tests", "test", "testing") for part in parts[:-1])
-    )
 
 
 def _passed_as_argument(path: str, line: int, short: str) -> bool:
@@ -129,7 +119,7 @@ def describe(coro: object, root: str, silencer: Silencer | None = None) -> str |
     if mock is not None:
         text = linecache.getline(project[0][0], project[0][1]) if project else ""
         return _describe_mock(mock, frames, text)
-    if project and not _is_test_file(_relative(project[0][0], root)):
+    if project and not is_test_code(_relative(project[0][0], root)):
         if _passed_as_argument(project[0][0], project[0][1], short):
             return None
     body = getattr(coro, "cr_code", None)

@@ -24,6 +24,7 @@ from typing import Any
 from awaitguard import config as ag_config
 from awaitguard import gitscope
 from awaitguard.index import Index
+from awaitguard.layout import default_roots, is_test_file
 from awaitguard.model import ModuleFacts
 from awaitguard.report import counted
 from awaitguard.rules import CODES
@@ -41,10 +42,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--all", action="store_true", help="run every test under [tool.awaitguard.smoke] tests")
     parser.add_argument("--base", metavar="REV", help="select from the changes since REV instead of the index")
     return parser
-
-
-def is_test_file(path: Path) -> bool:
-    return path.suffix == ".py" and (path.name.startswith("test_") or path.stem.endswith("_test"))
 
 
 def _imports(facts: ModuleFacts) -> set[str]:
@@ -70,7 +67,7 @@ def affected_modules(index: Index, changed: set[str]) -> set[str]:
         found: set[str] = set()
         for path in sorted(index.tree.grep(needles)):
             name, _ = index.module_of(path)
-            if name in affected or is_test_file(Path(path)):
+            if name in affected or is_test_file(path):
                 continue
             facts = index.facts_for_path(path)
             if facts is not None and _imports_any(_imports(facts), frontier):
@@ -82,22 +79,22 @@ def affected_modules(index: Index, changed: set[str]) -> set[str]:
 
 def select(root: Path, changed: Sequence[Path], roots: Sequence[Path], src: Sequence[str]) -> list[Path]:
     """Test files and folders to run for the changed files (absolute paths)."""
-    index = Index(FsTree(root), roots=(*src, ""), workers=1)
+    index = Index(FsTree(root), roots=tuple(dict.fromkeys((*src, ""))), workers=1)
     chosen: dict[Path, None] = {}
     modules: set[str] = set()
     for path in changed:
         inside = any(path == r or r in path.parents for r in roots)
-        if inside and is_test_file(path) and path.is_file():
+        if inside and is_test_file(str(path)) and path.is_file():
             chosen[path] = None
         elif inside and path.name == "conftest.py" and path.parent.is_dir():
             chosen[path.parent] = None
-        elif not is_test_file(path) and path.suffix == ".py" and root in path.parents:
+        elif not is_test_file(str(path)) and path.suffix == ".py" and root in path.parents:
             modules.add(index.module_of(path.relative_to(root).as_posix())[0])
     if modules:
         modules = affected_modules(index, modules)
         for rel in index.tree.files():
             test = root / rel
-            if test in chosen or not is_test_file(test) or not any(r == test or r in test.parents for r in roots):
+            if test in chosen or not is_test_file(str(test)) or not any(r == test or r in test.parents for r in roots):
                 continue
             facts = index.facts_for_path(rel)
             if facts is not None and _imports_any(_imports(facts), modules):
@@ -180,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: [tool.awaitguard.smoke] tests: no such path: {', '.join(missing)}", file=sys.stderr)
         return 2
     env = dict(os.environ)
-    src = list(loaded.src) or ["src"]
+    tree = FsTree(root)
+    src = list(loaded.src) or list(default_roots(tree.files(), tree.read))
     given, pytest_args = split_files(pytest_args)
     explicit = _explicit_paths(pytest_args, root)
     if options.all or (explicit and not given):
