@@ -118,19 +118,33 @@ _LITERAL_TYPES: dict[type[ast.AST], str] = {
 }
 
 
-def _value_ref(node: ast.expr) -> Ref:
+def _value_ref(node: ast.expr, alias: bool = False) -> Ref:
     """What an assignment binds: ``ref_of``, and `None` apart (``NONE_REF``): a `None` default merged with a
     value assigned elsewhere (`self.proc = None` here, `self.proc = Proc()` there) is that value. A type
-    alias (`Handler = Callable[[int], Awaitable[None]]`, `Key = Union[int, str]`) is its text (``"a:..."``)."""
+    alias (`Handler = Callable[[int], Awaitable[None]]`, `Key = Union[int, str]`) at module or class level
+    (``alias``) is its text (``"a:..."``)."""
+    kind = type(node)
+    if kind is ast.Call or kind is ast.Name or kind is ast.Attribute:  # the common cases, with no more tests
+        return ref_of(node)
     if isinstance(node, ast.Constant) and node.value is None:
         return NONE_REF
-    if isinstance(node, (ast.Subscript, ast.BinOp)):
-        form = _type_form(node)
-        if form and (
-            isinstance(node, ast.Subscript) or "None" in form
-        ):  # `READ | WRITE` may be flags: `X | None` is a type
-            return (f"a:{form}",)
+    if alias and (
+        (isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] in _TYPE_FORMS)
+        # `READ | WRITE` may be flags: `X | None` is a type
+        or (isinstance(node, ast.BinOp) and _union_with_none(node))
+    ):
+        return (f"a:{_unparse(node)}",)
     return ref_of(node)
+
+
+def _union_with_none(node: ast.BinOp) -> bool:
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        if isinstance(node.right, ast.Constant) and node.right.value is None:
+            return True
+        if isinstance(node.left, ast.Constant) and node.left.value is None:
+            return True
+        node = node.left  # type: ignore[assignment]
+    return False
 
 
 _TYPE_FORMS = frozenset({"Union", "Optional", "Callable"})
@@ -148,6 +162,9 @@ def _type_form(node: ast.expr) -> str:
 def declared_ref(node: ast.expr) -> Ref:
     """``annotation_ref``, and a union or a `Callable[...]` as its text (``"t:..."``): the resolver reads it
     member by member (`int | str`, `Callable[..., Coroutine[Any, Any, T]]`)."""
+    kind = type(node)
+    if kind is ast.Name or kind is ast.Attribute:  # the common case: a class, no union or `Callable` to read
+        return annotation_ref(node)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         parsed = parse_annotation(node.value)
         if parsed is None:
@@ -751,7 +768,7 @@ class _Collector:
 
     def _assign(self, node: ast.Assign) -> None:
         value = node.value
-        ref = _value_ref(value)
+        ref = _value_ref(value, self.scope.kind != "function")
         if self.scope.kind == "class":
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -797,8 +814,8 @@ class _Collector:
             return
         text = self.function_scope().text
         word = name.encode()
-        if text is None or (word + b"." not in text and word + b"[" not in text):
-            return  # a C-speed search first: no use asks for a result
+        if text is None:
+            return
         use = result_use(text, word)
         if use:
             self.site("drop", value, ref, "assigned", target=f"{name}{use}")
@@ -961,13 +978,22 @@ class _Collector:
 
 
 _ATTRIBUTE = re.compile(rb"\.[ \t]*(\w+)")
+# after the name: an operator that uses its value (`c + 1`, `c == 1`, `c < 2`); `c += 1` counts too
+_OPERATOR = re.compile(rb"(==|!=|<=|>=|\*\*|//|[-+*/%@<>])(?!=)|([-+*/%@]=)")
+# before the name: a truth test (`if c:`, `while c:`, `not c`, `assert c`, `x if c else y`) or `in c`
+_BEFORE = re.compile(rb"(?:^|[^\w.])(?<!is )(if|elif|while|not|assert|in)[ \t]+$")
+# after the name, where a truth test or an `in` ends: `if c:`, `not c)`, `x in c and ...`, `assert c, "..."`
+_TEST_END = re.compile(rb"(?:[:),\]]|\n|$|(?:and|or|else)\b)")
 
 
 def result_use(text: bytes, word: bytes) -> str:
-    """``.attr`` or ``[`` when ``text`` binds the name ``word`` once (``word = ...``) and every other use
-    asks its value for an attribute (not a coroutine's own: ``send``, ``close``, ``cr_*`` ...) or an item;
-    else "". Occurrences after a dot (``obj.word``) are another object's attribute. Any other use (passed
-    on, awaited, rebound, a parameter of a nested function) may be what the coroutine is for."""
+    """How ``text`` uses the name ``word`` as if it held a call's result, when ``text`` binds it once
+    (``word = ...``) and uses it in no other way; else "". The first such use, as written after the
+    name: ``.attr`` (not a coroutine's own: ``send``, ``close``, ``cr_*`` ...), ``[``, ``(`` (called),
+    `` +`` / `` ==`` / `` <`` (an operand), `` if`` (tested for truth), `` in`` (searched), `` for`` (iterated),
+    `` {`` (in an f-string). Occurrences after a dot (``obj.word``) are another object's attribute. Any
+    other use (passed on, awaited, returned, rebound, a parameter of a nested function) may be what the
+    coroutine is for."""
     first = ""
     bindings = 0
     size = len(word)
@@ -978,22 +1004,50 @@ def result_use(text: bytes, word: bytes) -> str:
         after = text[end : end + 1]
         if not (before.isalnum() or before in (b"_", b".") or after.isalnum() or after == b"_"):
             rest = text[end : end + 80].lstrip(b" \t")
-            if rest[:1] == b".":
+            head = rest[:1]
+            if head == b".":
                 found = _ATTRIBUTE.match(rest)
                 attr = found.group(1).decode() if found else ""
                 if not attr or coroutine_protocol(attr):
                     return ""
                 first = first or f".{attr}"
-            elif rest[:1] == b"[":
+            elif head == b"[":
                 first = first or "["
-            elif rest[:1] == b"=" and rest[1:2] != b"=":
+            elif head == b"(":
+                if text[max(0, start - 4) : start].rstrip(b" \t").endswith(b"def"):
+                    return ""  # `def word(`: another function of that name
+                first = first or "("
+            elif head == b"=" and rest[1:2] != b"=":
                 bindings += 1
                 if bindings > 1:
                     return ""
+            elif (operator := _OPERATOR.match(rest)) is not None:
+                if operator.group(2) is not None:  # `c += 1`: TypeError, and a rebinding
+                    first = first or f" {operator.group(2).decode()}"
+                else:
+                    first = first or f" {operator.group(1).decode()}"
+            elif (test := _BEFORE.search(text, max(0, start - 12), start)) is not None and _TEST_END.match(rest):
+                line = text[text.rfind(b"\n", 0, start) + 1 : start].lstrip(b" \t")
+                if test.group(1) != b"in":
+                    first = first or " if"
+                elif line.startswith(b"for ") and rest[:1] == b":":
+                    first = first or " for"  # `for x in c:`
+                elif line.startswith(b"async ") or b" for " in line:
+                    return ""  # `async for x in c`: an async iterable may be wanted; a comprehension's
+                else:
+                    first = first or " in"
+            elif head in (b"}", b"!") and text[:start].rstrip(b" \t").endswith(b"{") and _in_fstring(text, start):
+                first = first or " {"
             else:
                 return ""
         start = text.find(word, end)
     return first if bindings == 1 else ""
+
+
+def _in_fstring(text: bytes, start: int) -> bool:
+    """Whether the line up to ``start`` opens an f-string (`f"...{c}"`): `{c}` elsewhere is a set display."""
+    line = text[text.rfind(b"\n", 0, start) + 1 : start]
+    return any(prefix in line for prefix in (b'f"', b"f'", b'F"', b"F'"))
 
 
 def static_condition(test: ast.expr, target: Target) -> bool | None:

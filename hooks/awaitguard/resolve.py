@@ -543,8 +543,9 @@ class Resolver:
     def _merge(self, values: list[Value]) -> Value:
         if not values:
             return UNKNOWN
-        if _NONE in values:  # `None` never poisons a merge: `self.proc = None` here, `self.proc = Proc()` there
-            values = [v for v in values if v != _NONE] or values
+        if len(values) > 1 and any(v is _NONE for v in values):
+            # `None` never poisons a merge: `self.proc = None` here, `self.proc = Proc()` there
+            values = [v for v in values if v is not _NONE] or values
         first = values[0]
         for other in values[1:]:
             if (other.kind, other.module, other.defn, other.name) != (first.kind, first.module, first.defn, first.name):

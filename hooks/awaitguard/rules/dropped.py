@@ -117,7 +117,43 @@ _HOW = {
     "assigned-attribute": "assigned to `{name}`, then asked for `{detail}` "
     "(AttributeError: 'coroutine' object has no attribute '{attr}')",
     "assigned-subscript": "assigned to `{name}`, then subscripted (TypeError: 'coroutine' object is not subscriptable)",
+    "assigned-call": "assigned to `{name}`, then called (TypeError: 'coroutine' object is not callable)",
+    "assigned-arithmetic": "assigned to `{name}`, then used as an operand of `{detail}` "
+    "(TypeError: unsupported operand type(s) for {detail})",
+    "assigned-compare": "assigned to `{name}`, then compared with `{detail}` (the test sees the coroutine, never the "
+    "result)",
+    "assigned-order": "assigned to `{name}`, then compared with `{detail}` "
+    "(TypeError: '{detail}' not supported between instances of 'coroutine' and ...)",
+    "assigned-bool": "assigned to `{name}`, then tested for truth (a coroutine is always true)",
+    "assigned-in": "assigned to `{name}`, then searched with `in` (TypeError: argument of type 'coroutine' is not "
+    "iterable)",
+    "assigned-iter": "assigned to `{name}`, then iterated (TypeError: 'coroutine' object is not iterable)",
+    "assigned-fstring": "assigned to `{name}`, then formatted into an f-string (it shows `<coroutine object ...>`)",
 }
+# the use after ``name`` in an "assigned" target (``facts.result_use``): its context, and its detail
+_ASSIGNED_USES = {
+    " if": "assigned-bool",
+    " in": "assigned-in",
+    " for": "assigned-iter",
+    " {": "assigned-fstring",
+}
+
+
+def _assigned_use(target: str) -> tuple[str, str, str]:
+    """``"c +"`` -> ("c", "assigned-arithmetic", "+"), ``"c("`` -> ("c", "assigned-call", "")."""
+    if target.endswith("("):
+        return target[:-1], "assigned-call", ""
+    name, _, use = target.partition(" ")
+    context = _ASSIGNED_USES.get(f" {use}")
+    if context is not None:
+        return name, context, ""
+    if use in ("==", "!="):
+        return name, "assigned-compare", use
+    if use in _ORDER:
+        return name, "assigned-order", use
+    return name, "assigned-arithmetic", use
+
+
 # what a consumer does with a coroutine (groups of ``refs.CONSUMERS``, and logging calls)
 _CONSUMED = {
     "len": "(TypeError: object of type 'coroutine' has no len())",
@@ -149,6 +185,19 @@ _FIX = {
     "return-async": "write `return await {expr}`",
     "assigned-attribute": "write `{name} = await {expr}`",
     "assigned-subscript": "write `{name} = await {expr}`",
+    **{
+        context: "write `{name} = await {expr}`"
+        for context in (
+            "assigned-call",
+            "assigned-arithmetic",
+            "assigned-compare",
+            "assigned-order",
+            "assigned-bool",
+            "assigned-in",
+            "assigned-iter",
+            "assigned-fstring",
+        )
+    },
 }
 _ORDER = frozenset({"<", "<=", ">", ">="})
 # value uses fail at once (TypeError/AttributeError): in a `pytest.raises(...)` block that failure is
@@ -161,12 +210,14 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         return
     context, detail = site.context, site.target
     name = attr = ""
-    if context == "assigned":  # `done = fetch()` ... `done.values()`: target is "done.values" or "done["
+    if context == "assigned":  # `done = fetch()` ... `done.values()`: target is "done.values", "done[", "done +"
         name, _, attr = detail.partition(".")
         if attr:
             context = "assigned-attribute"
-        else:
+        elif detail.endswith("["):
             name, context = detail.rstrip("["), "assigned-subscript"
+        else:
+            name, context, detail = _assigned_use(detail)
     elif context == "arithmetic" and detail.startswith("unary "):
         context, detail = "unary", detail[6:]
     elif context == "compare" and detail in _ORDER:
