@@ -105,7 +105,7 @@ ALLOWED: dict[str, set[str]] = {
     "mypy": {"mypy_plugin"},
     "mypy_plugin": CORE | {"__init__", "report", "mypy_plugin"},
     "pytest_plugin": CORE | {"__init__", "report", "pytest_plugin"},
-    "parity": {"__init__", "config", "findings", "tree", "parity"},
+    "parity": {"__init__", "config", "findings", "suppress", "tree", "parity"},
 }
 THIRD_PARTY = {"mypy": {"mypy_plugin", "mypy"}, "pytest": {"pytest_plugin"}, "typeguard": {"pytest_plugin"}}
 

@@ -625,7 +625,10 @@ def test_configured_production_file(
             '[tool.awaitguard.parity]\nproduction = ["deploy/Dockerfile"]\n',
             "awaitguard parity: error: deploy/Dockerfile: no such file",
         ),
-        ("[tool.awaitguard.parity]\nprod = 1\n", "unknown key `prod` in [tool.awaitguard.parity] (known: production)"),
+        (
+            "[tool.awaitguard.parity]\nprod = 1\n",
+            "unknown key `prod` in [tool.awaitguard.parity] (known: ignore, production)",
+        ),
         (
             "[tool.awaitguard.parity]\nproduction = 1\n",
             "[tool.awaitguard.parity] `production` must be a str or list, got int",
@@ -763,3 +766,40 @@ def test_pythonwarnings_in_the_test_environment(
     output = proc.stdout + proc.stderr
     assert ("was never awaited" not in output and proc.returncode == 0) is hidden, output
     assert found(tmp_path, monkeypatch, capsys) == ({("tox.ini", 6, "AG321")} if hidden else set())
+
+
+def test_accepted_differences_are_silenced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A difference the team accepts: a comment on its line (or above it, in a Dockerfile), or a code in
+    ``[tool.awaitguard.parity] ignore``."""
+    docker = DOCKERFILE.replace("WORKDIR /app", "ENV PYTHONASYNCIODEBUG=1")
+    filters = with_filters("error", "ignore::pytest.PytestUnraisableExceptionWarning")
+    project(tmp_path, CLEAN, Dockerfile=docker, pyproject_dot_toml=filters)
+    assert found(tmp_path, monkeypatch, capsys) == {("Dockerfile", 2, "AG331"), ("pyproject.toml", 10, "AG321")}
+    accepted = filters.replace(
+        '"ignore::pytest.PytestUnraisableExceptionWarning",',
+        '"ignore::pytest.PytestUnraisableExceptionWarning",  # awaitguard: ignore[AG321]',
+    )
+    project(
+        tmp_path, CLEAN, Dockerfile=docker.replace("ENV PYTHONASYNCIODEBUG", "# noqa: AG331\nENV PYTHONASYNCIODEBUG")
+    )
+    (tmp_path / "pyproject.toml").write_text(accepted, encoding="utf-8")
+    assert found(tmp_path, monkeypatch, capsys) == set()
+    # a comment for another code silences nothing
+    (tmp_path / "pyproject.toml").write_text(accepted.replace("ignore[AG321]", "ignore[AG311]"), encoding="utf-8")
+    assert found(tmp_path, monkeypatch, capsys) == {("pyproject.toml", 10, "AG321")}
+    (tmp_path / "pyproject.toml").write_text(
+        filters + '\n[tool.awaitguard.parity]\nignore = ["AG32"]\n', encoding="utf-8"
+    )
+    project(
+        tmp_path,
+        CLEAN,
+        Dockerfile=docker,
+        pyproject_dot_toml=filters + '\n[tool.awaitguard.parity]\nignore = ["AG32"]\n',
+    )
+    assert found(tmp_path, monkeypatch, capsys) == {("Dockerfile", 2, "AG331")}
+    project(tmp_path, CLEAN, pyproject_dot_toml=PYPROJECT + '\n[tool.awaitguard.parity]\nignore = ["AG101"]\n')
+    code, out, err = parity(tmp_path, monkeypatch, capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("awaitguard parity: error: ") and "unknown code `AG101`" in err and err.count("\n") == 1

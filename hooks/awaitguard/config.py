@@ -55,6 +55,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "policy": {},  # checked by ``_policy``: lists of tables and a table of names, not plain values
     "parity": {
         "production": (str, list),
+        "ignore": (list,),
     },
 }
 # [tool.awaitguard.policy]: key -> what it holds, for the error naming a malformed entry

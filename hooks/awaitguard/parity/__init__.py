@@ -12,6 +12,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from awaitguard.findings import Finding
 
 PROG = "awaitguard parity"
 
@@ -56,15 +60,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     # hook environment, not a pipx install)
     inside = Path(sys.prefix).resolve().is_relative_to(root.resolve())
     running = (sys.version_info[0], sys.version_info[1]) if inside and not os.environ.get("PRE_COMMIT") else None
+    ignored = list(config.parity.get("ignore", []))
+    from awaitguard.parity.codes import PARITY_CODES
+
+    for code in ignored:
+        if not any(known.startswith(code) for known in PARITY_CODES):
+            known = ", ".join(PARITY_CODES)
+            return _error(
+                f"{config.source}: [tool.awaitguard.parity] `ignore` names an unknown code `{code}` ({known})"
+            )
     try:
         findings = run(root, configured, config.python, running, config.exclude)
     except ParityError as exc:
         return _error(str(exc))
-    findings = sorted(findings, key=sort_key)
+    findings = sorted(
+        (f for f in findings if not f.code.startswith(tuple(ignored)) and not _suppressed(root, f)), key=sort_key
+    )
     out = render(fmt, findings)
     if out:
         sys.stdout.write(out)
     return 1 if findings else 0
+
+
+def _suppressed(root: Path, finding: Finding) -> bool:
+    """``# awaitguard: ignore[AG321]`` (or ``# noqa: AG321``) on the reported line, or alone on the line
+    above it (a Dockerfile has no trailing comments)."""
+    from awaitguard.parity.production import read_text
+    from awaitguard.suppress import suppressed, suppressions
+
+    text = read_text(root, finding.path) or ""
+    found = suppressions(text.encode("utf-8", "replace"))
+    lines = text.splitlines()
+    above = lines[finding.line - 2].strip() if 1 < finding.line <= len(lines) + 1 else ""
+    return suppressed(found, finding.line, finding.code) or (
+        above.startswith("#") and suppressed(found, finding.line - 1, finding.code)
+    )
 
 
 def _configured(value: object) -> list[str]:
