@@ -789,9 +789,6 @@ def test_accepted_differences_are_silenced(
     # a comment for another code silences nothing
     (tmp_path / "pyproject.toml").write_text(accepted.replace("ignore[AG321]", "ignore[AG311]"), encoding="utf-8")
     assert found(tmp_path, monkeypatch, capsys) == {("pyproject.toml", 10, "AG321")}
-    (tmp_path / "pyproject.toml").write_text(
-        filters + '\n[tool.awaitguard.parity]\nignore = ["AG32"]\n', encoding="utf-8"
-    )
     project(
         tmp_path,
         CLEAN,
