@@ -8,6 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "hooks" / "awaitguard"
 
 CORE = {
+    "policy",
     "suppress",
     "layout",
     "model",

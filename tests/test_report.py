@@ -535,8 +535,8 @@ FAMILY_ARGS = {
     "AG106": {"expr", "where", "fix"},  # rules/awaits.py check (Finding.make)
     "AG201": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
     "AG202": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
-    "AG108": {"callee", "twin", "where", "fixed"},  # policy/check.py _twin_finding
-    "AG109": {"callee", "policy", "advice"},  # policy/check.py _call
+    "AG108": {"callee", "twin", "where", "fix"},  # policy/check.py _twin_finding
+    "AG109": {"callee", "policy", "fix"},  # policy/check.py _call
     "AG203": {"double", "target", "policy", "paths"},  # policy/check.py _double
 }
 

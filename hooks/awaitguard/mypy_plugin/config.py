@@ -33,6 +33,7 @@ class PluginConfig:
     # relative to ``root``, the project's top
     codes: CodeFilter = dataclasses.field(default_factory=CodeFilter)
     root: Path = Path()
+    policy: core_config.Policy | None = None  # [tool.awaitguard.policy] (awaitguard.mypy_plugin.policy)
 
     def data(self) -> dict[str, Any]:
         """A JSON-able view, for ``report_config_data``."""
@@ -117,7 +118,7 @@ def load(config_file: str | None, cwd: Path | None = None) -> PluginConfig:
     merged.update(ini)
     found = from_mapping(merged, where)
     src = tuple(os.path.relpath(root / entry, cwd).replace(os.sep, "/") for entry in toml.src)
-    return dataclasses.replace(found, src=src, codes=CodeFilter.of(toml), root=root)
+    return dataclasses.replace(found, src=src, codes=CodeFilter.of(toml), root=root, policy=toml.policy)
 
 
 __all__ = ["INI_SECTION", "KEYS", "ConfigError", "PluginConfig", "from_mapping", "load"]

@@ -21,7 +21,7 @@ from mypy.plugin import (
 from mypy.types import FunctionLike, Type
 
 from awaitguard.config import ConfigError
-from awaitguard.mypy_plugin import callbacks, config, patches, signatures
+from awaitguard.mypy_plugin import callbacks, config, patches, policy, signatures
 from awaitguard.mypy_plugin.services import Services
 
 FUNCTIONS: dict[str, Callable[[Services, FunctionContext], Type]] = {
@@ -48,6 +48,7 @@ class AwaitguardPlugin(Plugin):
             print(f"awaitguard.mypy: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         self.services = Services(options, settings)
+        self.policy = policy.PolicyFindings(self.services, settings.policy) if settings.policy else None
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
         super().set_modules(modules)
@@ -60,6 +61,12 @@ class AwaitguardPlugin(Plugin):
         return callbacks.additional_deps(self.services, file)
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        found = self._function_hook(fullname)
+        if self.policy is not None and self.policy.routed(fullname):
+            return policy.chained(found, partial(policy.report, self.policy))
+        return found
+
+    def _function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname in FUNCTIONS:
             return partial(FUNCTIONS[fullname], self.services)
         if callbacks.plain_callee(self.services, fullname):
@@ -78,6 +85,12 @@ class AwaitguardPlugin(Plugin):
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        found = self._method_hook(fullname)
+        if self.policy is not None and (fullname in PATCH_METHODS or self.policy.routed(fullname)):
+            return policy.chained(found, partial(policy.report, self.policy))
+        return found
+
+    def _method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         if fullname in PATCH_METHODS:
             return partial(patches.check_patch, self.services, PATCH_METHODS[fullname])
         if callbacks.plain_callee(self.services, fullname):

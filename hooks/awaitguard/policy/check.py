@@ -163,7 +163,7 @@ class Checker:
                 where = f"{self.policy.source}:{self.policy.line_of(pattern)}"
                 written = call.shown.split("(", 1)[0]
                 advice = f"run it in a thread: `await asyncio.to_thread({written}, ...)`"
-                args = {"callee": name, "policy": where, "advice": advice}
+                args = {"callee": name, "policy": where, "fix": advice}
                 related = [Related(self.policy.source, self.policy.line_of(pattern), 1, "the `forbid-in-async` policy")]
                 out.append(Finding.make(facts.path, call.line, call.col, AG109.code, args, related))
         return out
@@ -177,7 +177,7 @@ class Checker:
             "callee": short(sync),
             "twin": short(twin),
             "where": twin,
-            "fixed": f"await {receiver}{short(twin)}(...)",
+            "fix": f"call `await {receiver}{short(twin)}(...)` instead",
         }
         related = []
         if defn is not None and path and not path.startswith("<"):

@@ -17,8 +17,9 @@ AG108 = RuleMeta(
     code="AG108",
     slug="sync-twin-in-async",
     template="`{callee}` is the sync twin of `{twin}` (`{where}`): in async code it blocks the event loop",
-    fix="call `{fixed}` instead",
+    fix="{fix}",
     summary="in `async def` code, a call to the sync twin of a declared or conventionally named async twin",
+    hooks=("scan", "mypy"),
     doc="""\
 **What it does**
 
@@ -76,8 +77,9 @@ AG109 = RuleMeta(
     code="AG109",
     slug="forbidden-in-async",
     template="`{callee}` must never be called from async code (`forbid-in-async` in {policy})",
-    fix="{advice}",
+    fix="{fix}",
     summary="in `async def` code, a call to a sync API the project's policy forbids there",
+    hooks=("scan", "mypy"),
     doc="""\
 **What it does**
 
@@ -130,7 +132,7 @@ AG203 = RuleMeta(
     template="`{double}` replaces `{target}`, which `real` in {policy} keeps real in `{paths}`",
     fix="use the real component here, or move the test out of `{paths}`",
     summary="in the test paths of a `real` policy, a test double over a component that must stay real",
-    hooks=("scan", "smoke"),
+    hooks=("scan", "mypy", "smoke"),
     doc="""\
 **What it does**
 
