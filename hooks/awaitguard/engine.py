@@ -27,7 +27,15 @@ from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import ModuleFacts, Scope
 from awaitguard.parallel import Judge
 from awaitguard.policy import scan as policy_scan
-from awaitguard.prefilter import async_names, async_pairs, imports_any, is_async, mentions_patch, patch_could_matter
+from awaitguard.prefilter import (
+    async_names,
+    async_pairs,
+    imports_any,
+    is_async,
+    mentions_patch,
+    names_by_module,
+    patch_could_matter,
+)
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, Resolver
 from awaitguard.tree import FsTree, Tree, excluded
 
@@ -152,7 +160,7 @@ def scan_tree(
     judge = Judge(index, loaded)  # judging what needs no names starts now, in a forked process
     try:
         pairs = async_pairs(loaded)
-        modules = {source for source, _ in pairs}
+        modules = names_by_module(pairs)
         primary_set = set(primary)
         secondary = [
             path

@@ -4,7 +4,9 @@ Parsing is the floor of a scan's cost, so ``engine.scan_tree`` reads every file'
 only those that can hold a finding. ``is_async`` looks for `await` or `async def`/`with`/`for` as
 whole words with a C substring search per word (a regex alternation of ``\\b``-words would be tried
 at every byte). A sync file is parsed only when it imports an async definition of the project by a
-`from M import name` line (``imports_any``, read with ``from_imports``) or when one of its patch
+`from M import name` line (``imports_any``, read with ``from_imports``), or imports a module holding
+one (`from pkg import mod`, `import pkg.mod`) and names one of its async definitions as an attribute
+(`.name`), or when one of its patch
 calls could make an AG201/AG202 finding (``patch_could_matter``): a small tokenizer reads each
 `patch(`, `patch.object(`, `patch.multiple(` or `monkeypatch.setattr(` call's arguments from bytes
 (strings hidden first, brackets counted) and collects the names a site made of it could be judged
@@ -16,7 +18,7 @@ holds it to the regular expressions and the walk it stands for).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from awaitguard.index import Index
 from awaitguard.model import ModuleFacts
@@ -282,18 +284,35 @@ def async_pairs(loaded: Iterable[ModuleFacts]) -> set[tuple[str, str]]:
     return pairs
 
 
-def imports_any(
-    index: Index, path: str, blob: bytes, pairs: set[tuple[str, str]], modules: Collection[str] | None = None
-) -> bool:
-    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes).
+def names_by_module(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """The async names of ``async_pairs``, by module."""
+    out: dict[str, set[str]] = {}
+    for module, name in pairs:
+        out.setdefault(module, set()).add(name)
+    return out
 
-    ``modules``: the modules of ``pairs``, when the caller asks about many files.
+
+def imports_any(
+    index: Index,
+    path: str,
+    blob: bytes,
+    pairs: set[tuple[str, str]],
+    modules: Mapping[str, Collection[str]] | None = None,
+) -> bool:
+    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes), or
+    the file imports a module of ``pairs`` (`from pkg import mod`, `import pkg.mod`) and spells one
+    of its async names after a dot.
+
+    ``modules``: ``names_by_module(pairs)``, when the caller asks about many files.
     """
     if b"import" not in blob:
         return False
     module, is_package = index.module_of(path)
     if modules is None:
-        modules = {source for source, _ in pairs}
+        modules = names_by_module(pairs)
+    for imported in plain_imports(blob):
+        if imported in modules and _attribute_named(blob, modules[imported]):
+            return True
     for match in from_imports(blob):
         dots, source = len(match.group(1)), match.group(2).decode()
         if dots:
@@ -302,12 +321,41 @@ def imports_any(
             if keep < 0:
                 continue
             source = ".".join([*parts[:keep], source] if source else parts[:keep])
+        words = [word.decode() for word in _WORD.findall(match.group(3))]
+        for word in words:  # `from pkg import mod`: a module of the project holding async names
+            names = modules.get(f"{source}.{word}" if source else word)
+            if names and _attribute_named(blob, names):
+                return True
         if source not in modules:
             continue  # most imports name another package: no need to split the names
-        for word in _WORD.findall(match.group(3)):
-            if (source, word.decode()) in pairs:
+        for word in words:
+            if (source, word) in pairs:
                 return True
     return False
+
+
+_PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
+
+
+def plain_imports(blob: bytes) -> Iterator[str]:
+    """The modules of `import a.b, c as d` lines (each dotted name, and every package above it)."""
+    at = blob.find(b"import")
+    while at != -1:
+        start = blob.rfind(b"\n", 0, at) + 1
+        if not blob[start:at].strip(b" \t"):
+            match = _PLAIN_IMPORT.match(blob, start)
+            if match is not None:
+                for part in match.group(1).split(b","):
+                    dotted = part.split()[0].decode() if part.split() else ""
+                    pieces = dotted.split(".")
+                    for depth in range(1, len(pieces) + 1):
+                        yield ".".join(pieces[:depth])
+        at = blob.find(b"import", at + 6)
+
+
+def _attribute_named(blob: bytes, names: Collection[str]) -> bool:
+    """Whether `.name` occurs for one of ``names`` (a C substring search per name)."""
+    return any(b"." + name.encode() in blob for name in names)
 
 
 def _may_change(decorator: tuple[str, ...]) -> bool:

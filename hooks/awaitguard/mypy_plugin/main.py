@@ -36,6 +36,7 @@ PATCH_METHODS = {
     for owner in PATCHERS
     for method, form in (("__call__", "patch"), ("object", "object"), ("multiple", "multiple"))
 }
+PATCH_METHODS["_pytest.monkeypatch.MonkeyPatch.setattr"] = "setattr"
 
 
 class AwaitguardPlugin(Plugin):

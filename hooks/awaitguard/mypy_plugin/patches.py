@@ -1,8 +1,10 @@
 """AG201/AG202: a test double whose awaitability differs from the target it replaces.
 
-Handles ``unittest.mock.patch(...)``, ``patch.object``, ``patch.multiple`` and pytest-mock's
-``mocker.patch`` twins. Targets are resolved through mypy's symbol tables; the modules named by
-target strings are loaded through ``get_additional_deps``. ``autospec``/``spec`` are always fine.
+Handles ``unittest.mock.patch(...)``, ``patch.object``, ``patch.multiple``, pytest-mock's
+``mocker.patch`` twins and pytest's ``monkeypatch.setattr`` (both of its forms; the receiver must
+be typed ``pytest.MonkeyPatch``: an unannotated fixture parameter is ``Any`` to mypy). Targets are
+resolved through mypy's symbol tables; the modules named by target strings are loaded through
+``get_additional_deps``. ``autospec``/``spec`` are always fine.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ POSITIONAL = {
     "patch": ("target", "new", "spec", "create", "spec_set", "autospec", "new_callable"),
     "object": ("target", "attribute", "new", "spec", "create", "spec_set", "autospec", "new_callable"),
     "multiple": ("target", "spec", "create", "spec_set", "autospec", "new_callable"),
+    # monkeypatch.setattr(obj, "name", value) or monkeypatch.setattr("pkg.mod.name", value)
+    "setattr": ("target", "attribute", "new", "raising"),
 }
 NON_DOUBLE_KEYS = frozenset(POSITIONAL["object"])
 
@@ -160,7 +164,11 @@ def _pairs(
             if name is not None and name not in NON_DOUBLE_KEYS:
                 yield (*_member(services, ctx, target, name), arg, False)
         return
-    if form == "object":
+    if form == "setattr" and isinstance(target, StrExpr) and "new" not in bound and "attribute" in bound:
+        symbol = services.lookup(target.value)  # the dotted-string form: the value is the second argument
+        yield target.value, symbol.node if symbol is not None else None, bound["attribute"], False
+        return
+    if form in ("object", "setattr"):
         attribute = bound.get("attribute")
         if not isinstance(attribute, StrExpr):
             return
