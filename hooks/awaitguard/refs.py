@@ -344,14 +344,22 @@ def _misuse_cannot_raise() -> frozenset[str]:
 _UNRELATED_ERRORS = _misuse_cannot_raise()
 
 
+_RAISES = re.compile(r"(?:^|\.)(?:raises|assertRaises|assertRaisesRegex)$")
+
+
 def expects_raise(item: ast.withitem) -> bool:
     """``with pytest.raises(E)``: the body is meant to fail, unless ``E`` is only builtin exceptions that
     the misuse itself cannot raise (a test expecting `PermissionError` around `await sync()` fails with
     `TypeError`). A library's exception, or anything not spelled as a builtin name, may be the misuse's."""
     call = item.context_expr
-    if not (isinstance(call, ast.Call) and dotted(call.func).endswith("raises") and call.args):
+    if not (isinstance(call, ast.Call) and _RAISES.search(dotted(call.func))):
+        return False  # `pytest.raises(...)`, `self.assertRaises(...)`, `self.assertRaisesRegex(...)`
+    # `pytest.raises(TypeError)`, or spelled `pytest.raises(expected_exception=TypeError)`
+    expected = (
+        call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "expected_exception"), None)
+    )
+    if expected is None:
         return False
-    expected = call.args[0]
     names = expected.elts if isinstance(expected, ast.Tuple) else [expected]
     return not all(isinstance(n, ast.Name) and n.id in _UNRELATED_ERRORS for n in names)
 

@@ -195,6 +195,11 @@ _AWAITABLE_ANNOTATION = re.compile(
     r"\b(Awaitable|Coroutine|CoroutineType|Future|Task|Any|AsyncIterator|AsyncGenerator)\b"
 )
 _MAX_DEPTH = 24
+# builtin classes whose call (``KNOWN``'s "plain-fn") makes an instance of that class
+_BUILTIN_CLASSES = frozenset(
+    {"object", "dict", "list", "set", "tuple", "frozenset", "bytes", "bytearray", "str", "int", "float", "bool"}
+    | {"complex", "memoryview", "slice"}
+)
 _NONE = Value("plain", name="None")  # an assigned `None` (``NONE_REF``)
 
 
@@ -826,6 +831,8 @@ class Resolver:
             if called is None:
                 return UNKNOWN
             result, keeps_origin = called
+            if result == "plain" and value.name in _BUILTIN_CLASSES:  # `object()`, `dict()`: an instance of it
+                return Value("builtin", name=value.name, origin=value, resolver=self)
             return Value(result, name=value.name, origin=value if keeps_origin else None, resolver=self)
         if kind == "asyncmock":
             return Value("asyncmock-result", name=value.name, resolver=self)
@@ -978,6 +985,8 @@ class Resolver:
                 origin=effective,
                 overridable=through,
             )
+        if merged.kind == "builtin":  # `return object()`: neither awaitable, a context manager nor async-iterable
+            return Value("builtin", name=merged.name, origin=effective, overridable=through, resolver=self)
         if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):
             return Value(merged.kind, origin=merged.origin or effective, overridable=through, resolver=self)
         return Value("plain", origin=effective, overridable=through, resolver=self)

@@ -71,17 +71,17 @@ def value_uses(node: ast.expr) -> Sequence[Use]:
     """
     if type(node) is ast.Await:
         node = node.value
-    if type(node) is _CALL:  # the common statement, a plain call: nothing to search
+    if type(node) is _CALL:  # the common statement, a plain call: only consumers among its arguments
         func = node.func
         if type(func) is _NAME:
             if func.id not in _CONSUMER_NAMES:
-                return ()
+                return _in_arguments(node)
         elif type(func) is _ATTRIBUTE:
             base = func.value
             while type(base) is _ATTRIBUTE:
                 base = base.value
             if type(base) is _NAME and func.attr not in _CONSUMER_NAMES:
-                return ()
+                return _in_arguments(node)
     elif type(node) is ast.Compare:  # `x.y is None`, `a == b`: no call among the operands
         if _quiet(node.left) and all(_quiet(operand) for operand in node.comparators):
             return ()
@@ -94,6 +94,25 @@ def value_uses(node: ast.expr) -> Sequence[Use]:
         if step is not None:
             step(node, out, stack)
     return out
+
+
+def _in_arguments(call: ast.Call) -> Sequence[Use]:
+    """`ch.send("{}".format(title()))`: the uses inside the consumer calls passed to any call."""
+    found: list[Use] = []
+    for arg in call.args:
+        if type(arg) is _CALL and _consumes(arg):
+            found.extend(value_uses(arg))
+    for keyword in call.keywords:
+        if type(keyword.value) is _CALL and _consumes(keyword.value):
+            found.extend(value_uses(keyword.value))
+    return found
+
+
+def _consumes(call: ast.Call) -> bool:
+    func = call.func
+    return (type(func) is _NAME and func.id in _CONSUMER_NAMES) or (
+        type(func) is _ATTRIBUTE and func.attr in _CONSUMER_NAMES
+    )
 
 
 def _quiet(node: ast.expr) -> bool:
@@ -117,6 +136,10 @@ def _call(node: ast.Call, out: list[Use], stack: list[ast.expr]) -> None:
     else:
         return
     if name not in _CONSUMER_NAMES or not node.args:
+        # any other call: only what it is given through a consumer (`f(str(get()))`) is a use
+        stack.extend(
+            arg for arg in (*node.args, *(k.value for k in node.keywords)) if type(arg) is _CALL and _consumes(arg)
+        )
         return
     if name == "format":
         base = func.value if type(func) is ast.Attribute else None

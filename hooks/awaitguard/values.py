@@ -178,6 +178,8 @@ class Value:
                 return f"the `{self.name}` returned by `{self._callee()}()`, a plain `def`"
             return f"a `{self.name}`"
         if kind == "builtin":
+            if self.origin is not None and self.origin.defn is not None:
+                return f"the result of `{self._callee()}()`, a plain `def` that returns no awaitable"
             return f"{_article(self.name)} `{self.name}`"
         if kind == "plain":
             if self.via_property:
