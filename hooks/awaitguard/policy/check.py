@@ -161,7 +161,7 @@ class Checker:
             pattern = matches(name, self.policy.forbid_in_async) if name else ""
             if pattern and not twin:
                 where = f"{self.policy.source}:{self.policy.line_of(pattern)}"
-                written = call.shown.split("(", 1)[0]
+                written = call.head or call.name
                 advice = f"run it in a thread: `await asyncio.to_thread({written}, ...)`"
                 args = {"callee": name, "policy": where, "fix": advice}
                 related = [Related(self.policy.source, self.policy.line_of(pattern), 1, "the `forbid-in-async` policy")]
@@ -171,7 +171,7 @@ class Checker:
     def _twin_finding(
         self, facts: ModuleFacts, call: Call, sync: str, twin: str, defn: DefFact | None, path: str
     ) -> Finding:
-        head = call.shown.split("(", 1)[0]
+        head = call.head or call.name
         receiver = head.rsplit(".", 1)[0] + "." if "." in head else ""
         args = {
             "callee": short(sync),

@@ -18,6 +18,8 @@ MOCK_CLASSES = frozenset({"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "
 _MULTIPLE_OPTIONS = frozenset({"create", "spec", "spec_set", "autospec", "new_callable"})
 
 
+# the last name of every call ``_double`` looks at (`patch.object` ends in `object`)
+_DOUBLE_CALLS = frozenset({"patch", "object", "multiple", "setattr", "create_autospec"} | MOCK_CLASSES)
 # a literal put in place of an attribute: a setting changed for the test, not a test double
 _SETTINGS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr)
 
@@ -43,7 +45,7 @@ class Call(NamedTuple):
     scope: str
     ref: Ref  # the callee
     name: str  # the callee's own name (``get_manager`` for ``self.deps.get_manager``), or ""
-    shown: str
+    head: str  # the callee as written, when it is a dotted name (``self.deps.get_manager``), else ""
     awaited: bool  # the call is the operand of ``await`` (or passed to a thread/executor runner)
 
 
@@ -115,7 +117,7 @@ class Walker:
         func = call.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         ref = ref_of(func)
-        self.calls.append(Call(call.lineno, call.col_offset + 1, scope, ref, name, _shown(call), awaited))
+        self.calls.append(Call(call.lineno, call.col_offset + 1, scope, ref, name, dotted(func), awaited))
 
     # -- test doubles ----------------------------------------------------------------------------
     def _double(self, call: ast.Call, scope: str) -> None:
@@ -123,6 +125,8 @@ class Walker:
         if not name:
             return
         tail = name.split(".")
+        if tail[-1] not in _DOUBLE_CALLS:
+            return
         keywords = {k.arg: k.value for k in call.keywords if k.arg}
         args = call.args
         at = (call.lineno, call.col_offset + 1, scope)
