@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import awaitguard
 from awaitguard.cli import main
 from conftest import GitRepo
 
@@ -179,3 +180,11 @@ def test_policy_command_errors_are_one_line(
     assert (code, out, len(err)) == (2, [], 1)
     assert err[0].startswith("awaitguard policy: error: pyproject.toml:2: ") and "`app.gone.*`" in err[0]
     assert policy(capsys)[0] == 2
+
+
+def test_findings_about_either_twin_name_the_other() -> None:
+    """AG101 on an awaited sync twin names the async one; AG102 on a dropped async twin names the sync one."""
+    root = Path(__file__).parent / "fixtures" / "scan" / "AG101_policy_twins"
+    notes = {(f.code, r.path, r.line, r.note) for f in awaitguard.scan(root) for r in f.related}
+    assert ("AG101", "app/ws.py", 8, "`get_manager_async` is its async twin: `await get_manager_async(...)`") in notes
+    assert ("AG102", "app/ws.py", 4, "`get_manager` is its sync twin, for sync code: `get_manager(...)`") in notes

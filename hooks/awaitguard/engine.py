@@ -184,7 +184,9 @@ def scan_tree(
     finally:
         judge.close()
     if policy is not None:  # the project's own policies (awaitguard.policy)
-        findings += policy_scan.tree_findings(policy, Resolver(index), files, data)
+        resolver = Resolver(index)
+        findings = policy_scan.with_twins(policy, resolver, findings)
+        findings += policy_scan.tree_findings(policy, resolver, files, data)
     notices = settle(index, set(files), "only read to resolve names")
     return Result(findings, notices, len(files), index.parsed)
 
@@ -205,6 +207,7 @@ def scan_change(
             if status == "A" or finding.line in lines:
                 findings.append(finding)
     if policy is not None:
+        findings = policy_scan.with_twins(policy, resolver, findings)
         findings += policy_scan.change_findings(policy, resolver, changes, old_index, exclude)
     if old_index is not None:
         flips, removed = compare(old_index, new_index, changes)

@@ -134,6 +134,27 @@ class Checker:
                 return f"{value.module}.{other.qualname}", other, facts.path
         return "", None, ""
 
+    def sync_twin_of(self, value: Value) -> tuple[str, DefFact | None, str]:
+        """The sync twin of the async ``value`` (the reverse of ``twin_of``)."""
+        name = qualified(value)
+        if name in self.explicit_async:
+            sync = self.explicit_async[name]
+            found = self._def_of(sync)
+            return sync, found[0], found[1]
+        defn = value.defn
+        facts = self.index.facts(value.module) if defn is not None and defn.is_async else None
+        if defn is None or facts is None:
+            return "", None, ""
+        prefix, _, own = defn.qualname.rpartition(".")
+        for convention in self.policy.conventions:
+            head, _, tail = convention.partition("*")
+            if len(own) > len(head) + len(tail) and own.startswith(head) and own.endswith(tail):
+                base = own[len(head) : len(own) - len(tail)]
+                half = self.resolver.lookup(value.module, f"{prefix}.{base}" if prefix else base)
+                if half.kind == "function" and self.twin_of(half)[0] == name:
+                    return qualified(half), half.defn, half.path
+        return "", None, ""
+
     def _def_of(self, name: str) -> tuple[DefFact | None, str]:
         parts = name.split(".")
         for cut in range(len(parts) - 1, 0, -1):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from awaitguard.config import ConfigError, Policy, is_pattern, policy_from_text
 from awaitguard.config import name_matches as matches
-from awaitguard.findings import Finding
+from awaitguard.findings import Finding, Related
 from awaitguard.index import Index
 from awaitguard.model import FileChange
 from awaitguard.policy.check import Checker
@@ -18,6 +18,35 @@ from awaitguard.tree import excluded
 from awaitguard.values import Value
 
 MODULES_SEARCHED = 500  # modules read to find what a wildcard pattern matches, at most
+
+
+def with_twins(policy: Policy, resolver: Resolver, findings: list[Finding]) -> list[Finding]:
+    """AG101/AG102 about either half of a pair of twins name the other half, as the other fix."""
+    checker = Checker(policy, resolver)
+    out: list[Finding] = []
+    for finding in findings:
+        note = _twin_note(checker, finding) if finding.code in ("AG101", "AG102") and finding.related else None
+        out.append(dataclasses.replace(finding, related=(*finding.related, note)) if note else finding)
+    return out
+
+
+def _twin_note(checker: Checker, finding: Finding) -> Related | None:
+    where = finding.related[0]
+    facts = checker.index.facts_for_path(where.path)
+    defn = next((d for d in facts.defs if d.line == where.line and d.kind == "function"), None) if facts else None
+    if facts is None or defn is None:
+        return None
+    value = checker.resolver.lookup(facts.module, defn.qualname)
+    if defn.is_async:
+        twin, twin_defn, path = checker.sync_twin_of(value)
+        text = "is its sync twin, for sync code: `{name}(...)`"
+    else:
+        twin, twin_defn, path = checker.twin_of(value)
+        text = "is its async twin: `await {name}(...)`"
+    if not twin or twin_defn is None or not path or path.startswith("<"):
+        return None
+    name = twin.rsplit(".", 1)[-1]
+    return Related(path, twin_defn.line, twin_defn.col, f"`{name}` " + text.format(name=name))
 
 
 def tree_findings(policy: Policy, resolver: Resolver, files: Sequence[str], data: dict[str, bytes]) -> list[Finding]:
