@@ -148,6 +148,9 @@ def _union_with_none(node: ast.BinOp) -> bool:
 
 
 _TYPE_FORMS = frozenset({"Union", "Optional", "Callable"})
+_BARE_QUALIFIERS = frozenset(
+    f"{module}{name}" for module in ("", "typing.", "typing_extensions.") for name in ("TypeAlias", "Final", "ClassVar")
+)
 
 
 def _type_form(node: ast.expr) -> str:
@@ -833,8 +836,15 @@ class _Collector:
                     self._self_attr(node.target, ref)
             return
         # `proc: Optional[Proc] = None`: the declared type says what the name holds, not the default (a
-        # class attribute, `self.proc: ... = None`, a module's or a function's name)
-        ref = declared_ref(node.annotation) or _value_ref(node.value)
+        # class attribute, `self.proc: ... = None`, a module's name); a value assigned to a name with its
+        # declaration is what the name holds first (`fut: asyncio.Future[None] = loop.create_future()`), and
+        # `X: TypeAlias = Y`, `X: Final = Y` declare no type
+        value = _value_ref(node.value)
+        declared_first = self.scope.kind == "class" or not isinstance(node.target, ast.Name)  # or `self.x: T = v`
+        if value == NONE_REF or (declared_first and dotted(node.annotation) not in _BARE_QUALIFIERS):
+            ref = declared_ref(node.annotation) or value
+        else:
+            ref = value
         if self.scope.kind == "class" and isinstance(node.target, ast.Name):
             self._class_binding(node.target.id, ref)
         else:

@@ -757,8 +757,10 @@ class Resolver:
         before: list[Value] = []  # the project classes met so far along the MRO
         for cls, complete in self._mro(owner):
             if not complete:
-                # an unknown base hides only what the classes before it, and their `self.x =`, do not define
-                return self._assigned(before, name)
+                # an unknown base hides only what the classes before it, and their `self.x =`, do not define;
+                # a `None` they assign is a default the base may replace (`self.transport = None`)
+                found = self._assigned(before, name)
+                return UNKNOWN if found is _NONE else found
             if cls.defn is None:
                 if name in ABC_BASES[cls.name]:
                     return UNKNOWN  # an ABC's mixin method: defined, its result not followed
@@ -950,6 +952,8 @@ class Resolver:
         results = [self._value(effective.module, defn.qualname, ref) for ref in defn.returns]
         if not results:
             return Value("plain", origin=effective, resolver=self)
+        if annotation and all(r is _NONE for r in results):
+            return self._declared(effective)  # an attribute assigned only `None` here: the declaration says more
         verdicts = [r.awaitable() for r in results]
         if any(v is True for v in verdicts):
             return Value("awaitable", origin=effective, resolver=self)
