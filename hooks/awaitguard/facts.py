@@ -55,7 +55,14 @@ _PATCH_WORDS = (b"patch", b"setattr")
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
 _BUILTIN_CALLS = frozenset(f"n:{name}" for name in dir(builtins))  # `len(x) == 0`: no coroutine to find
 _LEAVES = frozenset({ast.Name, ast.Constant, ast.JoinedStr, ast.Lambda})  # expressions that use no call's value
-STRICT = os.environ.get("AWAITGUARD_STRICT_AST") == "1"
+
+
+def strict_ast() -> bool:
+    """An unknown statement type fails the walk (the test suite sets ``AWAITGUARD_STRICT_AST=1``), read
+    at each use, so setting it after import counts; users get silence."""
+    return os.environ.get("AWAITGUARD_STRICT_AST") == "1"
+
+
 Target = tuple[tuple[int, int], str]  # (python version, sys.platform) a stub is read for
 
 
@@ -574,7 +581,7 @@ class _Collector:
                 handler(stmt)
             elif isinstance(stmt, self.simple):
                 self.exprs(*(n for n in ast.iter_child_nodes(stmt) if isinstance(n, ast.expr)))
-            elif STRICT:
+            elif strict_ast():
                 raise NotImplementedError(f"awaitguard: no handler for {type(stmt).__name__}")
 
     def _decorators(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[Ref, ...]:
