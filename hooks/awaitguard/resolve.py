@@ -236,6 +236,14 @@ def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
+def _hides(defn: DefFact, value: Value) -> bool:
+    """Whether a class may have members it does not show: `__getattr__`, or (for the class object itself, not
+    an instance: a metaclass's members are the class's, not its instances') a metaclass."""
+    if not defn.dynamic:
+        return False
+    return value.kind != "instance" or "__getattr__" in defn.members or "__getattribute__" in defn.members
+
+
 def _declares_coroutine(annotation: str) -> bool:
     """`-> Coroutine[Any, Any, int]` (or `types.CoroutineType`): calling the def makes a coroutine."""
     if "Coroutine" not in annotation:
@@ -729,7 +737,7 @@ class Resolver:
                 if member in ABC_BASES[cls.name]:
                     return True
                 continue
-            if cls.defn.dynamic or any(d == ("?",) for d in cls.defn.decorators if d[-1:] != ("()",)):
+            if _hides(cls.defn, value) or any(d == ("?",) for d in cls.defn.decorators if d[-1:] != ("()",)):
                 return None
             if member in cls.defn.members:
                 return True
@@ -765,7 +773,7 @@ class Resolver:
                 if name in ABC_BASES[cls.name]:
                     return UNKNOWN  # an ABC's mixin method: defined, its result not followed
                 continue
-            if cls.defn.dynamic:
+            if _hides(cls.defn, owner):
                 return UNKNOWN
             before.append(cls)
             if name not in cls.defn.members:
