@@ -800,3 +800,25 @@ def test_accepted_differences_are_silenced(
     code, out, err = parity(tmp_path, monkeypatch, capsys)
     assert (code, out) == (2, "")
     assert err.startswith("awaitguard parity: error: ") and "unknown code `AG101`" in err and err.count("\n") == 1
+
+
+def test_a_script_the_image_runs_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CMD runs a shell script copied from the project: its server and environment lines are production's."""
+    docker = (
+        "FROM python:3.12-slim\nENV APP=/srv/app\nWORKDIR $APP\nCOPY . .\n"
+        'COPY docker/start.sh /usr/local/bin/\nCMD ["start.sh"]\n'
+    )
+    start = (
+        "#!/bin/sh\n# exec uvicorn shop.app:app --loop uvloop (the old way)\nexec uvicorn shop.app:app --loop uvloop\n"
+    )
+    project(tmp_path, CLEAN, Dockerfile=docker, docker__start_dot_sh=start)
+    assert found(tmp_path, monkeypatch, capsys) == {("docker/start.sh", 3, "AG311")}
+    run = "#!/bin/sh\nexport PYTHONASYNCIODEBUG=1\nexec gunicorn shop.app:app\n"
+    docker = docker.replace('CMD ["start.sh"]', 'CMD ["./run.sh"]')
+    project(tmp_path, CLEAN, Dockerfile=docker, run_dot_sh=run)
+    assert found(tmp_path, monkeypatch, capsys) == {("run.sh", 2, "AG331")}
+    # a script the image does not copy from the project is not read
+    project(tmp_path, CLEAN, Dockerfile=docker.replace("COPY . .\n", ""))
+    assert found(tmp_path, monkeypatch, capsys) == set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -140,6 +141,8 @@ class _Stage:
     env: dict[str, tuple[str, Line]]
     commands: dict[str, Line]
     installs: list[Line]
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (absolute destination, source in the context)
+    workdir: str = "/"
 
 
 def read_dockerfile(root: Path, rel: str, prod: Production) -> None:
@@ -167,6 +170,7 @@ def read_dockerfile(root: Path, rel: str, prod: Production) -> None:
             parent = stages.get(image.lower())
             if parent is not None:
                 stage = _Stage(name, parent.python, dict(parent.env), dict(parent.commands), list(parent.installs))
+                stage.copies, stage.workdir = list(parent.copies), parent.workdir
             else:
                 version = image_python(image) if _expand(words[0], args) is not None else None
                 stage = _Stage(name, (version, where) if version else None, {}, {}, [])
@@ -181,6 +185,10 @@ def read_dockerfile(root: Path, rel: str, prod: Production) -> None:
             stage.commands[instruction] = Line(rel, number, _command(rest))
         elif instruction == "RUN":
             stage.installs.append(where)
+        elif instruction == "WORKDIR":
+            stage.workdir = posixpath.join(stage.workdir, _expand(rest.strip(), _values(args, stage)) or rest.strip())
+        elif instruction in ("COPY", "ADD") and "--from" not in rest:
+            _copy(rest, args, stage)
     if stage is None:
         return
     if stage.python is not None:
@@ -192,6 +200,67 @@ def read_dockerfile(root: Path, rel: str, prod: Production) -> None:
         prod.commands.append(Line(rel, entry.line, f"{entry.text} {cmd.text}"))
     elif entry is not None or cmd is not None:
         prod.commands.append(entry or cmd)  # type: ignore[arg-type]
+    for command in list(prod.commands):
+        _follow_script(root, rel, command.text, stage, prod)
+
+
+def _values(args: dict[str, str], stage: _Stage) -> dict[str, str]:
+    return {**args, **{key: value for key, (value, _) in stage.env.items()}}
+
+
+def _copy(rest: str, args: dict[str, str], stage: _Stage) -> None:
+    """``COPY [--chown=...] src... dest`` (or its JSON form): where each source lands in the image."""
+    text = rest.strip()
+    try:
+        words = json.loads(text) if text.startswith("[") else shlex.split(text)
+    except ValueError:
+        return
+    words = [str(w) for w in words if not str(w).startswith("--")]
+    if len(words) < 2:
+        return
+    values = _values(args, stage)
+    dest = _expand(words[-1], values) or words[-1]
+    dest = posixpath.join(stage.workdir, dest)
+    sources = words[:-1]
+    for source in sources:
+        if words[-1].endswith("/") or len(sources) > 1:
+            stage.copies.append((posixpath.join(dest, posixpath.basename(source.rstrip("/"))), source))
+        stage.copies.append((posixpath.normpath(dest), source))
+
+
+_SCRIPT_WORDS = re.compile(
+    r"\b(?:uvicorn|gunicorn|hypercorn|granian|fastapi|litestar|PYTHONASYNCIODEBUG|PYTHONDEVMODE)\b|-X\s*dev"
+)
+
+
+def _follow_script(root: Path, dockerfile: str, command: str, stage: _Stage, prod: Production) -> None:
+    """A shell script the command runs, copied into the image from the project: its server lines count too."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return
+    for word in words:
+        if not (word.startswith(("/", "./")) or word.endswith(".sh")) or word.endswith(".py"):
+            continue
+        path = posixpath.normpath(posixpath.join(stage.workdir, word))
+        for dest, source in reversed(stage.copies):
+            if path == dest or ("/" not in word and posixpath.basename(dest) == word):  # a name found on PATH
+                found = source
+            elif path.startswith(dest.rstrip("/") + "/"):
+                found = posixpath.join(source, path[len(dest.rstrip("/")) + 1 :])
+            else:
+                continue
+            for base in dict.fromkeys((posixpath.dirname(dockerfile), "")):
+                rel = posixpath.normpath(posixpath.join(base, found))
+                text = read_text(root, rel)
+                if text is None or rel in prod.sources:
+                    continue
+                prod.sources.append(rel)
+                for number, raw in enumerate(text.splitlines(), 1):
+                    line = raw.strip()
+                    if line and not line.startswith("#") and _SCRIPT_WORDS.search(line):
+                        prod.commands.append(Line(rel, number, line))
+                return
 
 
 def read_procfile(root: Path, rel: str, prod: Production) -> None:
