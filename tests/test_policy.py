@@ -188,3 +188,14 @@ def test_findings_about_either_twin_name_the_other() -> None:
     notes = {(f.code, r.path, r.line, r.note) for f in awaitguard.scan(root) for r in f.related}
     assert ("AG101", "app/ws.py", 8, "`get_manager_async` is its async twin: `await get_manager_async(...)`") in notes
     assert ("AG102", "app/ws.py", 4, "`get_manager` is its sync twin, for sync code: `get_manager(...)`") in notes
+
+
+def test_an_overloaded_library_function_is_a_valid_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """typeshed's `subprocess.run` is `@overload`-ed: no single definition, yet it names something."""
+    files = {"app/jobs.py": "import subprocess\n\n\nasync def job() -> None:\n    subprocess.run(['true'])\n"}
+    monkeypatch.chdir(project(tmp_path, '[tool.awaitguard.policy]\nforbid-in-async = ["subprocess.run"]\n', files))
+    code, out, err = scan(capsys, "--all")
+    assert (code, err) == (1, [])
+    assert out[0].startswith("app/jobs.py:5:5: AG109 `subprocess.run` must never be called from async code")

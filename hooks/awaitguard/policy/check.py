@@ -169,11 +169,16 @@ class Checker:
         name = qualified(value)
         out: list[Finding] = []
         if value.kind == "unknown":
-            if call.name in self.by_short:  # an injected dependency, known by its name only
+            named = self._named(facts, call)
+            if named:  # a module's function the resolver does not follow to one value (`@overload`-ed)
+                value, name = Value("external", name=named), named
+            elif call.name in self.by_short:  # an injected dependency, known by its name only
                 sync, twin = self.by_short[call.name]
                 defn, path = self._def_of(twin)
                 out.append(self._twin_finding(facts, call, sync, twin, defn, path))
-            return out
+                return out
+            else:
+                return out
         is_sync_def = value.kind == "function" and value.defn is not None and not value.defn.is_async
         if is_sync_def or value.kind == "external":
             twin, defn, path = self.twin_of(value)
@@ -188,6 +193,19 @@ class Checker:
                 related = [Related(self.policy.source, self.policy.line_of(pattern), 1, "the `forbid-in-async` policy")]
                 out.append(Finding.make(facts.path, call.line, call.col, AG109.code, args, related))
         return out
+
+    def _named(self, facts: ModuleFacts, call: Call) -> str:
+        """``mod.name`` for a call of a module's attribute (``subprocess.run(...)``, or ``run(...)``
+        imported from it), when the module is known; else ""."""
+        ref = call.ref
+        if len(ref) == 1 and ref[0].startswith("n:"):
+            found = [i for i in facts.imports if i.name == call.name and i.attr and i.scope in ("", call.scope)]
+            return f"{found[-1].module}.{found[-1].attr}" if found else ""
+        if len(ref) >= 2 and ref[-1] == f".{call.name}":
+            owner = self.resolver.value(facts, call.scope, ref[:-1])
+            if owner.kind == "module":
+                return f"{owner.name}.{call.name}"
+        return ""
 
     def _twin_finding(
         self, facts: ModuleFacts, call: Call, sync: str, twin: str, defn: DefFact | None, path: str

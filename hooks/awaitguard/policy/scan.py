@@ -169,6 +169,20 @@ def _resolved(name: str, resolver: Resolver) -> Value | None:
     return None
 
 
+def _defined(name: str, resolver: Resolver) -> bool:
+    """Whether a module defines ``name`` in a way the resolver does not follow to one value (an
+    ``@overload``-ed function, as typeshed's ``subprocess.run``; a name bound more than once)."""
+    module, _, rest = name.rpartition(".")
+    while module:
+        facts = resolver.index.facts(module)
+        if facts is not None:
+            names = {d.qualname for d in facts.defs} | {n for n, _ in facts.bindings} | {i.name for i in facts.imports}
+            return rest in names
+        module, _, head = module.rpartition(".")
+        rest = f"{head}.{rest}"
+    return False
+
+
 def _must_match(pattern: str, resolver: Resolver, what: str) -> None:
     index = resolver.index
     modules = list(index.modules)
@@ -176,6 +190,8 @@ def _must_match(pattern: str, resolver: Resolver, what: str) -> None:
         return
     if not is_pattern(pattern):
         if pattern in index.namespaces or index.in_library(pattern) or _resolved(pattern, resolver) is not None:
+            return
+        if _defined(pattern, resolver):
             return
         raise ConfigError(f"{what}: `{pattern}` names nothing in the project or its libraries")
     head = pattern.rsplit(".", 1)[0]
