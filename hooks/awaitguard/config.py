@@ -233,7 +233,7 @@ def load(root: Path, path: Path | None = None, codes: Collection[str] | None = N
         mypy=dict(table.get("mypy", {})),
         smoke=dict(table.get("smoke", {})),
         incidents=dict(table.get("incidents", {})),
-        policy=_policy(table["policy"], source) if "policy" in table else None,
+        policy=_policy(table["policy"], source, shown=_shown_from(source, root)) if "policy" in table else None,
         parity=dict(table.get("parity", {})),
     )
 
@@ -258,7 +258,15 @@ def policy_from_text(text: str, where: Path) -> Policy | None:
         return None
 
 
-def _policy(table: Mapping[str, Any], where: Path, text: str | None = None) -> Policy:
+def _shown_from(source: Path, root: Path) -> str:
+    """The config file as findings name it: relative to the project's root, `/`-separated."""
+    try:
+        return source.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return source.name
+
+
+def _policy(table: Mapping[str, Any], where: Path, text: str | None = None, shown: str = "") -> Policy:
     """The ``[tool.awaitguard.policy]`` table, checked entry by entry (one error naming key and file)."""
     label = f"{where}: [tool.awaitguard.policy]"
     text = where.read_text(encoding="utf-8") if text is None else text
@@ -313,7 +321,7 @@ def _policy(table: Mapping[str, Any], where: Path, text: str | None = None) -> P
     for key in table:
         lines[key] = _line(text, key)
     return Policy(
-        source=where.name,
+        source=shown or where.name,
         real=tuple(real),
         sync=sync,
         async_=async_,
