@@ -111,7 +111,7 @@ ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
     "mypy": {"mypy_plugin"},
     "mypy_plugin": CORE | {"__init__", "report", "mypy_plugin"},
-    "pytest_plugin": CORE | {"__init__", "report", "pytest_plugin"},
+    "pytest_plugin": CORE | {"__init__", "report", "pytest_plugin", "incidents"},
     "parity": {"__init__", "config", "findings", "suppress", "tree", "parity"},
 }
 THIRD_PARTY = {"mypy": {"mypy_plugin", "mypy"}, "pytest": {"pytest_plugin"}, "typeguard": {"pytest_plugin"}}

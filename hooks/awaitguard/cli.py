@@ -211,6 +211,8 @@ def scan_main(argv: Sequence[str]) -> int:
         incidents = for_scan(root, config, _KEPT[0] if _KEPT else None)  # type: ignore[arg-type]
     except StoreError as exc:
         return _error(str(exc), SCAN)
+    finally:
+        _release()  # the re-check reopened the caches it read
     findings = engine.finish(incidents.merge(result.findings), config, opts.select, opts.ignore)
     notices = result.said()
     out = render(fmt, findings, notices)

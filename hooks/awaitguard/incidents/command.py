@@ -160,7 +160,13 @@ def incidents_main(argv: Sequence[str]) -> int:
             return _error(f"no incident {', '.join(unknown)} in {project.file.name}", INCIDENTS)
         keep = [i for i in incidents if i.id not in opts.ids]
     else:
-        states = recheck.states(project.root, project.config, incidents, recheck.work_tree_index(project))
+        from awaitguard.engine import release
+
+        index = recheck.work_tree_index(project)
+        try:
+            states = recheck.states(project.root, project.config, incidents, index)
+        finally:
+            release(index)
         if opts.action == "list":
             for incident in sorted(incidents, key=store.sort_key):
                 state = states[incident.id]

@@ -56,6 +56,10 @@ class Recheck:
         return [*(f for f in findings if (f.path, f.line, f.col, f.code) not in mine), *self.findings]
 
 
+def incident_kind(incident: store.Incident) -> patterns.Kind | None:
+    return _KINDS.get(incident.kind)
+
+
 def work_tree_index(project: Project) -> Index:
     from awaitguard.engine import make_index
 

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from awaitguard.pytest_plugin import coroutines, failures, guards, instrument, loops, settings
+from awaitguard.pytest_plugin import coroutines, failures, guards, instrument, loops, reach, settings
 
 _GUARD_KEY = pytest.StashKey[guards.DoubleGuard]()
 
@@ -62,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_GUARD_KEY] = stack.enter_context(guard)
     dropped = coroutines.DroppedCoroutines(found.rootpath, silencer)
     config.pluginmanager.register(dropped, "awaitguard-coroutines")
+    tracker = reach.tracker(found.config_root)  # recorded production incidents: which tests reach them
+    if tracker is not None:
+        config.add_cleanup(tracker.stop)
+        config.pluginmanager.register(reach.IncidentReach(tracker, found.incidents), "awaitguard-incidents")
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -183,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     explicit = _explicit_paths(pytest_args, root)
     if options.all or (explicit and not given):
         selected = [] if explicit else [str(p.relative_to(root)) for p in roots]
+        if options.all:  # the whole suite: a recorded production incident must be reached by a test
+            pytest_args = ["--awaitguard-incidents", *pytest_args]
     else:
         if given:
             changed, what = given, f"the {counted(len(given), 'given Python file')}"

@@ -27,6 +27,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     ),
     "awaitguard-typeguard": ("bool", "install typeguard's import hook over the packages (default: true)"),
     "awaitguard-debug": ("bool", "list every patch the guards judged at the end of the run"),
+    "awaitguard-incidents": ("bool", "fail when a recorded production incident has no test executing its line"),
 }
 
 
@@ -41,6 +42,7 @@ class Settings:
     codes: CodeFilter = field(default_factory=CodeFilter)  # [tool.awaitguard] select/ignore/per-file-ignores
     config_root: Path = Path()  # where pyproject.toml is: per-file-ignores' globs are relative to it
     policy: ag_config.Policy | None = None  # [tool.awaitguard.policy]: its `real` entries fail a test's doubles
+    incidents: bool = False  # an incident no test reaches fails the run (awaitguard smoke --all)
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -114,4 +116,5 @@ def read(config: pytest.Config, namespace: argparse.Namespace | None = None) -> 
         codes=CodeFilter.of(loaded),
         config_root=loaded.root,
         policy=loaded.policy,
+        incidents=_bool(config, namespace, "awaitguard-incidents", {}, "incidents", False),
     )
