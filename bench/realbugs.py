@@ -325,7 +325,7 @@ def report(bugs: list[Bug], hits: Hits, checkers: list[str], details: bool) -> s
         hit, later = totals.get(tool, 0), totals.get(f"{tool} after fix", 0)
         summary.append(f"| {tool} | {hit}/{total} ({100 * hit / total:.0f}%) | {later} |")
     repos = len({bug.repo for bug in bugs})
-    out = [f"{total} bugs from {repos} repositories.", "", *summary, "", *rows, ""]
+    out = [f"{total} bugs from {repos} repositor{'y' if repos == 1 else 'ies'}.", "", *summary, "", *rows, ""]
     out += ["Missed by awaitguard:", "", *(missed or ["- none"]), ""]
     if details:
         out += ["Messages at the bug lines:", "", *listing, ""]
