@@ -83,6 +83,14 @@ def test_monkeypatch_object(monkeypatch):
     monkeypatch.setattr(app.routes, "get_manager", lambda: None)
 
 
+def test_autospec():
+    mock.create_autospec(Manager)
+
+
+def test_spec():
+    AsyncMock(spec=Manager)
+
+
 def test_other_doubles(monkeypatch):
     with patch("app.routes.render", return_value="fake"):
         pass
@@ -110,6 +118,8 @@ FAILING = [
     "test_mocker",
     "test_monkeypatch_string",
     "test_monkeypatch_object",
+    "test_autospec",
+    "test_spec",
 ]
 
 
@@ -134,7 +144,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_a_double_over_a_real_component_fails_the_test_naming_the_policy_line(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider", "-p", "no:randomly", "tests")
     # in tests/unit only the AsyncMock over the sync factory fails, as AG201: no policy applies there
-    result.assert_outcomes(passed=13, failed=len(FAILING) + 1)
+    result.assert_outcomes(passed=15, failed=len(FAILING) + 1)
     failed = sorted(
         line.split(" - ")[0].removeprefix("FAILED ") for line in result.outlines if line.startswith("FAILED ")
     )
@@ -154,5 +164,5 @@ def test_without_the_policy_the_same_tests_pass(project: pytest.Pytester) -> Non
     project.makepyprojecttoml("[tool.awaitguard.smoke]\ntypeguard = false\n")
     result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider", "tests")
     # only the AsyncMock over the sync factory is wrong without the policy (AG201, both folders)
-    result.assert_outcomes(passed=20, failed=2)
+    result.assert_outcomes(passed=24, failed=2)
     assert ": AG203 " not in result.stdout.str()

@@ -73,12 +73,34 @@ class DoubleGuard:
         mock._patch.__enter__ = self._wrap_patch(patch_enter)  # type: ignore[method-assign]
         pytest.MonkeyPatch.setattr = self._wrap_setattr(mp_setattr)  # type: ignore[method-assign]
 
+        add_spec = mock.NonCallableMock._mock_add_spec
+        if self.policy is not None and self.policy.real:  # AG203 for a double built from a real class
+            mock.NonCallableMock._mock_add_spec = self._wrap_add_spec(add_spec)  # type: ignore[method-assign]
+
         def restore() -> None:
             mock._patch.__enter__ = patch_enter  # type: ignore[method-assign]
             pytest.MonkeyPatch.setattr = mp_setattr  # type: ignore[method-assign]
+            mock.NonCallableMock._mock_add_spec = add_spec  # type: ignore[method-assign]
 
         self._restore.append(restore)
         return self
+
+    def _wrap_add_spec(self, original: Callable[..., None]) -> Callable[..., None]:
+        """``Mock(spec=Manager)``, ``create_autospec(Manager)`` (a fixture's double): every mock given a
+        spec passes here."""
+        guard = self
+
+        @functools.wraps(original)
+        def _mock_add_spec(double: object, spec: object, *args: Any, **kwargs: Any) -> None:
+            original(double, spec, *args, **kwargs)
+            if spec is None or isinstance(spec, (list, tuple, str)) or not guard._defined_in_project(spec):
+                return
+            caller = guard._caller()
+            problem = guard._kept_real(caller, awaitables.qualified_name(spec), spec, double) if caller else ""
+            if problem:
+                pytest.fail(problem, pytrace=False)
+
+        return _mock_add_spec
 
     def __exit__(self, *exc: object) -> None:
         while self._restore:
