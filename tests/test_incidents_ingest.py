@@ -66,6 +66,8 @@ def test_real_failures_in_each_format_give_the_golden_file(
     log.write_text(WRITERS[fmt](stderr, ran_in), encoding="utf-8")
     said = ingest(root, monkeypatch, capsys, str(log))
     assert (root / INCIDENTS).read_text(encoding="utf-8") == golden(version), said
+    recorded = golden(version).count("[[incident]]")
+    assert f"({recorded} new, 0 updated)" in said  # a new incident is not also counted as updated
     # a second ingest of the same log changes nothing, not even the file's bytes
     before = (root / INCIDENTS).stat().st_mtime_ns
     said = ingest(root, monkeypatch, capsys, str(log))

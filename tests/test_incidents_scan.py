@@ -82,6 +82,13 @@ def test_ingest_commit_block_fix_prune(
         "app/handler.py", 5, "handle", "get_manager"
     )  # fmt: skip
     chat.git("add", store.DEFAULT_FILE)
+    # the commit that records the incident is not blocked by it: it is checked from the next commit on
+    code, out, err = scan(chat, monkeypatch, capsys)
+    assert (code, out) == (0, "")
+    assert err == (
+        f"awaitguard scan: note: incident {incident.id} (app/handler.py:5 `get_manager`) is recorded by this "
+        "change: it is checked from the next commit on\n"
+    )
     chat.commit("incidents: get_manager awaited in production", add_all=False)
 
     # the same unrelated change is now blocked: the incident's site, and the other call of its callee

@@ -80,15 +80,39 @@ def run() -> None:
     os._exit(code)
 
 
+def _recorded_before(root: Path, config: Config, opts: argparse.Namespace, repo: Path | None) -> set[str] | None:
+    """The incident ids committed before the change a scan checks (staged: ``HEAD``; ``--base REV``:
+    REV), or None when every incident counts (``--all``, outside git)."""
+    if opts.all or repo is None:
+        return None
+    from awaitguard import gitscope
+    from awaitguard.incidents.recheck import incidents_file
+    from awaitguard.incidents.store import StoreError, loads
+
+    path = incidents_file(root, config)
+    try:
+        rel = path.relative_to(root).as_posix()
+        blob = gitscope.file_at(root, opts.base or "HEAD", rel)
+    except (ValueError, gitscope.GitError):
+        return None
+    if blob is None:
+        return set()
+    try:
+        return {incident.id for incident in loads(blob.decode("utf-8", "replace"), path)}
+    except StoreError:
+        return set()  # the committed file was broken: what the work tree records is new
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _KEPT.clear()  # in-process callers (tests) keep at most one scan's indexes
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(
-            f"usage: awaitguard {{scan,mypy,smoke,parity}} ...\n\nawaitguard {__version__}: stop async/await misuse.\n"
-            "  scan   static scan (the awaitguard-scan hook)\n"
-            "  mypy   mypy with awaitguard's plugin and stubs (the awaitguard-mypy hook)\n"
-            "  smoke  pytest with production-like async guards (the awaitguard-smoke hook)\n"
+            "usage: awaitguard {scan,mypy,smoke,parity,ingest,incidents,policy} ...\n\n"
+            f"awaitguard {__version__}: stop async/await misuse.\n"
+            "  scan       static scan (the awaitguard-scan hook)\n"
+            "  mypy       mypy with awaitguard's plugin and stubs (the awaitguard-mypy hook)\n"
+            "  smoke      pytest with production-like async guards (the awaitguard-smoke hook)\n"
             "  ingest     record the async failures of production logs (docs/incidents.md)\n"
             "  incidents  list or prune the recorded incidents\n"
             "  parity     where tests run async code differently from production (the awaitguard-parity hook)\n"
@@ -208,7 +232,8 @@ def scan_main(argv: Sequence[str]) -> int:
     from awaitguard.incidents.recheck import StoreError, for_scan
 
     try:  # recorded production incidents are in scope whatever the change (docs/incidents.md)
-        incidents = for_scan(root, config, _KEPT[0] if _KEPT else None)  # type: ignore[arg-type]
+        recorded = _recorded_before(root, config, opts, repo)
+        incidents = for_scan(root, config, _KEPT[0] if _KEPT else None, recorded)  # type: ignore[arg-type]
     except StoreError as exc:
         return _error(str(exc), SCAN)
     finally:

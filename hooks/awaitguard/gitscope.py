@@ -141,6 +141,17 @@ def _resolve(root: Path, rev: str, peel: str = "commit") -> str | None:
     return sha.decode("ascii") if sha else None
 
 
+def file_at(root: Path, rev: str, path: str) -> bytes | None:
+    """The bytes of ``path`` (relative to ``root``) in ``rev``; None when either does not exist
+    (a repository with no commit yet has no ``HEAD``)."""
+    if _resolve(root, rev) is None:
+        return None
+    try:
+        return _run(root, "show", f"{rev}:{path}")
+    except GitError:
+        return None
+
+
 def _require(root: Path, rev: str, role: str, peel: str = "commit") -> str:
     sha = _resolve(root, rev, peel)
     if sha is not None:

@@ -106,7 +106,7 @@ def _summary(merger: Merger, reading: ReadStats, project: Project, changed: bool
     stats = merger.stats
     lines = [
         f"{INGEST}: {_plural(reading.lines, 'line')} read, {_plural(stats.failures, 'async failure')} recognised, "
-        f"{_plural(len(merger.incidents), 'incident')} recorded ({stats.new} new, {len(stats.updated)} updated)"
+        f"{_plural(len(merger.incidents), 'incident')} recorded ({stats.new} new, {stats.updated_only} updated)"
     ]
     unmapped = sum(stats.unmapped.values())
     if unmapped:

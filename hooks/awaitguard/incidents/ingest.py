@@ -32,7 +32,13 @@ class IngestStats:
     unmapped: Counter[str] = field(default_factory=Counter)  # reason -> failures
     samples: dict[str, list[str]] = field(default_factory=dict)
     new: int = 0
-    updated: set[str] = field(default_factory=set)
+    updated: set[str] = field(default_factory=set)  # ids whose count or dates changed, new ones included
+    created: set[str] = field(default_factory=set)  # ids of the new ones
+
+    @property
+    def updated_only(self) -> int:
+        """Incidents known before this ingest that it changed."""
+        return len(self.updated - self.created)
 
 
 class Merger:
@@ -119,6 +125,7 @@ class Merger:
             self.incidents[key] = incident
             self._baseline[key] = _Baseline("", frozenset())
             self.stats.new += 1
+            self.stats.created.add(incident.id)
         stamp = event.timestamp
         if stamp is None:
             self._untimed[key] += 1

@@ -70,12 +70,27 @@ def incidents_file(root: Path, config: Config) -> Path:
     return root / str(config.incidents.get("file", store.DEFAULT_FILE))
 
 
-def for_scan(root: Path, config: Config, index: Index | None) -> Recheck:
-    """The incidents' part of a scan (raises ``store.StoreError`` for a broken incidents file)."""
+def for_scan(root: Path, config: Config, index: Index | None, recorded: set[str] | None = None) -> Recheck:
+    """The incidents' part of a scan (raises ``store.StoreError`` for a broken incidents file).
+
+    ``recorded``: the ids the incidents file held before the change being checked (None: every
+    incident counts, as under ``--all``). An incident the change itself records is said in a note and
+    blocks from the next commit on: the commit that records incidents is not blocked by them.
+    """
     incidents = store.load(incidents_file(root, config))
     out = Recheck()
     if not incidents or index is None:
         return out
+    if recorded is not None:
+        fresh = [incident for incident in incidents if incident.id not in recorded]
+        incidents = [incident for incident in incidents if incident.id in recorded]
+        out.notes.extend(
+            f"incident {incident.id} ({incident.path}:{incident.line} `{incident.callee}`) is recorded by this "
+            "change: it is checked from the next commit on"
+            for incident in fresh
+        )
+        if not incidents:
+            return out
     states, findings = _check(config, incidents, index)
     for incident in incidents:
         state = states[incident.id]

@@ -93,11 +93,19 @@ def load(path: Path) -> list[Incident]:
     if not path.is_file():
         return []
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return loads(path.read_text(encoding="utf-8"), path)
+    except UnicodeDecodeError as exc:
         raise StoreError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
         raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def loads(text: str, path: Path) -> list[Incident]:
+    """The incidents of a file's text; ``path`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StoreError(f"{path}: not valid TOML ({exc})") from None
     out: list[Incident] = []
     for number, table in enumerate(data.get("incident", []), 1):
         if not isinstance(table, dict):
