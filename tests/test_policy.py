@@ -199,3 +199,25 @@ def test_an_overloaded_library_function_is_a_valid_name(
     code, out, err = scan(capsys, "--all")
     assert (code, err) == (1, [])
     assert out[0].startswith("app/jobs.py:5:5: AG109 `subprocess.run` must never be called from async code")
+
+
+def test_a_def_declared_to_return_a_coroutine_is_a_valid_async_twin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Validation judges a twin as every call is judged, as `policy --explain` says it."""
+    runner = (
+        "from typing import Coroutine\n\n\nclass Runner:\n    def run(self):\n        return 1\n\n"
+        "    def run_task(self) -> Coroutine[None, None, None]:\n        return self._serve()\n\n"
+        "    async def _serve(self):\n        return None\n"
+    )
+    twins = '[tool.awaitguard.policy]\ntwins = { "app.runner.Runner.run" = "app.runner.Runner.run_task" }\n'
+    monkeypatch.chdir(project(tmp_path, twins, {"app/runner.py": runner}))
+    assert scan(capsys, "--all") == (0, [], [])
+    flipped = twins.replace(
+        '"app.runner.Runner.run" = "app.runner.Runner.run_task"',
+        '"app.runner.Runner.run_task" = "app.runner.Runner.run"',
+    )
+    (tmp_path / "pyproject.toml").write_text(flipped, encoding="utf-8")
+    code, _out, err = scan(capsys, "--all")
+    assert code == 2 and "`app.runner.Runner.run_task`: `twins` pairs it as the sync twin" in err[0]
+    assert "but the source says `def` returning an awaitable" in err[0]

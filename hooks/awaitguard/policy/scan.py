@@ -150,12 +150,14 @@ def _must_agree(name: str, kind: str, resolver: Resolver, where: str, said: str)
     defn = value.defn if value is not None else None
     if value is None or defn is None or defn.kind != "function" or value.kind != "function":
         return
-    if defn.is_async == (kind == "async"):
+    # judged as every call is: a `def` declared to return a coroutine is an async twin, and a call
+    # whose result the scanner cannot classify contradicts nothing
+    awaitable = resolver.call(value).awaitable()
+    if awaitable is None or awaitable == (kind == "async"):
         return
-    actual = "async def" if defn.is_async else "def"
+    actual = "`async def`" if defn.is_async else ("`def` returning an awaitable" if awaitable else "`def`")
     raise ConfigError(
-        f"{where}: [tool.awaitguard.policy] `{name}`: {said}, "
-        f"but the source says `{actual}` at {value.path}:{defn.line}"
+        f"{where}: [tool.awaitguard.policy] `{name}`: {said}, but the source says {actual} at {value.path}:{defn.line}"
     )
 
 
