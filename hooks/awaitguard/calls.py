@@ -1,0 +1,224 @@
+"""Calls: what calling a value gives (a def, a class, a known external callable, a mock, a
+`Callable[..., R]`, an instance with `__call__`).
+
+A def's decorators are applied bottom-up first (``_effective``): known ones keep it, project
+decorators that return their argument or a local wrapper are followed, anything else is unknown.
+Then an `async def` makes a coroutine, a generator a generator, and a plain def its returned
+values merged, or what it declares where the body is not conclusive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from awaitguard.declared import AWAITABLE_ANNOTATION, declares_coroutine
+from awaitguard.known import BUILTIN_CLASSES, CALLED, KNOWN
+from awaitguard.members import is_accessor
+from awaitguard.model import DefFact, Ref
+from awaitguard.resolving import NONE, Resolving, class_scope
+from awaitguard.values import UNKNOWN, Value
+
+
+class Calls(Resolving):
+    def call(self, value: Value) -> Value:
+        kind = value.kind
+        if kind == "function" and value.defn is not None:
+            return self._call_def(value)
+        if kind == "class" and value.defn is not None:
+            return self._instantiate(value)
+        if kind == "external":
+            called = CALLED.get(KNOWN.get(value.name, ""))
+            if called is None:
+                return UNKNOWN
+            result, keeps_origin = called
+            if result == "plain" and value.name in BUILTIN_CLASSES:  # `object()`, `dict()`: an instance of it
+                return Value("builtin", name=value.name, origin=value, resolver=self)
+            return Value(result, name=value.name, origin=value if keeps_origin else None, resolver=self)
+        if kind == "asyncmock":
+            return Value("asyncmock-result", name=value.name, resolver=self)
+        if kind == "callable":  # a declared `Callable[..., R]`: an R
+            return value.members[0]
+        if kind == "instance" and value.defn is not None and not value.self_ref:
+            call = self._member(value, "__call__")
+            return self.call(call) if call.kind == "function" else UNKNOWN
+        return UNKNOWN
+
+    def _instantiate(self, cls: Value) -> Value:
+        assert cls.defn is not None
+        if cls.defn.dynamic or "__new__" in cls.defn.members:
+            return UNKNOWN
+        for dec in cls.defn.decorators:
+            if not self._keeps_class(cls, dec):
+                return UNKNOWN
+        # `cls(...)` in a classmethod: the subclass it runs for may define what this class does not
+        return Value(
+            "instance",
+            module=cls.module,
+            path=cls.path,
+            defn=cls.defn,
+            origin=cls,
+            self_ref=cls.self_ref,
+            resolver=self,
+        )
+
+    def _keeps_class(self, cls: Value, dec: Ref) -> bool:
+        """Whether a class decorator leaves the class as it is: a known one (`@dataclass`), a project def
+        returning its argument, or one that cannot be resolved (a type checker keeps the class too)."""
+        assert cls.defn is not None
+        value = self._value(cls.module, class_scope(cls.defn), dec)
+        if value.kind == "external":
+            return KNOWN.get(value.name, "deco-transparent") == "deco-transparent"
+        if value.kind == "function" and value.defn is not None:
+            return self._apply_decorator(value) is True
+        return value.kind == "unknown"
+
+    def _effective(self, fn: Value) -> tuple[Value | None, str]:
+        """Apply decorators bottom-up: the function that really runs, or a special result kind."""
+        assert fn.defn is not None
+        current = fn
+        scope = class_scope(fn.defn)
+        for dec in reversed(fn.defn.decorators):
+            if is_accessor(dec):
+                continue
+            value = self._value(fn.module, scope, dec)
+            behaviour = KNOWN.get(value.name, "") if value.kind == "external" else ""
+            if behaviour in ("deco-transparent", "deco-property"):
+                continue
+            if behaviour == "deco-sync-cm":
+                return current, "sync-cm"
+            if behaviour == "deco-async-cm":
+                return current, "async-cm"
+            if value.kind == "function" and value.defn is not None:
+                applied = self._apply_decorator(value)
+                if applied is None:
+                    return None, ""
+                if isinstance(applied, Value):
+                    current = applied
+                continue
+            return None, ""
+        return current, ""
+
+    def _apply_decorator(self, deco: Value) -> Value | bool | None:
+        """True if ``deco`` returns its argument, a local wrapper def it returns, else None."""
+        assert deco.defn is not None
+        defn = deco.defn
+        if defn.is_async or defn.is_generator or not defn.returns:
+            return None
+        if (
+            defn.returns_param
+            and len(defn.returns) == 1
+            and defn.params
+            and defn.returns[0] == (f"n:{defn.params[0]}",)
+        ):
+            return True
+        wrappers = [self._value(deco.module, defn.qualname, ref) for ref in defn.returns]
+        merged = self._merge(wrappers)
+        if merged.kind == "function" and merged.defn is not None and "<locals>" in merged.defn.qualname:
+            return merged
+        return None
+
+    def _call_def(self, fn: Value) -> Value:
+        effective, special = self._effective(fn)
+        if effective is None or effective.defn is None:
+            return UNKNOWN
+        if special:
+            return Value(special, origin=effective, resolver=self)
+        defn = effective.defn
+        if defn.is_async:
+            kind = "asyncgen" if defn.is_generator else "coroutine"
+            return Value(kind, origin=effective, resolver=self)
+        if defn.is_generator:
+            return Value("gen", origin=effective, resolver=self)
+        facts = self.index.facts(effective.module)
+        if facts is None:
+            return UNKNOWN
+        annotation = defn.returns_annotation
+        if facts.is_stub_file:
+            return self._stub_result(effective)
+        if annotation and AWAITABLE_ANNOTATION.search(annotation):
+            # declared awaitable (or Any): trust the declaration, and a declared coroutine is one
+            return Value("coroutine", origin=effective, resolver=self) if declares_coroutine(annotation) else UNKNOWN
+        is_method = "." in defn.qualname.replace(".<locals>.", "")
+        if (defn.is_stub and is_method) or defn.is_abstract:
+            # a body of `...`, `pass` or a docstring declares its result, as a type checker trusts it; through
+            # `self` it is a hook that a subclass fills in (``_method`` says nothing there)
+            return self._declared(effective) if annotation else UNKNOWN
+        if is_method and self._delegates_to_self(effective.module, defn):
+            return UNKNOWN  # a command layer shared by a sync and an async client: the client decides
+        if defn.returns_param:  # a result that depends on the caller, unless a plain type is declared
+            return self._declared(effective) if annotation else UNKNOWN
+        results = [self._value(effective.module, defn.qualname, ref) for ref in defn.returns]
+        if not results:
+            return Value("plain", origin=effective, resolver=self)
+        if annotation and all(r is NONE for r in results):
+            return self._declared(effective)  # an attribute assigned only `None` here: the declaration says more
+        verdicts = [r.awaitable() for r in results]
+        if any(v is True for v in verdicts):
+            return Value("awaitable", origin=effective, resolver=self)
+        if any(v is None for v in verdicts):
+            # the body is not conclusive: a declared plain result type decides (`-> Manager`, `-> dict`)
+            return self._declared(effective) if annotation else UNKNOWN
+        merged = self._merge(results)
+        through = self._through_self(defn, results) if is_method else ()
+        if merged.kind in ("instance", "unknown") and annotation:
+            # `if not isinstance(self.message, Message): raise ...; return self.message` with `-> Message`:
+            # the body's value (the attribute's declared base class) is wider than what the def declares;
+            # `return None` here and `return Context()` there, with `-> Context | None`: the declaration says it
+            declared = self._declared(effective)
+            if declared.kind == "instance":
+                return dataclasses.replace(declared, overridable=through)
+        if merged.kind == "instance":
+            return Value(
+                "instance",
+                module=merged.module,
+                path=merged.path,
+                defn=merged.defn,
+                origin=effective,
+                overridable=through,
+                resolver=self,
+            )
+        if merged.kind == "many":
+            return Value(
+                "many",
+                module=merged.module,
+                path=merged.path,
+                defn=merged.defn,
+                name=merged.name,
+                origin=effective,
+                overridable=through,
+            )
+        if merged.kind == "builtin":  # `return object()`: neither awaitable, a context manager nor async-iterable
+            return Value("builtin", name=merged.name, origin=effective, overridable=through, resolver=self)
+        if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):
+            return Value(merged.kind, origin=merged.origin or effective, overridable=through, resolver=self)
+        return Value("plain", origin=effective, overridable=through, resolver=self)
+
+    @staticmethod
+    def _through_self(defn: DefFact, results: list[Value]) -> tuple[str, ...]:
+        """The methods a method's result comes from through `self.name(...)` (and theirs, recursively)."""
+        first = f"n:{defn.params[0]}" if defn.params else ""
+        names = [
+            ref[1][1:] for ref in defn.returns if ref[:1] == (first,) and ref[2:3] == ("()",) and ref[1][:1] == "."
+        ]
+        for result in results:
+            names.extend(result.overridable)
+        return tuple(dict.fromkeys(names))
+
+    def _delegates_to_self(self, module: str, defn: DefFact) -> bool:
+        """Whether a method returns the unknown result of a call through `self` (or `cls`).
+
+        redis-py's search commands are shared by its sync and async clients, typed with the sync
+        result (`def suglen(self, key) -> int: return self.execute_command(...)`), and the client
+        supplies `execute_command`: on the async one the result is a coroutine, so the declared type
+        says nothing about what the caller gets.
+        """
+        if not defn.params:
+            return False
+        first = f"n:{defn.params[0]}"
+        return any(
+            ref[:1] == (first,)
+            and ref[1:2] != ("()",)  # `self.execute_command(...)`, not `cls(...)` (a constructor, declared by the def)
+            and "()" in ref[2:]
+            and self._value(module, defn.qualname, ref).awaitable() is None
+            for ref in defn.returns
+        )

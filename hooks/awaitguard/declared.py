@@ -1,0 +1,195 @@
+"""Annotations: what a declared type is, and what a def declares it returns.
+
+A declared class is an instance of it (no constructor runs); a union is read member by member
+(`X | None` is what a use past a `None` check sees); `Callable[..., R]` is called into an R;
+`Coroutine`/`Awaitable` are awaitable; `Any` and type variables are unknown. A def's declared
+result is trusted where its body is not conclusive (a stub, an abstract method, a hook).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from awaitguard.refs import CONCRETE_CONTAINERS, PLAIN_TYPE_NAMES, annotation_ref, dotted, parse_annotation, ref_of
+from awaitguard.resolving import Resolving, class_scope
+from awaitguard.values import UNKNOWN, Value
+
+AWAITABLE_ANNOTATION = re.compile(
+    r"\b(Awaitable|Coroutine|CoroutineType|Future|Task|Any|AsyncIterator|AsyncGenerator)\b"
+)
+_ANY_TYPES = frozenset({"Any", "object", "TypeVar"})
+
+
+def _union_members(node: ast.expr) -> list[ast.expr] | None:
+    """The members of `A | B`, `Union[A, B]`, `Optional[A]` (flattened); None for any other annotation."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*(_union_members(node.left) or [node.left]), *(_union_members(node.right) or [node.right])]
+    if isinstance(node, ast.Subscript):
+        outer = dotted(node.value).rsplit(".", 1)[-1]
+        if outer == "Union":
+            return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if outer == "Optional":
+            return [node.slice, ast.Constant(None)]
+    return None
+
+
+def _unparse_short(node: ast.expr) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def declares_coroutine(annotation: str) -> bool:
+    """`-> Coroutine[Any, Any, int]` (or `types.CoroutineType`): calling the def makes a coroutine."""
+    if "Coroutine" not in annotation:
+        return False
+    node = parse_annotation(annotation)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        node = parse_annotation(node.value)
+    if node is None:
+        return False
+    outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
+    return outer in ("Coroutine", "CoroutineType")
+
+
+class Declared(Resolving):
+    def _declared_instance(self, cls: Value) -> Value:
+        """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
+        if cls.kind == "alias":
+            return self._typed(cls.module, "", cls.name)
+        if cls.kind != "class" or cls.defn is None:
+            return UNKNOWN
+        return Value("instance", module=cls.module, path=cls.path, defn=cls.defn, resolver=self)
+
+    def _typed(self, module: str, scope: str, text: str) -> Value:
+        """What an annotation written as ``text`` declares, read in ``scope``: a union member by member."""
+        node = parse_annotation(text)
+        return UNKNOWN if node is None else self._declared_node(module, scope, node, 0)
+
+    def _declared_node(self, module: str, scope: str, node: ast.expr, depth: int) -> Value:
+        if isinstance(node, ast.Constant):
+            if node.value is None:
+                return Value("builtin", name="None", resolver=self)
+            parsed = parse_annotation(node.value) if isinstance(node.value, str) and depth < 4 else None
+            return UNKNOWN if parsed is None else self._declared_node(module, scope, parsed, depth + 1)
+        members = _union_members(node)
+        if members is not None:
+            if depth > 4:
+                return UNKNOWN
+            values = tuple(self._declared_node(module, scope, m, depth + 1) for m in members)
+            if any(v.kind == "unknown" for v in values):
+                return UNKNOWN
+            rest = [v for v in values if v.name != "None" or v.kind != "builtin"]
+            if len(set(rest)) == 1 and len(rest) < len(values):
+                return rest[0]  # `X | None`: what a use that passes a `None` check sees
+            return Value("union", name=_unparse_short(node), members=values, resolver=self)
+        if isinstance(node, ast.Subscript):
+            outer = dotted(node.value).rsplit(".", 1)[-1]
+            if outer == "Callable":
+                args = node.slice
+                if not (isinstance(args, ast.Tuple) and len(args.elts) == 2) or depth > 4:
+                    return UNKNOWN
+                result = self._declared_node(module, scope, args.elts[1], depth + 1)
+                return UNKNOWN if result.kind == "unknown" else Value("callable", members=(result,), resolver=self)
+            if outer in ("Coroutine", "CoroutineType"):
+                return Value("coroutine", name="...", resolver=self)  # which def makes it is not known
+            if outer in ("Awaitable", "Future", "Task"):
+                return Value("awaitable", resolver=self)
+        elif isinstance(node, (ast.Name, ast.Attribute)) and dotted(node).rsplit(".", 1)[-1] in _ANY_TYPES:
+            return UNKNOWN
+        ref = annotation_ref(node)
+        return self._value(module, scope, ref) if ref else UNKNOWN
+
+    def _many(self, element: Value, container: str) -> Value:
+        """A declared container of instances (`list[Conn]`): ``defn`` is the items' class."""
+        if element.kind != "instance" or element.defn is None:
+            return UNKNOWN
+        # ``name`` is set for concrete containers only (`list`, `set`, `tuple`): those are never awaitable
+        name = container.lower() if container in CONCRETE_CONTAINERS else ""
+        return Value("many", module=element.module, path=element.path, defn=element.defn, name=name, resolver=self)
+
+    def _item(self, iterable: Value) -> Value:
+        if iterable.kind != "many" or iterable.defn is None:
+            return UNKNOWN
+        return Value("instance", module=iterable.module, path=iterable.path, defn=iterable.defn, resolver=self)
+
+    def _entered(self, manager: Value, method: str) -> Value:
+        """What `with manager as x` binds: the manager itself when its `__enter__` returns `self`."""
+        if manager.kind != "instance" or manager.defn is None or manager.self_ref:
+            return UNKNOWN
+        enter = self._member(manager, method)
+        defn = enter.defn
+        if enter.kind != "function" or defn is None or enter.self_ref:
+            return UNKNOWN
+        owner = manager.defn.qualname.rsplit(".", 1)[-1]
+        returns_self = bool(defn.returns) and all(r == ("n:self",) for r in defn.returns)
+        declared = defn.returns_annotation.strip("'\"")
+        if returns_self or declared in ("Self", "typing.Self", "typing_extensions.Self", owner):
+            return Value("instance", module=manager.module, path=manager.path, defn=manager.defn, resolver=self)
+        return UNKNOWN
+
+    def _stub_result(self, fn: Value) -> Value:
+        """A stub's sync def: its declared result (``Coroutine[...]`` awaitable, a class, a plain type)."""
+        assert fn.defn is not None
+        annotation = fn.defn.returns_annotation
+        if not annotation:
+            return UNKNOWN
+        node = parse_annotation(annotation)
+        if node is None:
+            return UNKNOWN
+        outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
+        if outer in ("Coroutine", "CoroutineType"):
+            return Value("coroutine", origin=fn, resolver=self)
+        if outer in ("Awaitable", "Future", "Task"):
+            return Value("awaitable", origin=fn, resolver=self)
+        if AWAITABLE_ANNOTATION.search(annotation):
+            return UNKNOWN  # Any, or an awaitable somewhere inside (a union, a callable)
+        return self._declared(fn)
+
+    def _declared(self, fn: Value) -> Value:
+        """The result a sync def declares, when that is a project class without `__await__` or a builtin."""
+        assert fn.defn is not None
+        node = parse_annotation(fn.defn.returns_annotation)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a forward reference
+            node = parse_annotation(node.value)
+        if node is None:
+            return UNKNOWN
+        if isinstance(node, ast.Constant) and node.value is None:
+            return Value("plain", origin=fn, resolver=self)
+        if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname:
+            owner = self._local_def(fn.module, fn.defn.qualname.rsplit(".", 1)[0])
+            if owner.kind == "class" and owner.defn is not None and self.class_has(owner, "__await__") is False:
+                return Value(
+                    "instance", module=owner.module, path=owner.path, defn=owner.defn, origin=fn, resolver=self
+                )
+            return UNKNOWN
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
+            sides = [n for n in (node.left, node.right) if not (isinstance(n, ast.Constant) and n.value is None)]
+            if len(sides) != 1:
+                return UNKNOWN
+            node = sides[0]
+        many = annotation_ref(node)
+        if many[-1:] and many[-1].startswith("#many:"):  # `-> list[Conn]`: its items are known too
+            found = self._value(fn.module, class_scope(fn.defn), many)
+            if found.kind == "many":
+                return Value("many", module=found.module, path=found.path, defn=found.defn, name=found.name, origin=fn)
+        if isinstance(node, ast.Subscript):
+            if dotted(node.value).rsplit(".", 1)[-1] == "Optional":
+                node = node.slice
+            else:
+                node = node.value  # dict[str, int] -> dict
+        name = dotted(node)
+        if name in PLAIN_TYPE_NAMES:
+            return Value("plain", origin=fn, resolver=self)
+        if not name:
+            return UNKNOWN
+        declared = self._value(fn.module, class_scope(fn.defn), ref_of(node))
+        if declared.kind != "class" or declared.defn is None:
+            return UNKNOWN
+        has_await = self.class_has(declared, "__await__")
+        # a protocol that does not declare `__await__`: its declared members are known, `await` on it is not
+        if has_await is False or (has_await is None and self._is_protocol(declared) and self._known_mro(declared)):
+            return Value(
+                "instance", module=declared.module, path=declared.path, defn=declared.defn, origin=fn, resolver=self
+            )
+        return UNKNOWN

@@ -1,0 +1,177 @@
+"""Classes: the MRO, whether a class has a member, and what a member of a class or instance is.
+
+The MRO is approximated breadth-first; a base that cannot be resolved makes it incomplete, and
+then a member the classes before it do not define is unknown. A `typing`/`collections.abc` base
+brings its known members (``values.ABC_BASES``). A class with `__getattr__` (or, for the class
+object, a metaclass) may have any member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awaitguard.known import KNOWN, PLAIN_BASES
+from awaitguard.model import DefFact, Ref
+from awaitguard.resolving import NONE, Resolving, class_scope
+from awaitguard.values import ABC_BASES, UNKNOWN, Value
+
+
+def _hides(defn: DefFact, value: Value) -> bool:
+    """Whether a class may have members it does not show: `__getattr__`, or (for the class object itself, not
+    an instance: a metaclass's members are the class's, not its instances') a metaclass."""
+    if not defn.dynamic:
+        return False
+    return value.kind != "instance" or "__getattr__" in defn.members or "__getattribute__" in defn.members
+
+
+def is_accessor(decorator: Ref) -> bool:
+    """``@name.setter`` / ``.getter`` / ``.deleter``: a property's other half."""
+    return len(decorator) == 2 and decorator[0].startswith("n:") and decorator[1] in (".setter", ".getter", ".deleter")
+
+
+class Members(Resolving):
+    def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]:
+        """(class value, complete) pairs along a breadth-first MRO approximation; a `typing`/`collections.abc`
+        base (``ABC_BASES``) comes as an external value, ``defn`` None."""
+        seen: set[tuple[str, str]] = set()
+        seen_abcs: set[str] = set()
+        stack = [value]
+        while stack:
+            cls = stack.pop(0)
+            if cls.defn is None:
+                if cls.name not in seen_abcs:  # `Iterator[str]`: an ABC, with ``defn`` None
+                    seen_abcs.add(cls.name)
+                    yield cls, True
+                continue
+            key = (cls.module, cls.defn.qualname)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield cls, True
+            for base_ref in cls.defn.bases:
+                base = self._value(cls.module, class_scope(cls.defn), base_ref)
+                if base.kind == "class" and base.defn is not None:
+                    stack.append(base)
+                elif base.kind == "external" and base.name in ABC_BASES:
+                    stack.append(base)
+                elif base.kind == "external" and base.name in PLAIN_BASES:
+                    continue
+                elif base_ref and base_ref[0] == "n:object":
+                    continue
+                else:
+                    yield cls, False  # an unknown base: members may come from it
+
+    def _known_mro(self, value: Value) -> bool:
+        """Whether every class of ``value``'s MRO is known (no unknown base, no dynamic class)."""
+        return all(complete and (cls.defn is None or not cls.defn.dynamic) for cls, complete in self._mro(value))
+
+    def class_has(self, value: Value, member: str) -> bool | None:
+        """Whether the class (of an instance) defines ``member``; None when it cannot be known."""
+        if value.defn is None:
+            return None
+        for cls, complete in self._mro(value):
+            if not complete:
+                return None
+            if cls.defn is None:
+                if member in ABC_BASES[cls.name]:
+                    return True
+                continue
+            if _hides(cls.defn, value) or any(d == ("?",) for d in cls.defn.decorators if d[-1:] != ("()",)):
+                return None
+            if member in cls.defn.members:
+                return True
+        # a protocol is structural: what is passed as one may have any member it does not declare
+        return None if self._is_protocol(value) else False
+
+    def plainly_built(self, value: Value) -> bool:
+        """Whether every class of ``value``'s MRO is known and decorated only by decorators that add no
+        member (`@dataclass`, `@final` ...): a project's own class decorator may add `__aenter__`."""
+        if value.defn is None:
+            return False
+        for cls, complete in self._mro(value):
+            if not complete:
+                return False
+            if cls.defn is None:
+                continue  # a `typing`/`collections.abc` base: its members are known
+            for dec in cls.defn.decorators:
+                called = dec[:-1] if dec[-1:] == ("()",) else dec  # `@dataclass(frozen=True)`
+                found = self._value(cls.module, class_scope(cls.defn), called)
+                if not (found.kind == "external" and KNOWN.get(found.name) == "deco-transparent"):
+                    return False
+        return True
+
+    def _member(self, owner: Value, name: str) -> Value:
+        before: list[Value] = []  # the project classes met so far along the MRO
+        for cls, complete in self._mro(owner):
+            if not complete:
+                # an unknown base hides only what the classes before it, and their `self.x =`, do not define;
+                # a `None` they assign is a default the base may replace (`self.transport = None`)
+                found = self._assigned(before, name)
+                return UNKNOWN if found is NONE else found
+            if cls.defn is None:
+                if name in ABC_BASES[cls.name]:
+                    return UNKNOWN  # an ABC's mixin method: defined, its result not followed
+                continue
+            if _hides(cls.defn, owner):
+                return UNKNOWN
+            before.append(cls)
+            if name not in cls.defn.members:
+                continue
+            tables = self.tables(cls.module)
+            if tables is None:
+                return UNKNOWN
+            defs = tables.defs.get(f"{cls.defn.qualname}.{name}", [])
+            if defs:
+                return self._method(owner, cls, defs)
+            values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
+            return self._merge(values)
+        return self._assigned(before, name)
+
+    def _assigned(self, classes: list[Value], name: str) -> Value:
+        """An instance attribute set in the methods of ``classes`` (`self.x = ...`), first class first."""
+        for cls in classes:
+            assert cls.defn is not None
+            values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
+            if values:
+                return self._merge(values)
+        return UNKNOWN
+
+    def _method(self, owner: Value, cls: Value, defs: list[DefFact]) -> Value:
+        getters = [d for d in defs if self._decorator_kind(cls.module, d, "deco-property")]
+        if getters:
+            if owner.kind != "instance":
+                return UNKNOWN
+            result = self.call(self._def_value_at(cls, getters[0], owner.self_ref))
+            if result.kind == "plain":
+                return Value(
+                    "plain", origin=result.origin, via_property=True, overridable=result.overridable, resolver=self
+                )
+            return result
+        if len(defs) != 1:
+            return UNKNOWN
+        defn = defs[0]
+        if owner.self_ref and (defn.is_stub or defn.is_abstract):
+            return UNKNOWN  # a hook for subclasses to fill in
+        return self._def_value_at(cls, defn, owner.self_ref)
+
+    def _def_value_at(self, cls: Value, defn: DefFact, self_ref: bool) -> Value:
+        return Value("function", module=cls.module, path=cls.path, defn=defn, self_ref=self_ref, resolver=self)
+
+    def _decorator_kind(self, module: str, defn: DefFact, kind: str) -> bool:
+        scope = class_scope(defn)
+        for dec in defn.decorators:
+            if is_accessor(dec):
+                if kind == "deco-property":
+                    return True
+            value = self._value(module, scope, dec)
+            if value.kind == "external" and KNOWN.get(value.name) == kind:
+                return True
+        return False
+
+    def _is_protocol(self, cls: Value) -> bool:
+        """Whether ``cls`` is a `Protocol` class (one of its direct bases is `Protocol` or `Protocol[T]`)."""
+        assert cls.defn is not None
+        for base_ref in cls.defn.bases:
+            if base_ref and base_ref[-1] in ("n:Protocol", ".Protocol"):
+                return True
+        return False

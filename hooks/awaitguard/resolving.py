@@ -1,0 +1,130 @@
+"""The state and the methods the resolver's parts share, declared once for them all.
+
+``Resolver`` (``resolve.py``) is built from four parts, each a class of its own module: ``Lookup``
+(names, imports, attributes), ``Members`` (the MRO and class members), ``Declared`` (annotations)
+and ``Calls`` (what calling a value gives). They call each other through ``self``; ``Resolving``
+declares what each may ask of the others, so every part type-checks on its own. ``Tables`` are a
+module's facts indexed for lookup, and ``NONE`` is the one value of an assigned `None`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+from awaitguard.index import Index
+from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact
+from awaitguard.values import Value
+
+NONE = Value("plain", name="None")  # an assigned `None` (``NONE_REF``)
+
+
+def _is_overload(defn: DefFact) -> bool:
+    return any(dec and dec[-1] in ("n:overload", ".overload") for dec in defn.decorators)
+
+
+def collapse_overloads(group: list[DefFact], stub: bool) -> list[DefFact]:
+    """`@overload`s: the implementation in source; in a stub, one of them when they all agree."""
+    real = [d for d in group if not _is_overload(d)]
+    if len(real) < len(group) and not stub and real:
+        return real
+    if stub and not real:
+        first = group[0]
+        if all(d.is_async == first.is_async for d in group) and (
+            first.is_async or all(d.returns_annotation == first.returns_annotation for d in group)
+        ):
+            return [first]
+    return group
+
+
+class Tables:
+    """Per-module lookup tables, built on first use."""
+
+    def __init__(self, facts: ModuleFacts) -> None:
+        self.facts = facts
+        self.defs: dict[str, list[DefFact]] = {}
+        for d in facts.defs:
+            self.defs.setdefault(d.qualname, []).append(d)
+        for qualname, group in self.defs.items():
+            if len(group) > 1:
+                self.defs[qualname] = collapse_overloads(group, facts.is_stub_file)
+        self.scopes: dict[str, ScopeFact] = {s.qualname: s for s in facts.scopes}
+        self.imports: dict[tuple[str, str], list[ImportFact]] = {}
+        for imp in facts.imports:
+            self.imports.setdefault((imp.scope, imp.name), []).append(imp)
+        self.bindings: dict[str, list[Ref]] = {}
+        for name, ref in facts.bindings:
+            self.bindings.setdefault(name, []).append(ref)
+        self._scope_bindings: dict[str, dict[str, list[Ref]]] = {}
+
+    def scope_bindings(self, scope: ScopeFact) -> dict[str, list[Ref]]:
+        """``scope``'s bindings by name, built when first asked for (most scopes of a module never are)."""
+        table = self._scope_bindings.get(scope.qualname)
+        if table is None:
+            table = self._scope_bindings[scope.qualname] = {}
+            for name, ref in scope.bindings:
+                table.setdefault(name, []).append(ref)
+        return table
+
+
+def class_scope(defn: DefFact) -> str:
+    """The function scope a class (or method) body resolves its decorators and bases in."""
+    parts = defn.qualname.split(".")
+    if "<locals>" in parts:
+        cut = len(parts) - 1 - parts[::-1].index("<locals>")
+        return ".".join(parts[:cut])
+    return ""
+
+
+class Resolving(ABC):
+    """What the parts of ``Resolver`` ask of each other (each part implements some of it), and what a
+    value asks of the resolver (``values.Oracle``)."""
+
+    index: Index
+    _globals: dict[tuple[str, str], Value]
+    _globals_busy: set[tuple[str, str]]
+
+    @abstractmethod
+    def tables(self, module: str) -> Tables | None: ...
+
+    @abstractmethod
+    def _value(self, module: str, scope: str, ref: Ref) -> Value: ...
+
+    @abstractmethod
+    def _local_def(self, module: str, qualname: str) -> Value: ...
+
+    @abstractmethod
+    def _merge(self, values: list[Value]) -> Value: ...
+
+    @abstractmethod
+    def _member(self, owner: Value, name: str) -> Value: ...
+
+    @abstractmethod
+    def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]: ...
+
+    @abstractmethod
+    def _is_protocol(self, cls: Value) -> bool: ...
+
+    @abstractmethod
+    def _known_mro(self, value: Value) -> bool: ...
+
+    @abstractmethod
+    def class_has(self, value: Value, member: str) -> bool | None: ...
+
+    @abstractmethod
+    def plainly_built(self, value: Value) -> bool: ...
+
+    @abstractmethod
+    def async_sibling(self, value: Value) -> str | None: ...
+
+    @abstractmethod
+    def defined_async(self, names: tuple[str, ...]) -> bool: ...
+
+    @abstractmethod
+    def call(self, value: Value) -> Value: ...
+
+    @abstractmethod
+    def _declared(self, fn: Value) -> Value: ...
+
+    @abstractmethod
+    def _stub_result(self, fn: Value) -> Value: ...
