@@ -42,7 +42,31 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _json_findings(stdout: str) -> set[Key]:
-    return {(f["path"], f["line"], f["code"]) for f in json.loads(stdout)["findings"]}
+    return set(_json_messages(stdout))
+
+
+def _json_messages(stdout: str) -> dict[Key, str]:
+    return {(f["path"], f["line"], f["code"]): f["message"] for f in json.loads(stdout)["findings"]}
+
+
+_QUALNAME = re.compile(r"coroutine '([\w.]+)' was never awaited")
+
+
+def qualnames(messages: dict[Key, str]) -> dict[Key, str]:
+    """The coroutine's name each AG102 message quotes from CPython's warning."""
+    out: dict[Key, str] = {}
+    for key, message in messages.items():
+        found = _QUALNAME.search(message)
+        if found:
+            out[key] = found.group(1)
+    return out
+
+
+EXPECTED_QUALNAMES = {
+    ("shop/svc.py", 20, "AG102"): "Gateway.refresh",
+    ("tests/test_dropped.py", 7, "AG102"): "fetch_user",
+    ("tests/test_dropped.py", 11, "AG102"): "Gateway.refresh",
+}
 
 
 def test_fixture_has_cases_of_each_shared_code() -> None:
@@ -53,20 +77,23 @@ def test_scan(project: Path) -> None:
     proc = _run(project, "-m", "awaitguard", "scan", "--all", "--no-cache", "--format", "json")
     assert proc.returncode == 1, proc.stderr
     assert _json_findings(proc.stdout) == expected()
+    assert qualnames(_json_messages(proc.stdout)) == EXPECTED_QUALNAMES
 
 
 def test_mypy_hook(project: Path) -> None:
     proc = _run(project, "-m", "awaitguard", "mypy", "--format", "json", "--cache-dir", ".mypy_cache", "shop", "tests")
     assert proc.returncode == 1, proc.stderr
     assert _json_findings(proc.stdout) == expected()
+    assert qualnames(_json_messages(proc.stdout)) == EXPECTED_QUALNAMES
 
 
 def test_smoke_run(project: Path) -> None:
     proc = _run(project, "-m", "pytest", "--awaitguard", "-p", "no:cacheprovider", "-q", "-rN", "tests")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    found: set[Key] = set()
+    found: dict[Key, str] = {}
     for line in proc.stdout.splitlines():
         match = _SMOKE_LINE.match(line)
         if match:
-            found.add((match.group(1), int(match.group(2)), match.group(3)))
-    assert found == expected(), proc.stdout
+            found[(match.group(1), int(match.group(2)), match.group(3))] = line
+    assert set(found) == expected(), proc.stdout
+    assert qualnames(found) == EXPECTED_QUALNAMES

@@ -80,6 +80,17 @@ def innermost_scope(path: str, line: int) -> Scope | None:
     return holding
 
 
+def enclosing_class(path: str, line: int) -> str:
+    """The name of the innermost class holding ``line`` in the file at ``path``, or ''."""
+    tree = _parse(path)
+    best: ast.ClassDef | None = None
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.ClassDef) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            if best is None or node.lineno >= best.lineno:
+                best = node
+    return best.name if best is not None else ""
+
+
 @functools.lru_cache(maxsize=32)
 def _functions(path: str) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]:
     tree = _parse(path)

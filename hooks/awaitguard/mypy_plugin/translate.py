@@ -10,7 +10,7 @@ from typing import Any
 
 from awaitguard.findings import Finding, Related
 from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
-from awaitguard.mypy_plugin.stored import collapse, innermost_scope
+from awaitguard.mypy_plugin.stored import collapse, enclosing_class, innermost_scope
 from awaitguard.rules import CODES
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
@@ -262,7 +262,7 @@ def classify(
             {
                 "expr": expr,
                 "how": "dropped as a statement",
-                "qualname": _callee(expr),
+                "qualname": _qualname(expr, record),
                 "fix": _in_plain_def(record)
                 or f"write `await {expr}`, or keep the task from `asyncio.create_task(...)`",
             },
@@ -275,7 +275,7 @@ def classify(
             {
                 "expr": expr,
                 "how": "tested in a boolean context (always true)",
-                "qualname": _callee(expr),
+                "qualname": _qualname(expr, record),
                 "fix": _in_plain_def(record) or f"test `await {expr}` instead",
             },
             [],
@@ -299,7 +299,7 @@ def classify(
             {
                 "expr": expr,
                 "how": "used as if it were its result",
-                "qualname": _callee(expr),
+                "qualname": _qualname(expr, record),
                 "fix": _in_plain_def(record) or f"write `{fixed}`",
             },
             [],
@@ -409,6 +409,31 @@ def _enclosing_def(path: str, line: int) -> str:
 
 def _callee(expr: str) -> str:
     return expr.partition("(")[0].removeprefix("await ").strip() or expr
+
+
+def _qualname(expr: str, record: Mapping[str, Any]) -> str:
+    """The name CPython's never-awaited warning gives the coroutine (its function's ``__qualname__``)
+    as far as the line shows it: ``self.flush(...)`` in class ``Queue`` is ``Queue.flush``,
+    ``svc.fetch(...)`` is ``fetch``, ``Gateway().refresh()`` is ``Gateway.refresh``."""
+    try:
+        node = ast.parse(expr.removeprefix("await ").strip(), mode="eval").body
+    except SyntaxError:
+        return _callee(expr)
+    func = node.func if isinstance(node, ast.Call) else node
+    if isinstance(func, ast.Name):
+        return func.id
+    if not isinstance(func, ast.Attribute):
+        return _callee(expr)
+    receiver = func.value
+    if isinstance(receiver, ast.Name) and receiver.id in ("self", "cls"):
+        owner = enclosing_class(record.get("file", ""), record.get("line", 0))
+        return f"{owner}.{func.attr}" if owner else func.attr
+    if isinstance(receiver, ast.Call):  # `Gateway().refresh()`: a method of the class built there
+        built = receiver.func
+        name = built.attr if isinstance(built, ast.Attribute) else built.id if isinstance(built, ast.Name) else ""
+        if name[:1].isupper():
+            return f"{name}.{func.attr}"
+    return func.attr
 
 
 def code_points(record: Mapping[str, Any], read_line: LineReader, native: bool) -> dict[str, Any]:
