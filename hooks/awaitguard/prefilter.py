@@ -152,7 +152,7 @@ def _patch_calls(blob: bytes) -> Iterator[set[str] | None]:
     of the target string (or the attribute string, or a `patch.multiple` keyword) and the names the
     double (`new`, `new_callable`, the replacement of `setattr`) is built from.
 
-    The calls the facts walk makes no site of (``facts._Collector._patch_call``) give an empty set: no
+    The calls the facts walk makes no site of (``expressions.Expressions._patch_call``) give an empty set: no
     double given, `autospec`/`spec`, a `patch` whose target is not a string, a `.setattr` whose
     receiver is not a `monkeypatch`. None for a call that cannot be read from bytes (no closing
     parenthesis within ``PATCH_SPAN`` bytes, a target string with quotes or escapes inside): it counts

@@ -130,7 +130,7 @@ _HOW = {
     "assigned-iter": "assigned to `{name}`, then iterated (TypeError: 'coroutine' object is not iterable)",
     "assigned-fstring": "assigned to `{name}`, then formatted into an f-string (it shows `<coroutine object ...>`)",
 }
-# the use after ``name`` in an "assigned" target (``facts.result_use``): its context, and its detail
+# the use after ``name`` in an "assigned" target (``resultuse.result_use``): its context, and its detail
 _ASSIGNED_USES = {
     " if": "assigned-bool",
     " in": "assigned-in",

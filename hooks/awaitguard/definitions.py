@@ -1,0 +1,229 @@
+"""The walk's definitions: `def`s and classes (their facts, scopes and members) and imports.
+
+A def's body is walked in a scope of its own; its return annotation's facts are kept by the
+annotation's text (most trees repeat a few); whether it is a generator is searched only where a
+line mentions `yield`.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+
+from awaitguard.exprrefs import declared_ref, unparse
+from awaitguard.model import (
+    PLAIN_REF,
+    DefFact,
+    ImportFact,
+    Ref,
+    ScopeFact,
+)
+from awaitguard.refs import (
+    dotted,
+    ends_in_raise,
+    is_stub_body,
+    parse_annotation,
+    plain_annotation,
+    ref_of,
+)
+from awaitguard.walking import Scope, Walk, push_children
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+@functools.lru_cache(maxsize=8192)
+def _annotation_facts(text: bytes) -> tuple[str, bool] | None:
+    """``_Collector._returns`` for an annotation's (ASCII) source text; None if it is not one expression."""
+    node = parse_annotation(text.decode("ascii"))
+    return None if node is None else (unparse(node), plain_annotation(node))
+
+
+class Definitions(Walk):
+    def _decorators(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[Ref, ...]:
+        if self.gate.walk_all:
+            self.exprs(*node.decorator_list)
+        out: list[Ref] = []
+        for dec in node.decorator_list:
+            ref = ref_of(dec)
+            out.append(ref if ref else ("?",))
+        return tuple(out)
+
+    def _def(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        parent = self.scope
+        decorators = self._decorators(node)
+        is_async = isinstance(node, ast.AsyncFunctionDef)
+        if parent.kind == "class":
+            qualname = f"{parent.qualname}.{node.name}"
+            cls = parent.qualname
+            parent.class_members.append(node.name)
+        else:
+            qualname = f"{parent.qualname}.<locals>.{node.name}" if parent.qualname else node.name
+            cls = ""
+            if parent.kind == "function":
+                self.bind(node.name, (f"d:{qualname}",))
+        args = node.args
+        every = (*args.posonlyargs, *args.args, *args.kwonlyargs)
+        params = tuple([a.arg for a in every])
+        annotations = tuple(
+            [
+                (a.arg, ref)
+                for a in every[1 if cls else 0 :]
+                if a.annotation is not None and (ref := declared_ref(a.annotation))
+            ]
+        )
+        if args.vararg:
+            params += (args.vararg.arg,)
+        if args.kwarg:
+            params += (args.kwarg.arg,)
+        dec_names = {r[-1].lstrip(".").removeprefix("n:") for r in decorators if r} if decorators else _NO_NAMES
+        if args.defaults or args.kw_defaults:
+            self.exprs(*args.defaults, *(d for d in args.kw_defaults if d is not None))
+        returns_text, plain_return = self._returns(node.returns)
+        scope = Scope(
+            qualname=qualname,
+            kind="function",
+            is_async=is_async,
+            cls=cls,
+            parent=self.function_scope().qualname,
+            params=params,
+            node=node,
+            is_static="staticmethod" in dec_names,
+            is_classmethod="classmethod" in dec_names,
+            plain_return=plain_return,
+        )
+        scope.cold = not self.want_sites or self.gate.cold(is_async, node.lineno, node.end_lineno or len(self.lines))
+        self.stack.append(scope)
+        outer, self.fscope = self.fscope, scope
+        self.body(node.body)
+        self.fscope = outer
+        self.stack.pop()
+        is_generator = self._is_generator(node)
+        self.defs.append(
+            DefFact(
+                qualname=qualname,
+                kind="function",
+                line=node.lineno,
+                col=self.col(node),
+                is_async=is_async,
+                is_generator=is_generator,
+                decorators=decorators,
+                returns=tuple(scope.returns),
+                returns_param=scope.returns_param,
+                returns_annotation=returns_text,
+                params=params,
+                is_stub=is_stub_body(node.body),
+                is_abstract="abstractmethod" in dec_names,
+                never_returns=not any(r != PLAIN_REF for r in scope.returns) and ends_in_raise(node.body),
+            )
+        )
+        self.scopes.append(
+            ScopeFact(
+                qualname=qualname,
+                cls=cls,
+                is_async=is_async,
+                params=params,
+                bindings=tuple(scope.bindings),
+                parent=scope.parent,
+                is_static=scope.is_static,
+                is_classmethod=scope.is_classmethod,
+                annotations=annotations,
+            )
+        )
+
+    def _returns(self, node: ast.expr | None) -> tuple[str, bool]:
+        """``(unparse(node), plain_annotation(node))`` for a return annotation.
+
+        A few annotations (`None`, `str`, `dict[str, Any]`) make most of a tree's: both are kept by
+        the annotation's source text when that is one ASCII line (byte offsets are then characters).
+        """
+        if node is None:
+            return "", False
+        if node.end_lineno == node.lineno and node.end_col_offset is not None:
+            line = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else b""
+            if line[: node.end_col_offset].isascii():
+                known = _annotation_facts(line[node.col_offset : node.end_col_offset])
+                if known is not None:
+                    return known
+        return unparse(node), plain_annotation(node)
+
+    def _is_generator(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        end = getattr(node, "end_lineno", None) or len(self.lines)
+        if not self.gate.may_yield(node.lineno, end):
+            return False
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            sub = stack.pop()
+            if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+                return True
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            push_children(stack, sub)
+        return False
+
+    def _class(self, node: ast.ClassDef) -> None:
+        parent = self.scope
+        decorators = self._decorators(node)
+        if parent.kind == "class":
+            qualname = f"{parent.qualname}.{node.name}"
+            parent.class_members.append(node.name)
+        else:
+            qualname = f"{parent.qualname}.<locals>.{node.name}" if parent.qualname else node.name
+            if parent.kind == "function":
+                self.bind(node.name, (f"d:{qualname}",))
+        self.exprs(*node.bases, *(k.value for k in node.keywords))
+        scope = Scope(qualname=qualname, kind="class")
+        self.stack.append(scope)
+        self.body(node.body)
+        self.stack.pop()
+        # `metaclass=ABCMeta` adds no members: only other metaclasses make the class dynamic
+        has_metaclass = any(
+            k.arg == "metaclass" and dotted(k.value).rsplit(".", 1)[-1] != "ABCMeta" for k in node.keywords
+        )
+        members = tuple(scope.class_members)
+        self.defs.append(
+            DefFact(
+                qualname=qualname,
+                kind="class",
+                line=node.lineno,
+                col=self.col(node),
+                decorators=decorators,
+                bases=tuple(ref_of(b.value if isinstance(b, ast.Subscript) else b) or ("?",) for b in node.bases),
+                members=members,
+                attrs=tuple(scope.class_attrs),
+                has_metaclass=has_metaclass,
+                dynamic=has_metaclass or "__getattr__" in members or "__getattribute__" in members,
+            )
+        )
+
+    def _class_binding(self, name: str, ref: Ref) -> None:
+        scope = self.scope
+        scope.class_members.append(name)
+        scope.class_attrs.append((name, self.function_scope().qualname, ref))
+
+    def _import(self, node: ast.Import) -> None:
+        scope = self.function_scope().qualname
+        for alias in node.names:
+            if alias.asname:
+                self.imports.append(ImportFact(alias.asname, alias.name, None, node.lineno, scope))
+            else:
+                top = alias.name.split(".")[0]
+                self.imports.append(ImportFact(top, top, None, node.lineno, scope))
+                if "." in alias.name:  # `import a.b` also loads a.b: keep it reachable
+                    self.imports.append(ImportFact("", alias.name, None, node.lineno, scope))
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        if node.level:
+            parts = self.module.split(".") if self.module else []
+            drop = node.level - 1 if self.is_package else node.level
+            if drop > len(parts):
+                return
+            base = parts[: len(parts) - drop] if drop else parts
+            module = ".".join([*base, module] if module else base)
+        scope = self.function_scope().qualname
+        for alias in node.names:
+            if alias.name == "*":
+                if not scope:
+                    self.star.append(module)
+                continue
+            self.imports.append(ImportFact(alias.asname or alias.name, module, alias.name, node.lineno, scope))

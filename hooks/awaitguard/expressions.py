@@ -1,0 +1,224 @@
+"""The walk's expressions: the search for awaits, async comprehensions, f-string calls and patch
+calls (only on hot lines: ``hotlines``), and for calls whose values a statement uses.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from awaitguard.exprrefs import BUILTIN_CALLS, site_ref
+from awaitguard.model import (
+    UNKNOWN_REF,
+    Ref,
+    ref_text,
+)
+from awaitguard.refs import (
+    dotted,
+    is_async_genexp,
+    is_guard,
+    ref_of,
+    word_count,
+)
+from awaitguard.uses import value_uses
+from awaitguard.walking import Walk, push_children
+
+_PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.JoinedStr, ast.Lambda})  # expressions that use no call's value
+# expression nodes ``exprs`` does more with than search their children
+_SPECIAL: frozenset[type[ast.AST]] = frozenset(
+    {ast.Await, ast.Lambda, ast.IfExp, ast.Call, ast.JoinedStr}
+    | {ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
+)
+
+
+class Expressions(Walk):
+    def drop(self, node: ast.expr, context: str) -> None:
+        if isinstance(node, ast.Call) and self.want_sites:
+            ref = ref_of(node)
+            if ref and ref[-1] == "()":
+                self.site("drop", node, ref, context)
+
+    def values(self, node: ast.expr | None) -> None:
+        """Calls ``node`` uses as values (operands, attribute bases, consumer arguments ...): drop sites.
+
+        Searched in every statement of every function, like the statement and boolean drop sites; the
+        search is shallow (see ``uses.value_uses``), so most statements cost a type check or two.
+        """
+        if node is None or type(node) in _LEAVES or self.stack[-1].kind == "class" or not self.want_sites:
+            return
+        for context, sub, detail, consumer in value_uses(node):
+            ref = ref_of(sub)
+            if context in ("for", "async-for"):
+                scope = self.function_scope()
+                if not (scope.is_async or self.gate.walk_all):  # a comprehension `exprs` does not search
+                    self.site(context, sub, ref)
+            elif ref and ref[-1] == "()" and not (len(ref) == 2 and ref[0] in BUILTIN_CALLS):
+                consumer_ref = ref_of(consumer) if consumer is not None else UNKNOWN_REF
+                self.site("drop", sub, ref, context, target=detail, target_ref=consumer_ref)
+
+    def bool_context(self, test: ast.expr) -> None:
+        if isinstance(test, ast.Call):
+            self.drop(test, "bool")
+        elif isinstance(test, ast.BoolOp):
+            for value in test.values:
+                self.bool_context(value)
+        elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            self.bool_context(test.operand)
+
+    def uses(self, name: str) -> int:
+        """How often ``name`` occurs as a word in the enclosing function (an upper bound of its uses)."""
+        scope = self.function_scope()
+        node = scope.node
+        if node is None:
+            return 2  # module level: assume used
+        if scope.text is None:
+            end = getattr(node, "end_lineno", None) or len(self.lines)
+            scope.text = b"\n".join(self.lines[node.lineno - 1 : end])
+        word = name.encode()
+        count = scope.text.count(word)  # substring count, in C: most names are clearly used
+        if count > 3:
+            return count
+        return word_count(scope.text, word)
+
+    def exprs(self, *nodes: ast.expr | None) -> None:
+        """Search expressions for awaits, async comprehensions, f-string calls and patches."""
+        scope = self.fscope
+        if scope.cold:
+            return
+        counts = self.gate.counts(scope.is_async)
+        if counts is None:
+            return
+        stack = [n for n in nodes if n is not None and counts[n.end_lineno or n.lineno] != counts[n.lineno - 1]]
+        if not stack:
+            return
+        special = _SPECIAL
+        while stack:
+            node = stack.pop()
+            if node.__class__ not in special:
+                push_children(stack, node)
+                continue
+            if isinstance(node, ast.Await):
+                ref, text = site_ref(node.value)
+                if scope.is_async:
+                    self.site("await", node, ref, text=text)
+                else:
+                    where = f"plain `def {scope.qualname}`" if scope.qualname else "module-level code"
+                    self.site("await-outside", node, ref, where, text=text)
+                stack.append(node.value)
+                continue
+            if isinstance(node, (ast.Lambda,)):
+                continue
+            if node.__class__ is ast.GeneratorExp and not scope.is_async and is_async_genexp(node):
+                # an async generator expression, legal in a plain def: only its first iterable runs here
+                stack.append(node.generators[0].iter)
+                continue
+            if isinstance(node, ast.IfExp) and is_guard(node.test):
+                self.guarded += 1
+                self.exprs(node.body, node.orelse)
+                self.guarded -= 1
+                stack.append(node.test)
+                continue
+            if isinstance(node, ast.Call) and self.gate.walk_all:
+                self._patch_call(node)
+            if isinstance(node, ast.JoinedStr):
+                for value in node.values:
+                    if isinstance(value, ast.FormattedValue):
+                        self.drop(value.value, "fstring")
+            if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                for gen in node.generators:
+                    kind = "async-for" if gen.is_async else "for"
+                    if isinstance(gen.iter, (ast.Call, ast.Name, ast.Attribute, ast.List, ast.Tuple)):
+                        ref, text = site_ref(gen.iter)
+                        self.site(kind, gen.iter, ref, text=text)
+            push_children(stack, node)
+
+    def _patch_call(self, call: ast.Call) -> None:
+        name = dotted(call.func)
+        if not name:
+            return
+        tail = name.split(".")
+        short = ".".join(tail[-2:]) if len(tail) >= 2 and tail[-2] == "patch" else tail[-1]
+        if short not in _PATCH_FUNCS:
+            return
+        if short == "setattr":
+            if name == "setattr" or "monkeypatch" not in name:
+                return
+            self._setattr(call)
+            return
+        keywords = {k.arg: k.value for k in call.keywords if k.arg}
+        autospec = keywords.get("autospec")
+        if autospec is not None and not (isinstance(autospec, ast.Constant) and autospec.value in (False, None)):
+            return
+        if "spec" in keywords or "spec_set" in keywords:
+            return
+        if short == "patch.multiple":
+            if not call.args:
+                return
+            target, target_ref = self._target(call.args[0])
+            for key, value in keywords.items():
+                if key in ("create", "spec", "spec_set", "autospec", "new_callable"):
+                    continue
+                double, shown = self._double(value, None)
+                self._patch_site(call, "patch.multiple", target, target_ref, key, double, shown)
+            return
+        if short == "patch.object":
+            if len(call.args) < 2 or not isinstance(call.args[1], ast.Constant):
+                return
+            attr = call.args[1].value
+            if not isinstance(attr, str):
+                return
+            new = call.args[2] if len(call.args) >= 3 else keywords.get("new")
+            double, shown = self._double(new, keywords.get("new_callable"))
+            if double:
+                self._patch_site(call, "patch.object", "", ref_of(call.args[0]), attr, double, shown)
+            return
+        if not call.args or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+            return
+        new = call.args[1] if len(call.args) >= 2 else keywords.get("new")
+        double, shown = self._double(new, keywords.get("new_callable"))
+        if double:
+            self._patch_site(call, "patch", call.args[0].value, UNKNOWN_REF, "", double, shown)
+
+    def _setattr(self, call: ast.Call) -> None:
+        args = call.args
+        if len(args) == 2 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+            double, shown = self._double(args[1], None)
+            self._patch_site(call, "monkeypatch.setattr", args[0].value, UNKNOWN_REF, "", double, shown)
+        elif len(args) >= 3 and isinstance(args[1], ast.Constant) and isinstance(args[1].value, str):
+            double, shown = self._double(args[2], None)
+            self._patch_site(call, "monkeypatch.setattr", "", ref_of(args[0]), args[1].value, double, shown)
+
+    def _target(self, node: ast.expr) -> tuple[str, Ref]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value, UNKNOWN_REF
+        return "", ref_of(node)
+
+    @staticmethod
+    def _double(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref, ast.expr | None]:
+        if isinstance(new, ast.Call) and any(k.arg == "side_effect" for k in new.keywords):
+            return UNKNOWN_REF, None  # a mock whose call raises (or runs a function) is not judged
+        if new is not None:
+            return ref_of(new), new
+        if new_callable is not None:
+            ref = ref_of(new_callable)
+            return ((*ref, "()") if ref else UNKNOWN_REF), new_callable
+        return UNKNOWN_REF, None
+
+    def _patch_site(
+        self,
+        call: ast.Call,
+        form: str,
+        target: str,
+        target_ref: Ref,
+        attr: str,
+        double: Ref,
+        shown: ast.expr | None,
+    ) -> None:
+        if not double:
+            return
+        if target and attr:
+            target = f"{target}.{attr}"
+        elif attr:
+            target = attr
+        text = ast.unparse(shown) if shown is not None else ref_text(double)
+        self.site("patch", call, UNKNOWN_REF, form, target=target, target_ref=target_ref, double=double, text=text)

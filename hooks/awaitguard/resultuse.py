@@ -1,0 +1,88 @@
+"""How a function uses a name bound to a call's result, read in its source text: the search behind
+AG102's "assigned" sites (``result_use``), in bytes rather than nodes because only a few of the
+bound names are ever asked about.
+"""
+
+from __future__ import annotations
+
+import re
+
+from awaitguard.uses import coroutine_protocol
+
+_ATTRIBUTE = re.compile(rb"\.[ \t]*(\w+)")
+
+
+# after the name: an operator that uses its value (`c + 1`, `c == 1`, `c < 2`); `c += 1` counts too
+_OPERATOR = re.compile(rb"(==|!=|<=|>=|\*\*|//|[-+*/%@<>])(?!=)|([-+*/%@]=)")
+
+
+# before the name: a truth test (`if c:`, `while c:`, `not c`, `assert c`, `x if c else y`) or `in c`
+_BEFORE = re.compile(rb"(?:^|[^\w.])(?<!is )(if|elif|while|not|assert|in)[ \t]+$")
+
+
+# after the name, where a truth test or an `in` ends: `if c:`, `not c)`, `x in c and ...`, `assert c, "..."`
+_TEST_END = re.compile(rb"(?:[:),\]]|\n|$|(?:and|or|else)\b)")
+
+
+def result_use(text: bytes, word: bytes) -> str:
+    """How ``text`` uses the name ``word`` as if it held a call's result, when ``text`` binds it once
+    (``word = ...``) and uses it in no other way; else "". The first such use, as written after the
+    name: ``.attr`` (not a coroutine's own: ``send``, ``close``, ``cr_*`` ...), ``[``, ``(`` (called),
+    `` +`` / `` ==`` / `` <`` (an operand), `` if`` (tested for truth), `` in`` (searched), `` for`` (iterated),
+    `` {`` (in an f-string). Occurrences after a dot (``obj.word``) are another object's attribute. Any
+    other use (passed on, awaited, returned, rebound, a parameter of a nested function) may be what the
+    coroutine is for."""
+    first = ""
+    bindings = 0
+    size = len(word)
+    start = text.find(word)
+    while start != -1:
+        end = start + size
+        before = text[start - 1 : start] if start else b""
+        after = text[end : end + 1]
+        if not (before.isalnum() or before in (b"_", b".") or after.isalnum() or after == b"_"):
+            rest = text[end : end + 80].lstrip(b" \t")
+            head = rest[:1]
+            if head == b".":
+                found = _ATTRIBUTE.match(rest)
+                attr = found.group(1).decode() if found else ""
+                if not attr or coroutine_protocol(attr):
+                    return ""
+                first = first or f".{attr}"
+            elif head == b"[":
+                first = first or "["
+            elif head == b"(":
+                if text[max(0, start - 4) : start].rstrip(b" \t").endswith(b"def"):
+                    return ""  # `def word(`: another function of that name
+                first = first or "("
+            elif head == b"=" and rest[1:2] != b"=":
+                bindings += 1
+                if bindings > 1:
+                    return ""
+            elif (operator := _OPERATOR.match(rest)) is not None:
+                if operator.group(2) is not None:  # `c += 1`: TypeError, and a rebinding
+                    first = first or f" {operator.group(2).decode()}"
+                else:
+                    first = first or f" {operator.group(1).decode()}"
+            elif (test := _BEFORE.search(text, max(0, start - 12), start)) is not None and _TEST_END.match(rest):
+                line = text[text.rfind(b"\n", 0, start) + 1 : start].lstrip(b" \t")
+                if test.group(1) != b"in":
+                    first = first or " if"
+                elif line.startswith(b"for ") and rest[:1] == b":":
+                    first = first or " for"  # `for x in c:`
+                elif line.startswith(b"async ") or b" for " in line:
+                    return ""  # `async for x in c`: an async iterable may be wanted; a comprehension's
+                else:
+                    first = first or " in"
+            elif head in (b"}", b"!") and text[:start].rstrip(b" \t").endswith(b"{") and _in_fstring(text, start):
+                first = first or " {"
+            else:
+                return ""
+        start = text.find(word, end)
+    return first if bindings == 1 else ""
+
+
+def _in_fstring(text: bytes, start: int) -> bool:
+    """Whether the line up to ``start`` opens an f-string (`f"...{c}"`): `{c}` elsewhere is a set display."""
+    line = text[text.rfind(b"\n", 0, start) + 1 : start]
+    return any(prefix in line for prefix in (b'f"', b"f'", b'F"', b"F'"))

@@ -1,0 +1,241 @@
+"""The walk's statements: bindings (assignments, `for`/`with` targets, `global`/`nonlocal`,
+`except` and `match` names), returns, control flow, and the drop sites statements make.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from awaitguard.conditions import static_condition
+from awaitguard.exprrefs import BARE_QUALIFIERS, BUILTIN_CALLS, declared_ref, site_ref, value_ref
+from awaitguard.model import (
+    NONE_REF,
+    PLAIN_REF,
+    UNKNOWN_REF,
+    Ref,
+)
+from awaitguard.refs import (
+    GUARD_BYTES,
+    dotted,
+    expects_raise,
+    is_guard,
+    ref_of,
+)
+from awaitguard.resultuse import result_use
+from awaitguard.uses import OPERATORS
+from awaitguard.walking import Scope, Walk
+
+
+class Statements(Walk):
+    def _assign(self, node: ast.Assign) -> None:
+        value = node.value
+        ref = value_ref(value, self.scope.kind != "function")
+        if self.scope.kind == "class":
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self._class_binding(target.id, ref)
+        else:
+            for target in node.targets:
+                self.bind_target(target, ref)
+                if type(target) is ast.Tuple or type(target) is ast.List:
+                    self.drop(value, "unpack")
+        if (
+            self.scope.kind == "module"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "__all__"
+            and isinstance(value, (ast.List, ast.Tuple))
+        ):
+            self.all_names = tuple(
+                e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            )
+        if (
+            isinstance(value, ast.Call)
+            and self.scope.kind == "function"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and self.want_sites
+        ):
+            name = node.targets[0].id
+            if self.uses(name) <= 1:
+                self.drop(value, "unused")
+            elif self.fscope.is_async:  # where coroutines are made and used: sync code rarely calls async defs
+                self._used_as_result(value, ref, name)
+        self.values(value)
+        self.exprs(value)
+
+    def _used_as_result(self, value: ast.Call, ref: Ref, name: str) -> None:
+        """`done = self.send_updates()` then only `done.values()` / `done[0]`: a drop site when the call
+        makes a coroutine (the resolver decides), searched in the function's text."""
+        # `Builder()`, `len(...)`: a class (by its name) or a builtin makes no coroutine, and most such
+        # names are used this way: no site (the facts of a large tree would carry thousands)
+        if len(ref) < 2 or ref[-1] != "()" or ref[-2].lstrip(".").removeprefix("n:")[:1].isupper():
+            return
+        if len(ref) == 2 and ref[0] in BUILTIN_CALLS:
+            return
+        text = self.function_scope().text
+        word = name.encode()
+        if text is None:
+            return
+        use = result_use(text, word)
+        if use:
+            self.site("drop", value, ref, "assigned", target=f"{name}{use}")
+
+    def _ann_assign(self, node: ast.AnnAssign) -> None:
+        if node.value is None:
+            # a declared class attribute (`session: AsyncSession`): an instance of its annotation
+            if self.scope.kind == "class" and isinstance(node.target, ast.Name):
+                ref = declared_ref(node.annotation)
+                if ref:
+                    self._class_binding(node.target.id, ref)
+            elif isinstance(node.target, ast.Attribute) and isinstance(node.target.value, ast.Name):
+                ref = declared_ref(node.annotation)  # `self.proc: Proc` in a method
+                if ref:
+                    self._self_attr(node.target, ref)
+            return
+        # `proc: Optional[Proc] = None`: the declared type says what the name holds, not the default (a
+        # class attribute, `self.proc: ... = None`, a module's name); a value assigned to a name with its
+        # declaration is what the name holds first (`fut: asyncio.Future[None] = loop.create_future()`), and
+        # `X: TypeAlias = Y`, `X: Final = Y` declare no type
+        value = value_ref(node.value)
+        declared_first = self.scope.kind == "class" or not isinstance(node.target, ast.Name)  # or `self.x: T = v`
+        if value == NONE_REF or (declared_first and dotted(node.annotation) not in BARE_QUALIFIERS):
+            ref = declared_ref(node.annotation) or value
+        else:
+            ref = value
+        if self.scope.kind == "class" and isinstance(node.target, ast.Name):
+            self._class_binding(node.target.id, ref)
+        else:
+            self.bind_target(node.target, ref)
+        self.values(node.value)
+        self.exprs(node.value)
+
+    def _aug_assign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name) and self.scope.kind != "class":
+            self.bind(node.target.id, UNKNOWN_REF)
+        value = node.value
+        if isinstance(value, ast.Call) and self.scope.kind != "class":
+            ref = ref_of(value)
+            if ref and ref[-1] == "()":
+                self.site("drop", value, ref, "augmented", target=OPERATORS.get(type(node.op), "") + "=")
+        self.values(value)
+        self.exprs(value)
+
+    def _expr_stmt(self, node: ast.Expr) -> None:
+        self.drop(node.value, "statement")
+        if isinstance(node.value, (ast.BoolOp, ast.UnaryOp)):
+            self.bool_context(node.value)
+        self.values(node.value)
+        self.exprs(node.value)
+
+    def _return(self, node: ast.Return) -> None:
+        scope = self.function_scope()
+        value = node.value
+        if scope.kind == "function":
+            ref = ref_of(value)
+            if ref and ref[0].startswith("n:") and ref[0][2:] in scope.params and not self._through_self(scope, ref):
+                scope.returns_param = True
+            scope.returns.append(ref)
+            if value is not None and scope.plain_return:
+                if not scope.is_async:
+                    self.drop(value, "return")
+                elif isinstance(value, ast.Call) and scope.node is not None and scope.node.returns is not None:
+                    ref = ref_of(value)
+                    if ref and ref[-1] == "()":
+                        self.site("drop", value, ref, "return-async", target=ast.unparse(scope.node.returns))
+        self.values(value)
+        self.exprs(value)
+
+    @staticmethod
+    def _through_self(scope: Scope, ref: Ref) -> bool:
+        """`return self.x(...)`, `return self.attr` in a method: resolved through the class, not the caller's."""
+        return bool(scope.cls) and not scope.is_static and len(ref) > 1 and ref[0][2:] == scope.params[0]
+
+    def _if(self, node: ast.If) -> None:
+        if self.target is not None:
+            decided = static_condition(node.test, self.target)
+            if decided is not None:
+                self.body(node.body if decided else node.orelse)
+                return
+        self.bool_context(node.test)
+        self.values(node.test)
+        self.exprs(node.test)
+        test_lines = self.lines[node.test.lineno - 1 : node.test.end_lineno or node.test.lineno]
+        guard = any(GUARD_BYTES.search(line) for line in test_lines) and is_guard(node.test)
+        self.guarded += guard
+        self.body(node.body)
+        self.body(node.orelse)
+        self.guarded -= guard
+
+    def _while(self, node: ast.While) -> None:
+        self.bool_context(node.test)
+        self.values(node.test)
+        self.exprs(node.test)
+        self.body(node.body)
+        self.body(node.orelse)
+
+    def _for(self, node: ast.For | ast.AsyncFor) -> None:
+        kind = "async-for" if isinstance(node, ast.AsyncFor) else "for"
+        if self.scope.kind != "class":
+            iterated, text = site_ref(node.iter)
+            self.site(kind, node.iter, iterated, text=text)
+            # `for conn in conns:` with `conns: list[Conn]`: conn is a Conn (the resolver decides)
+            item = (*iterated, "#item") if kind == "for" and iterated and iterated != PLAIN_REF else UNKNOWN_REF
+            self.bind_target(node.target, item if isinstance(node.target, ast.Name) else UNKNOWN_REF)
+        self.values(node.iter)  # the iterable itself is AG104's: only what it is built from
+        self.exprs(node.iter)
+        self.body(node.body)
+        self.body(node.orelse)
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        kind = "async-with" if isinstance(node, ast.AsyncWith) else "with"
+        expects = any(expects_raise(item) for item in node.items)
+        for item in node.items:
+            if self.scope.kind != "class":
+                ref, text = site_ref(item.context_expr)
+                self.site(kind, item.context_expr, ref, text=text)
+            if item.optional_vars is not None:
+                # `with X() as x`: x is what __enter__/__aenter__ returns (the resolver follows `return self`)
+                entered = ref_of(item.context_expr)
+                step = "#aenter" if kind == "async-with" else "#enter"
+                self.bind_target(
+                    item.optional_vars, (*entered, step) if entered and entered != PLAIN_REF else UNKNOWN_REF
+                )
+            self.values(item.context_expr)  # the context manager itself is AG103's
+            self.exprs(item.context_expr)
+        self.expects_error += expects
+        self.body(node.body)
+        self.expects_error -= expects
+
+    def _assert(self, node: ast.Assert) -> None:
+        self.values(node.test)
+        self.exprs(node.test, node.msg)
+
+    def _global(self, node: ast.Global) -> None:
+        # assigned from a function body: the module-level value is no longer the only one
+        self.stack[0].bindings.extend((name, UNKNOWN_REF) for name in node.names)
+        self.function_scope().outer_names.update(node.names)
+
+    def _nonlocal(self, node: ast.Nonlocal) -> None:
+        scopes = [s for s in self.stack if s.kind == "function"]
+        if len(scopes) >= 2:
+            scopes[-2].bindings.extend((name, UNKNOWN_REF) for name in node.names)
+        self.function_scope().outer_names.update(node.names)
+
+    def _try(self, node: ast.Try) -> None:
+        self.body(node.body)
+        for handler in node.handlers:
+            if handler.name:
+                self.bind(handler.name, UNKNOWN_REF)
+            self.body(handler.body)
+        self.body(node.orelse)
+        self.body(node.finalbody)
+
+    def _match(self, node: ast.Match) -> None:
+        self.exprs(node.subject)
+        for case in node.cases:
+            for sub in ast.walk(case.pattern):
+                name = getattr(sub, "name", None) or getattr(sub, "rest", None)
+                if isinstance(name, str):
+                    self.bind(name, UNKNOWN_REF)
+            self.body(case.body)
