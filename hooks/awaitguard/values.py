@@ -234,7 +234,7 @@ class Value:
     def context_problem(self, is_async: bool) -> tuple[str, str, str] | None:
         kind = self.kind
         if kind == "union":
-            return self._union_problem([m.context_problem(is_async) for m in self.members])
+            return _union_problem(self.name, [m.context_problem(is_async) for m in self.members])
         callee = self._callee()
         if kind == "coroutine":
             proto = "asynchronous context manager" if is_async else "context manager"
@@ -306,7 +306,7 @@ class Value:
     def iteration_problem(self, is_async: bool) -> tuple[str, str, str] | None:
         kind = self.kind
         if kind == "union":
-            return self._union_problem([m.iteration_problem(is_async) for m in self.members])
+            return _union_problem(self.name, [m.iteration_problem(is_async) for m in self.members])
         callee = self._callee()
         if is_async:
             if kind == "coroutine":
@@ -387,17 +387,19 @@ class Value:
             return True if True in verdicts else (False if all(v is False for v in verdicts) else None)
         return None
 
-    def _union_problem(self, problems: list[tuple[str, str, str] | None]) -> tuple[str, str, str] | None:
-        """A declared union fails only when every member does: the first member's problem, in the union's words."""
-        if not problems or any(p is None for p in problems):
-            return None
-        first = problems[0]
-        assert first is not None
-        return (f"a value declared `{self.name}` (each member fails; the first: {first[0]})", first[1], first[2])
-
 
 UNKNOWN = Value("unknown")
 
 
 def _article(word: str) -> str:
     return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def _union_problem(name: str, problems: list[tuple[str, str, str] | None]) -> tuple[str, str, str] | None:
+    """A declared union ``name`` fails only when every member does: the first member's problem, in the union's
+    words."""
+    if not problems or any(p is None for p in problems):
+        return None
+    first = problems[0]
+    assert first is not None
+    return (f"a value declared `{name}` (each member fails; the first: {first[0]})", first[1], first[2])
