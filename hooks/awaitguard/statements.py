@@ -136,13 +136,13 @@ class Statements(Walk):
             if ref and ref[0].startswith("n:") and ref[0][2:] in scope.params and not self._through_self(scope, ref):
                 scope.returns_param = True
             scope.returns.append(ref)
-            if value is not None and scope.plain_return:
-                if not scope.is_async:
-                    self.drop(value, "return")
-                elif isinstance(value, ast.Call) and scope.node is not None and scope.node.returns is not None:
-                    ref = ref_of(value)
-                    if ref and ref[-1] == "()":
-                        self.site("drop", value, ref, "return-async", target=ast.unparse(scope.node.returns))
+            returns = scope.node.returns if scope.node is not None else None
+            if value is not None and scope.plain_return and not scope.is_async:
+                self.drop(value, "return")
+            elif isinstance(value, ast.Call) and scope.is_async and (scope.plain_return or returns is None):
+                ref = ref_of(value)  # unannotated: the awaiting caller wants a result too (target "")
+                if ref and ref[-1] == "()":
+                    self.site("drop", value, ref, "return-async", target=ast.unparse(returns) if returns else "")
         self.values(value)
         self.exprs(value)
 

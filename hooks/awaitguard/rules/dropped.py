@@ -28,8 +28,8 @@ count_items()`), compared (`load() == 3`, `x in get_ids()`), subscripted, unpack
 attribute (`get_user().name`; `send`, `throw`, `close` and `cr_*` are the coroutine's own), passed
 to a function that can only want the result (`len`, `str`, `repr`, `int`, `float`, `bool`,
 `print`, `json.dumps`, `sum`, `sorted`, `list`, `dict`, `set`, `tuple`, `min`, `max`, logging
-calls, `"{}".format(...)`, `"%s" % ...`), or returned unawaited from an `async def` whose return
-annotation declares a plain result (`-> int`), and a coroutine assigned to a name that is then only
+calls, `"{}".format(...)`, `"%s" % ...`), or returned unawaited from an `async def` that is unannotated or
+whose return annotation declares a plain result (`-> int`), and a coroutine assigned to a name that is then only
 asked for attributes or items (`done = send_updates()` then `done.values()`). Calls from sync
 functions are covered too. Passing
 the coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`,
@@ -114,6 +114,8 @@ _HOW = {
     "format": "formatted into a string with `{detail}` (it shows `<coroutine object ...>`)",
     "return-async": "returned from an `async def` that declares `-> {detail}` "
     "(awaiting the caller gives this coroutine, not a result)",
+    "return-coroutine": "returned un-awaited from an `async def` "
+    "(awaiting the caller gives this coroutine, not its result, and it is never awaited)",
     "assigned-attribute": "assigned to `{name}`, then asked for `{detail}` "
     "(AttributeError: 'coroutine' object has no attribute '{attr}')",
     "assigned-subscript": "assigned to `{name}`, then subscripted (TypeError: 'coroutine' object is not subscriptable)",
@@ -183,6 +185,7 @@ _FIX = {
     "log": "pass `await {expr}` to `{detail}()`",
     "format": "format `await {expr}`",
     "return-async": "write `return await {expr}`",
+    "return-coroutine": "write `return await {expr}`",
     "assigned-attribute": "write `{name} = await {expr}`",
     "assigned-subscript": "write `{name} = await {expr}`",
     **{
@@ -222,6 +225,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         context, detail = "unary", detail[6:]
     elif context == "compare" and detail in _ORDER:
         context = "order"
+    elif context == "return-async" and not detail:  # an unannotated `async def`
+        context = "return-coroutine"
     consumed = resolver.consumer(facts, site) if context == "consumer" else ""
     if context == "consumer" and not consumed:
         return  # passed to a function that may want the coroutine itself
