@@ -64,6 +64,8 @@ class Expressions(Walk):
                 self.bool_context(value)
         elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             self.bool_context(test.operand)
+        elif isinstance(test, ast.NamedExpr):  # `if state := get_state():` tests the coroutine
+            self.bool_context(test.value)
 
     def uses(self, name: str) -> int:
         """How often ``name`` occurs as a word in the enclosing function (an upper bound of its uses)."""

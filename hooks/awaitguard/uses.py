@@ -97,14 +97,20 @@ def value_uses(node: ast.expr) -> Sequence[Use]:
 
 
 def _in_arguments(call: ast.Call) -> Sequence[Use]:
-    """`ch.send("{}".format(title()))`: the uses inside the consumer calls passed to any call."""
+    """`ch.send("{}".format(title()))`: the uses inside the consumer calls passed to any call, and calls
+    unpacked as arguments (`**parse()`, `*ids()`) there or in the calls passed on (`send(Req(**parse()))`)."""
     found: list[Use] = []
     for arg in call.args:
-        if type(arg) is _CALL and _consumes(arg):
-            found.extend(value_uses(arg))
+        if type(arg) is _CALL:
+            found.extend(value_uses(arg) if _consumes(arg) else _in_arguments(arg))
+        elif type(arg) is ast.Starred and type(arg.value) is _CALL:
+            found.append(("spread", arg.value, "*", None))
     for keyword in call.keywords:
-        if type(keyword.value) is _CALL and _consumes(keyword.value):
-            found.extend(value_uses(keyword.value))
+        value = keyword.value
+        if type(value) is _CALL:
+            if keyword.arg is None:
+                found.append(("spread", value, "**", None))
+            found.extend(value_uses(value) if _consumes(value) else _in_arguments(value))
     return found
 
 
@@ -136,10 +142,8 @@ def _call(node: ast.Call, out: list[Use], stack: list[ast.expr]) -> None:
     else:
         return
     if name not in _CONSUMER_NAMES or not node.args:
-        # any other call: only what it is given through a consumer (`f(str(get()))`) is a use
-        stack.extend(
-            arg for arg in (*node.args, *(k.value for k in node.keywords)) if type(arg) is _CALL and _consumes(arg)
-        )
+        # any other call: only what it is given through a consumer (`f(str(get()))`) or unpacked is a use
+        out.extend(_in_arguments(node))
         return
     if name == "format":
         base = func.value if type(func) is ast.Attribute else None
@@ -220,10 +224,16 @@ def _branches(node: ast.IfExp, out: list[Use], stack: list[ast.expr]) -> None:
 
 
 def _elements(node: ast.Tuple | ast.List, out: list[Use], stack: list[ast.expr]) -> None:
+    for elt in node.elts:
+        if type(elt) is ast.Starred and type(elt.value) is _CALL:  # `[*ids()]`
+            out.append(("spread", elt.value, "*", None))
     stack.extend(node.elts)
 
 
 def _dict_values(node: ast.Dict, out: list[Use], stack: list[ast.expr]) -> None:
+    for key, value in zip(node.keys, node.values, strict=True):
+        if key is None and type(value) is _CALL:  # `{**parse()}`
+            out.append(("spread", value, "**", None))
     stack.extend(node.values)
 
 

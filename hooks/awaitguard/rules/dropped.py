@@ -20,21 +20,22 @@ AG102 = RuleMeta(
     doc="""\
 **What it does**
 
-Finds calls of an `async def` (or of a function returning a coroutine) whose coroutine is never
-awaited: dropped as a statement, assigned to a name that is never read, tested in a boolean
-context, formatted into a string, or returned from a sync function annotated with a plain result
-type. It also finds a coroutine used as if it were its result: in arithmetic (`total +=
-count_items()`), compared (`load() == 3`, `x in get_ids()`), subscripted, unpacked, asked for an
-attribute (`get_user().name`; `send`, `throw`, `close` and `cr_*` are the coroutine's own), passed
-to a function that can only want the result (`len`, `str`, `repr`, `int`, `float`, `bool`,
-`print`, `json.dumps`, `sum`, `sorted`, `list`, `dict`, `set`, `tuple`, `min`, `max`, logging
-calls, `"{}".format(...)`, `"%s" % ...`), or returned unawaited from an `async def` that is unannotated or
-whose return annotation declares a plain result (`-> int`), and a coroutine assigned to a name that is then only
-asked for attributes or items (`done = send_updates()` then `done.values()`). Calls from sync
-functions are covered too. Passing
-the coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`,
-`wait_for`, a `TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`, a
-comprehension) is AG104's finding, so each line gets one code.
+Finds calls of an `async def` (or of a function returning a coroutine) whose coroutine is never awaited:
+dropped as a statement, assigned to a name that is never read, tested in a boolean context (also through
+`:=`), formatted into a string, or returned from a sync function annotated with a plain result type. It
+also finds a coroutine used as if it were its result: in arithmetic (`total += count_items()`), compared
+(`load() == 3`, `x in get_ids()`), subscripted, unpacked (`a, b = load()`, `f(*ids())`, `[*ids()]`, as
+keyword arguments too, also inside the arguments of calls), asked for an attribute (`get_user().name`;
+`send`, `throw`, `close` and `cr_*` are the coroutine's own), passed to a function that can only want
+the result (`len`, `str`, `repr`, `int`, `float`, `bool`, `print`, `json.dumps`, `sum`, `sorted`,
+`list`, `dict`, `set`, `tuple`, `min`, `max`, logging calls, `"{}".format(...)`, `"%s" % ...`), or
+returned unawaited from an `async def` that is unannotated or whose return annotation declares a plain
+result (`-> int`), and a coroutine assigned to a name that is then only asked for attributes or items
+(`done = send_updates()` then `done.values()`). Calls from sync functions are covered too. Passing the
+coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a
+`TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`, a comprehension) is
+AG104's finding, so each line
+gets one code.
 
 **Why is this bad?**
 
@@ -112,6 +113,7 @@ _HOW = {
     "attribute": "asked for `.{detail}` (AttributeError: 'coroutine' object has no attribute '{detail}')",
     "unpack": "unpacked (TypeError: cannot unpack non-iterable coroutine object)",
     "format": "formatted into a string with `{detail}` (it shows `<coroutine object ...>`)",
+    "spread": "unpacked with `{detail}` (TypeError: the value after {detail} must be {kind}, not coroutine)",
     "return-async": "returned from an `async def` that declares `-> {detail}` "
     "(awaiting the caller gives this coroutine, not a result)",
     "return-coroutine": "returned un-awaited from an `async def` "
@@ -184,6 +186,7 @@ _FIX = {
     "consumer": "write `{detail}(await {expr})`",
     "log": "pass `await {expr}` to `{detail}()`",
     "format": "format `await {expr}`",
+    "spread": "unpack `{detail}(await {expr})`",
     "return-async": "write `return await {expr}`",
     "return-coroutine": "write `return await {expr}`",
     "assigned-attribute": "write `{name} = await {expr}`",
@@ -236,7 +239,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if consumed:
         how = f"passed to `{detail}()` " + _CONSUMED[consumed].format(detail=detail)
     else:
-        how = _HOW[context].format(detail=detail, name=name, attr=attr)
+        kind = "a mapping" if detail == "**" else "an iterable"
+        how = _HOW[context].format(detail=detail, name=name, attr=attr, kind=kind)
     fix = _FIX["log" if consumed == "log" else context].format(expr=site.shown, detail=detail, name=name)
     if context != "return" and not resolver.scope_is_async(facts, site.scope):  # `await` there: a SyntaxError
         where = f"make `{site.scope}` an `async def`" if site.scope else "move this into an `async def`"
