@@ -66,7 +66,8 @@ ALLOWED: dict[str, set[str]] = {
     "findings": {"config", "tree"},  # config and tree: the code filter (select/ignore/per-file-ignores)
     "tree": set(),
     "config": set(),
-    "gitscope": {"model", "tree"},  # tree: a leaf (what a project file is), shared with the walk without git
+    # tree: a leaf (what a project file is), shared with the walk without git; config: find_root outside git
+    "gitscope": {"model", "tree", "config"},
     "refs": {"model"},
     "uses": {"refs"},
     # the facts walk and its parts (walking.py declares what the parts ask of each other)

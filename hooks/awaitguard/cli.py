@@ -183,11 +183,7 @@ def scan_main(argv: Sequence[str]) -> int:
     from awaitguard.rules import CODES
 
     cwd = Path.cwd()
-    try:
-        repo = gitscope.repo_root(cwd)
-    except gitscope.GitError:
-        repo = None
-    root = repo or config_mod.find_root(cwd)
+    root, repo = gitscope.project_root(cwd)
     try:
         config = config_mod.load(root, opts.config, CODES)
     except config_mod.ConfigError as exc:

@@ -38,12 +38,7 @@ def main(argv: Sequence[str]) -> int:
         opts = _parser().parse_args(argv)
     except SystemExit as exc:
         return 0 if exc.code == 0 else 2
-    cwd = Path.cwd()
-    try:
-        repo = gitscope.repo_root(cwd)
-    except gitscope.GitError:
-        repo = None
-    root = repo or config_mod.find_root(cwd)
+    root, repo = gitscope.project_root(Path.cwd())
     try:
         config = config_mod.load(root, opts.config, CODES)
         index = _index(config, root, repo is not None)

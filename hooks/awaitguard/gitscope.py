@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from awaitguard.config import find_root
 from awaitguard.model import FileChange, Scope
 from awaitguard.tree import is_environment
 
@@ -127,6 +128,13 @@ def repo_root(start: Path) -> Path | None:
     except GitError:
         return None
     return Path(top) if top else None
+
+
+def project_root(start: Path) -> tuple[Path, Path | None]:
+    """The project's top (the work tree's, else the nearest folder holding pyproject.toml) and the
+    work tree's top (None outside a repository or without git)."""
+    repo = repo_root(start)
+    return repo or find_root(start), repo
 
 
 def _is_shallow(root: Path) -> bool:

@@ -37,11 +37,7 @@ class Project:
 
     @classmethod
     def find(cls, config_path: Path | None) -> Project:
-        cwd = Path.cwd()
-        try:
-            root = gitscope.repo_root(cwd) or config_mod.find_root(cwd)
-        except gitscope.GitError:
-            root = config_mod.find_root(cwd)
+        root, _repo = gitscope.project_root(Path.cwd())
         return cls(root, config_mod.load(root, config_path))
 
     def tree(self) -> FsTree:
