@@ -13,6 +13,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """The strict-AST safety net is on for the whole suite, the hooks it runs in subprocesses included: a
     statement type the facts walk has no handler for fails the test instead of yielding nothing."""
     os.environ["AWAITGUARD_STRICT_AST"] = "1"
+    # pytest run in subprocesses prints more when it thinks it is on CI (the short summary repeats each
+    # failure's message in full): tests read those outputs, so they must read the same output everywhere
+    for key in ("CI", "BUILD_NUMBER"):
+        os.environ.pop(key, None)
 
 
 GIT_IDENTITY = {
