@@ -12,7 +12,9 @@ Scenarios, each run ``--repeat`` times (best and median reported):
 * ``typical``: three real modules that hold ``async def`` get one more line each and are staged, then
   ``awaitguard scan --no-cache --format json`` (the pre-commit hook's default, index against HEAD);
 * ``flip``: ``async def get_websocket_manager`` in ``svc/ws/factory.py`` becomes ``def``, staged, then the
-  same scan; the AG101 findings must name the 255 ``await get_websocket_manager(...)`` call sites.
+  same scan; the AG101 findings must name the 255 ``await get_websocket_manager(...)`` call sites;
+* ``libs``: each library of ``--libs`` scanned whole and cold, paired with ruff and the CPython parse
+  floor (``bench/libs.py``); needs no ``--tree``.
 
 Output is Markdown on stdout, for pasting into the README.
 """
@@ -38,9 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from libs import report_libs, run_libs
+
 DEFAULT_TREE = Path("/work/benchdata/tree")
 DEFAULT_AWAITGUARD = "/work/venv/bin/awaitguard"
 DEFAULT_RUFF = "/work/venv/bin/ruff"
+DEFAULT_LIBS = Path("/work/benchdata/libs")
 
 # Targets, as ratios to ruff's full-tree wall time (best of runs), and the memory ceiling.
 TARGET_FULL = 10.0
@@ -187,6 +192,8 @@ def route_module(index: int) -> str:
 from __future__ import annotations
 
 from typing import Any
+
+from libs import report_libs, run_libs
 
 {import_line}
 
@@ -750,13 +757,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("full", "full-lib-warm", "full-warm", "typical", "flip"),
-        help="awaitguard scenarios to run (default all; ruff always runs)",
+        choices=("full", "full-lib-warm", "full-warm", "typical", "flip", "libs"),
+        help="awaitguard scenarios to run (default all; ruff always runs on the tree, unless only libs)",
+    )
+    parser.add_argument(
+        "--libs",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_LIBS],
+        help="for libs: git repositories to scan whole, or a folder of them (default /work/benchdata/libs)",
     )
     parser.add_argument("--seed", type=int, default=20240601, help="picks the typical commit's files")
     parser.add_argument("--sample", type=int, default=10, help="full-scan findings to print")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per command")
     args = parser.parse_args(argv)
+    wanted = args.only or ["full", "full-lib-warm", "full-warm", "typical", "flip", "libs"]
+    libs = lib_paths(args.libs) if "libs" in wanted else []
+    if args.only and "libs" in wanted and not libs:
+        parser.error(f"--libs {' '.join(map(str, args.libs))}: no git repository there")
+    if wanted == ["libs"]:
+        run_libs_only(args, libs)
+        return 0
     args.tree = args.tree.resolve()
     if not args.tree.is_dir():
         parser.error(f"{args.tree}: no such directory")
@@ -765,7 +786,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_clean(args.tree)
     files, lines = tree_counts(args.tree)
     warm_page_cache(args.tree)
-    wanted = args.only or ["full", "full-lib-warm", "full-warm", "typical", "flip"]
     scenarios = [run_ruff(args)]
     if "full" in wanted:
         scenarios.append(run_full(args))
@@ -778,7 +798,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "flip" in wanted:
         scenarios.append(run_flip(args))
     report(args, scenarios, files, lines)
+    if libs:
+        report_libs(run_libs(libs, args.awaitguard, args.ruff, args.repeat, args.timeout, run_cmd), args.repeat)
     return 0
+
+
+def lib_paths(given: list[Path]) -> list[Path]:
+    """The git repositories of ``given``: each path that is one, else the repositories inside it."""
+    found: list[Path] = []
+    for path in given:
+        path = path.resolve()
+        if (path / ".git").exists():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(p for p in path.iterdir() if (p / ".git").exists())
+    return found
+
+
+def run_libs_only(args: argparse.Namespace, libs: list[Path]) -> None:
+    print("## Benchmark: whole libraries\n")
+    print(f"- machine: {os.cpu_count()} CPUs (nproc), {platform.platform()}, Python {platform.python_version()}")
+    versions = []
+    for exe in (args.ruff, args.awaitguard):
+        done = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+        versions.append(done.stdout.strip().splitlines()[0] if done.stdout.strip() else f"{exe}: ?")
+    print(f"- tools: {'; '.join(versions)}")
+    print(f"- load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    libs_done = run_libs(libs, args.awaitguard, args.ruff, args.repeat, args.timeout, run_cmd)
+    print(f"- load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    report_libs(libs_done, args.repeat)
 
 
 if __name__ == "__main__":

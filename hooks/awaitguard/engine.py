@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from awaitguard import newer
-from awaitguard.cache import FactsCache, default_cache_dir
 from awaitguard.config import Config, Policy
 from awaitguard.findings import CodeFilter, Finding, Notice, dedupe
 from awaitguard.impact import compare, flipped_findings, removed_findings, rewritten
@@ -39,6 +39,9 @@ from awaitguard.prefilter import (
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, Resolver
 from awaitguard.tree import FsTree, Tree, excluded
 
+if TYPE_CHECKING:
+    from awaitguard.cache import FactsCache
+
 
 @dataclass
 class Result:
@@ -56,10 +59,14 @@ class Result:
 
 def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     """The index of ``tree``, with the project's libraries. Raises ``LibraryError`` for a bad `python`."""
-    facts_cache = FactsCache(default_cache_dir()) if cache and config.cache else None
+    facts_cache = library_cache = None
+    if cache and config.cache:  # sqlite3, pickle and hashlib are imported only for a cache
+        from awaitguard.cache import FactsCache, default_cache_dir
+
+        facts_cache = FactsCache(default_cache_dir())
+        # library facts live apart (``lib/``): clearing the project's cache keeps them, and the reverse
+        library_cache = FactsCache(default_cache_dir() / "lib")
     roots = config.src or default_roots(tree.files(), tree.read)
-    # library facts live apart (``lib/``): clearing the project's cache keeps them, and the reverse
-    library_cache = FactsCache(default_cache_dir() / "lib") if cache and config.cache else None
     library = make_library(config, library_cache) if config.libraries else None
     index = Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
     if config.policy is not None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from awaitguard.cache import FactsCache
 from awaitguard.findings import Notice
 from awaitguard.libraries import Library
 from awaitguard.model import ModuleFacts
@@ -19,6 +19,9 @@ from awaitguard.parsing import Job, Pickled, collect_job, collect_jobs
 from awaitguard.refs import module_name
 from awaitguard.tree import FsTree, Tree
 from awaitguard.workshare import Lent
+
+if TYPE_CHECKING:
+    from awaitguard.cache import FactsCache
 
 
 def stubs_dir() -> Path | None:
@@ -166,7 +169,7 @@ class Index:
                         continue
                     module, pkg = self.module_of(path)
                     if self.cache is not None:
-                        key = FactsCache.key(module, pkg, path, blob)
+                        key = self.cache.key(module, pkg, path, blob)
                         hit = self.cache.get(key)
                         if hit is not None:
                             out.append(self._keep(hit))

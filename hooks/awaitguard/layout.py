@@ -14,7 +14,6 @@ file, a ``conftest.py`` or any module under a ``tests``/``test``/``testing`` fol
 
 from __future__ import annotations
 
-import configparser
 import os
 import posixpath
 import sys
@@ -121,6 +120,8 @@ def _from_pyproject(text: str) -> list[str]:
 
 
 def _from_setup_cfg(text: str) -> list[str]:
+    import configparser  # only for a setup.cfg: most scans read none
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)

@@ -10,14 +10,12 @@ so an upgrade never serves stale facts and a second run parses nothing.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
-import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -96,6 +94,8 @@ def environment(root: Path, python: str | None = None) -> Environment:
             raise LibraryError(f"cannot run the configured python `{python}`: {exc}") from None
         if proc.returncode != 0:
             raise LibraryError(f"the configured python `{python}` failed: {proc.stderr.strip()[-200:]}")
+        import json
+
         raw = json.loads(proc.stdout)
         version, platform, paths = (int(raw[0][0]), int(raw[0][1])), str(raw[1]), [str(p) for p in raw[2]]
     resolved_root = root.resolve()
@@ -134,7 +134,13 @@ class Located:
     file: str
     is_package: bool
     shown: str  # the path messages show: ``<typeshed>/asyncio/locks.pyi``
-    key: str  # what the cached facts depend on (distribution and version, or size and mtime)
+    # what the cached facts depend on (distribution and version, or size and mtime): worked out
+    # only for a cache (``key``), as finding a distribution reads every ``*.dist-info`` of its folder
+    make_key: Callable[[], str] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def key(self) -> str:
+        return self.make_key()
 
 
 @dataclass
@@ -181,20 +187,22 @@ class Library:
         for folder, label in self.stub_dirs:
             hit = self._probe(folder, parts, (".pyi",))
             if hit is not None:
-                return self._located_at(module, hit, folder, label, "")
+                return self._located_at(module, hit, folder, label, str)
         if self.env.typeshed and self._in_stdlib(module):
             hit = self._probe(self.env.typeshed, parts, (".pyi",))
             if hit is not None:
-                return self._located_at(module, hit, self.env.typeshed, "<typeshed>", "typeshed")
+                return self._located_at(module, hit, self.env.typeshed, "<typeshed>", lambda: "typeshed")
         for site in self._sites:
             stubs = f"{parts[0]}-stubs"
             if stubs in self._entries(site.folder):
                 hit = self._probe(os.path.join(site.folder, stubs), parts[1:], (".pyi",))
                 if hit is not None:
-                    return self._located_at(module, hit, site.folder, "<site>", self._dist(site, stubs))
+                    dist = functools.partial(self._dist, site, stubs)
+                    return self._located_at(module, hit, site.folder, "<site>", dist)
             hit = self._probe(site.folder, parts, (".pyi", ".py"))
             if hit is not None:
-                return self._located_at(module, hit, site.folder, "<site>", self._dist(site, parts[0]))
+                top = parts[0]
+                return self._located_at(module, hit, site.folder, "<site>", functools.partial(self._dist, site, top))
         return None
 
     def _top_exists(self, top: str) -> bool:
@@ -241,20 +249,27 @@ class Library:
                 return Path(current, f"{last}{suffix}"), False
         return None
 
-    def _located_at(self, module: str, hit: tuple[Path, bool], folder: str, label: str, dist: str) -> Located:
+    def _located_at(
+        self, module: str, hit: tuple[Path, bool], folder: str, label: str, dist: Callable[[], str]
+    ) -> Located:
         file, is_package = hit
         rel = os.path.relpath(file, folder).replace(os.sep, "/")
-        if dist == "typeshed":
-            key = f"typeshed:{_mypy_version()}:{self.env.tag}"
-        elif dist:
-            key = f"dist:{dist}:{self.env.tag}"
-        else:
-            try:
-                stat = file.stat()
-            except OSError:
-                stat = None
-            key = f"file:{file}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}:{self.env.tag}"
-        return Located(module, str(file), is_package, f"{label}/{rel}", f"{key}:{rel}")
+
+        def make_key() -> str:
+            found = dist()
+            if found == "typeshed":
+                key = f"typeshed:{_mypy_version()}:{self.env.tag}"
+            elif found:
+                key = f"dist:{found}:{self.env.tag}"
+            else:
+                try:
+                    stat = file.stat()
+                except OSError:
+                    stat = None
+                key = f"file:{file}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}:{self.env.tag}"
+            return f"{key}:{rel}"
+
+        return Located(module, str(file), is_package, f"{label}/{rel}", make_key)
 
     def _in_stdlib(self, module: str) -> bool:
         if self._versions is None:
@@ -290,7 +305,7 @@ class Library:
             found = self._names[top] = frozenset()
             return found
         cacheable = self.cache is not None and not located.key.startswith("file:")
-        key = hashlib.blake2b(f"names\0{located.key}\0{top}".encode(), digest_size=20).hexdigest()
+        key = _digest(f"names\0{located.key}\0{top}") if cacheable else ""
         cached = self.cache.get_names(key) if self.cache is not None and cacheable else None
         if cached is not None:
             self._names[top] = cached
@@ -334,8 +349,9 @@ class Library:
         if located is None:
             return None
         cache = self.cache
-        key = hashlib.blake2b(f"lib\0{located.key}\0{module}".encode(), digest_size=20).hexdigest()
+        key = ""
         if cache is not None:
+            key = _digest(f"lib\0{located.key}\0{module}")
             hit = cache.get(key)
             if hit is not None:
                 return hit
@@ -349,6 +365,13 @@ class Library:
         if cache is not None:
             cache.put(key, facts)
         return facts
+
+
+def _digest(text: str) -> str:
+    """A cache key (hashlib is imported only for a cache)."""
+    import hashlib
+
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
 def _read_versions(path: Path) -> dict[str, tuple[int, int, int, int]]:
@@ -372,6 +395,8 @@ def _distributions(folder: Path) -> dict[str, str]:
         entries = [e for e in os.listdir(folder) if e.endswith(".dist-info")]
     except OSError:
         return out
+    import json
+
     for entry in entries:
         info = folder / entry
         name, _, version = entry[: -len(".dist-info")].partition("-")
@@ -405,6 +430,8 @@ def _mypy_version() -> str:
     if spec is None or not spec.submodule_search_locations:
         return "none"
     version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    import hashlib
+
     try:
         return hashlib.blake2b(version_file.read_bytes(), digest_size=8).hexdigest()
     except OSError:

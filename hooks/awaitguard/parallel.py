@@ -18,13 +18,10 @@ tree or no ``fork``, the judgement is one serial pass at the end, with the same 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
-import pickle
-import tempfile
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding
 from awaitguard.index import Index
@@ -32,6 +29,9 @@ from awaitguard.judge import BY_NAME, NOT_BY_NAME, judged
 from awaitguard.model import ModuleFacts
 from awaitguard.resolve import Resolver
 from awaitguard.workshare import Lent, jobs_for, share, take_back
+
+if TYPE_CHECKING:  # imported when processes are forked: a serial judgement needs neither
+    from concurrent.futures import Future
 
 JUDGE_CHUNKS = 64  # parts of the files a parallel judgement is split into (shared out as they finish)
 
@@ -59,6 +59,8 @@ class _Worker:
     def judge(self, part: Part, names_file: str) -> list[Finding]:
         names = self.names.get(names_file)
         if names is None and names_file:
+            import pickle
+
             with open(names_file, "rb") as handle:
                 names = self.names[names_file] = pickle.load(handle)
         return judged_part(self.resolver, self.loaded, part, names)
@@ -80,6 +82,12 @@ def _judge_part(part: Part, names_file: str) -> list[Finding]:
     return _WORKER.judge(part, names_file)
 
 
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 class Judge:
     """Running the rules over a full scan's files, begun before the async names are known.
 
@@ -98,12 +106,15 @@ class Judge:
         # results) holds for any file, as in a serial judgement
         self.resolver = Resolver(index)
         workers = jobs_for(index.workers, len(first) // 10)
-        self.serial = workers <= 1 or "fork" not in multiprocessing.get_all_start_methods()
+        self.serial = workers <= 1 or not _can_fork()
         self.helpers = workers - 1
         self._stack = contextlib.ExitStack()
         self._early: list[tuple[Part, Future[list[Finding]]]] = []
         if self.serial:
             return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork")
         self._pool = self._stack.enter_context(
             ProcessPoolExecutor(
@@ -144,6 +155,9 @@ class Judge:
         index = self.index
         # modules parsed on demand here count (and report) nothing, as in the forked processes
         parsed, notices = index.parsed, len(index.notices)
+        import pickle
+        import tempfile
+
         folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="awaitguard-"))
         names_file = os.path.join(folder, "names")
         with open(names_file, "wb") as handle:

@@ -18,17 +18,17 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import sys
-import tempfile
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from awaitguard.facts import collect
 from awaitguard.model import ModuleFacts
 from awaitguard.source import SourceError
 from awaitguard.workshare import Lent, jobs_for, share, take_back
+
+if TYPE_CHECKING:  # imported when a pool starts: a small scan parses in this process
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 class Pickled(NamedTuple):
@@ -64,6 +64,8 @@ def _collect_chunk_to(jobs: list[Job], path: str, cached: bool) -> str:
     the parent (a pipe fills up while the parent is busy parsing and cannot read it). For a cache
     (``cached``), each module's facts are pickled on their own, so the parent can store them without
     pickling them again; without one, the chunk is one pickle (names and refs shared across modules)."""
+    import pickle
+
     results: list[tuple[str, object]] = list(_collect_chunk(jobs))
     if cached:
         results = [
@@ -76,6 +78,8 @@ def _collect_chunk_to(jobs: list[Job], path: str, cached: bool) -> str:
 
 
 def _read_results(path: str) -> list[Result]:
+    import pickle
+
     with open(path, "rb") as handle:
         results: list[tuple[str, object]] = pickle.load(handle)
     out: list[Result] = []
@@ -131,6 +135,9 @@ class _Pool:
 
     def _remote(self, chunk: list[Job]) -> Future[str]:
         if self._pool is None:
+            import tempfile
+            from concurrent.futures import ProcessPoolExecutor
+
             self._folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="awaitguard-"))
             self._pool = self._lent or self._stack.enter_context(ProcessPoolExecutor(max_workers=self.helpers))
         self._count += 1
@@ -146,6 +153,8 @@ class _Pool:
         smallest (``share``). This process works too rather than only unpickling results: its own
         facts are pickled only for a cache, and then at once, while the workers still parse: pickled
         after the last chunk, they cost the whole scan a serial second."""
+        import pickle
+
         done: list[list[Result]] = [[] for _ in chunks]
         cached = self.cached
 

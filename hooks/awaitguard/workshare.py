@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+if TYPE_CHECKING:  # concurrent.futures is imported when processes are used: a small scan uses none
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 def jobs_for(workers: int, count: int) -> int:
@@ -58,6 +60,8 @@ def share(
     to ``finish``, so a worker never waits for this process to finish an item of its own before it
     gets more (the thread sleeps while it waits). A worker's error is raised here.
     """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     lock = threading.Lock()
     ends = [0, count]  # the next item from the front, one past the last from the back
 

@@ -4,6 +4,7 @@ when its line moved) and every other call of the same callee. One small call fro
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,16 +12,23 @@ from typing import TYPE_CHECKING
 
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Related
-from awaitguard.incidents import patterns, store
-from awaitguard.incidents.sites import Module, Site, short
+from awaitguard.incidents import store
 from awaitguard.incidents.store import StoreError as StoreError
 from awaitguard.source import SourceError, parse
 
 if TYPE_CHECKING:
     from awaitguard.incidents.command import Project
+    from awaitguard.incidents.patterns import Kind
+    from awaitguard.incidents.sites import Site
     from awaitguard.index import Index
 
-_KINDS = {k.name: k for k in vars(patterns).values() if isinstance(k, patterns.Kind)}
+
+@functools.cache
+def _kinds() -> dict[str, Kind]:
+    """The incident kinds by name (their patterns are compiled only when a project records incidents)."""
+    from awaitguard.incidents import patterns
+
+    return {k.name: k for k in vars(patterns).values() if isinstance(k, patterns.Kind)}
 
 
 _CONSTRUCTS = {
@@ -56,8 +64,8 @@ class Recheck:
         return [*(f for f in findings if (f.path, f.line, f.col, f.code) not in mine), *self.findings]
 
 
-def incident_kind(incident: store.Incident) -> patterns.Kind | None:
-    return _KINDS.get(incident.kind)
+def incident_kind(incident: store.Incident) -> Kind | None:
+    return _kinds().get(incident.kind)
 
 
 def work_tree_index(project: Project) -> Index:
@@ -117,6 +125,7 @@ def states(root: Path, config: Config, incidents: Sequence[store.Incident], inde
 
 def _check(config: Config, incidents: Sequence[store.Incident], index: Index) -> tuple[dict[str, State], list[Finding]]:
     from awaitguard.engine import scan_tree
+    from awaitguard.incidents.sites import Module, short
 
     tree = index.tree
     data = tree.read(sorted({i.path for i in incidents}))
@@ -128,7 +137,7 @@ def _check(config: Config, incidents: Sequence[store.Incident], index: Index) ->
             modules[path] = None  # the scan itself reports the file
     states: dict[str, State] = {}
     for incident in incidents:
-        kind = _KINDS.get(incident.kind)
+        kind = _kinds().get(incident.kind)
         if incident.path not in modules:
             states[incident.id] = State("resolved", why=f"{incident.path} is gone")
         elif modules[incident.path] is None or kind is None:

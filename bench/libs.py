@@ -1,0 +1,161 @@
+"""The ``libs`` scenario of ``bench/run.py``: whole async libraries scanned cold, each paired with ruff
+and with the CPython parse floor.
+
+Each library is a git repository of its own (an exported snapshot; see ``bench/README.md``). A round
+times, for every library in turn and a second apart: the parse floor (every ``*.py`` file that
+``git ls-files`` lists, read and given to ``ast.parse`` once, in one process, only the loop timed),
+``ruff check --select ASYNC --no-cache`` and ``awaitguard scan --all --no-cache --format json``. The
+ratios are paired: each awaitguard run over the floor and the ruff run of its own round, so a
+drift of the VM's speed between rounds cancels out.
+
+awaitguard runs as an installed copy does: with its bytecode compiled (``PYTHONPYCACHEPREFIX``, a
+folder of this run, filled by one untimed run per library; ``PYTHONDONTWRITEBYTECODE`` dropped),
+whatever the calling environment says. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Targets: at most this many times the parse floor; over BIG_LINES lines, at most this many times ruff.
+TARGET_FLOOR = 2.0
+TARGET_RUFF = 10.0
+BIG_LINES = 100_000
+
+# The parse floor, run with the Python that runs this script: prints the seconds of the parse loop.
+_FLOOR = """
+import ast, subprocess, sys, time
+root = sys.argv[1]
+listed = subprocess.run(["git", "-C", root, "ls-files", "-z", "--", "*.py"], capture_output=True, check=True)
+paths = [root + "/" + p for p in listed.stdout.decode().split("\\0") if p]
+start = time.perf_counter()
+for path in paths:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        ast.parse(data)
+    except (SyntaxError, ValueError):
+        pass
+print(time.perf_counter() - start)
+"""
+
+
+@dataclass
+class Library:
+    path: Path
+    files: int = 0
+    lines: int = 0
+    floor: list[float] = field(default_factory=list)
+    ruff: list[float] = field(default_factory=list)
+    scans: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    findings: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def to_floor(self) -> list[float]:
+        return [scan / floor for scan, floor in zip(self.scans, self.floor, strict=False)]
+
+    def to_ruff(self) -> list[float]:
+        return [scan / ruff for scan, ruff in zip(self.scans, self.ruff, strict=False)]
+
+
+def count(path: Path) -> tuple[int, int]:
+    listed = subprocess.run(["git", "-C", str(path), "ls-files", "-z", "--", "*.py"], capture_output=True, check=True)
+    files = lines = 0
+    for rel in listed.stdout.decode().split("\0"):
+        if rel:
+            files += 1
+            with open(path / rel, "rb") as handle:
+                lines += sum(1 for _ in handle)
+    return files, lines
+
+
+def scan_env(pycache: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def run_libs(
+    paths: Sequence[Path], awaitguard: str, ruff: str, repeat: int, timeout: float, run_cmd: Any
+) -> list[Library]:
+    libs = [Library(p) for p in paths]
+    with tempfile.TemporaryDirectory(prefix="awaitguard-bench-pyc-") as pycache:
+        env = scan_env(pycache)
+        scan = [awaitguard, "scan", "--all", "--no-cache", "--format", "json"]
+        ruff_argv = [ruff, "check", "--select", "ASYNC", "--no-cache", "--output-format", "concise", "--exit-zero", "."]
+        for lib in libs:
+            lib.files, lib.lines = count(lib.path)
+            run_cmd(scan, lib.path, timeout, env)  # untimed: bytecode written, page cache warm
+        for _ in range(repeat):
+            for lib in libs:
+                if lib.errors:
+                    continue
+                floor = run_cmd([sys.executable, "-c", _FLOOR, str(lib.path)], lib.path, timeout, None)
+                lib.floor.append(float(floor.stdout.decode().strip()))
+                lib.ruff.append(run_cmd(ruff_argv, lib.path, timeout, None).wall)
+                run = run_cmd(scan, lib.path, timeout, env)
+                try:
+                    data = json.loads(run.stdout)
+                    lib.findings = len(data["findings"])
+                except (ValueError, KeyError, TypeError):
+                    tail = run.stderr.decode(errors="replace").strip().splitlines()[-10:]
+                    lib.errors.append(f"exit {run.returncode}, no JSON findings; stderr tail: " + " / ".join(tail))
+                    continue
+                lib.scans.append(run.wall)
+                lib.cpu.append(run.cpu)
+    return libs
+
+
+def _pair(values: list[float], target: float | None) -> str:
+    if not values:
+        return "—"
+    best, median = min(values), statistics.median(values)
+    mark = "" if target is None else (" ✅" if median <= target else " ❌")
+    return f"{best:.2f}x / {median:.2f}x{mark}"
+
+
+def _bm(values: list[float]) -> str:
+    return f"{min(values):.3f} / {statistics.median(values):.3f}" if values else "—"
+
+
+def report_libs(libs: list[Library], repeat: int) -> None:
+    print("\n### Whole libraries, cold\n")
+    print(
+        f"{repeat} rounds; in each, per library and a second apart: the parse floor (`ast.parse` of every "
+        "`*.py` file, one process, the loop timed), `ruff check --select ASYNC --no-cache .` and "
+        "`awaitguard scan --all --no-cache --format json` (bytecode compiled, as installed). Seconds as "
+        "best / median; ratios paired (each scan over the floor and ruff run of its round), best / median; "
+        f"targets: ≤ {TARGET_FLOOR:g}x the floor, and ≤ {TARGET_RUFF:g}x ruff over {BIG_LINES:,} lines "
+        "(✅ on the median).\n"
+    )
+    print("| library | files | lines | parse floor s | ruff s | awaitguard s | CPU s | ÷ floor | ÷ ruff | findings |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for lib in libs:
+        ruff_target = TARGET_RUFF if lib.lines > BIG_LINES else None
+        cpu = f"{statistics.median(lib.cpu):.2f}" if lib.cpu else "—"
+        print(
+            f"| {lib.name} | {lib.files:,} | {lib.lines:,} | {_bm(lib.floor)} | {_bm(lib.ruff)} | {_bm(lib.scans)} | "
+            f"{cpu} | {_pair(lib.to_floor(), TARGET_FLOOR)} | {_pair(lib.to_ruff(), ruff_target)} | "
+            f"{'error' if lib.errors else lib.findings} |"
+        )
+    print()
+    for lib in libs:
+        runs = ", ".join(f"{s:.3f}" for s in lib.scans)
+        floors = ", ".join(f"{x:.2f}x" for x in lib.to_floor())
+        print(f"- {lib.name}: awaitguard {runs} s; over the floor of the same round {floors}")
+        for err in lib.errors:
+            print(f"  - ERROR: {err}")
