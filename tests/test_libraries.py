@@ -165,3 +165,18 @@ def test_cpython_own_test_package_is_never_a_library(tmp_path: Path) -> None:
     )
     code, found, stderr = scan(root, "--no-cache")
     assert (code, found) == (0, set()), stderr
+
+
+def test_async_names_read_from_bytes_are_whole_words(tmp_path: Path) -> None:
+    """A library package's async names come from its bytes, never parsed: `async def NAME` as a whole
+    word, also right after a longer word ending in `async` (the search goes on from the next byte)."""
+    from awaitguard.libraries import Environment, Library
+
+    package = tmp_path / "site" / "wordy"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_bytes(b"async def opened(): ...\nx = 'notasync def hidden'\n")
+    (package / "more.py").write_bytes(
+        b"# xasync def async def fetched\n_async def skipped(): ...\nasync\tdef\tclosed(): ...\n"
+    )
+    library = Library(Environment((3, 11), "linux", (str(tmp_path / "site"),), None))
+    assert library.package_names("wordy") == {"opened", "fetched", "closed"}

@@ -32,7 +32,10 @@ SKIPPED = frozenset(
     {"builtins", "typing", "typing_extensions", "abc", "enum", "dataclasses", "mock", "_typeshed", "test"}
 )
 SKIPPED_PREFIXES = ("unittest.mock",)
-_ASYNC_DEF = re.compile(rb"\basync[ \t]+def[ \t]+(\w+)")
+# `async def NAME` as a whole word: led by the literal (searched fast in C; a leading \b is tried at
+# every byte, three times slower), the word boundary before it checked on each match (``_async_defs``)
+_ASYNC_DEF = re.compile(rb"async[ \t]+def[ \t]+(\w+)")
+_IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _CLASS_BLOCK = re.compile(rb"^class[ \t]+(\w+)[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)\n)*", re.M)
 _RETURNS = re.compile(rb"\bdef[ \t]+(\w+)\([^)]*\)[ \t]*->[ \t]*['\"]?([\w.]+)", re.S)
 _VERSION_LINE = re.compile(r"^([A-Za-z0-9_.]+):\s*(\d+)\.(\d+)-(?:(\d+)\.(\d+))?\s*$")
@@ -325,7 +328,7 @@ class Library:
             except OSError:
                 continue
             if b"async" in data:
-                names.update(m.decode() for m in _ASYNC_DEF.findall(data))
+                names.update(_async_defs(data))
             if b"__aenter__" not in data and b"__aiter__" not in data:
                 continue
             protocol_classes = {
@@ -365,6 +368,20 @@ class Library:
         if cache is not None:
             cache.put(key, facts)
         return facts
+
+
+def _async_defs(data: bytes) -> list[str]:
+    """The names of ``rb"\\basync[ \\t]+def[ \\t]+(\\w+)"`` matches in ``data``."""
+    out: list[str] = []
+    match = _ASYNC_DEF.search(data)
+    while match is not None:
+        start = match.start()
+        if start and data[start - 1] in _IDENT:  # inside a longer word: search again from the next byte
+            match = _ASYNC_DEF.search(data, start + 1)
+            continue
+        out.append(match.group(1).decode())
+        match = _ASYNC_DEF.search(data, match.end())
+    return out
 
 
 def _digest(text: str) -> str:
