@@ -6,7 +6,9 @@ times, for every library in turn and a second apart: the parse floor (every ``*.
 ``git ls-files`` lists, read and given to ``ast.parse`` once, in one process, only the loop timed),
 ``ruff check --select ASYNC --no-cache`` and ``awaitguard scan --all --no-cache --format json``. The
 ratios are paired: each awaitguard run over the floor and the ruff run of its own round, so a
-drift of the VM's speed between rounds cancels out.
+drift of the VM's speed between rounds cancels out. With ``--baseline`` (another awaitguard, e.g. an
+older checkout), it runs in the same rounds, just before awaitguard (then just after, every other
+round): a before/after table, with whether the two JSON outputs are byte-identical.
 
 awaitguard runs as an installed copy does: with its bytecode compiled (``PYTHONPYCACHEPREFIX``, a
 folder of this run, filled by one untimed run per library; ``PYTHONDONTWRITEBYTECODE`` dropped),
@@ -60,6 +62,9 @@ class Library:
     cpu: list[float] = field(default_factory=list)
     findings: int | None = None
     errors: list[str] = field(default_factory=list)
+    base_scans: list[float] = field(default_factory=list)  # --baseline's runs, paired with ``scans``
+    base_cpu: list[float] = field(default_factory=list)
+    same_output: bool = True  # every baseline run printed the same JSON as awaitguard's run of its round
 
     @property
     def name(self) -> str:
@@ -70,6 +75,15 @@ class Library:
 
     def to_ruff(self) -> list[float]:
         return [scan / ruff for scan, ruff in zip(self.scans, self.ruff, strict=False)]
+
+    def base_to_floor(self) -> list[float]:
+        return [scan / floor for scan, floor in zip(self.base_scans, self.floor, strict=False)]
+
+    def base_to_ruff(self) -> list[float]:
+        return [scan / ruff for scan, ruff in zip(self.base_scans, self.ruff, strict=False)]
+
+    def to_base(self) -> list[float]:
+        return [scan / base for scan, base in zip(self.scans, self.base_scans, strict=False)]
 
 
 def count(path: Path) -> tuple[int, int]:
@@ -90,24 +104,42 @@ def scan_env(pycache: str) -> dict[str, str]:
 
 
 def run_libs(
-    paths: Sequence[Path], awaitguard: str, ruff: str, repeat: int, timeout: float, run_cmd: Any
+    paths: Sequence[Path],
+    awaitguard: str,
+    ruff: str,
+    repeat: int,
+    timeout: float,
+    run_cmd: Any,
+    baseline: str | None = None,
 ) -> list[Library]:
     libs = [Library(p) for p in paths]
     with tempfile.TemporaryDirectory(prefix="awaitguard-bench-pyc-") as pycache:
         env = scan_env(pycache)
         scan = [awaitguard, "scan", "--all", "--no-cache", "--format", "json"]
+        base_scan = [baseline, *scan[1:]] if baseline else []
         ruff_argv = [ruff, "check", "--select", "ASYNC", "--no-cache", "--output-format", "concise", "--exit-zero", "."]
         for lib in libs:
             lib.files, lib.lines = count(lib.path)
             run_cmd(scan, lib.path, timeout, env)  # untimed: bytecode written, page cache warm
-        for _ in range(repeat):
+            if base_scan:
+                run_cmd(base_scan, lib.path, timeout, env)
+        for round_ in range(repeat):
             for lib in libs:
                 if lib.errors:
                     continue
                 floor = run_cmd([sys.executable, "-c", _FLOOR, str(lib.path)], lib.path, timeout, None)
                 lib.floor.append(float(floor.stdout.decode().strip()))
                 lib.ruff.append(run_cmd(ruff_argv, lib.path, timeout, None).wall)
+                base = None
+                if base_scan and round_ % 2 == 0:
+                    base = run_cmd(base_scan, lib.path, timeout, env)
                 run = run_cmd(scan, lib.path, timeout, env)
+                if base_scan and round_ % 2 == 1:
+                    base = run_cmd(base_scan, lib.path, timeout, env)
+                if base is not None:
+                    lib.base_scans.append(base.wall)
+                    lib.base_cpu.append(base.cpu)
+                    lib.same_output = lib.same_output and base.stdout == run.stdout
                 try:
                     data = json.loads(run.stdout)
                     lib.findings = len(data["findings"])
@@ -153,6 +185,27 @@ def report_libs(libs: list[Library], repeat: int) -> None:
             f"{'error' if lib.errors else lib.findings} |"
         )
     print()
+    if any(lib.base_scans for lib in libs):
+        print(
+            "Before / after: the baseline awaitguard ran in the same rounds (seconds best / median; ratios "
+            "paired within a round, best / median; CPU s: medians, user+sys of the process tree).\n"
+        )
+        print(
+            "| library | baseline s | awaitguard s | after ÷ before | ÷ floor before -> after | "
+            "÷ ruff before -> after | CPU s before -> after | same JSON |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---|")
+        for lib in libs:
+            if not lib.base_scans:
+                continue
+            cpu = f"{statistics.median(lib.base_cpu):.2f} -> {statistics.median(lib.cpu):.2f}"
+            print(
+                f"| {lib.name} | {_bm(lib.base_scans)} | {_bm(lib.scans)} | {_pair(lib.to_base(), None)} | "
+                f"{_pair(lib.base_to_floor(), None)} -> {_pair(lib.to_floor(), TARGET_FLOOR)} | "
+                f"{_pair(lib.base_to_ruff(), None)} -> {_pair(lib.to_ruff(), None)} | {cpu} | "
+                f"{'yes' if lib.same_output else 'NO'} |"
+            )
+        print()
     for lib in libs:
         runs = ", ".join(f"{s:.3f}" for s in lib.scans)
         floors = ", ".join(f"{x:.2f}x" for x in lib.to_floor())

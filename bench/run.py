@@ -767,6 +767,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[DEFAULT_LIBS],
         help="for libs: git repositories to scan whole, or a folder of them (default /work/benchdata/libs)",
     )
+    parser.add_argument(
+        "--baseline",
+        help="for libs: another awaitguard (e.g. an older checkout's) run in the same rounds: before/after",
+    )
     parser.add_argument("--seed", type=int, default=20240601, help="picks the typical commit's files")
     parser.add_argument("--sample", type=int, default=10, help="full-scan findings to print")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per command")
@@ -799,7 +803,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios.append(run_flip(args))
     report(args, scenarios, files, lines)
     if libs:
-        report_libs(run_libs(libs, args.awaitguard, args.ruff, args.repeat, args.timeout, run_cmd), args.repeat)
+        done = run_libs(libs, args.awaitguard, args.ruff, args.repeat, args.timeout, run_cmd, args.baseline)
+        report_libs(done, args.repeat)
     return 0
 
 
@@ -824,7 +829,7 @@ def run_libs_only(args: argparse.Namespace, libs: list[Path]) -> None:
         versions.append(done.stdout.strip().splitlines()[0] if done.stdout.strip() else f"{exe}: ?")
     print(f"- tools: {'; '.join(versions)}")
     print(f"- load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    libs_done = run_libs(libs, args.awaitguard, args.ruff, args.repeat, args.timeout, run_cmd)
+    libs_done = run_libs(libs, args.awaitguard, args.ruff, args.repeat, args.timeout, run_cmd, args.baseline)
     print(f"- load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     report_libs(libs_done, args.repeat)
 

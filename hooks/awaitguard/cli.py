@@ -265,7 +265,7 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
     from awaitguard.tree import FsTree
 
     cache = not opts.no_cache
-    if repo is None or not git.git_available():
+    if repo is None:  # (a work tree was found by running git: git is there)
         note = (
             "git not found: scanning the given files whole"
             if not git.git_available()
