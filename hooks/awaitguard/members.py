@@ -32,7 +32,31 @@ def is_accessor(decorator: Ref) -> bool:
 class Members(Resolving):
     def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]:
         """(class value, complete) pairs along a breadth-first MRO approximation; a `typing`/`collections.abc`
-        base (``ABC_BASES``) comes as an external value, ``defn`` None."""
+        base (``ABC_BASES``) comes as an external value, ``defn`` None.
+
+        A class's walk that ran to its end is kept and read again rather than walked again (most
+        callers stop at the class that has the member, but the same classes are asked about again
+        and again), unless a base's resolution was cut short (a cycle, the depth limit: such a
+        result is not memoized, and a later walk may get further)."""
+        defn = value.defn
+        if defn is None:
+            yield from self._walk_mro(value, [])
+            return
+        kept = self._mros.get(id(defn))
+        if kept is not None and kept[0] is defn:
+            yield value, True
+            yield from kept[1]
+            return
+        found: list[tuple[Value, bool]] = []
+        cut_short: list[bool] = []
+        for pair in self._walk_mro(value, cut_short):
+            found.append(pair)
+            yield pair
+        if not cut_short:
+            self._mros[id(defn)] = (defn, tuple(found[1:]))
+
+    def _walk_mro(self, value: Value, cut_short: list[bool]) -> Iterator[tuple[Value, bool]]:
+        """``_mro``, walked; a base resolved to a value that was not memoized appends to ``cut_short``."""
         seen: set[tuple[str, str]] = set()
         seen_abcs: set[str] = set()
         stack = [value]
@@ -49,7 +73,10 @@ class Members(Resolving):
             seen.add(key)
             yield cls, True
             for base_ref in cls.defn.bases:
-                base = self._value(cls.module, class_scope(cls.defn), base_ref)
+                scope = class_scope(cls.defn)
+                base = self._value(cls.module, scope, base_ref)
+                if base_ref and (cls.module, scope, base_ref) not in self._memo:
+                    cut_short.append(True)
                 if base.kind == "class" and base.defn is not None:
                     stack.append(base)
                 elif base.kind == "external" and base.name in ABC_BASES:

@@ -22,7 +22,7 @@ from awaitguard.index import Index
 from awaitguard.known import KNOWN, KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES
 from awaitguard.lookup import Lookup
 from awaitguard.members import Members
-from awaitguard.model import ModuleFacts, Ref, Site
+from awaitguard.model import DefFact, ModuleFacts, Ref, Site
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
 from awaitguard.resolving import NONE, Tables
 from awaitguard.values import UNKNOWN, Value
@@ -53,6 +53,7 @@ class Resolver(Lookup, Members, Declared, Calls):
         self._busy: set[tuple[str, str, Ref]] = set()
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()
+        self._mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]] = {}
         self._awaited: dict[str, bool] = {}
         self._async_defs: dict[str, bool] = {}
         self._depth = 0

@@ -9,6 +9,7 @@ module's facts indexed for lookup, and ``NONE`` is the one value of an assigned 
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
@@ -69,11 +70,14 @@ class Tables:
 
 def class_scope(defn: DefFact) -> str:
     """The function scope a class (or method) body resolves its decorators and bases in."""
-    parts = defn.qualname.split(".")
-    if "<locals>" in parts:
-        cut = len(parts) - 1 - parts[::-1].index("<locals>")
-        return ".".join(parts[:cut])
-    return ""
+    return _enclosing_function(defn.qualname) if "<locals>" in defn.qualname else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _enclosing_function(qualname: str) -> str:
+    parts = qualname.split(".")
+    cut = len(parts) - 1 - parts[::-1].index("<locals>")
+    return ".".join(parts[:cut])
 
 
 class Resolving(ABC):
@@ -81,8 +85,11 @@ class Resolving(ABC):
     value asks of the resolver (``values.Oracle``)."""
 
     index: Index
+    _memo: dict[tuple[str, str, Ref], Value]
     _globals: dict[tuple[str, str], Value]
     _globals_busy: set[tuple[str, str]]
+    # id of a class's DefFact -> (the DefFact, its MRO after itself), from a walk that ran to its end
+    _mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]]
 
     @abstractmethod
     def tables(self, module: str) -> Tables | None: ...
