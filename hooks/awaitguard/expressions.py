@@ -109,6 +109,8 @@ class Expressions(Walk):
                 stack.append(node.value)
                 continue
             if isinstance(node, (ast.Lambda,)):
+                self._lambda_awaits(node)
+                stack.extend(d for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None)  # run here
                 continue
             if node.__class__ is ast.GeneratorExp and not scope.is_async and is_async_genexp(node):
                 # an async generator expression, legal in a plain def: only its first iterable runs here
@@ -133,6 +135,22 @@ class Expressions(Walk):
                         ref, text = site_ref(gen.iter)
                         self.site(kind, gen.iter, ref, text=text)
             push_children(stack, node)
+
+    def _lambda_awaits(self, node: ast.Lambda) -> None:
+        """A `lambda` is never async: an `await` in its body (outside an async generator expression, whose
+        first iterable still runs in the lambda) is a SyntaxError, whatever the enclosing function is."""
+        stack: list[ast.AST] = [node.body]
+        while stack:
+            sub = stack.pop()
+            if isinstance(sub, ast.Await):
+                ref, text = site_ref(sub.value)
+                self.site("await-outside", sub, ref, "a `lambda`", target="lambda", text=text)
+            elif sub.__class__ is ast.GeneratorExp and is_async_genexp(sub):
+                stack.append(sub.generators[0].iter)
+                continue
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            stack.extend(ast.iter_child_nodes(sub))
 
     def _patch_call(self, call: ast.Call) -> None:
         name = dotted(call.func)

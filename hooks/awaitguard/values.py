@@ -289,6 +289,18 @@ class Value:
                     f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
                     "`async with` needs an object with `__aenter__`/`__aexit__`",
                 )
+            if (
+                is_async
+                and has_aenter is True
+                and self.resolver.class_has(self, "__aexit__") is False
+                and self.resolver.plainly_built(self)
+            ):
+                return (
+                    f"`{name}`, which has `__aenter__` but no `__aexit__`",
+                    f"TypeError: '{name}' object does not support the asynchronous context manager protocol "
+                    "(missed __aexit__ method)",
+                    "add an `async def __aexit__(self, *exc)`",
+                )
             if is_async and has_aenter is False and has_enter is True:
                 return (
                     f"`{name}`, which has `__enter__` but no `__aenter__`",
@@ -345,6 +357,13 @@ class Value:
                     f"TypeError: 'async for' requires an object with __aiter__ method, got {got}",
                     "use `for`, or make it an async generator (`async def` with `yield`)",
                 )
+            if kind == "instance" and self._lacks(("__aiter__", "__iter__", "__getitem__")):
+                got = self.type_name()
+                return (
+                    f"`{got}`, which has neither `__aiter__` nor `__iter__`",
+                    f"TypeError: 'async for' requires an object with __aiter__ method, got {got}",
+                    "`async for` needs an object whose `__aiter__` returns an async iterator",
+                )
             return None
         if kind in ("asyncgen", "coroutine") or (kind == "instance" and self._only(("__aiter__",), "__iter__")):
             got = self.type_name()
@@ -359,6 +378,13 @@ class Value:
             )
             return (what, f"TypeError: '{got}' object is not iterable", fix)
         return None
+
+    def _lacks(self, names: tuple[str, ...]) -> bool:
+        """Whether the instance's class has none of ``names``, every class of its MRO known and plainly built."""
+        if self.self_ref or self.resolver is None or self.defn is None:
+            return False
+        resolver = self.resolver
+        return all(resolver.class_has(self, name) is False for name in names) and resolver.plainly_built(self)
 
     def _only(self, present: tuple[str, ...], absent: str) -> bool:
         if self.self_ref or self.resolver is None or self.defn is None:

@@ -80,7 +80,8 @@ Finds `async with` on a context manager that only implements `__enter__`/`__exit
 a `@contextlib.contextmanager` function), and `with` on one that only implements
 `__aenter__`/`__aexit__` (a class, or an `@contextlib.asynccontextmanager` function), and either
 form on a coroutine that was not awaited. `async with` on what is no context manager at all is
-found too: an instance of a class with neither `__aenter__` nor `__enter__`, a class object
+found too: an instance of a class with neither `__aenter__` nor `__enter__` (or with `__aenter__`
+but no `__aexit__`), a class object
 (`async with Session:`), a value declared with a builtin type (`count: int`) or a literal.
 
 **Why is this bad?**
@@ -148,9 +149,10 @@ AG104 = RuleMeta(
 
 Finds `async for` over a value that is only a sync iterable (a generator, a list, a class with
 `__iter__` but no `__aiter__`, a value declared `list[int]`/`dict[str, X]`/`str`, a literal or
-display such as `[1, 2]`) or not iterable at all (a declared `int`, a class object such as
-`async for row in Rows:`), `for` over an async generator or an async iterator, and either form
-(or a comprehension) over a coroutine that was not awaited. Those coroutines are never reported
+display such as `[1, 2]`) or not iterable at all (a declared `int`, an instance of a class with
+neither `__aiter__` nor `__iter__`, a class object such as `async for row in Rows:`), `for` over
+an async generator or an async iterator, and either form (or a comprehension) over a coroutine
+that was not awaited. Those coroutines are never reported
 as AG102 as well: one line, one code.
 
 **Why is this bad?**
@@ -216,7 +218,7 @@ AG106 = RuleMeta(
     doc="""\
 **What it does**
 
-Finds `await` in a plain `def`, a class body or module-level code, typically left behind when an
+Finds `await` in a plain `def`, a `lambda`, a class body or module-level code, typically left behind when an
 `async def` was turned into a `def` (or the other way round, half-way).
 
 **Why is this bad?**
@@ -262,7 +264,10 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if site.guarded or site.expects_error:
         return
     if site.kind == "await-outside":
-        fix = f"make `{site.scope}` an `async def`" if site.scope else "move it into an `async def`"
+        if site.target == "lambda":
+            fix = "a `lambda` cannot be async: define a nested `async def` instead"
+        else:
+            fix = f"make `{site.scope}` an `async def`" if site.scope else "move it into an `async def`"
         yield Finding.make(
             facts.path, site.line, site.col, AG106.code, {"expr": site.shown, "where": site.context, "fix": fix}
         )
