@@ -52,6 +52,15 @@ def answer() -> Reply:
 
 def later() -> "OnlyForTypeCheckers":  # noqa: F821 - unreadable at run time: not judged
     return Reply()
+
+
+async def show():  # production awaits `fetch` and `load`: a sync double over them is AG202
+    repo = Repo()
+    return await fetch(), await repo.load()
+
+
+async def job():  # handed to a runner, awaited by nothing: a sync double over it is left alone
+    return 1
 """
 
 DOUBLES = """
@@ -157,6 +166,10 @@ async def test_ok_pytest_asyncio_machinery():
     assert await app.fetch() == 1
 
 
+def test_ok_sync_double_over_an_async_def_nothing_awaits(monkeypatch):
+    monkeypatch.setattr(app, "job", mock.Mock())
+
+
 def test_ok_fakes_that_only_raise(monkeypatch):
     def must_not_run(*args):
         pytest.fail("must not be called")
@@ -187,7 +200,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_doubles_caught_and_legitimate_forms_quiet(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=11, failed=8)
+    result.assert_outcomes(passed=12, failed=8)
     app_get_manager = "    app.py:5: note: `get_manager` is `def` here"
     help_sync = "    help: patch with `autospec=True`, or use `Mock(return_value=...)`"
     help_async = "    help: patch with `autospec=True`, or use `AsyncMock(return_value=...)`"
@@ -267,7 +280,7 @@ def test_doubles_caught_and_legitimate_forms_quiet(project: pytest.Pytester) -> 
 
 def test_plain_pytest_stays_inert(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=19)
+    result.assert_outcomes(passed=20)
     result.stdout.no_fnmatch_line("*AG20*")
 
 

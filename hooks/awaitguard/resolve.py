@@ -23,13 +23,19 @@ from awaitguard.known import KNOWN, KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES
 from awaitguard.lookup import Lookup
 from awaitguard.members import Members
 from awaitguard.model import DefFact, ModuleFacts, Ref, Site
+from awaitguard.patching import Form, PatchCall, ProductionAwaits
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
 from awaitguard.resolving import NONE, Tables
 from awaitguard.values import UNKNOWN, Value
 
 __all__ = ["KNOWN", "KNOWN_COROUTINE_NAMES", "SYNC_DECORATOR_NAMES", "Resolver", "declared_coroutine_names"]
 
-_TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")
+_FORMS: dict[str, Form] = {
+    "patch": "patch",
+    "patch.object": "patch.object",
+    "patch.multiple": "patch.multiple",
+    "monkeypatch.setattr": "monkeypatch.setattr",
+}
 _MAX_DEPTH = 24
 
 
@@ -54,7 +60,7 @@ class Resolver(Lookup, Members, Declared, Calls):
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()
         self._mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]] = {}
-        self._awaited: dict[str, bool] = {}
+        self.production_awaits = ProductionAwaits(index.tree)
         self._async_defs: dict[str, bool] = {}
         self._depth = 0
 
@@ -214,16 +220,10 @@ class Resolver(Lookup, Members, Declared, Calls):
                 return candidate
         return None
 
-    # -- test doubles ----------------------------------------------------------------------------------
+    # -- test doubles ---------------------------------------------------------------------------------
     def awaited_somewhere(self, name: str) -> bool:
         """Whether production code (not tests) writes `await ...name(`: a sync double breaks only that."""
-        found = self._awaited.get(name)
-        if found is None:
-            pattern = re.compile(rb"\bawait\s+(?:[\w.]+\.)?" + re.escape(name.encode()) + rb"\s*\(")
-            candidates = sorted(p for p in self.index.tree.grep({name}) if not _TEST_PATH.search(p))
-            blobs = self.index.tree.read(candidates)
-            found = self._awaited[name] = any(pattern.search(blob) for blob in blobs.values())
-        return found
+        return self.production_awaits(name)
 
     def patch_target(self, facts: ModuleFacts, site: Site) -> Value:
         if site.target_ref:
@@ -236,13 +236,11 @@ class Resolver(Lookup, Members, Declared, Calls):
                 return self.lookup(module, ".".join(parts[cut:]))
         return UNKNOWN
 
-    def patch_mismatch(self, facts: ModuleFacts, site: Site) -> tuple[str, str, Value] | None:
+    def patch_call(self, facts: ModuleFacts, site: Site) -> tuple[PatchCall, Value] | None:
+        """The record of a patch site (``patching.judge`` decides on it) and the target's value, for a
+        target that is a function; None for any other target (a class, an attribute, unknown)."""
         target = self.patch_target(facts, site)
         if target.kind != "function" or target.defn is None:
-            return None
-        result = self.call(target)
-        target_async = result.awaitable()
-        if target_async is None:
             return None
         double = self.value(facts, site.scope, site.double)
         if double.kind == "asyncmock":
@@ -253,12 +251,13 @@ class Resolver(Lookup, Members, Declared, Calls):
             double_async = self.call(double).awaitable()
         else:
             double_async = None
-        if double_async is None or double_async == target_async:
-            return None
-        if not double_async and not self.awaited_somewhere(target.defn.qualname.rsplit(".", 1)[-1]):
-            return None  # nothing awaits the target directly (e.g. a runner that accepts both kinds)
-        name = site.target if not site.target_ref else f"{target.defn.qualname}"
-        if not site.target_ref:
-            name = site.target
-        code = "AG201" if double_async else "AG202"
-        return code, name, target
+        record = PatchCall(
+            form=_FORMS.get(site.context, "patch"),
+            target=site.target if not site.target_ref else target.defn.qualname,
+            double=site.shown,
+            target_awaitable=self.call(target).awaitable(),
+            double_awaitable=double_async,
+            target_def="async def" if target.defn.is_async else "def",
+            mock=double.kind == "syncmock",
+        )
+        return record, target

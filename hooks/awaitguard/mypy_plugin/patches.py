@@ -4,12 +4,15 @@ Handles ``unittest.mock.patch(...)``, ``patch.object``, ``patch.multiple``, pyte
 ``mocker.patch`` twins and pytest's ``monkeypatch.setattr`` (both of its forms; the receiver must
 be typed ``pytest.MonkeyPatch``: an unannotated fixture parameter is ``Any`` to mypy). Targets are
 resolved through mypy's symbol tables; the modules named by target strings are loaded through
-``get_additional_deps``. ``autospec``/``spec`` are always fine.
+``get_additional_deps``. Each replaced name becomes a ``patching.PatchCall`` of what the types say;
+``patching.judge`` decides, as for the scan and the smoke run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import TypeGuard
 
 from mypy.nodes import (
@@ -37,8 +40,11 @@ from awaitguard.mypy_plugin.kinds import (
     call_awaitable,
     node_awaitable,
     node_kind,
+    value_awaitable,
 )
 from awaitguard.mypy_plugin.services import Services
+from awaitguard.patching import ABSENT, Configured, Form, PatchCall, TargetDef, judge
+from awaitguard.rules.doubles import meta_of
 
 # form -> positional parameter names, as in unittest.mock and pytest_mock.
 POSITIONAL = {
@@ -109,22 +115,39 @@ def _builds_mock(expr: Expression) -> TypeGuard[CallExpr]:
     return isinstance(node, TypeInfo) and node.has_base(MOCK_BASE)
 
 
-def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: bool) -> bool | None:
+@dataclass(frozen=True)
+class _Double:
+    """What the types say of a double: the ``PatchCall`` fields it fills."""
+
+    awaitable: bool | None
+    mock: bool = False
+    side_effect: Configured = ABSENT
+    return_value: Configured = ABSENT
+
+
+def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: bool) -> _Double:
     if isinstance(expr, RefExpr) and expr.fullname == DEFAULT_SENTINEL:
-        return None
+        return _Double(None)
     typ = ctx.api.get_expression_type(expr)
     if is_class:
-        return _mock_class(typ)
+        built = _mock_class(typ)
+        return _Double(built, mock=built is False)
     proper = get_proper_type(typ)
     sync_mock = isinstance(proper, Instance) and proper.type.has_base(MOCK_BASE)
     if sync_mock and not (isinstance(proper, Instance) and proper.type.has_base(ASYNC_MOCK)):
-        # Mock(side_effect=...) / Mock(return_value=...) may well hand back an awaitable, and so may
-        # a mock a helper builds (``make_conn()`` typed ``-> Mock``): the test may set its
-        # ``return_value`` to a future after patching. Only a bare ``Mock()`` built here is sync.
-        configured = {"side_effect", "return_value"}
-        if not _builds_mock(expr) or set(filter(None, expr.arg_names)) & configured:
-            return None
-    return call_awaitable(services, typ)
+        # a mock a helper builds (``make_conn()`` typed ``-> Mock``) may have been configured to hand
+        # back an awaitable: only a ``Mock(...)`` built here says what its call gives
+        if not _builds_mock(expr):
+            return _Double(None)
+        given = dict(zip(expr.arg_names, expr.args, strict=True))
+        side_effect: Configured = ABSENT
+        return_value: Configured = ABSENT
+        if "side_effect" in given:  # a function's result; an exception or a list of values: unknown
+            side_effect = call_awaitable(services, ctx.api.get_expression_type(given["side_effect"]))
+        if "return_value" in given:
+            return_value = value_awaitable(ctx.api.get_expression_type(given["return_value"]))
+        return _Double(False, mock=True, side_effect=side_effect, return_value=return_value)
+    return _Double(call_awaitable(services, typ))
 
 
 def _member(services: Services, ctx: MethodContext, owner: Expression, name: str) -> tuple[str, SymbolNode | None]:
@@ -185,26 +208,48 @@ def _pairs(
         yield fullname, node, bound["new_callable"], True
 
 
+def _production_awaits(services: Services, name: str) -> bool:
+    """Whether the project's code outside its tests awaits a call of ``name`` (the scanner's search)."""
+    return services.project.resolver.production_awaits(name)
+
+
+_FORMS: dict[str, Form] = {
+    "patch": "patch",
+    "object": "patch.object",
+    "multiple": "patch.multiple",
+    "setattr": "monkeypatch.setattr",
+}
+_DEFINED: dict[str, TargetDef] = {"async def": "async def", "def": "def"}
+
+
 def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
     call = ctx.context
     bound = _bind(call, form) if isinstance(call, CallExpr) else None
-    if bound is None or any(_truthy(bound.get(key)) for key in ("autospec", "spec", "spec_set")):
+    if bound is None:
         return ctx.default_return_type
+    spec = any(_truthy(bound.get(key)) for key in ("autospec", "spec", "spec_set"))
     for fullname, node, expr, is_class in _pairs(services, ctx, form, bound):
-        target = node_awaitable(services, node)
-        double = _double(services, ctx, expr, is_class)
-        if target is None or double is None or target == double:
-            continue
-        code = "AG201" if double else "AG202"
-        if code == "AG202" and services.configured_later(ctx.api.path, call.line):
-            continue  # the test sets what the double returns (a future, say) after patching
         kind = node_kind(node)
-        # the message and the note agree: AG202 needs an ``async def`` target (a ``def`` returning a
-        # Task, or decorated into a coroutine function, may well be replaced by a sync double), and
-        # AG201 a target that is not ``async def`` (one decorated into a sync callable is left alone)
-        if (code == "AG202") != (kind == "async def"):
-            continue
+        # with a spec, mock builds the double from the target: what it is was not passed
+        double = _Double(None) if spec else _double(services, ctx, expr, is_class)
         name = fullname.rpartition(".")[2]
+        record = PatchCall(
+            form=_FORMS[form],
+            target=fullname,
+            double=("new_callable=" if is_class else "") + _label(expr),
+            target_awaitable=node_awaitable(services, node),
+            double_awaitable=double.awaitable,
+            target_def=_DEFINED.get(kind, ""),
+            spec=spec,
+            mock=double.mock,
+            side_effect=double.side_effect,
+            return_value=double.return_value,
+            # the test sets what the double returns (a future, say) after patching
+            configured_later=double.mock and services.configured_later(ctx.api.path, call.line),
+        )
+        verdict = judge(record, partial(_production_awaits, services, name))
+        if verdict.kind is None:
+            continue
         definition = node.func if isinstance(node, Decorator) else node
         # the definition's own module and line: a target re-exported by ``from impl import name``
         # is patched where it is used, but defined in ``impl``
@@ -213,8 +258,8 @@ def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
             own, definition.line if definition else 0, kind == "async def" if kind != "defined" else None
         )
         note = defined_at(f"`{name}` is `{kind}` here" if kind != "defined" else f"`{name}` is defined here", where)
-        label = ("new_callable=" if is_class else "") + _label(expr)
-        emit(services, ctx.api, code, call, {"double": label, "target": fullname}, [note])
+        code = meta_of(verdict.kind).code
+        emit(services, ctx.api, code, call, {"double": record.double, "target": record.target}, [note])
     return ctx.default_return_type
 
 

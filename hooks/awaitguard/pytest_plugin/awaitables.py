@@ -8,11 +8,13 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
 from awaitguard.facts import collect
 from awaitguard.model import Awaitability, ModuleFacts
+from awaitguard.patching import ABSENT, Configured, PatchCall, TargetDef, double_gives
 from awaitguard.source import SourceError
 
 AWAITABLE = Awaitability.AWAITABLE
@@ -118,35 +120,84 @@ def judge_target(obj: object) -> Awaitability:
     return AWAITABLE if call is not None and _is_async_function(call) else UNKNOWN
 
 
-def judge_double(obj: object) -> Awaitability:
-    """Whether calling the replacement yields an awaitable."""
+def _known(verdict: Awaitability) -> bool | None:
+    return None if verdict is UNKNOWN else verdict is AWAITABLE
+
+
+def target_def(obj: object) -> TargetDef:
+    """What the real object is defined as: "async def", "def", or "" (a class, a callable instance...)."""
+    current = _unwrap_descriptor(obj)
+    for _ in range(20):
+        if inspect.iscoroutinefunction(current):
+            return "async def"
+        if isinstance(current, functools.partial):
+            current = current.func
+        elif inspect.ismethod(current):
+            current = current.__func__
+        elif getattr(current, "__wrapped__", None) is not None:
+            current = current.__wrapped__  # type: ignore[attr-defined]
+        else:
+            break
+    return "def" if inspect.isfunction(current) or inspect.isbuiltin(current) else ""
+
+
+@dataclass(frozen=True)
+class DoubleFacts:
+    """What the live double says of itself: the ``patching.PatchCall`` fields it fills."""
+
+    awaitable: bool | None
+    mock: bool = False
+    spec: bool = False
+    side_effect: Configured = ABSENT
+    return_value: Configured = ABSENT
+
+    def gives(self) -> bool | None:
+        """What calling the double gives, its configuration taken into account."""
+        return double_gives(self.record("", "", None))[0]
+
+    def record(self, target: str, double: str, real: object) -> PatchCall:
+        """The patch of ``target`` (whose object was ``real``) by this double, for ``patching.judge``."""
+        return PatchCall(
+            form="patch",
+            target=target,
+            double=double,
+            target_awaitable=_known(judge_target(real)),
+            double_awaitable=self.awaitable,
+            target_def=target_def(real),
+            spec=self.spec,
+            mock=self.mock,
+            side_effect=self.side_effect,
+            return_value=self.return_value,
+        )
+
+
+def double_facts(obj: object) -> DoubleFacts:
+    """The replacement as it is: an AsyncMock, a mock and how it is configured, a function."""
     obj = _unwrap_descriptor(obj)
     spec_mock = getattr(obj, "mock", None)
     if inspect.isfunction(obj) and isinstance(spec_mock, mock.NonCallableMock):
-        return judge_double(spec_mock)  # create_autospec(function): a function around a mock
+        return double_facts(spec_mock)  # create_autospec(function): a function around a mock
     if isinstance(obj, mock.AsyncMockMixin):
-        return AWAITABLE
+        return DoubleFacts(True)
     if isinstance(obj, mock.NonCallableMock):
         if not callable(obj):
-            return UNKNOWN
-        side_effect = obj.side_effect
-        if callable(side_effect) and not isinstance(side_effect, type):
-            return judge_double(side_effect)
-        if side_effect is not None:
-            return UNKNOWN  # raises (or yields a list of values): not judged, as in the scanner
+            return DoubleFacts(None)
+        side_effect: Configured = ABSENT
+        if obj.side_effect is not None:
+            # a function: what it gives; an exception or values to hand out: not judged, as in the scanner
+            callable_effect = callable(obj.side_effect) and not isinstance(obj.side_effect, type)
+            side_effect = double_facts(obj.side_effect).gives() if callable_effect else None
         returned = obj._mock_return_value
-        if returned is not mock.DEFAULT and inspect.isawaitable(returned):
-            return AWAITABLE  # Mock(return_value=<future or coroutine>) fakes an async callable
-        if obj._spec_class is not None or obj._spec_signature is not None:
-            return UNKNOWN  # autospec'd/spec'd: mirrors the target, mock decides
-        return NOT_AWAITABLE
+        return_value: Configured = ABSENT if returned is mock.DEFAULT else inspect.isawaitable(returned)
+        spec = obj._spec_class is not None or obj._spec_signature is not None  # mirrors the target
+        return DoubleFacts(False, mock=True, spec=spec, side_effect=side_effect, return_value=return_value)
     if not callable(obj):
-        return UNKNOWN
+        return DoubleFacts(None)
     if _is_async_function(obj):
-        return AWAITABLE
+        return DoubleFacts(True)
     if inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
-        return UNKNOWN if _never_returns(obj) else NOT_AWAITABLE
-    return UNKNOWN
+        return DoubleFacts(None if _never_returns(obj) else False)
+    return DoubleFacts(None)
 
 
 def _never_returns(obj: object) -> bool:

@@ -21,12 +21,14 @@ from unittest import mock
 import pytest
 
 from awaitguard.config import Policy, name_matches
+from awaitguard.patching import Mismatch, ProductionAwaits, double_gives, judge
 from awaitguard.pytest_plugin import awaitables
-from awaitguard.pytest_plugin.awaitables import AWAITABLE, NOT_AWAITABLE
 from awaitguard.pytest_plugin.failures import Silencer, failure, split_location
-from awaitguard.tree import excluded
+from awaitguard.rules.doubles import meta_of
+from awaitguard.tree import FsTree, excluded
 
-# The messages and fixes are the scanner's AG201/AG202 (awaitguard.rules.CODES), rendered by report.
+# The live objects fill a ``patching.PatchCall``; ``patching.judge`` decides as for the scan and the
+# mypy hook, and the messages and fixes are the rule family's, rendered by report.
 
 # Frames of the patching APIs themselves: the caller is the first frame outside them.
 _API_MODULES = ("unittest.mock", "contextlib", "pytest_mock", "_pytest.monkeypatch", "awaitguard.pytest_plugin")
@@ -34,6 +36,11 @@ _API_MODULES = ("unittest.mock", "contextlib", "pytest_mock", "_pytest.monkeypat
 _FRAMEWORKS = frozenset({"_pytest", "pytest", "pluggy", "pytest_asyncio", "anyio", "typeguard", "pytest_mock"})
 _MISSING = object()
 _SETTINGS = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+
+
+def _said(awaitable: bool | None) -> str:
+    """An awaitability as the debug list shows it."""
+    return "unknown" if awaitable is None else "awaitable" if awaitable else "not-awaitable"
 
 
 def _in(module: str, prefixes: tuple[str, ...] | frozenset[str]) -> bool:
@@ -65,6 +72,7 @@ class DoubleGuard:
         self.judged: list[str] = []  # "target <- double: verdict" lines for --awaitguard-debug
         self._libraries = _library_dirs()
         self._restore: list[Callable[[], None]] = []
+        self._awaits: ProductionAwaits | None = None
 
     # -- installation -------------------------------------------------------------------------
     def __enter__(self) -> DoubleGuard:
@@ -173,17 +181,18 @@ class DoubleGuard:
         kept_real = self._kept_real(caller, target, before, after)
         if kept_real:
             return kept_real
-        real, fake = awaitables.judge_target(before), awaitables.judge_double(after)
-        self.judged.append(f"{target} <- {awaitables.describe_double(after)}: {real.value} <- {fake.value}")
-        if real is NOT_AWAITABLE and fake is AWAITABLE:
-            code, kind = "AG201", "def"
-        elif real is AWAITABLE and fake is NOT_AWAITABLE:
-            code, kind = "AG202", "async def"
-        else:
+        double = awaitables.describe_double(after)
+        record = awaitables.double_facts(after).record(target, double, before)
+        verdict = judge(record, functools.partial(self._production_awaits, attribute))
+        self.judged.append(
+            f"{target} <- {double}: {_said(record.target_awaitable)} <- {_said(double_gives(record)[0])}"
+        )
+        if verdict.kind is None:
             return ""
+        code = meta_of(verdict.kind).code
+        kind = "async def" if verdict.kind is Mismatch.SYNC_OVER_ASYNC else "def"
         if self.silencer is not None and self.silencer.silenced(caller, code):
             return ""
-        double = awaitables.describe_double(after)
         resolved = awaitables.qualified_name(before)
         args = {"double": double, "target": target, "expr": double, "callee": resolved or target}
         notes: list[tuple[str, str]] = []
@@ -195,6 +204,12 @@ class DoubleGuard:
             what = "a class" if isinstance(before, type) else f"`{kind}`"
             notes.append((where, f"`{short}`{alias} is {what} here"))
         return failure(caller, code, args, notes)
+
+    def _production_awaits(self, name: str) -> bool:
+        """Whether the project's code outside its tests awaits a call of ``name`` (the scanner's search)."""
+        if self._awaits is None:
+            self._awaits = ProductionAwaits(FsTree(Path(self.rootpath)))
+        return self._awaits(name)
 
     def _kept_real(self, caller: str, target: str, before: object, after: object) -> str:
         """AG203: the failure text when a `real` policy keeps ``target`` real where ``caller`` patches it."""

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from awaitguard.findings import Finding
 from awaitguard.model import ModuleFacts, Site
+from awaitguard.patching import Mismatch, judge
 from awaitguard.resolve import Resolver
 from awaitguard.rules._base import RuleMeta, finding
 
@@ -65,7 +66,10 @@ def test_handler():
 Only a target that resolves to a function or method (the project's, or an installed library's)
 is checked. A patched class or attribute, a target the scanner cannot resolve, and a double it
 cannot classify (a double that only raises, a `Mock(side_effect=...)`: the scanner does not follow
-`side_effect`) are silent. A patch with `autospec=True` is never reported. A full scan does not
+`side_effect`, the mypy hook follows it through types, the smoke run on the live mock) are silent.
+An `async def` target (one decorated into a sync callable) is left alone. A patch with
+`autospec=True` is never reported. The three hooks share one policy and differ only in what they
+can learn (docs/internals.md, "One doubles policy"). A full scan does not
 read a file with no `async`/`await` that patches through a variable
 (`fake = helpers.fake_async` then `patch("m.f", fake)`), so that double is not seen.
 """,
@@ -131,21 +135,33 @@ def test_profile():
 
 **Known problems**
 
-Reported only when the project awaits the target somewhere (a line with `await ...name(`): a
-target that production only hands to a runner accepting both kinds may be meant to be replaced
-by a sync double. Targets and doubles the scanner cannot resolve or classify are silent, as for
-AG201, and a patch with `autospec=True` is never reported.
+Reported only for an `async def` target that code outside the tests awaits somewhere (a line with
+`await ...name(`), by each of the three hooks: a target that production only hands to a runner
+accepting both kinds may be meant to be replaced by a sync double, and so may a plain `def` that
+returns a task or a future. Targets and doubles a hook cannot resolve or classify are silent, as
+for AG201, and so is a mock the test configures after patching it (`m.return_value = ...`); a patch
+with `autospec=True` is never reported.
 """,
 )
 
 META = (AG201, AG202)
 KINDS = frozenset({"patch"})
+# the doubles policy's kinds (awaitguard.patching.judge decides, for the three hooks) and their codes
+BY_KIND = {Mismatch.AWAITABLE_OVER_SYNC: AG201, Mismatch.SYNC_OVER_ASYNC: AG202}
+
+
+def meta_of(kind: Mismatch) -> RuleMeta:
+    """The rule of a mismatch kind: the mypy plugin and the smoke run name their findings by it."""
+    return BY_KIND[kind]
 
 
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
-    verdict = resolver.patch_mismatch(facts, site)
-    if verdict is None:
+    found = resolver.patch_call(facts, site)
+    if found is None:
         return
-    code, target, value = verdict
-    meta = AG201 if code == "AG201" else AG202
-    yield finding(resolver, facts, site, meta, value, double=site.shown, target=target)
+    call, target = found
+    short = target.defn.qualname.rsplit(".", 1)[-1] if target.defn is not None else call.target
+    verdict = judge(call, lambda: resolver.production_awaits(short))
+    if verdict.kind is None:
+        return
+    yield finding(resolver, facts, site, BY_KIND[verdict.kind], target, double=call.double, target=call.target)
