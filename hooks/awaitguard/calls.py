@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from awaitguard.declared import AWAITABLE_ANNOTATION, declares_coroutine
+from awaitguard.declared import declares_coroutine, may_declare_awaitable
 from awaitguard.known import BUILTIN_CLASSES, CALLED, KNOWN
 from awaitguard.members import is_accessor
 from awaitguard.model import DefFact, Ref
@@ -38,6 +38,13 @@ class Calls(Resolving):
             return Value("asyncmock-result", name=value.name, resolver=self)
         if kind == "callable":  # a declared `Callable[..., R]`: an R
             return value.members[0]
+        if kind == "union":  # a method of a declared union's members (``_union_member``): what each call gives
+            results = [self.call(member) for member in value.members]
+            if any(r.kind == "unknown" for r in results):
+                return UNKNOWN
+            if all(r.kind == "coroutine" for r in results):
+                return results[0]
+            return Value("union", name=value.name, members=tuple(results), resolver=self)
         if kind == "instance" and value.defn is not None and not value.self_ref:
             call = self._member(value, "__call__")
             return self.call(call) if call.kind == "function" else UNKNOWN
@@ -88,8 +95,13 @@ class Calls(Resolving):
                 return current, "sync-cm"
             if behaviour == "deco-async-cm":
                 return current, "async-cm"
+            if value.kind == "instance" and value.defn is not None and not value.self_ref:
+                value = self._member(value, "__call__")  # `@Job(...)`: the instance's `__call__` decorates
+                bound = True
+            else:
+                bound = False
             if value.kind == "function" and value.defn is not None:
-                applied = self._apply_decorator(value)
+                applied = self._apply_decorator(value, bound)
                 if applied is None:
                     return None, ""
                 if isinstance(applied, Value):
@@ -98,18 +110,15 @@ class Calls(Resolving):
             return None, ""
         return current, ""
 
-    def _apply_decorator(self, deco: Value) -> Value | bool | None:
-        """True if ``deco`` returns its argument, a local wrapper def it returns, else None."""
+    def _apply_decorator(self, deco: Value, bound: bool = False) -> Value | bool | None:
+        """True if ``deco`` returns its argument, a local wrapper def it returns, else None. ``bound``: ``deco``
+        is a method called on an instance (`__call__`), its first parameter `self`."""
         assert deco.defn is not None
         defn = deco.defn
         if defn.is_async or defn.is_generator or not defn.returns:
             return None
-        if (
-            defn.returns_param
-            and len(defn.returns) == 1
-            and defn.params
-            and defn.returns[0] == (f"n:{defn.params[0]}",)
-        ):
+        params = defn.params[1:] if bound else defn.params
+        if defn.returns_param and len(defn.returns) == 1 and params and defn.returns[0] == (f"n:{params[0]}",):
             return True
         wrappers = [self._value(deco.module, defn.qualname, ref) for ref in defn.returns]
         merged = self._merge(wrappers)
@@ -135,7 +144,7 @@ class Calls(Resolving):
         annotation = defn.returns_annotation
         if facts.is_stub_file:
             return self._stub_result(effective)
-        if annotation and AWAITABLE_ANNOTATION.search(annotation):
+        if annotation and may_declare_awaitable(annotation):
             # declared awaitable (or Any): trust the declaration, and a declared coroutine is one
             return Value("coroutine", origin=effective, resolver=self) if declares_coroutine(annotation) else UNKNOWN
         is_method = "." in defn.qualname.replace(".<locals>.", "")
@@ -216,9 +225,12 @@ class Calls(Resolving):
             return False
         first = f"n:{defn.params[0]}"
         return any(
-            ref[:1] == (first,)
-            and ref[1:2] != ("()",)  # `self.execute_command(...)`, not `cls(...)` (a constructor, declared by the def)
-            and "()" in ref[2:]
+            # `self.execute_command(...)`: not `cls(...)` (a constructor, declared by the def), nor a call on an
+            # attribute (`self.store.get(...)`: another object's method, which the client does not supply)
+            len(ref) == 3
+            and ref[0] == first
+            and ref[1][:1] == "."
+            and ref[2] == "()"
             and self._value(module, defn.qualname, ref).awaitable() is None
             for ref in defn.returns
         )

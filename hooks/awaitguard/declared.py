@@ -9,6 +9,7 @@ result is trusted where its body is not conclusive (a stub, an abstract method, 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 
 from awaitguard.refs import CONCRETE_CONTAINERS, PLAIN_TYPE_NAMES, annotation_ref, dotted, parse_annotation, ref_of
@@ -19,6 +20,23 @@ AWAITABLE_ANNOTATION = re.compile(
     r"\b(Awaitable|Coroutine|CoroutineType|Future|Task|Any|AsyncIterator|AsyncGenerator)\b"
 )
 _ANY_TYPES = frozenset({"Any", "object", "TypeVar"})
+# the outer types of a return annotation that may be (or hold, for `Any`) an awaitable
+_AWAITABLE_OUTER = frozenset(
+    {"Awaitable", "Coroutine", "CoroutineType", "Future", "Task", "Any", "AsyncIterator", "AsyncGenerator"}
+)
+
+
+def _flat_members(node: ast.expr, depth: int = 0) -> list[ast.expr] | None:
+    """The members of a union, nested unions and forward references in it flattened."""
+    members = _union_members(node)
+    if members is None or depth > 4:
+        return members
+    flat: list[ast.expr] = []
+    for member in members:
+        if isinstance(member, ast.Constant) and isinstance(member.value, str):
+            member = parse_annotation(member.value) or member
+        flat.extend(_flat_members(member, depth + 1) or [member])
+    return flat
 
 
 def _union_members(node: ast.expr) -> list[ast.expr] | None:
@@ -32,6 +50,14 @@ def _union_members(node: ast.expr) -> list[ast.expr] | None:
         if outer == "Optional":
             return [node.slice, ast.Constant(None)]
     return None
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _none_value(value: Value) -> bool:
+    return value.kind == "builtin" and value.name == "None"
 
 
 def _unparse_short(node: ast.expr) -> str:
@@ -50,6 +76,32 @@ def declares_coroutine(annotation: str) -> bool:
         return False
     outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
     return outer in ("Coroutine", "CoroutineType")
+
+
+def may_declare_awaitable(annotation: str) -> bool:
+    """Whether a return annotation may declare an awaitable (or `Any`): its own type or a union member's
+    does, not a type argument inside it (`dict[str, Any]` is a dict, `list[Awaitable[int]]` a list)."""
+    if not AWAITABLE_ANNOTATION.search(annotation):
+        return False
+    node = parse_annotation(annotation)
+    return node is None or _may_await(node, 0)
+
+
+def _may_await(node: ast.expr, depth: int) -> bool:
+    if depth > 4:
+        return True
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, str):
+            return False  # `None`
+        inner = parse_annotation(node.value)  # a forward reference
+        return inner is None or _may_await(inner, depth + 1)
+    members = _union_members(node)
+    if members is not None:
+        return any(_may_await(m, depth + 1) for m in members)
+    outer = dotted(node.value if isinstance(node, ast.Subscript) else node).rsplit(".", 1)[-1]
+    if outer == "Annotated" and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):
+        return _may_await(node.slice.elts[0], depth + 1)
+    return not outer or outer in _AWAITABLE_OUTER
 
 
 class Declared(Resolving):
@@ -94,7 +146,7 @@ class Declared(Resolving):
             if outer in ("Coroutine", "CoroutineType"):
                 return Value("coroutine", name="...", resolver=self)  # which def makes it is not known
             if outer in ("Awaitable", "Future", "Task"):
-                return Value("awaitable", resolver=self)
+                return Value("awaitable", name="...", resolver=self)  # which def makes it is not known
         elif isinstance(node, (ast.Name, ast.Attribute)) and dotted(node).rsplit(".", 1)[-1] in _ANY_TYPES:
             return UNKNOWN
         ref = annotation_ref(node)
@@ -142,19 +194,46 @@ class Declared(Resolving):
             return Value("coroutine", origin=fn, resolver=self)
         if outer in ("Awaitable", "Future", "Task"):
             return Value("awaitable", origin=fn, resolver=self)
-        if AWAITABLE_ANNOTATION.search(annotation):
-            return UNKNOWN  # Any, or an awaitable somewhere inside (a union, a callable)
+        if may_declare_awaitable(annotation):
+            return UNKNOWN  # Any, or an awaitable (a union member)
         return self._declared(fn)
 
     def _declared(self, fn: Value) -> Value:
-        """The result a sync def declares, when that is a project class without `__await__` or a builtin."""
+        """The result a sync def declares, when that is a project class without `__await__` or a builtin; a
+        union (`A | B`, `Optional[A]`, an alias of one) member by member, `None` left out."""
         assert fn.defn is not None
         node = parse_annotation(fn.defn.returns_annotation)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a forward reference
             node = parse_annotation(node.value)
         if node is None:
             return UNKNOWN
-        if isinstance(node, ast.Constant) and node.value is None:
+        members = _flat_members(node)
+        if members is None:
+            return self._declared_type(fn, node, 0)
+        values: list[Value] = []
+        for member in members:
+            if not _is_none(member):
+                found = self._declared_type(fn, member, 1)
+                # an alias of a union: its members, `None` left out
+                values.extend(v for v in (found.members if found.kind == "union" else (found,)) if not _none_value(v))
+        if not values:
+            return Value("plain", origin=fn, resolver=self)
+        if any(v.kind == "unknown" for v in values):
+            return UNKNOWN
+        if len(set(values)) == 1:
+            return values[0]  # `X | None`: what a use that passes a `None` check sees
+        return Value("union", name=_unparse_short(node), members=tuple(values), origin=fn, resolver=self)
+
+    def _declared_type(self, fn: Value, node: ast.expr, depth: int) -> Value:
+        """One type of a def's declared result (not a union)."""
+        assert fn.defn is not None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and depth < 4:  # a forward reference
+            parsed = parse_annotation(node.value)
+            if parsed is None:
+                return UNKNOWN
+            members = _union_members(parsed)
+            return self._declared_type(fn, parsed, depth + 1) if members is None else UNKNOWN
+        if _is_none(node):
             return Value("plain", origin=fn, resolver=self)
         if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname:
             owner = self._local_def(fn.module, fn.defn.qualname.rsplit(".", 1)[0])
@@ -163,27 +242,22 @@ class Declared(Resolving):
                     "instance", module=owner.module, path=owner.path, defn=owner.defn, origin=fn, resolver=self
                 )
             return UNKNOWN
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
-            sides = [n for n in (node.left, node.right) if not (isinstance(n, ast.Constant) and n.value is None)]
-            if len(sides) != 1:
-                return UNKNOWN
-            node = sides[0]
         many = annotation_ref(node)
         if many[-1:] and many[-1].startswith("#many:"):  # `-> list[Conn]`: its items are known too
             found = self._value(fn.module, class_scope(fn.defn), many)
             if found.kind == "many":
                 return Value("many", module=found.module, path=found.path, defn=found.defn, name=found.name, origin=fn)
         if isinstance(node, ast.Subscript):
-            if dotted(node.value).rsplit(".", 1)[-1] == "Optional":
-                node = node.slice
-            else:
-                node = node.value  # dict[str, int] -> dict
+            node = node.value  # dict[str, int] -> dict
         name = dotted(node)
         if name in PLAIN_TYPE_NAMES:
             return Value("plain", origin=fn, resolver=self)
         if not name:
             return UNKNOWN
         declared = self._value(fn.module, class_scope(fn.defn), ref_of(node))
+        if declared.kind == "alias":  # `-> AnyAddon`, an alias of `Union[Addon, AddonStore]`
+            aliased = self._typed(declared.module, "", declared.name)
+            return dataclasses.replace(aliased, origin=fn) if aliased.kind == "union" else UNKNOWN
         if declared.kind != "class" or declared.defn is None:
             return UNKNOWN
         has_await = self.class_has(declared, "__await__")

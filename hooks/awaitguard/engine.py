@@ -34,6 +34,7 @@ from awaitguard.prefilter import (
     is_async,
     mentions_patch,
     names_by_module,
+    names_by_package,
     patch_could_matter,
 )
 from awaitguard.resolve import KNOWN_COROUTINE_NAMES, Resolver
@@ -168,11 +169,14 @@ def scan_tree(
     try:
         pairs = async_pairs(loaded)
         modules = names_by_module(pairs)
+        packages = names_by_package(modules)
         primary_set = set(primary)
         secondary = [
             path
             for path in files
-            if path not in primary_set and path in data and imports_any(index, path, data[path], pairs, modules)
+            if path not in primary_set
+            and path in data
+            and imports_any(index, path, data[path], pairs, modules, packages)
         ]
         with judge.lend() as lent:
             loaded += index.load(secondary, data, lent=lent)

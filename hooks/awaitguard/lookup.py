@@ -158,6 +158,8 @@ class Lookup(Resolving):
             return Value("external", name=f"{value.name}.{name}", resolver=self)
         if kind in ("class", "instance") and value.defn is not None:
             return self._member(value, name)
+        if kind == "union":
+            return self._union_member(value, name)
         if kind == "unknown" and name in ("AsyncMock", "MagicMock", "Mock"):
             return Value("external", name=f"unittest.mock.{name}", resolver=self)
         return UNKNOWN

@@ -154,6 +154,31 @@ class Members(Resolving):
             return self._merge(values)
         return self._assigned(before, name)
 
+    def _union_member(self, union: Value, name: str) -> Value:
+        """``name`` on a declared union, judged on the members that have it: on the others (and on `None`)
+        the access raises AttributeError anyway. Unknown when a member may or may not have it."""
+        found: list[Value] = []
+        for member in union.members:
+            if member.kind == "builtin" and member.name == "None":
+                continue
+            if member.kind != "instance" or member.defn is None or member.self_ref:
+                return UNKNOWN
+            has = self.class_has(member, name)
+            if has is None:
+                return UNKNOWN
+            if has or any(name in self._attr_names(cls) for cls, _ in self._mro(member)):
+                found.append(self._member(member, name))
+        if not found or any(v.kind == "unknown" for v in found):
+            return UNKNOWN
+        if len(set(found)) == 1:
+            return found[0]
+        return Value("union", name=union.name, members=tuple(found), resolver=self)
+
+    @staticmethod
+    def _attr_names(cls: Value) -> set[str]:
+        """The attributes a class's methods set on `self`."""
+        return {attr for attr, _, _ in cls.defn.attrs} if cls.defn is not None else set()
+
     def _assigned(self, classes: list[Value], name: str) -> Value:
         """An instance attribute set in the methods of ``classes`` (`self.x = ...`), first class first."""
         for cls in classes:
@@ -178,7 +203,10 @@ class Members(Resolving):
             return UNKNOWN
         defn = defs[0]
         if owner.self_ref and (defn.is_stub or defn.is_abstract):
-            return UNKNOWN  # a hook for subclasses to fill in
+            # a hook for subclasses to fill in: it decides only when it is an `async def` and so is every override
+            name = defn.qualname.rsplit(".", 1)[-1]
+            if not (defn.is_async and not defn.is_generator and self.async_everywhere(name)):
+                return UNKNOWN
         return self._def_value_at(cls, defn, owner.self_ref)
 
     def _def_value_at(self, cls: Value, defn: DefFact, self_ref: bool) -> Value:

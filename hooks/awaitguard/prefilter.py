@@ -4,7 +4,8 @@ Parsing is the floor of a scan's cost, so ``engine.scan_tree`` reads every file'
 only those that can hold a finding. ``is_async`` looks for `await` or `async def`/`with`/`for` as
 whole words with a C substring search per word (a regex alternation of ``\\b``-words would be tried
 at every byte). A sync file is parsed only when it imports an async definition of the project by a
-`from M import name` line (``imports_any``, read with ``from_imports``), or imports a module holding
+`from M import name` line (``imports_any``, read with ``from_imports``; `M` may be a package above the
+module defining it, which may re-export it), or imports a module holding
 one (`from pkg import mod`, `import pkg.mod`) and names one of its async definitions as an attribute
 (`.name`), or when one of its patch
 calls could make an AG201/AG202 finding (``patch_could_matter``): a small tokenizer reads each
@@ -292,24 +293,40 @@ def names_by_module(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
     return out
 
 
+def names_by_package(modules: Mapping[str, Collection[str]]) -> dict[str, set[str]]:
+    """The async names of the modules under each package (`pkg.sub.mod`'s under `pkg.sub` and `pkg`): a
+    package may re-export them (`from .mod import Client` in its `__init__`)."""
+    out: dict[str, set[str]] = {}
+    for module, names in modules.items():
+        parts = module.split(".")
+        for depth in range(1, len(parts)):
+            out.setdefault(".".join(parts[:depth]), set()).update(names)
+    return out
+
+
 def imports_any(
     index: Index,
     path: str,
     blob: bytes,
     pairs: set[tuple[str, str]],
     modules: Mapping[str, Collection[str]] | None = None,
+    packages: Mapping[str, Collection[str]] | None = None,
 ) -> bool:
-    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes), or
-    the file imports a module of ``pairs`` (`from pkg import mod`, `import pkg.mod`) and spells one
+    """Whether a `from M import name` line of the file names one of ``pairs`` (read from bytes), also
+    through a package that may re-export it (`from pkg import Client`, `Client` defined in `pkg.client`),
+    or the file imports a module of ``pairs`` (`from pkg import mod`, `import pkg.mod`) and spells one
     of its async names after a dot.
 
-    ``modules``: ``names_by_module(pairs)``, when the caller asks about many files.
+    ``modules``: ``names_by_module(pairs)``, ``packages``: ``names_by_package(modules)``, when the caller
+    asks about many files.
     """
     if b"import" not in blob:
         return False
     module, is_package = index.module_of(path)
     if modules is None:
         modules = names_by_module(pairs)
+    if packages is None:
+        packages = names_by_package(modules)
     for imported in plain_imports(blob):
         if imported in modules and _attribute_named(blob, modules[imported]):
             return True
@@ -327,6 +344,9 @@ def imports_any(
             if names and _attribute_named(blob, names):
                 return True
         if source not in modules:
+            below = packages.get(source)  # a re-export of a package's own module
+            if below and any(word in below for word in words):
+                return True
             continue  # most imports name another package: no need to split the names
         for word in words:
             if (source, word) in pairs:

@@ -62,6 +62,7 @@ class Resolver(Lookup, Members, Declared, Calls):
         self._mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]] = {}
         self.production_awaits = ProductionAwaits(index.tree)
         self._async_defs: dict[str, bool] = {}
+        self._async_everywhere: dict[str, bool] = {}
         self._depth = 0
 
     # -- entry points ----------------------------------------------------------------------------------
@@ -181,6 +182,44 @@ class Resolver(Lookup, Members, Declared, Calls):
                 self._async_defs[name] = any(pattern.search(blob) for blob in blobs.values())
         return any(self._async_defs[name] for name in names)
 
+    def async_everywhere(self, name: str) -> bool:
+        """Whether every definition of ``name`` in the project is an `async def` that is no generator, and
+        nothing assigns ``name`` as an attribute: a declaration reached through `self` (a body of `pass`) and
+        every override agree that calling it makes a coroutine."""
+        found = self._async_everywhere.get(name)
+        if found is None:
+            word = re.escape(name.encode())
+            pattern = re.compile(
+                rb"^[ \t]*(async[ \t]+)?def[ \t]+"
+                + word
+                + rb"\b|(?:^[ \t]*|\.)"
+                + word
+                + rb"[ \t]*(?::[^=\n]*)?=(?!=)",
+                re.M,
+            )
+            paths = sorted(self.index.tree.grep({name}))
+            blobs = self.index.tree.read(paths)
+            found = True
+            async_paths = []
+            for path in paths:
+                for match in pattern.finditer(blobs.get(path, b"")):
+                    if match.group(0).lstrip()[:5] != b"async":
+                        found = False  # a plain def, or an assignment
+                        break
+                    async_paths.append(path)
+                if not found:
+                    break
+            if found:
+                for path in dict.fromkeys(async_paths):
+                    facts = self.index.facts_for_path(path)
+                    if facts is None or any(
+                        d.is_generator or not d.is_async for d in facts.defs if d.qualname.rsplit(".", 1)[-1] == name
+                    ):
+                        found = False
+                        break
+            self._async_everywhere[name] = found
+        return found
+
     def consumer(self, facts: ModuleFacts, site: Site) -> str:
         """What the function a value-use site passes its call to does with a coroutine: its
         ``refs.CONSUMERS`` group, "log" for a logging call, or "" when it is not known to want a result."""
@@ -196,6 +235,15 @@ class Resolver(Lookup, Members, Declared, Calls):
         if value.kind == "unknown" and is_logger_method(site.target):
             return "log"  # `logger = logging.getLogger(...)` is not followed: a logger by name
         return ""
+
+    def declares_plain_result(self, facts: ModuleFacts, scope: str) -> bool:
+        """Whether the def ``scope`` declares a result that is never awaitable (`-> Response`, a class without
+        `__await__`; a union of such): an awaitable it returns is not what its callers are promised."""
+        tables = self.tables(facts.module)
+        defs = tables.defs.get(scope, []) if tables is not None and scope else []
+        if tables is None or len(defs) != 1 or not defs[0].returns_annotation:
+            return False
+        return self._declared(self._def_value(tables.facts, defs[0])).awaitable() is False
 
     def scope_is_async(self, facts: ModuleFacts, scope: str) -> bool:
         tables = self.tables(facts.module)

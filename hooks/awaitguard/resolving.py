@@ -107,6 +107,9 @@ class Resolving(ABC):
     def _member(self, owner: Value, name: str) -> Value: ...
 
     @abstractmethod
+    def _union_member(self, union: Value, name: str) -> Value: ...
+
+    @abstractmethod
     def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]: ...
 
     @abstractmethod
@@ -123,6 +126,9 @@ class Resolving(ABC):
 
     @abstractmethod
     def async_sibling(self, value: Value) -> str | None: ...
+
+    @abstractmethod
+    def async_everywhere(self, name: str) -> bool: ...
 
     @abstractmethod
     def defined_async(self, names: tuple[str, ...]) -> bool: ...

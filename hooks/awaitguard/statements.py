@@ -139,10 +139,12 @@ class Statements(Walk):
             returns = scope.node.returns if scope.node is not None else None
             if value is not None and scope.plain_return and not scope.is_async:
                 self.drop(value, "return")
-            elif isinstance(value, ast.Call) and scope.is_async and (scope.plain_return or returns is None):
+            elif isinstance(value, ast.Call) and scope.is_async:
                 ref = ref_of(value)  # unannotated: the awaiting caller wants a result too (target "")
                 if ref and ref[-1] == "()":
-                    self.site("drop", value, ref, "return-async", target=ast.unparse(returns) if returns else "")
+                    # a plain builtin result, or none declared: judged as is; any other: as the resolver reads it
+                    context = "return-async" if scope.plain_return or returns is None else "return-declared"
+                    self.site("drop", value, ref, context, target=ast.unparse(returns) if returns else "")
         self.values(value)
         self.exprs(value)
 
@@ -150,6 +152,13 @@ class Statements(Walk):
     def _through_self(scope: Scope, ref: Ref) -> bool:
         """`return self.x(...)`, `return self.attr` in a method: resolved through the class, not the caller's."""
         return bool(scope.cls) and not scope.is_static and len(ref) > 1 and ref[0][2:] == scope.params[0]
+
+    def _walrus(self, test: ast.expr, lines: list[bytes]) -> None:
+        """`if not (addon := get(...)):`: the names a test binds with `:=`, bound in the function."""
+        if any(b":=" in line for line in lines):
+            for sub in ast.walk(test):
+                if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+                    self.bind(sub.target.id, ref_of(sub.value))
 
     def _if(self, node: ast.If) -> None:
         if self.target is not None:
@@ -161,6 +170,7 @@ class Statements(Walk):
         self.values(node.test)
         self.exprs(node.test)
         test_lines = self.lines[node.test.lineno - 1 : node.test.end_lineno or node.test.lineno]
+        self._walrus(node.test, test_lines)
         guard = any(GUARD_BYTES.search(line) for line in test_lines) and is_guard(node.test)
         self.guarded += guard
         self.body(node.body)
@@ -171,6 +181,7 @@ class Statements(Walk):
         self.bool_context(node.test)
         self.values(node.test)
         self.exprs(node.test)
+        self._walrus(node.test, self.lines[node.test.lineno - 1 : node.test.end_lineno or node.test.lineno])
         self.body(node.body)
         self.body(node.orelse)
 

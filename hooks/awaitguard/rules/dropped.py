@@ -29,13 +29,13 @@ keyword arguments too, also inside the arguments of calls), asked for an attribu
 `send`, `throw`, `close` and `cr_*` are the coroutine's own), passed to a function that can only want
 the result (`len`, `str`, `repr`, `int`, `float`, `bool`, `print`, `json.dumps`, `sum`, `sorted`,
 `list`, `dict`, `set`, `tuple`, `min`, `max`, logging calls, `"{}".format(...)`, `"%s" % ...`), or
-returned unawaited from an `async def` that is unannotated or whose return annotation declares a plain
-result (`-> int`), and a coroutine assigned to a name that is then only asked for attributes or items
-(`done = send_updates()` then `done.values()`). Calls from sync functions are covered too. Passing the
-coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a
-`TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`, a comprehension) is
-AG104's finding, so each line
-gets one code.
+returned unawaited from an `async def` that is unannotated or whose return annotation declares a result
+that is never awaitable (`-> int`, `-> Response` of a class without `__await__`; there an awaitable from a
+declared `Callable[..., Awaitable[T]]` counts too), and a coroutine assigned to a name that is then only
+asked for attributes or items (`done = send_updates()` then `done.values()`). Calls from sync functions are
+covered too. Passing the coroutine to any other function (`create_task`, `gather`, `ensure_future`,
+`asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`,
+a comprehension) is AG104's finding, so each line gets one code.
 
 **Why is this bad?**
 
@@ -230,11 +230,17 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         context = "order"
     elif context == "return-async" and not detail:  # an unannotated `async def`
         context = "return-coroutine"
+    elif context == "return-declared":  # `async def ... -> Response`: reported when that is never awaitable
+        if not resolver.declares_plain_result(facts, site.scope):
+            return
+        context = "return-async"
     consumed = resolver.consumer(facts, site) if context == "consumer" else ""
     if context == "consumer" and not consumed:
         return  # passed to a function that may want the coroutine itself
     value = resolver.value(facts, site.scope, site.ref)
-    if not value.is_coroutine():
+    # returned where a result is declared: an awaitable a declared `Callable[..., Awaitable[T]]` gives too
+    declared_awaitable = context == "return-async" and detail and value.kind == "awaitable" and value.origin is None
+    if not (value.is_coroutine() or declared_awaitable):
         return
     if consumed:
         how = f"passed to `{detail}()` " + _CONSUMED[consumed].format(detail=detail)
