@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from awaitguard.mypy_plugin.carried import MARK, encode
 from awaitguard.mypy_plugin.hook import SERIAL_NOTICE
 from awaitguard.rules import CODES
 
@@ -606,17 +607,17 @@ def test_a_note_that_does_not_hold_is_dropped(tmp_path: Path) -> None:
     test = tmp_path / "test_svc.py"
     test.write_text('patch("svc.fetch", new=MagicMock())\n', encoding="utf-8")
     notes = [
-        f"`fetch` is `async def` here (defined at {svc}:5)",
-        f"`spawn` is `async def` here (defined at {svc}:1)",
-        f"`fetch` is `async def` here (defined at {svc}:17)",
-        "help: patch with `autospec=True`",
+        ("`fetch` is `async def` here", f"{svc}:5"),
+        ("`spawn` is `async def` here", f"{svc}:1"),
+        ("`fetch` is `async def` here", f"{svc}:17"),
     ]
+    args = {"double": "MagicMock(...)", "target": "svc.fetch", "fix": "patch with `autospec=True`"}
     record = {
         "file": str(test),
         "line": 1,
         "column": 0,
         "message": "`MagicMock(...)` replaces async `svc.fetch`; the test calls directly what production awaits",
-        "hint": "\n".join(notes),
+        "hint": encode(args, notes),
         "code": CODES["AG202"].slug,
         "severity": "error",
     }
@@ -627,6 +628,44 @@ def test_a_note_that_does_not_hold_is_dropped(tmp_path: Path) -> None:
 
     (finding,), _ = translate([record], read_line)
     assert [(r.path, r.line) for r in finding.related] == [(str(svc), 5)]
+    assert finding.kwargs == args  # the finding's data, as the plugin handed it over
+
+
+def test_a_plugin_finding_is_read_as_data_never_from_its_message(tmp_path: Path) -> None:
+    """The hook takes a plugin finding's arguments from the data its note carries: a message that says
+    otherwise is not read, and an error of ours that carries no data is no finding."""
+    from awaitguard.mypy_plugin.translate import translate
+
+    args = {"double": "AsyncMock", "target": "app.charge", "fix": "use `Mock`"}
+    record = {
+        "file": str(tmp_path / "test_app.py"),
+        "line": 3,
+        "column": 4,
+        "message": "`Something` else entirely",
+        "hint": "a note for people\n" + encode(args, [("`charge` is `def` here", "")]),
+        "code": CODES["AG201"].slug,
+        "severity": "error",
+    }
+    (finding,), _ = translate([record], lambda _path, _line: "")
+    assert (finding.line, finding.col, finding.code, finding.kwargs, finding.related) == (3, 5, "AG201", args, ())
+    assert translate([{**record, "hint": "help: use `Mock`"}], lambda _path, _line: "") == ([], 0)
+
+
+def test_plain_mypy_shows_notes_for_people(tmp_path: Path) -> None:
+    """`plugins = awaitguard.mypy` in a plain mypy run: the notes name the definition and the fix, and
+    no data note is shown; `awaitguard mypy` over the same files reads the finding's data."""
+    (tmp_path / "mypy.ini").write_text("[mypy]\nplugins = awaitguard.mypy\ncheck_untyped_defs = True\n")
+    (tmp_path / "mod.py").write_text("def plain():\n    return 1\n\n\nasync def main():\n    await plain()\n")
+    command = [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / ".mypy_cache"), "mod.py"]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and proc.stderr == ""
+    assert "mod.py:6: note: `plain` is `def` here (defined at mod.py:1)" in proc.stdout
+    assert "mod.py:6: note: help: " in proc.stdout
+    assert MARK not in proc.stdout
+    code, document, stderr = run(tmp_path, "--cache-dir", str(tmp_path / ".mypy_cache"), "mod.py")
+    assert (code, stderr) == (1, "")
+    (finding,) = document["findings"]
+    assert finding["args"]["expr"] == "plain(...)" and finding["related"][0]["line"] == 1
 
 
 SHARED_LIB = """from typing import Any

@@ -1,6 +1,8 @@
 """mypy plugin and runner for awaitguard-mypy.
 
-``plugin(version)`` is what mypy calls; it refuses mypy versions outside the tested range.
+``plugin(version)`` is what mypy calls (``plugins = awaitguard.mypy``); ``data_plugin(version)`` is the
+entry ``awaitguard mypy`` loads, whose findings the hook reads back as data. Both refuse mypy versions
+outside the tested range.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def supported(version: str) -> bool:
     return MYPY_MIN <= version_tuple(version) < MYPY_MAX
 
 
-def plugin(version: str) -> type[Plugin]:
+def _refuse(version: str) -> None:
     if not supported(version):
         # mypy has no channel for a plugin to refuse; print one line and stop, as django-stubs does.
         print(
@@ -36,9 +38,21 @@ def plugin(version: str) -> type[Plugin]:
             file=sys.stderr,
         )
         raise SystemExit(2)
+
+
+def plugin(version: str) -> type[Plugin]:
+    _refuse(version)
     from awaitguard.mypy_plugin.main import AwaitguardPlugin
 
     return AwaitguardPlugin
 
 
-__all__ = ["SUPPORTED", "plugin", "supported"]
+def data_plugin(version: str) -> type[Plugin]:
+    """The entry ``awaitguard mypy`` names (``awaitguard.mypy:data_plugin``): findings handed back as data."""
+    _refuse(version)
+    from awaitguard.mypy_plugin.main import AwaitguardDataPlugin
+
+    return AwaitguardDataPlugin
+
+
+__all__ = ["SUPPORTED", "data_plugin", "plugin", "supported"]

@@ -10,7 +10,7 @@ from mypy.plugin import AttributeContext, FunctionContext, MethodContext, Report
 from mypy.types import AnyType, CallableType, Instance, Type, TypeType, get_proper_type
 
 import awaitguard
-from awaitguard.mypy_plugin.emit import defined_at, emit
+from awaitguard.mypy_plugin.emit import emit
 from awaitguard.mypy_plugin.kinds import plain_def
 from awaitguard.mypy_plugin.services import Services, base_dir, is_third_party
 
@@ -104,10 +104,10 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     if site is None or callee is None:
         return default
     # the scanner's AG101 arguments: what is awaited and the fix come from the same ``Value``
-    notes = [defined_at(note, f"{path}:{line}") for path, line, _col, note in callee.function.related()]
+    notes = [(note, f"{path}:{line}") for path, line, _col, note in callee.function.related()]
     sibling = services.project.sibling(callee)
     if sibling is not None:
-        notes.append(defined_at(f"`{sibling[0]}` is `async def` here", sibling[1]))
+        notes.append((f"`{sibling[0]}` is `async def` here", sibling[1]))
     reason = callee.result.not_awaitable_reason() or f"the result of `{callee.function.qualname}()`"
     args = {"expr": site.shown, "what": reason, "fix": callee.result.await_fix()}
     emit(services, ctx.api, "AG101", call, args, notes)
@@ -137,6 +137,7 @@ def config_data(services: Services, ctx: ReportConfigContext) -> dict[str, Any]:
         "awaitguard": awaitguard.__version__,
         "stubs": services.stubs_hash(),
         "config": services.config.data(),
+        "data": services.data,  # the findings' notes differ: a plain run's cache is not the hook's
     }
     if not ctx.path.endswith(".py") or is_third_party(ctx.path):
         return data

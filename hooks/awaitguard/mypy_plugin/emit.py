@@ -1,7 +1,9 @@
-"""Report a finding through mypy: the rule's template as the error, then notes and a help line.
+"""Report a finding through mypy: the rule's template as the error, then its notes.
 
-Notes share the error's context, so ``-O json`` carries them in the error's ``hint``; the runner
-reads ``help: ...`` as the fix and ``... (defined at PATH:LINE)`` as a related location.
+Notes share the error's context, so ``-O json`` carries them in the error's ``hint``. Under
+``awaitguard mypy`` (``Services.data``) the note is the finding as data (``carried.py``), which the
+hook reads back; in a plain mypy run the notes are for people: one per related location
+(``... (defined at PATH:LINE)``) and a ``help: ...`` line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from mypy.nodes import Context
 from mypy.plugin import CheckerPluginInterface
 
+from awaitguard.mypy_plugin.carried import encode
 from awaitguard.mypy_plugin.errorcodes import BY_CODE
 from awaitguard.mypy_plugin.services import Services
 from awaitguard.rules import CODES
@@ -22,16 +25,21 @@ def emit(
     code: str,
     context: Context,
     args: Mapping[str, str],
-    notes: Iterable[str] = (),
+    notes: Iterable[tuple[str, str]] = (),
 ) -> None:
+    """``notes``: ``(text, where)`` pairs, ``where`` a ``path:line`` or "" when the place is unknown."""
     if code not in services.config.enabled or code not in BY_CODE:
         return
     meta = CODES[code]
     error_code = BY_CODE[code]
+    fix = meta.fix.format(**args)
     api.fail(meta.template.format(**args), context, code=error_code)
-    for note in notes:
-        api.msg.note(note, context, code=error_code)
-    api.msg.note("help: " + meta.fix.format(**args), context, code=error_code)
+    if services.data:
+        api.msg.note(encode({**args, "fix": fix}, notes), context, code=error_code)
+        return
+    for text, where in notes:
+        api.msg.note(defined_at(text, where), context, code=error_code)
+    api.msg.note("help: " + fix, context, code=error_code)
 
 
 def defined_at(text: str, where: str) -> str:

@@ -27,6 +27,7 @@ from awaitguard.report import FORMATS, counted, notice_lines, render
 from awaitguard.suppress import FileSuppressions
 
 PLUGIN = "awaitguard.mypy"
+DATA_PLUGIN = "awaitguard.mypy:data_plugin"  # the same plugin, handing its findings back as data
 PROG = "awaitguard mypy"  # the prefix of every line this hook writes to stderr, as argparse's errors have
 # What async checking needs; everything else comes from the user's own mypy configuration.
 ASYNC_ARGS = ("--enable-error-code", "unused-awaitable", "--enable-error-code", "truthy-bool")
@@ -73,13 +74,19 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         return [], "mypy: " + (said[-1].removeprefix("mypy: error: ") if said else "invalid arguments"), True
     extra_plugins = []
     if options.config_file:
-        if PLUGIN not in options.plugins:
-            options.plugins.append(PLUGIN)  # serialised with the options, so ``-n`` workers load it too
+        # the data entry in place of the user's own (its findings are read back as data), or added:
+        # serialised with the options, so ``-n`` workers load it too
+        ours = [i for i, entry in enumerate(options.plugins) if entry.split(":", 1)[0] == PLUGIN]
+        options.plugins = [entry for i, entry in enumerate(options.plugins) if i not in ours[1:]]
+        if ours:
+            options.plugins[ours[0]] = DATA_PLUGIN
+        else:
+            options.plugins.append(DATA_PLUGIN)
     else:
         # mypy loads ``options.plugins`` only when a config file was found.
-        from awaitguard.mypy_plugin.main import AwaitguardPlugin
+        from awaitguard.mypy_plugin.main import AwaitguardDataPlugin
 
-        extra_plugins.append(AwaitguardPlugin(options))
+        extra_plugins.append(AwaitguardDataPlugin(options))
         if options.num_workers:
             # workers rebuild plugins from ``options.config_file`` alone: they would check without ours
             options.num_workers = 0

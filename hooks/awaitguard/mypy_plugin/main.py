@@ -40,6 +40,8 @@ PATCH_METHODS["_pytest.monkeypatch.MonkeyPatch.setattr"] = "setattr"
 
 
 class AwaitguardPlugin(Plugin):
+    DATA = False  # findings as notes for people (a plain mypy run)
+
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         try:
@@ -48,7 +50,7 @@ class AwaitguardPlugin(Plugin):
             # mypy offers plugins no error channel at load time: one line, exit 2 (as django-stubs).
             print(f"awaitguard.mypy: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-        self.services = Services(options, settings)
+        self.services = Services(options, settings, data=self.DATA)
         self.policy = policy.PolicyFindings(self.services, settings.policy) if settings.policy else None
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
@@ -101,4 +103,10 @@ class AwaitguardPlugin(Plugin):
         return None
 
 
-__all__ = ["AwaitguardPlugin"]
+class AwaitguardDataPlugin(AwaitguardPlugin):
+    """The plugin as ``awaitguard mypy`` loads it: each finding is handed back as data."""
+
+    DATA = True
+
+
+__all__ = ["AwaitguardDataPlugin", "AwaitguardPlugin"]

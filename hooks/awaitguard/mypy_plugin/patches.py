@@ -32,7 +32,7 @@ from mypy.nodes import (
 from mypy.plugin import MethodContext
 from mypy.types import CallableType, Instance, Type, TypeType, get_proper_type
 
-from awaitguard.mypy_plugin.emit import defined_at, emit
+from awaitguard.mypy_plugin.emit import emit
 from awaitguard.mypy_plugin.kinds import (
     ASYNC_MOCK,
     DEFAULT_SENTINEL,
@@ -257,7 +257,7 @@ def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
         where = services.where(
             own, definition.line if definition else 0, kind == "async def" if kind != "defined" else None
         )
-        note = defined_at(f"`{name}` is `{kind}` here" if kind != "defined" else f"`{name}` is defined here", where)
+        note = (f"`{name}` is `{kind}` here" if kind != "defined" else f"`{name}` is defined here", where)
         code = meta_of(verdict.kind).code
         emit(services, ctx.api, code, call, {"double": record.double, "target": record.target}, [note])
     return ctx.default_return_type

@@ -17,7 +17,7 @@ from mypy.types import Type
 
 from awaitguard.config import Policy, name_matches
 from awaitguard.findings import Finding
-from awaitguard.mypy_plugin.emit import defined_at, emit
+from awaitguard.mypy_plugin.emit import emit
 from awaitguard.mypy_plugin.services import Services
 from awaitguard.policy.check import Checker
 
@@ -77,7 +77,7 @@ def report(findings: PolicyFindings, ctx: FunctionContext | MethodContext) -> Ty
     call = ctx.context
     if isinstance(call, CallExpr):
         for finding in findings.at(ctx.api.path, call.line, call.column + 1):
-            notes = [defined_at(r.note, f"{r.path}:{r.line}") for r in finding.related]
+            notes = [(r.note, f"{r.path}:{r.line}") for r in finding.related]
             emit(findings.services, ctx.api, finding.code, call, finding.kwargs, notes)
     return ctx.default_return_type
 

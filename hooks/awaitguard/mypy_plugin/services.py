@@ -105,9 +105,10 @@ def is_third_party(path: str) -> bool:
 
 
 class Services:
-    def __init__(self, options: Options, config: PluginConfig) -> None:
+    def __init__(self, options: Options, config: PluginConfig, data: bool = False) -> None:
         self.options = options
         self.config = config
+        self.data = data  # findings as data for the hook (``carried.py``), not notes for people
         self._project: Project | None = None
         self.modules: dict[str, MypyFile] = {}
         self._finders: dict[str, FindModuleCache] = {}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
-import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from awaitguard.findings import Finding, Related
+from awaitguard.mypy_plugin.carried import decode
 from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
 from awaitguard.mypy_plugin.stored import collapse, enclosing_class, innermost_scope
 from awaitguard.rules import CODES
@@ -29,7 +29,6 @@ _AWAIT = re.compile(
     r'^Incompatible types in "(?P<kw>await|async with|async for)"'
     r'(?: for "\w+")? \(actual type "(?P<type>.+?)", expected type'
 )
-_DEFINED_AT = re.compile(r"^(?P<note>.*) \(defined at (?P<path>.+):(?P<line>\d+)\)$")
 MISSING_AWAIT_HINTS = ('forgot to use "await"', "missing an await")
 # mypy messages that name the value's type and the type the context expects (the "maybe you forgot
 # to use await" note comes with these): (value, expected)
@@ -74,17 +73,6 @@ AITER_ERROR = "TypeError (\"'async for' requires an object with __aiter__ method
 ITER_ERROR = "TypeError (\"'{type}' object is not iterable\")"
 
 LineReader = Callable[[str, int], str]
-
-
-def _template_regex(template: str) -> re.Pattern[str]:
-    parts: list[str] = []
-    seen: set[str] = set()
-    for literal, field, _spec, _conv in string.Formatter().parse(template):
-        parts.append(re.escape(literal))
-        if field is not None:
-            parts.append(f"(?P<{field}>.+?)" if field not in seen else ".+?")
-            seen.add(field)
-    return re.compile("^" + "".join(parts) + "$", re.DOTALL)
 
 
 def _span(record: Mapping[str, Any], read_line: LineReader) -> str:
@@ -166,21 +154,16 @@ def _checked(path: str, line: int, note: str, read_line: LineReader) -> bool:
     return text.startswith(claim["kind"] + " ")
 
 
-def _own(code: str, record: Mapping[str, Any], read_line: LineReader) -> Verdict:
-    """A finding the plugin emitted: args back from its template, fix and related from its notes
-    (a note whose location does not hold what it says is dropped)."""
-    meta = CODES[code]
-    match = _template_regex(meta.template).match(record["message"])
-    args = dict(match.groupdict()) if match else {}
-    related: list[Related] = []
-    for note in (record.get("hint") or "").splitlines():
-        if note.startswith("help: "):
-            args.setdefault("fix", note[len("help: ") :])
-            continue
-        located = _DEFINED_AT.match(note)
-        if located and _checked(located["path"], int(located["line"]), located["note"], read_line):
-            related.append(Related(located["path"], int(located["line"]), 1, located["note"]))
-    return code, args, related
+def _own(code: str, record: Mapping[str, Any], read_line: LineReader) -> Verdict | None:
+    """A finding the plugin emitted, read from the data its note carries (``carried.py``); a related
+    location that does not hold what its note says is dropped. None when no note carries it."""
+    carried = decode(record.get("hint") or "")
+    if carried is None:
+        return None
+    related = [
+        Related(path, line, 1, note) for path, line, note in carried.related if _checked(path, line, note, read_line)
+    ]
+    return code, dict(carried.args), related
 
 
 Verdict = tuple[str, dict[str, str], list[Related]]
