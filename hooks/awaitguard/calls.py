@@ -50,6 +50,17 @@ class Calls(Resolving):
             return self.call(call) if call.kind == "function" else UNKNOWN
         return UNKNOWN
 
+    def method_result(self, value: Value, member: str) -> Value:
+        """What calling ``member`` of the instance ``value`` gives, when it is a plain function of project or
+        library source (a stub's declaration may simplify an `async def` into a `def`): UNKNOWN otherwise."""
+        fn = self._member(value, member)
+        if fn.kind != "function" or fn.defn is None or fn.self_ref:
+            return UNKNOWN
+        facts = self.index.facts(fn.module)
+        if facts is None or facts.is_stub_file:
+            return UNKNOWN
+        return self.call(fn)
+
     def _instantiate(self, cls: Value) -> Value:
         assert cls.defn is not None
         if cls.defn.dynamic or "__new__" in cls.defn.members:

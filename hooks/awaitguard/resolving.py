@@ -137,6 +137,9 @@ class Resolving(ABC):
     def call(self, value: Value) -> Value: ...
 
     @abstractmethod
+    def method_result(self, value: Value, member: str) -> Value: ...
+
+    @abstractmethod
     def _declared(self, fn: Value) -> Value: ...
 
     @abstractmethod

@@ -23,6 +23,8 @@ class Oracle(Protocol):
 
     def plainly_built(self, value: Value) -> bool: ...
 
+    def method_result(self, value: Value, member: str) -> Value: ...
+
 
 # bases from `typing`/`collections.abc`/`contextlib` (each spelling), and the members each gives a class
 # deriving from it: its abstract methods and its mixins (typeshed's `typing.pyi` declares them as protocols
@@ -301,6 +303,10 @@ class Value:
                     "(missed __aexit__ method)",
                     "add an `async def __aexit__(self, *exc)`",
                 )
+            if is_async and has_aenter is True and self.resolver.plainly_built(self):
+                problem = self._entry_exit_result(name)
+                if problem is not None:
+                    return problem
             if is_async and has_aenter is False and has_enter is True:
                 return (
                     f"`{name}`, which has `__enter__` but no `__aenter__`",
@@ -312,6 +318,22 @@ class Value:
                     f"`{name}`, which has `__aenter__` but no `__enter__`",
                     f"TypeError: '{name}' object does not support the context manager protocol",
                     "use `async with` inside an `async def`",
+                )
+        return None
+
+    def _entry_exit_result(self, name: str) -> tuple[str, str, str] | None:
+        """`async with` awaits what `__aenter__` and `__aexit__` return: a plain `def` returning what is
+        known not to be awaitable fails (its result is judged only when no subclass hook may decide it)."""
+        assert self.resolver is not None
+        for method in ("__aenter__", "__aexit__"):
+            result = self.resolver.method_result(self, method)
+            if result.awaitable() is False and not result.overridable:
+                got = result.type_name() or result.name
+                returned = f"{_article(got)} `{got}`" if got else "no awaitable"
+                return (
+                    f"`{name}`, whose plain `def {method}` returns {returned}",
+                    f"TypeError: 'async with' received an object from {method} that does not implement __await__",
+                    f"make `{method}` an `async def`",
                 )
         return None
 

@@ -81,7 +81,8 @@ a `@contextlib.contextmanager` function), and `with` on one that only implements
 `__aenter__`/`__aexit__` (a class, or an `@contextlib.asynccontextmanager` function), and either
 form on a coroutine that was not awaited. `async with` on what is no context manager at all is
 found too: an instance of a class with neither `__aenter__` nor `__enter__` (or with `__aenter__`
-but no `__aexit__`), a class object
+but no `__aexit__`, or whose `__aenter__`/`__aexit__` is a plain `def` returning what is known not
+to be awaitable), a class object
 (`async with Session:`), a value declared with a builtin type (`count: int`) or a literal.
 
 **Why is this bad?**
