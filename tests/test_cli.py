@@ -1057,3 +1057,25 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
         [sys.executable, "-m", "awaitguard", "scan", "--all"], cwd=root, env=env, capture_output=True, check=False
     )
     assert (proc.returncode, proc.stdout.decode().splitlines(), proc.stderr.decode()) == (1, ag101("app.py"), "")
+
+
+def test_mypy_without_mypy_says_what_to_install(tmp_path: Path) -> None:
+    """awaitguard does not depend on mypy: without it, `awaitguard mypy` names both ways to get it.
+
+    mypy is hidden by an empty package of that name ahead of it on ``PYTHONPATH``."""
+    (tmp_path / "shadow" / "mypy").mkdir(parents=True)
+    (tmp_path / "shadow" / "mypy" / "__init__.py").write_text("")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "shadow")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "mypy", "a.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("awaitguard: error: `awaitguard mypy` needs mypy (")
+    assert 'install `awaitguard[mypy]`, or under pre-commit list "mypy>=1.19,<2.5" first' in proc.stderr

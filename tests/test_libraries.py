@@ -180,3 +180,43 @@ def test_async_names_read_from_bytes_are_whole_words(tmp_path: Path) -> None:
     )
     library = Library(Environment((3, 11), "linux", (str(tmp_path / "site"),), None))
     assert library.package_names("wordy") == {"opened", "fetched", "closed"}
+
+
+@pytest.mark.parametrize(
+    ("hidden", "source"),
+    [((), "typeshed_client"), (("typeshed_client",), "mypy"), (("typeshed_client", "mypy"), None)],
+    ids=["typeshed_client-first", "else-mypy", "neither"],
+)
+def test_typeshed_comes_from_typeshed_client_else_mypy(
+    tmp_path: Path, hidden: tuple[str, ...], source: str | None
+) -> None:
+    """The scanner's dependency ships typeshed; mypy's copy serves when only mypy is installed.
+
+    A package is hidden by a same-named folder without stubs ahead of it on ``PYTHONPATH``; with
+    neither copy, what only typeshed tells is unknown and nothing about it is reported."""
+    shadow = tmp_path / "shadow"
+    for name in hidden:
+        (shadow / name).mkdir(parents=True)
+        (shadow / name / "__init__.py").write_text("")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")])}
+    probe = "from pathlib import Path; from awaitguard import libraries; print(libraries.environment(Path()).typeshed)"
+    where = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+    if source is None:
+        assert where.strip() == "None"
+    else:
+        assert Path(where.strip()).parts[-3 if source == "mypy" else -2] == source, where
+        assert (Path(where.strip()) / "asyncio" / "locks.pyi").is_file()
+    root = tmp_path / "project"
+    root.mkdir()
+    # `threading.Lock` is a C type: only typeshed says that `acquire` is a plain method
+    (root / "a.py").write_text("import threading\n\n\nasync def f():\n    await threading.Lock().acquire()\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "scan", "--all", "--no-cache", "--format", "json", "a.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    found = {(f["path"], f["line"], f["code"]) for f in json.loads(proc.stdout)["findings"]}
+    assert found == (set() if source is None else {("a.py", 5, "AG101")}), proc.stderr

@@ -129,7 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from awaitguard.mypy_plugin.hook import main as mypy_main
         except ImportError as exc:
-            return _error(f"`awaitguard mypy` needs mypy ({exc}); install `awaitguard[mypy]`")
+            from awaitguard.mypy_plugin import SUPPORTED
+
+            return _error(
+                f"`awaitguard mypy` needs mypy ({exc}): install `awaitguard[mypy]`, or under pre-commit list "
+                f'"mypy{SUPPORTED}" first in the awaitguard-mypy hook\'s additional_dependencies '
+                "(your list replaces the hook's own)"
+            )
         return mypy_main(rest)
     if command == "smoke":
         try:

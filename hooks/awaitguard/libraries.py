@@ -52,23 +52,38 @@ class Environment:
     version: tuple[int, int]
     platform: str
     paths: tuple[str, ...]  # sys.path entries outside the project (site-packages, stdlib)
-    typeshed: str | None  # typeshed's stdlib folder, when mypy (or typeshed) is installed
+    typeshed: str | None  # typeshed's stdlib folder (``_TYPESHED_HOMES``), when one is installed
 
     @property
     def tag(self) -> str:
         return f"py{self.version[0]}.{self.version[1]}-{self.platform}"
 
 
-def _typeshed() -> str | None:
-    try:
-        spec = importlib.util.find_spec("mypy")
-    except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / "typeshed" / "stdlib"
-        if (candidate / "VERSIONS").is_file():
-            return str(candidate)
+# where typeshed's stdlib stubs are read, first found wins: typeshed_client (the scanner's dependency,
+# 0.8 MB, kept in step with typeshed), then the copy inside mypy (present with the mypy hook). Each is
+# (package, stdlib folder inside it, the file whose bytes change with the package's version)
+_TYPESHED_HOMES = (("typeshed_client", "typeshed", "__init__.py"), ("mypy", "typeshed/stdlib", "version.py"))
+
+
+@functools.cache
+def _typeshed_home() -> tuple[str, str, Path] | None:
+    """typeshed's stdlib folder, the package it comes from and that package's version file (neither
+    package is imported)."""
+    for package, folder, version_file in _TYPESHED_HOMES:
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            candidate = Path(location) / folder
+            if (candidate / "VERSIONS").is_file():
+                return str(candidate), package, Path(location) / version_file
     return None
+
+
+def _typeshed() -> str | None:
+    home = _typeshed_home()
+    return home[0] if home else None
 
 
 _PROBE = "import json, sys; print(json.dumps([list(sys.version_info[:2]), sys.platform, sys.path]))"
@@ -261,7 +276,7 @@ class Library:
         def make_key() -> str:
             found = dist()
             if found == "typeshed":
-                key = f"typeshed:{_mypy_version()}:{self.env.tag}"
+                key = f"typeshed:{_typeshed_version()}:{self.env.tag}"
             elif found:
                 key = f"dist:{found}:{self.env.tag}"
             else:
@@ -442,14 +457,14 @@ def _distributions(folder: Path) -> dict[str, str]:
 
 
 @functools.cache
-def _mypy_version() -> str:
-    spec = importlib.util.find_spec("mypy")
-    if spec is None or not spec.submodule_search_locations:
+def _typeshed_version() -> str:
+    """The typeshed source and a hash of its version file (hashlib is imported only for a cache)."""
+    home = _typeshed_home()
+    if home is None:
         return "none"
-    version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
     import hashlib
 
     try:
-        return hashlib.blake2b(version_file.read_bytes(), digest_size=8).hexdigest()
+        return f"{home[1]}:{hashlib.blake2b(home[2].read_bytes(), digest_size=8).hexdigest()}"
     except OSError:
-        return "none"
+        return f"{home[1]}:none"
