@@ -15,7 +15,7 @@ import pytest
 
 from awaitguard.cli import main
 from awaitguard.parity.checks import allows, command_loop
-from awaitguard.parity.codes import PARITY_CODES
+from awaitguard.rules import PARITY_CODES
 
 if TYPE_CHECKING:
     from conftest import GitRepo
@@ -659,6 +659,59 @@ def test_github_format_and_subprocess(tmp_path: Path) -> None:
         "::error file=Dockerfile,line=2,title=AG331 debug-untested::production runs asyncio in debug mode"
     )
     assert " — help: run the tests in debug mode too" in proc.stdout
+
+
+def test_related_locations_in_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reporters the scan uses render parity findings too; a parity finding's related locations are
+    evidence, so the github format writes each with its note (not "defined at")."""
+    project(
+        tmp_path,
+        CLEAN,
+        Dockerfile=DOCKERFILE.replace(', "--loop", "asyncio"', "").replace(
+            "RUN pip install .", "RUN pip install uvloop"
+        ),
+    )
+    message = (
+        "production runs on uvloop (`uvicorn shop.app:app --host 0.0.0.0` picks uvloop when it is installed, and "
+        "production installs it) but the async tests run on asyncio's own event loop: uvloop differs in "
+        "thread-safety checks, error wordings, signal and subprocess handling, so what passes in the tests can "
+        "fail in production"
+    )
+    fix = str(PARITY_CODES["AG311"].fix).replace("{{", "{").replace("}}", "}")
+    assert parity(tmp_path, monkeypatch, capsys, "--format", "github") == (
+        1,
+        "::error file=Dockerfile,line=5,title=AG311 loop-untested::"
+        f"{message} (Dockerfile:4: uvloop is installed here) — help: {fix}\n",
+        "",
+    )
+    assert parity(tmp_path, monkeypatch, capsys) == (
+        1,
+        f"Dockerfile:5: AG311 {message}\n    Dockerfile:4: note: uvloop is installed here\n    help: {fix}\n",
+        "",
+    )
+    code, out, _ = parity(tmp_path, monkeypatch, capsys, "--format", "json")
+    assert (code, json.loads(out)["findings"]) == (
+        1,
+        [
+            {
+                "path": "Dockerfile",
+                "line": 5,
+                "col": 0,
+                "code": "AG311",
+                "slug": "loop-untested",
+                "message": message,
+                "fix": fix,
+                "impact": False,
+                "args": {
+                    "how": "`uvicorn shop.app:app --host 0.0.0.0` picks uvloop when it is installed, and "
+                    "production installs it"
+                },
+                "related": [{"path": "Dockerfile", "line": 4, "col": 0, "message": "uvloop is installed here"}],
+            }
+        ],
+    )
 
 
 def test_every_code_is_documented() -> None:

@@ -45,9 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if exc.code == 0 else 2
     from awaitguard import config as config_mod
     from awaitguard.findings import sort_key
-    from awaitguard.parity.output import render
     from awaitguard.parity.production import ParityError
     from awaitguard.parity.run import run
+    from awaitguard.report import render
+    from awaitguard.rules import PARITY_CODES
 
     root = config_mod.find_root(Path.cwd())
     try:
@@ -61,8 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     inside = Path(sys.prefix).resolve().is_relative_to(root.resolve())
     running = (sys.version_info[0], sys.version_info[1]) if inside and not os.environ.get("PRE_COMMIT") else None
     ignored = list(config.parity.get("ignore", []))
-    from awaitguard.parity.codes import PARITY_CODES
-
     for code in ignored:
         if not any(known.startswith(code) for known in PARITY_CODES):
             known = ", ".join(PARITY_CODES)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from awaitguard.findings import Finding
-from awaitguard.rules import CODES, RuleMeta
+from awaitguard.rules import ALL_CODES, RuleMeta
 
 
 def meta(finding: Finding) -> RuleMeta:
     """The registry entry of ``finding.code``; an unregistered code is a bug in a rule family."""
     try:
-        return CODES[finding.code]
+        return ALL_CODES[finding.code]
     except KeyError:
         raise ValueError(f"{finding.path}:{finding.line}: unknown rule code {finding.code!r}") from None
 

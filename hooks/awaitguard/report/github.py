@@ -2,7 +2,9 @@
 ``::notice::`` (no file) per note about the run.
 
 An annotation carries one location, so related locations are appended to the message as
-``(defined at path:line; see also path:line)``, and the fix follows as `` — help: ...``. Values are
+``(defined at path:line; see also path:line)``, or each as ``(path:line: note)`` for a rule whose
+related locations are evidence rather than a definition (``RuleMeta.related``, the parity codes), and
+the fix follows as `` — help: ...``. Values are
 escaped as the Actions runner expects: ``%``, CR and LF in the message; also ``:`` and ``,`` in
 properties (``file``, ``title``).
 """
@@ -29,7 +31,9 @@ def annotation(finding: Finding) -> str:
         title=f"{finding.code} {meta(finding).slug}",
     )
     text = message(finding)
-    if finding.related:
+    if finding.related and meta(finding).related == "evidence":
+        text += "".join(f" ({location(rel.path, rel.line)}: {rel.note})" for rel in finding.related)
+    elif finding.related:
         places = [location(rel.path, rel.line) for rel in finding.related]
         text += f" (defined at {places[0]}"
         if len(places) > 1:

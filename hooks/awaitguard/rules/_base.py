@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from awaitguard.findings import Finding, Related
 from awaitguard.model import ModuleFacts, Site
@@ -21,8 +21,11 @@ class RuleMeta:
     fix: str  # the action, str.format()-ed with the finding's args
     doc: str  # markdown: What it does / Why is this bad? / Example / Use instead [/ Known problems]
     summary: str = ""  # one line for the README's rule index and the page's lead
-    hooks: tuple[str, ...] = ("scan",)  # which of scan / mypy / smoke report it (stated on the rule's page)
+    hooks: tuple[str, ...] = ("scan",)  # which of scan / mypy / smoke (or parity) report it (stated on its page)
     retired_by: str | None = None
+    # what a finding's related locations are, for the formats that cannot carry them apart (github):
+    # "definition" (the callee's, then others: "defined at A; see also B") or "evidence" ("A: note" each)
+    related: Literal["definition", "evidence"] = "definition"
 
 
 def finding(resolver: Resolver, facts: ModuleFacts, site: Site, meta: RuleMeta, value: Value, **args: str) -> Finding:

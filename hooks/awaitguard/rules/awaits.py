@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding
 from awaitguard.model import ModuleFacts, Site
-from awaitguard.resolve import Resolver
 from awaitguard.rules._base import RuleMeta, finding
-from awaitguard.values import Value
+
+if TYPE_CHECKING:
+    from awaitguard.resolve import Resolver
+    from awaitguard.values import Value
 
 AG101 = RuleMeta(
     code="AG101",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding
 from awaitguard.model import ModuleFacts, Site
 from awaitguard.patching import Mismatch, judge
-from awaitguard.resolve import Resolver
 from awaitguard.rules._base import RuleMeta, finding
+
+if TYPE_CHECKING:
+    from awaitguard.resolve import Resolver
 
 AG201 = RuleMeta(
     code="AG201",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding, Related
 from awaitguard.model import ModuleFacts
-from awaitguard.resolve import Resolver
 from awaitguard.rules._base import RuleMeta
+
+if TYPE_CHECKING:
+    from awaitguard.resolve import Resolver
 
 AG105 = RuleMeta(
     code="AG105",

@@ -7,11 +7,14 @@ project's policy in hand. Their codes, messages and docs live here, beside the o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding
 from awaitguard.model import ModuleFacts, Site
-from awaitguard.resolve import Resolver
 from awaitguard.rules._base import RuleMeta
+
+if TYPE_CHECKING:
+    from awaitguard.resolve import Resolver
 
 AG108 = RuleMeta(
     code="AG108",

@@ -1,25 +1,25 @@
 """The parity codes (AG3xx): what differs between how the tests run and how production runs.
 
-They are not scan rules (``awaitguard.rules.CODES``): they describe a project's setup, not a line of
-async code, and only ``awaitguard parity`` reports them. Each has a message saying what breaks, a fix,
-and its section in docs/parity.md (``tests/test_parity.py`` keeps the three in step).
+Only ``awaitguard parity`` reports them, and they describe a project's setup, not a line of async
+code: they are in ``ALL_CODES`` (what the reporters render) but not in ``CODES``, the codes that
+``select``, ``ignore`` and ``per-file-ignores`` govern for the scan, mypy and smoke hooks (the parity
+hook has its own ``[tool.awaitguard.parity] ignore``). No ``check``: the comparisons live in
+``awaitguard.parity.checks``. Each code has a message saying what breaks, a fix, and its section in
+docs/parity.md, not a generated page (``tests/test_parity.py`` keeps the three in step).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import MappingProxyType
+from awaitguard.rules._base import RuleMeta
 
 
-@dataclass(frozen=True)
-class ParityCode:
-    code: str
-    slug: str
-    template: str  # str.format()-ed with the difference's args
-    fix: str
+def _code(code: str, slug: str, template: str, fix: str) -> RuleMeta:
+    # their related locations are evidence (where the tests run, where uvloop is installed), each
+    # shown with its note, not a definition; their documentation is docs/parity.md
+    return RuleMeta(code, slug, template, fix, doc="", hooks=("parity",), related="evidence")
 
 
-AG301 = ParityCode(
+AG301 = _code(
     "AG301",
     "python-untested",
     "production runs Python {prod} ({how}) but the tests run only on {tested}: behaviour that changed "
@@ -27,14 +27,14 @@ AG301 = ParityCode(
     "reaches production untested",
     "add {prod} to the versions the tests run on, or run production on a tested version",
 )
-AG302 = ParityCode(
+AG302 = _code(
     "AG302",
     "python-unsupported",
     "production runs Python {prod} ({how}) but requires-python is `{spec}`: the project does not "
     "support the interpreter it is deployed on, and the tests never run on it",
     "deploy on a Python that `{spec}` allows, or widen requires-python and test on {prod}",
 )
-AG311 = ParityCode(
+AG311 = _code(
     "AG311",
     "loop-untested",
     "production runs on uvloop ({how}) but the async tests run on asyncio's own event loop: uvloop differs "
@@ -44,14 +44,14 @@ AG311 = ParityCode(
     "`uvloop.EventLoopPolicy()` (pytest-asyncio), or `anyio_backend` returning "
     '`("asyncio", {{"use_uvloop": True}})` (anyio)',
 )
-AG321 = ParityCode(
+AG321 = _code(
     "AG321",
     "warning-hidden",
     "{what} hides {hidden} in the tests: a coroutine that is never awaited passes the tests silently, "
     "while production logs `RuntimeWarning: coroutine '...' was never awaited` and its work never runs",
     "{fix}",
 )
-AG331 = ParityCode(
+AG331 = _code(
     "AG331",
     "debug-untested",
     "production runs asyncio in debug mode ({how}) but the tests do not: debug mode raises "
@@ -60,7 +60,7 @@ AG331 = ParityCode(
     "run the tests in debug mode too (`PYTHONASYNCIODEBUG=1` in the test environment), or turn "
     "debug mode off in production",
 )
-AG341 = ParityCode(
+AG341 = _code(
     "AG341",
     "async-test-not-run",
     "`{name}` is an `async def` test but pytest-asyncio runs in strict mode and nothing marks it: "
@@ -69,6 +69,4 @@ AG341 = ParityCode(
     '`asyncio_mode = "auto"`',
 )
 
-PARITY_CODES: MappingProxyType[str, ParityCode] = MappingProxyType(
-    {c.code: c for c in (AG301, AG302, AG311, AG321, AG331, AG341)}
-)
+META = (AG301, AG302, AG311, AG321, AG331, AG341)
