@@ -146,7 +146,8 @@ ALLOWED: dict[str, set[str]] = {
     "policy": {"config", "findings", "index", "model", "refs", "resolve", "rules", "source", "tree", "values"},
     "report": {"findings", "rules", "model", "report", "__init__"},
     # production incidents: reads logs, maps them to the tree, re-checks them through the engine
-    "incidents": {"config", "engine", "findings", "gitscope", "index", "source", "tree", "incidents"},
+    # rules: the code of the static rule that re-checks each kind of failure
+    "incidents": {"config", "engine", "findings", "gitscope", "index", "rules", "source", "tree", "incidents"},
     # `awaitguard policy --show/--explain`: the policy, and what the scan knows about a name
     "explain": {"config", "engine", "gitscope", "index", "policy", "resolve", "rules", "tree", "values"},
     "cli": {
@@ -290,16 +291,7 @@ CODE = re.compile(r"AG\d\d\d")
 # String literals naming a rule code outside ``rules/``, per file, as of this test's writing. Issue 17
 # wants none: a count here may go down (lower it then), never up, and no file may be added.
 CODE_LITERALS_LEFT = {
-    "explain.py": 2,
-    "impact.py": 2,
-    "incidents/patterns.py": 7,
-    "mypy_plugin/callbacks.py": 1,
-    "mypy_plugin/stored.py": 2,
-    "mypy_plugin/translate.py": 14,
     "parity/checks.py": 11,
-    "policy/scan.py": 2,
-    "pytest_plugin/coroutines.py": 5,
-    "pytest_plugin/guards.py": 2,
 }
 
 

@@ -18,6 +18,7 @@ from awaitguard.index import Index
 from awaitguard.policy.check import Checker, qualified, short
 from awaitguard.resolve import Resolver
 from awaitguard.rules import CODES
+from awaitguard.rules.policy import AG108, AG203
 from awaitguard.tree import FsTree
 from awaitguard.values import Value
 
@@ -88,7 +89,7 @@ def show(config: Config, index: Index, resolver: Resolver) -> str:
     for number, real in enumerate(policy.real, 1):
         out.append(
             f"real {number} ({src}:{real.line}): no test double over {', '.join(real.targets)} "
-            f"in {', '.join(real.paths)} (AG203)"
+            f"in {', '.join(real.paths)} ({AG203.code})"
         )
     for key, names in (("sync", policy.sync), ("async", policy.async_), ("forbid-in-async", policy.forbid_in_async)):
         for name in names:
@@ -181,7 +182,7 @@ def explain(config: Config, resolver: Resolver, name: str) -> str:
         twin, _, where = checker.twin_of(value)
         if twin:
             how = "declared" if qualified(value) in checker.explicit else "by naming convention"
-            applies.append(f"sync twin of {twin} ({how}): async code calling it is AG108")
+            applies.append(f"sync twin of {twin} ({how}): async code calling it is {AG108.code}")
     for n in names:
         if n in checker.explicit_async:
             applies.append(f"async twin of {checker.explicit_async[n]} (declared): the one async code should call")

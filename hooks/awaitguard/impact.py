@@ -21,8 +21,11 @@ from awaitguard.index import Index
 from awaitguard.judge import run_rules
 from awaitguard.model import FileChange, ModuleFacts
 from awaitguard.resolve import Resolver
+from awaitguard.rules.doubles import META as DOUBLES_META
 from awaitguard.rules.missing import check_removed
 from awaitguard.values import Value
+
+DOUBLES = frozenset(meta.code for meta in DOUBLES_META)  # a double's finding names its target
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def flipped_findings(resolver: Resolver, index: Index, flips: Sequence[Flip]) ->
     for facts in index.load(candidates):
         for finding in run_rules(resolver, facts):
             hit = next((where[(r.path, r.line)] for r in finding.related if (r.path, r.line) in where), None)
-            if hit is None and finding.code in ("AG201", "AG202"):
+            if hit is None and finding.code in DOUBLES:
                 target = finding.kwargs.get("target", "")
                 hit = next((f for f in flips if target.endswith(f.qualname)), None)
             if hit is None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from awaitguard.rules.awaits import AG101, AG103, AG104
+from awaitguard.rules.dropped import AG102
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -13,13 +16,13 @@ class Kind:
     construct: str  # what to look for on the source line: await, async-with, with, async-for, for, value, call, run
 
 
-AWAIT = Kind("await-not-awaitable", "AG101", "await")
-DROPPED = Kind("coroutine-never-awaited", "AG102", "call")
-VALUE = Kind("coroutine-used-as-value", "AG102", "value")
-ASYNC_WITH = Kind("async-with-on-sync", "AG103", "async-with")
-WITH = Kind("with-on-async", "AG103", "with")
-ASYNC_FOR = Kind("async-for-on-sync", "AG104", "async-for")
-FOR = Kind("for-on-async", "AG104", "for")
+AWAIT = Kind("await-not-awaitable", AG101.code, "await")
+DROPPED = Kind("coroutine-never-awaited", AG102.code, "call")
+VALUE = Kind("coroutine-used-as-value", AG102.code, "value")
+ASYNC_WITH = Kind("async-with-on-sync", AG103.code, "async-with")
+WITH = Kind("with-on-async", AG103.code, "with")
+ASYNC_FOR = Kind("async-for-on-sync", AG104.code, "async-for")
+FOR = Kind("for-on-async", AG104.code, "for")
 NESTED = Kind("nested-event-loop", "", "run")
 
 # (exception type, message pattern, kind); the first match wins. ``{X}`` patterns are written out.

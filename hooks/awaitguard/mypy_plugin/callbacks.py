@@ -13,6 +13,7 @@ import awaitguard
 from awaitguard.mypy_plugin.emit import emit
 from awaitguard.mypy_plugin.kinds import plain_def
 from awaitguard.mypy_plugin.services import Services, base_dir, is_third_party
+from awaitguard.rules.awaits import AG101
 
 DEP_PRIORITY = 10  # as mypy's PRI_MED: a top-level ``import X``
 
@@ -110,7 +111,7 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
         notes.append((f"`{sibling[0]}` is `async def` here", sibling[1]))
     reason = callee.result.not_awaitable_reason() or f"the result of `{callee.function.qualname}()`"
     args = {"expr": site.shown, "what": reason, "fix": callee.result.await_fix()}
-    emit(services, ctx.api, "AG101", call, args, notes)
+    emit(services, ctx.api, AG101.code, call, args, notes)
     return default
 
 

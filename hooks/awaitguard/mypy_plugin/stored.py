@@ -13,6 +13,7 @@ import functools
 from collections.abc import Iterator, Sequence
 
 from awaitguard.findings import Finding, Related
+from awaitguard.rules.dropped import AG102
 
 HOW = "used as if it were its result"
 _SHOWN_USES = 5
@@ -25,7 +26,7 @@ def collapse(findings: Sequence[Finding]) -> list[Finding]:
     for found in findings:
         args = dict(found.args)
         name = args.get("expr", "")
-        if found.code != "AG102" or args.get("how") != HOW or not name.isidentifier():
+        if found.code != AG102.code or args.get("how") != HOW or not name.isidentifier():
             out.append(found)
             continue
         scope = innermost_scope(found.path, found.line)
@@ -62,7 +63,7 @@ def _one(name: str, uses: list[Finding]) -> Finding:
         "qualname": call.partition("(")[0].strip(),
         "fix": fix,
     }
-    return Finding.make(first.path, line, col, "AG102", args, notes)
+    return Finding.make(first.path, line, col, AG102.code, args, notes)
 
 
 Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.Module

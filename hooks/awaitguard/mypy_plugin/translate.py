@@ -12,6 +12,8 @@ from awaitguard.mypy_plugin.carried import decode
 from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
 from awaitguard.mypy_plugin.stored import collapse, enclosing_class, innermost_scope
 from awaitguard.rules import CODES
+from awaitguard.rules.awaits import AG101, AG103, AG104, AG106
+from awaitguard.rules.dropped import AG102
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
 _ASYNC_TYPES = (
@@ -203,7 +205,7 @@ def classify(
         if keyword == "await":
             what = f"a value of type `{typ}`"
             return (
-                "AG101",
+                AG101.code,
                 {
                     "expr": expr.removeprefix("await ").strip(),
                     "what": what,
@@ -216,7 +218,7 @@ def classify(
             )
         if keyword == "async with":
             return (
-                "AG103",
+                AG103.code,
                 {
                     "keyword": keyword,
                     "expr": expr,
@@ -227,7 +229,7 @@ def classify(
                 [],
             )
         return (
-            "AG104",
+            AG104.code,
             {
                 "keyword": keyword,
                 "expr": expr,
@@ -241,7 +243,7 @@ def classify(
     # objects that schedule work when created and may be awaited) are not that bug
     if slug == "unused-coroutine" or (slug == "unused-awaitable" and _COROUTINE_VALUE.search(message)):
         return (
-            "AG102",
+            AG102.code,
             {
                 "expr": expr,
                 "how": "dropped as a statement",
@@ -254,7 +256,7 @@ def classify(
     # a Task or Future runs whether or not it is tested or awaited: only a coroutine is the bug
     if slug == "truthy-bool" and _COROUTINE_VALUE.search(message):
         return (
-            "AG102",
+            AG102.code,
             {
                 "expr": expr,
                 "how": "tested in a boolean context (always true)",
@@ -278,7 +280,7 @@ def classify(
         trailer = line[column + len(expr) :].lstrip().startswith((".", "[", "("))
         fixed = f"(await {expr})" if trailer else f"await {expr}"
         return (
-            "AG102",
+            AG102.code,
             {
                 "expr": expr,
                 "how": "used as if it were its result",
@@ -290,10 +292,10 @@ def classify(
     attr = _NO_ATTR.match(message) if slug in ("attr-defined", "union-attr") else None
     if attr:
         return _protocol(attr["type"], attr["attr"], expr, bool(attr["twin"]) or site in twins)
-    if slug in ("await-not-async", "top-level-await") and "AG106" in CODES:
+    if slug in ("await-not-async", "top-level-await") and AG106.code in CODES:
         where = "module level" if slug == "top-level-await" else "a plain `def`"
         return (
-            "AG106",
+            AG106.code,
             {
                 "expr": expr.removeprefix("await ").strip(),
                 "where": where,
@@ -313,10 +315,10 @@ def _protocol(typ: str, attr: str, expr: str, twin: bool) -> Verdict | None:
     if attr in ("__aenter__", "__aexit__"):
         sure = twin or typ.startswith(_SYNC_MANAGERS)
         what = f"`{typ}`, a sync context manager" if sure else f"`{typ}`, not an async context manager"
-        return _misuse("AG103", "async with", expr, what, CM_ERROR, typ, "with", sure)
+        return _misuse(AG103.code, "async with", expr, what, CM_ERROR, typ, "with", sure)
     if attr in ("__enter__", "__exit__") and _is_async_type(typ):
         what = f"`{typ}`, an async context manager"
-        return _misuse("AG103", "with", expr, what, SYNC_CM_ERROR, typ, "async with", True)
+        return _misuse(AG103.code, "with", expr, what, SYNC_CM_ERROR, typ, "async with", True)
     if attr in ("__aiter__", "__anext__"):
         if typ.startswith("Coroutine["):
             result = _split(typ[len("Coroutine[") : -1], ",")[-1]
@@ -324,14 +326,14 @@ def _protocol(typ: str, attr: str, expr: str, twin: bool) -> Verdict | None:
                 return None  # what the coroutine gives is unknown (``Any``): no fix can be offered
             what = f"`{typ}`, a coroutine, not an async iterator"
             args = {"keyword": "async for", "expr": expr, "what": what, "error": AITER_ERROR.format(type=typ)}
-            return "AG104", {**args, "fix": f"write `async for ... in await {expr}`"}, []
+            return AG104.code, {**args, "fix": f"write `async for ... in await {expr}`"}, []
         else:
             sure = twin or typ.startswith(_SYNC_ITERABLES)
             kind = "a sync iterable" if sure else "not an async iterable"
-        return _misuse("AG104", "async for", expr, f"`{typ}`, {kind}", AITER_ERROR, typ, "for ... in", sure)
+        return _misuse(AG104.code, "async for", expr, f"`{typ}`, {kind}", AITER_ERROR, typ, "for ... in", sure)
     if attr in ("__iter__", "__next__") and _is_async_type(typ):
         what = f"`{typ}`, an async iterable"
-        return _misuse("AG104", "for", expr, what, ITER_ERROR, typ, "async for ... in", True)
+        return _misuse(AG104.code, "for", expr, what, ITER_ERROR, typ, "async for ... in", True)
     return None
 
 
@@ -341,7 +343,7 @@ def _misuse(code: str, keyword: str, expr: str, what: str, error: str, typ: str,
     args = {"keyword": keyword, "expr": expr, "what": what, "error": error.format(type=typ)}
     fix = f"write `{instead} {expr}`"
     if not sure:
-        protocol = "context manager" if code == "AG103" else "iterable"
+        protocol = "context manager" if code == AG103.code else "iterable"
         fix = f"if `{typ}` is a sync {protocol}, {fix}; otherwise pass an object that supports `{keyword}`"
     return code, {**args, "fix": fix}, []
 

@@ -14,6 +14,8 @@ from awaitguard.index import Index
 from awaitguard.model import FileChange
 from awaitguard.policy.check import Checker
 from awaitguard.resolve import Resolver
+from awaitguard.rules.awaits import AG101
+from awaitguard.rules.dropped import AG102
 from awaitguard.tree import excluded
 from awaitguard.values import Value
 
@@ -25,7 +27,7 @@ def with_twins(policy: Policy, resolver: Resolver, findings: list[Finding]) -> l
     checker = Checker(policy, resolver)
     out: list[Finding] = []
     for finding in findings:
-        note = _twin_note(checker, finding) if finding.code in ("AG101", "AG102") and finding.related else None
+        note = _twin_note(checker, finding) if finding.code in (AG101.code, AG102.code) and finding.related else None
         out.append(dataclasses.replace(finding, related=(*finding.related, note)) if note else finding)
     return out
 

@@ -25,6 +25,8 @@ import pytest
 
 from awaitguard.layout import is_test_code
 from awaitguard.pytest_plugin.failures import Silencer, failure
+from awaitguard.rules.doubles import AG201
+from awaitguard.rules.dropped import AG102
 
 # The message is the scanner's AG102 template (awaitguard.rules.CODES); the rule takes how the
 # coroutine was lost and the fix as arguments. At run time only "never awaited" is known, and the
@@ -113,7 +115,7 @@ def describe(coro: object, root: str, silencer: Silencer | None = None) -> str |
     project = [frame for frame in origin if frame[0].startswith(root) and _SITE not in frame[0]] or list(origin[:1])
     frames = [(f"{_relative(path, root)}:{line}", func) for path, line, func in project[:3]]
     mock = _mock_of(coro)
-    code = "AG102" if mock is None else "AG201"
+    code = AG102.code if mock is None else AG201.code
     if silencer is not None and silencer.silenced(frames[0][0] if frames else "", code):
         return None
     if mock is not None:
@@ -128,7 +130,7 @@ def describe(coro: object, root: str, silencer: Silencer | None = None) -> str |
         notes.append((args["defined_at"], f"`{short}` is `async def` here"))
     for index, (where, func) in enumerate(frames):
         notes.append((where, f"{'created here' if index == 0 else 'called from here'} (in `{func}`)"))
-    return failure(frames[0][0] if frames else "", "AG102", args, notes)
+    return failure(frames[0][0] if frames else "", AG102.code, args, notes)
 
 
 def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
@@ -153,7 +155,7 @@ def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
             "it only returns a coroutine that is never awaited"
         )
         return _render(
-            where, "AG201", message, notes, f"spell the assertion `{meant}`" if guess else "call a real assertion"
+            where, AG201.code, message, notes, f"spell the assertion `{meant}`" if guess else "call a real assertion"
         )
     # which side is wrong is not known here: the double (over a sync callable) or the call (a missing
     # `await` on an async one, which the double then stands for rightly): the help names both
@@ -165,7 +167,7 @@ def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
         "if what the double replaces is sync, use `Mock(...)` or patch with `autospec=True`; "
         "if it is async, `await` the call"
     )
-    return _render(where, "AG201", message, notes, fix)
+    return _render(where, AG201.code, message, notes, fix)
 
 
 class DroppedCoroutines:

@@ -25,6 +25,7 @@ from awaitguard.patching import Mismatch, ProductionAwaits, double_gives, judge
 from awaitguard.pytest_plugin import awaitables
 from awaitguard.pytest_plugin.failures import Silencer, failure, split_location
 from awaitguard.rules.doubles import meta_of
+from awaitguard.rules.policy import AG203
 from awaitguard.tree import FsTree, excluded
 
 # The live objects fill a ``patching.PatchCall``; ``patching.judge`` decides as for the scan and the
@@ -231,7 +232,7 @@ class DoubleGuard:
             if not excluded(shown, entry.paths):
                 continue
             name = next((n for n in names if name_matches(n, entry.targets)), "")
-            if not name or (self.silencer is not None and self.silencer.silenced(caller, "AG203")):
+            if not name or (self.silencer is not None and self.silencer.silenced(caller, AG203.code)):
                 continue
             where = f"{self.policy.source}:{entry.line}"
             args = {
@@ -241,7 +242,7 @@ class DoubleGuard:
                 "paths": ", ".join(entry.paths),
             }
             note = os.path.relpath(os.path.join(self.config_root, self.policy.source), self.rootpath)
-            return failure(caller, "AG203", args, [(f"{note}:{entry.line}", "the `real` policy")])
+            return failure(caller, AG203.code, args, [(f"{note}:{entry.line}", "the `real` policy")])
         return ""
 
     def _defined_in_project(self, obj: object) -> bool:
