@@ -149,6 +149,25 @@ class Calls(Resolving):
             return Value(kind, origin=effective, resolver=self)
         if defn.is_generator:
             return Value("gen", origin=effective, resolver=self)
+        return self._result(effective)
+
+    def awaited(self, value: Value) -> Value:
+        """What `await` gives for ``value``: for the coroutine of an `async def`, its result, read from its
+        returns and what it declares as a sync def's is (without the def as origin: it is no plain `def`)."""
+        fn = value.origin
+        if value.kind != "coroutine" or fn is None or fn.kind != "function" or fn.defn is None:
+            return UNKNOWN
+        if not fn.defn.is_async or fn.defn.is_generator or may_declare_awaitable(fn.defn.returns_annotation):
+            return UNKNOWN
+        result = self._result(fn)
+        if result.kind in ("unknown", "awaitable", "coroutine"):
+            return result
+        return dataclasses.replace(result, origin=None, via_property=False)
+
+    def _result(self, effective: Value) -> Value:
+        """What a def's body returns (a sync def's call, an async def's await), or what it declares."""
+        assert effective.defn is not None
+        defn = effective.defn
         facts = self.index.facts(effective.module)
         if facts is None:
             return UNKNOWN

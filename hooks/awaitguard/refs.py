@@ -153,6 +153,9 @@ def ref_of(node: ast.expr | None) -> Ref:
         return UNKNOWN_REF if is_async_genexp(n) else ("genexp",)
     if kind is ast.NamedExpr:
         return ref_of(n.value)
+    if kind is ast.Await:  # `await fetch()`: what the coroutine's def returns
+        inner = ref_of(n.value)
+        return (*inner, "#await") if inner and inner[-1] == "()" else UNKNOWN_REF
     return UNKNOWN_REF
 
 

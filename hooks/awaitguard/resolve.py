@@ -164,6 +164,8 @@ class Resolver(Lookup, Members, Declared, Calls):
                 current = self._many(current, step[6:])
             elif step == "#item":
                 current = self._item(current)
+            elif step == "#await":
+                current = self.awaited(current)
             elif step in ("#enter", "#aenter"):
                 current = self._entered(current, "__aenter__" if step == "#aenter" else "__enter__")
             else:
