@@ -24,6 +24,7 @@ CORE = {
     "source",
     "refs",
     "facts",
+    "rewrites",
     "conditions",
     "exprrefs",
     "resultuse",
@@ -80,6 +81,7 @@ ALLOWED: dict[str, set[str]] = {
     "definitions": {"model", "refs", "exprrefs", "walking"},
     "statements": {"model", "refs", "uses", "exprrefs", "resultuse", "conditions", "walking"},
     "expressions": {"model", "refs", "uses", "exprrefs", "walking"},
+    "rewrites": {"model", "refs"},  # classes made sync-or-async at import (pyrogram's sync.py)
     "facts": {
         "model",
         "refs",
@@ -92,6 +94,7 @@ ALLOWED: dict[str, set[str]] = {
         "definitions",
         "statements",
         "expressions",
+        "rewrites",
     },
     "libraries": {"model", "facts", "source"},
     "workshare": set(),

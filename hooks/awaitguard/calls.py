@@ -184,11 +184,13 @@ class Calls(Resolving):
             return self._declared(effective) if annotation else UNKNOWN
         if is_method and self._delegates_to_self(effective.module, defn):
             return UNKNOWN  # a command layer shared by a sync and an async client: the client decides
-        if defn.returns_param:  # a result that depends on the caller, unless a plain type is declared
-            return self._declared(effective) if annotation else UNKNOWN
         results = [self._value(effective.module, defn.qualname, ref) for ref in defn.returns]
         if not results:
             return Value("plain", origin=effective, resolver=self)
+        if defn.returns_param:  # a result that depends on the caller, unless a plain type is declared
+            if any(r.awaitable() is True for r in results):  # `return coro if running else self`
+                return Value("awaitable", origin=effective, resolver=self)
+            return self._declared(effective) if annotation else UNKNOWN
         if annotation and all(r is NONE for r in results):
             return self._declared(effective)  # an attribute assigned only `None` here: the declaration says more
         verdicts = [r.awaitable() for r in results]

@@ -30,6 +30,8 @@ from awaitguard.model import (
     ScopeFact,
     Site,
 )
+from awaitguard.rewrites import MARKERS as REWRITE_MARKERS
+from awaitguard.rewrites import rewritten
 from awaitguard.source import SourceError, parse
 from awaitguard.statements import Statements
 from awaitguard.suppress import suppressions
@@ -222,4 +224,5 @@ def collect(
         sites=tuple(collector.sites),
         suppressions=suppressions(data),
         is_stub_file=path.endswith(".pyi"),
+        rewrites=rewritten(tree) if all(marker in data for marker in REWRITE_MARKERS) else (),
     )

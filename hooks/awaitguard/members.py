@@ -151,7 +151,7 @@ class Members(Resolving):
             if defs:
                 return self._method(owner, cls, defs)
             values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
-            return self._merge(values)
+            return _placeholder(self._merge(values))
         return self._assigned(before, name)
 
     def _union_member(self, union: Value, name: str) -> Value:
@@ -185,7 +185,7 @@ class Members(Resolving):
             assert cls.defn is not None
             values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
             if values:
-                return self._merge(values)
+                return _placeholder(self._merge(values))
         return UNKNOWN
 
     def _method(self, owner: Value, cls: Value, defs: list[DefFact]) -> Value:
@@ -230,3 +230,9 @@ class Members(Resolving):
             if base_ref and base_ref[-1] in ("n:Protocol", ".Protocol"):
                 return True
         return False
+
+
+def _placeholder(value: Value) -> Value:
+    """A member the class only ever sets to `None` (`_waiter = None`) is a placeholder for a value set from
+    outside (`handler._waiter = loop.create_future()` in a test): what it holds when used is unknown."""
+    return UNKNOWN if value is NONE else value

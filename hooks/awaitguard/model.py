@@ -155,6 +155,7 @@ class ModuleFacts(NamedTuple):
     # lines carrying an awaitguard-ignore or noqa comment: (line, codes) with "" = every code
     suppressions: tuple[tuple[int, str], ...] = ()
     is_stub_file: bool = False  # a .pyi file: results come from annotations
+    rewrites: tuple[Ref, ...] = ()  # classes whose coroutine methods this module makes sync-or-async (rewrites.py)
 
     def suppressed(self, line: int, code: str) -> bool:
         return suppressed(self.suppressions, line, code)

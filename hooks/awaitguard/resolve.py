@@ -57,6 +57,7 @@ class Resolver(Lookup, Members, Declared, Calls):
         self._tables: dict[str, Tables] = {}
         self._memo: dict[tuple[str, str, Ref], Value] = {}
         self._busy: set[tuple[str, str, Ref]] = set()
+        self._rewritten: list[Value] | None = None  # ``rewritten_to_sync``'s classes, found once
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()
         self._mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]] = {}
@@ -246,6 +247,29 @@ class Resolver(Lookup, Members, Declared, Calls):
         if tables is None or len(defs) != 1 or not defs[0].returns_annotation:
             return False
         return self._declared(self._def_value(tables.facts, defs[0])).awaitable() is False
+
+    def rewritten_to_sync(self, value: Value) -> bool:
+        """Whether ``value`` comes from a coroutine method of a class that a module of the project rewrites at
+        import into a sync-or-async API (``rewrites.py``): dropping its result in sync code runs it."""
+        source = value.origin
+        if source is None or source.defn is None or source.defn.kind != "function":
+            return False
+        owner = source.defn.qualname.rpartition(".")[0]
+        if not owner or "<locals>" in owner:
+            return False
+        if self._rewritten is None:
+            self._rewritten = []
+            for path in sorted(self.index.tree.grep({"iscoroutinefunction"})):
+                facts = self.index.facts_for_path(path)
+                for ref in facts.rewrites if facts is not None else ():
+                    cls = self._value(facts.module, "", ref)
+                    if cls.kind == "class" and cls.defn is not None:
+                        self._rewritten.append(cls)
+        return any(
+            cls.module == source.module and cls.defn is not None and cls.defn.qualname == owner
+            for rewritten in self._rewritten
+            for cls, _ in self._mro(rewritten)
+        )
 
     def scope_is_async(self, facts: ModuleFacts, scope: str) -> bool:
         tables = self.tables(facts.module)

@@ -132,10 +132,13 @@ class Statements(Walk):
         scope = self.function_scope()
         value = node.value
         if scope.kind == "function":
-            ref = ref_of(value)
-            if ref and ref[0].startswith("n:") and ref[0][2:] in scope.params and not self._through_self(scope, ref):
-                scope.returns_param = True
-            scope.returns.append(ref)
+            # `return a if c else b`, `return a or b`: each branch is a value the caller may get
+            for branch in _branches(value):
+                ref = ref_of(branch)
+                param = ref and ref[0].startswith("n:") and ref[0][2:] in scope.params
+                if param and not self._through_self(scope, ref):
+                    scope.returns_param = True
+                scope.returns.append(ref)
             returns = scope.node.returns if scope.node is not None else None
             if value is not None and scope.plain_return and not scope.is_async:
                 self.drop(value, "return")
@@ -250,3 +253,13 @@ class Statements(Walk):
                 if isinstance(name, str):
                     self.bind(name, UNKNOWN_REF)
             self.body(case.body)
+
+
+def _branches(value: ast.expr | None) -> list[ast.expr | None]:
+    """The expressions whose value ``value`` may be: both arms of a conditional expression, every operand
+    of ``and``/``or`` (each may be the result), recursively; else ``value`` itself."""
+    if isinstance(value, ast.IfExp):
+        return [*_branches(value.body), *_branches(value.orelse)]
+    if isinstance(value, ast.BoolOp):
+        return [branch for operand in value.values for branch in _branches(operand)]
+    return [value]

@@ -245,6 +245,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     declared_awaitable = context == "return-async" and detail and value.kind == "awaitable" and value.origin is None
     if not (value.is_coroutine() or declared_awaitable):
         return
+    if not resolver.scope_is_async(facts, site.scope) and resolver.rewritten_to_sync(value):
+        return  # a sync-or-async API (`client.stop()` in sync code runs to completion)
     if consumed:
         how = f"passed to `{detail}()` " + _CONSUMED[consumed].format(detail=detail)
     else:
