@@ -261,7 +261,9 @@ class Resolver(Lookup, Members, Declared, Calls):
             self._rewritten = []
             for path in sorted(self.index.tree.grep({"iscoroutinefunction"})):
                 facts = self.index.facts_for_path(path)
-                for ref in facts.rewrites if facts is not None else ():
+                if facts is None:
+                    continue
+                for ref in facts.rewrites:
                     cls = self._value(facts.module, "", ref)
                     if cls.kind == "class" and cls.defn is not None:
                         self._rewritten.append(cls)
