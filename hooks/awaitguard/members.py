@@ -110,6 +110,29 @@ class Members(Resolving):
         # a protocol is structural: what is passed as one may have any member it does not declare
         return None if self._is_protocol(value) else False
 
+    def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool:
+        """Whether a project subclass of ``value``'s class defines one of ``names``: an instance declared as the
+        base may be one of it (`stream: Stream` holding an `Http(Stream)` that has `__aiter__`)."""
+        defn = value.defn
+        if defn is None or not value.module:
+            return False
+        key = (value.module, defn.qualname, names)
+        found = self._subclassed.get(key)
+        if found is None:
+            found = False
+            for path in sorted(self.index.tree.grep({defn.qualname.rsplit(".", 1)[-1]})):
+                facts = self.index.facts_for_path(path)
+                for sub in facts.defs if facts is not None else ():
+                    if found or sub.kind != "class" or sub is defn or not any(n in sub.members for n in names):
+                        continue
+                    assert facts is not None
+                    found = any(
+                        cls.defn is not None and cls.module == value.module and cls.defn.qualname == defn.qualname
+                        for cls, _ in self._mro(self._def_value(facts, sub))
+                    )
+            self._subclassed[key] = found
+        return found
+
     def plainly_built(self, value: Value) -> bool:
         """Whether every class of ``value``'s MRO is known and decorated only by decorators that add no
         member (`@dataclass`, `@final` ...): a project's own class decorator may add `__aenter__`."""

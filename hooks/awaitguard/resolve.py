@@ -57,6 +57,7 @@ class Resolver(Lookup, Members, Declared, Calls):
         self._tables: dict[str, Tables] = {}
         self._memo: dict[tuple[str, str, Ref], Value] = {}
         self._busy: set[tuple[str, str, Ref]] = set()
+        self._subclassed: dict[tuple[str, str, tuple[str, ...]], bool] = {}  # ``subclass_defines``
         self._rewritten: list[Value] | None = None  # ``rewritten_to_sync``'s classes, found once
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()

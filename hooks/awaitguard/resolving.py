@@ -90,12 +90,16 @@ class Resolving(ABC):
     _globals_busy: set[tuple[str, str]]
     # id of a class's DefFact -> (the DefFact, its MRO after itself), from a walk that ran to its end
     _mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]]
+    _subclassed: dict[tuple[str, str, tuple[str, ...]], bool]
 
     @abstractmethod
     def tables(self, module: str) -> Tables | None: ...
 
     @abstractmethod
     def _value(self, module: str, scope: str, ref: Ref) -> Value: ...
+
+    @abstractmethod
+    def _def_value(self, facts: ModuleFacts, defn: DefFact) -> Value: ...
 
     @abstractmethod
     def _local_def(self, module: str, qualname: str) -> Value: ...
@@ -120,6 +124,9 @@ class Resolving(ABC):
 
     @abstractmethod
     def class_has(self, value: Value, member: str) -> bool | None: ...
+
+    @abstractmethod
+    def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool: ...
 
     @abstractmethod
     def plainly_built(self, value: Value) -> bool: ...

@@ -25,6 +25,8 @@ class Oracle(Protocol):
 
     def method_result(self, value: Value, member: str) -> Value: ...
 
+    def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool: ...
+
 
 # bases from `typing`/`collections.abc`/`contextlib` (each spelling), and the members each gives a class
 # deriving from it: its abstract methods and its mixins (typeshed's `typing.pyi` declares them as protocols
@@ -285,7 +287,13 @@ class Value:
             name = self.defn.qualname.rsplit(".", 1)[-1]
             has_enter = self.resolver.class_has(self, "__enter__")
             has_aenter = self.resolver.class_has(self, "__aenter__")
-            if is_async and has_aenter is False and has_enter is False and self.resolver.plainly_built(self):
+            if (
+                is_async
+                and has_aenter is False
+                and has_enter is False
+                and self.resolver.plainly_built(self)
+                and not self.resolver.subclass_defines(self, ("__aenter__", "__enter__"))
+            ):
                 return (
                     f"`{name}`, which has neither `__aenter__` nor `__enter__`",
                     f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
@@ -296,6 +304,7 @@ class Value:
                 and has_aenter is True
                 and self.resolver.class_has(self, "__aexit__") is False
                 and self.resolver.plainly_built(self)
+                and not self.resolver.subclass_defines(self, ("__aexit__",))
             ):
                 return (
                     f"`{name}`, which has `__aenter__` but no `__aexit__`",
@@ -307,13 +316,23 @@ class Value:
                 problem = self._entry_exit_result(name)
                 if problem is not None:
                     return problem
-            if is_async and has_aenter is False and has_enter is True:
+            if (
+                is_async
+                and has_aenter is False
+                and has_enter is True
+                and not self.resolver.subclass_defines(self, ("__aenter__",))
+            ):
                 return (
                     f"`{name}`, which has `__enter__` but no `__aenter__`",
                     f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
                     "use `with`, or add `__aenter__`/`__aexit__`",
                 )
-            if not is_async and has_enter is False and has_aenter is True:
+            if (
+                not is_async
+                and has_enter is False
+                and has_aenter is True
+                and not self.resolver.subclass_defines(self, ("__enter__",))
+            ):
                 return (
                     f"`{name}`, which has `__aenter__` but no `__enter__`",
                     f"TypeError: '{name}' object does not support the context manager protocol",
@@ -406,13 +425,21 @@ class Value:
         if self.self_ref or self.resolver is None or self.defn is None:
             return False
         resolver = self.resolver
-        return all(resolver.class_has(self, name) is False for name in names) and resolver.plainly_built(self)
+        return (
+            all(resolver.class_has(self, name) is False for name in names)
+            and resolver.plainly_built(self)
+            and not resolver.subclass_defines(self, names)
+        )
 
     def _only(self, present: tuple[str, ...], absent: str) -> bool:
         if self.self_ref or self.resolver is None or self.defn is None:
             return False
         has_any = any(self.resolver.class_has(self, name) is True for name in present)
-        return has_any and self.resolver.class_has(self, absent) is False
+        return (
+            has_any
+            and self.resolver.class_has(self, absent) is False
+            and not self.resolver.subclass_defines(self, (absent,))
+        )
 
     def is_coroutine(self) -> bool:
         return self.kind == "coroutine"
