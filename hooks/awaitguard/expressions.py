@@ -31,6 +31,9 @@ _SPECIAL: frozenset[type[ast.AST]] = frozenset(
 )
 
 
+_NOT_THROUGH = frozenset({"consumer", "spread", "for", "async-for"})
+
+
 class Expressions(Walk):
     def drop(self, node: ast.expr, context: str) -> None:
         if isinstance(node, ast.Call) and self.want_sites:
@@ -55,6 +58,17 @@ class Expressions(Walk):
             elif ref and ref[-1] == "()" and not (len(ref) == 2 and ref[0] in BUILTIN_CALLS):
                 consumer_ref = ref_of(consumer) if consumer is not None else UNKNOWN_REF
                 self.site("drop", sub, ref, context, target=detail, target_ref=consumer_ref)
+                self._through(sub, ref, context, detail)
+
+    def _through(self, call: ast.expr, ref: Ref, context: str, detail: str) -> None:
+        """`str_if_bytes(read()) != "OK"`: the call given first to a function named by a plain name is a drop
+        site too, for the rule to judge if that function returns it unchanged (``statements.passed_through``)."""
+        if len(ref) != 2 or context in _NOT_THROUGH or not isinstance(call, ast.Call) or not call.args:
+            return
+        inner = call.args[0]
+        inner_ref = ref_of(inner) if type(inner) is ast.Call else UNKNOWN_REF
+        if inner_ref and inner_ref[-1] == "()":
+            self.site("drop", inner, inner_ref, f"through-{context}", target=detail, target_ref=ref[:1])
 
     def bool_context(self, test: ast.expr) -> None:
         if isinstance(test, ast.Call):

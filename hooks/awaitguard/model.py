@@ -17,6 +17,9 @@ from awaitguard.suppress import suppressed
 #   (..., "#inst")                   an instance of the class before it (a declared type)
 #   (..., "#builtin:list")           an instance of a builtin type, when the name before it is the builtin
 #   ("b:list",)                      a literal or display of a builtin type (`[1, 2]`), at a site
+#   ("p:value",)                     after the branches of `return v.decode() if isinstance(v, bytes) else v`:
+#                                    the parameter is returned unchanged unless it is an instance of a builtin
+#                                    type; unknown as a value
 #   (..., "#enter"), (..., "#aenter") what `with`/`async with` binds with `as`
 #   ()                               unknown
 Ref = tuple[str, ...]

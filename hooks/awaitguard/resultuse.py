@@ -10,6 +10,7 @@ import re
 from awaitguard.uses import coroutine_protocol
 
 _ATTRIBUTE = re.compile(rb"\.[ \t]*(\w+)")
+_SEND = re.compile(rb"\.[ \t]*send[ \t]*\((?![ \t]*\))")  # `.send(value)`, not `.send()`
 
 
 # after the name: an operator that uses its value (`c + 1`, `c == 1`, `c < 2`); `c += 1` counts too
@@ -24,15 +25,20 @@ _BEFORE = re.compile(rb"(?:^|[^\w.])(?<!is )(if|elif|while|not|assert|in)[ \t]+$
 _TEST_END = re.compile(rb"(?:[:),\]]|\n|$|(?:and|or|else)\b)")
 
 
-def result_use(text: bytes, word: bytes) -> str:
+def result_use(text: bytes, word: bytes, consumed: int | None = None) -> str:
     """How ``text`` uses the name ``word`` as if it held a call's result, when ``text`` binds it once
     (``word = ...``) and uses it in no other way; else "". The first such use, as written after the
-    name: ``.attr`` (not a coroutine's own: ``send``, ``close``, ``cr_*`` ...), ``[``, ``(`` (called),
+    name: ``.attr`` (not a coroutine's own: ``close``, ``throw``, ``cr_*`` ...), ``.send(`` (a value sent
+    in: the caller proves it is not `None`, which a just-started coroutine refuses), ``[``, ``(`` (called),
     `` +`` / `` ==`` / `` <`` (an operand), `` if`` (tested for truth), `` in`` (searched), `` for`` (iterated),
-    `` {`` (in an f-string). Occurrences after a dot (``obj.word``) are another object's attribute. Any
-    other use (passed on, awaited, returned, rebound, a parameter of a nested function) may be what the
-    coroutine is for."""
+    `` {`` (in an f-string), `` ->`` (an argument of one of the ``consumed`` consumer calls the caller
+    found by its nodes: ``uses.argument_uses``). Occurrences after a dot (``obj.word``) are another
+    object's attribute. Any other use (passed on, awaited, returned, rebound, a parameter of a nested
+    function) may be what the coroutine is for. With ``consumed`` None, a name that is also passed as an
+    argument (`word)`, `word,`) and used in no other way gives "?": ask again with the count of consumer
+    calls (a walk of the function's nodes, only for the few names that get this far)."""
     first = ""
+    asked = False
     bindings = 0
     size = len(word)
     start = text.find(word)
@@ -46,9 +52,12 @@ def result_use(text: bytes, word: bytes) -> str:
             if head == b".":
                 found = _ATTRIBUTE.match(rest)
                 attr = found.group(1).decode() if found else ""
-                if not attr or coroutine_protocol(attr):
+                if attr == "send" and _SEND.match(rest):
+                    first = first or ".send("
+                elif not attr or coroutine_protocol(attr):
                     return ""
-                first = first or f".{attr}"
+                else:
+                    first = first or f".{attr}"
             elif head == b"[":
                 first = first or "["
             elif head == b"(":
@@ -76,10 +85,38 @@ def result_use(text: bytes, word: bytes) -> str:
                     first = first or " in"
             elif head in (b"}", b"!") and text[:start].rstrip(b" \t").endswith(b"{") and _in_fstring(text, start):
                 first = first or " {"
+            elif head in (b")", b",") and consumed is None:
+                asked = True
+            elif head in (b")", b",") and consumed:
+                consumed -= 1  # one of the consumer calls' arguments (no more of these than the caller found)
+                first = first or " ->"
             else:
                 return ""
         start = text.find(word, end)
-    return first if bindings == 1 else ""
+    if bindings != 1:
+        return ""
+    return "?" if asked else first
+
+
+def argument_lines(text: bytes, word: bytes) -> set[int]:
+    """The lines (counted from 0) where ``text`` passes the name ``word`` on (`word)`, `word,`) or sends it a
+    value (`word.send(`): where ``uses.argument_uses`` looks for the calls."""
+    found: set[int] = set()
+    size = len(word)
+    line = counted = 0
+    start = text.find(word)
+    while start != -1:
+        end = start + size
+        before = text[start - 1 : start] if start else b""
+        after = text[end : end + 1]
+        if not (before.isalnum() or before in (b"_", b".") or after.isalnum() or after == b"_"):
+            rest = text[end : end + 80].lstrip(b" \t")
+            if rest[:1] in (b")", b",") or _SEND.match(rest):
+                line += text.count(b"\n", counted, start)
+                counted = start
+                found.add(line)
+        start = text.find(word, end)
+    return found
 
 
 def _in_fstring(text: bytes, start: int) -> bool:

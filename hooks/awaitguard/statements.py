@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from awaitguard.conditions import static_condition
-from awaitguard.exprrefs import BARE_QUALIFIERS, BUILTIN_CALLS, declared_ref, site_ref, value_ref
+from awaitguard.exprrefs import BARE_QUALIFIERS, BUILTIN_CALLS, declared_ref, site_ref, unparse, value_ref
 from awaitguard.model import (
     NONE_REF,
     PLAIN_REF,
@@ -19,11 +20,60 @@ from awaitguard.refs import (
     dotted,
     expects_raise,
     is_guard,
+    plain_annotation,
     ref_of,
 )
-from awaitguard.resultuse import result_use
-from awaitguard.uses import OPERATORS
+from awaitguard.resultuse import argument_lines, result_use
+from awaitguard.uses import OPERATORS, argument_uses
 from awaitguard.walking import Scope, Walk
+
+_BRANCHING = frozenset({ast.Call, ast.IfExp, ast.BoolOp})
+
+
+def branch_calls(value: ast.expr) -> list[ast.Call]:
+    """The calls ``value`` may evaluate to: itself, a branch of a conditional expression, an operand of
+    `or`/`and` (`cached or fetch()`), recursively."""
+    found: list[ast.Call] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Call:
+            found.append(node)
+        elif isinstance(node, ast.IfExp):
+            stack.extend((node.orelse, node.body))
+        elif isinstance(node, ast.BoolOp):
+            stack.extend(reversed(node.values))
+    return found
+
+
+# builtin types a coroutine is never an instance of
+_BUILTIN_TYPES = frozenset(
+    {"bytes", "str", "bytearray", "memoryview", "int", "float", "bool", "list", "dict", "tuple", "set", "frozenset"}
+)
+
+
+def passed_through(value: ast.IfExp, params: tuple[str, ...]) -> Ref:
+    """`v.decode() if isinstance(v, bytes) else v` for a parameter `v`: ``("p:v",)``, else unknown."""
+    test, kept = value.test, value.orelse
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, kept = test.operand, value.body
+    if not (
+        isinstance(kept, ast.Name)
+        and kept.id in params
+        and isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Name)
+        and test.func.id == "isinstance"
+        and len(test.args) == 2
+        and not test.keywords
+        and isinstance(test.args[0], ast.Name)
+        and test.args[0].id == kept.id
+    ):
+        return UNKNOWN_REF
+    kinds = test.args[1]
+    names = kinds.elts if isinstance(kinds, ast.Tuple) else [kinds]
+    if all(isinstance(name, ast.Name) and name.id in _BUILTIN_TYPES for name in names):
+        return (f"p:{kept.id}",)
+    return UNKNOWN_REF
 
 
 class Statements(Walk):
@@ -50,19 +100,47 @@ class Statements(Walk):
                 e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
             )
         if (
-            isinstance(value, ast.Call)
+            type(value) in _BRANCHING
             and self.scope.kind == "function"
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
             and self.want_sites
         ):
             name = node.targets[0].id
-            if self.uses(name) <= 1:
-                self.drop(value, "unused")
-            elif self.fscope.is_async:  # where coroutines are made and used: sync code rarely calls async defs
-                self._used_as_result(value, ref, name)
+            calls = branch_calls(value)
+            if not self._declared_plain(name, calls):
+                used = self.uses(name) > 1
+                if type(value) is ast.Call and not used:
+                    self.drop(value, "unused")
+                elif used and self.fscope.is_async:
+                    # where coroutines are made and used: sync code rarely calls async defs
+                    for call in calls:  # `x = fetch()`, `x = None if ... else fetch()`, `x = cached or fetch()`
+                        self._used_as_result(call, ref if call is value else ref_of(call), name)
         self.values(value)
         self.exprs(value)
+
+    def _declared_plain(self, name: str, calls: list[ast.Call]) -> bool:
+        """`thumb = None if thumb is None else self.save_file(thumb)` where the parameter is declared `thumb: str`:
+        drop sites for the calls that may be bound (the resolver decides which make a coroutine), when the
+        declaration names plain builtin types only and the function never awaits the name."""
+        scope = self.function_scope()
+        node = scope.node
+        if node is None or not calls or name not in scope.params:
+            return False
+        args = node.args
+        param = next((a for a in (*args.posonlyargs, *args.args, *args.kwonlyargs) if a.arg == name), None)
+        if param is None or not plain_annotation(param.annotation) or param.annotation is None:
+            return False
+        self.uses(name)  # reads the function's text
+        text = scope.text or b""
+        if re.search(rb"\bawait\s+" + name.encode() + rb"\b", text):
+            return False  # the name is awaited somewhere: its declaration is what is wrong
+        declared = unparse(param.annotation)
+        for call in calls:
+            ref = ref_of(call)
+            if ref and ref[-1] == "()":
+                self.site("drop", call, ref, "declared", target=f"{name}: {declared}")
+        return True
 
     def _used_as_result(self, value: ast.Call, ref: Ref, name: str) -> None:
         """`done = self.send_updates()` then only `done.values()` / `done[0]`: a drop site when the call
@@ -73,12 +151,33 @@ class Statements(Walk):
             return
         if len(ref) == 2 and ref[0] in BUILTIN_CALLS:
             return
-        text = self.function_scope().text
+        scope = self.function_scope()
+        text = scope.text
         word = name.encode()
-        if text is None:
+        if text is None or scope.node is None:
             return
         use = result_use(text, word)
-        if use:
+        if use in ("?", ".send("):  # passed as an argument, or sent a value: what the calls are needs the nodes
+            top = scope.node.lineno
+            arguments = argument_uses(scope.node, name, {top + line for line in argument_lines(text, word)})
+            consumed = sum(kind == "consumer" for kind, _ in arguments)
+            if use == "?":
+                use = result_use(text, word, consumed) if consumed else ""
+        else:
+            arguments = []
+        if use == " ->":  # passed to a consumer: `str(name)`, `log.info("%s", name)`, `"{}".format(name)`
+            call = next(call for kind, call in arguments if kind == "consumer")
+            func = call.func
+            shown = dotted(func) or ".format"  # `"...".format`: the one consumer with no dotted name
+            self.site("drop", value, ref, "assigned", target=f"{name} -> {shown}", target_ref=ref_of(func))
+        elif use == ".send(":  # `name.send(value)`: awaited, or the value must be proved not `None`
+            sent = next(((kind, call) for kind, call in arguments if kind in ("send", "await-send")), None)
+            if sent is not None:
+                kind, call = sent
+                awaited = "await " if kind == "await-send" else ""
+                target_ref = site_ref(call.args[0])[0]
+                self.site("drop", value, ref, "assigned", target=f"{awaited}{name}.send(", target_ref=target_ref)
+        elif use:
             self.site("drop", value, ref, "assigned", target=f"{name}{use}")
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
@@ -139,6 +238,10 @@ class Statements(Walk):
                 if param and not self._through_self(scope, ref):
                     scope.returns_param = True
                 scope.returns.append(ref)
+            if type(value) is ast.IfExp:  # `v.decode() if isinstance(v, bytes) else v`: also ("p:v",), last
+                passed = passed_through(value, scope.params)
+                if passed:
+                    scope.returns.append(passed)
             returns = scope.node.returns if scope.node is not None else None
             if value is not None and scope.plain_return and not scope.is_async:
                 self.drop(value, "return")

@@ -15,7 +15,7 @@ create a coroutine.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from awaitguard.refs import CONSUMERS, LOG_METHODS, dotted
@@ -266,3 +266,70 @@ _SEARCH: dict[type[ast.expr], Callable[[Any, list[Use], list[ast.expr]], None]] 
     ast.DictComp: _comprehension,
     ast.GeneratorExp: _comprehension,
 }
+
+
+def argument_uses(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, lines: Collection[int]
+) -> list[tuple[str, ast.Call]]:
+    """How ``name`` is passed whole to calls that only want a value, in ``function``'s body (nested
+    functions, lambdas and classes aside), in source order: ("consumer", call) for a positional argument of a
+    consumer (by its short name; the resolver confirms the callee), a logging method or `"...".format`
+    (keywords too), ("send", call) for `name.send(value)` ("await-send" when awaited). Only the nodes
+    spanning one of ``lines`` (where the name is written) are searched."""
+    found: list[tuple[str, ast.Call]] = []
+    if not lines:
+        return found
+    low, high = min(lines), max(lines)
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node: Any = stack.pop()
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.Lambda or kind is ast.ClassDef:
+            continue
+        first = getattr(node, "lineno", None)
+        if first is not None:
+            last = node.end_lineno or first
+            if last < low or first > high or not any(first <= line <= last for line in lines):
+                continue
+        if kind is ast.Await and type(node.value) is _CALL and _sends(node.value, name):
+            found.append(("await-send", node.value))
+            stack.extend(ast.iter_child_nodes(node.value))
+            continue
+        if kind is _CALL:
+            func = node.func
+            if _sends(node, name):
+                found.append(("send", node))
+            elif _wants_value(func):
+                args = list(node.args)
+                if type(func) is _ATTRIBUTE and func.attr == "format":
+                    args.extend(keyword.value for keyword in node.keywords if keyword.arg is not None)
+                found.extend(("consumer", node) for arg in args if type(arg) is _NAME and arg.id == name)
+        stack.extend(ast.iter_child_nodes(node))
+    found.sort(key=lambda use: (use[1].lineno, use[1].col_offset))
+    return found
+
+
+def _sends(call: ast.Call, name: str) -> bool:
+    """`name.send(value)`."""
+    func = call.func
+    return (
+        type(func) is _ATTRIBUTE
+        and func.attr == "send"
+        and type(func.value) is _NAME
+        and func.value.id == name
+        and len(call.args) == 1
+        and not call.keywords
+    )
+
+
+def _wants_value(func: ast.expr) -> bool:
+    """A consumer by its name (``refs.CONSUMERS``: `str`, `len`, `json.dumps` ...), a logging method, or
+    the `format` of a string literal."""
+    if type(func) is _NAME:
+        return func.id in CONSUMERS
+    if type(func) is not _ATTRIBUTE:
+        return False
+    if func.attr == "format":
+        base = func.value
+        return type(base) is ast.Constant and isinstance(base.value, str)
+    return func.attr in LOG_METHODS or dotted(func) in CONSUMERS

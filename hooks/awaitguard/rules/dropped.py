@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from awaitguard.findings import Finding
 from awaitguard.model import ModuleFacts, Site
 from awaitguard.rules._base import RuleMeta, finding
+from awaitguard.values import Value
 
 if TYPE_CHECKING:
     from awaitguard.resolve import Resolver
@@ -34,11 +35,16 @@ the result (`len`, `str`, `repr`, `int`, `float`, `bool`, `print`, `json.dumps`,
 `list`, `dict`, `set`, `tuple`, `min`, `max`, logging calls, `"{}".format(...)`, `"%s" % ...`), or
 returned unawaited from an `async def` that is unannotated or whose return annotation declares a result
 that is never awaitable (`-> int`, `-> Response` of a class without `__await__`; there an awaitable from a
-declared `Callable[..., Awaitable[T]]` counts too), and a coroutine assigned to a name that is then only
-asked for attributes or items (`done = send_updates()` then `done.values()`). Calls from sync functions are
-covered too. Passing the coroutine to any other function (`create_task`, `gather`, `ensure_future`,
-`asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`,
-a comprehension) is AG104's finding, so each line gets one code.
+declared `Callable[..., Awaitable[T]]` counts too), and a coroutine assigned to a name (also as a branch of
+`x if c else y` or an operand of `or`/`and`) that is then only used as its result: asked for attributes or
+items (`done = send_updates()` then `done.values()`), tested, compared, iterated, passed to one of the
+functions above, or given a value with `.send(...)` (a just-started coroutine refuses anything but `None`;
+awaited, `await session.send(...)`, it never completes). A coroutine assigned to a parameter declared with
+plain builtin types (`thumb: str`), and one given to a function that returns it unchanged (`return
+v.decode() if isinstance(v, bytes) else v`) and then used as a value (`str_if_bytes(read()) != "OK"`), are
+reported too. Calls from sync functions are covered too. Passing the coroutine to any other function
+(`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts
+as a use. Iterating it (`for`, `async for`, a comprehension) is AG104's finding, so each line gets one code.
 
 **Why is this bad?**
 
@@ -92,7 +98,8 @@ other calls, lambdas or comprehensions (`foo(count_items() + 1)` is not reported
 recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be resolved. A name
 bound to a coroutine is judged only in an `async def` that binds it once and uses it in no other
 way (awaited, passed on or rebound anywhere, it is taken as used), and not for a call named like a
-class (`Builder()`).
+class (`Builder()`). A name passed to any other call (`self.finish(form)`, `Request(thumb=thumb)`) is taken
+as used, whatever that callee does with it.
 """,
 )
 
@@ -136,6 +143,14 @@ _HOW = {
     "iterable)",
     "assigned-iter": "assigned to `{name}`, then iterated (TypeError: 'coroutine' object is not iterable)",
     "assigned-fstring": "assigned to `{name}`, then formatted into an f-string (it shows `<coroutine object ...>`)",
+    "declared": "assigned to `{name}`, declared `{name}: {detail}` (whatever reads `{name}` gets the coroutine, "
+    "not the `{detail}` it declares)",
+    "assigned-format": "assigned to `{name}`, then formatted with `.format()` (it shows `<coroutine object ...>`)",
+    "assigned-send": "assigned to `{name}`, then given a value with `{name}.send(...)` as if it were its result "
+    "(TypeError: can't send non-None value to a just-started coroutine)",
+    "assigned-await-send": "assigned to `{name}`, then awaited as `await {name}.send(...)` as if it were its result "
+    "(TypeError: can't send non-None value to a just-started coroutine; sent `None`, it only runs to its first "
+    "suspension)",
 }
 # the use after ``name`` in an "assigned" target (``resultuse.result_use``): its context, and its detail
 _ASSIGNED_USES = {
@@ -192,6 +207,7 @@ _FIX = {
     "spread": "unpack `{detail}(await {expr})`",
     "return-async": "write `return await {expr}`",
     "return-coroutine": "write `return await {expr}`",
+    "declared": "write `await {expr}` where its value is assigned to `{name}`",
     "assigned-attribute": "write `{name} = await {expr}`",
     "assigned-subscript": "write `{name} = await {expr}`",
     **{
@@ -205,6 +221,10 @@ _FIX = {
             "assigned-in",
             "assigned-iter",
             "assigned-fstring",
+            "assigned-format",
+            "assigned-consumer",
+            "assigned-send",
+            "assigned-await-send",
         )
     },
 }
@@ -214,19 +234,57 @@ _ORDER = frozenset({"<", "<=", ">", ">="})
 _STATEMENTS = frozenset({"statement", "unused", "bool", "fstring", "return"})
 
 
+def _not_none(value: Value) -> bool:
+    """A value that cannot be `None`: a literal or display, or an instance made by calling a class (a function's
+    result may be `None` on a path its merged value hides)."""
+    origin = value.origin
+    if value.kind == "builtin":
+        return origin is None or origin.kind != "function"
+    return value.kind == "instance" and origin is not None and origin.kind == "class"
+
+
+def _returned_unchanged(resolver: Resolver, facts: ModuleFacts, site: Site) -> str:
+    """The name of the plain function a through site's call is given to, when that function returns its first
+    parameter unchanged unless it is an instance of a builtin type (a coroutine never is); else ""."""
+    callee = resolver.value(facts, site.scope, site.target_ref)
+    defn = callee.defn
+    if callee.kind != "function" or defn is None or "." in defn.qualname or not defn.params:
+        return ""
+    first = defn.params[0]
+    # one `return`, the conditional expression: its two branches, then the marker (``statements.passed_through``)
+    returns = defn.returns
+    if defn.is_async or defn.is_generator or defn.decorators or len(returns) != 3:
+        return ""
+    return defn.qualname if returns[2] == (f"p:{first}",) and (f"n:{first}",) in returns[:2] else ""
+
+
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
     if site.guarded or (site.expects_error and site.context not in _STATEMENTS):
         return
     context, detail = site.context, site.target
-    name = attr = ""
+    name = attr = through = ""
+    if context.startswith("through-"):  # `str_if_bytes(read()) != "OK"`: the use is of what the function returns
+        through = _returned_unchanged(resolver, facts, site)
+        if not through:
+            return
+        context = context[8:]
     if context == "assigned":  # `done = fetch()` ... `done.values()`: target is "done.values", "done[", "done +"
         name, _, attr = detail.partition(".")
-        if attr:
+        if " -> " in detail:  # "done -> print": passed to a consumer
+            name, _, detail = detail.partition(" -> ")
+            context, attr = ("assigned-format", "") if detail == ".format" else ("assigned-consumer", "")
+        elif attr == "send(":
+            context = "assigned-send"
+            if name.startswith("await "):  # `await name.send(...)`: whatever is sent, the body never completes
+                name, context = name[6:], "assigned-await-send"
+        elif attr:
             context = "assigned-attribute"
         elif detail.endswith("["):
             name, context = detail.rstrip("["), "assigned-subscript"
         else:
             name, context, detail = _assigned_use(detail)
+    elif context == "declared":  # "thumb: str": a parameter declared plain, bound to the call's value
+        name, _, detail = detail.partition(": ")
     elif context == "arithmetic" and detail.startswith("unary "):
         context, detail = "unary", detail[6:]
     elif context == "compare" and detail in _ORDER:
@@ -237,9 +295,14 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         if not resolver.declares_plain_result(facts, site.scope):
             return
         context = "return-async"
-    consumed = resolver.consumer(facts, site) if context == "consumer" else ""
-    if context == "consumer" and not consumed:
+    if context == "assigned-consumer":
+        consumed = resolver.consumer(facts, site._replace(target=detail))
+    else:
+        consumed = resolver.consumer(facts, site) if context == "consumer" else ""
+    if context in ("consumer", "assigned-consumer") and not consumed:
         return  # passed to a function that may want the coroutine itself
+    if context == "assigned-send" and not _not_none(resolver.value(facts, site.scope, site.target_ref)):
+        return  # `c.send(None)` starts the coroutine: the value sent must be something else
     value = resolver.value(facts, site.scope, site.ref)
     # returned where a result is declared: an awaitable a declared `Callable[..., Awaitable[T]]` gives too
     declared_awaitable = context == "return-async" and detail and value.kind == "awaitable" and value.origin is None
@@ -249,10 +312,15 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         return  # a sync-or-async API (`client.stop()` in sync code runs to completion)
     if consumed:
         how = f"passed to `{detail}()` " + _CONSUMED[consumed].format(detail=detail)
+        if name:
+            how = f"assigned to `{name}`, then {how}"
     else:
         kind = "a mapping" if detail == "**" else "an iterable"
         how = _HOW[context].format(detail=detail, name=name, attr=attr, kind=kind)
-    fix = _FIX["log" if consumed == "log" else context].format(expr=site.shown, detail=detail, name=name)
+    fix = _FIX["log" if consumed == "log" and not name else context].format(expr=site.shown, detail=detail, name=name)
+    if through:
+        how = f"returned unchanged by `{through}()`, then {how}"
+        fix = f"pass `await {site.shown}` to `{through}()`"
     if context != "return" and not resolver.scope_is_async(facts, site.scope):  # `await` there: a SyntaxError
         where = f"make `{site.scope}` an `async def`" if site.scope else "move this into an `async def`"
         fix = f"{where}, then {fix}"
