@@ -231,7 +231,8 @@ def parse_annotation(text: str) -> ast.expr | None:
 
 
 def annotation_ref(node: ast.expr) -> Ref:
-    """A declared type as "an instance of this class": ``X``, ``m.X``, ``"X"``, ``X | None``, ``Optional[X]``.
+    """A declared type as "an instance of this class": ``X``, ``m.X``, ``"X"``, ``X | None``, ``Optional[X]``;
+    ``type[X]`` as the class ``X`` itself.
 
     A builtin type (``int``, ``list[int]``, ``typing.Dict[str, X]``) is ``(name ref, "#builtin:type")``: the
     resolver checks that the name is the builtin (not a project class of that name).
@@ -248,7 +249,10 @@ def annotation_ref(node: ast.expr) -> Ref:
         node = sides[0]
     if isinstance(node, ast.Subscript):  # Optional[X] -> X; a generic class `Queue[int]` -> Queue
         name = dotted(node.value).rsplit(".", 1)[-1]
-        if name in ("Union", "Annotated", "Type", "type", "ClassVar", "Final"):
+        if name in ("Type", "type"):  # `type[Connection]`: the class itself (calling it makes a Connection)
+            inner = annotation_ref(node.slice)
+            return inner[:-1] if inner and inner[-1] == "#inst" else UNKNOWN_REF
+        if name in ("Union", "Annotated", "ClassVar", "Final"):
             return UNKNOWN_REF
         if name == "Optional":
             return annotation_ref(node.slice)
