@@ -190,6 +190,9 @@ def test_json_holds_every_contract_key() -> None:
         assert obj["fix"] == fix(finding)
         assert obj["slug"] == CODES[finding.code].slug
         assert obj["args"] == finding.kwargs
+        # the data is enough: the message and the fix are the rule's templates filled with it
+        assert CODES[obj["code"]].template.format_map(obj["args"]) == obj["message"]
+        assert CODES[obj["code"]].fix.format_map(obj["args"]) == obj["fix"]
         assert obj["impact"] is finding.impact
         assert obj["related"] == [
             {"path": r.path, "line": r.line, "col": r.col, "message": r.note} for r in finding.related
@@ -264,6 +267,7 @@ def test_sarif_structure() -> None:
         assert [r["physicalLocation"]["region"]["startLine"] for r in related] == [r.line for r in finding.related]
         assert result["properties"]["fix"] == fix(finding)
         assert result["properties"]["impact"] is finding.impact
+        assert result["properties"]["args"] == finding.kwargs
 
     (invocation,) = run["invocations"]
     assert invocation["executionSuccessful"] is False

@@ -23,6 +23,19 @@ from awaitguard.uses import value_uses
 from awaitguard.walking import Walk, push_children
 
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
+# a mock's return_value written as one of these is never awaitable: the mock stays a sync double
+_NEVER_AWAITABLE = (
+    ast.Constant,
+    ast.JoinedStr,
+    ast.Dict,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.Lambda,
+)
 _LEAVES = frozenset({ast.Name, ast.Constant, ast.JoinedStr, ast.Lambda})  # expressions that use no call's value
 # expression nodes ``exprs`` does more with than search their children
 _SPECIAL: frozenset[type[ast.AST]] = frozenset(
@@ -229,8 +242,14 @@ class Expressions(Walk):
 
     @staticmethod
     def _double(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref, ast.expr | None]:
-        if isinstance(new, ast.Call) and any(k.arg == "side_effect" for k in new.keywords):
-            return UNKNOWN_REF, None  # a mock whose call raises (or runs a function) is not judged
+        if isinstance(new, ast.Call) and any(
+            k.arg == "side_effect" or (k.arg == "return_value" and not isinstance(k.value, _NEVER_AWAITABLE))
+            for k in new.keywords
+        ):
+            # a mock whose call raises (or runs a function), or returns what may be awaitable (a future
+            # made elsewhere): what its call gives is not judged (patching.PatchCall's side_effect and
+            # return_value, which the walk does not record)
+            return UNKNOWN_REF, None
         if new is not None:
             return ref_of(new), new
         if new_callable is not None:

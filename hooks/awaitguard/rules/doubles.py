@@ -142,7 +142,8 @@ Reported only for an `async def` target that code outside the tests awaits somew
 `await ...name(`), by each of the three hooks: a target that production only hands to a runner
 accepting both kinds may be meant to be replaced by a sync double, and so may a plain `def` that
 returns a task or a future. Targets and doubles a hook cannot resolve or classify are silent, as
-for AG201, and so is a mock the test configures after patching it (`m.return_value = ...`); a patch
+for AG201, and so is a mock the test configures after patching it (`m.return_value = ...`) or
+whose `return_value` the scanner cannot tell is never awaitable (a future made elsewhere); a patch
 with `autospec=True` is never reported.
 """,
 )
