@@ -356,6 +356,36 @@ class Value:
                 )
         return None
 
+    def _aiter_result(self) -> tuple[str, str, str] | None:
+        """`async for` calls `__anext__` on what `__aiter__` returns: a coroutine (an `async def __aiter__`,
+        as before Python 3.7) or an instance of a plainly built class without `__anext__` fails."""
+        resolver = self.resolver
+        if self.self_ref or resolver is None or self.defn is None:
+            return None
+        if resolver.class_has(self, "__aiter__") is not True or not resolver.plainly_built(self):
+            return None
+        result = resolver.method_result(self, "__aiter__")
+        if result.overridable:
+            return None
+        name = self.type_name()
+        if result.kind == "coroutine":
+            got, what, fix = "coroutine", "a coroutine (an `async def __aiter__`)", "make `__aiter__` a plain `def`"
+        elif (
+            result.kind == "instance"
+            and not result.self_ref
+            and resolver.class_has(result, "__anext__") is False
+            and resolver.plainly_built(result)
+        ):
+            got = result.type_name()
+            what, fix = f"`{got}`, which has no `__anext__`", f"give `{got}` an `async def __anext__`"
+        else:
+            return None
+        return (
+            f"`{name}`, whose `__aiter__` returns {what}",
+            f"TypeError: 'async for' received an object from __aiter__ that does not implement __anext__: {got}",
+            fix,
+        )
+
     def iteration_problem(self, is_async: bool) -> tuple[str, str, str] | None:
         kind = self.kind
         if kind == "union":
@@ -405,7 +435,7 @@ class Value:
                     f"TypeError: 'async for' requires an object with __aiter__ method, got {got}",
                     "`async for` needs an object whose `__aiter__` returns an async iterator",
                 )
-            return None
+            return self._aiter_result() if kind == "instance" else None
         if kind in ("asyncgen", "coroutine") or (kind == "instance" and self._only(("__aiter__",), "__iter__")):
             got = self.type_name()
             what = {

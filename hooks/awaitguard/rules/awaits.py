@@ -154,7 +154,8 @@ AG104 = RuleMeta(
 Finds `async for` over a value that is only a sync iterable (a generator, a list, a class with
 `__iter__` but no `__aiter__`, a value declared `list[int]`/`dict[str, X]`/`str`, a literal or
 display such as `[1, 2]`) or not iterable at all (a declared `int`, an instance of a class with
-neither `__aiter__` nor `__iter__`, a class object such as `async for row in Rows:`), `for` over
+neither `__aiter__` nor `__iter__`, a class object such as `async for row in Rows:`), or whose
+`__aiter__` returns a coroutine (an `async def __aiter__`) or an object without `__anext__`, `for` over
 an async generator or an async iterator, and either form (or a comprehension) over a coroutine
 that was not awaited. Those coroutines are never reported
 as AG102 as well: one line, one code.
