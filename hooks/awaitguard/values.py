@@ -299,21 +299,8 @@ class Value:
                     f"TypeError: '{name}' object does not support the asynchronous context manager protocol",
                     "`async with` needs an object with `__aenter__`/`__aexit__`",
                 )
-            if (
-                is_async
-                and has_aenter is True
-                and self.resolver.class_has(self, "__aexit__") is False
-                and self.resolver.plainly_built(self)
-                and not self.resolver.subclass_defines(self, ("__aexit__",))
-            ):
-                return (
-                    f"`{name}`, which has `__aenter__` but no `__aexit__`",
-                    f"TypeError: '{name}' object does not support the asynchronous context manager protocol "
-                    "(missed __aexit__ method)",
-                    "add an `async def __aexit__(self, *exc)`",
-                )
             if is_async and has_aenter is True and self.resolver.plainly_built(self):
-                problem = self._entry_exit_result(name)
+                problem = self._entry_exit_problem(name)
                 if problem is not None:
                     return problem
             if (
@@ -340,18 +327,28 @@ class Value:
                 )
         return None
 
-    def _entry_exit_result(self, name: str) -> tuple[str, str, str] | None:
-        """`async with` awaits what `__aenter__` and `__aexit__` return: a plain `def` returning what is
-        known not to be awaitable fails (its result is judged only when no subclass hook may decide it)."""
+    def _entry_exit_problem(self, name: str) -> tuple[str, str, str] | None:
+        """`async with` needs `__aexit__` too, and awaits what both return: a plain `def` returning what is known
+        not to be awaitable fails (judged only when no subclass or subclass hook may decide it)."""
         assert self.resolver is not None
+        if self._lacks(("__aexit__",)):
+            return (
+                f"`{name}`, which has `__aenter__` but no `__aexit__`",
+                f"TypeError: '{name}' object does not support the asynchronous context manager protocol "
+                "(missed __aexit__ method)",
+                "add an `async def __aexit__(self, *exc)`",
+            )
         for method in ("__aenter__", "__aexit__"):
             result = self.resolver.method_result(self, method)
             if result.awaitable() is False and not result.overridable:
+                if self.resolver.subclass_defines(self, (method,)):
+                    continue
                 got = result.type_name() or result.name
                 returned = f"{_article(got)} `{got}`" if got else "no awaitable"
+                error = f"TypeError: 'async with' received an object from {method} that does not implement __await__"
                 return (
                     f"`{name}`, whose plain `def {method}` returns {returned}",
-                    f"TypeError: 'async with' received an object from {method} that does not implement __await__",
+                    error,
                     f"make `{method}` an `async def`",
                 )
         return None
@@ -360,30 +357,20 @@ class Value:
         """`async for` calls `__anext__` on what `__aiter__` returns: a coroutine (an `async def __aiter__`,
         as before Python 3.7) or an instance of a plainly built class without `__anext__` fails."""
         resolver = self.resolver
-        if self.self_ref or resolver is None or self.defn is None:
+        if self.self_ref or resolver is None or resolver.class_has(self, "__aiter__") is not True:
             return None
-        if resolver.class_has(self, "__aiter__") is not True or not resolver.plainly_built(self):
+        if not resolver.plainly_built(self) or resolver.subclass_defines(self, ("__aiter__",)):
             return None
         result = resolver.method_result(self, "__aiter__")
-        if result.overridable:
+        coroutine = result.kind == "coroutine"
+        if result.overridable or not (coroutine or (result.kind == "instance" and result._lacks(("__anext__",)))):
             return None
-        name = self.type_name()
-        if result.kind == "coroutine":
-            got, what, fix = "coroutine", "a coroutine (an `async def __aiter__`)", "make `__aiter__` a plain `def`"
-        elif (
-            result.kind == "instance"
-            and not result.self_ref
-            and resolver.class_has(result, "__anext__") is False
-            and resolver.plainly_built(result)
-        ):
-            got = result.type_name()
-            what, fix = f"`{got}`, which has no `__anext__`", f"give `{got}` an `async def __anext__`"
-        else:
-            return None
+        got = result.type_name()
         return (
-            f"`{name}`, whose `__aiter__` returns {what}",
+            f"`{self.type_name()}`, whose `__aiter__` returns "
+            + ("a coroutine (an `async def __aiter__`)" if coroutine else f"`{got}`, which has no `__anext__`"),
             f"TypeError: 'async for' received an object from __aiter__ that does not implement __anext__: {got}",
-            fix,
+            "make `__aiter__` a plain `def`" if coroutine else f"give `{got}` an `async def __anext__`",
         )
 
     def iteration_problem(self, is_async: bool) -> tuple[str, str, str] | None:
