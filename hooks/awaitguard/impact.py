@@ -21,8 +21,9 @@ from awaitguard.index import Index
 from awaitguard.judge import run_rules
 from awaitguard.model import FileChange, ModuleFacts
 from awaitguard.resolve import Resolver
+from awaitguard.rules._base import Flipped, flipped_note
 from awaitguard.rules.doubles import META as DOUBLES_META
-from awaitguard.rules.missing import check_removed
+from awaitguard.rules.missing import Removal, check_removed
 from awaitguard.values import Value
 
 DOUBLES = frozenset(meta.code for meta in DOUBLES_META)  # a double's finding names its target
@@ -34,7 +35,7 @@ class Flip:
     qualname: str
     path: str  # where the new definition is (or the old one, when removed)
     line: int
-    change: str  # "was `async def` before this commit"
+    how: Flipped  # what the change did to it (the rules word it: ``flipped_note``)
 
 
 def _summary(resolver: Resolver, value: Value) -> tuple[object, ...]:
@@ -53,14 +54,14 @@ def _summary(resolver: Resolver, value: Value) -> tuple[object, ...]:
     return (value.kind,)
 
 
-def _describe(old: Value, new: Value) -> str:
+def _describe(old: Value, new: Value) -> Flipped:
     if old.kind == "function" and old.defn is not None and new.defn is not None and old.kind == new.kind:
         if old.defn.is_async != new.defn.is_async:
-            return f"was `{'async def' if old.defn.is_async else 'def'}` before this commit"
-        return "its result changed awaitability in this commit"
+            return "was-async" if old.defn.is_async else "was-sync"
+        return "result"
     if old.kind == "class" and new.kind == "class":
-        return "its async protocol methods changed in this commit"
-    return "it points elsewhere since this commit"
+        return "protocols"
+    return "elsewhere"
 
 
 def _module_names(facts: ModuleFacts) -> set[str]:
@@ -72,12 +73,12 @@ def _module_names(facts: ModuleFacts) -> set[str]:
 
 def compare(
     old_index: Index, new_index: Index, changes: Sequence[FileChange]
-) -> tuple[list[Flip], dict[tuple[str, str], tuple[str, int, str]]]:
+) -> tuple[list[Flip], dict[tuple[str, str], Removal]]:
     """Definitions whose awaitability flipped, and definitions that disappeared."""
     old_resolver = Resolver(old_index)
     new_resolver = Resolver(new_index)
     flips: list[Flip] = []
-    removed: dict[tuple[str, str], tuple[str, int, str]] = {}
+    removed: dict[tuple[str, str], Removal] = {}
     for change in changes:
         old_path = change.old_path or (change.path if change.status in ("M", "D") else None)
         if old_path is None or not old_path.endswith((".py", ".pyi")):
@@ -96,16 +97,16 @@ def compare(
         for name in gone:
             defn = old_top[name]
             if moved:
-                change_text = (
-                    "its module was deleted or moved"
+                removal = (
+                    Removal(old_path, defn.line, "module-deleted")
                     if new_facts is None
-                    else f"its module moved to `{new_facts.module}`"
+                    else Removal(old_path, defn.line, "module-moved", new_facts.module)
                 )
             elif len(gone) == 1 and len(added) == 1:
-                change_text = f"renamed to `{added[0]}`"
+                removal = Removal(old_path, defn.line, "renamed", added[0])
             else:
-                change_text = "deleted"
-            removed[(old_module, name)] = (old_path, defn.line, change_text)
+                removal = Removal(old_path, defn.line, "deleted")
+            removed[(old_module, name)] = removal
         if new_facts is None or moved:
             continue
         for qualname in sorted(_module_names(old_facts) & new_names):
@@ -170,19 +171,17 @@ def flipped_findings(resolver: Resolver, index: Index, flips: Sequence[Flip]) ->
                     r.path,
                     r.line,
                     r.col,
-                    f"{r.note} ({hit.change})" if (r.path, r.line) == (hit.path, hit.line) else r.note,
+                    f"{r.note} ({flipped_note(hit.how)})" if (r.path, r.line) == (hit.path, hit.line) else r.note,
                 )
                 for r in finding.related
-            ] or [Related(hit.path, hit.line, 1, f"`{hit.qualname}` changed: {hit.change}")]
+            ] or [Related(hit.path, hit.line, 1, f"`{hit.qualname}` changed: {flipped_note(hit.how)}")]
             out.append(
                 Finding(finding.path, finding.line, finding.col, finding.code, finding.args, tuple(related), True)
             )
     return out
 
 
-def removed_findings(
-    resolver: Resolver, index: Index, removed: dict[tuple[str, str], tuple[str, int, str]]
-) -> list[Finding]:
+def removed_findings(resolver: Resolver, index: Index, removed: dict[tuple[str, str], Removal]) -> list[Finding]:
     """Uses, in the files that name them, of the definitions the change removed (``rules.missing``)."""
     if not removed:
         return []

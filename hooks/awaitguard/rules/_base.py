@@ -36,3 +36,19 @@ def finding(resolver: Resolver, facts: ModuleFacts, site: Site, meta: RuleMeta, 
     if value.defined_at:
         args.setdefault("defined_at", value.defined_at)
     return Finding.make(facts.path, site.line, site.col, meta.code, args, related)
+
+
+# How a definition a change kept flipped (``impact.compare``): an impact finding's note says it.
+Flipped = Literal["was-async", "was-sync", "result", "protocols", "elsewhere"]
+_FLIPPED: dict[str, str] = {
+    "was-async": "was `async def` before this commit",
+    "was-sync": "was `def` before this commit",
+    "result": "its result changed awaitability in this commit",
+    "protocols": "its async protocol methods changed in this commit",
+    "elsewhere": "it points elsewhere since this commit",
+}
+
+
+def flipped_note(how: Flipped) -> str:
+    """What the change did to a definition an impact finding depends on, for its note."""
+    return _FLIPPED[how]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from awaitguard.findings import Finding, Related
 from awaitguard.model import ModuleFacts
@@ -56,20 +57,43 @@ META = (AG105,)
 KINDS: frozenset[str] = frozenset()
 
 
+Gone = Literal["deleted", "renamed", "module-deleted", "module-moved"]
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A top-level definition a change removed, as ``impact.compare`` found it: where it was, and
+    what became of it (``to``: the new name when renamed, the new module when its module moved)."""
+
+    path: str
+    line: int
+    how: Gone
+    to: str = ""
+
+
+def _change(removal: Removal) -> str:
+    if removal.how == "renamed":
+        return f"renamed to `{removal.to}`"
+    if removal.how == "module-moved":
+        return f"its module moved to `{removal.to}`"
+    if removal.how == "module-deleted":
+        return "its module was deleted or moved"
+    return "deleted"
+
+
 def check_removed(
-    resolver: Resolver, facts: ModuleFacts, removed: Mapping[tuple[str, str], tuple[str, int, str]]
+    resolver: Resolver, facts: ModuleFacts, removed: Mapping[tuple[str, str], Removal]
 ) -> Iterator[Finding]:
-    """``removed`` maps (module, name) to (path, line, what happened) of the old definition."""
+    """``removed`` maps (module, name) to what the change did to the definition."""
     for imp in facts.imports:
         if imp.attr is None:
             continue
         key = (imp.module, imp.attr)
         if key not in removed or resolver.module_binds(imp.module, imp.attr):
             continue
-        old_path, old_line, change = removed[key]
-        if change.startswith("renamed to "):
-            # the change text quotes the new name already (renamed to `name`): quote it once here too
-            fix = f"import `{change.removeprefix('renamed to ').strip('`')}` instead"
+        removal = removed[key]
+        if removal.how == "renamed":
+            fix = f"import `{removal.to}` instead"
         else:
             fix = f"remove the import, or restore `{imp.attr}` in `{imp.module}`"
         yield Finding.make(
@@ -77,7 +101,7 @@ def check_removed(
             imp.line,
             1,  # imports are recorded by line: the finding points at the statement
             AG105.code,
-            {"name": imp.attr, "module": imp.module, "change": change, "fix": fix},
-            [Related(old_path, old_line, 1, f"`{imp.attr}` was defined here before this change")],
+            {"name": imp.attr, "module": imp.module, "change": _change(removal), "fix": fix},
+            [Related(removal.path, removal.line, 1, f"`{imp.attr}` was defined here before this change")],
             impact=True,
         )
