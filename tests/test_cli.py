@@ -707,6 +707,21 @@ def test_git_legacy_line_in_a_changed_file_is_not_reported(capsys: pytest.Captur
     assert scan(capsys) == (0, [], [])
 
 
+def test_git_awaits_left_in_a_def_made_sync_are_reported(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    # only the `def` line changes, yet every `await` left in the body is now a SyntaxError (AG106); an
+    # unchanged function beside it keeps its unchanged lines out of scope
+    body = (
+        "import asyncio\n\n\n{kw}def load():\n    await asyncio.sleep(0)\n    return 1\n\n\ndef other():\n    x = 1\n"
+    )
+    repo.write("svc.py", body.format(kw="async ") + "    await asyncio.sleep(0)\n")
+    repo.commit("svc")
+    repo.write("svc.py", body.format(kw="") + "    await asyncio.sleep(0)\n")
+    repo.git("add", "svc.py")
+    code, out, err = scan(capsys)
+    assert (code, err) == (1, [])
+    assert [line.split(" ")[:2] for line in out if not line.startswith(" ")] == [["svc.py:5:5:", "AG106"]]
+
+
 def test_git_unstaged_edit_is_not_scanned(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
     repo.write("app.py", BAD)  # in the work tree only
     assert scan(capsys) == (0, [], [])

@@ -212,7 +212,7 @@ def scan_change(
     findings: list[Finding] = []
     changed_paths = [c.path for c in changes if c.status != "D"]
     for facts in new_index.load(changed_paths):
-        lines = next((c.lines for c in changes if c.path == facts.path), frozenset())
+        lines = _with_bodies(facts, next((c.lines for c in changes if c.path == facts.path), frozenset()))
         status = next((c.status for c in changes if c.path == facts.path), "M")
         for finding in run_rules(resolver, facts):
             if status == "A" or finding.line in lines:
@@ -230,6 +230,16 @@ def scan_change(
     result.files_total = len(changes)
     result.files_parsed = new_index.parsed
     return result
+
+
+def _with_bodies(facts: ModuleFacts, lines: Collection[int]) -> Collection[int]:
+    """The changed lines, plus the sites in the body of a function whose `def` line changed: `async def`
+    made `def` changes what every `await` left in it means (AG106), though those lines did not change."""
+    headers = tuple(d.qualname for d in facts.defs if d.kind == "function" and d.line in lines)
+    if not headers:
+        return lines
+    nested = tuple(f"{q}." for q in headers)
+    return {*lines, *(s.line for s in facts.sites if s.scope in headers or s.scope.startswith(nested))}
 
 
 def settle(index: Index, in_scope: Collection[str], why: str) -> list[Notice]:

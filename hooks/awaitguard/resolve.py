@@ -26,7 +26,7 @@ from awaitguard.model import DefFact, ModuleFacts, Ref, Site
 from awaitguard.patching import Form, PatchCall, ProductionAwaits
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
 from awaitguard.resolving import NONE, Tables
-from awaitguard.values import UNKNOWN, Value
+from awaitguard.values import ABC_BASES, UNKNOWN, Value
 
 __all__ = ["KNOWN", "KNOWN_COROUTINE_NAMES", "SYNC_DECORATOR_NAMES", "Resolver", "declared_coroutine_names"]
 
@@ -273,6 +273,25 @@ class Resolver(Lookup, Members, Declared, Calls):
             for rewritten in self._rewritten
             for cls, _ in self._mro(rewritten)
         )
+
+    def overrides_base(self, facts: ModuleFacts, scope: str) -> bool:
+        """Whether the method ``scope`` (`Handler.get`) overrides a member of a base class, or its class has a
+        base that cannot be known: the base's code (a framework) calls it, and may await what it returns."""
+        owner, _, name = scope.rpartition(".")
+        tables = self.tables(facts.module)
+        if not owner or "<locals>" in scope or tables is None:
+            return False
+        classes = [d for d in tables.defs.get(owner, []) if d.kind == "class"]
+        if len(classes) != 1:
+            return bool(classes)
+        for cls, complete in self._mro(self._def_value(facts, classes[0])):
+            if not complete:
+                return True
+            if cls.defn is classes[0]:
+                continue
+            if name in (cls.defn.members if cls.defn is not None else ABC_BASES[cls.name]):
+                return True
+        return False
 
     def scope_is_async(self, facts: ModuleFacts, scope: str) -> bool:
         tables = self.tables(facts.module)

@@ -308,6 +308,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     declared_awaitable = context == "return-async" and detail and value.kind == "awaitable" and value.origin is None
     if not (value.is_coroutine() or declared_awaitable):
         return
+    if context == "return" and resolver.overrides_base(facts, site.scope):
+        return  # `def get(self) -> None: return super().get()`: the framework calling it may await the result
     if not resolver.scope_is_async(facts, site.scope) and resolver.rewritten_to_sync(value):
         return  # a sync-or-async API (`client.stop()` in sync code runs to completion)
     if consumed:
