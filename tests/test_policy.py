@@ -221,3 +221,33 @@ def test_a_def_declared_to_return_a_coroutine_is_a_valid_async_twin(
     code, _out, err = scan(capsys, "--all")
     assert code == 2 and "`app.runner.Runner.run_task`: `twins` pairs it as the sync twin" in err[0]
     assert "but the source says `def` returning an awaitable" in err[0]
+
+
+def test_twins_match_the_sync_twin_itself_never_its_last_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """jupyter_server's `twins = { "jupyter_server.utils.fetch" = ... }` once declared every unresolved
+    `.fetch()` sync: `await AsyncHTTPClient().fetch(url)` was AG101 + AG108, a local `fetch` AG101."""
+    files = {
+        "app/utils.py": (
+            "from somewhere import client\n\n\ndef fetch(url):\n    return client.get(url)\n\n\n"
+            "async def async_fetch(url):\n    return await client.aget(url)\n"
+        ),
+        "app/handlers.py": (
+            "from somewhere import AsyncHTTPClient, jp_fetch\n\n"
+            "from app import utils\nfrom app.utils import fetch as get\n\n\n"
+            "async def tornado(url):\n    return await AsyncHTTPClient().fetch(url)\n\n\n"
+            "async def local(url):\n    def fetch(u):\n        return jp_fetch(u)\n\n    return await fetch(url)\n\n\n"
+            "async def injected(deps, url):\n    return deps.fetch(url)\n\n\n"
+            "async def blocking(url):\n    return get(url), utils.fetch(url)\n"
+        ),
+    }
+    pyproject = '[tool.awaitguard.policy]\ntwins = { "app.utils.fetch" = "app.utils.async_fetch" }\n'
+    monkeypatch.chdir(project(tmp_path, pyproject, files))
+    code, out, err = scan(capsys, "--all", "--format", "json")
+    found = [(f["path"], f["line"], f["col"], f["code"]) for f in json.loads("\n".join(out))["findings"]]
+    assert (code, err) == (1, [])
+    assert found == [("app/handlers.py", 23, 12, "AG108"), ("app/handlers.py", 23, 22, "AG108")]
+    code, out, _ = policy(capsys, "--explain", "app.utils.fetch")
+    assert code == 0 and not any("declared" in line and "as `" in line for line in out), out
+    assert out[-1] == "  policies: sync twin of app.utils.async_fetch (declared): async code calling it is AG108"

@@ -42,7 +42,6 @@ class Checker:
         self.index = resolver.index
         self.explicit = dict(policy.twins)
         self.explicit_async = {b: a for a, b in policy.twins}
-        self.by_short = {short(sync): (sync, twin) for sync, twin in policy.twins}
 
     def wants(self, path: str, data: bytes) -> tuple[list[RealPolicy], bool]:
         reals = [r for r in self.policy.real if excluded(path, r.paths)]
@@ -170,15 +169,9 @@ class Checker:
         out: list[Finding] = []
         if value.kind == "unknown":
             named = self._named(facts, call)
-            if named:  # a module's function the resolver does not follow to one value (`@overload`-ed)
-                value, name = Value("external", name=named), named
-            elif call.name in self.by_short:  # an injected dependency, known by its name only
-                sync, twin = self.by_short[call.name]
-                defn, path = self._def_of(twin)
-                out.append(self._twin_finding(facts, call, sync, twin, defn, path))
+            if not named:  # a callee known by its name only says nothing: another `fetch` is no twin
                 return out
-            else:
-                return out
+            value, name = Value("external", name=named), named  # a module's `@overload`-ed function
         is_sync_def = value.kind == "function" and value.defn is not None and not value.defn.is_async
         if is_sync_def or value.kind == "external":
             twin, defn, path = self.twin_of(value)

@@ -111,10 +111,11 @@ def _rules_of(policy: Policy) -> tuple[object, ...]:
 
 
 def declared(policy: Policy) -> tuple[tuple[str, bool, str], ...]:
-    """``Index.declared``: the callee names the policy declares sync or async (``sync``/``async``, and
-    the two halves of each twin), by their own (last) name: what a call the resolver cannot follow shows."""
+    """``Index.declared``: the callee names the policy declares sync or async (``sync``/``async`` only),
+    by their own (last) name: what a call the resolver cannot follow shows. A pair of ``twins`` declares
+    nothing here: it says which of two known definitions async code should call (AG108), and its
+    halves are judged from their source, never matched by name."""
     pairs = [(name, False) for name in policy.sync] + [(name, True) for name in policy.async_]
-    pairs += [(sync, False) for sync, _ in policy.twins] + [(twin, True) for _, twin in policy.twins]
     return tuple(dict.fromkeys((name.rsplit(".", 1)[-1], is_async, name) for name, is_async in pairs))
 
 

@@ -29,8 +29,9 @@ AG108 = RuleMeta(
 In `async def` code, finds a call to the sync half of a pair of twins: a pair declared in
 `[tool.awaitguard.policy] twins`, or found by the naming conventions (`get_manager` and
 `get_manager_async`, `read` and `aread`, defined side by side, one `def`, the other `async def`).
-Where the scanner cannot tell what a call reaches (an injected dependency), a callee known by the
-sync twin's own name counts. Only with a `[tool.awaitguard.policy]` table.
+A call counts when it resolves to the sync twin's definition (by its qualified name, however it is
+imported); another function with the same last name is no twin, and a call the scanner cannot follow
+(an injected dependency) says nothing. Only with a `[tool.awaitguard.policy]` table.
 
 **Why is this bad?**
 
