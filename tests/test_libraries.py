@@ -142,6 +142,7 @@ def test_library_setting_errors_are_one_line(tmp_path: Path, setting: str, named
     code, _, stderr = scan(tmp_path, "--no-cache")
     assert code == 2
     assert stderr.count("\n") == 1 and named in stderr and "Traceback" not in stderr
+    assert f"{tmp_path / 'pyproject.toml'}: " in stderr  # the file the setting is in
 
 
 def test_a_broken_found_venv_falls_back_to_our_own_packages(tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ GOLDEN_FILES = {
 
 def check_golden(name: str, actual: str) -> None:
     # the version has one home (awaitguard.__version__): a release must not rewrite the golden files
-    actual = actual.replace(f'"{__version__}"', '"VERSION"')
+    actual = actual.replace(f'"{__version__}"', '"VERSION"').replace(f"/blob/v{__version__}/", "/blob/vVERSION/")
     path = GOLDEN / name
     if UPDATE_GOLDEN:
         path.write_text(actual, encoding="utf-8", newline="\n")
@@ -248,7 +248,9 @@ def test_sarif_structure() -> None:
             rule["shortDescription"]["text"] == rule["fullDescription"]["text"].rstrip(".")
         )
         assert "**" not in rule["fullDescription"]["text"]
-        assert rule["helpUri"] == f"https://github.com/awaitguard/awaitguard/blob/main/docs/rules/{meta.code}.md"
+        assert (
+            rule["helpUri"] == f"https://github.com/awaitguard/awaitguard/blob/v{__version__}/docs/rules/{meta.code}.md"
+        )
         assert rule["help"]["markdown"] == meta.doc
         assert rule["defaultConfiguration"] == {"level": "error"}
 

@@ -94,13 +94,14 @@ def make_library(config: Config, cache: FactsCache | None) -> Library:
     if found is None:
         for folder in config.stub_paths:
             if not (config.root / folder).is_dir():
-                raise LibraryError(f"[tool.awaitguard] `stub-paths`: {folder}: no such folder")
+                where = f"{config.source}: " if config.source is not None else ""
+                raise LibraryError(f"{where}[tool.awaitguard] `stub-paths`: {folder}: no such folder")
         stub_dirs = [(str(config.root / folder), folder.strip("/")) for folder in config.stub_paths]
         try:
             env = environment(config.root, python)
-        except LibraryError:
-            if config.python:
-                raise  # the user's own setting: say so
+        except LibraryError as exc:
+            if config.python:  # the user's own setting: say so, and where it is
+                raise LibraryError(f"{config.source}: {exc}" if config.source is not None else str(exc)) from None
             env = environment(config.root, None)  # a broken `.venv` found by looking: use our own packages
         found = _LIBRARIES[key] = Library(env, stub_dirs, cache)
     return found

@@ -28,8 +28,9 @@ SRCROOT = "%SRCROOT%"
 
 
 def help_uri(code: str) -> str:
-    """Where a code is documented: its page, ``docs/rules/<CODE>.md`` (generated from the rule's ``doc``)."""
-    return f"{INFORMATION_URI}/blob/main/docs/rules/{code}.md"
+    """Where a code is documented: its page, ``docs/rules/<CODE>.md`` (generated from the rule's ``doc``), as
+    of this release's tag (the page on `main` may describe a rule that has changed since)."""
+    return f"{INFORMATION_URI}/blob/v{__version__}/docs/rules/{code}.md"
 
 
 def render(findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
