@@ -14,6 +14,7 @@ from awaitguard.parity.code import CodeFacts, mentions
 from awaitguard.parity.production import Line, Production, read_text
 from awaitguard.parity.pytestcfg import Filter, PytestConfig, config_filters, hiding, parse_filter
 from awaitguard.parity.testside import Tested
+from awaitguard.rules.parity import AG301, AG302, AG311, AG321, AG331, AG341
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,7 +44,7 @@ def python_versions(prod: Production, tested: Tested, pyproject: dict[str, Any])
             continue
         seen.add(version)
         if isinstance(spec, str) and not allows(spec, version):
-            yield _finding(where, "AG302", {"prod": version, "how": _how(where), "spec": spec})
+            yield _finding(where, AG302.code, {"prod": version, "how": _how(where), "spec": spec})
             continue
         if version in tested.versions or tested.unknown or not tested.versions:
             continue
@@ -57,7 +58,7 @@ def python_versions(prod: Production, tested: Tested, pyproject: dict[str, Any])
         local = [w.text for w in tested.versions.values() if not w.path]
         if local:
             shown += f" ({local[0]})"
-        yield _finding(where, "AG301", {"prod": version, "how": _how(where), "tested": shown}, related)
+        yield _finding(where, AG301.code, {"prod": version, "how": _how(where), "tested": shown}, related)
 
 
 def allows(spec: str, version: str) -> bool:
@@ -178,22 +179,22 @@ def event_loop(
     for command in prod.commands:
         loop = command_loop(command.text)
         if loop == "uvloop":
-            yield _finding(command, "AG311", {"how": f"`{command.text}`"})
+            yield _finding(command, AG311.code, {"how": f"`{command.text}`"})
         elif loop == "auto":
             installed = uvloop_installed(root, prod, pyproject)
             if installed is not None:
                 how = f"`{command.text}` picks uvloop when it is installed, and production installs it"
-                yield _finding(command, "AG311", {"how": how}, [(installed, "uvloop is installed here")])
+                yield _finding(command, AG311.code, {"how": how}, [(installed, "uvloop is installed here")])
     installed = uvloop_installed(root, prod, pyproject) if code.server_runs else None
     if installed is not None:
         for where, name in code.server_runs:
             how = f"`{name}(...)` with its default loop picks uvloop when it is installed, and production installs it"
-            yield _finding(where, "AG311", {"how": how}, [(installed, "uvloop is installed here")])
+            yield _finding(where, AG311.code, {"how": how}, [(installed, "uvloop is installed here")])
     said: set[str] = set()
     for where, how in sorted(code.uvloop, key=lambda item: (item[0].path, item[0].line)):
         if where.path not in said:  # one difference per file (a version-dependent branch repeats it)
             said.add(where.path)
-            yield _finding(where, "AG311", {"how": how})
+            yield _finding(where, AG311.code, {"how": how})
 
 
 def tests_use_uvloop(root: Path, code: CodeFacts, cfg: PytestConfig, tested_files: list[str]) -> bool:
@@ -240,13 +241,13 @@ def warnings_hidden(cfg: PytestConfig, code: CodeFacts, root: Path, runners: lis
         if fil.where.path != cfg.path or fil not in config:
             what = f"`PYTHONWARNINGS={fil.spec}` in the test environment"
             fix = "remove it from the test environment, or let pytest's `filterwarnings` decide"
-            yield _finding(fil.where, "AG321", {"what": what, "hidden": _WHAT[label], "fix": fix})
+            yield _finding(fil.where, AG321.code, {"what": what, "hidden": _WHAT[label], "fix": fix})
             continue
         what = f"the pytest filter `{fil.spec}`"
         parts = fil.spec.split(":")
         category = parts[2].strip() if len(parts) > 2 and parts[2].strip() else label
         fix = f"remove this filter, or narrow it to the warning you mean (`ignore:<message>:{category}:<module>`)"
-        yield _finding(fil.where, "AG321", {"what": what, "hidden": _WHAT[label], "fix": fix})
+        yield _finding(fil.where, AG321.code, {"what": what, "hidden": _WHAT[label], "fix": fix})
     for fil, at_import in code.test_filters:
         # pytest applies its configured filters for each test on top of those set at import time; filters set
         # in a fixture or a test, and filterwarnings marks, are applied on top of the configured ones
@@ -256,7 +257,7 @@ def warnings_hidden(cfg: PytestConfig, code: CodeFacts, root: Path, runners: lis
                 continue
             what = f"this warnings filter (`{fil.where.text.rstrip(',')}`)"
             fix = "remove it, or filter only inside `with warnings.catch_warnings():` around the call that warns"
-            yield _finding(fil.where, "AG321", {"what": what, "hidden": _WHAT[label], "fix": fix})
+            yield _finding(fil.where, AG321.code, {"what": what, "hidden": _WHAT[label], "fix": fix})
             break
 
 
@@ -286,7 +287,7 @@ def debug_mode(
     if re.search(pattern, cfg.text) or any(mentions(root, rel, pattern) for rel in tested_files):
         return
     for where, how in production_debug(prod, code):
-        yield _finding(where, "AG331", {"how": how})
+        yield _finding(where, AG331.code, {"how": how})
 
 
 _OTHER_RUNNERS = re.compile(
@@ -311,7 +312,7 @@ def unmarked_async_tests(code: CodeFacts, strict: bool) -> Iterator[Finding]:
         return
     for where, name, marked in code.async_tests:
         if not marked:
-            yield _finding(where, "AG341", {"name": name})
+            yield _finding(where, AG341.code, {"name": name})
 
 
 def load_pyproject(root: Path) -> dict[str, Any]:
