@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -251,3 +252,26 @@ def test_twins_match_the_sync_twin_itself_never_its_last_name(
     code, out, _ = policy(capsys, "--explain", "app.utils.fetch")
     assert code == 0 and not any("declared" in line and "as `" in line for line in out), out
     assert out[-1] == "  policies: sync twin of app.utils.async_fetch (declared): async code calling it is AG108"
+
+
+def test_a_finding_a_declaration_caused_points_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AG101 from `sync = [...]` and AG102 from `async = [...]` carry a note at the declaring line, as
+    AG109 and AG203 do; the declared value has no definition, so no twin note is looked for."""
+    for name in ("AG101_policy_declared", "AG102_policy_declared"):
+        shutil.copytree(Path(__file__).parent / "fixtures" / "scan" / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path / "AG101_policy_declared")
+    code, out, err = scan(capsys, "--all")
+    assert (code, err) == (1, [])
+    assert out[:3] == [
+        "app/handlers.py:6:15: AG101 `await container.get_websocket_manager(...)` awaits a plain value; at runtime"
+        " this raises TypeError (\"can't be used in 'await' expression\")",
+        "    pyproject.toml:2:1: note: `get_websocket_manager` is declared `sync` here"
+        " (`app.ws.get_websocket_manager`)",
+        "    help: remove `await`",
+    ]
+    monkeypatch.chdir(tmp_path / "AG102_policy_declared")
+    code, out, err = scan(capsys, "--all")
+    assert (code, err) == (1, [])
+    assert out[1] == "    pyproject.toml:3:1: note: `fetch_updates` is declared `async` here (`app.ws.fetch_updates`)"

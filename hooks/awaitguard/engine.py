@@ -191,7 +191,7 @@ def scan_tree(
                 more = index.load(tertiary, data, lent=lent)
             loaded += more
             every_name |= async_names(more) | library_names(index, more)
-        every_name |= {name for name, is_async, _ in index.declared if is_async}  # [tool.awaitguard.policy] async
+        every_name |= {name for name, is_async, *_ in index.declared if is_async}  # [tool.awaitguard.policy] async
         findings = judge.finish(loaded, every_name)
     finally:
         judge.close()

@@ -155,7 +155,7 @@ def explain(config: Config, resolver: Resolver, name: str) -> str:
         out.append(f"  awaitability: {_awaitability(value, resolver)}")
     declared = [
         (pattern, is_async, full)
-        for pattern, is_async, full in resolver.index.declared
+        for pattern, is_async, full, *_ in resolver.index.declared
         if name_matches(short(name), (pattern,))
     ]
     for _, is_async, full in declared:

@@ -53,8 +53,8 @@ class Index:
         self.cache = cache
         self.workers = workers
         # [tool.awaitguard.policy] sync/async (awaitguard.policy): (pattern of a callee's own name, is async,
-        # the name as declared), for the calls the resolver cannot follow
-        self.declared: tuple[tuple[str, bool, str], ...] = ()
+        # the name as declared, the policy's file and line), for the calls the resolver cannot follow
+        self.declared: tuple[tuple[str, bool, str, str, int], ...] = ()
         self.roots = tuple(roots) or ("",)
         self.notices: list[Notice] = []
         self.parsed = 0

@@ -118,9 +118,10 @@ class Resolver(Lookup, Members, Declared, Calls):
     def _policy_declared(self, ref: Ref) -> Value:
         """A call the resolver cannot follow, whose callee's own name the project's policy declares."""
         name = ref[-2].removeprefix("n:").removeprefix(".") if len(ref) > 1 and ref[-2].startswith(("n:", ".")) else ""
-        for pattern, is_async, declared in self.index.declared if name else ():
+        for pattern, is_async, declared, source, line in self.index.declared if name else ():
             if fnmatch.fnmatchcase(name, pattern):
-                return Value("coroutine" if is_async else "plain", name=declared, resolver=self)
+                kind = "coroutine" if is_async else "plain"
+                return Value(kind, name=declared, resolver=self, declared_at=(source, line))
         return UNKNOWN
 
     def _compute(self, module: str, scope: str, ref: Ref) -> Value:

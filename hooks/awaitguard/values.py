@@ -113,6 +113,8 @@ class Value:
     resolver: Oracle | None = field(default=None, compare=False, repr=False)
     # a declared union (``name`` its text): its members; a declared `Callable[..., R]`: R, what calling it gives
     members: tuple[Value, ...] = ()
+    # taken from a `sync`/`async` declaration of the project's policy: (its file, its line)
+    declared_at: tuple[str, int] | None = field(default=None, compare=False)
 
     # -- identity, for messages ------------------------------------------------------------
     @property

@@ -34,6 +34,8 @@ def with_twins(policy: Policy, resolver: Resolver, findings: list[Finding]) -> l
 
 def _twin_note(checker: Checker, finding: Finding) -> Related | None:
     where = finding.related[0]
+    if where.path == checker.policy.source:
+        return None  # a value a `sync`/`async` declaration gave: its note is the policy's line, no definition
     facts = checker.index.facts_for_path(where.path)
     defn = next((d for d in facts.defs if d.line == where.line and d.kind == "function"), None) if facts else None
     if facts is None or defn is None:
@@ -110,13 +112,17 @@ def _rules_of(policy: Policy) -> tuple[object, ...]:
     )
 
 
-def declared(policy: Policy) -> tuple[tuple[str, bool, str], ...]:
+def declared(policy: Policy) -> tuple[tuple[str, bool, str, str, int], ...]:
     """``Index.declared``: the callee names the policy declares sync or async (``sync``/``async`` only),
     by their own (last) name: what a call the resolver cannot follow shows. A pair of ``twins`` declares
     nothing here: it says which of two known definitions async code should call (AG108), and its
     halves are judged from their source, never matched by name."""
     pairs = [(name, False) for name in policy.sync] + [(name, True) for name in policy.async_]
-    return tuple(dict.fromkeys((name.rsplit(".", 1)[-1], is_async, name) for name, is_async in pairs))
+    return tuple(
+        dict.fromkeys(
+            (name.rsplit(".", 1)[-1], is_async, name, policy.source, policy.line_of(name)) for name, is_async in pairs
+        )
+    )
 
 
 # -- validation against the project -------------------------------------------------------------

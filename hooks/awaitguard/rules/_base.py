@@ -28,9 +28,21 @@ class RuleMeta:
     related: Literal["definition", "evidence"] = "definition"
 
 
-def finding(resolver: Resolver, facts: ModuleFacts, site: Site, meta: RuleMeta, value: Value, **args: str) -> Finding:
-    """A finding at ``site`` whose related locations come from ``value``'s definition."""
+def finding(
+    resolver: Resolver,
+    facts: ModuleFacts,
+    site: Site,
+    meta: RuleMeta,
+    value: Value,
+    *,
+    declared: str = "",
+    **args: str,
+) -> Finding:
+    """A finding at ``site`` whose related locations come from ``value``'s definition, and, when the
+    value was taken from a `sync`/`async` declaration of the policy, ``declared`` at that line."""
     related = [Related(path, line, col, note) for path, line, col, note in value.related()]
+    if declared and value.declared_at is not None:
+        related.append(Related(value.declared_at[0], value.declared_at[1], 1, declared))
     args.setdefault("expr", site.shown)
     args.setdefault("callee", value.qualname)
     if value.defined_at:

@@ -293,7 +293,14 @@ def _await(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> 
     reason = value.not_awaitable_reason()
     if reason is None:
         return
-    yield finding(resolver, facts, site, AG101, value, what=reason, fix=value.await_fix())
+    yield finding(
+        resolver, facts, site, AG101, value, what=reason, fix=value.await_fix(), declared=_declared(value, "sync")
+    )
+
+
+def _declared(value: Value, kind: str) -> str:
+    """The note at the policy line a value was taken from (`sync = [...]` in pyproject.toml)."""
+    return f"`{value.name.rsplit('.', 1)[-1]}` is declared `{kind}` here (`{value.name}`)" if value.name else ""
 
 
 def _with(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:

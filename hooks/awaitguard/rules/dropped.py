@@ -326,4 +326,5 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if context != "return" and not resolver.scope_is_async(facts, site.scope):  # `await` there: a SyntaxError
         where = f"make `{site.scope}` an `async def`" if site.scope else "move this into an `async def`"
         fix = f"{where}, then {fix}"
-    yield finding(resolver, facts, site, AG102, value, how=how, qualname=value.qualname, fix=fix)
+    declared = f"`{value.name.rsplit('.', 1)[-1]}` is declared `async` here (`{value.name}`)" if value.name else ""
+    yield finding(resolver, facts, site, AG102, value, how=how, qualname=value.qualname, fix=fix, declared=declared)
