@@ -41,6 +41,7 @@ CORE = {
     "patching",
     "resolving",
     "lookup",
+    "lineage",
     "members",
     "declared",
     "calls",
@@ -107,7 +108,8 @@ ALLOWED: dict[str, set[str]] = {
     "patching": {"layout"},  # the doubles policy: a patch call's record and the one verdict, for every hook
     "resolving": {"model", "index", "values"},
     "lookup": {"model", "refs", "known", "resolving", "values"},
-    "members": {"model", "known", "resolving", "values"},
+    "lineage": {"model", "known", "resolving", "values"},  # C3 linearization and `super()` members
+    "members": {"model", "known", "lineage", "resolving", "values"},
     "declared": {"refs", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "resolving", "values"},
     "resolve": {

@@ -1,18 +1,22 @@
 """Classes: the MRO, whether a class has a member, and what a member of a class or instance is.
 
-The MRO is approximated breadth-first; a base that cannot be resolved makes it incomplete, and
-then a member the classes before it do not define is unknown. A `typing`/`collections.abc` base
+The MRO is Python's C3 linearization when every base is known; otherwise (an unknown base, bases
+that cannot be linearized) it is approximated breadth-first, and a base that cannot be resolved makes
+it incomplete: a member the classes before it do not define is then unknown. `super().name` inside a
+class C is looked up in C's MRO after C, and is unknown where a project subclass of C with several
+bases puts another class defining ``name`` between C and the class found. A `typing`/`collections.abc` base
 brings its known members (``values.ABC_BASES``). A class with `__getattr__` (or, for the class
 object, a metaclass) may have any member.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from awaitguard.known import KNOWN, PLAIN_BASES
+from awaitguard.lineage import Lineage, class_key
 from awaitguard.model import DefFact, Ref
-from awaitguard.resolving import NONE, Resolving, class_scope
+from awaitguard.resolving import NONE, class_scope
 from awaitguard.values import ABC_BASES, UNKNOWN, Value
 
 
@@ -29,10 +33,10 @@ def is_accessor(decorator: Ref) -> bool:
     return len(decorator) == 2 and decorator[0].startswith("n:") and decorator[1] in (".setter", ".getter", ".deleter")
 
 
-class Members(Resolving):
+class Members(Lineage):
     def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]:
-        """(class value, complete) pairs along a breadth-first MRO approximation; a `typing`/`collections.abc`
-        base (``ABC_BASES``) comes as an external value, ``defn`` None.
+        """(class value, complete) pairs along the MRO (``_linear``, else a breadth-first approximation); a
+        `typing`/`collections.abc` base (``ABC_BASES``) comes as an external value, ``defn`` None.
 
         A class's walk that ran to its end is kept and read again rather than walked again (most
         callers stop at the class that has the member, but the same classes are asked about again
@@ -57,6 +61,12 @@ class Members(Resolving):
 
     def _walk_mro(self, value: Value, cut_short: list[bool]) -> Iterator[tuple[Value, bool]]:
         """``_mro``, walked; a base resolved to a value that was not memoized appends to ``cut_short``."""
+        linear = self._linear(value, cut_short)
+        if linear is not None:
+            yield value, True
+            for cls in linear[1:]:
+                yield cls, True
+            return
         seen: set[tuple[str, str]] = set()
         seen_abcs: set[str] = set()
         stack = [value]
@@ -151,8 +161,11 @@ class Members(Resolving):
         return True
 
     def _member(self, owner: Value, name: str) -> Value:
+        return self._member_along(owner, name, self._mro(owner))
+
+    def _member_along(self, owner: Value, name: str, mro: Iterable[tuple[Value, bool]]) -> Value:
         before: list[Value] = []  # the project classes met so far along the MRO
-        for cls, complete in self._mro(owner):
+        for cls, complete in mro:
             if not complete:
                 # an unknown base hides only what the classes before it, and their `self.x =`, do not define;
                 # a `None` they assign is a default the base may replace (`self.transport = None`)
@@ -176,6 +189,41 @@ class Members(Resolving):
             values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
             return _placeholder(self._merge(values))
         return self._assigned(before, name)
+
+    def _super_member(self, module: str, scope: str, name: str) -> Value | None:
+        """`super().name` in a method of class C: ``name`` along C's MRO after C. Unknown when a project subclass
+        of C with several bases (what `self` may be) puts another class defining ``name`` between C and the
+        class found; None when C's MRO is not linear (the caller then looks on C's first base)."""
+        tables = self.tables(module)
+        current = tables.scopes.get(scope) if tables else None
+        if tables is None or current is None or not current.cls:
+            return None
+        defs = tables.defs.get(current.cls, [])
+        if len(defs) != 1:
+            return None
+        cls = self._def_value(tables.facts, defs[0])
+        linear = self._linear(cls, [])
+        if linear is None:
+            return None
+        owner = Value("instance", module=cls.module, path=cls.path, defn=cls.defn, self_ref=True, resolver=self)
+        found = self._member_along(owner, name, ((c, True) for c in linear[1:]))
+        if found.kind == "unknown":
+            return found
+        definer = next((c for c in linear[1:] if _defines(c, name)), None)
+        for sub in self.project_subclasses(cls):
+            if sub.defn is None or len(sub.defn.bases) < 2:
+                continue  # one base: its MRO is that base's, with itself in front
+            order = self._linear(sub, [])
+            if order is None:
+                return UNKNOWN
+            keys = [class_key(c) for c in order]
+            start = keys.index(class_key(cls)) + 1 if class_key(cls) in keys else len(keys)
+            for between in order[start:]:
+                if definer is not None and class_key(between) == class_key(definer):
+                    break
+                if _defines(between, name):
+                    return UNKNOWN
+        return found
 
     def _union_member(self, union: Value, name: str) -> Value:
         """``name`` on a declared union, judged on the members that have it: on the others (and on `None`)
@@ -253,6 +301,13 @@ class Members(Resolving):
             if base_ref and base_ref[-1] in ("n:Protocol", ".Protocol"):
                 return True
         return False
+
+
+def _defines(cls: Value, name: str) -> bool:
+    """Whether a class of an MRO defines ``name`` itself (or may: `__getattr__`, a metaclass)."""
+    if cls.defn is None:
+        return name in ABC_BASES.get(cls.name, ())
+    return name in cls.defn.members or cls.defn.dynamic
 
 
 def _placeholder(value: Value) -> Value:

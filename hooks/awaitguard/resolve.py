@@ -62,6 +62,9 @@ class Resolver(Lookup, Members, Declared, Calls):
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()
         self._mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]] = {}
+        self._linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]] = {}
+        self._linear_busy: set[int] = set()
+        self._subclasses: dict[tuple[str, str], tuple[Value, ...]] = {}
         self.production_awaits = ProductionAwaits(index.tree)
         self._async_defs: dict[str, bool] = {}
         self._async_everywhere: dict[str, bool] = {}
@@ -126,6 +129,7 @@ class Resolver(Lookup, Members, Declared, Calls):
 
     def _compute(self, module: str, scope: str, ref: Ref) -> Value:
         head = ref[0]
+        steps = ref[1:]
         if head.startswith("n:"):
             current = self._lookup(module, scope, head[2:])
         elif head.startswith("d:"):
@@ -133,7 +137,8 @@ class Resolver(Lookup, Members, Declared, Calls):
         elif head.startswith("m:"):
             current = self._module_value(head[2:])
         elif head == "super":
-            current = self._super(module, scope)
+            found = self._super_member(module, scope, ref[1][1:]) if ref[1:2] and ref[1].startswith(".") else None
+            current, steps = (self._super(module, scope), ref[1:]) if found is None else (found, ref[2:])
         elif head == "plain":
             current = Value("plain")
         elif head == "none":
@@ -150,7 +155,7 @@ class Resolver(Lookup, Members, Declared, Calls):
             current = Value("gen", name="<genexpr>")
         else:
             return UNKNOWN
-        for step in ref[1:]:
+        for step in steps:
             if current.kind == "unknown":
                 return UNKNOWN
             if step == "()":

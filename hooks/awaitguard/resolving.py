@@ -91,6 +91,10 @@ class Resolving(ABC):
     # id of a class's DefFact -> (the DefFact, its MRO after itself), from a walk that ran to its end
     _mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]]
     _subclassed: dict[tuple[str, str, tuple[str, ...]], bool]
+    # id of a class's DefFact -> (the DefFact, its C3 MRO from itself, or None): ``lineage.Lineage._linear``
+    _linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]]
+    _linear_busy: set[int]
+    _subclasses: dict[tuple[str, str], tuple[Value, ...]]  # (module, qualname) -> its project subclasses
 
     @abstractmethod
     def tables(self, module: str) -> Tables | None: ...

@@ -1,0 +1,117 @@
+"""Class lineage: Python's C3 linearization of a class whose bases are all known, and a class's project subclasses.
+
+``_linear`` is the MRO Python computes, or None when it cannot be known here: a base that does not resolve
+to a class (a library class the index cannot read, a call, a name bound at run time), bases Python itself
+would refuse to linearize, or a cycle. A `typing`/`collections.abc` base (``ABC_BASES``) counts as known,
+with no bases of its own; a plain base (``PLAIN_BASES``: `Exception`, `object` ...) brings no member the
+scan follows and is left out.
+"""
+
+from __future__ import annotations
+
+from awaitguard.known import PLAIN_BASES
+from awaitguard.resolving import Resolving, class_scope
+from awaitguard.values import ABC_BASES, Value
+
+
+def class_key(cls: Value) -> tuple[str, str]:
+    return (cls.module, cls.defn.qualname) if cls.defn is not None else ("", cls.name)
+
+
+def c3_merge(sequences: list[list[Value]]) -> list[Value] | None:
+    """C3's merge: repeatedly take the first head that is in no other sequence's tail; None when none is."""
+    lists = [list(seq) for seq in sequences if seq]
+    merged: list[Value] = []
+    while lists:
+        for seq in lists:
+            head = class_key(seq[0])
+            if not any(head in {class_key(c) for c in other[1:]} for other in lists):
+                break
+        else:
+            return None  # inconsistent: Python raises TypeError for this class statement
+        chosen = seq[0]
+        merged.append(chosen)
+        lists = [rest for rest in ([c for c in other if class_key(c) != head] for other in lists) if rest]
+    return merged
+
+
+class Lineage(Resolving):
+    def _linear(self, value: Value, cut_short: list[bool]) -> tuple[Value, ...] | None:
+        """``value``'s class and its C3 MRO, or None (see the module's docstring). A result computed while a
+        base's resolution was cut short (a cycle, the depth limit) appends to ``cut_short`` and is not kept."""
+        defn = value.defn
+        if defn is None:
+            return (value,)
+        kept = self._linears.get(id(defn))
+        if kept is not None and kept[0] is defn:
+            return kept[1]
+        if id(defn) in self._linear_busy:
+            cut_short.append(True)
+            return None
+        self._linear_busy.add(id(defn))
+        mine: list[bool] = []
+        try:
+            found = self._linear_uncached(value, mine)
+        finally:
+            self._linear_busy.discard(id(defn))
+        if mine:
+            cut_short.append(True)
+        else:
+            self._linears[id(defn)] = (defn, found)
+        return found
+
+    def _linear_uncached(self, value: Value, cut_short: list[bool]) -> tuple[Value, ...] | None:
+        assert value.defn is not None
+        scope = class_scope(value.defn)
+        head = Value("class", module=value.module, path=value.path, defn=value.defn, resolver=self)
+        bases: list[Value] = []
+        for base_ref in value.defn.bases:
+            if base_ref and base_ref[0] == "n:object":
+                continue
+            base = self._value(value.module, scope, base_ref)
+            if base_ref and (value.module, scope, base_ref) not in self._memo:
+                cut_short.append(True)
+            if base.kind == "external" and base.name in PLAIN_BASES:
+                continue
+            if not (base.kind == "class" and base.defn is not None) and not (
+                base.kind == "external" and base.name in ABC_BASES
+            ):
+                return None
+            bases.append(base)
+        sequences: list[list[Value]] = []
+        for base in bases:
+            linear = self._linear(base, cut_short)
+            if linear is None:
+                return None
+            sequences.append(list(linear))
+        merged = c3_merge([*sequences, bases])
+        return None if merged is None else (head, *merged)
+
+    def project_subclasses(self, value: Value) -> tuple[Value, ...]:
+        """The project's classes whose MRO holds ``value``'s class (itself excepted), found by name, level by level."""
+        defn = value.defn
+        if defn is None or not value.module:
+            return ()
+        key = (value.module, defn.qualname)
+        found = self._subclasses.get(key)
+        if found is not None:
+            return found
+        known: dict[tuple[str, str], Value] = {key: value}
+        names = {defn.qualname.rsplit(".", 1)[-1]}
+        searched: set[str] = set()
+        while names - searched:
+            todo = names - searched
+            searched |= todo
+            for path in sorted(self.index.tree.grep(todo)):
+                facts = self.index.facts_for_path(path)
+                for sub in facts.defs if facts is not None else ():
+                    assert facts is not None
+                    if sub.kind != "class" or (facts.module, sub.qualname) in known:
+                        continue
+                    candidate = self._def_value(facts, sub)
+                    if any(class_key(c) in known for c, _ in self._mro(candidate) if c.defn is not None):
+                        known[(facts.module, sub.qualname)] = candidate
+                        names.add(sub.qualname.rsplit(".", 1)[-1])
+        del known[key]
+        found = self._subclasses[key] = tuple(known.values())
+        return found
