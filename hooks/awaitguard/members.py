@@ -186,8 +186,7 @@ class Members(Lineage):
             defs = tables.defs.get(f"{cls.defn.qualname}.{name}", [])
             if defs:
                 return self._method(owner, cls, defs)
-            values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
-            return _placeholder(self._merge(values))
+            return self._attr_value(cls, name, before[:-1])
         return self._assigned(before, name)
 
     def _super_member(self, module: str, scope: str, name: str) -> Value | None:
@@ -252,12 +251,28 @@ class Members(Lineage):
 
     def _assigned(self, classes: list[Value], name: str) -> Value:
         """An instance attribute set in the methods of ``classes`` (`self.x = ...`), first class first."""
-        for cls in classes:
+        for at, cls in enumerate(classes):
             assert cls.defn is not None
-            values = [self._value(cls.module, scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
-            if values:
-                return _placeholder(self._merge(values))
+            if any(attr == name for attr, _, _ in cls.defn.attrs):
+                return self._attr_value(cls, name, classes[:at])
         return UNKNOWN
+
+    def _attr_value(self, cls: Value, name: str, before: list[Value]) -> Value:
+        """What ``cls`` binds ``name`` to (`x = ...` in its body, `self.x = ...` in its methods). A value from
+        `self.method(...)` is the instance's own class's: unknown when a class ``before`` ``cls`` in the
+        instance's MRO defines ``method`` (a subclass's `async def` override of what the base stores)."""
+        assert cls.defn is not None
+        values: list[Value] = []
+        for attr, scope, ref in cls.defn.attrs:
+            if attr != name:
+                continue
+            if ref[1:2] and ref[1].startswith(".") and any(_defines(c, ref[1][1:]) for c in before):
+                tables = self.tables(cls.module)
+                method = tables.scopes.get(scope) if tables is not None else None
+                if method is not None and method.cls and not method.is_static and method.params[:1] == (ref[0][2:],):
+                    return UNKNOWN
+            values.append(self._value(cls.module, scope, ref))
+        return _placeholder(self._merge(values))
 
     def _method(self, owner: Value, cls: Value, defs: list[DefFact]) -> Value:
         getters = [d for d in defs if self._decorator_kind(cls.module, d, "deco-property")]
