@@ -103,3 +103,4 @@ def test_the_cases_fail_as_the_golden_file_says(runs: dict[str, tuple[Path, dict
     assert "can't be used in 'await' expression" in stderr["await"]
     assert "Coroutine created at (most recent call last)" in stderr["kept_origin"]
     assert "cannot be called from a running event loop" in stderr["nested"]
+    assert "TypeError: 'coroutine' object is not callable" in stderr["called"]

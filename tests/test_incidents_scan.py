@@ -4,6 +4,8 @@ unrelated commit is blocked while the bug is there -> the fix passes and says re
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,75 @@ def test_an_incident_no_rule_can_check_blocks_while_its_line_is_unchanged(
     assert capsys.readouterr().err.endswith("error: no incident ag-00000000 in incidents.toml\n")
     git_repo.git("add", store.DEFAULT_FILE)
     assert scan(git_repo, monkeypatch, capsys) == (0, "", "")
+
+
+LAZY = """\
+import asyncio
+
+
+async def to_runnable(handler):
+    async def run():
+        return handler()
+
+    return run
+
+
+async def run_lazy(handler):
+    func = to_runnable(handler)
+    return await func()
+
+
+if __name__ == "__main__":
+    asyncio.run(run_lazy(print))
+"""
+
+
+def test_a_coroutine_bound_to_a_name_then_called_is_recorded_where_it_was_made(
+    git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bolt-python's lazy listener: `func = to_runnable_function(...)` (an `async def`), then `await func()`
+    raises "'coroutine' object is not callable" at the call; the incident sits at the binding, where the
+    scan's AG102 is, so the scan reports it with the incident until the binding awaits."""
+    git_repo.write("lazy.py", LAZY)
+    git_repo.commit("lazy")
+    ran = subprocess.run([sys.executable, "lazy.py"], cwd=git_repo.root, capture_output=True, text=True, check=False)
+    assert "TypeError: 'coroutine' object is not callable" in ran.stderr
+    deployed = ran.stderr.replace(str(git_repo.root) + "/", "/app/")
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-12-04T10:00:02Z web-1 ERROR {line}\n" for line in deployed.splitlines()))
+    monkeypatch.chdir(git_repo.root)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    (incident,) = store.load(git_repo.root / store.DEFAULT_FILE)
+    assert (incident.kind, incident.rule, incident.line, incident.function, incident.callee, incident.source) == (
+        "coroutine-used-as-value", "AG102", 12, "run_lazy", "to_runnable", "func = to_runnable(handler)"
+    )  # fmt: skip
+    git_repo.commit("incidents")
+    code, out, err = main(["scan", "--all", "--no-cache"]), *capsys.readouterr()
+    assert (code, err) == (1, "")
+    assert out.startswith("lazy.py:12:12: AG102 `to_runnable(...)` creates a coroutine that is assigned to `func`")
+    assert f"    lazy.py:12:12: note: incident {incident.id}: production raised TypeError: 'coroutine'" in out
+    git_repo.write("lazy.py", LAZY.replace("func = to_runnable(handler)", "func = await to_runnable(handler)"))
+    code, out, err = main(["scan", "--all", "--no-cache"]), *capsys.readouterr()
+    assert (code, out) == (0, "")
+    assert f"incident {incident.id} (lazy.py:12 `to_runnable`) is resolved" in err
+
+
+def test_a_name_bound_more_than_once_is_not_guessed(
+    git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Which binding made the coroutine is unknown when `func` is bound twice: the failure stays unmapped."""
+    twice = LAZY.replace(
+        "    func = to_runnable(handler)\n",
+        "    func = to_runnable(handler)\n    if handler is None:\n        func = list\n",
+    )
+    git_repo.write("lazy.py", twice)
+    git_repo.commit("lazy")
+    ran = subprocess.run([sys.executable, "lazy.py"], cwd=git_repo.root, capture_output=True, text=True, check=False)
+    assert "TypeError: 'coroutine' object is not callable" in ran.stderr
+    log = tmp_path / "app.log"
+    log.write_text(ran.stderr.replace(str(git_repo.root) + "/", "/app/"), encoding="utf-8")
+    monkeypatch.chdir(git_repo.root)
+    assert main(["ingest", str(log)]) == 0
+    assert "1 x the line does not hold the failing construct (value)" in capsys.readouterr().err
+    assert store.load(git_repo.root / store.DEFAULT_FILE) == []

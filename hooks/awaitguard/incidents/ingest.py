@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from awaitguard.incidents.events import Event, stable_error
 from awaitguard.incidents.paths import PathMapper
-from awaitguard.incidents.patterns import DROPPED, Kind, classify, never_awaited
+from awaitguard.incidents.patterns import DROPPED, VALUE, Kind, classify, never_awaited
 from awaitguard.incidents.sites import Module, Site, short
 from awaitguard.incidents.store import MAX_RECENT, Incident, make_id
 from awaitguard.source import SourceError, parse
@@ -86,6 +86,8 @@ class Merger:
             site = module.find(kind, frame.line, name)
             if site is None and name:  # a warning names where the coroutine was collected: look in its function
                 site = module.follow(kind, name, module.function_at(frame.line), frame.line)
+            if site is None and kind is VALUE:  # `func = make(...)` earlier, then `func()`: the call that made it
+                site = module.bound_use(frame.line)
             if site is None:
                 return f"the line does not hold the failing construct ({kind.construct}): the code changed since"
             source = self._line(path, site.line)

@@ -30,6 +30,9 @@ def short(callee: str) -> str:
 
 
 _WANTED = {"run": "call"}  # a nested event loop is a plain call (asyncio.run, loop.run_until_complete)
+# a coroutine used as a value may have been bound to a name first (`func = make(); func()`): the incident
+# sits at that binding, so re-finding it by its callee also looks at bindings
+_ALSO = {"value": "bound"}
 
 
 class Module:
@@ -39,6 +42,8 @@ class Module:
         self._lines = data.decode("utf-8", "replace").splitlines()
         self.functions: list[tuple[int, int, str]] = []  # (first line, last line, dotted name)
         self.nodes: list[tuple[str, ast.AST, ast.expr]] = []  # (construct, node, the expression it acts on)
+        self._stores: list[tuple[int, str, ast.Call | None]] = []  # (line, name bound, the call when `name = f()`)
+        self._uses: list[tuple[int, str]] = []  # (line, name) where a name's value is used (called, indexed ...)
         self._walk(tree, "")
 
     def _walk(self, node: ast.AST, scope: str) -> None:
@@ -72,6 +77,54 @@ class Module:
             )
             if used:
                 add(("value", child, child))
+        if isinstance(child, ast.Assign) and len(child.targets) == 1 and isinstance(child.targets[0], ast.Name):
+            if isinstance(child.value, ast.Call):
+                add(("bound", child, child.value))
+        self._names(child, parent)
+
+    def _names(self, child: ast.AST, parent: ast.AST) -> None:
+        """Where names are bound (assignments, parameters, loop and `with` targets) and where a name's
+        value is used in the ways a coroutine fails (called, indexed, an attribute, an operand, an argument)."""
+        if isinstance(child, ast.arg):
+            self._stores.append((child.lineno, child.arg, None))
+        if not isinstance(child, ast.Name):
+            return
+        if isinstance(child.ctx, (ast.Store, ast.Del)):
+            single = isinstance(parent, ast.Assign) and parent.targets == [child]
+            call = (
+                parent.value
+                if single and isinstance(parent, ast.Assign) and isinstance(parent.value, ast.Call)
+                else None
+            )
+            self._stores.append((child.lineno, child.id, call))
+        used = (
+            (isinstance(parent, ast.Call) and (parent.func is child or child in parent.args))
+            or (isinstance(parent, (ast.Subscript, ast.Attribute)) and parent.value is child)
+            or isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare))
+            or (isinstance(parent, ast.AugAssign) and parent.target is child)
+            or (isinstance(parent, ast.Assign) and parent.value is child and isinstance(parent.targets[0], ast.Tuple))
+        )
+        if used:
+            self._uses.append((child.lineno, child.id))
+
+    def bound_use(self, line: int) -> Site | None:
+        """The call whose result a name used at ``line`` holds, when that name is bound once in the
+        function, by `name = call(...)` before ``line``: a coroutine kept in a variable, then used as a
+        value (`func = make(); await func()`). None when no name, or more than one, fits."""
+        function = self.function_at(line)
+        found: set[tuple[int, str]] = set()
+        for name in {n for at, n in self._uses if at == line}:
+            stores = [(at, call) for at, n, call in self._stores if n == name and at != line]
+            stores = [(at, call) for at, call in stores if self.function_at(at) == function]
+            if len(stores) != 1:
+                continue
+            at, call = stores[0]
+            if call is not None and at < line and (call.end_lineno or at) < line:
+                found.add((at, callee_of(call)))
+        if len(found) != 1:
+            return None
+        at, callee = found.pop()
+        return Site(at, callee, function)
 
     def line(self, number: int) -> str:
         """The stripped text of line ``number`` (1-based), "" past the end."""
@@ -95,8 +148,9 @@ class Module:
         """The construct of ``kind`` at ``line`` (a statement's first line, or any line it spans)."""
         candidates = []
         wanted = _WANTED.get(kind.construct, kind.construct)
+        also = _ALSO.get(wanted, wanted) if name is not None else wanted
         for construct, node, expr in self.nodes:
-            if construct != wanted:
+            if construct not in (wanted, also):
                 continue
             first = getattr(node, "lineno", 0)
             last = getattr(node, "end_lineno", first) or first
@@ -124,9 +178,10 @@ class Module:
         if span is None:
             return None
         wanted = _WANTED.get(kind.construct, kind.construct)
+        also = _ALSO.get(wanted, wanted)
         best: tuple[bool, int, Site] | None = None
         for construct, node, expr in self.nodes:
-            if construct != wanted:
+            if construct not in (wanted, also):
                 continue
             found = callee_of(expr)
             if short(found) != short(callee):
