@@ -5,6 +5,10 @@ to a class (a library class the index cannot read, a call, a name bound at run t
 would refuse to linearize, or a cycle. A `typing`/`collections.abc` base (``ABC_BASES``) counts as known,
 with no bases of its own; a plain base (``PLAIN_BASES``: `Exception`, `object` ...) brings no member the
 scan follows and is left out.
+
+``_diverges``: a project class that overrides a library base's method with a result of another (or an
+unknown) awaitability than the base's (requests' `Session.request` returning an awaitable) makes what the
+base's other methods give unknown: they may delegate to the override (`get` calls `self.request`).
 """
 
 from __future__ import annotations
@@ -115,3 +119,45 @@ class Lineage(Resolving):
         del known[key]
         found = self._subclasses[key] = tuple(known.values())
         return found
+
+    def _diverges(self, before: list[Value], library: Value) -> bool:
+        """Whether a project class ``before`` the library class ``library`` overrides one of its methods with a
+        result of another awaitability: what the library's other methods delegate to it then no longer
+        gives what they declare."""
+        if library.defn is None or library.module in self.index.modules:
+            return False
+        for cls in before:
+            if cls.defn is None or cls.module not in self.index.modules:
+                continue
+            key = (cls.module, cls.defn.qualname, library.module, library.defn.qualname)
+            found = self._diverging.get(key)
+            if found is None:
+                self._diverging[key] = False  # while it is being worked out (a cycle)
+                found = self._diverging[key] = any(
+                    self._diverging_override(cls, library, member)
+                    for member in cls.defn.members
+                    if member in library.defn.members and not member.startswith("__")
+                )
+            if found:
+                return True
+        return False
+
+    def _diverging_override(self, cls: Value, library: Value, member: str) -> bool:
+        """Whether ``cls``'s method ``member`` may give another awaitability than ``library``'s: it is not known
+        to give the same (an override whose result is unknown may be an awaitable)."""
+        mine = self._awaitability(cls, member)
+        return mine is not None and (mine == "unknown" or mine != self._awaitability(library, member))
+
+    def _awaitability(self, cls: Value, member: str) -> str | None:
+        """What calling ``cls``'s method ``member`` gives: "awaitable", "plain" or "unknown"; None when it is no
+        single function."""
+        assert cls.defn is not None
+        tables = self.tables(cls.module)
+        defs = tables.defs.get(f"{cls.defn.qualname}.{member}", []) if tables is not None else []
+        if len(defs) != 1 or defs[0].kind == "class":
+            return None
+        method = Value("function", module=cls.module, path=cls.path, defn=defs[0], self_ref=True, resolver=self)
+        result = self.call(method)
+        if result.kind == "unknown":
+            return "unknown"
+        return "awaitable" if result.kind in ("coroutine", "awaitable") else "plain"

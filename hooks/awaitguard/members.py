@@ -184,6 +184,8 @@ class Members(Lineage):
             if tables is None:
                 return UNKNOWN
             defs = tables.defs.get(f"{cls.defn.qualname}.{name}", [])
+            if defs and self._diverges(before[:-1], cls):
+                return UNKNOWN  # `get` of requests.Session, on a subclass whose `request` returns an awaitable
             if defs:
                 return self._method(owner, cls, defs)
             return self._attr_value(cls, name, before[:-1])

@@ -95,6 +95,9 @@ class Resolving(ABC):
     _linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]]
     _linear_busy: set[int]
     _subclasses: dict[tuple[str, str], tuple[Value, ...]]  # (module, qualname) -> its project subclasses
+    # (module, qualname) of a project class and of a library base -> whether it overrides one of the base's
+    # methods with a result of another awaitability (``members.Members._diverges``)
+    _diverging: dict[tuple[str, str, str, str], bool]
 
     @abstractmethod
     def tables(self, module: str) -> Tables | None: ...
