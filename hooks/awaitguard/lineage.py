@@ -13,9 +13,13 @@ base's other methods give unknown: they may delegate to the override (`get` call
 
 from __future__ import annotations
 
+import re
+
 from awaitguard.known import PLAIN_BASES
 from awaitguard.resolving import Resolving, class_scope
 from awaitguard.values import ABC_BASES, Value
+
+_SEVERAL_BASES = re.compile(rb"\bclass\s+\w+\s*\([^:]*,")  # a comma between a class statement's `(` and its `:`
 
 
 def class_key(cls: Value) -> tuple[str, str]:
@@ -91,34 +95,35 @@ class Lineage(Resolving):
         merged = c3_merge([*sequences, bases])
         return None if merged is None else (head, *merged)
 
-    def project_subclasses(self, value: Value) -> tuple[Value, ...]:
-        """The project's classes whose MRO holds ``value``'s class (itself excepted), found by name, level by level."""
+    def multi_base_subclasses(self, value: Value) -> tuple[Value, ...]:
+        """The project's classes with several bases whose MRO holds ``value``'s class: the only subclasses whose MRO
+        may put another class between ``value``'s class and those after it (one base keeps that base's order)."""
         defn = value.defn
         if defn is None or not value.module:
             return ()
         key = (value.module, defn.qualname)
         found = self._subclasses.get(key)
-        if found is not None:
-            return found
-        known: dict[tuple[str, str], Value] = {key: value}
-        names = {defn.qualname.rsplit(".", 1)[-1]}
-        searched: set[str] = set()
-        while names - searched:
-            todo = names - searched
-            searched |= todo
-            for path in sorted(self.index.tree.grep(todo)):
+        if found is None:
+            found = self._subclasses[key] = tuple(
+                sub
+                for sub in self._multi_base_classes()
+                if any(class_key(c) == key for c, _ in self._mro(sub) if c.defn is not None)
+            )
+        return found
+
+    def _multi_base_classes(self) -> list[Value]:
+        """Every project class with several bases, found once: the files whose text has such a class statement."""
+        if self._multi_bases is None:
+            tree = self.index.tree
+            self._multi_bases = []
+            for path, data in sorted(tree.read(tree.files()).items()):
+                if not _SEVERAL_BASES.search(data):
+                    continue
                 facts = self.index.facts_for_path(path)
                 for sub in facts.defs if facts is not None else ():
-                    assert facts is not None
-                    if sub.kind != "class" or (facts.module, sub.qualname) in known:
-                        continue
-                    candidate = self._def_value(facts, sub)
-                    if any(class_key(c) in known for c, _ in self._mro(candidate) if c.defn is not None):
-                        known[(facts.module, sub.qualname)] = candidate
-                        names.add(sub.qualname.rsplit(".", 1)[-1])
-        del known[key]
-        found = self._subclasses[key] = tuple(known.values())
-        return found
+                    if facts is not None and sub.kind == "class" and len(sub.bases) > 1:
+                        self._multi_bases.append(self._def_value(facts, sub))
+        return self._multi_bases
 
     def _diverges(self, before: list[Value], library: Value) -> bool:
         """Whether a project class ``before`` the library class ``library`` overrides one of its methods with a

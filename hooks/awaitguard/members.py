@@ -211,9 +211,7 @@ class Members(Lineage):
         if found.kind == "unknown":
             return found
         definer = next((c for c in linear[1:] if _defines(c, name)), None)
-        for sub in self.project_subclasses(cls):
-            if sub.defn is None or len(sub.defn.bases) < 2:
-                continue  # one base: its MRO is that base's, with itself in front
+        for sub in self.multi_base_subclasses(cls):
             order = self._linear(sub, [])
             if order is None:
                 return UNKNOWN

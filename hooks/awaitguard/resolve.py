@@ -65,6 +65,7 @@ class Resolver(Lookup, Members, Declared, Calls):
         self._linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]] = {}
         self._linear_busy: set[int] = set()
         self._subclasses: dict[tuple[str, str], tuple[Value, ...]] = {}
+        self._multi_bases: list[Value] | None = None
         self._diverging: dict[tuple[str, str, str, str], bool] = {}
         self.production_awaits = ProductionAwaits(index.tree)
         self._async_defs: dict[str, bool] = {}

@@ -94,7 +94,8 @@ class Resolving(ABC):
     # id of a class's DefFact -> (the DefFact, its C3 MRO from itself, or None): ``lineage.Lineage._linear``
     _linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]]
     _linear_busy: set[int]
-    _subclasses: dict[tuple[str, str], tuple[Value, ...]]  # (module, qualname) -> its project subclasses
+    _subclasses: dict[tuple[str, str], tuple[Value, ...]]  # (module, qualname) -> its multi-base subclasses
+    _multi_bases: list[Value] | None  # every project class with several bases, once asked for
     # (module, qualname) of a project class and of a library base -> whether it overrides one of the base's
     # methods with a result of another awaitability (``members.Members._diverges``)
     _diverging: dict[tuple[str, str, str, str], bool]
