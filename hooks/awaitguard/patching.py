@@ -55,6 +55,18 @@ Reason = Literal[
 
 
 @dataclass(frozen=True)
+class Double:
+    """What a hook learns of a double by itself, the same fields whether from its types (the mypy plugin) or
+    from the live object (the smoke run): the ``PatchCall`` fields it fills."""
+
+    awaitable: bool | None  # calling it gives an awaitable, by what it is (its class, its def)
+    mock: bool = False
+    spec: bool = False
+    side_effect: Configured = ABSENT
+    return_value: Configured = ABSENT
+
+
+@dataclass(frozen=True)
 class PatchCall:
     """One replaced name of one patch call: what is replaced, by what, and what each hook knows."""
 

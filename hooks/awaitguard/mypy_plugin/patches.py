@@ -11,7 +11,6 @@ resolved through mypy's symbol tables; the modules named by target strings are l
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from typing import TypeGuard
 
@@ -43,7 +42,7 @@ from awaitguard.mypy_plugin.kinds import (
     value_awaitable,
 )
 from awaitguard.mypy_plugin.services import Services
-from awaitguard.patching import ABSENT, Configured, Form, PatchCall, TargetDef, judge
+from awaitguard.patching import ABSENT, Configured, Double, Form, PatchCall, TargetDef, judge
 from awaitguard.rules.doubles import meta_of
 
 # form -> positional parameter names, as in unittest.mock and pytest_mock.
@@ -115,30 +114,20 @@ def _builds_mock(expr: Expression) -> TypeGuard[CallExpr]:
     return isinstance(node, TypeInfo) and node.has_base(MOCK_BASE)
 
 
-@dataclass(frozen=True)
-class _Double:
-    """What the types say of a double: the ``PatchCall`` fields it fills."""
-
-    awaitable: bool | None
-    mock: bool = False
-    side_effect: Configured = ABSENT
-    return_value: Configured = ABSENT
-
-
-def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: bool) -> _Double:
+def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: bool) -> Double:
     if isinstance(expr, RefExpr) and expr.fullname == DEFAULT_SENTINEL:
-        return _Double(None)
+        return Double(None)
     typ = ctx.api.get_expression_type(expr)
     if is_class:
         built = _mock_class(typ)
-        return _Double(built, mock=built is False)
+        return Double(built, mock=built is False)
     proper = get_proper_type(typ)
     sync_mock = isinstance(proper, Instance) and proper.type.has_base(MOCK_BASE)
     if sync_mock and not (isinstance(proper, Instance) and proper.type.has_base(ASYNC_MOCK)):
         # a mock a helper builds (``make_conn()`` typed ``-> Mock``) may have been configured to hand
         # back an awaitable: only a ``Mock(...)`` built here says what its call gives
         if not _builds_mock(expr):
-            return _Double(None)
+            return Double(None)
         given = dict(zip(expr.arg_names, expr.args, strict=True))
         side_effect: Configured = ABSENT
         return_value: Configured = ABSENT
@@ -146,8 +135,8 @@ def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: 
             side_effect = call_awaitable(services, ctx.api.get_expression_type(given["side_effect"]))
         if "return_value" in given:
             return_value = value_awaitable(ctx.api.get_expression_type(given["return_value"]))
-        return _Double(False, mock=True, side_effect=side_effect, return_value=return_value)
-    return _Double(call_awaitable(services, typ))
+        return Double(False, mock=True, side_effect=side_effect, return_value=return_value)
+    return Double(call_awaitable(services, typ))
 
 
 def _member(services: Services, ctx: MethodContext, owner: Expression, name: str) -> tuple[str, SymbolNode | None]:
@@ -231,7 +220,7 @@ def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
     for fullname, node, expr, is_class in _pairs(services, ctx, form, bound):
         kind = node_kind(node)
         # with a spec, mock builds the double from the target: what it is was not passed
-        double = _Double(None) if spec else _double(services, ctx, expr, is_class)
+        double = Double(None) if spec else _double(services, ctx, expr, is_class)
         name = fullname.rpartition(".")[2]
         record = PatchCall(
             form=_FORMS[form],

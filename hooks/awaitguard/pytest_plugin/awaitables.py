@@ -8,13 +8,12 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
 from awaitguard.facts import collect
 from awaitguard.model import Awaitability, ModuleFacts
-from awaitguard.patching import ABSENT, Configured, PatchCall, TargetDef, double_gives
+from awaitguard.patching import ABSENT, Configured, Double, PatchCall, TargetDef, double_gives
 from awaitguard.source import SourceError
 
 AWAITABLE = Awaitability.AWAITABLE
@@ -141,63 +140,55 @@ def target_def(obj: object) -> TargetDef:
     return "def" if inspect.isfunction(current) or inspect.isbuiltin(current) else ""
 
 
-@dataclass(frozen=True)
-class DoubleFacts:
-    """What the live double says of itself: the ``patching.PatchCall`` fields it fills."""
-
-    awaitable: bool | None
-    mock: bool = False
-    spec: bool = False
-    side_effect: Configured = ABSENT
-    return_value: Configured = ABSENT
-
-    def gives(self) -> bool | None:
-        """What calling the double gives, its configuration taken into account."""
-        return double_gives(self.record("", "", None))[0]
-
-    def record(self, target: str, double: str, real: object) -> PatchCall:
-        """The patch of ``target`` (whose object was ``real``) by this double, for ``patching.judge``."""
-        return PatchCall(
-            form="patch",
-            target=target,
-            double=double,
-            target_awaitable=_known(judge_target(real)),
-            double_awaitable=self.awaitable,
-            target_def=target_def(real),
-            spec=self.spec,
-            mock=self.mock,
-            side_effect=self.side_effect,
-            return_value=self.return_value,
-        )
+def gives(double: Double) -> bool | None:
+    """What calling the double gives, its configuration taken into account."""
+    return double_gives(record(double, "", "", None))[0]
 
 
-def double_facts(obj: object) -> DoubleFacts:
+def record(double: Double, target: str, shown: str, real: object) -> PatchCall:
+    """The patch of ``target`` (whose object was ``real``) by ``double`` (shown as ``shown``), for
+    ``patching.judge``."""
+    return PatchCall(
+        form="patch",
+        target=target,
+        double=shown,
+        target_awaitable=_known(judge_target(real)),
+        double_awaitable=double.awaitable,
+        target_def=target_def(real),
+        spec=double.spec,
+        mock=double.mock,
+        side_effect=double.side_effect,
+        return_value=double.return_value,
+    )
+
+
+def double_facts(obj: object) -> Double:
     """The replacement as it is: an AsyncMock, a mock and how it is configured, a function."""
     obj = _unwrap_descriptor(obj)
     spec_mock = getattr(obj, "mock", None)
     if inspect.isfunction(obj) and isinstance(spec_mock, mock.NonCallableMock):
         return double_facts(spec_mock)  # create_autospec(function): a function around a mock
     if isinstance(obj, mock.AsyncMockMixin):
-        return DoubleFacts(True)
+        return Double(True)
     if isinstance(obj, mock.NonCallableMock):
         if not callable(obj):
-            return DoubleFacts(None)
+            return Double(None)
         side_effect: Configured = ABSENT
         if obj.side_effect is not None:
             # a function: what it gives; an exception or values to hand out: not judged, as in the scanner
             callable_effect = callable(obj.side_effect) and not isinstance(obj.side_effect, type)
-            side_effect = double_facts(obj.side_effect).gives() if callable_effect else None
+            side_effect = gives(double_facts(obj.side_effect)) if callable_effect else None
         returned = obj._mock_return_value
         return_value: Configured = ABSENT if returned is mock.DEFAULT else inspect.isawaitable(returned)
         spec = obj._spec_class is not None or obj._spec_signature is not None  # mirrors the target
-        return DoubleFacts(False, mock=True, spec=spec, side_effect=side_effect, return_value=return_value)
+        return Double(False, mock=True, spec=spec, side_effect=side_effect, return_value=return_value)
     if not callable(obj):
-        return DoubleFacts(None)
+        return Double(None)
     if _is_async_function(obj):
-        return DoubleFacts(True)
+        return Double(True)
     if inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
-        return DoubleFacts(None if _never_returns(obj) else False)
-    return DoubleFacts(None)
+        return Double(None if _never_returns(obj) else False)
+    return Double(None)
 
 
 def _never_returns(obj: object) -> bool:

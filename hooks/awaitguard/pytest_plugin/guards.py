@@ -183,7 +183,7 @@ class DoubleGuard:
         if kept_real:
             return kept_real
         double = awaitables.describe_double(after)
-        record = awaitables.double_facts(after).record(target, double, before)
+        record = awaitables.record(awaitables.double_facts(after), target, double, before)
         verdict = judge(record, functools.partial(self._production_awaits, attribute))
         self.judged.append(
             f"{target} <- {double}: {_said(record.target_awaitable)} <- {_said(double_gives(record)[0])}"
