@@ -6,6 +6,7 @@ bound names are ever asked about.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from awaitguard.uses import coroutine_protocol
 
@@ -40,59 +41,51 @@ def result_use(text: bytes, word: bytes, consumed: int | None = None) -> str:
     first = ""
     asked = False
     bindings = 0
-    size = len(word)
-    start = text.find(word)
-    while start != -1:
-        end = start + size
-        before = text[start - 1 : start] if start else b""
-        after = text[end : end + 1]
-        if not (before.isalnum() or before in (b"_", b".") or after.isalnum() or after == b"_"):
-            rest = text[end : end + 80].lstrip(b" \t")
-            head = rest[:1]
-            if head == b".":
-                found = _ATTRIBUTE.match(rest)
-                attr = found.group(1).decode() if found else ""
-                if attr == "send" and _SEND.match(rest):
-                    first = first or ".send("
-                elif not attr or coroutine_protocol(attr):
-                    return ""
-                else:
-                    first = first or f".{attr}"
-            elif head == b"[":
-                first = first or "["
-            elif head == b"(":
-                if text[max(0, start - 4) : start].rstrip(b" \t").endswith(b"def"):
-                    return ""  # `def word(`: another function of that name
-                first = first or "("
-            elif head == b"=" and rest[1:2] != b"=":
-                bindings += 1
-                if bindings > 1:
-                    return ""
-            elif (operator := _OPERATOR.match(rest)) is not None:
-                if operator.group(2) is not None:  # `c += 1`: TypeError, and a rebinding
-                    first = first or f" {operator.group(2).decode()}"
-                else:
-                    first = first or f" {operator.group(1).decode()}"
-            elif (test := _BEFORE.search(text, max(0, start - 12), start)) is not None and _TEST_END.match(rest):
-                line = text[text.rfind(b"\n", 0, start) + 1 : start].lstrip(b" \t")
-                if test.group(1) != b"in":
-                    first = first or " if"
-                elif line.startswith(b"for ") and rest[:1] == b":":
-                    first = first or " for"  # `for x in c:`
-                elif line.startswith(b"async ") or b" for " in line:
-                    return ""  # `async for x in c`: an async iterable may be wanted; a comprehension's
-                else:
-                    first = first or " in"
-            elif head in (b"}", b"!") and text[:start].rstrip(b" \t").endswith(b"{") and _in_fstring(text, start):
-                first = first or " {"
-            elif head in (b")", b",") and consumed is None:
-                asked = True
-            elif head in (b")", b",") and consumed:
-                consumed -= 1  # one of the consumer calls' arguments (no more of these than the caller found)
-                first = first or " ->"
-            else:
+    for start, rest in _occurrences(text, word):
+        head = rest[:1]
+        if head == b".":
+            found = _ATTRIBUTE.match(rest)
+            attr = found.group(1).decode() if found else ""
+            if attr == "send" and _SEND.match(rest):
+                first = first or ".send("
+            elif not attr or coroutine_protocol(attr):
                 return ""
-        start = text.find(word, end)
+            else:
+                first = first or f".{attr}"
+        elif head == b"[":
+            first = first or "["
+        elif head == b"(":
+            if text[max(0, start - 4) : start].rstrip(b" \t").endswith(b"def"):
+                return ""  # `def word(`: another function of that name
+            first = first or "("
+        elif head == b"=" and rest[1:2] != b"=":
+            bindings += 1
+            if bindings > 1:
+                return ""
+        elif (operator := _OPERATOR.match(rest)) is not None:
+            if operator.group(2) is not None:  # `c += 1`: TypeError, and a rebinding
+                first = first or f" {operator.group(2).decode()}"
+            else:
+                first = first or f" {operator.group(1).decode()}"
+        elif (test := _BEFORE.search(text, max(0, start - 12), start)) is not None and _TEST_END.match(rest):
+            line = text[text.rfind(b"\n", 0, start) + 1 : start].lstrip(b" \t")
+            if test.group(1) != b"in":
+                first = first or " if"
+            elif line.startswith(b"for ") and rest[:1] == b":":
+                first = first or " for"  # `for x in c:`
+            elif line.startswith(b"async ") or b" for " in line:
+                return ""  # `async for x in c`: an async iterable may be wanted; a comprehension's
+            else:
+                first = first or " in"
+        elif head in (b"}", b"!") and text[:start].rstrip(b" \t").endswith(b"{") and _in_fstring(text, start):
+            first = first or " {"
+        elif head in (b")", b",") and consumed is None:
+            asked = True
+        elif head in (b")", b",") and consumed:
+            consumed -= 1  # one of the consumer calls' arguments (no more of these than the caller found)
+            first = first or " ->"
+        else:
+            return ""
     if bindings != 1:
         return ""
     return "?" if asked else first
@@ -102,21 +95,27 @@ def argument_lines(text: bytes, word: bytes) -> set[int]:
     """The lines (counted from 0) where ``text`` passes the name ``word`` on (`word)`, `word,`) or sends it a
     value (`word.send(`): where ``uses.argument_uses`` looks for the calls."""
     found: set[int] = set()
-    size = len(word)
     line = counted = 0
+    for start, rest in _occurrences(text, word):
+        if rest[:1] in (b")", b",") or _SEND.match(rest):
+            line += text.count(b"\n", counted, start)
+            counted = start
+            found.add(line)
+    return found
+
+
+def _occurrences(text: bytes, word: bytes) -> Iterator[tuple[int, bytes]]:
+    """Where ``word`` stands in ``text`` as a name of its own (not part of a longer name, nor after a dot):
+    its offset, and the (up to 80) bytes that follow it, leading blanks dropped."""
+    size = len(word)
     start = text.find(word)
     while start != -1:
         end = start + size
         before = text[start - 1 : start] if start else b""
         after = text[end : end + 1]
         if not (before.isalnum() or before in (b"_", b".") or after.isalnum() or after == b"_"):
-            rest = text[end : end + 80].lstrip(b" \t")
-            if rest[:1] in (b")", b",") or _SEND.match(rest):
-                line += text.count(b"\n", counted, start)
-                counted = start
-                found.add(line)
+            yield start, text[end : end + 80].lstrip(b" \t")
         start = text.find(word, end)
-    return found
 
 
 def _in_fstring(text: bytes, start: int) -> bool:
