@@ -18,6 +18,7 @@ import re
 
 from awaitguard.calls import Calls
 from awaitguard.declared import Declared
+from awaitguard.hierarchy import Hierarchy
 from awaitguard.index import Index
 from awaitguard.known import KNOWN, KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES
 from awaitguard.lookup import Lookup
@@ -26,7 +27,7 @@ from awaitguard.model import DefFact, ModuleFacts, Ref, Site
 from awaitguard.patching import Form, PatchCall, ProductionAwaits
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
 from awaitguard.resolving import NONE, Tables
-from awaitguard.values import ABC_BASES, UNKNOWN, Value
+from awaitguard.values import UNKNOWN, Value
 
 __all__ = ["KNOWN", "KNOWN_COROUTINE_NAMES", "SYNC_DECORATOR_NAMES", "Resolver", "declared_coroutine_names"]
 
@@ -51,7 +52,7 @@ def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
-class Resolver(Lookup, Members, Declared, Calls):
+class Resolver(Lookup, Members, Declared, Calls, Hierarchy):
     def __init__(self, index: Index) -> None:
         self.index = index
         self._tables: dict[str, Tables] = {}
@@ -256,50 +257,6 @@ class Resolver(Lookup, Members, Declared, Calls):
         if tables is None or len(defs) != 1 or not defs[0].returns_annotation:
             return False
         return self._declared(self._def_value(tables.facts, defs[0])).awaitable() is False
-
-    def rewritten_to_sync(self, value: Value) -> bool:
-        """Whether ``value`` comes from a coroutine method of a class that a module of the project rewrites at
-        import into a sync-or-async API (``rewrites.py``): dropping its result in sync code runs it."""
-        source = value.origin
-        if source is None or source.defn is None or source.defn.kind != "function":
-            return False
-        owner = source.defn.qualname.rpartition(".")[0]
-        if not owner or "<locals>" in owner:
-            return False
-        if self._rewritten is None:
-            self._rewritten = []
-            for path in sorted(self.index.tree.grep({"iscoroutinefunction"})):
-                facts = self.index.facts_for_path(path)
-                if facts is None:
-                    continue
-                for ref in facts.rewrites:
-                    cls = self._value(facts.module, "", ref)
-                    if cls.kind == "class" and cls.defn is not None:
-                        self._rewritten.append(cls)
-        return any(
-            cls.module == source.module and cls.defn is not None and cls.defn.qualname == owner
-            for rewritten in self._rewritten
-            for cls, _ in self._mro(rewritten)
-        )
-
-    def overrides_base(self, facts: ModuleFacts, scope: str) -> bool:
-        """Whether the method ``scope`` (`Handler.get`) overrides a member of a base class, or its class has a
-        base that cannot be known: the base's code (a framework) calls it, and may await what it returns."""
-        owner, _, name = scope.rpartition(".")
-        tables = self.tables(facts.module)
-        if not owner or "<locals>" in scope or tables is None:
-            return False
-        classes = [d for d in tables.defs.get(owner, []) if d.kind == "class"]
-        if len(classes) != 1:
-            return bool(classes)
-        for cls, complete in self._mro(self._def_value(facts, classes[0])):
-            if not complete:
-                return True
-            if cls.defn is classes[0]:
-                continue
-            if name in (cls.defn.members if cls.defn is not None else ABC_BASES[cls.name]):
-                return True
-        return False
 
     def scope_is_async(self, facts: ModuleFacts, scope: str) -> bool:
         tables = self.tables(facts.module)
