@@ -111,7 +111,7 @@ ALLOWED: dict[str, set[str]] = {
     "lookup": {"model", "refs", "known", "resolving", "values"},
     "lineage": {"model", "known", "resolving", "values"},  # C3 linearization and `super()` members
     "members": {"model", "known", "lineage", "resolving", "values"},
-    "hierarchy": {"model", "resolving", "values"},  # overrides and classes rewritten at import
+    "hierarchy": {"model", "lineage", "resolving", "values"},  # overrides and classes rewritten at import
     "declared": {"refs", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "resolving", "values"},
     "resolve": {

@@ -4,6 +4,7 @@ class's coroutine methods at import into sync-or-async ones (``rewrites.py``).""
 
 from __future__ import annotations
 
+from awaitguard.lineage import class_key
 from awaitguard.model import ModuleFacts
 from awaitguard.resolving import Resolving
 from awaitguard.values import ABC_BASES, Value
@@ -32,7 +33,7 @@ class Hierarchy(Resolving):
                     if cls.kind == "class" and cls.defn is not None:
                         self._rewritten.append(cls)
         return any(
-            cls.module == source.module and cls.defn is not None and cls.defn.qualname == owner
+            cls.defn is not None and class_key(cls) == (source.module, owner)
             for rewritten in self._rewritten
             for cls, _ in self._mro(rewritten)
         )

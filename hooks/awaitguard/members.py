@@ -137,7 +137,7 @@ class Members(Lineage):
                         continue
                     assert facts is not None
                     found = any(
-                        cls.defn is not None and cls.module == value.module and cls.defn.qualname == defn.qualname
+                        cls.defn is not None and class_key(cls) == class_key(value)
                         for cls, _ in self._mro(self._def_value(facts, sub))
                     )
             self._subclassed[key] = found
