@@ -1094,3 +1094,14 @@ def test_mypy_without_mypy_says_what_to_install(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("awaitguard: error: `awaitguard mypy` needs mypy (")
     assert 'install `awaitguard[mypy]`, or under pre-commit list "mypy>=1.19,<2.5" first' in proc.stderr
+
+
+def test_files_that_cannot_be_parsed_are_listed_in_path_order(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    # worker processes finish out of order: a long file failing at its end beside short ones
+    for n in range(120):
+        body = "async def f():\n    return 1\n" * (2_000 if n % 7 == 0 else 1)
+        (app / f"m{n:03}.py").write_text(body + "async def g(:\n")
+    code, out, _ = scan(capsys, "--all", "--jobs", "2", "--no-cache", "--format", "json")
+    paths = [error["path"] for error in json.loads("\n".join(out))["errors"]]
+    assert code == 2
+    assert paths == sorted(paths) and len(paths) == 120

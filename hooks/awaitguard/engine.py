@@ -250,7 +250,8 @@ def settle(index: Index, in_scope: Collection[str], why: str) -> list[Notice]:
     errors: list[Notice] = []
     skipped: list[Notice] = []
     seen: set[tuple[str, int, str]] = set()
-    for notice in index.notices:
+    # sorted: parallel parse workers report failures in the order they finish
+    for notice in sorted(index.notices, key=lambda n: (n.path, n.line, n.message)):
         key = (notice.path, notice.line, notice.message)
         if key in seen:
             continue  # a module loaded again after it failed fails again
