@@ -13,7 +13,8 @@ import awaitguard
 from awaitguard.mypy_plugin.emit import emit
 from awaitguard.mypy_plugin.kinds import plain_def
 from awaitguard.mypy_plugin.services import Services, base_dir, is_third_party
-from awaitguard.rules.awaits import AG101
+from awaitguard.rules._base import definition_note, definition_related
+from awaitguard.rules.awaits import AG101, await_words
 
 DEP_PRIORITY = 10  # as mypy's PRI_MED: a top-level ``import X``
 
@@ -105,12 +106,14 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     if site is None or callee is None:
         return default
     # the scanner's AG101 arguments: what is awaited and the fix come from the same ``Value``
-    notes = [(note, f"{path}:{line}") for path, line, _col, note in callee.function.related()]
+    notes = [(r.note, f"{r.path}:{r.line}") for r in definition_related(callee.function)]
     sibling = services.project.sibling(callee)
     if sibling is not None:
-        notes.append((f"`{sibling[0]}` is `async def` here", sibling[1]))
-    reason = callee.result.not_awaitable_reason() or f"the result of `{callee.function.qualname}()`"
-    args = {"expr": site.shown, "what": reason, "fix": callee.result.await_fix()}
+        notes.append((definition_note(sibling[0], "async def"), sibling[1]))
+    words = await_words(callee.result, callee.function.qualname)
+    if words is None:
+        return default
+    args = {"expr": site.shown, **words}
     emit(services, ctx.api, AG101.code, call, args, notes)
     return default
 

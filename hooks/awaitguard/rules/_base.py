@@ -10,7 +10,7 @@ from awaitguard.model import ModuleFacts, Site
 
 if TYPE_CHECKING:
     from awaitguard.resolve import Resolver
-    from awaitguard.values import Value
+    from awaitguard.values import DefKind, Value
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def finding(
 ) -> Finding:
     """A finding at ``site`` whose related locations come from ``value``'s definition, and, when the
     value was taken from a `sync`/`async` declaration of the policy, ``declared`` at that line."""
-    related = [Related(path, line, col, note) for path, line, col, note in value.related()]
+    related = definition_related(value)
     if declared and value.declared_at is not None:
         related.append(Related(value.declared_at[0], value.declared_at[1], 1, declared))
     args.setdefault("expr", site.shown)
@@ -48,6 +48,17 @@ def finding(
     if value.defined_at:
         args.setdefault("defined_at", value.defined_at)
     return Finding.make(facts.path, site.line, site.col, meta.code, args, related)
+
+
+def definition_note(short: str, kind: DefKind) -> str:
+    """The note at a definition a finding depends on: "`name` is `async def` here"."""
+    return f"`{short}` is a class here" if kind == "class" else f"`{short}` is `{kind}` here"
+
+
+def definition_related(value: Value) -> list[Related]:
+    """The related location of the callable or class ``value`` comes from, with its note (none if unknown)."""
+    at = value.definition()
+    return [] if at is None else [Related(at.path, at.line, at.col, definition_note(at.short, at.kind))]
 
 
 # How a definition a change kept flipped (``impact.compare``): an impact finding's note says it.

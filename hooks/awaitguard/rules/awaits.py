@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from awaitguard.findings import Finding
+from awaitguard.misuse import (
+    AwaitFixKind,
+    ContextKind,
+    IterationKind,
+    Misuse,
+    NotAwaitableKind,
+    await_fix,
+    context_problem,
+    iteration_problem,
+    not_awaitable,
+)
 from awaitguard.model import ModuleFacts, Site
 from awaitguard.rules._base import RuleMeta, finding
 
@@ -290,12 +301,28 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
 
 
 def _await(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
-    reason = value.not_awaitable_reason()
-    if reason is None:
+    words = await_words(value)
+    if words is None:
         return
-    yield finding(
-        resolver, facts, site, AG101, value, what=reason, fix=value.await_fix(), declared=_declared(value, "sync")
-    )
+    yield finding(resolver, facts, site, AG101, value, **words, declared=_declared(value, "sync"))
+
+
+def await_words(value: Value, qualname: str = "") -> dict[str, str] | None:
+    """AG101's ``what`` and ``fix`` for awaiting ``value``, the scan's and the mypy plugin's. None when awaiting
+    it may work, unless ``qualname`` names the plain ``def`` whose result it is (the mypy plugin's callee)."""
+    reason = not_awaitable(value)
+    if reason is not None:
+        what = _NOT_AWAITABLE[reason.kind].format(**_fields(reason))
+    elif qualname:
+        what = f"the result of `{qualname}()`"
+    else:
+        return None
+    return {"what": what, "fix": _await_fix(value)}
+
+
+def _await_fix(value: Value) -> str:
+    fix = await_fix(value)
+    return _AWAIT_FIX[fix.kind].format(**_fields(fix))
 
 
 def _declared(value: Value, kind: str) -> str:
@@ -305,19 +332,156 @@ def _declared(value: Value, kind: str) -> str:
 
 def _with(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
     is_async = site.kind == "async-with"
-    problem = value.context_problem(is_async)
+    problem = context_problem(value, is_async)
     if problem is None:
         return
-    what, error, fix = problem
+    what, error, fix = _words(_CONTEXT, problem, is_async)
     keyword = "async with" if is_async else "with"
     yield finding(resolver, facts, site, AG103, value, keyword=keyword, what=what, error=error, fix=fix)
 
 
 def _for(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
     is_async = site.kind == "async-for"
-    problem = value.iteration_problem(is_async)
+    problem = iteration_problem(value, is_async)
     if problem is None:
         return
-    what, error, fix = problem
+    what, error, fix = _words(_ITERATION, problem, is_async)
     keyword = "async for" if is_async else "for"
     yield finding(resolver, facts, site, AG104, value, keyword=keyword, what=what, error=error, fix=fix)
+
+
+# -- wording: the core's answers (``awaitguard.misuse``) as what / runtime error / fix -----------------
+def _article(word: str) -> str:
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def _fields(misuse: Misuse[Any]) -> dict[str, str]:
+    fields = {"callee": misuse.callee, "name": misuse.name, "got": misuse.got, "method": misuse.method}
+    fields["a_name"] = f"{_article(misuse.name)} `{misuse.name}`"
+    fields["a_got"] = f"{_article(misuse.got)} `{misuse.got}`" if misuse.got else "no awaitable"
+    return fields
+
+
+def _words(table: Mapping[Any, tuple[str, str, str]], misuse: Misuse[Any], is_async: bool) -> tuple[str, str, str]:
+    """What is used, the runtime error and the fix for an AG103/AG104 answer (a union's: its first member's, in
+    the union's words)."""
+    if misuse.first is not None:
+        what, error, fix = _words(table, misuse.first, is_async)
+        return (f"a value declared `{misuse.name}` (each member fails; the first: {what})", error, fix)
+    fields = _fields(misuse)
+    fields["keyword"] = "async with" if is_async else "with"
+    fields["protocol"] = "asynchronous context manager" if is_async else "context manager"
+    what, error, fix = table[misuse.kind]
+    return (what.format(**fields), error.format(**fields), fix.format(**fields))
+
+
+_NOT_AWAITABLE: dict[NotAwaitableKind, str] = {
+    "union": "a value declared `{name}`, and no member of it is awaitable",
+    "instance-from-def": "an instance of `{name}` returned by plain `def {callee}`, and `{name}` has no `__await__`",
+    "instance": "an instance of `{name}`, which has no `__await__`",
+    "many-from-def": "the `{name}` returned by `{callee}()`, a plain `def`",
+    "many": "a `{name}`",
+    "result-of-def": "the result of `{callee}()`, a plain `def` that returns no awaitable",
+    "builtin": "{a_name}",
+    "property": "the property `{name}`, a plain value",
+    "result-of-call": "the result of `{name}()`, which is not awaitable",
+    "plain": "a plain value",
+    "function": "the function `{callee}` itself (it is never called)",
+    "class": "the class `{callee}` itself",
+    "module": "the module `{name}`",
+    "asyncgen": "the async generator returned by `{callee}()`",
+    "gen": "the generator returned by `{callee}()`",
+    "cm": "the context manager returned by `{callee}()`",
+    "sync-iter": "the iterator returned by `{callee}()`",
+}
+_AWAIT_FIX: dict[AwaitFixKind, str] = {
+    "async-for": "iterate it with `async for ... in {callee}(...)` instead of awaiting it",
+    "async-with": "use `async with {callee}(...)` instead of awaiting it",
+    "with": "use `with {callee}(...)` instead of awaiting it",
+    "call": "call it: `await {callee}(...)`",
+    "sibling": "use `await {name}(...)`, or remove `await`",
+    "make-async": "remove `await`, or make `{callee}` an `async def`",
+    "remove": "remove `await`",
+}
+_NO_CM = "`async with` needs an object with `__aenter__`/`__aexit__`"
+_NO_ACM = "TypeError: '{name}' object does not support the asynchronous context manager protocol"
+_TYPE_CM = "TypeError: 'type' object does not support the asynchronous context manager protocol"
+_CLASS = "the class `{name}` itself, not an instance"
+_ASYNC_ONLY = "use `async with` inside an `async def`"
+_CONTEXT: dict[ContextKind, tuple[str, str, str]] = {
+    "coroutine": (
+        "the coroutine returned by `async def {callee}` without awaiting it",
+        "TypeError: 'coroutine' object does not support the {protocol} protocol",
+        "await it first: `{keyword} await {callee}(...)`",
+    ),
+    "sync-cm": (
+        "`{callee}`, a `@contextmanager` (sync only)",
+        "TypeError: '_GeneratorContextManager' object does not support the asynchronous context manager protocol",
+        "use `with`, or make it an `@asynccontextmanager` over an `async def`",
+    ),
+    "async-cm": (
+        "`{callee}`, an `@asynccontextmanager` (async only)",
+        "TypeError: '_AsyncGeneratorContextManager' object does not support the context manager protocol",
+        _ASYNC_ONLY,
+    ),
+    "builtin": ("{a_name}, which is not a context manager", _NO_ACM, _NO_CM),
+    "class-object": (_CLASS, _TYPE_CM, "enter an instance: `async with {name}(...)`"),
+    "class-object-not-cm": (_CLASS, _TYPE_CM, _NO_CM),
+    "neither": ("`{name}`, which has neither `__aenter__` nor `__enter__`", _NO_ACM, _NO_CM),
+    "no-aexit": (
+        "`{name}`, which has `__aenter__` but no `__aexit__`",
+        _NO_ACM + " (missed __aexit__ method)",
+        "add an `async def __aexit__(self, *exc)`",
+    ),
+    "plain-entry": (
+        "`{name}`, whose plain `def {method}` returns {a_got}",
+        "TypeError: 'async with' received an object from {method} that does not implement __await__",
+        "make `{method}` an `async def`",
+    ),
+    "sync-only": (
+        "`{name}`, which has `__enter__` but no `__aenter__`",
+        _NO_ACM,
+        "use `with`, or add `__aenter__`/`__aexit__`",
+    ),
+    "async-only": (
+        "`{name}`, which has `__aenter__` but no `__enter__`",
+        "TypeError: '{name}' object does not support the context manager protocol",
+        _ASYNC_ONLY,
+    ),
+}
+_NO_AITER = "TypeError: 'async for' requires an object with __aiter__ method, got {got}"
+_NO_AITER_NAME = _NO_AITER.replace("{got}", "{name}")
+_NO_AITER_TYPE = _NO_AITER.replace("{got}", "type")
+_NO_ANEXT = "TypeError: 'async for' received an object from __aiter__ that does not implement __anext__: {got}"
+_SYNC_FIX = "use `for`, or make it an async generator (`async def` with `yield`)"
+_NOT_ITERABLE = "TypeError: '{got}' object is not iterable"
+_ASYNC_FOR_ONLY = "use `async for` inside an `async def`"
+_UNAWAITED = "the coroutine returned by `async def {callee}` (not awaited)"
+_ITERATION: dict[IterationKind, tuple[str, str, str]] = {
+    "coroutine": (_UNAWAITED, _NO_AITER, "write `async for ... in await {callee}(...)`"),
+    "sync-builtin": ("{a_name}, a sync iterable", _NO_AITER_NAME, "use `for`"),
+    "builtin": ("{a_name}", _NO_AITER_NAME, "{a_name} is not iterable: `async for` needs an async iterable"),
+    "class-object": (_CLASS, _NO_AITER_TYPE, "iterate an instance: `async for ... in {name}(...)`"),
+    "class-object-not-iterable": (_CLASS, _NO_AITER_TYPE, "`async for` needs an async iterable"),
+    "sync-result": ("the sync iterable returned by `{callee}`", _NO_AITER, _SYNC_FIX),
+    "sync-instance": ("`{got}`, a sync iterable", _NO_AITER, _SYNC_FIX),
+    "not-iterable": (
+        "`{got}`, which has neither `__aiter__` nor `__iter__`",
+        _NO_AITER,
+        "`async for` needs an object whose `__aiter__` returns an async iterator",
+    ),
+    "aiter-coroutine": (
+        "`{name}`, whose `__aiter__` returns a coroutine (an `async def __aiter__`)",
+        _NO_ANEXT,
+        "make `__aiter__` a plain `def`",
+    ),
+    "aiter-no-anext": (
+        "`{name}`, whose `__aiter__` returns `{got}`, which has no `__anext__`",
+        _NO_ANEXT,
+        "give `{got}` an `async def __anext__`",
+    ),
+    # `for` (sync) over an async iterable
+    "for-coroutine": (_UNAWAITED, _NOT_ITERABLE, "write `for ... in await {callee}(...)`"),
+    "asyncgen": ("the async generator returned by `async def {callee}`", _NOT_ITERABLE, _ASYNC_FOR_ONLY),
+    "async-instance": ("`{got}`, an async iterable", _NOT_ITERABLE, _ASYNC_FOR_ONLY),
+}
