@@ -1,22 +1,28 @@
-"""Every shipped stub agrees with the installed library: ``async def`` <=> coroutine function."""
+"""Every shipped stub agrees with the installed library: ``async def`` <=> coroutine function, and a
+protocol entry point (``__aenter__``...) a stub class leaves out is missing at runtime or refuses."""
 
 from __future__ import annotations
 
 import ast
 import importlib
 import inspect
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 STUBS = Path(__file__).resolve().parents[1] / "stubs"
+FALLBACK = "scan-only"  # index.FALLBACK_STUBS: the stubs the scan uses when the library is not installed
+PROTOCOL = ("__enter__", "__iter__", "__aenter__", "__aiter__", "__anext__", "__await__")
 # Django must be configured before channels' consumers can be imported.
 NEEDS_DJANGO = ("channels",)
 
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(STUBS).with_suffix("").parts)
+    if parts[0] == FALLBACK:
+        parts.pop(0)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -53,8 +59,57 @@ def _import(module: str) -> object:
     return importlib.import_module(module)
 
 
+def _protocol_cases() -> Iterator[object]:
+    """(module, class, protocol dunder, declared: None when left out, else whether `async def`)."""
+    for path in sorted(STUBS.rglob("*.pyi")):
+        module = _module_name(path)
+        classes: dict[str, dict[str, bool]] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            declared: dict[str, bool] = {}
+            for base in node.bases:  # a base of the same stub file: what it declares is inherited
+                declared.update(classes.get(ast.unparse(base), {}))
+            declared.update(
+                (item.name, isinstance(item, ast.AsyncFunctionDef))
+                for item in node.body
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
+            classes[node.name] = declared
+            for dunder in PROTOCOL:
+                yield pytest.param(module, node.name, dunder, declared.get(dunder), id=f"{module}:{node.name}.{dunder}")
+
+
 def test_stub_cases_found() -> None:
     assert len(list(_cases())) >= 60
+    assert sum(1 for _ in _protocol_cases()) >= 60
+
+
+@pytest.mark.parametrize(("module", "cls", "dunder", "is_async"), list(_protocol_cases()))
+def test_stub_protocols_match_runtime(module: str, cls: str, dunder: str, is_async: bool | None) -> None:
+    """A stub class lists every protocol entry point the runtime class has (the scan reads a left-out one as
+    missing), except one that only raises TypeError (aiohttp's ClientSession.__enter__)."""
+    obj = getattr(_import(module), cls)
+    method = getattr(obj, dunder, None)
+    if is_async is not None:
+        assert method is not None, f"{module}.{cls}.{dunder} does not exist at runtime"
+        assert inspect.iscoroutinefunction(method) is is_async, f"{module}.{cls}.{dunder}: wrong kind"
+        return
+    if method is None:
+        return
+    try:
+        source = inspect.getsource(method)
+    except (OSError, TypeError):
+        pytest.fail(f"{module}.{cls}.{dunder} exists at runtime (not from Python source); declare it")
+    body = ast.parse(textwrap.dedent(source)).body[0]
+    assert isinstance(body, ast.FunctionDef), f"{module}.{cls}.{dunder} exists at runtime; declare it"
+    statements = [s for s in body.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    raises_type_error = (
+        len(statements) == 1
+        and isinstance(statements[0], ast.Raise)
+        and "TypeError" in ast.unparse(statements[0].exc or ast.Constant(None))
+    )
+    assert raises_type_error, f"{module}.{cls}.{dunder} exists at runtime; declare it"
 
 
 @pytest.mark.parametrize(("module", "qualname", "is_async"), list(_cases()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from awaitguard.declared import declares_coroutine, may_declare_awaitable
+from awaitguard.declared import awaits_to, declares_coroutine, may_declare_awaitable
 from awaitguard.known import BUILTIN_CLASSES, CALLED, KNOWN
 from awaitguard.members import is_accessor
 from awaitguard.model import DefFact, Ref
@@ -155,6 +155,8 @@ class Calls(Resolving):
         """What `await` gives for ``value``: for the coroutine of an `async def`, its result, read from its
         returns and what it declares as a sync def's is (without the def as origin: it is no plain `def`)."""
         fn = value.origin
+        if value.kind == "instance":
+            return self._awaited_instance(value)
         if value.kind != "coroutine" or fn is None or fn.kind != "function" or fn.defn is None:
             return UNKNOWN
         if not fn.defn.is_async or fn.defn.is_generator or may_declare_awaitable(fn.defn.returns_annotation):
@@ -163,6 +165,22 @@ class Calls(Resolving):
         if result.kind in ("unknown", "awaitable", "coroutine"):
             return result
         return dataclasses.replace(result, origin=None, via_property=False)
+
+    def _awaited_instance(self, value: Value) -> Value:
+        """What `await` gives for an instance of a shipped stub's class whose `__await__` declares its result
+        (`-> Generator[Any, None, ClientResponse]`: aiohttp's request context manager); unknown otherwise."""
+        if value.defn is None or value.self_ref:
+            return UNKNOWN
+        method = self._member(value, "__await__")
+        defn = method.defn
+        if method.kind != "function" or defn is None or not method.path.startswith("<stubs>/") or defn.is_async:
+            return UNKNOWN
+        result = awaits_to(defn.returns_annotation)
+        if result is None:
+            return UNKNOWN
+        declared = defn._replace(returns_annotation=result)
+        found = self._declared(dataclasses.replace(method, defn=declared))
+        return dataclasses.replace(found, origin=None) if found.kind == "instance" else UNKNOWN
 
     def _result(self, effective: Value) -> Value:
         """What a def's body returns (a sync def's call, an async def's await), or what it declares."""

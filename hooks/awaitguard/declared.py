@@ -104,6 +104,15 @@ def _may_await(node: ast.expr, depth: int) -> bool:
     return not outer or outer in _AWAITABLE_OUTER
 
 
+def awaits_to(annotation: str) -> str | None:
+    """What an `__await__` declared ``-> Generator[Any, None, X]`` gives: ``X`` (as written), else None."""
+    node = parse_annotation(annotation)
+    if not (isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] == "Generator"):
+        return None
+    args = node.slice.elts if isinstance(node.slice, ast.Tuple) else []
+    return ast.unparse(args[2]) if len(args) == 3 else None
+
+
 class Declared(Resolving):
     def _declared_instance(self, cls: Value) -> Value:
         """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
@@ -178,6 +187,9 @@ class Declared(Resolving):
         declared = defn.returns_annotation.strip("'\"")
         if returns_self or declared in ("Self", "typing.Self", "typing_extensions.Self", owner):
             return Value("instance", module=manager.module, path=manager.path, defn=manager.defn, resolver=self)
+        if enter.path.startswith("<stubs>/") and declared:  # a shipped stub declares what it enters
+            found = self._declared(enter)
+            return dataclasses.replace(found, origin=None) if found.kind == "instance" else UNKNOWN
         return UNKNOWN
 
     def _stub_result(self, fn: Value) -> Value:
@@ -261,8 +273,13 @@ class Declared(Resolving):
         if declared.kind != "class" or declared.defn is None:
             return UNKNOWN
         has_await = self.class_has(declared, "__await__")
-        # a protocol that does not declare `__await__`: its declared members are known, `await` on it is not
-        if has_await is False or (has_await is None and self._is_protocol(declared) and self._known_mro(declared)):
+        # a protocol that does not declare `__await__`: its declared members are known, `await` on it is not;
+        # a shipped stub's class with `__await__` keeps its class (``calls.awaited`` reads what it declares)
+        if (
+            has_await is False
+            or (has_await is None and self._is_protocol(declared) and self._known_mro(declared))
+            or (has_await and declared.path.startswith("<stubs>/"))
+        ):
             return Value(
                 "instance", module=declared.module, path=declared.path, defn=declared.defn, origin=fn, resolver=self
             )

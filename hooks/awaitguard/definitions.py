@@ -179,7 +179,8 @@ class Definitions(Walk):
         has_metaclass = any(
             k.arg == "metaclass" and dotted(k.value).rsplit(".", 1)[-1] != "ABCMeta" for k in node.keywords
         )
-        members = tuple(scope.class_members)
+        refused = {n.name for n in node.body if isinstance(n, ast.FunctionDef) and _refuses(n)}
+        members = tuple(m for m in scope.class_members if m not in refused)
         self.defs.append(
             DefFact(
                 qualname=qualname,
@@ -227,3 +228,20 @@ class Definitions(Walk):
                     self.star.append(module)
                 continue
             self.imports.append(ImportFact(alias.asname or alias.name, module, alias.name, node.lineno, scope))
+
+
+# the protocol entry points a class may define only to refuse them (aiohttp's ClientSession.__enter__
+# raises TypeError("Use async with instead")): to the protocol rules, such a class does not have them
+_REFUSABLE = frozenset({"__enter__", "__iter__", "__aenter__", "__aiter__", "__await__"})
+
+
+def _refuses(node: ast.FunctionDef) -> bool:
+    """Whether ``node`` is one of ``_REFUSABLE`` whose body (after a docstring) only raises TypeError."""
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if node.name not in _REFUSABLE or len(body) != 1 or not isinstance(body[0], ast.Raise):
+        return False
+    exc = body[0].exc
+    called = exc.func if isinstance(exc, ast.Call) else exc
+    return isinstance(called, ast.Name) and called.id == "TypeError"

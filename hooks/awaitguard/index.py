@@ -34,6 +34,9 @@ def stubs_dir() -> Path | None:
 
 
 STUBS_DIR = stubs_dir()
+# the folder of ``stubs/`` holding the stubs of libraries the scan falls back on when they are not installed
+# (aiohttp, tornado...): a name no module can have, so mypy, given ``stubs/`` as a search path, never sees them
+FALLBACK_STUBS = "scan-only"
 
 
 class Index:
@@ -69,8 +72,17 @@ class Index:
         self.stub_modules: dict[str, tuple[str, bool]] = {}
         if stubs is not None and stubs.is_dir():
             self.stub_tree = FsTree(stubs)
+            installed: dict[str, bool] = {}
             for path in self.stub_tree.files():
-                name, pkg = module_name(path, ("",))
+                name, pkg = module_name(path, ("", FALLBACK_STUBS))
+                if path.startswith(f"{FALLBACK_STUBS}/"):
+                    # a fallback stub yields to the package when the project's interpreter has it (or the
+                    # user's stub-paths do): that version's own source is truer than what we declare
+                    top = name.partition(".")[0]
+                    if top not in installed:
+                        installed[top] = library is not None and library.find(top) is not None
+                    if installed[top]:
+                        continue
                 self.stub_modules[name] = (path, pkg)
 
     def _register(self, path: str) -> None:

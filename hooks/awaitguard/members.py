@@ -117,6 +117,8 @@ class Members(Lineage):
                 return None
             if member in cls.defn.members:
                 return True
+            if cls.path.startswith("<stubs>/") and not (member.startswith("__") and member.endswith("__")):
+                return None  # a shipped stub lists a library class's protocol dunders, not all its members
         # a protocol is structural: what is passed as one may have any member it does not declare
         return None if self._is_protocol(value) else False
 
@@ -289,8 +291,14 @@ class Members(Lineage):
             return UNKNOWN
         defn = defs[0]
         if owner.self_ref and (defn.is_stub or defn.is_abstract):
-            # a hook for subclasses to fill in: it decides only when it is an `async def` and so is every override
             name = defn.qualname.rsplit(".", 1)[-1]
+            if cls.path.startswith("<stubs>/") and not defn.is_abstract:
+                # a shipped stub's method is the library's declaration, not a hook: it decides unless the
+                # project defines the name with the other kind (a subclass of `self`'s class may override it)
+                if defn.is_async and not defn.is_generator:
+                    return self._def_value_at(cls, defn, True) if self.async_everywhere(name) else UNKNOWN
+                return UNKNOWN if self.defined_async((name,)) else self._def_value_at(cls, defn, True)
+            # a hook for subclasses to fill in: it decides only when it is an `async def` and so is every override
             if not (defn.is_async and not defn.is_generator and self.async_everywhere(name)):
                 return UNKNOWN
         return self._def_value_at(cls, defn, owner.self_ref)
