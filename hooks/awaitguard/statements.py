@@ -46,6 +46,21 @@ def branch_calls(value: ast.expr) -> list[ast.Call]:
     return found
 
 
+_MAX_BRANCHES = 8
+
+
+def merged_branches(value: ast.expr) -> list[Ref]:
+    """What `x = a() if c else b()` and `x = a() or b()` (`and` too) may bind, a ref per branch (flattened:
+    ``_branches``), for the resolver to merge as it merges the bindings of a name; [] for any other value,
+    and for more than a few branches."""
+    if type(value) is not ast.IfExp and type(value) is not ast.BoolOp:
+        return []
+    branches = _branches(value)
+    if len(branches) > _MAX_BRANCHES:
+        return []
+    return [value_ref(branch) if branch is not None else UNKNOWN_REF for branch in branches]
+
+
 # builtin types a coroutine is never an instance of
 _BUILTIN_TYPES = frozenset(
     {"bytes", "str", "bytearray", "memoryview", "int", "float", "bool", "list", "dict", "tuple", "set", "frozenset"}
@@ -85,8 +100,13 @@ class Statements(Walk):
                 if isinstance(target, ast.Name):
                     self._class_binding(target.id, ref)
         else:
+            branches = merged_branches(value)
             for target in node.targets:
-                self.bind_target(target, ref)
+                if branches and isinstance(target, (ast.Name, ast.Attribute)):
+                    for branch in branches:  # one binding each: the resolver merges them (``lookup._merge``)
+                        self.bind_target(target, branch)
+                else:
+                    self.bind_target(target, ref)
                 if type(target) is ast.Tuple or type(target) is ast.List:
                     self.drop(value, "unpack")
         if (
