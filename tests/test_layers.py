@@ -31,6 +31,7 @@ CORE = {
     "hotlines",
     "walking",
     "definitions",
+    "assigned",
     "statements",
     "expressions",
     "libraries",
@@ -82,7 +83,9 @@ ALLOWED: dict[str, set[str]] = {
     "hotlines": {"refs"},  # the hot-line gating the expression search asks
     "walking": {"model", "conditions", "hotlines"},
     "definitions": {"model", "refs", "exprrefs", "walking"},
-    "statements": {"model", "refs", "uses", "exprrefs", "resultuse", "conditions", "walking"},
+    # a call bound to a name, then used as its result (also through local aliases)
+    "assigned": {"model", "refs", "uses", "exprrefs", "resultuse", "walking"},
+    "statements": {"model", "refs", "uses", "exprrefs", "assigned", "conditions", "walking"},
     "expressions": {"model", "refs", "uses", "exprrefs", "walking"},
     "rewrites": {"model", "refs"},  # classes made sync-or-async at import (pyrogram's sync.py)
     "facts": {

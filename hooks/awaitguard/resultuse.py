@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 from awaitguard.uses import coroutine_protocol
 
+# a line binding a name to what follows it: `view = ` before `word` (the alias of ``result_use``)
+_ALIAS = re.compile(rb"[ \t]*(\w+)[ \t]*=[ \t]*$")
 _ATTRIBUTE = re.compile(rb"\.[ \t]*(\w+)")
 _SEND = re.compile(rb"\.[ \t]*send[ \t]*\((?![ \t]*\))")  # `.send(value)`, not `.send()`
 
@@ -26,7 +28,7 @@ _BEFORE = re.compile(rb"(?:^|[^\w.])(?<!is )(if|elif|while|not|assert|in)[ \t]+$
 _TEST_END = re.compile(rb"(?:[:),\]]|\n|$|(?:and|or|else)\b)")
 
 
-def result_use(text: bytes, word: bytes, consumed: int | None = None) -> str:
+def result_use(text: bytes, word: bytes, consumed: int | None = None, aliases: list[bytes] | None = None) -> str:
     """How ``text`` uses the name ``word`` as if it held a call's result, when ``text`` binds it once
     (``word = ...``) and uses it in no other way; else "". The first such use, as written after the
     name: ``.attr`` (not a coroutine's own: ``close``, ``throw``, ``cr_*`` ...), ``.send(`` (a value sent
@@ -37,7 +39,19 @@ def result_use(text: bytes, word: bytes, consumed: int | None = None) -> str:
     object's attribute. Any other use (passed on, awaited, returned, rebound, a parameter of a nested
     function) may be what the coroutine is for. With ``consumed`` None, a name that is also passed as an
     argument (`word)`, `word,`) and used in no other way gives "?": ask again with the count of consumer
-    calls (a walk of the function's nodes, only for the few names that get this far)."""
+    calls (a walk of the function's nodes, only for the few names that get this far). Given ``aliases``, an
+    occurrence that is the whole value of a name's assignment on its own line (`view = word`) is collected
+    there instead of ending the search (emptied when the answer is "" for another reason)."""
+    found = _result_use(text, word, consumed, aliases)
+    if found is None:
+        if aliases:
+            aliases.clear()
+        return ""
+    return found
+
+
+def _result_use(text: bytes, word: bytes, consumed: int | None, aliases: list[bytes] | None) -> str | None:
+    """``result_use``, with None for "some use may want the coroutine itself"."""
     first = ""
     asked = False
     bindings = 0
@@ -49,19 +63,19 @@ def result_use(text: bytes, word: bytes, consumed: int | None = None) -> str:
             if attr == "send" and _SEND.match(rest):
                 first = first or ".send("
             elif not attr or coroutine_protocol(attr):
-                return ""
+                return None
             else:
                 first = first or f".{attr}"
         elif head == b"[":
             first = first or "["
         elif head == b"(":
             if text[max(0, start - 4) : start].rstrip(b" \t").endswith(b"def"):
-                return ""  # `def word(`: another function of that name
+                return None  # `def word(`: another function of that name
             first = first or "("
         elif head == b"=" and rest[1:2] != b"=":
             bindings += 1
             if bindings > 1:
-                return ""
+                return None
         elif (operator := _OPERATOR.match(rest)) is not None:
             if operator.group(2) is not None:  # `c += 1`: TypeError, and a rebinding
                 first = first or f" {operator.group(2).decode()}"
@@ -74,20 +88,26 @@ def result_use(text: bytes, word: bytes, consumed: int | None = None) -> str:
             elif line.startswith(b"for ") and rest[:1] == b":":
                 first = first or " for"  # `for x in c:`
             elif line.startswith(b"async ") or b" for " in line:
-                return ""  # `async for x in c`: an async iterable may be wanted; a comprehension's
+                return None  # `async for x in c`: an async iterable may be wanted; a comprehension's
             else:
                 first = first or " in"
         elif head in (b"}", b"!") and text[:start].rstrip(b" \t").endswith(b"{") and _in_fstring(text, start):
             first = first or " {"
+        elif (
+            aliases is not None
+            and head in (b"", b"\n", b"#")
+            and (alias := _ALIAS.match(text, text.rfind(b"\n", 0, start) + 1, start)) is not None
+        ):
+            aliases.append(alias.group(1))  # `view = word`: the alias's uses are the caller's to read
         elif head in (b")", b",") and consumed is None:
             asked = True
         elif head in (b")", b",") and consumed:
             consumed -= 1  # one of the consumer calls' arguments (no more of these than the caller found)
             first = first or " ->"
         else:
-            return ""
+            return None
     if bindings != 1:
-        return ""
+        return None
     return "?" if asked else first
 
 

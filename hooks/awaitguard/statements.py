@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 import ast
-import re
 
+from awaitguard.assigned import Assigned
 from awaitguard.conditions import static_condition
-from awaitguard.exprrefs import BARE_QUALIFIERS, BUILTIN_CALLS, declared_ref, site_ref, unparse, value_ref
+from awaitguard.exprrefs import BARE_QUALIFIERS, declared_ref, site_ref, value_ref
 from awaitguard.model import (
     NONE_REF,
     PLAIN_REF,
@@ -20,12 +20,10 @@ from awaitguard.refs import (
     dotted,
     expects_raise,
     is_guard,
-    plain_annotation,
     ref_of,
 )
-from awaitguard.resultuse import argument_lines, result_use
-from awaitguard.uses import OPERATORS, argument_uses
-from awaitguard.walking import Scope, Walk
+from awaitguard.uses import OPERATORS
+from awaitguard.walking import Scope
 
 _BRANCHING = frozenset({ast.Call, ast.IfExp, ast.BoolOp})
 
@@ -91,7 +89,7 @@ def passed_through(value: ast.IfExp, params: tuple[str, ...]) -> Ref:
     return UNKNOWN_REF
 
 
-class Statements(Walk):
+class Statements(Assigned):
     def _assign(self, node: ast.Assign) -> None:
         value = node.value
         ref = value_ref(value, self.scope.kind != "function")
@@ -138,67 +136,6 @@ class Statements(Walk):
                         self._used_as_result(call, ref if call is value else ref_of(call), name)
         self.values(value)
         self.exprs(value)
-
-    def _declared_plain(self, name: str, calls: list[ast.Call]) -> bool:
-        """`thumb = None if thumb is None else self.save_file(thumb)` where the parameter is declared `thumb: str`:
-        drop sites for the calls that may be bound (the resolver decides which make a coroutine), when the
-        declaration names plain builtin types only and the function never awaits the name."""
-        scope = self.function_scope()
-        node = scope.node
-        if node is None or not calls or name not in scope.params:
-            return False
-        args = node.args
-        param = next((a for a in (*args.posonlyargs, *args.args, *args.kwonlyargs) if a.arg == name), None)
-        if param is None or not plain_annotation(param.annotation) or param.annotation is None:
-            return False
-        self.uses(name)  # reads the function's text
-        text = scope.text or b""
-        if re.search(rb"\bawait\s+" + name.encode() + rb"\b", text):
-            return False  # the name is awaited somewhere: its declaration is what is wrong
-        declared = unparse(param.annotation)
-        for call in calls:
-            ref = ref_of(call)
-            if ref and ref[-1] == "()":
-                self.site("drop", call, ref, "declared", target=f"{name}: {declared}")
-        return True
-
-    def _used_as_result(self, value: ast.Call, ref: Ref, name: str) -> None:
-        """`done = self.send_updates()` then only `done.values()` / `done[0]`: a drop site when the call
-        makes a coroutine (the resolver decides), searched in the function's text."""
-        # `Builder()`, `len(...)`: a class (by its name) or a builtin makes no coroutine, and most such
-        # names are used this way: no site (the facts of a large tree would carry thousands)
-        if len(ref) < 2 or ref[-1] != "()" or ref[-2].lstrip(".").removeprefix("n:")[:1].isupper():
-            return
-        if len(ref) == 2 and ref[0] in BUILTIN_CALLS:
-            return
-        scope = self.function_scope()
-        text = scope.text
-        word = name.encode()
-        if text is None or scope.node is None:
-            return
-        use = result_use(text, word)
-        if use in ("?", ".send("):  # passed as an argument, or sent a value: what the calls are needs the nodes
-            top = scope.node.lineno
-            arguments = argument_uses(scope.node, name, {top + line for line in argument_lines(text, word)})
-            consumed = sum(kind == "consumer" for kind, _ in arguments)
-            if use == "?":
-                use = result_use(text, word, consumed) if consumed else ""
-        else:
-            arguments = []
-        if use == " ->":  # passed to a consumer: `str(name)`, `log.info("%s", name)`, `"{}".format(name)`
-            call = next(call for kind, call in arguments if kind == "consumer")
-            func = call.func
-            shown = dotted(func) or ".format"  # `"...".format`: the one consumer with no dotted name
-            self.site("drop", value, ref, "assigned", target=f"{name} -> {shown}", target_ref=ref_of(func))
-        elif use == ".send(":  # `name.send(value)`: awaited, or the value must be proved not `None`
-            sent = next(((kind, call) for kind, call in arguments if kind in ("send", "await-send")), None)
-            if sent is not None:
-                kind, call = sent
-                awaited = "await " if kind == "await-send" else ""
-                target_ref = site_ref(call.args[0])[0]
-                self.site("drop", value, ref, "assigned", target=f"{awaited}{name}.send(", target_ref=target_ref)
-        elif use:
-            self.site("drop", value, ref, "assigned", target=f"{name}{use}")
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is None:

@@ -26,25 +26,25 @@ AG102 = RuleMeta(
 
 Finds calls of an `async def` (or of a function returning a coroutine) whose coroutine is never awaited:
 dropped as a statement, assigned to a name that is never read, tested in a boolean context (also through
-`:=`), formatted into a string, or returned from a sync function annotated with a plain result type. It
-also finds a coroutine used as if it were its result: in arithmetic (`total += count_items()`), compared
-(`load() == 3`, `x in get_ids()`), subscripted, unpacked (`a, b = load()`, `f(*ids())`, `[*ids()]`, as
-keyword arguments too, also inside the arguments of calls), asked for an attribute (`get_user().name`;
-`send`, `throw`, `close` and `cr_*` are the coroutine's own), passed to a function that can only want
-the result (`len`, `str`, `repr`, `int`, `float`, `bool`, `print`, `json.dumps`, `sum`, `sorted`,
-`list`, `dict`, `set`, `tuple`, `min`, `max`, logging calls, `"{}".format(...)`, `"%s" % ...`), or
-returned unawaited from an `async def` that is unannotated or whose return annotation declares a result
-that is never awaitable (`-> int`, `-> Response` of a class without `__await__`; there an awaitable from a
-declared `Callable[..., Awaitable[T]]` counts too), and a coroutine assigned to a name (also as a branch of
-`x if c else y` or an operand of `or`/`and`) that is then only used as its result: asked for attributes or
-items (`done = send_updates()` then `done.values()`), tested, compared, iterated, passed to one of the
-functions above, or given a value with `.send(...)` (a just-started coroutine refuses anything but `None`;
-awaited, `await session.send(...)`, it never completes). A coroutine assigned to a parameter declared with
-plain builtin types (`thumb: str`), and one given to a function that returns it unchanged (`return
+`:=`), formatted into a string, or returned from a sync function annotated with a plain result type. It also
+finds a coroutine used as if it were its result: in arithmetic (`total += count_items()`), compared (`load()
+== 3`, `x in get_ids()`), subscripted, unpacked (`a, b = load()`, `f(*ids())`, `[*ids()]`, as keyword
+arguments too, also inside the arguments of calls), asked for an attribute (`get_user().name`; `send`,
+`throw`, `close` and `cr_*` are the coroutine's own), passed to a function that can only want the result
+(`len`, `str`, `repr`, `int`, `float`, `bool`, `print`, `json.dumps`, `sum`, `sorted`, `list`, `dict`, `set`,
+`tuple`, `min`, `max`, logging calls, `"{}".format(...)`, `"%s" % ...`), or returned unawaited from an `async
+def` that is unannotated or whose return annotation declares a result that is never awaitable (`-> int`, `->
+Response` of a class without `__await__`; there an awaitable from a declared `Callable[..., Awaitable[T]]`
+counts too), and a coroutine assigned to a name (also as a branch of `x if c else y` or an operand of
+`or`/`and`) that is then only used as its result, itself or through local aliases (`view = done`): asked for
+attributes or items (`done = send_updates()` then `done.values()`), tested, compared, iterated, passed to one
+of the functions above, or given a value with `.send(...)` (a just-started coroutine refuses anything but
+`None`; awaited, `await session.send(...)`, it never completes). A coroutine assigned to a parameter declared
+with plain builtin types (`thumb: str`), and one given to a function that returns it unchanged (`return
 v.decode() if isinstance(v, bytes) else v`) and then used as a value (`str_if_bytes(read()) != "OK"`), are
 reported too. Calls from sync functions are covered too. Passing the coroutine to any other function
-(`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts
-as a use. Iterating it (`for`, `async for`, a comprehension) is AG104's finding, so each line gets one code.
+(`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts as
+a use. Iterating it (`for`, `async for`, a comprehension) is AG104's finding, so each line gets one code.
 
 **Why is this bad?**
 
@@ -97,7 +97,8 @@ statement through operators, attribute chains and the consumers above, not insid
 other calls, lambdas or comprehensions (`foo(count_items() + 1)` is not reported). A logger is
 recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be resolved. A name
 bound to a coroutine is judged only in an `async def` that binds it once and uses it in no other
-way (awaited, passed on or rebound anywhere, it is taken as used), and not for a call named like a
+way (awaited, passed on or rebound anywhere, it is taken as used; an alias, `view = done` on a line of its
+own, is followed three levels deep when it is bound once and used the same way), and not for a call named like a
 class (`Builder()`). A name passed to any other call (`self.finish(form)`, `Request(thumb=thumb)`) is taken
 as used, whatever that callee does with it.
 """,
@@ -268,7 +269,9 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         if not through:
             return
         context = context[8:]
+    bound = ""  # "view.values <- done": bound to `done`, then `view = done`
     if context == "assigned":  # `done = fetch()` ... `done.values()`: target is "done.values", "done[", "done +"
+        detail, _, bound = detail.partition(" <- ")
         name, _, attr = detail.partition(".")
         if " -> " in detail:  # "done -> print": passed to a consumer
             name, _, detail = detail.partition(" -> ")
@@ -319,7 +322,10 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     else:
         kind = "a mapping" if detail == "**" else "an iterable"
         how = _HOW[context].format(detail=detail, name=name, attr=attr, kind=kind)
-    fix = _FIX["log" if consumed == "log" and not name else context].format(expr=site.shown, detail=detail, name=name)
+    if bound:
+        how = how.replace(f"assigned to `{name}`,", f"assigned to `{bound}`, then aliased as `{name}`,", 1)
+    fixed = bound or name
+    fix = _FIX["log" if consumed == "log" and not name else context].format(expr=site.shown, detail=detail, name=fixed)
     if through:
         how = f"returned unchanged by `{through}()`, then {how}"
         fix = f"pass `await {site.shown}` to `{through}()`"
