@@ -117,7 +117,7 @@ ALLOWED: dict[str, set[str]] = {
     "lineage": {"model", "known", "resolving", "values"},  # C3 linearization and `super()` members
     "members": {"model", "known", "lineage", "resolving", "values"},
     "hierarchy": {"model", "lineage", "resolving", "values"},  # overrides and classes rewritten at import
-    "declared": {"refs", "resolving", "values"},
+    "declared": {"model", "refs", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "resolving", "values"},
     "resolve": {
         "model",

@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import re
 
+from awaitguard.model import Ref
 from awaitguard.refs import CONCRETE_CONTAINERS, PLAIN_TYPE_NAMES, annotation_ref, dotted, parse_annotation, ref_of
 from awaitguard.resolving import Resolving, class_scope
 from awaitguard.values import UNKNOWN, Value
@@ -160,6 +161,36 @@ class Declared(Resolving):
             return UNKNOWN
         ref = annotation_ref(node)
         return self._value(module, scope, ref) if ref else UNKNOWN
+
+    def _element(self, module: str, scope: str, ref: Ref) -> Value:
+        """`a, b = pair()` (or `= await pair()`) with `def pair() -> tuple[Conn, int]`: the element the last step
+        (``#elt:i/n``) names, an instance or a builtin, when the def declares a tuple of exactly n types."""
+        at, _, count = ref[-1][5:].partition("/")
+        awaited = ref[-2] == "#await"
+        call = ref[:-2] if awaited else ref[:-1]
+        if call[-1:] != ("()",) or not at.isdigit() or not count.isdigit():
+            return UNKNOWN
+        callee = self._value(module, scope, call[:-1]) if len(call) > 1 else UNKNOWN
+        if callee.kind != "function" or callee.defn is None:
+            return UNKNOWN
+        fn, special = self._effective(callee)  # decorators applied
+        defn = fn.defn if fn is not None and not special else None
+        if fn is None or defn is None or defn.is_generator or defn.is_async != awaited:
+            return UNKNOWN
+        node = parse_annotation(defn.returns_annotation) if defn.returns_annotation else None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node = parse_annotation(node.value)
+        if not (
+            isinstance(node, ast.Subscript)
+            and dotted(node.value).rsplit(".", 1)[-1] in ("tuple", "Tuple")
+            and isinstance(node.slice, ast.Tuple)
+            and len(node.slice.elts) == int(count)
+            and not any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in node.slice.elts)
+        ):
+            return UNKNOWN
+        element = annotation_ref(node.slice.elts[int(at)])
+        found = self._value(fn.module, class_scope(defn), element) if element else UNKNOWN
+        return found if found.kind in ("instance", "builtin") else UNKNOWN
 
     def _many(self, element: Value, container: str) -> Value:
         """A declared container of instances (`list[Conn]`): ``defn`` is the items' class."""

@@ -131,6 +131,8 @@ class Resolver(Lookup, Members, Declared, Calls, Hierarchy):
         return UNKNOWN
 
     def _compute(self, module: str, scope: str, ref: Ref) -> Value:
+        if ref[-1].startswith("#elt:"):  # `a, b = pair()`: what `pair` declares each element is
+            return self._element(module, scope, ref)
         head = ref[0]
         steps = ref[1:]
         if head.startswith("n:"):

@@ -152,6 +152,9 @@ class Resolving(ABC):
     def call(self, value: Value) -> Value: ...
 
     @abstractmethod
+    def _effective(self, fn: Value) -> tuple[Value | None, str]: ...
+
+    @abstractmethod
     def method_result(self, value: Value, member: str) -> Value: ...
 
     @abstractmethod

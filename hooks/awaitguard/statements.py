@@ -98,13 +98,8 @@ class Statements(Assigned):
                 if isinstance(target, ast.Name):
                     self._class_binding(target.id, ref)
         else:
-            branches = merged_branches(value)
             for target in node.targets:
-                if branches and isinstance(target, (ast.Name, ast.Attribute)):
-                    for branch in branches:  # one binding each: the resolver merges them (``lookup._merge``)
-                        self.bind_target(target, branch)
-                else:
-                    self.bind_target(target, ref)
+                self._bind_value(target, value, ref)
                 if type(target) is ast.Tuple or type(target) is ast.List:
                     self.drop(value, "unpack")
         if (
@@ -117,25 +112,53 @@ class Statements(Assigned):
             self.all_names = tuple(
                 e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
             )
-        if (
-            type(value) in _BRANCHING
-            and self.scope.kind == "function"
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and self.want_sites
-        ):
-            name = node.targets[0].id
-            calls = branch_calls(value)
-            if not self._declared_plain(name, calls):
-                used = self.uses(name) > 1
-                if type(value) is ast.Call and not used:
-                    self.drop(value, "unused")
-                elif used and self.fscope.is_async:
-                    # where coroutines are made and used: sync code rarely calls async defs
-                    for call in calls:  # `x = fetch()`, `x = None if ... else fetch()`, `x = cached or fetch()`
-                        self._used_as_result(call, ref if call is value else ref_of(call), name)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            self._bound_sites(node.targets[0].id, value, ref)
         self.values(value)
         self.exprs(value)
+
+    def _bind_value(self, target: ast.expr, value: ast.expr, ref: Ref) -> None:
+        """Bind ``target`` to ``value`` (its ref ``ref``): a branch at a time for `a() if c else b()` and
+        `a() or b()`, element by element for `a, b = x(), y()`, and to the declared elements of a call's
+        result for `a, b = pair()` (``#elt:i/n``: the resolver reads `-> tuple[A, B]`)."""
+        if type(target) is ast.Tuple or type(target) is ast.List:
+            targets = target.elts
+            if any(type(t) is ast.Starred for t in targets):
+                self.bind_target(target, UNKNOWN_REF)
+            elif (type(value) is ast.Tuple or type(value) is ast.List) and len(value.elts) == len(targets):
+                if any(type(v) is ast.Starred for v in value.elts):
+                    self.bind_target(target, UNKNOWN_REF)
+                    return
+                for sub, item in zip(targets, value.elts, strict=True):
+                    self._bind_value(sub, item, value_ref(item))
+                    if type(sub) is ast.Name:
+                        self._bound_sites(sub.id, item, value_ref(item))
+            elif ref[-1:] == ("()",) or ref[-2:] == ("()", "#await"):
+                for at, sub in enumerate(targets):
+                    self.bind_target(sub, (*ref, f"#elt:{at}/{len(targets)}"))
+            else:
+                self.bind_target(target, UNKNOWN_REF)
+            return
+        branches = merged_branches(value)
+        if branches and isinstance(target, (ast.Name, ast.Attribute)):
+            for branch in branches:  # one binding each: the resolver merges them (``lookup._merge``)
+                self.bind_target(target, branch)
+        else:
+            self.bind_target(target, ref)
+
+    def _bound_sites(self, name: str, value: ast.expr, ref: Ref) -> None:
+        """The drop sites of a call (or calls, as branches) bound to the name ``name`` in a function."""
+        if type(value) not in _BRANCHING or self.scope.kind != "function" or not self.want_sites:
+            return
+        calls = branch_calls(value)
+        if not self._declared_plain(name, calls):
+            used = self.uses(name) > 1
+            if type(value) is ast.Call and not used:
+                self.drop(value, "unused")
+            elif used and self.fscope.is_async:
+                # where coroutines are made and used: sync code rarely calls async defs
+                for call in calls:  # `x = fetch()`, `x = None if ... else fetch()`, `x = cached or fetch()`
+                    self._used_as_result(call, ref if call is value else ref_of(call), name)
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is None:
