@@ -538,7 +538,7 @@ FAMILY_ARGS = {
     "AG104": BASE_ARGS | {"keyword", "what", "error", "fix"},  # rules/awaits.py _for
     "AG102": BASE_ARGS | {"how", "qualname", "fix"},  # rules/dropped.py check
     "AG105": {"name", "module", "change", "fix"},  # rules/missing.py check_removed (Finding.make)
-    "AG106": {"expr", "where", "fix"},  # rules/awaits.py check (Finding.make)
+    "AG106": {"expr", "what", "where", "error", "fix"},  # rules/placement.py check (Finding.make)
     "AG201": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
     "AG202": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
     "AG108": {"callee", "twin", "where", "fix"},  # policy/check.py _twin_finding

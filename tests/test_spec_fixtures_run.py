@@ -1,7 +1,8 @@
 """The `*_spec_*` fixture pairs (the type checkers' async suites, docs/accuracy.md) run as they claim:
 each `_ok` twin runs without an error or a never-awaited coroutine, and each positive fails with the
-documented error at its first reported line (the AG106 positive, rejected by the compiler, is
-checked by `test_scan_fixtures.test_every_fixture_compiles`)."""
+documented error at its first reported line (the AG106 positives, rejected by the compiler, are
+checked by `test_scan_fixtures.test_every_fixture_compiles`). The `AG106_async_syntax_ok` twin runs too:
+its async generator expressions are iterated by coroutines."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def test_ok_twins_run_without_errors_or_dropped_coroutines(monkeypatch: pytest.M
         helper, later, kept, lazy = asyncio.run(placement.handler())
         assert (helper, later, kept) == (1, 1, 1) and lazy is not None
         assert asyncio.run(placement.tally()) == ([1, 1], {1: 1})
+        syntax = load("AG106_async_syntax_ok")
+        assert asyncio.run(syntax.read_all()) == (1, 1, ([1], {1}, {1: 1}), [1], [1], [1], ([1], [1]), 1)
         gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
 

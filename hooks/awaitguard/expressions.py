@@ -13,7 +13,9 @@ from awaitguard.model import (
     ref_text,
 )
 from awaitguard.refs import (
+    comprehension_text,
     dotted,
+    is_async_comprehension,
     is_async_genexp,
     is_guard,
     ref_of,
@@ -121,6 +123,7 @@ class Expressions(Walk):
         if not stack:
             return
         special = _SPECIAL
+        place = self.sync_place()  # "" in a coroutine's own code, else where an async construct is a SyntaxError
         while stack:
             node = stack.pop()
             if node.__class__ not in special:
@@ -128,19 +131,26 @@ class Expressions(Walk):
                 continue
             if isinstance(node, ast.Await):
                 ref, text = site_ref(node.value)
-                if scope.is_async:
-                    self.site("await", node, ref, text=text)
+                if place:
+                    self.site("await-outside", node, ref, place, text=text)
                 else:
-                    where = f"plain `def {scope.qualname}`" if scope.qualname else "module-level code"
-                    self.site("await-outside", node, ref, where, text=text)
+                    self.site("await", node, ref, text=text)
                 stack.append(node.value)
                 continue
             if isinstance(node, (ast.Lambda,)):
-                self._lambda_awaits(node)
+                self._lambda_body(node)
                 stack.extend(d for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None)  # run here
                 continue
-            if node.__class__ is ast.GeneratorExp and not scope.is_async and is_async_genexp(node):
+            if node.__class__ is ast.GeneratorExp and place and is_async_genexp(node):
                 # an async generator expression, legal in a plain def: only its first iterable runs here
+                stack.append(node.generators[0].iter)
+                continue
+            if place and isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp)) and is_async_comprehension(node):
+                # an async comprehension where no coroutine runs: the whole of it is the one SyntaxError (its
+                # first iterable runs here, and is searched on)
+                self.site(
+                    "async-outside", node, UNKNOWN_REF, place, target="comprehension", text=comprehension_text(node)
+                )
                 stack.append(node.generators[0].iter)
                 continue
             if isinstance(node, ast.IfExp) and is_guard(node.test):
@@ -163,16 +173,33 @@ class Expressions(Walk):
                         self.site(kind, gen.iter, ref, text=text)
             push_children(stack, node)
 
-    def _lambda_awaits(self, node: ast.Lambda) -> None:
-        """A `lambda` is never async: an `await` in its body (outside an async generator expression, whose
-        first iterable still runs in the lambda) is a SyntaxError, whatever the enclosing function is."""
+    def sync_place(self) -> str:
+        """Where the code being walked runs, when that is not a coroutine's own code: "def" (a plain `def`),
+        "module", or "class:<qualname>" (a class body, even inside an `async def`); "" inside an `async def`."""
+        top = self.stack[-1]
+        if top.kind == "class":
+            return f"class:{top.qualname}"
+        if top.kind == "module":
+            return "module"
+        return "" if top.is_async else "def"
+
+    def _lambda_body(self, node: ast.Lambda) -> None:
+        """A `lambda` is never async: an `await` or an async comprehension in its body (outside an async
+        generator expression, whose first iterable still runs in the lambda) is a SyntaxError, whatever the
+        enclosing function is."""
         stack: list[ast.AST] = [node.body]
         while stack:
             sub = stack.pop()
             if isinstance(sub, ast.Await):
                 ref, text = site_ref(sub.value)
-                self.site("await-outside", sub, ref, "a `lambda`", target="lambda", text=text)
+                self.site("await-outside", sub, ref, "lambda", text=text)
             elif sub.__class__ is ast.GeneratorExp and is_async_genexp(sub):
+                stack.append(sub.generators[0].iter)
+                continue
+            elif isinstance(sub, (ast.ListComp, ast.SetComp, ast.DictComp)) and is_async_comprehension(sub):
+                self.site(
+                    "async-outside", sub, UNKNOWN_REF, "lambda", target="comprehension", text=comprehension_text(sub)
+                )
                 stack.append(sub.generators[0].iter)
                 continue
             elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

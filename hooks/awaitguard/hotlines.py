@@ -38,7 +38,8 @@ class HotLines:
 
     def __init__(self, data: bytes, size: int) -> None:
         self.walk_all = b"patch" in data or b"setattr" in data
-        self.await_lines = hot_lines(data, (b"await",))
+        # the lines a sync scope is searched on: an `await` or an async comprehension is a SyntaxError there
+        self.await_lines = hot_lines(data, (b"await", b"async for"))
         hot = hot_lines(data, _HOT_WORDS + (_PATCH_WORDS if self.walk_all else ()), self.await_lines)
         # running counts of hot lines: a node spanning lines a..b is hot when counts[b] != counts[a - 1]
         self.hot_counts = running_counts(hot, size)
@@ -47,7 +48,7 @@ class HotLines:
 
     def counts(self, is_async: bool) -> list[int] | None:
         """The running counts a scope's expressions are searched by; None when nothing there can be found
-        (a sync scope is only searched for `await`, a SyntaxError there)."""
+        (a sync scope is only searched for `await` and `async for`, a SyntaxError there)."""
         if is_async or self.walk_all:
             return self.hot_counts
         if self.await_lines:

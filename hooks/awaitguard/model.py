@@ -90,18 +90,20 @@ class ImportFact(NamedTuple):
 class Site(NamedTuple):
     """A place a rule judges. ``kind`` decides which rule looks at it."""
 
-    kind: str  # await | drop | with | async-with | for | async-for | patch
+    kind: str  # await | await-outside | async-outside | drop | with | async-with | for | async-for | patch
     line: int
     col: int
     scope: str  # enclosing function qualname ("" for module level)
     ref: Ref  # the expression judged (await operand, call, context manager, iterable)
     # drop: statement|unused|bool|fstring|return, or a value use: arithmetic|augmented|compare|in|
-    # subscript|attribute|unpack|consumer|format|return-async|return-declared ; patch: form
+    # subscript|attribute|unpack|consumer|format|return-async|return-declared ; patch: form ;
+    # await-outside/async-outside: where it is, def|lambda|module|class:<qualname>
     context: str = ""
     end_line: int = 0
     guarded: bool = False  # under an `if iscoroutinefunction(...)`-style guard
     expects_error: bool = False  # inside `with pytest.raises(TypeError)`
     # patch sites; drop sites of value uses: the operator, attribute, consumer or annotation as written
+    # (async-outside: the construct, async for|async with|comprehension)
     target: str = ""  # dotted string target, or attribute name for patch.object
     target_ref: Ref = ()  # object target of patch.object / monkeypatch.setattr(obj, ...); the consumer called
     double: Ref = ()  # the replacement (("asyncmock",), ("syncmock",), a ref to a def, () unknown)

@@ -159,13 +159,25 @@ def ref_of(node: ast.expr | None) -> Ref:
     return UNKNOWN_REF
 
 
+Comprehension = ast.ListComp | ast.SetComp | ast.DictComp
+
+
+def _inside(node: Comprehension | ast.GeneratorExp) -> list[ast.AST]:
+    """What runs in a comprehension's own scope: all of it but its first iterable (run where it is written)."""
+    first, *rest = node.generators
+    elts: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+    return [*elts, first.target, *first.ifs, *rest]
+
+
 def is_async_genexp(node: ast.GeneratorExp) -> bool:
-    """Whether ``node`` is an async generator expression: an ``async for`` clause, or an ``await`` outside
-    its first iterable (which runs in the enclosing scope) and outside nested functions."""
+    """Whether ``node`` may be an async generator expression: an ``async for`` clause, or an ``await`` or
+    ``async for`` anywhere outside its first iterable (which runs in the enclosing scope) and outside nested
+    functions. Wide on purpose: an async comprehension nested in it makes it async from CPython 3.11 on
+    (on 3.10 it is a SyntaxError), and one nested in a generator expression of its own does not; either
+    way the expression is never judged as a sync generator."""
     if any(gen.is_async for gen in node.generators):
         return True
-    first = node.generators[0].iter
-    stack: list[ast.AST] = [child for child in ast.iter_child_nodes(node) if child is not first]
+    stack = _inside(node)
     while stack:
         sub = stack.pop()
         if isinstance(sub, ast.Await):
@@ -175,6 +187,36 @@ def is_async_genexp(node: ast.GeneratorExp) -> bool:
         if not isinstance(sub, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
             stack.extend(ast.iter_child_nodes(sub))
     return False
+
+
+def is_async_comprehension(node: Comprehension) -> bool:
+    """Whether the list, set or dict comprehension ``node`` is asynchronous on every CPython (3.10+): an
+    ``async for`` clause, or an ``await`` outside its first iterable (which runs in the enclosing scope), or
+    such a comprehension nested in it. Generator expressions inside it count by their first iterable only
+    (an async one is legal anywhere), nested functions not at all."""
+    if any(gen.is_async for gen in node.generators):
+        return True
+    stack = _inside(node)
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, ast.Await) or (isinstance(sub, ast.comprehension) and sub.is_async):
+            return True
+        if isinstance(sub, ast.GeneratorExp):
+            stack.append(sub.generators[0].iter)
+        elif not isinstance(sub, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend(ast.iter_child_nodes(sub))
+    return False
+
+
+def comprehension_text(node: Comprehension) -> str:
+    """``[... async for row in rows]``: a comprehension's bracket and first clause, for messages."""
+    gen = node.generators[0]
+    head = "async for" if gen.is_async else "for"
+    more = " ..." if len(node.generators) > 1 or gen.ifs else ""
+    clause = f"{head} {ast.unparse(gen.target)} in {ast.unparse(gen.iter)}{more}"
+    if isinstance(node, ast.ListComp):
+        return f"[... {clause}]"
+    return f"{{...: ... {clause}}}" if isinstance(node, ast.DictComp) else f"{{... {clause}}}"
 
 
 def _call_ref(node: ast.Call) -> Ref:

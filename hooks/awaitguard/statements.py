@@ -8,7 +8,7 @@ import ast
 
 from awaitguard.assigned import Assigned
 from awaitguard.conditions import static_condition
-from awaitguard.exprrefs import BARE_QUALIFIERS, declared_ref, site_ref, value_ref
+from awaitguard.exprrefs import BARE_QUALIFIERS, declared_ref, site_ref, unparse, value_ref
 from awaitguard.model import (
     NONE_REF,
     PLAIN_REF,
@@ -273,7 +273,10 @@ class Statements(Assigned):
 
     def _for(self, node: ast.For | ast.AsyncFor) -> None:
         kind = "async-for" if isinstance(node, ast.AsyncFor) else "for"
-        if self.scope.kind != "class":
+        place = self.sync_place() if kind == "async-for" else ""
+        if place:  # `async for` where no coroutine runs: a SyntaxError, not an iteration to judge
+            self.site("async-outside", node, UNKNOWN_REF, place, target="async for", text=unparse(node.iter))
+        elif self.scope.kind != "class":
             iterated, text = site_ref(node.iter)
             self.site(kind, node.iter, iterated, text=text)
             # `for conn in conns:` with `conns: list[Conn]`: conn is a Conn (the resolver decides)
@@ -287,8 +290,12 @@ class Statements(Assigned):
     def _with(self, node: ast.With | ast.AsyncWith) -> None:
         kind = "async-with" if isinstance(node, ast.AsyncWith) else "with"
         expects = any(expects_raise(item) for item in node.items)
+        place = self.sync_place() if kind == "async-with" else ""
+        if place:  # `async with` where no coroutine runs: a SyntaxError, not a context manager to judge
+            text = ", ".join(unparse(item.context_expr) for item in node.items)
+            self.site("async-outside", node, UNKNOWN_REF, place, target="async with", text=text)
         for item in node.items:
-            if self.scope.kind != "class":
+            if self.scope.kind != "class" and not place:
                 ref, text = site_ref(item.context_expr)
                 self.site(kind, item.context_expr, ref, text=text)
             if item.optional_vars is not None:

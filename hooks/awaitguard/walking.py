@@ -138,3 +138,6 @@ class Walk(ABC):
 
     @abstractmethod
     def uses(self, name: str) -> int: ...
+
+    @abstractmethod
+    def sync_place(self) -> str: ...

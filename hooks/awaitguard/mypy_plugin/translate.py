@@ -12,8 +12,9 @@ from awaitguard.mypy_plugin.carried import decode
 from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
 from awaitguard.mypy_plugin.stored import collapse, enclosing_class, innermost_scope
 from awaitguard.rules import CODES
-from awaitguard.rules.awaits import AG101, AG103, AG104, AG106
+from awaitguard.rules.awaits import AG101, AG103, AG104
 from awaitguard.rules.dropped import AG102
+from awaitguard.rules.placement import AG106
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
 _ASYNC_TYPES = (
@@ -293,12 +294,15 @@ def classify(
     if attr:
         return _protocol(attr["type"], attr["attr"], expr, bool(attr["twin"]) or site in twins)
     if slug in ("await-not-async", "top-level-await") and AG106.code in CODES:
-        where = "module level" if slug == "top-level-await" else "a plain `def`"
+        top = slug == "top-level-await"
+        operand = expr.removeprefix("await ").strip()
         return (
             AG106.code,
             {
-                "expr": expr.removeprefix("await ").strip(),
-                "where": where,
+                "expr": operand,
+                "what": f"`await {operand}`",
+                "where": "module-level code" if top else "a plain `def`",
+                "error": "'await' outside function" if top else "'await' outside async function",
                 "fix": "make the enclosing function `async def`, or call without `await`",
             },
             [],

@@ -223,70 +223,12 @@ of the failure.
 """,
 )
 
-AG106 = RuleMeta(
-    code="AG106",
-    slug="await-outside-async",
-    template="`await {expr}` is inside {where}; Python rejects this with SyntaxError "
-    "(\"'await' outside async function\")",
-    fix="{fix}",
-    summary="`await` outside an `async def`",
-    hooks=("scan", "mypy"),
-    doc="""\
-**What it does**
-
-Finds `await` in a plain `def`, a `lambda`, a class body or module-level code, typically left behind when an
-`async def` was turned into a `def` (or the other way round, half-way).
-
-**Why is this bad?**
-
-The module no longer imports: `SyntaxError: 'await' outside async function` is raised when the
-file is compiled, at start-up or on the first import of the module, taking every route in it down.
-
-**Example**
-
-```python
-async def fetch():
-    return 1
-
-
-def handler():
-    return await fetch()
-```
-
-**Use instead**
-
-```python
-async def fetch():
-    return 1
-
-
-async def handler():
-    return await fetch()
-```
-
-**Known problems**
-
-A top-level `await` is legal where an event loop runs the code and accepts it (IPython and
-Jupyter, `python -m asyncio`, Pyodide). Such a script is reported all the same: silence it with
-`# awaitguard: ignore[AG106]` on the line, or `exclude` the file in the configuration.
-""",
-)
-
-META = (AG101, AG103, AG104, AG106)
-KINDS = frozenset({"await", "await-outside", "with", "async-with", "for", "async-for"})
+META = (AG101, AG103, AG104)
+KINDS = frozenset({"await", "with", "async-with", "for", "async-for"})
 
 
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
     if site.guarded or site.expects_error:
-        return
-    if site.kind == "await-outside":
-        if site.target == "lambda":
-            fix = "a `lambda` cannot be async: define a nested `async def` instead"
-        else:
-            fix = f"make `{site.scope}` an `async def`" if site.scope else "move it into an `async def`"
-        yield Finding.make(
-            facts.path, site.line, site.col, AG106.code, {"expr": site.shown, "where": site.context, "fix": fix}
-        )
         return
     value = resolver.value(facts, site.scope, site.ref)
     if site.kind == "await":
