@@ -539,6 +539,7 @@ FAMILY_ARGS = {
     "AG102": BASE_ARGS | {"how", "qualname", "fix"},  # rules/dropped.py check
     "AG105": {"name", "module", "change", "fix"},  # rules/missing.py check_removed (Finding.make)
     "AG106": {"expr", "what", "where", "error", "fix"},  # rules/placement.py check (Finding.make)
+    "AG107": {"expr", "what", "where", "error", "fix"},  # rules/placement.py check (Finding.make)
     "AG201": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
     "AG202": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
     "AG108": {"callee", "twin", "where", "fix"},  # policy/check.py _twin_finding

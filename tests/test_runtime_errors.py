@@ -67,6 +67,20 @@ def test_ag106_example_is_rejected_by_the_compiler() -> None:
     assert run(load("AG106", "Use instead").handler()) == 1
 
 
+def test_ag107_example_is_rejected_by_the_compiler() -> None:
+    with pytest.raises(SyntaxError, match="'return' with value in async generator"):
+        load("AG107", "Example")
+
+    class Client:
+        async def first(self) -> int:
+            return 1
+
+    async def collect() -> list[object]:
+        return [page async for page in load("AG107", "Use instead").pages(Client())]
+
+    assert asyncio.run(collect()) == [1]
+
+
 def test_ag201_and_ag202_examples_pass_although_the_double_lies() -> None:
     """The point of AG201/AG202: the test stays green while production would fail."""
     for code in ("AG201", "AG202"):

@@ -1,8 +1,8 @@
 """The `*_spec_*` fixture pairs (the type checkers' async suites, docs/accuracy.md) run as they claim:
 each `_ok` twin runs without an error or a never-awaited coroutine, and each positive fails with the
 documented error at its first reported line (the AG106 positives, rejected by the compiler, are
-checked by `test_scan_fixtures.test_every_fixture_compiles`). The `AG106_async_syntax_ok` twin runs too:
-its async generator expressions are iterated by coroutines."""
+checked by `test_scan_fixtures.test_every_fixture_compiles`). The twins of the other compile-time
+fixtures (`AG106_async_syntax_ok`, `AG107_ok`) run too."""
 
 from __future__ import annotations
 
@@ -50,8 +50,18 @@ def test_ok_twins_run_without_errors_or_dropped_coroutines(monkeypatch: pytest.M
         helper, later, kept, lazy = asyncio.run(placement.handler())
         assert (helper, later, kept) == (1, 1, 1) and lazy is not None
         assert asyncio.run(placement.tally()) == ([1, 1], {1: 1})
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+
+
+def test_placement_twins_run() -> None:
+    """The must-not-report twins of the compile-time rules (AG106's async syntax, AG107) compile and run: their
+    async generator expressions and async generators are iterated by coroutines, nothing is left un-awaited."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         syntax = load("AG106_async_syntax_ok")
         assert asyncio.run(syntax.read_all()) == (1, 1, ([1], {1}, {1: 1}), [1], [1], [1], ([1], [1]), 1)
+        assert asyncio.run(load("AG107_ok").read_all()) == ([0, 1], 6, [1, 2], [1])
         gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
 

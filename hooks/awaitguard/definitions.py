@@ -13,6 +13,7 @@ import functools
 from awaitguard.exprrefs import declared_ref, unparse
 from awaitguard.model import (
     PLAIN_REF,
+    UNKNOWN_REF,
     DefFact,
     ImportFact,
     Ref,
@@ -29,6 +30,17 @@ from awaitguard.refs import (
 from awaitguard.walking import Scope, Walk, push_children
 
 _NO_NAMES: frozenset[str] = frozenset()
+# scopes of their own inside a def: what is in them is not the def's `yield` or `return`
+_OWN_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -95,6 +107,8 @@ class Definitions(Walk):
         self.stack.append(scope)
         outer, self.fscope = self.fscope, scope
         self.body(node.body)
+        if isinstance(node, ast.AsyncFunctionDef) and self.want_sites:
+            self._async_generator_syntax(node)
         self.fscope = outer
         self.stack.pop()
         is_generator = self._is_generator(node)
@@ -159,6 +173,32 @@ class Definitions(Walk):
                 continue
             push_children(stack, sub)
         return False
+
+    def _async_generator_syntax(self, node: ast.AsyncFunctionDef) -> None:
+        """`yield from` in an `async def`, and `return` with a value in an async generator (an `async def`
+        that yields): SyntaxErrors the compiler raises, recorded as "generator-syntax" sites. Searched only
+        where a line mentions `yield`; nested functions, classes and comprehensions are scopes of their own."""
+        if not self.gate.may_yield(node.lineno, node.end_lineno or len(self.lines)):
+            return
+        yields = False
+        found: list[tuple[ast.YieldFrom | ast.Return, str]] = []
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            sub = stack.pop()
+            if isinstance(sub, ast.Yield):
+                yields = True
+            elif isinstance(sub, ast.YieldFrom):
+                yields = True
+                found.append((sub, "yield from"))
+            elif isinstance(sub, ast.Return) and sub.value is not None:
+                found.append((sub, "return"))
+            elif isinstance(sub, _OWN_SCOPES):
+                continue
+            push_children(stack, sub)
+        for sub, construct in sorted(found, key=lambda item: (item[0].lineno, item[0].col_offset)):
+            if construct == "yield from" or yields:
+                text = unparse(sub.value) if sub.value is not None else ""
+                self.site("generator-syntax", sub, UNKNOWN_REF, "", target=construct, text=text)
 
     def _class(self, node: ast.ClassDef) -> None:
         parent = self.scope

@@ -1,5 +1,6 @@
-"""AG106 an async construct (`await`, `async for`, `async with`, an async comprehension) where no coroutine
-runs it: a SyntaxError when the module is compiled."""
+"""Where the compiler accepts a construct: AG106 an async construct (`await`, `async for`, `async with`, an
+async comprehension) where no coroutine runs it, AG107 generator syntax an `async def` cannot hold (`yield
+from`, `return` with a value in an async generator). Each is a SyntaxError when the module is compiled."""
 
 from __future__ import annotations
 
@@ -76,10 +77,55 @@ forms are the scan's.
 """,
 )
 
-META = (AG106,)
-KINDS = frozenset({"await-outside", "async-outside"})
+AG107 = RuleMeta(
+    code="AG107",
+    slug="generator-syntax-in-async",
+    template='{what} is inside {where}; Python rejects this with SyntaxError ("{error}")',
+    fix="{fix}",
+    summary="`yield from` in an `async def`, or `return` with a value in an async generator",
+    hooks=("scan",),
+    doc="""\
+**What it does**
+
+Finds the generator syntax an `async def` cannot hold: `yield from` anywhere in its body, and
+`return` with a value (even `return None`) in an async generator, an `async def` that yields.
+Both typically come from turning a generator into an async one, or a coroutine into an async
+generator, half-way.
+
+**Why is this bad?**
+
+The module no longer imports: the compiler raises `SyntaxError: 'yield from' inside async
+function` or `SyntaxError: 'return' with value in async generator` when the file is compiled, at
+start-up or on the first import of the module. `ast.parse` accepts both.
+
+**Example**
+
+```python
+async def pages(client):
+    yield await client.first()
+    return None
+```
+
+**Use instead**
+
+```python
+async def pages(client):
+    yield await client.first()
+    return
+```
+
+**Known problems**
+
+`yield` and `yield from` inside a comprehension or generator expression are SyntaxErrors of their
+own, not reported here. Function bodies are searched only where a line mentions `yield`.
+""",
+)
+
+META = (AG106, AG107)
+KINDS = frozenset({"await-outside", "async-outside", "generator-syntax"})
 
 _ERROR_AWAIT = "'await' outside async function"
+_RETURN_ERROR = "'return' with value in async generator"
 _ERROR = {
     "async for": "'async for' outside async function",
     "async with": "'async with' outside async function",
@@ -94,10 +140,24 @@ _LAMBDA_FIX = "a `lambda` cannot be async: define a nested `async def` instead"
 
 
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
-    """The walk records a site only where the construct is a SyntaxError: each one is a finding."""
-    if site.guarded or site.expects_error:
-        return
-    yield Finding.make(facts.path, site.line, site.col, AG106.code, placement_args(site))
+    """The walk records a site only where the construct is a SyntaxError: each one is a finding (no run-time
+    guard or `pytest.raises` makes it compile)."""
+    if site.kind == "generator-syntax":
+        yield Finding.make(facts.path, site.line, site.col, AG107.code, _generator_args(site))
+    else:
+        yield Finding.make(facts.path, site.line, site.col, AG106.code, placement_args(site))
+
+
+def _generator_args(site: Site) -> dict[str, str]:
+    """AG107's named arguments for a "generator-syntax" site (``site.target``: "yield from" or "return")."""
+    expr, name = site.shown, site.scope.rsplit(".", 1)[-1]
+    if site.target == "yield from":
+        what, where, error = f"`yield from {expr}`", f"`async def {site.scope}`", "'yield from' inside async function"
+        fix = f"write `for item in {expr}: yield item` (`async for` over an async iterable)"
+    else:
+        what, where, error = f"`return {expr}`", f"the async generator `{site.scope}`", _RETURN_ERROR
+        fix = f"write a bare `return`: `{name}` is an async generator, which cannot return a value"
+    return {"expr": expr, "what": what, "where": where, "error": error, "fix": fix}
 
 
 def placement_args(site: Site) -> dict[str, str]:
