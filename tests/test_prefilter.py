@@ -14,6 +14,7 @@ from awaitguard.prefilter import (
     _NEEDS_PARSE,
     _PATCH_CALL,
     _patch_call_matches,
+    assigned_names,
     from_imports,
     is_async,
     needs_parse,
@@ -118,6 +119,34 @@ def test_patch_could_matter() -> None:
     assert patch_could_matter(b'patch("os.getcwd", new=AsyncMock())', names)
     assert patch_could_matter(b"x = AsyncMock()\npatch('os.getcwd', new=x)", names)
     assert patch_could_matter(b"patch('os.getcwd', new=", names)
+
+
+def test_assigned_names() -> None:
+    blob = b"s.fetch = MagicMock()\n(s.close) = Mock()\nif s.ready == 1: pass\ns.count += 1\ns . send \\\n = 3\n"
+    assert assigned_names(blob) == {"fetch", "close", "send"}
+    names = {"fetch"}
+    assert patch_could_matter(b"gateway.fetch = MagicMock()\n", names, assigns=True)
+    assert not patch_could_matter(b"gateway.fetch = MagicMock()\n", names)  # not test code
+    assert not patch_could_matter(b"gateway.close = MagicMock()\n", names, assigns=True)
+    assert patch_could_matter(b"gateway.close = AsyncMock()\n", names, assigns=True)
+
+
+def test_sync_test_files_assigning_mocks_are_parsed_when_they_could_matter(tmp_path: Path) -> None:
+    app = "class Client:\n    async def fetch(self):\n        return 1\n\n\nasync def use(c: Client):\n"
+    (tmp_path / "app.py").write_text(app + "    await c.fetch()\n")
+    (tmp_path / "helpers.py").write_text("from app import Client\n\n\ndef make() -> Client:\n    return Client()\n")
+    double = (
+        "from unittest.mock import MagicMock\nfrom helpers import make\n\nclient = make()\nclient.{} = MagicMock()\n"
+    )
+    (tmp_path / "test_related.py").write_text(double.format("fetch"))  # imports nothing async
+    (tmp_path / "test_unrelated.py").write_text(double.format("label"))
+    (tmp_path / "offline.py").write_text(double.format("fetch"))  # not test code: no double there
+    settings = Config(root=tmp_path, libraries=False)
+    index = engine.make_index(settings, FsTree(tmp_path), cache=False, workers=1)
+    result = engine.scan_tree(index)
+    assert result.files_total == 5
+    assert result.files_parsed == 3  # app.py, helpers.py (imports an async class), test_related.py
+    assert [(f.path, f.code) for f in result.findings] == [("test_related.py", "AG202")]
 
 
 def test_sync_files_whose_patches_name_nothing_async_are_not_parsed(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from awaitguard.prefilter import (
     async_pairs,
     imports_any,
     is_async,
+    mentions_mock,
     mentions_patch,
     names_by_module,
     names_by_package,
@@ -160,7 +161,7 @@ def scan_tree(
             for path, blob in batch.items():
                 if path in named or is_async(blob):
                     found.append(path)
-                elif mentions_patch(blob):
+                elif mentions_patch(blob) or mentions_mock(path, blob):
                     patching.append(path)
             primary.extend(found)
             yield found
@@ -185,7 +186,11 @@ def scan_tree(
             async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
         )
         secondary_set = set(secondary)
-        tertiary = [p for p in patching if p not in secondary_set and patch_could_matter(data[p], every_name)]
+        tertiary = [
+            p
+            for p in patching
+            if p not in secondary_set and patch_could_matter(data[p], every_name, mentions_mock(p, data[p]))
+        ]
         if tertiary:
             with judge.lend() as lent:
                 more = index.load(tertiary, data, lent=lent)

@@ -13,6 +13,7 @@ from awaitguard.model import (
     ref_text,
 )
 from awaitguard.refs import (
+    MOCK_CLASSES,
     comprehension_text,
     dotted,
     is_async_comprehension,
@@ -25,6 +26,13 @@ from awaitguard.uses import value_uses
 from awaitguard.walking import Walk, push_children
 
 _PATCH_FUNCS = ("patch", "patch.object", "patch.multiple", "setattr")
+# where a mock class (``MOCK_CLASSES``) assigned to an attribute in test code comes from, as written:
+# imported by name, `mock.`/`unittest.mock.`, pytest-mock's `mocker.`
+_MOCK_MODULES = frozenset({"", "mock", "unittest.mock", "mocker"})
+# a mock built from (or calling) a real object mirrors it: `spec`, `spec_set`, `wraps` (or a first positional spec)
+_MIRRORING = frozenset({"spec", "spec_set", "wraps", None})
+# configuring the mock's call after assigning it: what the call gives is then the test's choice (a future, say)
+_CONFIGURED = (b".return_value", b".side_effect", b".configure_mock")
 # a mock's return_value written as one of these is never awaitable: the mock stays a sync double
 _NEVER_AWAITABLE = (
     ast.Constant,
@@ -261,6 +269,53 @@ class Expressions(Walk):
         elif len(args) >= 3 and isinstance(args[1], ast.Constant) and isinstance(args[1].value, str):
             double, shown = self._double(args[2], None)
             self._patch_site(call, "monkeypatch.setattr", "", ref_of(args[0]), args[1].value, double, shown)
+
+    def assigned_double(self, node: ast.Assign) -> None:
+        """`obj.method = MagicMock()` in test code: the mock replaces `obj.method` as `patch.object` would.
+
+        Only a direct call of a mock class (imported by name, through `mock.`/`unittest.mock.`, or
+        pytest-mock's `mocker.` twins) counts; the resolver decides it is `unittest.mock`'s. A spec'd or
+        wrapping mock mirrors its target and makes no site, nor does one whose call is configured in the
+        call (`side_effect`, a `return_value` that may be awaitable), as for `patch`.
+        """
+        call = node.value
+        assert isinstance(call, ast.Call)
+        module, _, cls = dotted(call.func).rpartition(".")
+        if cls not in MOCK_CLASSES or module not in _MOCK_MODULES or call.args:
+            return
+        if any(k.arg in _MIRRORING for k in call.keywords):
+            return
+        double, _ = self._double(call, None)
+        if not double:
+            return
+        if module == "mocker":  # pytest-mock's fixture hands out unittest.mock's classes
+            double = ("m:unittest.mock", f".{cls}", "()")
+        for target in node.targets:
+            if not isinstance(target, ast.Attribute):
+                continue
+            owner = ref_of(target.value)
+            if not owner:
+                continue
+            form = "assign:configured-later" if self._configured_later(target) else "assign"
+            text = ast.unparse(call)
+            self.site(
+                "patch", target, UNKNOWN_REF, form, target=target.attr, target_ref=owner, double=double, text=text
+            )
+
+    def _configured_later(self, target: ast.Attribute) -> bool:
+        """Whether the scope holding the assignment configures the double's call (`obj.method.return_value`,
+        `.side_effect`, `.configure_mock(`), anywhere in its text: what the call gives is then unknown."""
+        scope = self.function_scope()
+        node = scope.node
+        if node is None:
+            text = b"\n".join(self.lines)
+        else:
+            if scope.text is None:
+                end = getattr(node, "end_lineno", None) or len(self.lines)
+                scope.text = b"\n".join(self.lines[node.lineno - 1 : end])
+            text = scope.text
+        written = ast.unparse(target).encode()
+        return any(written + suffix in text for suffix in _CONFIGURED)
 
     def _target(self, node: ast.expr) -> tuple[str, Ref]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):

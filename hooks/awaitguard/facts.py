@@ -21,6 +21,7 @@ from awaitguard.conditions import Target
 from awaitguard.definitions import Definitions
 from awaitguard.expressions import Expressions
 from awaitguard.hotlines import HotLines
+from awaitguard.layout import is_test_code
 from awaitguard.model import (
     UNKNOWN_REF,
     DefFact,
@@ -59,6 +60,7 @@ class _Collector(Definitions, Statements, Expressions):
         self.lines = data.split(b"\n")
         self.ascii = data.isascii()
         self.gate = HotLines(data, len(self.lines))  # which lines the expression search may skip
+        self.assigns_doubles = sites and b"Mock" in data and is_test_code(path)
         self.defs: list[DefFact] = []
         self.imports: list[ImportFact] = []
         self.star: list[str] = []

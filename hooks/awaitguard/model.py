@@ -36,7 +36,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 11
+FACTS_FORMAT = 12
 
 
 class Awaitability(enum.Enum):
@@ -96,7 +96,8 @@ class Site(NamedTuple):
     scope: str  # enclosing function qualname ("" for module level)
     ref: Ref  # the expression judged (await operand, call, context manager, iterable)
     # drop: statement|unused|bool|fstring|return, or a value use: arithmetic|augmented|compare|in|
-    # subscript|attribute|unpack|consumer|format|return-async|return-declared ; patch: form ;
+    # subscript|attribute|unpack|consumer|format|return-async|return-declared ; patch: form (`assign` or
+    # `assign:configured-later` for `obj.attr = MagicMock()` in test code) ;
     # await-outside/async-outside: where it is, def|lambda|module|class:<qualname>
     context: str = ""
     end_line: int = 0

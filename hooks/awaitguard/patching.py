@@ -1,7 +1,8 @@
 """One doubles policy for the three hooks: a patch call's record and the one verdict on it.
 
 A test double replaces a target (``unittest.mock.patch`` in all its forms, pytest-mock's ``mocker``
-twins, ``monkeypatch.setattr``). Whether it breaks the test's view of production depends on facts
+twins, ``monkeypatch.setattr``, or, in test code, a mock assigned to the attribute:
+``obj.method = MagicMock()``). Whether it breaks the test's view of production depends on facts
 that each hook learns its own way: the scan from source (``resolve``), the mypy plugin from types,
 the smoke run from the live objects. Each of them only fills a ``PatchCall`` with what it knows
 (``None`` where it cannot tell); ``judge`` decides, the same way for all three, and answers with a
@@ -19,7 +20,8 @@ from typing import Literal, Protocol
 
 from awaitguard.layout import is_test_code
 
-Form = Literal["patch", "patch.object", "patch.multiple", "monkeypatch.setattr"]
+# "assign": `obj.attr = MagicMock()` in test code, which replaces `obj.attr` as `patch.object(obj, "attr", ...)` does
+Form = Literal["patch", "patch.object", "patch.multiple", "monkeypatch.setattr", "assign"]
 # what the target is defined as: "" when it is not a function (a class, an attribute) or is not known
 TargetDef = Literal["async def", "def", ""]
 # what a mock's configuration (side_effect / return_value) makes its call give: awaitable (True),
@@ -40,7 +42,7 @@ Reason = Literal[
     "spec",  # spec/spec_set/autospec: mock builds the double from the target, so it mirrors it
     "target-unknown",  # what calling the target gives is not known
     "double-unknown",  # what calling the double gives is not known (a helper's mock, a raising fake)
-    "configured-later",  # the test sets the mock's return_value/side_effect after patching
+    "configured-later",  # the test sets the mock's return_value/side_effect after patching (or assigning) it
     "same",  # the double and the target agree
     "target-awaitable",
     "target-not-awaitable",

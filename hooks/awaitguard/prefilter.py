@@ -22,6 +22,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from awaitguard.index import Index
+from awaitguard.layout import is_test_code
 from awaitguard.model import ModuleFacts
 from awaitguard.resolve import SYNC_DECORATOR_NAMES, declared_coroutine_names
 
@@ -241,7 +242,7 @@ def patch_call_words(blob: bytes) -> set[str] | None:
     return out
 
 
-def patch_could_matter(blob: bytes, names: Collection[str]) -> bool:
+def patch_could_matter(blob: bytes, names: Collection[str], assigns: bool = False) -> bool:
     """Whether a file with patches but no `async`/`await` can hold an AG201/AG202 finding.
 
     Such a finding needs a patch the facts walk makes a site of, with an awaitable double (an
@@ -249,10 +250,32 @@ def patch_could_matter(blob: bytes, names: Collection[str]) -> bool:
     string's last part, the attribute string or a `patch.multiple` keyword): so some name of such a
     call must be an async name of the project or of its libraries. (A double or target named only
     through a variable is missed, as the full scan misses other indirect uses.)
+
+    ``assigns``: the file is test code mentioning `Mock`, where `obj.method = MagicMock()` makes a site
+    too (``expressions.Expressions.assigned_double``): then any attribute assigned to (``assigned_names``)
+    that is an async name counts.
     """
     if any(word in blob for word in _AWAITABLE_DOUBLES):
         return True
+    if assigns and not assigned_names(blob).isdisjoint(names):
+        return True
     return any(words is None or not words.isdisjoint(names) for words in _patch_calls(blob))
+
+
+def mentions_mock(path: str, blob: bytes) -> bool:
+    """Test code (``layout.is_test_code``) that mentions `Mock`: an attribute assigned a mock there is a
+    double (the facts walk's own gate, ``facts._Collector.assigns_doubles``)."""
+    return b"Mock" in blob and is_test_code(path)
+
+
+# `.name =` (not `==`): an attribute assigned to, across spaces, line continuations and closing brackets
+_ASSIGNED = re.compile(rb"\.[\s\\]*([A-Za-z_][A-Za-z0-9_]*)[\s\\)]*=(?!=)")
+
+
+def assigned_names(blob: bytes) -> set[str]:
+    """Every attribute name assigned to in ``blob`` (`obj.name = ...`), a superset of the targets of the
+    assigned doubles the facts walk makes sites of."""
+    return {name.decode() for name in _ASSIGNED.findall(blob)}
 
 
 _FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)

@@ -115,6 +115,8 @@ def dotted(node: ast.expr) -> str:
 
 _PLAIN_TYPES = frozenset(PLAIN_NODES)  # ``type(node) in``: parsed trees hold no subclasses of these
 _SPECIAL_CALLS = frozenset({"getattr", "import_module", "__import__", "super", "partial"})
+# unittest.mock's classes (pytest-mock's `mocker` hands out the same): the facts walk and the policy walk
+MOCK_CLASSES = frozenset({"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "NonCallableMagicMock"})
 
 
 # one tuple per name: built once, and shared by every fact that refers to it (pickled once per module)

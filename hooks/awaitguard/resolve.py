@@ -36,6 +36,7 @@ _FORMS: dict[str, Form] = {
     "patch.object": "patch.object",
     "patch.multiple": "patch.multiple",
     "monkeypatch.setattr": "monkeypatch.setattr",
+    "assign": "assign",
 }
 _MAX_DEPTH = 24
 
@@ -314,13 +315,15 @@ class Resolver(Lookup, Members, Declared, Calls, Hierarchy):
             double_async = self.call(double).awaitable()
         else:
             double_async = None
+        form, _, later = site.context.partition(":")  # `assign:configured-later` (``Expressions.assigned_double``)
         record = PatchCall(
-            form=_FORMS.get(site.context, "patch"),
+            form=_FORMS.get(form, "patch"),
             target=site.target if not site.target_ref else target.defn.qualname,
             double=site.shown,
             target_awaitable=self.call(target).awaitable(),
             double_awaitable=double_async,
             target_def="async def" if target.defn.is_async else "def",
             mock=double.kind == "syncmock",
+            configured_later=later == "configured-later",
         )
         return record, target

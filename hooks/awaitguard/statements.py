@@ -114,6 +114,8 @@ class Statements(Assigned):
             )
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             self._bound_sites(node.targets[0].id, value, ref)
+        if self.assigns_doubles and type(value) is ast.Call:
+            self.assigned_double(node)
         self.values(value)
         self.exprs(value)
 

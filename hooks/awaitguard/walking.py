@@ -75,6 +75,7 @@ class Walk(ABC):
     target: Target | None
     lines: list[bytes]
     gate: HotLines
+    assigns_doubles: bool  # test code mentioning `Mock`: `obj.attr = MagicMock()` makes a patch site
     defs: list[DefFact]
     imports: list[ImportFact]
     star: list[str]
@@ -132,6 +133,9 @@ class Walk(ABC):
 
     @abstractmethod
     def drop(self, node: ast.expr, context: str) -> None: ...
+
+    @abstractmethod
+    def assigned_double(self, node: ast.Assign) -> None: ...
 
     @abstractmethod
     def bool_context(self, test: ast.expr) -> None: ...

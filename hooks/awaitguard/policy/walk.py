@@ -11,9 +11,8 @@ import ast
 from typing import NamedTuple
 
 from awaitguard.model import Ref
-from awaitguard.refs import dotted, ref_of
+from awaitguard.refs import MOCK_CLASSES, dotted, ref_of
 
-MOCK_CLASSES = frozenset({"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "NonCallableMagicMock"})
 # keywords of patch.multiple that configure it, rather than name an attribute it replaces
 _MULTIPLE_OPTIONS = frozenset({"create", "spec", "spec_set", "autospec", "new_callable"})
 

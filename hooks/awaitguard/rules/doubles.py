@@ -26,7 +26,11 @@ AG201 = RuleMeta(
 Finds a test double that is awaitable (`AsyncMock`, `new_callable=AsyncMock`, an `async def`
 fake) patched over a sync target, through `unittest.mock.patch` (decorator, context manager,
 `start()`), `patch.object`, `patch.multiple`, pytest-mock's `mocker.patch` and
-`monkeypatch.setattr`. The patched name is resolved through the module where it is looked up.
+`monkeypatch.setattr`, or assigned over it in test code: `client.send = AsyncMock()` (or
+`Client.send = ...`, `module.send = ...`) replaces the attribute as `patch.object` does, when the
+assigned value is a call of a mock class (`Mock`, `MagicMock`, `AsyncMock`, `NonCallableMock`,
+`unittest.mock`'s or pytest-mock's `mocker.` twins). The patched name is resolved through the
+module where it is looked up.
 
 **Why is this bad?**
 
@@ -71,7 +75,11 @@ is checked. A patched class or attribute, a target the scanner cannot resolve, a
 cannot classify (a double that only raises, a `Mock(side_effect=...)`: the scanner does not follow
 `side_effect`, the mypy hook follows it through types, the smoke run on the live mock) are silent.
 An `async def` target (one decorated into a sync callable) is left alone. A patch with
-`autospec=True` is never reported. The three hooks share one policy and differ only in what they
+`autospec=True` is never reported, nor is an assigned mock given a `spec`, `spec_set` or `wraps`
+(it mirrors or calls the real attribute) or one whose call the test configures in the same
+function (`client.send.return_value = ...`). Only the scan sees the assignment form, in test code
+(test files, `conftest.py`, modules under a `tests` folder): the mypy hook and the smoke run see
+the patching calls. The three hooks share one policy and differ only in what they
 can learn (docs/internals.md, "One doubles policy"). A full scan does not
 read a file with no `async`/`await` that patches through a variable
 (`fake = helpers.fake_async` then `patch("m.f", fake)`), so that double is not seen.
@@ -90,7 +98,8 @@ AG202 = RuleMeta(
 
 Finds a sync test double (`Mock()`, `MagicMock()`, `new_callable=MagicMock`, a plain `def` or a
 `lambda` returning a literal) patched over an `async def` target that the project awaits somewhere
-(`await ...target(`), through the same patch forms as AG201.
+(`await ...target(`), through the same patch forms as AG201, or a mock assigned over it in test code
+(`client.fetch = MagicMock()`).
 
 **Why is this bad?**
 
@@ -144,7 +153,8 @@ accepting both kinds may be meant to be replaced by a sync double, and so may a 
 returns a task or a future. Targets and doubles a hook cannot resolve or classify are silent, as
 for AG201, and so is a mock the test configures after patching it (`m.return_value = ...`) or
 whose `return_value` the scanner cannot tell is never awaitable (a future made elsewhere); a patch
-with `autospec=True` is never reported.
+with `autospec=True` (or an assigned mock with a `spec`, `spec_set` or `wraps`) is never reported.
+Only the scan sees the assignment form, as for AG201.
 """,
 )
 
