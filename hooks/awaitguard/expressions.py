@@ -332,6 +332,13 @@ class Expressions(Walk):
             # made elsewhere): what its call gives is not judged (patching.PatchCall's side_effect and
             # return_value, which the walk does not record)
             return UNKNOWN_REF, None
+        if isinstance(new, ast.Call) and (
+            any(k.arg in _MIRRORING for k in new.keywords)
+            or (new.args and dotted(new.func).rpartition(".")[2] in MOCK_CLASSES)
+        ):
+            # a mock built from a spec (`MagicMock(spec=fetch)`, a positional spec) or wrapping a callable
+            # mirrors it: unittest.mock makes its call give a coroutine when the spec is an `async def`
+            return UNKNOWN_REF, None
         if new is not None:
             return ref_of(new), new
         if new_callable is not None:

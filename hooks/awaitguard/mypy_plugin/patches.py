@@ -129,6 +129,10 @@ def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: 
         if not _builds_mock(expr):
             return Double(None)
         given = dict(zip(expr.arg_names, expr.args, strict=True))
+        if None in given or any(key in given for key in ("spec", "spec_set", "wraps")):
+            # built from a spec (keyword or positional) or wrapping a callable, the mock mirrors it: its
+            # call gives a coroutine when the spec is an `async def`
+            return Double(None)
         side_effect: Configured = ABSENT
         return_value: Configured = ABSENT
         if "side_effect" in given:  # a function's result; an exception or a list of values: unknown

@@ -179,6 +179,9 @@ def double_facts(obj: object) -> Double:
             callable_effect = callable(obj.side_effect) and not isinstance(obj.side_effect, type)
             side_effect = gives(double_facts(obj.side_effect)) if callable_effect else None
         returned = obj._mock_return_value
+        wrapped = obj._mock_wraps
+        if wrapped is not None and returned is mock.DEFAULT and obj.side_effect is None:
+            return double_facts(wrapped)  # `MagicMock(wraps=f)`: its call gives what f's call gives
         return_value: Configured = ABSENT if returned is mock.DEFAULT else inspect.isawaitable(returned)
         spec = obj._spec_class is not None or obj._spec_signature is not None  # mirrors the target
         return Double(False, mock=True, spec=spec, side_effect=side_effect, return_value=return_value)
