@@ -57,6 +57,32 @@ _SPECIAL: frozenset[type[ast.AST]] = frozenset(
 _NOT_THROUGH = frozenset({"consumer", "spread", "for", "async-for"})
 
 
+def _double_of(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref, ast.expr | None]:
+    """The double a patch puts in place (its ref and the expression shown), UNKNOWN_REF when what its
+    call gives is not decided by the expression alone."""
+    if isinstance(new, ast.Call) and any(
+        k.arg == "side_effect" or (k.arg == "return_value" and not isinstance(k.value, _NEVER_AWAITABLE))
+        for k in new.keywords
+    ):
+        # a mock whose call raises (or runs a function), or returns what may be awaitable (a future
+        # made elsewhere): what its call gives is not judged (patching.PatchCall's side_effect and
+        # return_value, which the walk does not record)
+        return UNKNOWN_REF, None
+    if isinstance(new, ast.Call) and (
+        any(k.arg in _MIRRORING for k in new.keywords)
+        or (new.args and dotted(new.func).rpartition(".")[2] in MOCK_CLASSES)
+    ):
+        # a mock built from a spec (`MagicMock(spec=fetch)`, a positional spec) or wrapping a callable
+        # mirrors it: unittest.mock makes its call give a coroutine when the spec is an `async def`
+        return UNKNOWN_REF, None
+    if new is not None:
+        return ref_of(new), new
+    if new_callable is not None:
+        ref = ref_of(new_callable)
+        return ((*ref, "()") if ref else UNKNOWN_REF), new_callable
+    return UNKNOWN_REF, None
+
+
 class Expressions(Walk):
     def drop(self, node: ast.expr, context: str) -> None:
         if isinstance(node, ast.Call) and self.want_sites:
@@ -240,7 +266,7 @@ class Expressions(Walk):
             for key, value in keywords.items():
                 if key in ("create", "spec", "spec_set", "autospec", "new_callable"):
                     continue
-                double, shown = self._double(value, None)
+                double, shown = _double_of(value, None)
                 self._patch_site(call, "patch.multiple", target, target_ref, key, double, shown)
             return
         if short == "patch.object":
@@ -250,24 +276,24 @@ class Expressions(Walk):
             if not isinstance(attr, str):
                 return
             new = call.args[2] if len(call.args) >= 3 else keywords.get("new")
-            double, shown = self._double(new, keywords.get("new_callable"))
+            double, shown = _double_of(new, keywords.get("new_callable"))
             if double:
                 self._patch_site(call, "patch.object", "", ref_of(call.args[0]), attr, double, shown)
             return
         if not call.args or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
             return
         new = call.args[1] if len(call.args) >= 2 else keywords.get("new")
-        double, shown = self._double(new, keywords.get("new_callable"))
+        double, shown = _double_of(new, keywords.get("new_callable"))
         if double:
             self._patch_site(call, "patch", call.args[0].value, UNKNOWN_REF, "", double, shown)
 
     def _setattr(self, call: ast.Call) -> None:
         args = call.args
         if len(args) == 2 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
-            double, shown = self._double(args[1], None)
+            double, shown = _double_of(args[1], None)
             self._patch_site(call, "monkeypatch.setattr", args[0].value, UNKNOWN_REF, "", double, shown)
         elif len(args) >= 3 and isinstance(args[1], ast.Constant) and isinstance(args[1].value, str):
-            double, shown = self._double(args[2], None)
+            double, shown = _double_of(args[2], None)
             self._patch_site(call, "monkeypatch.setattr", "", ref_of(args[0]), args[1].value, double, shown)
 
     def assigned_double(self, node: ast.Assign) -> None:
@@ -285,7 +311,7 @@ class Expressions(Walk):
             return
         if any(k.arg in _MIRRORING for k in call.keywords):
             return
-        double, _ = self._double(call, None)
+        double, _ = _double_of(call, None)
         if not double:
             return
         if module == "mocker":  # pytest-mock's fixture hands out unittest.mock's classes
@@ -321,30 +347,6 @@ class Expressions(Walk):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value, UNKNOWN_REF
         return "", ref_of(node)
-
-    @staticmethod
-    def _double(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref, ast.expr | None]:
-        if isinstance(new, ast.Call) and any(
-            k.arg == "side_effect" or (k.arg == "return_value" and not isinstance(k.value, _NEVER_AWAITABLE))
-            for k in new.keywords
-        ):
-            # a mock whose call raises (or runs a function), or returns what may be awaitable (a future
-            # made elsewhere): what its call gives is not judged (patching.PatchCall's side_effect and
-            # return_value, which the walk does not record)
-            return UNKNOWN_REF, None
-        if isinstance(new, ast.Call) and (
-            any(k.arg in _MIRRORING for k in new.keywords)
-            or (new.args and dotted(new.func).rpartition(".")[2] in MOCK_CLASSES)
-        ):
-            # a mock built from a spec (`MagicMock(spec=fetch)`, a positional spec) or wrapping a callable
-            # mirrors it: unittest.mock makes its call give a coroutine when the spec is an `async def`
-            return UNKNOWN_REF, None
-        if new is not None:
-            return ref_of(new), new
-        if new_callable is not None:
-            ref = ref_of(new_callable)
-            return ((*ref, "()") if ref else UNKNOWN_REF), new_callable
-        return UNKNOWN_REF, None
 
     def _patch_site(
         self,
