@@ -128,4 +128,9 @@ class FsTree:
         if not words:
             return set()
         pattern = word_pattern(words)
-        return {path for path, data in self.read(self.files()).items() if pattern.search(data)}
+        plain = [word.encode() for word in words]  # a substring test (memchr) first: most files hold none
+        return {
+            path
+            for path, data in self.read(self.files()).items()
+            if any(word in data for word in plain) and pattern.search(data)
+        }
