@@ -48,6 +48,7 @@ CORE = {
     "hierarchy",
     "declared",
     "calls",
+    "callers",
     "findings",
     "rules",
     "config",
@@ -120,6 +121,7 @@ ALLOWED: dict[str, set[str]] = {
     "hierarchy": {"model", "lineage", "resolving", "values"},  # overrides and classes rewritten at import
     "declared": {"model", "refs", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "resolving", "values"},
+    "callers": {"model", "refs", "layout", "resolving", "values", "tree"},  # an unannotated parameter, from its callers
     "resolve": {
         "model",
         "refs",
@@ -132,6 +134,7 @@ ALLOWED: dict[str, set[str]] = {
         "hierarchy",
         "declared",
         "calls",
+        "callers",
         "patching",
     },
     "rules": {"model", "resolve", "values", "misuse", "findings", "rules", "patching"},

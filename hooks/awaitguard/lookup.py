@@ -3,7 +3,8 @@ and a module's or a class's attribute.
 
 A name is looked up scope by scope outwards (``_lookup``), then among the module's globals, which
 are memoised and are ``UNKNOWN`` while being resolved (an import cycle). A parameter is what its
-annotation declares, or the class for `self`/`cls`. Several bindings of one name merge into one
+annotation declares, or the class for `self`/`cls`; an unannotated one, what every call of its def
+in the project passes (``callers.py``). Several bindings of one name merge into one
 value only when they agree (a `None` default gives way to the other value).
 """
 
@@ -81,7 +82,8 @@ class Lookup(Resolving):
             for param, ref in scope.annotations:
                 if param == name:  # `session: AsyncSession`: an instance of the declared class
                     return self._value(tables.facts.module, scope.parent, ref)
-            return UNKNOWN
+            # unannotated: what every call the project makes passes (``callers.py``), else unknown
+            return self._param_from_callers(tables.facts.module, scope.qualname, name)
         defs = tables.defs.get(scope.cls, [])
         if len(defs) != 1:
             return UNKNOWN

@@ -13,9 +13,11 @@ call gives), and ``known.py`` (the table of well-known external names).
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 
+from awaitguard.callers import Callers
 from awaitguard.calls import Calls
 from awaitguard.declared import Declared
 from awaitguard.hierarchy import Hierarchy
@@ -53,7 +55,7 @@ def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
-class Resolver(Lookup, Members, Declared, Calls, Hierarchy):
+class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
     def __init__(self, index: Index) -> None:
         self.index = index
         self._tables: dict[str, Tables] = {}
@@ -73,10 +75,31 @@ class Resolver(Lookup, Members, Declared, Calls, Hierarchy):
         self._async_defs: dict[str, bool] = {}
         self._async_everywhere: dict[str, bool] = {}
         self._depth = 0
+        self.callers_on = False
+        self._twin: Resolver | None = None
+        self._callers: dict[tuple[str, str], dict[str, Value]] = {}  # ``callers.Callers``, per def
+        self._callers_busy: set[tuple[str, str]] = set()
+        self._parsed: dict[str, tuple[ast.Module, dict[int, ast.AST]] | None] = {}
+        self._project_bytes: dict[str, bytes] | None = None
 
     # -- entry points ----------------------------------------------------------------------------------
     def value(self, facts: ModuleFacts, scope: str, ref: Ref) -> Value:
         return self._value(facts.module, scope, ref)
+
+    def through_callers(self) -> Resolver:
+        """A second opinion for a site this resolver finds unknown: a resolver that also knows an unannotated
+        parameter from what every call of its def passes (``callers.py``). It is asked only about dropped
+        calls and sync `with`/`for` (sites the by-name filter lets through, a few per project), because
+        the search for callers reads files: on every `await` of a parameter's method it cost a full scan of
+        a large project several times its time."""
+        if self._twin is None:
+            self._twin = Resolver(self.index)
+            self._twin.callers_on = True
+            self._twin.production_awaits = self.production_awaits
+            self._twin._tables = self._tables  # a module's tables and the grep answers are the same for both
+            self._twin._async_defs = self._async_defs
+            self._twin._async_everywhere = self._async_everywhere
+        return self._twin
 
     def tables(self, module: str) -> Tables | None:
         found = self._tables.get(module)

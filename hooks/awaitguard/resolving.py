@@ -113,6 +113,9 @@ class Resolving(ABC):
     def _local_def(self, module: str, qualname: str) -> Value: ...
 
     @abstractmethod
+    def _param_from_callers(self, module: str, qualname: str, name: str) -> Value: ...
+
+    @abstractmethod
     def _merge(self, values: list[Value]) -> Value: ...
 
     @abstractmethod

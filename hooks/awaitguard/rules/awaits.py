@@ -231,6 +231,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if site.guarded or site.expects_error:
         return
     value = resolver.value(facts, site.scope, site.ref)
+    if value.kind == "unknown" and site.kind in ("with", "for"):  # by-name filtered: few (``through_callers``)
+        value = resolver.through_callers().value(facts, site.scope, site.ref)
     if site.kind == "await":
         found = list(_await(resolver, facts, site, value))
     elif site.kind in ("with", "async-with"):

@@ -307,6 +307,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if context == "assigned-send" and not _not_none(resolver.value(facts, site.scope, site.target_ref)):
         return  # `c.send(None)` starts the coroutine: the value sent must be something else
     value = resolver.value(facts, site.scope, site.ref)
+    if value.kind == "unknown":  # `self._client.get_me()`, the client an unannotated parameter: from its callers
+        value = resolver.through_callers().value(facts, site.scope, site.ref)
     # returned where a result is declared: an awaitable a declared `Callable[..., Awaitable[T]]` gives too
     declared_awaitable = context == "return-async" and detail and value.kind == "awaitable" and value.origin is None
     if not (value.is_coroutine() or declared_awaitable):
