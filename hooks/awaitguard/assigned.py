@@ -66,7 +66,9 @@ class Assigned(Walk):
         if use == " ->":  # passed to a consumer: `str(name)`, `log.info("%s", name)`, `"{}".format(name)`
             call = next(call for kind, call in arguments if kind == "consumer")
             func = call.func
-            shown = dotted(func) or ".format"  # `"...".format`: the one consumer with no dotted name
+            # `"...".format`, `template.format`: judged as a format (the rule confirms the receiver's method)
+            formats = isinstance(func, ast.Attribute) and func.attr == "format"
+            shown = ".format" if formats else dotted(func) or ".format"
             target = f"{used} -> {shown}{via}"
             self.site("drop", value, ref, "assigned", target=target, target_ref=ref_of(func))
         elif use == ".send(":  # `name.send(value)`: awaited, or the value must be proved not `None`

@@ -46,7 +46,7 @@ _NEVER_AWAITABLE = (
     ast.DictComp,
     ast.Lambda,
 )
-_LEAVES = frozenset({ast.Name, ast.Constant, ast.JoinedStr, ast.Lambda})  # expressions that use no call's value
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Lambda})  # expressions that use no call's value
 # expression nodes ``exprs`` does more with than search their children
 _SPECIAL: frozenset[type[ast.AST]] = frozenset(
     {ast.Await, ast.Lambda, ast.IfExp, ast.Call, ast.JoinedStr}
@@ -100,10 +100,10 @@ class Expressions(Walk):
             return
         for context, sub, detail, consumer in value_uses(node):
             ref = ref_of(sub)
+            if context in ("for", "async-for", "fstring") and (self.fscope.is_async or self.gate.walk_all):
+                continue  # a comprehension or an f-string that `exprs` searches (`f"{title()}"` in a sync def is not)
             if context in ("for", "async-for"):
-                scope = self.function_scope()
-                if not (scope.is_async or self.gate.walk_all):  # a comprehension `exprs` does not search
-                    self.site(context, sub, ref)
+                self.site(context, sub, ref)
             elif ref and ref[-1] == "()" and not (len(ref) == 2 and ref[0] in BUILTIN_CALLS):
                 consumer_ref = ref_of(consumer) if consumer is not None else UNKNOWN_REF
                 self.site("drop", sub, ref, context, target=detail, target_ref=consumer_ref)

@@ -2,14 +2,14 @@
 
 A coroutine used as a value is a bug whatever is done with it: an operand, a compared value, the
 base of an attribute (other than a coroutine's own, ``coroutine_protocol``) or of a subscript, or
-the argument of a consumer that needs the value (``len``, ``print``, logging calls,
-``"...".format``). ``value_uses`` searches an expression with a stack and one handler per node type
-(``_SEARCH``), recording each call met in a using position with its context (the operator, the
-attribute or the consumer as written). The search is shallow: it follows operators, attribute
-chains, awaits, conditional values, displays and consumer calls, never the arguments of other
-calls, lambdas or f-strings; a plain call statement or a comparison of names and constants returns
-at once. The facts walk stores the uses as drop sites; the resolver decides which callees really
-create a coroutine.
+the argument of a consumer that needs the value (``len``, ``print``, logging calls, ``.format`` on
+any receiver, keywords too), or a value formatted in an f-string. ``value_uses`` searches an
+expression with a stack and one handler per node type (``_SEARCH``), recording each call met in a
+using position with its context (the operator, the attribute or the consumer as written). The search
+is shallow: it follows operators, attribute chains, awaits, conditional values, displays, f-strings
+and consumer calls, never the arguments of other calls (f-strings and consumers among them aside) or
+lambdas; a plain call statement or a comparison of names and constants returns at once. The facts
+walk stores the uses as drop sites; the resolver decides which callees really create a coroutine.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def value_uses(node: ast.expr) -> Sequence[Use]:
     subscript bases, unpacked values aside, and arguments of consumers (``len``, ``print``, logging).
 
     A shallow search: it follows operators, attribute chains, awaits, conditional values, displays and
-    consumer calls, never the arguments of other calls, lambdas or f-strings (a call passed on is a
+    consumer calls and f-strings, never the arguments of other calls or lambdas (a call passed on is a
     use). The iterables of comprehensions met on the way come back as "for"/"async-for" uses.
     """
     if type(node) is ast.Await:
@@ -103,6 +103,8 @@ def _in_arguments(call: ast.Call) -> Sequence[Use]:
     for arg in call.args:
         if type(arg) is _CALL:
             found.extend(value_uses(arg) if _consumes(arg) else _in_arguments(arg))
+        elif type(arg) is ast.JoinedStr:  # `ch.send(f"{title()}")`
+            found.extend(value_uses(arg))
         elif type(arg) is ast.Starred and type(arg.value) is _CALL:
             found.append(("spread", arg.value, "*", None))
     for keyword in call.keywords:
@@ -111,6 +113,8 @@ def _in_arguments(call: ast.Call) -> Sequence[Use]:
             if keyword.arg is None:
                 found.append(("spread", value, "**", None))
             found.extend(value_uses(value) if _consumes(value) else _in_arguments(value))
+        elif type(value) is ast.JoinedStr:
+            found.extend(value_uses(value))
     return found
 
 
@@ -141,18 +145,28 @@ def _call(node: ast.Call, out: list[Use], stack: list[ast.expr]) -> None:
         name = func.id
     else:
         return
-    if name not in _CONSUMER_NAMES or not node.args:
+    if name not in _CONSUMER_NAMES or not (node.args or (name == "format" and node.keywords)):
         # any other call: only what it is given through a consumer (`f(str(get()))`) or unpacked is a use
         out.extend(_in_arguments(node))
         return
+    args: list[ast.expr] = node.args
+    consumer: ast.expr | None
     if name == "format":
-        base = func.value if type(func) is ast.Attribute else None
-        if type(base) is not ast.Constant or not isinstance(base.value, str):
+        if type(func) is not ast.Attribute:
+            return  # the builtin `format(value, spec)`
+        # `"{}".format(...)`; `template.format(...)`, where the rule confirms that the receiver is a `str` (an
+        # object's own `format` method may want the coroutine)
+        base = func.value
+        if type(base) is ast.Constant and isinstance(base.value, str):
+            context, detail, consumer = "format", ".format()", None
+        elif dotted(func):
+            context, detail, consumer = "format", f"{dotted(func)}()", func
+        else:
             return
-        context, detail, consumer = "format", ".format()", None
+        args = [*node.args, *(keyword.value for keyword in node.keywords if keyword.arg is not None)]
     else:
         context, detail, consumer = "consumer", dotted(func) or name, func
-    for arg in node.args:
+    for arg in args:
         if type(arg) is ast.Call:
             out.append((context, arg, detail, consumer))
         stack.append(arg)
@@ -237,6 +251,14 @@ def _dict_values(node: ast.Dict, out: list[Use], stack: list[ast.expr]) -> None:
     stack.extend(node.values)
 
 
+def _fstring(node: ast.JoinedStr, out: list[Use], stack: list[ast.expr]) -> None:
+    for part in node.values:
+        if type(part) is ast.FormattedValue:
+            if type(part.value) is _CALL:  # `f"{title()}"`
+                out.append(("fstring", part.value, "", None))
+            stack.append(part.value)
+
+
 def _comprehension(
     node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp, out: list[Use], stack: list[ast.expr]
 ) -> None:
@@ -261,6 +283,7 @@ _SEARCH: dict[type[ast.expr], Callable[[Any, list[Use], list[ast.expr]], None]] 
     ast.Tuple: _elements,
     ast.List: _elements,
     ast.Dict: _dict_values,
+    ast.JoinedStr: _fstring,
     ast.ListComp: _comprehension,
     ast.SetComp: _comprehension,
     ast.DictComp: _comprehension,
@@ -324,12 +347,12 @@ def _sends(call: ast.Call, name: str) -> bool:
 
 def _wants_value(func: ast.expr) -> bool:
     """A consumer by its name (``refs.CONSUMERS``: `str`, `len`, `json.dumps` ...), a logging method, or
-    the `format` of a string literal."""
+    the `format` of a string literal or of a dotted name (the rule confirms that it is a `str`)."""
     if type(func) is _NAME:
         return func.id in CONSUMERS
     if type(func) is not _ATTRIBUTE:
         return False
     if func.attr == "format":
         base = func.value
-        return type(base) is ast.Constant and isinstance(base.value, str)
+        return (type(base) is ast.Constant and isinstance(base.value, str)) or bool(dotted(func))
     return func.attr in LOG_METHODS or dotted(func) in CONSUMERS

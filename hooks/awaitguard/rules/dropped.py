@@ -32,19 +32,20 @@ finds a coroutine used as if it were its result: in arithmetic (`total += count_
 arguments too, also inside the arguments of calls), asked for an attribute (`get_user().name`; `send`,
 `throw`, `close` and `cr_*` are the coroutine's own), passed to a function that can only want the result
 (`len`, `str`, `repr`, `int`, `float`, `bool`, `print`, `json.dumps`, `sum`, `sorted`, `list`, `dict`, `set`,
-`tuple`, `min`, `max`, logging calls, `"{}".format(...)`, `"%s" % ...`), or returned unawaited from an `async
-def` that is unannotated or whose return annotation declares a result that is never awaitable (`-> int`, `->
-Response` of a class without `__await__`; there an awaitable from a declared `Callable[..., Awaitable[T]]`
-counts too), and a coroutine assigned to a name (also as a branch of `x if c else y` or an operand of
-`or`/`and`) that is then only used as its result, itself or through local aliases (`view = done`): asked for
-attributes or items (`done = send_updates()` then `done.values()`), tested, compared, iterated, passed to one
-of the functions above, or given a value with `.send(...)` (a just-started coroutine refuses anything but
-`None`; awaited, `await session.send(...)`, it never completes). A coroutine assigned to a parameter declared
-with plain builtin types (`thumb: str`), and one given to a function that returns it unchanged (`return
-v.decode() if isinstance(v, bytes) else v`) and then used as a value (`str_if_bytes(read()) != "OK"`), are
-reported too. Calls from sync functions are covered too. Passing the coroutine to any other function
-(`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts as
-a use. Iterating it (`for`, `async for`, a comprehension) is AG104's finding, so each line gets one code.
+`tuple`, `min`, `max`, logging calls, `"{}".format(...)` (on a literal or a `str`), `"%s" % ...`), or returned
+unawaited from an `async def` that is unannotated or whose return annotation declares a result that is never
+awaitable (`-> int`, `-> Response` of a class without `__await__`; there an awaitable from a declared
+`Callable[..., Awaitable[T]]` counts too), and a coroutine assigned to a name (also as a branch of `x if c
+else y` or an operand of `or`/`and`) that is then only used as its result, itself or through local aliases
+(`view = done`): asked for attributes or items (`done = send_updates()` then `done.values()`), tested,
+compared, iterated, passed to one of the functions above, or given a value with `.send(...)` (a just-started
+coroutine refuses anything but `None`; awaited, `await session.send(...)`, it never completes). A coroutine
+assigned to a parameter declared with plain builtin types (`thumb: str`), and one given to a function that
+returns it unchanged (`return v.decode() if isinstance(v, bytes) else v`) and then used as a value
+(`str_if_bytes(read()) != "OK"`), are reported too. Calls from sync functions are covered too. Passing the
+coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a
+`TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`, a comprehension) is AG104's
+finding, so each line gets one code.
 
 **Why is this bad?**
 
@@ -259,6 +260,18 @@ def _returned_unchanged(resolver: Resolver, facts: ModuleFacts, site: Site) -> s
     return defn.qualname if returns[2] == (f"p:{first}",) and (f"n:{first}",) in returns[:2] else ""
 
 
+def _formats_text(resolver: Resolver, facts: ModuleFacts, site: Site) -> bool:
+    """Whether the `.format` a value is given to (``site.target_ref``: the method, none on a string literal) is
+    `str.format`: its receiver is a literal (`s = "{}"`, the only literals with a `format`) or a declared `str`
+    (`template: str`); any other object's `format` may want the coroutine itself."""
+    if not site.target_ref:
+        return True
+    receiver = resolver.value(facts, site.scope, site.target_ref[:-1])
+    if receiver.kind == "plain":
+        return receiver.name != "None"
+    return receiver.kind == "builtin" and receiver.name == "str"
+
+
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
     if site.guarded or (site.expects_error and site.context not in _STATEMENTS):
         return
@@ -298,6 +311,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         if not resolver.declares_plain_result(facts, site.scope):
             return
         context = "return-async"
+    if context in ("format", "assigned-format") and not _formats_text(resolver, facts, site):
+        return  # `handle.format(...)`: an object's own method, which may want the coroutine
     if context == "assigned-consumer":
         consumed = resolver.consumer(facts, site._replace(target=detail))
     else:
