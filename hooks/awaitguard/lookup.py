@@ -132,6 +132,18 @@ class Lookup(Resolving):
             return self._module_value(imp.module)
         return self.attribute(self._module_value(imp.module), imp.attr)
 
+    def _own_super(self, module: str, scope: str, args: str) -> bool:
+        """Whether `super(C, x)` (``args`` "C:x") in the method ``scope`` is its `super()`: C names the enclosing
+        class (looked up from the method) and x is the method's first parameter."""
+        tables = self.tables(module)
+        current = tables.scopes.get(scope) if tables is not None and scope else None
+        cls, _, first = args.partition(":")
+        if tables is None or current is None or not current.cls or current.is_static or current.params[:1] != (first,):
+            return False
+        named = self._lookup(module, scope, cls)
+        defn = named.defn if named.kind == "class" else None
+        return defn is not None and named.module == module and defn.qualname == current.cls
+
     def _super(self, module: str, scope: str) -> Value:
         tables = self.tables(module)
         current = tables.scopes.get(scope) if tables else None

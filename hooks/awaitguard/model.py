@@ -11,6 +11,7 @@ from awaitguard.suppress import suppressed
 # A reference is a linear description of an expression, resolved later by ``resolve``:
 #   ("n:name", ".attr", "()", ...)   name, attribute access, call
 #   ("self", ...), ("cls", ...), ("super", ...)
+#   ("super:C:self", ...)            super(C, self): as super() when C is the enclosing class, self its first parameter
 #   ("m:pkg.mod", ...)               importlib.import_module("pkg.mod") / __import__
 #   ("plain",)                       a value known not to be awaitable (literal, display, lambda ...)
 #   ("asyncmock",), ("syncmock",)    a unittest.mock double (awaitable / not awaitable when called)
@@ -36,7 +37,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 13
+FACTS_FORMAT = 14
 
 
 class Awaitability(enum.Enum):
@@ -128,6 +129,8 @@ def ref_text(ref: Ref) -> str:
             out += "(...)"
         elif step == "super":
             out += "super()"
+        elif step.startswith("super:"):
+            out += "super({}, {})".format(*step[6:].split(":", 1))
         else:
             out += step
     return out or "<expression>"

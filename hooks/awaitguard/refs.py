@@ -240,7 +240,8 @@ def _call_ref(node: ast.Call) -> Ref:
 
 
 def _special_call_ref(node: ast.Call, name: str) -> Ref | None:
-    """``getattr(x, "a")``, ``import_module("m")``, ``__import__``, ``super()``, ``partial(f, ...)``."""
+    """``getattr(x, "a")``, ``import_module("m")``, ``__import__``, ``super()`` (``super(C, self)``),
+    ``partial(f, ...)``."""
     args = node.args
     first = args[0] if args else None
     literal = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
@@ -256,7 +257,12 @@ def _special_call_ref(node: ast.Call, name: str) -> Ref | None:
         fromlist = len(args) >= 4 or any(k.arg == "fromlist" for k in node.keywords)
         return (f"m:{literal if fromlist else literal.split('.')[0]}",)
     if name == "super":
-        return ("super",)
+        if not args and not node.keywords:
+            return ("super",)
+        bound = args[1] if len(args) == 2 else None
+        if isinstance(first, ast.Name) and isinstance(bound, ast.Name) and not node.keywords:
+            return (f"super:{first.id}:{bound.id}",)  # `super(C, self)`: the resolver checks C and self
+        return UNKNOWN_REF
     if name in ("partial", "functools.partial") and first is not None:
         return ref_of(first)  # calling a partial calls the wrapped callable
     return None

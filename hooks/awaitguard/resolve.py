@@ -165,7 +165,7 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
             current = self._local_def(module, head[2:])
         elif head.startswith("m:"):
             current = self._module_value(head[2:])
-        elif head == "super":
+        elif head == "super" or (head.startswith("super:") and self._own_super(module, scope, head[6:])):
             found = self._super_member(module, scope, ref[1][1:]) if ref[1:2] and ref[1].startswith(".") else None
             current, steps = (self._super(module, scope), ref[1:]) if found is None else (found, ref[2:])
         elif head == "plain":
