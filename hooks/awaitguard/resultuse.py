@@ -12,6 +12,8 @@ from awaitguard.uses import coroutine_protocol
 
 # a line binding a name to what follows it: `view = ` before `word` (the alias of ``result_use``)
 _ALIAS = re.compile(rb"[ \t]*(\w+)[ \t]*=[ \t]*$")
+# a line whose targets are plain names, one of them unpacked (`a, b = `, `(a, b) = `)
+_TARGETS = re.compile(rb"[ \t]*\(?[ \t]*\w+[ \t]*(?:,[ \t]*\w+[ \t]*)+,?[ \t]*\)?[ \t]*=(?!=)")
 _ATTRIBUTE = re.compile(rb"\.[ \t]*(\w+)")
 _SEND = re.compile(rb"\.[ \t]*send[ \t]*\((?![ \t]*\))")  # `.send(value)`, not `.send()`
 
@@ -72,8 +74,8 @@ def _result_use(text: bytes, word: bytes, consumed: int | None, aliases: list[by
             if text[max(0, start - 4) : start].rstrip(b" \t").endswith(b"def"):
                 return None  # `def word(`: another function of that name
             first = first or "("
-        elif head == b"=" and rest[1:2] != b"=":
-            bindings += 1
+        elif (head == b"=" and rest[1:2] != b"=") or (head == b"," and _in_targets(text, start)):
+            bindings += 1  # `word = ...`, or one of the names of `word, other = ...`
             if bindings > 1:
                 return None
         elif (operator := _OPERATOR.match(rest)) is not None:
@@ -136,6 +138,14 @@ def _occurrences(text: bytes, word: bytes) -> Iterator[tuple[int, bytes]]:
         if not (before.isalnum() or before in (b"_", b".") or after.isalnum() or after == b"_"):
             yield start, text[end : end + 80].lstrip(b" \t")
         start = text.find(word, end)
+
+
+def _in_targets(text: bytes, start: int) -> bool:
+    """Whether the name at ``start`` is one of the names a line unpacks into (`word, other = x(), 1`)."""
+    line_start = text.rfind(b"\n", 0, start) + 1
+    end = text.find(b"\n", start)
+    targets = _TARGETS.match(text, line_start, len(text) if end == -1 else end)
+    return targets is not None and start < targets.end()
 
 
 def _in_fstring(text: bytes, start: int) -> bool:
