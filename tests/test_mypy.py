@@ -117,6 +117,28 @@ def test_findings_carry_fix_and_definition(cold: tuple[int, dict[str, Any], str]
     assert double["related"][0]["path"] == "doubles/svc.py"
 
 
+GOLDEN = Path(__file__).parent / "golden" / "mypy_cases.txt"
+
+
+def worded(document: dict[str, Any]) -> str:
+    """Each finding's whole wording: message, fix and notes, in the text format's layout."""
+    lines = []
+    for f in document.get("findings", []):
+        lines.append(f"{f['path']}:{f['line']}:{f['col']}: {f['code']} {f['message']}")
+        lines += [f"    {r['path']}:{r['line']}: note: {r['message']}" for r in f["related"]]
+        lines.append(f"    help: {f['fix']}")
+    return "\n".join(lines) + "\n"
+
+
+def test_every_message_is_the_golden(cold: tuple[int, dict[str, Any], str]) -> None:
+    """The exact words of every finding (the plugin's and those translated from mypy's errors), as the
+    rule families give them. After an intended change: ``AWAITGUARD_UPDATE_GOLDEN=1`` and read the diff."""
+    actual = worded(cold[1])
+    if os.environ.get("AWAITGUARD_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(actual, encoding="utf-8", newline="\n")
+    assert actual == GOLDEN.read_text(encoding="utf-8")
+
+
 def test_warm_run_reports_the_same(cases: Path, cold: tuple[int, dict[str, Any], str]) -> None:
     code, document, stderr = run(cases, *PACKAGES)
     assert (code, stderr) == (1, "")

@@ -595,6 +595,79 @@ def test_coroutines_dropped_by_doubles_blame_the_double(pytester: pytest.Pyteste
     assert failures.count("AG201") == 2
 
 
+ALIASED_APP = """
+def load():
+    return 1
+
+
+class Client:
+    pass
+"""
+
+ALIASED_SVC = """
+from shop import Client as Session
+from shop import load as get
+"""
+
+ALIASED_TEST = """
+from unittest import mock
+
+
+def test_alias_of_a_def():
+    with mock.patch("svc.get", new_callable=mock.AsyncMock):
+        pass
+
+
+def test_alias_of_a_class():
+    with mock.patch("svc.Session", new_callable=mock.AsyncMock):
+        pass
+"""
+
+
+def test_a_double_over_an_alias_names_the_definition(pytester: pytest.Pytester) -> None:
+    """The note names what the patched name holds, and its own qualified name when that differs."""
+    pytester.makeini(INI)
+    pytester.makepyfile(shop=ALIASED_APP, svc=ALIASED_SVC, test_alias=ALIASED_TEST)
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, "test_alias.py")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            f"test_alias.py:{line_of(ALIASED_TEST, 'svc.get')}: " + AG201.format(double="AsyncMock", target="svc.get"),
+            "    shop.py:1: note: `load` (`shop.load`) is `def` here",
+            f"test_alias.py:{line_of(ALIASED_TEST, 'svc.Session')}: "
+            + AG201.format(double="AsyncMock", target="svc.Session"),
+            "    shop.py:5: note: `Client` (`shop.Client`) is a class here",
+        ]
+    )
+
+
+NO_SUCH_ASSERTION = """
+from unittest import mock
+
+
+async def test_no_such_assertion():
+    notify = mock.AsyncMock()
+    await notify("x")
+    notify.asserT_sent_twice("x")
+"""
+
+
+def test_an_auto_created_assertion_with_no_real_one_to_mean(pytester: pytest.Pytester) -> None:
+    """No assertion of that name in any case: the help cannot guess one, it says to call a real one."""
+    pytester.makeini(INI)
+    pytester.makepyfile(test_assert=NO_SUCH_ASSERTION)
+    result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, "test_assert.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"test_assert.py:{line_of(NO_SUCH_ASSERTION, 'asserT_sent')}: AG201 `notify.asserT_sent_twice` (mock "
+            "`mock.asserT_sent_twice`) is an attribute the mock auto-created: calling it asserts nothing, it only "
+            "returns a coroutine that is never awaited",
+            "    help: call a real assertion",
+        ]
+    )
+
+
 SILENCED_APP = """
 def charge():
     return 1

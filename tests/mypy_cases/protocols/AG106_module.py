@@ -1,0 +1,3 @@
+from protocols.svc import coro
+
+await coro()  # expect: AG106
