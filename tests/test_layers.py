@@ -303,15 +303,13 @@ def test_rule_family_check_sees_a_family_importing_another(tmp_path: Path) -> No
     assert rules_imported(sample) == {"dropped", "awaits", "missing", "_base", "__init__"}
 
 
-# -- rule codes live in rules/ (issue 17, item 1) --------------------------------------------------
+# -- rule codes live in rules/ (issue 17, items 1 and 4) ------------------------------------------
 CODE = re.compile(r"AG\d\d\d")
-# String literals naming a rule code outside ``rules/``, per file: none left (issue 17). Code outside
-# ``rules/`` names a code through its family's ``RuleMeta`` (``AG101.code``); no file may be added.
-CODE_LITERALS_LEFT: dict[str, int] = {}
 
 
-def code_literals(source: bytes) -> int:
-    """Rule codes written in the string literals of ``source`` (docstrings are prose: not counted)."""
+def code_literals(source: bytes) -> list[str]:
+    """``line: literal`` for each string or bytes literal of ``source`` that names a rule code, f-strings'
+    text included. Docstrings are prose and comments are not literals: neither is counted."""
     tree = ast.parse(source)
     docstrings: set[int] = set()
     for node in ast.walk(tree):
@@ -319,36 +317,48 @@ def code_literals(source: bytes) -> int:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 docstrings.add(id(first.value))
-    return sum(
-        len(CODE.findall(node.value))
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and id(node) not in docstrings:
+            text = node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value
+            if CODE.search(text):
+                found.append(f"{node.lineno}: {text!r}")
+    return sorted(found, key=lambda item: int(item.partition(":")[0]))
+
+
+def code_literals_outside_rules(package: Path) -> list[str]:
+    """Rule-code literals in the modules of ``package`` outside its ``rules/`` folder."""
+    return [
+        f"{path.relative_to(package).as_posix()}:{literal}"
+        for path in sorted(package.rglob("*.py"))
+        if path.relative_to(package).parts[0] != "rules"
+        for literal in code_literals(path.read_bytes())
+    ]
+
+
+def test_no_rule_code_literal_outside_rules() -> None:
+    """A rule's codes are its family's: code outside ``rules/`` names one through its ``RuleMeta``
+    (``AG101.code``), and asks the family for the words (``await_words``), never writes them."""
+    assert code_literals_outside_rules(PACKAGE) == []
+
+
+def test_code_literal_check_sees_a_planted_code(tmp_path: Path) -> None:
+    """The check above can fail: literals in code, f-strings and bytes are found, in and below the package;
+    docstrings, comments and ``rules/`` are not."""
+    package = tmp_path / "awaitguard"
+    (package / "rules").mkdir(parents=True)
+    (package / "sub").mkdir()
+    (package / "rules" / "awaits.py").write_text('AG101 = "AG101"\n')
+    (package / "clean.py").write_text('"""AG101 in prose."""\n\n# AG102 in a comment\nx = AG101.code\n')
+    (package / "engine.py").write_text(
+        'def f(x, y):\n    """AG102 too."""\n    return "AG201" if x else f"{y}AG202"\n'
     )
-
-
-def test_rule_code_literals_outside_rules_only_shrink() -> None:
-    found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(PACKAGE).as_posix()
-        if rel.startswith("rules/"):
-            continue
-        count = code_literals(path.read_bytes())
-        if count:
-            found[rel] = count
-    grown = {
-        rel: (count, CODE_LITERALS_LEFT.get(rel, 0))
-        for rel, count in found.items()
-        if count > CODE_LITERALS_LEFT.get(rel, 0)
-    }
-    assert grown == {}, (
-        "rule codes written outside rules/ (file: (now, allowed)); let the rule family decide and name "
-        f"its codes instead: {grown}"
-    )
-
-
-def test_code_literal_count_skips_docstrings_only() -> None:
-    source = b'"""AG101 in prose."""\n\ndef f():\n    """AG102 too."""\n    return "AG201" if x else f"{y}AG202"\n'
-    assert code_literals(source) == 2
+    (package / "sub" / "filter.py").write_text('WORDS = (b"patch", b"AG203")\n')
+    assert code_literals_outside_rules(package) == [
+        "engine.py:3: 'AG201'",
+        "engine.py:3: 'AG202'",
+        "sub/filter.py:1: 'AG203'",
+    ]
 
 
 # -- size limits (CONTRIBUTING: no module over 500 lines, no class over 300) ------------------------

@@ -21,7 +21,7 @@ from awaitguard.index import Index
 from awaitguard.judge import run_rules
 from awaitguard.model import FileChange, ModuleFacts
 from awaitguard.resolve import Resolver
-from awaitguard.rules._base import Flipped, flipped_note
+from awaitguard.rules._base import Flipped, changed_note, flipped_note
 from awaitguard.rules.doubles import META as DOUBLES_META
 from awaitguard.rules.missing import Removal, check_removed
 from awaitguard.values import Value
@@ -171,10 +171,10 @@ def flipped_findings(resolver: Resolver, index: Index, flips: Sequence[Flip]) ->
                     r.path,
                     r.line,
                     r.col,
-                    f"{r.note} ({flipped_note(hit.how)})" if (r.path, r.line) == (hit.path, hit.line) else r.note,
+                    flipped_note(r.note, hit.how) if (r.path, r.line) == (hit.path, hit.line) else r.note,
                 )
                 for r in finding.related
-            ] or [Related(hit.path, hit.line, 1, f"`{hit.qualname}` changed: {flipped_note(hit.how)}")]
+            ] or [Related(hit.path, hit.line, 1, changed_note(hit.qualname, hit.how))]
             out.append(
                 Finding(finding.path, finding.line, finding.col, finding.code, finding.args, tuple(related), True)
             )

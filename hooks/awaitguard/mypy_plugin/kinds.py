@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from mypy.nodes import Decorator, FuncDef, OverloadedFuncDef, SymbolNode, TypeInfo, Var
 from mypy.types import (
     AnyType,
@@ -106,7 +108,7 @@ def node_awaitable(services: Services, node: SymbolNode | None) -> bool | None:
     return None
 
 
-def node_kind(node: SymbolNode | None) -> str:
+def node_kind(node: SymbolNode | None) -> Literal["async def", "def", "defined"]:
     if isinstance(node, Decorator):
         node = node.func
     if isinstance(node, FuncDef):

@@ -43,6 +43,7 @@ from awaitguard.mypy_plugin.kinds import (
 )
 from awaitguard.mypy_plugin.services import Services
 from awaitguard.patching import ABSENT, Configured, Double, Form, PatchCall, TargetDef, judge
+from awaitguard.rules._base import definition_note
 from awaitguard.rules.doubles import meta_of
 
 # form -> positional parameter names, as in unittest.mock and pytest_mock.
@@ -250,7 +251,7 @@ def check_patch(services: Services, form: str, ctx: MethodContext) -> Type:
         where = services.where(
             own, definition.line if definition else 0, kind == "async def" if kind != "defined" else None
         )
-        note = (f"`{name}` is `{kind}` here" if kind != "defined" else f"`{name}` is defined here", where)
+        note = (definition_note(name, kind), where)
         code = meta_of(verdict.kind).code
         emit(services, ctx.api, code, call, {"double": record.double, "target": record.target}, [note])
     return ctx.default_return_type

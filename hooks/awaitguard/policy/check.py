@@ -8,7 +8,17 @@ from awaitguard.findings import Finding, Related
 from awaitguard.model import DefFact, ModuleFacts, Site
 from awaitguard.policy.walk import Call, Double, walk
 from awaitguard.resolve import Resolver
-from awaitguard.rules.policy import AG108, AG109, AG203
+from awaitguard.rules._base import definition_note
+from awaitguard.rules.policy import (
+    AG108,
+    AG109,
+    AG203,
+    forbidden_args,
+    forbidden_note,
+    real_args,
+    real_note,
+    twin_args,
+)
 from awaitguard.source import SourceError, parse
 from awaitguard.tree import excluded
 from awaitguard.values import Value
@@ -102,8 +112,8 @@ class Checker:
             for name in names:
                 if matches(name, real.targets):
                     where = f"{self.policy.source}:{real.line}"
-                    args = {"double": double.shown, "target": name, "policy": where, "paths": ", ".join(real.paths)}
-                    related = [Related(self.policy.source, real.line, 1, "the `real` policy")]
+                    args = real_args(double=double.shown, target=name, policy=where, paths=real.paths)
+                    related = [Related(self.policy.source, real.line, 1, real_note())]
                     return [Finding.make(facts.path, double.line, double.col, AG203.code, args, related)]
         return []
 
@@ -180,10 +190,8 @@ class Checker:
             pattern = matches(name, self.policy.forbid_in_async) if name else ""
             if pattern and not twin:
                 where = f"{self.policy.source}:{self.policy.line_of(pattern)}"
-                written = call.head or call.name
-                advice = f"run it in a thread: `await asyncio.to_thread({written}, ...)`"
-                args = {"callee": name, "policy": where, "fix": advice}
-                related = [Related(self.policy.source, self.policy.line_of(pattern), 1, "the `forbid-in-async` policy")]
+                args = forbidden_args(callee=name, policy=where, written=call.head or call.name)
+                related = [Related(self.policy.source, self.policy.line_of(pattern), 1, forbidden_note())]
                 out.append(Finding.make(facts.path, call.line, call.col, AG109.code, args, related))
         return out
 
@@ -205,13 +213,8 @@ class Checker:
     ) -> Finding:
         head = call.head or call.name
         receiver = head.rsplit(".", 1)[0] + "." if "." in head else ""
-        args = {
-            "callee": short(sync),
-            "twin": short(twin),
-            "where": twin,
-            "fix": f"call `await {receiver}{short(twin)}(...)` instead",
-        }
+        args = twin_args(sync=sync, twin=twin, receiver=receiver)
         related = []
         if defn is not None and path and not path.startswith("<"):
-            related.append(Related(path, defn.line, defn.col, f"`{short(twin)}` is `async def` here"))
+            related.append(Related(path, defn.line, defn.col, definition_note(short(twin), "async def")))
         return Finding.make(facts.path, call.line, call.col, AG108.code, args, related)

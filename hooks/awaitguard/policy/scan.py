@@ -16,6 +16,7 @@ from awaitguard.policy.check import Checker
 from awaitguard.resolve import Resolver
 from awaitguard.rules.awaits import AG101
 from awaitguard.rules.dropped import AG102
+from awaitguard.rules.policy import twin_note
 from awaitguard.tree import excluded
 from awaitguard.values import Value
 
@@ -43,14 +44,11 @@ def _twin_note(checker: Checker, finding: Finding) -> Related | None:
     value = checker.resolver.lookup(facts.module, defn.qualname)
     if defn.is_async:
         twin, twin_defn, path = checker.sync_twin_of(value)
-        text = "is its sync twin, for sync code: `{name}(...)`"
     else:
         twin, twin_defn, path = checker.twin_of(value)
-        text = "is its async twin: `await {name}(...)`"
     if not twin or twin_defn is None or not path or path.startswith("<"):
         return None
-    name = twin.rsplit(".", 1)[-1]
-    return Related(path, twin_defn.line, twin_defn.col, f"`{name}` " + text.format(name=name))
+    return Related(path, twin_defn.line, twin_defn.col, twin_note(twin=twin, of_async=defn.is_async))
 
 
 def tree_findings(policy: Policy, resolver: Resolver, files: Sequence[str], data: dict[str, bytes]) -> list[Finding]:

@@ -24,9 +24,11 @@ from awaitguard.config import Policy, name_matches
 from awaitguard.patching import Mismatch, ProductionAwaits, double_gives, judge
 from awaitguard.pytest_plugin import awaitables
 from awaitguard.pytest_plugin.failures import Silencer, failure, split_location
+from awaitguard.rules._base import definition_note
 from awaitguard.rules.doubles import meta_of
-from awaitguard.rules.policy import AG203
+from awaitguard.rules.policy import AG203, real_args, real_note
 from awaitguard.tree import FsTree, excluded
+from awaitguard.values import DefKind
 
 # The live objects fill a ``patching.PatchCall``; ``patching.judge`` decides as for the scan and the
 # mypy hook, and the messages and fixes are the rule family's, rendered by report.
@@ -191,7 +193,7 @@ class DoubleGuard:
         if verdict.kind is None:
             return ""
         code = meta_of(verdict.kind).code
-        kind = "async def" if verdict.kind is Mismatch.SYNC_OVER_ASYNC else "def"
+        kind: DefKind = "async def" if verdict.kind is Mismatch.SYNC_OVER_ASYNC else "def"
         if self.silencer is not None and self.silencer.silenced(caller, code):
             return ""
         resolved = awaitables.qualified_name(before)
@@ -201,9 +203,10 @@ class DoubleGuard:
         if where:
             args["defined_at"] = where
             short = getattr(awaitables._unwrap_descriptor(before), "__name__", attribute)
-            alias = f" (`{resolved}`)" if resolved and resolved != target else ""
-            what = "a class" if isinstance(before, type) else f"`{kind}`"
-            notes.append((where, f"`{short}`{alias} is {what} here"))
+            also = resolved if resolved and resolved != target else ""
+            if isinstance(before, type):
+                kind = "class"
+            notes.append((where, definition_note(short, kind, also)))
         return failure(caller, code, args, notes)
 
     def _production_awaits(self, name: str) -> bool:
@@ -235,14 +238,9 @@ class DoubleGuard:
             if not name or (self.silencer is not None and self.silencer.silenced(caller, AG203.code)):
                 continue
             where = f"{self.policy.source}:{entry.line}"
-            args = {
-                "double": awaitables.describe_double(after),
-                "target": name,
-                "policy": where,
-                "paths": ", ".join(entry.paths),
-            }
+            args = real_args(double=awaitables.describe_double(after), target=name, policy=where, paths=entry.paths)
             note = os.path.relpath(os.path.join(self.config_root, self.policy.source), self.rootpath)
-            return failure(caller, AG203.code, args, [(f"{note}:{entry.line}", "the `real` policy")])
+            return failure(caller, AG203.code, args, [(f"{note}:{entry.line}", real_note())])
         return ""
 
     def _defined_in_project(self, obj: object) -> bool:

@@ -50,9 +50,13 @@ def finding(
     return Finding.make(facts.path, site.line, site.col, meta.code, args, related)
 
 
-def definition_note(short: str, kind: DefKind) -> str:
-    """The note at a definition a finding depends on: "`name` is `async def` here"."""
-    return f"`{short}` is a class here" if kind == "class" else f"`{short}` is `{kind}` here"
+def definition_note(short: str, kind: DefKind | Literal["defined"], also: str = "") -> str:
+    """The note at a definition a finding depends on: "`name` is `async def` here"; ``also``: its qualified
+    name when the finding names it otherwise (an alias); kind "defined": neither kind is known."""
+    if kind == "defined":
+        return f"`{short}` is defined here"
+    named = f"`{short}` (`{also}`)" if also else f"`{short}`"
+    return f"{named} is a class here" if kind == "class" else f"{named} is `{kind}` here"
 
 
 def definition_related(value: Value) -> list[Related]:
@@ -72,6 +76,11 @@ _FLIPPED: dict[str, str] = {
 }
 
 
-def flipped_note(how: Flipped) -> str:
-    """What the change did to a definition an impact finding depends on, for its note."""
-    return _FLIPPED[how]
+def flipped_note(note: str, how: Flipped) -> str:
+    """An impact finding's ``note`` at the definition a change flipped, with what the change did to it."""
+    return f"{note} ({_FLIPPED[how]})"
+
+
+def changed_note(qualname: str, how: Flipped) -> str:
+    """An impact finding's note at the flipped definition ``qualname`` when it had no note there."""
+    return f"`{qualname}` changed: {_FLIPPED[how]}"

@@ -6,7 +6,7 @@ project's policy in hand. Their codes, messages and docs live here, beside the o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding
@@ -189,6 +189,50 @@ def test_handler():
 )
 
 META = (AG108, AG109, AG203)
+
+
+# -- wording: ``awaitguard.policy`` (scan, mypy) and the smoke run's guard give the facts ---------------
+def _short(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def twin_args(*, sync: str, twin: str, receiver: str) -> dict[str, str]:
+    """AG108's arguments: a call of the sync twin ``sync`` (qualified names), written on ``receiver``
+    (``"self."``, or "" for a plain name)."""
+    fix = f"call `await {receiver}{_short(twin)}(...)` instead"
+    return {"callee": _short(sync), "twin": _short(twin), "where": twin, "fix": fix}
+
+
+def twin_note(*, twin: str, of_async: bool) -> str:
+    """The note at the other half of a pair of twins, on an AG101/AG102 finding about one half:
+    ``of_async``, the finding is about the async half and ``twin`` is its sync twin."""
+    name = _short(twin)
+    if of_async:
+        return f"`{name}` is its sync twin, for sync code: `{name}(...)`"
+    return f"`{name}` is its async twin: `await {name}(...)`"
+
+
+def forbidden_args(*, callee: str, policy: str, written: str) -> dict[str, str]:
+    """AG109's arguments: ``callee`` (qualified), matched by the `forbid-in-async` entry at ``policy``
+    (``path:line``), called as ``written``."""
+    return {"callee": callee, "policy": policy, "fix": f"run it in a thread: `await asyncio.to_thread({written}, ...)`"}
+
+
+def forbidden_note() -> str:
+    """AG109's note at the policy's line."""
+    return "the `forbid-in-async` policy"
+
+
+def real_args(*, double: str, target: str, policy: str, paths: Sequence[str]) -> dict[str, str]:
+    """AG203's arguments: ``double`` replaces ``target``, kept real in ``paths`` by the `real` entry at ``policy``."""
+    return {"double": double, "target": target, "policy": policy, "paths": ", ".join(paths)}
+
+
+def real_note() -> str:
+    """AG203's note at the policy's line."""
+    return "the `real` policy"
+
+
 KINDS: frozenset[str] = frozenset()  # no site kind: ``awaitguard.policy`` reports these
 
 
