@@ -25,14 +25,12 @@ import pytest
 
 from awaitguard.layout import is_test_code
 from awaitguard.pytest_plugin.failures import Silencer, failure
-from awaitguard.rules.doubles import AG201
-from awaitguard.rules.dropped import AG102
+from awaitguard.rules._base import definition_note, frame_note
+from awaitguard.rules.doubles import AG201, unawaited_mock_words
+from awaitguard.rules.dropped import AG102, never_awaited_args
 
-# The message is the scanner's AG102 template (awaitguard.rules.CODES); the rule takes how the
-# coroutine was lost and the fix as arguments. At run time only "never awaited" is known, and the
-# fix is the one ``awaitguard.rules.dropped`` gives for a dropped statement.
-HOW = "never awaited"
-FIX = "write `await {expr}`, or keep the task returned by `asyncio.create_task(...)`"
+# The message is the scanner's AG102 template (awaitguard.rules.CODES), over the arguments
+# ``awaitguard.rules.dropped`` gives when only "never awaited" is known.
 NEVER_AWAITED = r"coroutine .* was never awaited"
 ORIGIN_DEPTH = 32
 _SITE = os.sep + "site-packages" + os.sep
@@ -107,8 +105,7 @@ def describe(coro: object, root: str, silencer: Silencer | None = None) -> str |
     """
     name = str(getattr(coro, "__qualname__", None) or getattr(coro, "__name__", "?"))
     short = name.rsplit(".", 1)[-1]
-    expr = f"{short}(...)"
-    args = {"expr": expr, "how": HOW, "qualname": name, "callee": name, "fix": FIX.format(expr=expr)}
+    args = never_awaited_args(qualname=name)
     notes: list[tuple[str, str]] = []
     origin: tuple[tuple[str, int, str], ...] = getattr(coro, "cr_origin", None) or ()
     # cr_origin is innermost first: the first frame is the call that created the coroutine
@@ -127,9 +124,9 @@ def describe(coro: object, root: str, silencer: Silencer | None = None) -> str |
     body = getattr(coro, "cr_code", None)
     if body is not None:
         args["defined_at"] = f"{_relative(body.co_filename, root)}:{body.co_firstlineno}"
-        notes.append((args["defined_at"], f"`{short}` is `async def` here"))
+        notes.append((args["defined_at"], definition_note(short, "async def")))
     for index, (where, func) in enumerate(frames):
-        notes.append((where, f"{'created here' if index == 0 else 'called from here'} (in `{func}`)"))
+        notes.append((where, frame_note(func=func, created=index == 0)))
     return failure(frames[0][0] if frames else "", AG102.code, args, notes)
 
 
@@ -142,30 +139,14 @@ def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
     last = name.rsplit(".", 1)[-1]
     # the caller's own spelling of the call (`c._trigger_event.asserT_any_await`), when the line shows it
     spelled = re.search(rf"([\w.]*\b{re.escape(last)})\s*\(", text) if last.isidentifier() else None
-    shown = f"`{name}`"
-    if spelled is not None and spelled.group(1) != name:
-        shown = f"`{spelled.group(1)}` (mock `{name}`)"
-    notes = [(where, f"called from here (in `{func}`)") for where, func in frames[1:]]
+    notes = [(where, frame_note(func=func, created=False)) for where, func in frames[1:]]
     where = frames[0][0] if frames else ""
-    if last.lower().startswith(_ASSERT_PREFIXES):
-        meant = last.lower()
-        guess = f" (a misspelt `{meant}`?)" if meant != last and hasattr(mock, meant) else ""
-        message = (
-            f"{shown} is an attribute the mock auto-created{guess}: calling it asserts nothing, "
-            "it only returns a coroutine that is never awaited"
-        )
-        return _render(
-            where, AG201.code, message, notes, f"spell the assertion `{meant}`" if guess else "call a real assertion"
-        )
-    # which side is wrong is not known here: the double (over a sync callable) or the call (a missing
-    # `await` on an async one, which the double then stands for rightly): the help names both
-    message = (
-        f"{shown} is an `AsyncMock` called without `await`: its coroutine is never awaited; either the "
-        "double replaces a sync callable, or this call misses an `await`"
-    )
-    fix = (
-        "if what the double replaces is sync, use `Mock(...)` or patch with `autospec=True`; "
-        "if it is async, `await` the call"
+    meant = last.lower() if last.lower().startswith(_ASSERT_PREFIXES) else ""
+    message, fix = unawaited_mock_words(
+        name=name,
+        spelled=spelled.group(1) if spelled is not None else "",
+        meant=meant,
+        guessed=bool(meant) and meant != last and hasattr(mock, meant),
     )
     return _render(where, AG201.code, message, notes, fix)
 

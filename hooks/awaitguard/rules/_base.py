@@ -65,6 +65,11 @@ def definition_related(value: Value) -> list[Related]:
     return [] if at is None else [Related(at.path, at.line, at.col, definition_note(at.short, at.kind))]
 
 
+def frame_note(*, func: str, created: bool) -> str:
+    """The note at a frame of a coroutine's origin (the smoke run): where it was ``created``, or a caller."""
+    return f"{'created here' if created else 'called from here'} (in `{func}`)"
+
+
 # How a definition a change kept flipped (``impact.compare``): an impact finding's note says it.
 Flipped = Literal["was-async", "was-sync", "result", "protocols", "elsewhere"]
 _FLIPPED: dict[str, str] = {

@@ -169,6 +169,32 @@ def meta_of(kind: Mismatch) -> RuleMeta:
     return BY_KIND[kind]
 
 
+def unawaited_mock_words(*, name: str, spelled: str = "", meant: str = "", guessed: bool = False) -> tuple[str, str]:
+    """AG201 at run time (the smoke hook): the message and the fix when the ``AsyncMock`` ``name`` (called as
+    ``spelled`` where the line shows it otherwise) was called without ``await``. ``meant``: the call is of an
+    attribute the mock auto-created, named like an assertion (``meant`` lower-cased); ``guessed``: the mock has
+    an assertion of that name, so the call is a misspelling of it."""
+    shown = f"`{spelled}` (mock `{name}`)" if spelled and spelled != name else f"`{name}`"
+    if meant:
+        guess = f" (a misspelt `{meant}`?)" if guessed else ""
+        message = (
+            f"{shown} is an attribute the mock auto-created{guess}: calling it asserts nothing, "
+            "it only returns a coroutine that is never awaited"
+        )
+        return message, f"spell the assertion `{meant}`" if guessed else "call a real assertion"
+    # which side is wrong is not known: the double (over a sync callable) or the call (a missing `await` on
+    # an async one, which the double then stands for rightly): the help names both
+    message = (
+        f"{shown} is an `AsyncMock` called without `await`: its coroutine is never awaited; either the "
+        "double replaces a sync callable, or this call misses an `await`"
+    )
+    fix = (
+        "if what the double replaces is sync, use `Mock(...)` or patch with `autospec=True`; "
+        "if it is async, `await` the call"
+    )
+    return message, fix
+
+
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
     found = resolver.patch_call(facts, site)
     if found is None:

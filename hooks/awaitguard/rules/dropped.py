@@ -236,6 +236,14 @@ _ORDER = frozenset({"<", "<=", ">", ">="})
 _STATEMENTS = frozenset({"statement", "unused", "bool", "fstring", "return"})
 
 
+def never_awaited_args(*, qualname: str) -> dict[str, str]:
+    """AG102's arguments at run time (the smoke hook), where only that the coroutine of ``qualname`` was never
+    awaited is known: the fix is a dropped statement's."""
+    expr = f"{qualname.rsplit('.', 1)[-1]}(...)"
+    how, fix = "never awaited", _FIX["statement"].format(expr=expr)
+    return {"expr": expr, "how": how, "qualname": qualname, "callee": qualname, "fix": fix}
+
+
 def _not_none(value: Value) -> bool:
     """A value that cannot be `None`: a literal or display, or an instance made by calling a class (a function's
     result may be `None` on a path its merged value hides)."""
