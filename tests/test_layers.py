@@ -255,12 +255,18 @@ RULES = PACKAGE / "rules"
 RULE_SHARED = {"_base"}  # what every family may use; ``__init__`` (the registry) and ``_docs`` import the families
 
 
-def rule_families() -> list[Path]:
-    return sorted(p for p in RULES.glob("*.py") if not p.stem.startswith("_"))
+def rule_families() -> dict[str, list[Path]]:
+    """Each family's modules: ``rules/<family>.py``, or every module of the package ``rules/<family>/``."""
+    families = {p.stem: [p] for p in RULES.glob("*.py") if not p.stem.startswith("_")}
+    for package in RULES.iterdir():
+        if package.is_dir() and (package / "__init__.py").is_file():
+            families[package.name] = sorted(package.rglob("*.py"))
+    return dict(sorted(families.items()))
 
 
 def rules_imported(path: Path) -> set[str]:
-    """Modules of ``rules/`` that ``path`` imports (`awaitguard.rules.x` -> `x`; the package -> `__init__`)."""
+    """Modules of ``rules/`` that ``path`` imports (`awaitguard.rules.x` and `awaitguard.rules.x.y` -> `x`; the
+    package -> `__init__`)."""
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_bytes())):
         if isinstance(node, ast.Import):
@@ -275,23 +281,25 @@ def rules_imported(path: Path) -> set[str]:
             parts = name.split(".")
             if parts[:2] == ["awaitguard", "rules"]:
                 sub = parts[2] if len(parts) > 2 else ""
-                out.add(sub if (RULES / f"{sub}.py").is_file() else "__init__")
+                known = (RULES / f"{sub}.py").is_file() or (RULES / sub / "__init__.py").is_file()
+                out.add(sub if sub and known else "__init__")
     return out
 
 
 def test_no_rule_family_imports_another() -> None:
     families = rule_families()
-    assert {"awaits", "doubles", "dropped", "missing"} <= {p.stem for p in families}
+    assert {"awaits", "doubles", "dropped", "missing"} <= set(families)
     problems = [
-        f"rules/{path.name} imports rules.{name}"
-        for path in families
-        for name in sorted(rules_imported(path) - RULE_SHARED)
+        f"{path.relative_to(RULES).as_posix()} imports rules.{name}"
+        for family, paths in families.items()
+        for path in paths
+        for name in sorted(rules_imported(path) - RULE_SHARED - {family})
     ]
     assert problems == []
 
 
 def test_rule_family_check_sees_a_family_importing_another(tmp_path: Path) -> None:
-    """The check above can fail: the import forms it must see are found."""
+    """The check above can fail: the import forms it must see are found, a family package's modules included."""
     sample = tmp_path / "sample.py"
     sample.write_text(
         "from awaitguard.rules import dropped\n"
@@ -301,6 +309,8 @@ def test_rule_family_check_sees_a_family_importing_another(tmp_path: Path) -> No
         "from awaitguard.rules import CODES\n"
     )
     assert rules_imported(sample) == {"dropped", "awaits", "missing", "_base", "__init__"}
+    sample.write_text("from awaitguard.rules.awaits.typed import await_words\nimport awaitguard.rules.awaits.typed\n")
+    assert rules_imported(sample) == {"awaits"}
 
 
 # -- rule codes live in rules/ (issue 17, items 1 and 4) ------------------------------------------
@@ -350,9 +360,7 @@ def test_code_literal_check_sees_a_planted_code(tmp_path: Path) -> None:
     (package / "sub").mkdir()
     (package / "rules" / "awaits.py").write_text('AG101 = "AG101"\n')
     (package / "clean.py").write_text('"""AG101 in prose."""\n\n# AG102 in a comment\nx = AG101.code\n')
-    (package / "engine.py").write_text(
-        'def f(x, y):\n    """AG102 too."""\n    return "AG201" if x else f"{y}AG202"\n'
-    )
+    (package / "engine.py").write_text('def f(x, y):\n    """AG102 too."""\n    return "AG201" if x else f"{y}AG202"\n')
     (package / "sub" / "filter.py").write_text('WORDS = (b"patch", b"AG203")\n')
     assert code_literals_outside_rules(package) == [
         "engine.py:3: 'AG201'",

@@ -533,9 +533,9 @@ def test_github_escaping() -> None:
 BASE_ARGS = {"expr", "callee"}
 OPTIONAL_ARGS = {"defined_at"}
 FAMILY_ARGS = {
-    "AG101": BASE_ARGS | {"what", "fix"},  # rules/awaits.py _await
-    "AG103": BASE_ARGS | {"keyword", "what", "error", "fix"},  # rules/awaits.py _with
-    "AG104": BASE_ARGS | {"keyword", "what", "error", "fix"},  # rules/awaits.py _for
+    "AG101": BASE_ARGS | {"what", "fix"},  # rules/awaits _await
+    "AG103": BASE_ARGS | {"keyword", "what", "error", "fix"},  # rules/awaits _with
+    "AG104": BASE_ARGS | {"keyword", "what", "error", "fix"},  # rules/awaits _for
     "AG102": BASE_ARGS | {"how", "qualname", "fix"},  # rules/dropped.py check
     "AG105": {"name", "module", "change", "fix"},  # rules/missing.py check_removed (Finding.make)
     "AG106": {"expr", "what", "where", "error", "fix"},  # rules/placement.py check (Finding.make)

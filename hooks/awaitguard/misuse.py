@@ -3,7 +3,7 @@
 Each answer is a ``Misuse``: a ``kind`` (one of the ``Literal`` names below) and the named fields its
 wording needs (the callee's short name, a class or type name, what a method returns), or, for a
 declared union every member of which fails, the first member's answer. The rule families
-(``rules/awaits.py``) decide the codes and word the messages; nothing here is a sentence.
+(``rules/awaits/``) decide the codes and word the messages; nothing here is a sentence.
 """
 
 from __future__ import annotations

@@ -13,9 +13,8 @@ import functools
 from collections.abc import Iterator, Sequence
 
 from awaitguard.findings import Finding, Related
-from awaitguard.rules.dropped import AG102
+from awaitguard.rules.dropped import AG102, stored_args, stored_fix, stored_use_note, used_as_result
 
-HOW = "used as if it were its result"
 _SHOWN_USES = 5
 
 
@@ -26,7 +25,7 @@ def collapse(findings: Sequence[Finding]) -> list[Finding]:
     for found in findings:
         args = dict(found.args)
         name = args.get("expr", "")
-        if found.code != AG102.code or args.get("how") != HOW or not name.isidentifier():
+        if found.code != AG102.code or not used_as_result(args) or not name.isidentifier():
             out.append(found)
             continue
         scope = innermost_scope(found.path, found.line)
@@ -48,21 +47,13 @@ def _one(name: str, uses: list[Finding]) -> Finding:
     first = uses[0]
     scope = innermost_scope(first.path, first.line)
     created = _creation(first.path, scope, name, first.line) if scope is not None else None
-    notes = [Related(u.path, u.line, u.col, f"`{name}` is used as its result here") for u in uses[:_SHOWN_USES]]
+    notes = [Related(u.path, u.line, u.col, stored_use_note(name=name)) for u in uses[:_SHOWN_USES]]
     if created is None:
-        args = dict(first.args)
-        args["fix"] = f"await the coroutine once, where `{name}` is created (a coroutine can be awaited only once)"
+        args = {**dict(first.args), "fix": stored_fix(name=name)}
         return Finding.make(first.path, first.line, first.col, first.code, args, first.related)
     line, col, call = created
-    fix = f"write `{name} = await {call}`"
-    if isinstance(scope, ast.FunctionDef):
-        fix = f"make `{scope.name}` an `async def`, then {fix}"
-    args = {
-        "expr": call,
-        "how": f"assigned to `{name}`, then {HOW}",
-        "qualname": call.partition("(")[0].strip(),
-        "fix": fix,
-    }
+    plain_def = scope.name if isinstance(scope, ast.FunctionDef) else ""
+    args = stored_args(name=name, call=call, qualname=call.partition("(")[0].strip(), plain_def=plain_def)
     return Finding.make(first.path, line, col, AG102.code, args, notes)
 
 

@@ -13,8 +13,15 @@ from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
 from awaitguard.mypy_plugin.stored import collapse, enclosing_class, innermost_scope
 from awaitguard.rules import CODES
 from awaitguard.rules.awaits import AG101, AG103, AG104
-from awaitguard.rules.dropped import AG102
-from awaitguard.rules.placement import AG106
+from awaitguard.rules.awaits.typed import (
+    Form,
+    await_words,
+    coroutine_iteration_words,
+    entry_words,
+    protocol_words,
+)
+from awaitguard.rules.dropped import AG102, typed_args
+from awaitguard.rules.placement import AG106, typed_await_args
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
 _ASYNC_TYPES = (
@@ -69,11 +76,6 @@ _SYNC_ITERABLES = (
     "reversed[",
 )
 _SYNC_MANAGERS = ("_GeneratorContextManager[", "AbstractContextManager[", "ContextManager[", "ExitStack")
-
-CM_ERROR = "TypeError (\"'{type}' object does not support the asynchronous context manager protocol\")"
-SYNC_CM_ERROR = "TypeError (\"'{type}' object does not support the context manager protocol\")"
-AITER_ERROR = "TypeError (\"'async for' requires an object with __aiter__ method, got {type}\")"
-ITER_ERROR = "TypeError (\"'{type}' object is not iterable\")"
 
 LineReader = Callable[[str, int], str]
 
@@ -204,68 +206,19 @@ def classify(
         if not _certainly_not_awaitable(typ):
             return None
         if keyword == "await":
-            what = f"a value of type `{typ}`"
-            return (
-                AG101.code,
-                {
-                    "expr": expr.removeprefix("await ").strip(),
-                    "what": what,
-                    # the types are all mypy knows: when they are wrong (a client annotated as the
-                    # sync one), dropping the `await` would break working code
-                    "fix": f"if the value really is `{typ}`, drop the `await` or call an `async def` variant; "
-                    "if it is awaitable at run time, correct the annotation that says it is not",
-                },
-                [],
-            )
+            return AG101.code, {"expr": expr.removeprefix("await ").strip(), **await_words(typ=typ)}, []
         if keyword == "async with":
-            return (
-                AG103.code,
-                {
-                    "keyword": keyword,
-                    "expr": expr,
-                    "what": f"`{typ}` from `__aenter__`",
-                    "error": "TypeError (object can't be used in 'await' expression)",
-                    "fix": "make `__aenter__`/`__aexit__` `async def`, or use `with`",
-                },
-                [],
-            )
-        return (
-            AG104.code,
-            {
-                "keyword": keyword,
-                "expr": expr,
-                "what": f"`{typ}` from `__anext__`",
-                "error": "TypeError (object can't be used in 'await' expression)",
-                "fix": "make `__anext__` an `async def`, or use `for`",
-            },
-            [],
-        )
+            return AG103.code, entry_words(keyword="async with", expr=expr, typ=typ), []
+        return AG104.code, entry_words(keyword="async for", expr=expr, typ=typ), []
     # AG102 means a *coroutine* never awaited: other unused awaitables (tasks, textual's AwaitMount,
     # objects that schedule work when created and may be awaited) are not that bug
     if slug == "unused-coroutine" or (slug == "unused-awaitable" and _COROUTINE_VALUE.search(message)):
-        return (
-            AG102.code,
-            {
-                "expr": expr,
-                "how": "dropped as a statement",
-                "qualname": _qualname(expr, record),
-                "fix": _in_plain_def(record)
-                or f"write `await {expr}`, or keep the task from `asyncio.create_task(...)`",
-            },
-            [],
-        )
+        qualname, plain_def = _qualname(expr, record), _enclosing_def(record)
+        return AG102.code, typed_args(use="statement", expr=expr, qualname=qualname, plain_def=plain_def), []
     # a Task or Future runs whether or not it is tested or awaited: only a coroutine is the bug
     if slug == "truthy-bool" and _COROUTINE_VALUE.search(message):
-        return (
-            AG102.code,
-            {
-                "expr": expr,
-                "how": "tested in a boolean context (always true)",
-                "qualname": _qualname(expr, record),
-                "fix": _in_plain_def(record) or f"test `await {expr}` instead",
-            },
-            [],
-        )
+        qualname, plain_def = _qualname(expr, record), _enclosing_def(record)
+        return AG102.code, typed_args(use="bool", expr=expr, qualname=qualname, plain_def=plain_def), []
     if slug == "unused-awaitable":
         return None  # a non-coroutine awaitable left unused (its "missing an await?" note included)
     if any(marker in hint for marker in MISSING_AWAIT_HINTS) and _coroutine_used_as_result(message):
@@ -279,34 +232,15 @@ def classify(
         expr = call or expr
         # ``await coro().attr`` awaits the attribute: a trailer needs the await in brackets
         trailer = line[column + len(expr) :].lstrip().startswith((".", "[", "("))
-        fixed = f"(await {expr})" if trailer else f"await {expr}"
-        return (
-            AG102.code,
-            {
-                "expr": expr,
-                "how": "used as if it were its result",
-                "qualname": _qualname(expr, record),
-                "fix": _in_plain_def(record) or f"write `{fixed}`",
-            },
-            [],
-        )
+        qualname, plain_def = _qualname(expr, record), _enclosing_def(record)
+        args = typed_args(use="result", expr=expr, qualname=qualname, plain_def=plain_def, trailer=trailer)
+        return AG102.code, args, []
     attr = _NO_ATTR.match(message) if slug in ("attr-defined", "union-attr") else None
     if attr:
         return _protocol(attr["type"], attr["attr"], expr, bool(attr["twin"]) or site in twins)
     if slug in ("await-not-async", "top-level-await") and AG106.code in CODES:
-        top = slug == "top-level-await"
         operand = expr.removeprefix("await ").strip()
-        return (
-            AG106.code,
-            {
-                "expr": operand,
-                "what": f"`await {operand}`",
-                "where": "module-level code" if top else "a plain `def`",
-                "error": "'await' outside function" if top else "'await' outside async function",
-                "fix": "make the enclosing function `async def`, or call without `await`",
-            },
-            [],
-        )
+        return AG106.code, typed_await_args(operand=operand, module_level=slug == "top-level-await"), []
     return None
 
 
@@ -317,39 +251,25 @@ def _protocol(typ: str, attr: str, expr: str, twin: bool) -> Verdict | None:
     if has_none(typ):
         return None
     if attr in ("__aenter__", "__aexit__"):
-        sure = twin or typ.startswith(_SYNC_MANAGERS)
-        what = f"`{typ}`, a sync context manager" if sure else f"`{typ}`, not an async context manager"
-        return _misuse(AG103.code, "async with", expr, what, CM_ERROR, typ, "with", sure)
+        return _misuse(AG103.code, "async with", expr, typ, twin or typ.startswith(_SYNC_MANAGERS))
     if attr in ("__enter__", "__exit__") and _is_async_type(typ):
-        what = f"`{typ}`, an async context manager"
-        return _misuse(AG103.code, "with", expr, what, SYNC_CM_ERROR, typ, "async with", True)
+        return _misuse(AG103.code, "with", expr, typ, True)
     if attr in ("__aiter__", "__anext__"):
         if typ.startswith("Coroutine["):
             result = _split(typ[len("Coroutine[") : -1], ",")[-1]
             if not result.startswith(("AsyncIterator[", "AsyncIterable[", "AsyncGenerator[")):
                 return None  # what the coroutine gives is unknown (``Any``): no fix can be offered
-            what = f"`{typ}`, a coroutine, not an async iterator"
-            args = {"keyword": "async for", "expr": expr, "what": what, "error": AITER_ERROR.format(type=typ)}
-            return AG104.code, {**args, "fix": f"write `async for ... in await {expr}`"}, []
-        else:
-            sure = twin or typ.startswith(_SYNC_ITERABLES)
-            kind = "a sync iterable" if sure else "not an async iterable"
-        return _misuse(AG104.code, "async for", expr, f"`{typ}`, {kind}", AITER_ERROR, typ, "for ... in", sure)
+            return AG104.code, coroutine_iteration_words(expr=expr, typ=typ), []
+        return _misuse(AG104.code, "async for", expr, typ, twin or typ.startswith(_SYNC_ITERABLES))
     if attr in ("__iter__", "__next__") and _is_async_type(typ):
-        what = f"`{typ}`, an async iterable"
-        return _misuse(AG104.code, "for", expr, what, ITER_ERROR, typ, "async for ... in", True)
+        return _misuse(AG104.code, "for", expr, typ, True)
     return None
 
 
-def _misuse(code: str, keyword: str, expr: str, what: str, error: str, typ: str, instead: str, sure: bool) -> Verdict:
-    """AG103/AG104 from a missing protocol method: ``keyword`` was used where ``instead`` works
-    (``sure``), or may work: then the fix says what it depends on."""
-    args = {"keyword": keyword, "expr": expr, "what": what, "error": error.format(type=typ)}
-    fix = f"write `{instead} {expr}`"
-    if not sure:
-        protocol = "context manager" if code == AG103.code else "iterable"
-        fix = f"if `{typ}` is a sync {protocol}, {fix}; otherwise pass an object that supports `{keyword}`"
-    return code, {**args, "fix": fix}, []
+def _misuse(code: str, keyword: Form, expr: str, typ: str, sure: bool) -> Verdict:
+    """AG103/AG104 from a missing protocol method: ``keyword`` was used where the other form works
+    (``sure``), or may work."""
+    return code, protocol_words(keyword=keyword, expr=expr, typ=typ, sure=sure), []
 
 
 _CALLEE = re.compile(r"(?:await\s+)?[A-Za-z_][\w.]*\s*\(")
@@ -377,22 +297,10 @@ def _call_at(line: str, column: int) -> str:
     return ""
 
 
-def _in_plain_def(record: Mapping[str, Any]) -> str:
-    """The fix for a coroutine left unawaited inside a plain ``def`` (where ``await`` is a syntax
-    error), or '' when the line is in an ``async def`` (or at module level, or unknown)."""
-    name = _enclosing_def(record.get("file", ""), record.get("line", 0))
-    if not name:
-        return ""
-    return (
-        f"`await` needs an `async def`: make `{name}` an `async def` and await the call (and await "
-        f"`{name}` where it is called), or run the coroutine with `asyncio.run(...)` where no event "
-        "loop is running"
-    )
-
-
-def _enclosing_def(path: str, line: int) -> str:
-    """The name of the innermost function holding ``line`` when it is a plain ``def``, else ''."""
-    scope = innermost_scope(path, line)
+def _enclosing_def(record: Mapping[str, Any]) -> str:
+    """The name of the innermost function holding the record's line when it is a plain ``def`` (where
+    ``await`` is a syntax error), or '' (an ``async def``, module level, unknown)."""
+    scope = innermost_scope(record.get("file", ""), record.get("line", 0))
     return scope.name if isinstance(scope, ast.FunctionDef) else ""
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Literal
 
 from awaitguard.findings import Finding
 from awaitguard.model import ModuleFacts, Site
@@ -359,3 +359,58 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         fix = f"{where}, then {fix}"
     declared = f"`{value.name.rsplit('.', 1)[-1]}` is declared `async` here (`{value.name}`)" if value.name else ""
     yield finding(resolver, facts, site, AG102, value, how=how, qualname=value.qualname, fix=fix, declared=declared)
+
+
+# -- AG102 worded from what mypy says (``mypy_plugin.translate``, ``mypy_plugin.stored``) -----------------
+TypedUse = Literal["statement", "bool", "result"]
+_TYPED_HOW: dict[TypedUse, str] = {
+    "statement": "dropped as a statement",
+    "bool": "tested in a boolean context (always true)",
+    "result": "used as if it were its result",
+}
+_TYPED_FIX: dict[TypedUse, str] = {
+    "statement": "write `{awaited}`, or keep the task from `asyncio.create_task(...)`",
+    "bool": "test `{awaited}` instead",
+    "result": "write `{awaited}`",
+}
+
+
+def typed_args(
+    *, use: TypedUse, expr: str, qualname: str, plain_def: str = "", trailer: bool = False
+) -> dict[str, str]:
+    """AG102's arguments for the coroutine ``expr`` (of the function ``qualname``) that mypy found ``use``-d.
+    ``plain_def``: the plain ``def`` holding the line, where ``await`` is a syntax error; ``trailer``: an
+    attribute, subscript or call follows ``expr``, so the ``await`` needs brackets."""
+    if plain_def:
+        fix = (
+            f"`await` needs an `async def`: make `{plain_def}` an `async def` and await the call (and await "
+            f"`{plain_def}` where it is called), or run the coroutine with `asyncio.run(...)` where no event "
+            "loop is running"
+        )
+    else:
+        fix = _TYPED_FIX[use].format(awaited=f"(await {expr})" if trailer else f"await {expr}")
+    return {"expr": expr, "how": _TYPED_HOW[use], "qualname": qualname, "fix": fix}
+
+
+def used_as_result(args: Mapping[str, str]) -> bool:
+    """Whether ``typed_args`` gave ``args`` for a coroutine used as if it were its result."""
+    return args.get("how") == _TYPED_HOW["result"]
+
+
+def stored_args(*, name: str, call: str, qualname: str, plain_def: str = "") -> dict[str, str]:
+    """AG102's arguments for the coroutine ``call`` creates, assigned to ``name`` and then used as its result:
+    one finding at the call. ``plain_def``: the plain ``def`` holding it."""
+    fix = f"write `{name} = await {call}`"
+    if plain_def:
+        fix = f"make `{plain_def}` an `async def`, then {fix}"
+    return {"expr": call, "how": f"assigned to `{name}`, then {_TYPED_HOW['result']}", "qualname": qualname, "fix": fix}
+
+
+def stored_use_note(*, name: str) -> str:
+    """The note at a use of ``name``, a stored coroutine, as its result."""
+    return f"`{name}` is used as its result here"
+
+
+def stored_fix(*, name: str) -> str:
+    """AG102's fix for a stored coroutine ``name`` whose creation is not found."""
+    return f"await the coroutine once, where `{name}` is created (a coroutine can be awaited only once)"

@@ -178,3 +178,15 @@ def placement_args(site: Site) -> dict[str, str]:
     else:
         where, fix = "module-level code", "move it into an `async def`"
     return {"expr": expr, "what": what, "where": where, "error": error, "fix": fix}
+
+
+def typed_await_args(*, operand: str, module_level: bool) -> dict[str, str]:
+    """AG106's named arguments for ``await operand`` that mypy found at module level or in a plain ``def``
+    (``mypy_plugin.translate``)."""
+    return {
+        "expr": operand,
+        "what": f"`await {operand}`",
+        "where": "module-level code" if module_level else "a plain `def`",
+        "error": "'await' outside function" if module_level else _ERROR_AWAIT,
+        "fix": "make the enclosing function `async def`, or call without `await`",
+    }
