@@ -821,6 +821,59 @@ def test_pythonwarnings_in_the_test_environment(
     assert found(tmp_path, monkeypatch, capsys) == ({("tox.ini", 6, "AG321")} if hidden else set())
 
 
+_HIDES = (
+    " in the tests: a coroutine that is never awaited passes the tests silently, while production logs "
+    "`RuntimeWarning: coroutine '...' was never awaited` and its work never runs"
+)
+WORDED = [
+    (
+        "tox.ini",
+        6,
+        "`PYTHONWARNINGS=ignore::RuntimeWarning` in the test environment hides the never-awaited `RuntimeWarning`"
+        + _HIDES,
+        "remove it from the test environment, or let pytest's `filterwarnings` decide",
+    ),
+    (
+        "pyproject.toml",
+        10,
+        "the pytest filter `ignore::pytest.PytestUnraisableExceptionWarning` hides `PytestUnraisableExceptionWarning` "
+        "(how pytest reports a never-awaited coroutine once RuntimeWarning is an error)" + _HIDES,
+        "remove this filter, or narrow it to the warning you mean "
+        "(`ignore:<message>:pytest.PytestUnraisableExceptionWarning:<module>`)",
+    ),
+    (
+        "tests/conftest.py",
+        10,
+        'this warnings filter (`warnings.filterwarnings("ignore", category=RuntimeWarning)`) hides the '
+        "never-awaited `RuntimeWarning`" + _HIDES,
+        "remove it, or filter only inside `with warnings.catch_warnings():` around the call that warns",
+    ),
+]
+
+
+def test_the_words_of_each_hidden_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AG321's what, hidden warning and fix for a filter in the test environment, in pytest's configuration
+    and in test code, exactly as the rule family words them."""
+    tox = "[tox]\nenvlist = py311\n\n[testenv]\nsetenv =\n    PYTHONWARNINGS = ignore::RuntimeWarning\n"
+    setups = {
+        "environment": {"pytest.ini": "[pytest]\n", "tox.ini": tox, "test_drop.py": DROPPED},
+        "configuration": {
+            **CLEAN,
+            "pyproject.toml": with_filters("error", "ignore::pytest.PytestUnraisableExceptionWarning"),
+        },
+        "code": {**CLEAN, "tests/conftest.py": CONFTEST_FILTERS},
+    }
+    worded = []
+    for name, files in setups.items():
+        project(tmp_path / name, files)
+        code, out, err = parity(tmp_path / name, monkeypatch, capsys, "--format", "json")
+        assert (code, err) == (1, ""), name
+        worded += [(f["path"], f["line"], f["message"], f["fix"]) for f in json.loads(out)["findings"]]
+    assert worded == WORDED
+
+
 def test_accepted_differences_are_silenced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
