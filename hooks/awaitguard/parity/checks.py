@@ -14,7 +14,20 @@ from awaitguard.parity.code import CodeFacts, mentions
 from awaitguard.parity.production import Line, Production, read_text
 from awaitguard.parity.pytestcfg import Filter, PytestConfig, config_filters, hiding, parse_filter
 from awaitguard.parity.testside import Tested
-from awaitguard.rules.parity import AG301, AG302, AG311, AG321, AG331, AG341
+from awaitguard.rules.parity import (
+    AG301,
+    AG302,
+    AG311,
+    AG321,
+    AG331,
+    AG341,
+    hidden_args,
+    loop_how,
+    setting,
+    tested_note,
+    uvloop_note,
+    versions_shown,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,7 +46,7 @@ def _key(version: str) -> tuple[int, int]:
 
 
 def _how(where: Line) -> str:
-    return f"`{where.text}`" if len(where.text) <= 60 else f"{where.path}:{where.line}"
+    return setting(text=where.text, path=where.path, line=where.line)
 
 
 def python_versions(prod: Production, tested: Tested, pyproject: dict[str, Any]) -> Iterator[Finding]:
@@ -50,14 +63,12 @@ def python_versions(prod: Production, tested: Tested, pyproject: dict[str, Any])
             continue
         if tested.latest is not None and _key(version) > max(_key(v) for v in tested.versions):
             continue  # perhaps the "3.x" of a workflow
-        shown = ", ".join(sorted(tested.versions, key=_key))
         places: dict[Line, list[str]] = {}
         for v, w in sorted(tested.versions.items(), key=lambda item: _key(item[0])):
             places.setdefault(w, []).append(v)
-        related = [(w, f"the tests run on Python {', '.join(vs)} here") for w, vs in places.items()]
+        related = [(w, tested_note(versions=vs)) for w, vs in places.items()]
         local = [w.text for w in tested.versions.values() if not w.path]
-        if local:
-            shown += f" ({local[0]})"
+        shown = versions_shown(versions=sorted(tested.versions, key=_key), local=local[0] if local else "")
         yield _finding(where, AG301.code, {"prod": version, "how": _how(where), "tested": shown}, related)
 
 
@@ -179,17 +190,16 @@ def event_loop(
     for command in prod.commands:
         loop = command_loop(command.text)
         if loop == "uvloop":
-            yield _finding(command, AG311.code, {"how": f"`{command.text}`"})
+            yield _finding(command, AG311.code, {"how": loop_how(command=command.text)})
         elif loop == "auto":
             installed = uvloop_installed(root, prod, pyproject)
             if installed is not None:
-                how = f"`{command.text}` picks uvloop when it is installed, and production installs it"
-                yield _finding(command, AG311.code, {"how": how}, [(installed, "uvloop is installed here")])
+                how = loop_how(command=command.text, installed=True)
+                yield _finding(command, AG311.code, {"how": how}, [(installed, uvloop_note())])
     installed = uvloop_installed(root, prod, pyproject) if code.server_runs else None
     if installed is not None:
         for where, name in code.server_runs:
-            how = f"`{name}(...)` with its default loop picks uvloop when it is installed, and production installs it"
-            yield _finding(where, AG311.code, {"how": how}, [(installed, "uvloop is installed here")])
+            yield _finding(where, AG311.code, {"how": loop_how(server=name)}, [(installed, uvloop_note())])
     said: set[str] = set()
     for where, how in sorted(code.uvloop, key=lambda item: (item[0].path, item[0].line)):
         if where.path not in said:  # one difference per file (a version-dependent branch repeats it)
@@ -206,15 +216,6 @@ def tests_use_uvloop(root: Path, code: CodeFacts, cfg: PytestConfig, tested_file
 
 
 # --- warnings, debug mode, pytest-asyncio -------------------------------------------------------------------
-
-_WHAT = {
-    "RuntimeWarning": "the never-awaited `RuntimeWarning`",
-    "PytestUnraisableExceptionWarning": (
-        "`PytestUnraisableExceptionWarning` (how pytest reports a never-awaited coroutine once "
-        "RuntimeWarning is an error)"
-    ),
-}
-
 
 _PYTHONWARNINGS = re.compile(r"""PYTHONWARNINGS\s*[=:]\s*['"]?([^'"\s#]+)""")
 
@@ -238,16 +239,9 @@ def warnings_hidden(cfg: PytestConfig, code: CodeFacts, root: Path, runners: lis
     config = config_filters(cfg)
     files = [*runners, *([cfg.path] if cfg.path and cfg.path not in runners else [])]
     for fil, label in hiding([*environment_filters(root, files), *config]):
-        if fil.where.path != cfg.path or fil not in config:
-            what = f"`PYTHONWARNINGS={fil.spec}` in the test environment"
-            fix = "remove it from the test environment, or let pytest's `filterwarnings` decide"
-            yield _finding(fil.where, AG321.code, {"what": what, "hidden": _WHAT[label], "fix": fix})
-            continue
-        what = f"the pytest filter `{fil.spec}`"
-        parts = fil.spec.split(":")
-        category = parts[2].strip() if len(parts) > 2 and parts[2].strip() else label
-        fix = f"remove this filter, or narrow it to the warning you mean (`ignore:<message>:{category}:<module>`)"
-        yield _finding(fil.where, AG321.code, {"what": what, "hidden": _WHAT[label], "fix": fix})
+        in_environment = fil.where.path != cfg.path or fil not in config
+        args = hidden_args(where="environment" if in_environment else "config", spec=fil.spec, hidden=label)
+        yield _finding(fil.where, AG321.code, args)
     for fil, at_import in code.test_filters:
         # pytest applies its configured filters for each test on top of those set at import time; filters set
         # in a fixture or a test, and filterwarnings marks, are applied on top of the configured ones
@@ -255,9 +249,8 @@ def warnings_hidden(cfg: PytestConfig, code: CodeFacts, root: Path, runners: lis
         for deciding, label in hiding(ordered):
             if deciding is not fil:
                 continue
-            what = f"this warnings filter (`{fil.where.text.rstrip(',')}`)"
-            fix = "remove it, or filter only inside `with warnings.catch_warnings():` around the call that warns"
-            yield _finding(fil.where, AG321.code, {"what": what, "hidden": _WHAT[label], "fix": fix})
+            args = hidden_args(where="code", spec=fil.where.text.rstrip(","), hidden=label)
+            yield _finding(fil.where, AG321.code, args)
             break
 
 

@@ -10,6 +10,9 @@ docs/parity.md, not a generated page (``tests/test_parity.py`` keeps the three i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 from awaitguard.rules._base import RuleMeta
 
 
@@ -70,3 +73,62 @@ AG341 = _code(
 )
 
 META = (AG301, AG302, AG311, AG321, AG331, AG341)
+
+
+# -- wording: ``awaitguard.parity.checks`` finds the differences and gives their facts ----------------------
+def setting(*, text: str, path: str, line: int) -> str:
+    """How a setting shows (``how``): the line as written when it is short, else where it is."""
+    return f"`{text}`" if len(text) <= 60 else f"{path}:{line}"
+
+
+def versions_shown(*, versions: Sequence[str], local: str = "") -> str:
+    """AG301's ``tested``: the versions the tests run on, and a local setting naming one (``.python-version``)."""
+    shown = ", ".join(versions)
+    return f"{shown} ({local})" if local else shown
+
+
+def tested_note(*, versions: Sequence[str]) -> str:
+    """The note where the tests are set to run on ``versions``."""
+    return f"the tests run on Python {', '.join(versions)} here"
+
+
+def uvloop_note() -> str:
+    """The note where production's dependencies bring uvloop."""
+    return "uvloop is installed here"
+
+
+def loop_how(*, command: str = "", server: str = "", installed: bool = False) -> str:
+    """AG311's ``how``: a server ``command`` that runs on uvloop, or picks it when it is ``installed``; or a
+    ``server`` function called with its default loop (which picks uvloop when it is installed)."""
+    if server:
+        return f"`{server}(...)` with its default loop picks uvloop when it is installed, and production installs it"
+    if installed:
+        return f"`{command}` picks uvloop when it is installed, and production installs it"
+    return f"`{command}`"
+
+
+_HIDDEN = {
+    "RuntimeWarning": "the never-awaited `RuntimeWarning`",
+    "PytestUnraisableExceptionWarning": (
+        "`PytestUnraisableExceptionWarning` (how pytest reports a never-awaited coroutine once "
+        "RuntimeWarning is an error)"
+    ),
+}
+
+
+def hidden_args(*, where: Literal["environment", "config", "code"], spec: str, hidden: str) -> dict[str, str]:
+    """AG321's arguments: the filter ``spec`` set in the test environment (``PYTHONWARNINGS``), in pytest's
+    configuration, or in test code (then ``spec`` is the call as written) hides the warning ``hidden``
+    (``RuntimeWarning`` or ``PytestUnraisableExceptionWarning``)."""
+    if where == "environment":
+        what = f"`PYTHONWARNINGS={spec}` in the test environment"
+        fix = "remove it from the test environment, or let pytest's `filterwarnings` decide"
+    elif where == "config":
+        what = f"the pytest filter `{spec}`"
+        parts = spec.split(":")
+        category = parts[2].strip() if len(parts) > 2 and parts[2].strip() else hidden
+        fix = f"remove this filter, or narrow it to the warning you mean (`ignore:<message>:{category}:<module>`)"
+    else:
+        what = f"this warnings filter (`{spec}`)"
+        fix = "remove it, or filter only inside `with warnings.catch_warnings():` around the call that warns"
+    return {"what": what, "hidden": _HIDDEN[hidden], "fix": fix}
