@@ -10,9 +10,17 @@ import pytest
 
 import awaitguard
 from awaitguard.cli import main
+from awaitguard.report import message
 from awaitguard.rules import CODES
 from conftest import GitRepo
-from harness import expectations, tree_expectations
+from harness import (
+    Worded,
+    expectations,
+    tree_expectations,
+    tree_worded_expectations,
+    unworded,
+    worded_expectations,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scan"
 ENTRIES = sorted(p for p in FIXTURES.iterdir() if p.suffix == ".py" or (p.is_dir() and p.name[:2] == "AG"))
@@ -25,18 +33,26 @@ def found_set(findings: list[awaitguard.Finding]) -> set[tuple[str, int, str]]:
     return {(f.path, f.line, f.code) for f in findings}
 
 
+def worded_set(findings: list[awaitguard.Finding]) -> set[Worded]:
+    return {(f.path, f.line, f.code, message(f)) for f in findings}
+
+
 @pytest.mark.parametrize("fixture", SINGLE, ids=lambda p: p.name)
 def test_single_module_fixture(fixture: Path, tmp_path: Path) -> None:
     shutil.copy(fixture, tmp_path / fixture.name)
     expected = expectations(fixture, fixture.name)
-    assert found_set(awaitguard.scan(tmp_path)) == expected
+    findings = awaitguard.scan(tmp_path)
+    assert found_set(findings) == expected
+    assert unworded(worded_expectations(fixture, fixture.name), worded_set(findings)) == []
 
 
 @pytest.mark.parametrize("fixture", PROJECTS, ids=lambda p: p.name)
 def test_project_fixture(fixture: Path, tmp_path: Path) -> None:
     root = tmp_path / fixture.name
     shutil.copytree(fixture, root)
-    assert found_set(awaitguard.scan(root)) == tree_expectations(fixture)
+    findings = awaitguard.scan(root)
+    assert found_set(findings) == tree_expectations(fixture)
+    assert unworded(tree_worded_expectations(fixture), worded_set(findings)) == []
 
 
 @pytest.mark.parametrize("fixture", CHANGES, ids=lambda p: p.name)
@@ -56,8 +72,30 @@ def test_change_fixture(
     found = {(f["path"], f["line"], f["code"]) for f in report["findings"]}
     expected = tree_expectations(fixture / "after")
     assert found == expected
+    worded = {(f["path"], f["line"], f["code"], f["message"]) for f in report["findings"]}
+    assert unworded(tree_worded_expectations(fixture / "after"), worded) == []
     assert code == (1 if expected else 0)
     assert all(f["impact"] for f in report["findings"] if not f["path"].startswith("changed"))
+
+
+def test_a_worded_expectation_is_read_and_can_fail(tmp_path: Path) -> None:
+    """`# expect: CODE "part of its message"`: the code counts as any expect, and the part must be in the
+    message of the finding on that line."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def load():\n    return 1\n\n\nasync def main():\n"
+        '    await load()  # expect: AG101 "a plain `def` that returns no awaitable", AG102\n'
+    )
+    assert expectations(sample, "sample.py") == {("sample.py", 6, "AG101"), ("sample.py", 6, "AG102")}
+    worded = worded_expectations(sample, "sample.py")
+    assert worded == {("sample.py", 6, "AG101", "a plain `def` that returns no awaitable")}
+    findings = worded_set(awaitguard.scan(tmp_path))
+    assert unworded(worded, findings) == []
+    wrong = {("sample.py", 6, "AG101", "an async generator"), ("sample.py", 7, "AG101", "a plain `def`")}
+    assert unworded(wrong, findings) == sorted(wrong)
+    sample.write_text('x = 1  # expect: AG101 "unclosed\n')
+    with pytest.raises(AssertionError, match="malformed expect comment"):
+        expectations(sample, "sample.py")
 
 
 def test_every_fixture_compiles() -> None:
