@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from awaitguard.layout import is_test_code
 from awaitguard.model import DefFact
@@ -51,6 +52,25 @@ _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _ParamValues = dict[str, Value]
 
 
+class Parsed(NamedTuple):
+    """A module parsed once for the searches: its tree, each node's parent, and the nodes that name a
+    word (a `Name`, an attribute, a string constant), so that a search visits those only."""
+
+    tree: ast.Module
+    parents: dict[int, ast.AST]
+    named: dict[str, list[ast.AST]]
+
+
+def _name_key(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
 class _Unaccounted(Exception):
     """A use of the callee's name that may call it unseen: the parameters stay unknown."""
 
@@ -59,7 +79,7 @@ class Callers(Resolving):
     callers_on: bool  # only the twin resolver the rules ask for a second opinion (``Resolver.through_callers``)
     _callers: dict[tuple[str, str], _ParamValues]
     _callers_busy: set[tuple[str, str]]
-    _parsed: dict[str, tuple[ast.Module, dict[int, ast.AST]] | None]
+    _parsed: dict[str, Parsed | None]
     _project_bytes: dict[str, bytes] | None
 
     def _param_from_callers(self, module: str, qualname: str, name: str) -> Value:
@@ -184,11 +204,11 @@ class Callers(Resolving):
                 return node
         return None
 
-    def _parse(self, path: str) -> tuple[ast.Module, dict[int, ast.AST]] | None:
+    def _parse(self, path: str) -> Parsed | None:
         if path in self._parsed:
             return self._parsed[path]
         data = self.index.tree.read([path]).get(path)
-        found: tuple[ast.Module, dict[int, ast.AST]] | None = None
+        found: Parsed | None = None
         if data is not None:
             try:
                 tree = ast.parse(data)
@@ -196,10 +216,14 @@ class Callers(Resolving):
                 tree = None
             if tree is not None:
                 parents: dict[int, ast.AST] = {}
+                named: dict[str, list[ast.AST]] = {}
                 for node in ast.walk(tree):
                     for child in ast.iter_child_nodes(node):
                         parents[id(child)] = node
-                found = (tree, parents)
+                    key = _name_key(node)
+                    if key is not None:
+                        named.setdefault(key, []).append(node)
+                found = Parsed(tree, parents, named)
         if len(self._parsed) > 64:
             self._parsed.clear()
         self._parsed[path] = found
@@ -215,10 +239,10 @@ class Callers(Resolving):
         entry = self.index.path_modules.get(path)
         if parsed is None or entry is None:
             raise _Unaccounted
-        tree, parents = parsed
+        tree, parents, named = parsed
         module = entry[0]
         assert target.defn is not None
-        for node in ast.walk(tree):
+        for node in named.get(search, ()):  # the nodes naming `search`, in ast.walk's order
             if (isinstance(node, ast.Name) and node.id == search) or (
                 isinstance(node, ast.Attribute) and node.attr == search
             ):
@@ -413,4 +437,4 @@ def _in_all(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
     return any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets)
 
 
-__all__ = ["Callers"]
+__all__ = ["Callers", "Parsed"]

@@ -13,11 +13,10 @@ call gives), and ``known.py`` (the table of well-known external names).
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import re
 
-from awaitguard.callers import Callers
+from awaitguard.callers import Callers, Parsed
 from awaitguard.calls import Calls
 from awaitguard.declared import Declared
 from awaitguard.hierarchy import Hierarchy
@@ -79,7 +78,7 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
         self._twin: Resolver | None = None
         self._callers: dict[tuple[str, str], dict[str, Value]] = {}  # ``callers.Callers``, per def
         self._callers_busy: set[tuple[str, str]] = set()
-        self._parsed: dict[str, tuple[ast.Module, dict[int, ast.AST]] | None] = {}
+        self._parsed: dict[str, Parsed | None] = {}
         self._project_bytes: dict[str, bytes] | None = None
 
     # -- entry points ----------------------------------------------------------------------------------
