@@ -322,13 +322,15 @@ class Expressions(Walk):
             owner = ref_of(target.value)
             if not owner:
                 continue
-            form = "assign:configured-later" if self._configured_later(target) else "assign"
+            # `obj.method = mocked = Mock()`: the test may configure the mock through any name it is bound to
+            later = any(self._configured_later(named) for named in node.targets)
+            form = "assign:configured-later" if later else "assign"
             text = ast.unparse(call)
             self.site(
                 "patch", target, UNKNOWN_REF, form, target=target.attr, target_ref=owner, double=double, text=text
             )
 
-    def _configured_later(self, target: ast.Attribute) -> bool:
+    def _configured_later(self, target: ast.expr) -> bool:
         """Whether the scope holding the assignment configures the double's call (`obj.method.return_value`,
         `.side_effect`, `.configure_mock(`), anywhere in its text: what the call gives is then unknown."""
         scope = self.function_scope()
