@@ -307,11 +307,9 @@ class Expressions(Walk):
         call = node.value
         assert isinstance(call, ast.Call)
         module, _, cls = dotted(call.func).rpartition(".")
-        if cls not in MOCK_CLASSES or module not in _MOCK_MODULES or call.args:
+        if cls not in MOCK_CLASSES or module not in _MOCK_MODULES:
             return
-        if any(k.arg in _MIRRORING for k in call.keywords):
-            return
-        double, _ = _double_of(call, None)
+        double, _ = _double_of(call, None)  # none for a spec'd or wrapping mock, or one configured in the call
         if not double:
             return
         if module == "mocker":  # pytest-mock's fixture hands out unittest.mock's classes
