@@ -23,6 +23,7 @@ CORE = {
     "uses",
     "source",
     "refs",
+    "overloads",
     "facts",
     "rewrites",
     "conditions",
@@ -75,7 +76,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     # tree: a leaf (what a project file is), shared with the walk without git; config: find_root outside git
     "gitscope": {"model", "tree", "config"},
-    "refs": {"model"},
+    "overloads": {"model"},  # which of a stub's `@overload`s a call gets: the call step, the choice
+    "refs": {"model", "overloads"},
     "uses": {"refs"},
     # the facts walk and its parts (walking.py declares what the parts ask of each other)
     "conditions": {"refs"},  # a stub's sys.version_info/sys.platform branches, decided
@@ -83,7 +85,7 @@ ALLOWED: dict[str, set[str]] = {
     "resultuse": {"uses"},
     "hotlines": {"refs"},  # the hot-line gating the expression search asks
     "walking": {"model", "conditions", "hotlines"},
-    "definitions": {"model", "refs", "exprrefs", "walking"},
+    "definitions": {"model", "refs", "exprrefs", "walking", "overloads"},
     # a call bound to a name, then used as its result (also through local aliases)
     "assigned": {"model", "refs", "uses", "exprrefs", "resultuse", "walking"},
     "statements": {"model", "refs", "uses", "exprrefs", "assigned", "conditions", "walking"},
@@ -114,13 +116,13 @@ ALLOWED: dict[str, set[str]] = {
     # the resolver and its parts (resolving.py declares what the parts ask of each other)
     "known": set(),  # tables of well-known external names
     "patching": {"layout"},  # the doubles policy: a patch call's record and the one verdict, for every hook
-    "resolving": {"model", "index", "values"},
+    "resolving": {"model", "index", "values", "overloads"},
     "lookup": {"model", "refs", "known", "resolving", "values"},
     "lineage": {"model", "known", "resolving", "values"},  # C3 linearization and `super()` members
     "members": {"model", "known", "lineage", "resolving", "values"},
     "hierarchy": {"model", "lineage", "resolving", "values"},  # overrides and classes rewritten at import
     "declared": {"model", "refs", "resolving", "values"},
-    "calls": {"model", "known", "members", "declared", "resolving", "values"},
+    "calls": {"model", "known", "members", "declared", "resolving", "values", "overloads"},
     "callers": {"model", "refs", "layout", "resolving", "values", "tree"},  # an unannotated parameter, from its callers
     "resolve": {
         "model",

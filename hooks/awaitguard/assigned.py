@@ -12,7 +12,7 @@ import ast
 import re
 
 from awaitguard.exprrefs import BUILTIN_CALLS, site_ref, unparse
-from awaitguard.model import Ref
+from awaitguard.model import Ref, is_call
 from awaitguard.refs import dotted, plain_annotation, ref_of
 from awaitguard.resultuse import argument_lines, result_use
 from awaitguard.uses import argument_uses
@@ -41,7 +41,7 @@ class Assigned(Walk):
         declared = unparse(param.annotation)
         for call in calls:
             ref = ref_of(call)
-            if ref and ref[-1] == "()":
+            if ref and is_call(ref[-1]):
                 self.site("drop", call, ref, "declared", target=f"{name}: {declared}")
         return True
 
@@ -51,7 +51,7 @@ class Assigned(Walk):
         (`view = done`, bound once, its own line) holds the same coroutine: its uses count as the name's."""
         # `Builder()`, `len(...)`: a class (by its name) or a builtin makes no coroutine, and most such
         # names are used this way: no site (the facts of a large tree would carry thousands)
-        if len(ref) < 2 or ref[-1] != "()" or ref[-2].lstrip(".").removeprefix("n:")[:1].isupper():
+        if len(ref) < 2 or not is_call(ref[-1]) or ref[-2].lstrip(".").removeprefix("n:")[:1].isupper():
             return
         if len(ref) == 2 and ref[0] in BUILTIN_CALLS:
             return

@@ -14,13 +14,16 @@ import dataclasses
 from awaitguard.declared import awaits_to, declares_coroutine, may_declare_awaitable
 from awaitguard.known import BUILTIN_CLASSES, CALLED, KNOWN
 from awaitguard.members import is_accessor
-from awaitguard.model import DefFact, Ref
+from awaitguard.model import DefFact, Ref, is_call
+from awaitguard.overloads import choose, is_overload
 from awaitguard.resolving import NONE, Resolving, class_scope
 from awaitguard.values import UNKNOWN, Value
 
 
 class Calls(Resolving):
-    def call(self, value: Value) -> Value:
+    def call(self, value: Value, args: str | None = None) -> Value:
+        """What calling ``value`` gives; ``args``: the call step, when a call site spells its arguments (only
+        a stub's overloads ask, ``overloads.choose``)."""
         kind = value.kind
         if kind == "function" and value.defn is not None:
             return self._call_def(value)
@@ -38,8 +41,11 @@ class Calls(Resolving):
             return Value("asyncmock-result", name=value.name, resolver=self)
         if kind == "callable":  # a declared `Callable[..., R]`: an R
             return value.members[0]
+        if kind == "overloads":
+            chosen = choose([m.defn for m in value.members if m.defn is not None], args, value.bound)
+            return next((self.call(m) for m in value.members if m.defn is chosen), UNKNOWN)
         if kind == "union":  # a method of a declared union's members (``_union_member``): what each call gives
-            results = [self.call(member) for member in value.members]
+            results = [self.call(member, args) for member in value.members]
             if any(r.kind == "unknown" for r in results):
                 return UNKNOWN
             if all(r.kind == "coroutine" for r in results):
@@ -96,7 +102,7 @@ class Calls(Resolving):
         current = fn
         scope = class_scope(fn.defn)
         for dec in reversed(fn.defn.decorators):
-            if is_accessor(dec):
+            if is_accessor(dec) or is_overload((dec,)):  # `@overload`: a stub's declaration, as written
                 continue
             value = self._value(fn.module, scope, dec)
             behaviour = KNOWN.get(value.name, "") if value.kind == "external" else ""
@@ -257,7 +263,9 @@ class Calls(Resolving):
         """The methods a method's result comes from through `self.name(...)` (and theirs, recursively)."""
         first = f"n:{defn.params[0]}" if defn.params else ""
         names = [
-            ref[1][1:] for ref in defn.returns if ref[:1] == (first,) and ref[2:3] == ("()",) and ref[1][:1] == "."
+            ref[1][1:]
+            for ref in defn.returns
+            if ref[:1] == (first,) and len(ref) > 2 and is_call(ref[2]) and ref[1][:1] == "."
         ]
         for result in results:
             names.extend(result.overridable)
@@ -280,7 +288,7 @@ class Calls(Resolving):
             len(ref) == 3
             and ref[0] == first
             and ref[1][:1] == "."
-            and ref[2] == "()"
+            and is_call(ref[2])
             and self._value(module, defn.qualname, ref).awaitable() is None
             for ref in defn.returns
         )

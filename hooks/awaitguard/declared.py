@@ -12,7 +12,7 @@ import ast
 import dataclasses
 import re
 
-from awaitguard.model import Ref
+from awaitguard.model import Ref, is_call
 from awaitguard.refs import CONCRETE_CONTAINERS, PLAIN_TYPE_NAMES, annotation_ref, dotted, parse_annotation, ref_of
 from awaitguard.resolving import Resolving, class_scope
 from awaitguard.values import UNKNOWN, Value
@@ -168,7 +168,7 @@ class Declared(Resolving):
         at, _, count = ref[-1][5:].partition("/")
         awaited = ref[-2] == "#await"
         call = ref[:-2] if awaited else ref[:-1]
-        if call[-1:] != ("()",) or not at.isdigit() or not count.isdigit():
+        if not call or not is_call(call[-1]) or not at.isdigit() or not count.isdigit():
             return UNKNOWN
         callee = self._value(module, scope, call[:-1]) if len(call) > 1 else UNKNOWN
         if callee.kind != "function" or callee.defn is None:

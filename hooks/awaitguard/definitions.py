@@ -19,6 +19,7 @@ from awaitguard.model import (
     Ref,
     ScopeFact,
 )
+from awaitguard.overloads import is_overload, signature
 from awaitguard.refs import (
     dotted,
     ends_in_raise,
@@ -128,6 +129,7 @@ class Definitions(Walk):
                 is_stub=is_stub_body(node.body),
                 is_abstract="abstractmethod" in dec_names,
                 never_returns=not any(r != PLAIN_REF for r in scope.returns) and ends_in_raise(node.body),
+                signature=signature(node.args) if is_overload(decorators) else (),
             )
         )
         self.scopes.append(

@@ -10,6 +10,7 @@ from awaitguard.exprrefs import BUILTIN_CALLS, site_ref
 from awaitguard.model import (
     UNKNOWN_REF,
     Ref,
+    is_call,
     ref_text,
 )
 from awaitguard.refs import (
@@ -87,7 +88,7 @@ class Expressions(Walk):
     def drop(self, node: ast.expr, context: str) -> None:
         if isinstance(node, ast.Call) and self.want_sites:
             ref = ref_of(node)
-            if ref and ref[-1] == "()":
+            if ref and is_call(ref[-1]):
                 self.site("drop", node, ref, context)
 
     def values(self, node: ast.expr | None) -> None:
@@ -104,7 +105,7 @@ class Expressions(Walk):
                 continue  # a comprehension or an f-string that `exprs` searches (`f"{title()}"` in a sync def is not)
             if context in ("for", "async-for"):
                 self.site(context, sub, ref)
-            elif ref and ref[-1] == "()" and not (len(ref) == 2 and ref[0] in BUILTIN_CALLS):
+            elif ref and is_call(ref[-1]) and not (len(ref) == 2 and ref[0] in BUILTIN_CALLS):
                 consumer_ref = ref_of(consumer) if consumer is not None else UNKNOWN_REF
                 self.site("drop", sub, ref, context, target=detail, target_ref=consumer_ref)
                 self._through(sub, ref, context, detail)
@@ -116,7 +117,7 @@ class Expressions(Walk):
             return
         inner = call.args[0]
         inner_ref = ref_of(inner) if type(inner) is ast.Call else UNKNOWN_REF
-        if inner_ref and inner_ref[-1] == "()":
+        if inner_ref and is_call(inner_ref[-1]):
             self.site("drop", inner, inner_ref, f"through-{context}", target=detail, target_ref=ref[:1])
 
     def bool_context(self, test: ast.expr) -> None:

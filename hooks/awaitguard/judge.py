@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from awaitguard.findings import Finding
-from awaitguard.model import MEMO_LIMIT, ModuleFacts
+from awaitguard.model import MEMO_LIMIT, ModuleFacts, is_call
 from awaitguard.resolve import Resolver
 from awaitguard.rules import FAMILIES
 
@@ -50,7 +50,7 @@ def run_rules(
         if kinds is not None and kind not in kinds:
             continue
         # a `with` over a variable (`with self.lock:`) is always judged: few, and its type is the question
-        if names is not None and kind in BY_NAME and not (kind == "with" and site.ref[-1:] != ("()",)):
+        if names is not None and kind in BY_NAME and not (kind == "with" and not (site.ref and is_call(site.ref[-1]))):
             short = shorts.get(site.ref)
             if short is None:
                 if len(shorts) >= MEMO_LIMIT:

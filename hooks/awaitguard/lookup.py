@@ -13,7 +13,7 @@ from __future__ import annotations
 from awaitguard.known import KNOWN, MOCK_MODULES, PLAIN_BASES
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, ScopeFact
 from awaitguard.refs import BUILTIN_NAMES
-from awaitguard.resolving import NONE, Resolving, Tables, class_scope
+from awaitguard.resolving import NONE, Resolving, Tables, class_scope, overloads_value, stub_overloads
 from awaitguard.values import ABC_BASES, UNKNOWN, Value
 
 
@@ -23,7 +23,7 @@ class Lookup(Resolving):
         current = self._module_value(module)
         for attr in qualname.split("."):
             current = self.attribute(current, attr)
-            if current.kind == "unknown":
+            if current.kind in ("unknown", "overloads"):  # overloads: only a call site chooses
                 return UNKNOWN
         return current
 
@@ -110,7 +110,11 @@ class Lookup(Resolving):
 
     def _global_uncached(self, tables: Tables, name: str) -> Value:
         facts = tables.facts
-        values = [self._def_value(facts, d) for d in tables.defs.get(name, [])]
+        defs = tables.defs.get(name, [])
+        if stub_overloads(facts, defs):  # a call chooses (``overloads.choose``)
+            values = [overloads_value(facts, defs, False)]
+        else:
+            values = [self._def_value(facts, d) for d in defs]
         values += [self._import_value(i) for i in tables.imports.get(("", name), [])]
         values += [self._value(facts.module, "", r) for r in tables.bindings.get(name, [])]
         if values:

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 
 from awaitguard.known import KNOWN, PLAIN_BASES
 from awaitguard.lineage import Lineage, class_key
-from awaitguard.model import DefFact, Ref
-from awaitguard.resolving import NONE, class_scope
+from awaitguard.model import DefFact, Ref, is_call
+from awaitguard.resolving import NONE, class_scope, overloads_value, stub_overloads
 from awaitguard.values import ABC_BASES, UNKNOWN, Value
 
 
@@ -113,7 +113,7 @@ class Members(Lineage):
                 if member in ABC_BASES[cls.name]:
                     return True
                 continue
-            if _hides(cls.defn, value) or any(d == ("?",) for d in cls.defn.decorators if d[-1:] != ("()",)):
+            if _hides(cls.defn, value) or any(d == ("?",) for d in cls.defn.decorators if not is_call(d[-1])):
                 return None
             if member in cls.defn.members:
                 return True
@@ -156,7 +156,7 @@ class Members(Lineage):
             if cls.defn is None:
                 continue  # a `typing`/`collections.abc` base: its members are known
             for dec in cls.defn.decorators:
-                called = dec[:-1] if dec[-1:] == ("()",) else dec  # `@dataclass(frozen=True)`
+                called = dec[:-1] if is_call(dec[-1]) else dec  # `@dataclass(frozen=True)`
                 found = self._value(cls.module, class_scope(cls.defn), called)
                 if not (found.kind == "external" and KNOWN.get(found.name) == "deco-transparent"):
                     return False
@@ -288,7 +288,11 @@ class Members(Lineage):
                 )
             return result
         if len(defs) != 1:
-            return UNKNOWN
+            tables = self.tables(cls.module)
+            # a stub's overloads that do not all agree: a call chooses; through `self`, a subclass may override
+            if owner.self_ref or tables is None or not stub_overloads(tables.facts, defs):
+                return UNKNOWN
+            return overloads_value(tables.facts, defs, owner.kind == "instance")
         defn = defs[0]
         if owner.self_ref and (defn.is_stub or defn.is_abstract):
             name = defn.qualname.rsplit(".", 1)[-1]

@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 from awaitguard.suppress import suppressed
 
 # A reference is a linear description of an expression, resolved later by ``resolve``:
-#   ("n:name", ".attr", "()", ...)   name, attribute access, call
+#   ("n:name", ".attr", "()", ...)   name, attribute access, call ("()" passes nothing; a call passing
+#                                    arguments spells them: "(_,stream=True)", ``overloads.call_step``)
 #   ("self", ...), ("cls", ...), ("super", ...)
 #   ("super:C:self", ...)            super(C, self): as super() when C is the enclosing class, self its first parameter
 #   ("m:pkg.mod", ...)               importlib.import_module("pkg.mod") / __import__
@@ -37,7 +38,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 15
+FACTS_FORMAT = 16
 
 
 class Awaitability(enum.Enum):
@@ -51,6 +52,15 @@ class Location:
     path: str
     line: int
     col: int  # 1-based, in unicode code points
+
+
+class ParamFact(NamedTuple):
+    """A parameter of an ``@overload``-ed def, as ``overloads.choose`` reads it."""
+
+    name: str
+    kind: str  # "positional-only" | "either" | "keyword" | "*" | "**"
+    default: bool  # it has a default (`*args` and `**kwargs` count as having one)
+    literals: tuple[str, ...] | None = None  # a `Literal[...]` annotation: its values, spelt as a call step
 
 
 class DefFact(NamedTuple):
@@ -76,6 +86,7 @@ class DefFact(NamedTuple):
     is_stub: bool = False  # body is only `...`, `pass`, a docstring or `raise NotImplementedError`
     is_abstract: bool = False
     never_returns: bool = False  # the body ends in `raise` or `pytest.fail(...)` and returns nothing
+    signature: tuple[ParamFact, ...] = ()  # an `@overload`: its parameters (``overloads.signature``)
 
 
 class ImportFact(NamedTuple):
@@ -117,6 +128,11 @@ class Site(NamedTuple):
         return self.text or ref_text(self.ref)
 
 
+def is_call(step: str) -> bool:
+    """Whether a ``Ref`` step is a call: ``()``, or one spelling its arguments (``overloads.call_step``)."""
+    return step[:1] == "("
+
+
 def ref_text(ref: Ref) -> str:
     """``factory.get_manager(...)`` for ("n:factory", ".get_manager", "()")."""
     out = ""
@@ -125,7 +141,7 @@ def ref_text(ref: Ref) -> str:
             out += step[2:].rsplit(".", 1)[-1]
         elif step.startswith("m:"):
             out += f"importlib.import_module({step[2:]!r})"
-        elif step == "()":
+        elif is_call(step):
             out += "(...)"
         elif step == "super":
             out += "super()"

@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from awaitguard.index import Index
 from awaitguard.layout import is_test_code
-from awaitguard.model import ModuleFacts
+from awaitguard.model import ModuleFacts, is_call
 from awaitguard.resolve import SYNC_DECORATOR_NAMES, declared_coroutine_names
 
 # A file needs a full look when it can hold a site: an await/async construct, or a patch (judged
@@ -403,7 +403,7 @@ def _attribute_named(blob: bytes, names: Collection[str]) -> bool:
 
 def _may_change(decorator: tuple[str, ...]) -> bool:
     """Whether a decorator might turn a `def` into something async (an unknown or async-making one)."""
-    steps = [s for s in decorator if s != "()"]
+    steps = [s for s in decorator if not is_call(s)]
     return not steps or steps[-1].split(":", 1)[-1].lstrip(".") not in SYNC_DECORATOR_NAMES
 
 

@@ -9,7 +9,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from awaitguard.model import MEMO_LIMIT, PLAIN_REF, UNKNOWN_REF, Ref
+from awaitguard.model import MEMO_LIMIT, PLAIN_REF, UNKNOWN_REF, Ref, is_call
+from awaitguard.overloads import call_step
 
 _GUARD = re.compile(r"(?i)coroutine|awaitable|async|isfuture")
 GUARD_BYTES = re.compile(rb"(?i)coroutine|awaitable|async|isfuture")
@@ -157,7 +158,7 @@ def ref_of(node: ast.expr | None) -> Ref:
         return ref_of(n.value)
     if kind is ast.Await:  # `await fetch()`: what the coroutine's def returns
         inner = ref_of(n.value)
-        return (*inner, "#await") if inner and inner[-1] == "()" else UNKNOWN_REF
+        return (*inner, "#await") if inner and is_call(inner[-1]) else UNKNOWN_REF
     return UNKNOWN_REF
 
 
@@ -236,7 +237,7 @@ def _call_ref(node: ast.Call) -> Ref:
         if special is not None:
             return special
     base = ref_of(func)
-    return (*base, "()") if base and base[0] != "plain" else UNKNOWN_REF
+    return (*base, call_step(node)) if base and base[0] != "plain" else UNKNOWN_REF
 
 
 def _special_call_ref(node: ast.Call, name: str) -> Ref | None:

@@ -24,7 +24,7 @@ from awaitguard.index import Index
 from awaitguard.known import KNOWN, KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES
 from awaitguard.lookup import Lookup
 from awaitguard.members import Members
-from awaitguard.model import DefFact, ModuleFacts, Ref, Site
+from awaitguard.model import DefFact, ModuleFacts, Ref, Site, is_call
 from awaitguard.patching import Form, PatchCall, ProductionAwaits
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
 from awaitguard.resolving import NONE, Tables
@@ -83,7 +83,8 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
 
     # -- entry points ----------------------------------------------------------------------------------
     def value(self, facts: ModuleFacts, scope: str, ref: Ref) -> Value:
-        return self._value(facts.module, scope, ref)
+        found = self._value(facts.module, scope, ref)
+        return UNKNOWN if found.kind == "overloads" else found  # only a call site chooses (``overloads``)
 
     def through_callers(self) -> Resolver:
         """A second opinion for a site this resolver finds unknown: a resolver that also knows an unannotated
@@ -136,7 +137,7 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
         self._depth += 1
         try:
             result = self._compute(module, scope, ref)
-            if result.kind == "unknown" and self.index.declared and ref[-1] == "()":
+            if result.kind == "unknown" and self.index.declared and is_call(ref[-1]):
                 result = self._policy_declared(ref)
         finally:
             self._depth -= 1
@@ -186,8 +187,8 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
         for step in steps:
             if current.kind == "unknown":
                 return UNKNOWN
-            if step == "()":
-                current = self.call(current)
+            if is_call(step):
+                current = self.call(current, step)
             elif step.startswith("."):
                 current = self.attribute(current, step[1:])
             elif step == "#inst":

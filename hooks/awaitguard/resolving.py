@@ -15,27 +15,38 @@ from collections.abc import Iterator
 
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact
+from awaitguard.overloads import agreeing, is_overload
 from awaitguard.values import Value
 
 NONE = Value("plain", name="None")  # an assigned `None` (``NONE_REF``)
 
 
-def _is_overload(defn: DefFact) -> bool:
-    return any(dec and dec[-1] in ("n:overload", ".overload") for dec in defn.decorators)
-
-
 def collapse_overloads(group: list[DefFact], stub: bool) -> list[DefFact]:
-    """`@overload`s: the implementation in source; in a stub, one of them when they all agree."""
-    real = [d for d in group if not _is_overload(d)]
+    """`@overload`s: the implementation in source; in a stub, one of them when they all agree, else all of
+    them (``stub_overloads``: a call chooses, ``overloads.choose``)."""
+    real = [d for d in group if not is_overload(d.decorators)]
     if len(real) < len(group) and not stub and real:
         return real
     if stub and not real:
-        first = group[0]
-        if all(d.is_async == first.is_async for d in group) and (
-            first.is_async or all(d.returns_annotation == first.returns_annotation for d in group)
-        ):
+        first = agreeing(group)
+        if first is not None:
             return [first]
     return group
+
+
+def stub_overloads(facts: ModuleFacts, defs: list[DefFact]) -> bool:
+    """Whether ``defs`` (one name's definitions in a module) are a stub's overloads that do not all agree."""
+    return facts.is_stub_file and len(defs) > 1 and all(is_overload(d.decorators) for d in defs)
+
+
+def overloads_value(facts: ModuleFacts, defs: list[DefFact], on_instance: bool) -> Value:
+    """A stub's overloads that do not all agree (``stub_overloads``), as one value that only a call resolves
+    (``Calls.call``, ``overloads.choose``). ``on_instance``: a method reached through an instance, whose first
+    parameter the call gives (a classmethod's is given on its class too; a staticmethod's never)."""
+    names = {dec[-1].split(":")[-1].lstrip(".") for d in defs for dec in d.decorators if dec}
+    bound = "staticmethod" not in names and (on_instance or "classmethod" in names)
+    items = tuple(Value("function", module=facts.module, path=facts.path, defn=d) for d in defs)
+    return Value("overloads", module=facts.module, path=facts.path, name=defs[0].qualname, members=items, bound=bound)
 
 
 class Tables:
@@ -152,7 +163,7 @@ class Resolving(ABC):
     def defined_async(self, names: tuple[str, ...]) -> bool: ...
 
     @abstractmethod
-    def call(self, value: Value) -> Value: ...
+    def call(self, value: Value, args: str | None = None) -> Value: ...
 
     @abstractmethod
     def _effective(self, fn: Value) -> tuple[Value | None, str]: ...

@@ -115,7 +115,9 @@ class Value:
 
     kind: str  # unknown|module|function|class|instance|coroutine|awaitable|plain|gen|asyncgen|sync-cm|
     # async-cm|sync-iter|external|asyncmock|syncmock|asyncmock-class|syncmock-class|lambda|
-    # builtin (an instance of the builtin type ``name``: a declared `int`, a literal `[1, 2]`)
+    # builtin (an instance of the builtin type ``name``: a declared `int`, a literal `[1, 2]`)|
+    # overloads (a stub's `@overload`s that do not all agree, ``members`` their functions, ``name`` their
+    # qualname: only a call chooses, ``overloads.choose``; unknown as anything else)
     module: str = ""
     path: str = ""
     defn: DefFact | None = None
@@ -130,6 +132,7 @@ class Value:
     members: tuple[Value, ...] = ()
     # taken from a `sync`/`async` declaration of the project's policy: (its file, its line)
     declared_at: tuple[str, int] | None = field(default=None, compare=False)
+    bound: bool = False  # overloads: called on an instance (a classmethod on its class), the first parameter given
 
     # -- identity, for findings ------------------------------------------------------------
     @property

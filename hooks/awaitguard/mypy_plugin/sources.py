@@ -20,7 +20,7 @@ from pathlib import Path
 
 from awaitguard.index import Index
 from awaitguard.layout import default_roots
-from awaitguard.model import DefFact, ModuleFacts, Ref, Site
+from awaitguard.model import DefFact, ModuleFacts, Ref, Site, is_call
 from awaitguard.resolve import Resolver
 from awaitguard.tree import FsTree
 from awaitguard.values import Value
@@ -87,7 +87,7 @@ class Project:
                 start = len(text.decode("utf-8", "replace")[: site.col - 1].encode())  # code points -> bytes
                 if _AWAIT_PREFIX.fullmatch(text[start:column]):
                     return site
-                if name and len(site.ref) >= 2 and site.ref[-1] == "()" and site.ref[-2].split(":")[-1] == name:
+                if name and len(site.ref) >= 2 and is_call(site.ref[-1]) and site.ref[-2].split(":")[-1] == name:
                     named.append(site)
         return named[0] if len(named) == 1 and not text.isascii() else None
 
