@@ -4,6 +4,7 @@ protocol entry point (``__aenter__``...) a stub class leaves out is missing at r
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib
 import inspect
 import textwrap
@@ -125,3 +126,56 @@ def test_stub_matches_runtime(module: str, qualname: str, is_async: bool) -> Non
         f"{module}.{qualname} is {'' if inspect.iscoroutinefunction(obj) else 'not '}a coroutine function "
         f"at runtime, but the stub declares it `{'async def' if is_async else 'def'}`"
     )
+
+
+def _overloaded(path: Path, cls: str) -> dict[str, list[str]]:
+    """The return annotations of each `@overload`-ed method of ``cls`` in the stub at ``path``, in order."""
+    found: dict[str, list[str]] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and any(ast.unparse(d) == "overload" for d in item.decorator_list):
+                    found.setdefault(item.name, []).append(ast.unparse(item.returns) if item.returns else "")
+    return found
+
+
+def test_aiodocker_stream_overloads_match_runtime() -> None:
+    """The fallback stub's overloads on `stream` (the default one a coroutine, `stream=True` declared `Any`)
+    hold for the installed aiodocker: called without `stream` or with `stream=False`, each method returns a
+    coroutine; with `stream=True`, an async generator (not declared: 0.15 and before returned an awaitable).
+    The client is never contacted: nothing below is awaited."""
+    aiodocker = _import("aiodocker")
+    declared = _overloaded(STUBS / FALLBACK / "aiodocker" / "images.pyi", "DockerImages")
+    assert declared == {name: ["Coroutine[Any, Any, Any]", "Any"] for name in ("pull", "push", "build", "import_image")}
+
+    async def calls() -> tuple[set[str], set[str]]:
+        docker = aiodocker.Docker(url="http://127.0.0.1:9")  # type: ignore[attr-defined]
+        images = docker.images
+        plain, streamed = set(), set()
+        try:
+            for name, made in (
+                ("pull", images.pull("x")),
+                ("pull", images.pull("x", stream=False)),
+                ("push", images.push("x")),
+                ("build", images.build(remote="x")),
+                ("import_image", images.import_image(b"")),
+                ("import_image", images.import_image(b"", False)),
+            ):
+                assert inspect.iscoroutine(made), f"{name}: {type(made).__name__}"
+                made.close()
+                plain.add(name)
+            for name, made in (
+                ("pull", images.pull("x", stream=True)),
+                ("push", images.push("x", stream=True)),
+                ("build", images.build(remote="x", stream=True)),
+                ("import_image", images.import_image(b"", True)),
+            ):
+                assert inspect.isasyncgen(made), f"{name}: {type(made).__name__}"
+                await made.aclose()
+                streamed.add(name)
+        finally:
+            await docker.close()
+        return plain, streamed
+
+    plain, streamed = asyncio.run(calls())
+    assert plain == streamed == set(declared)

@@ -1,6 +1,7 @@
 # Awaitability-relevant surface of aiodocker 0.19-0.27 (checked by tests/test_stubs.py): the client
-# and its image collection. `import_image`/`export_image`/`pull`/`push`/`build` (a plain def returning a
-# coroutine or an async generator, depending on `stream`) are left out: a name not listed is unknown.
+# and its image collection. `pull`/`push`/`build`/`import_image` are overloads on their `stream` flag
+# (images.pyi); `export_image` (an `async def` up to 0.15, since then a plain def returning an async
+# context manager) is left out: a name not listed is unknown.
 from typing import Any
 
 from .images import DockerImages
