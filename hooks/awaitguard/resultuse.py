@@ -14,6 +14,7 @@ from awaitguard.uses import coroutine_protocol
 _ALIAS = re.compile(rb"[ \t]*(\w+)[ \t]*=[ \t]*$")
 # a line whose targets are plain names, one of them unpacked (`a, b = `, `(a, b) = `)
 _TARGETS = re.compile(rb"[ \t]*\(?[ \t]*\w+[ \t]*(?:,[ \t]*\w+[ \t]*)+,?[ \t]*\)?[ \t]*=(?!=)")
+_ANNOTATED = re.compile(rb":[^=\n]*=(?!=)")  # after a name: an annotated assignment's `: T =`
 _ATTRIBUTE = re.compile(rb"\.[ \t]*(\w+)")
 _SEND = re.compile(rb"\.[ \t]*send[ \t]*\((?![ \t]*\))")  # `.send(value)`, not `.send()`
 
@@ -74,8 +75,12 @@ def _result_use(text: bytes, word: bytes, consumed: int | None, aliases: list[by
             if text[max(0, start - 4) : start].rstrip(b" \t").endswith(b"def"):
                 return None  # `def word(`: another function of that name
             first = first or "("
-        elif (head == b"=" and rest[1:2] != b"=") or (head == b"," and _in_targets(text, start)):
-            bindings += 1  # `word = ...`, or one of the names of `word, other = ...`
+        elif (
+            (head == b"=" and rest[1:2] != b"=")
+            or (head == b"," and _in_targets(text, start))
+            or (head == b":" and _ANNOTATED.match(rest) and not text[text.rfind(b"\n", 0, start) + 1 : start].strip())
+        ):
+            bindings += 1  # `word = ...`, one of the names of `word, other = ...`, or `word: T = ...` (its own line)
             if bindings > 1:
                 return None
         elif (operator := _OPERATOR.match(rest)) is not None:

@@ -14,6 +14,7 @@ from awaitguard.model import (
     PLAIN_REF,
     UNKNOWN_REF,
     Ref,
+    is_call,
 )
 from awaitguard.refs import (
     GUARD_BYTES,
@@ -135,7 +136,7 @@ class Statements(Assigned):
                     self._bind_value(sub, item, value_ref(item))
                     if type(sub) is ast.Name:
                         self._bound_sites(sub.id, item, value_ref(item))
-            elif ref[-1:] == ("()",) or ref[-2:] == ("()", "#await"):
+            elif ref and (is_call(ref[-1]) or (ref[-1] == "#await" and len(ref) > 1 and is_call(ref[-2]))):
                 for at, sub in enumerate(targets):
                     self.bind_target(sub, (*ref, f"#elt:{at}/{len(targets)}"))
             else:
@@ -188,6 +189,8 @@ class Statements(Assigned):
             self._class_binding(node.target.id, ref)
         else:
             self.bind_target(node.target, ref)
+        if isinstance(node.target, ast.Name):  # `resp: list[T] = fetch()`, as `resp = fetch()`: its drop sites
+            self._bound_sites(node.target.id, node.value, value)
         self.values(node.value)
         self.exprs(node.value)
 
@@ -197,7 +200,7 @@ class Statements(Assigned):
         value = node.value
         if isinstance(value, ast.Call) and self.scope.kind != "class":
             ref = ref_of(value)
-            if ref and ref[-1] == "()":
+            if ref and is_call(ref[-1]):
                 self.site("drop", value, ref, "augmented", target=OPERATORS.get(type(node.op), "") + "=")
         self.values(value)
         self.exprs(value)
@@ -229,7 +232,7 @@ class Statements(Assigned):
                 self.drop(value, "return")
             elif isinstance(value, ast.Call) and scope.is_async:
                 ref = ref_of(value)  # unannotated: the awaiting caller wants a result too (target "")
-                if ref and ref[-1] == "()":
+                if ref and is_call(ref[-1]):
                     # a plain builtin result, or none declared: judged as is; any other: as the resolver reads it
                     context = "return-async" if scope.plain_return or returns is None else "return-declared"
                     self.site("drop", value, ref, context, target=ast.unparse(returns) if returns else "")
