@@ -56,16 +56,22 @@ def constant_text(node: ast.expr) -> str:
 
 
 _ONLY_VARIABLES = ["()", *(f"({','.join([UNKNOWN_ARG] * n)})" for n in range(1, 9))]
+_SPELT = (ast.Constant, ast.Starred, ast.UnaryOp)  # arguments a call step may spell other than `_`
 
 
 def call_step(node: ast.Call) -> str:
     """The call step of ``node``: ``()``, or its arguments as the module docstring spells them. Runs for
-    most calls of every parsed file: a call passing only variables (most) is a list lookup."""
+    most calls of every parsed file: one passing only a few positional non-constants (most) is a list
+    lookup."""
     args = node.args
     keywords = node.keywords
+    if not keywords and len(args) < len(_ONLY_VARIABLES):
+        for arg in args:
+            if type(arg) in _SPELT:
+                break
+        else:
+            return _ONLY_VARIABLES[len(args)]
     items = [constant_text(arg) if type(arg) is not ast.Starred else "*" for arg in args]
-    if not keywords and len(items) < len(_ONLY_VARIABLES) and all(item == UNKNOWN_ARG for item in items):
-        return _ONLY_VARIABLES[len(items)]
     items += [f"{k.arg}={constant_text(k.value)}" if k.arg else "**" for k in keywords]
     text = f"({','.join(items)})"
     return _STEPS.setdefault(text, text)
