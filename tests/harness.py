@@ -1,7 +1,7 @@
 """Fixture harness: `# expect: CODE` comments, read as tokenize COMMENT tokens (never eval).
 
-A code may carry a part of the message it must report, in double quotes: `# expect: AG101 "a plain value"`
-(`# expect: AG101 "...", AG102` for two codes on one line).
+A code may carry a part of the message (or of its help) it must report, in double quotes:
+`# expect: AG101 "a plain value"` (`# expect: AG101 "...", AG102` for two codes on one line).
 """
 
 from __future__ import annotations

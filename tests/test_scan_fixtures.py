@@ -10,7 +10,7 @@ import pytest
 
 import awaitguard
 from awaitguard.cli import main
-from awaitguard.report import message
+from awaitguard.report import fix, message
 from awaitguard.rules import CODES
 from conftest import GitRepo
 from harness import (
@@ -34,7 +34,8 @@ def found_set(findings: list[awaitguard.Finding]) -> set[tuple[str, int, str]]:
 
 
 def worded_set(findings: list[awaitguard.Finding]) -> set[Worded]:
-    return {(f.path, f.line, f.code, message(f)) for f in findings}
+    """Each finding's message and, after a newline, its help: an expected part may be in either."""
+    return {(f.path, f.line, f.code, f"{message(f)}\n{fix(f)}") for f in findings}
 
 
 @pytest.mark.parametrize("fixture", SINGLE, ids=lambda p: p.name)

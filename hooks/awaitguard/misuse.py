@@ -62,7 +62,9 @@ ContextKind = Literal[
 # why `for`/`async for` over the value fails (AG104)
 IterationKind = Literal[
     "union",  # every member of the declared union (name) fails: ``first`` is the first member's answer
-    "coroutine",  # a coroutine (got) of an async def (callee), not awaited, under `async for`
+    "coroutine",  # a coroutine (got) of an async def (callee), not awaited, under `async for`; its result async
+    "coroutine-sync-result",  # the same, its awaited result a sync iterable
+    "coroutine-result",  # the same, how its awaited result iterates not known
     "sync-builtin",  # an instance of an iterable builtin type (name) under `async for`
     "builtin",  # an instance of a builtin type (name) that does not iterate, under `async for`
     "class-object",  # the class (name) itself, its instances async iterables
@@ -72,7 +74,9 @@ IterationKind = Literal[
     "not-iterable",  # an instance of a class (got) with neither __aiter__ nor __iter__
     "aiter-coroutine",  # a class (name) whose `async def __aiter__` returns a coroutine (got)
     "aiter-no-anext",  # a class (name) whose __aiter__ returns an instance (got) without __anext__
-    "for-coroutine",  # a coroutine (got) of an async def (callee), not awaited, under `for`
+    "for-coroutine",  # a coroutine (got) of an async def (callee), not awaited, under `for`; its result sync
+    "for-coroutine-async-result",  # the same, its awaited result an async iterable
+    "for-coroutine-result",  # the same, how its awaited result iterates not known
     "asyncgen",  # the async generator (got) of an async def (callee), under `for`
     "async-instance",  # an instance of an async iterable class (got), under `for`
 ]
@@ -247,6 +251,26 @@ def _aiter_result(value: Value) -> Misuse[IterationKind] | None:
     return Misuse("aiter-coroutine" if coroutine else "aiter-no-anext", name=value.type_name(), got=result.type_name())
 
 
+def _result_loop(coroutine: Value) -> Literal["async", "sync", ""]:
+    """How the awaited result of ``coroutine`` iterates, when that is known: the loop a fix may suggest
+    (`async for ... in await f()` only when the result is an async iterable)."""
+    resolver = coroutine.resolver
+    if resolver is None:
+        return ""
+    result = resolver.awaited(coroutine)
+    kind = result.kind
+    if kind == "asyncgen":
+        return "async"
+    if kind in ("gen", "sync-iter") or (kind in ("builtin", "many") and result.name in ITERABLE_BUILTINS):
+        return "sync"
+    if kind == "instance" and not result.self_ref and result.resolver is not None:
+        if result.resolver.class_has(result, "__aiter__") is True:
+            return "async"
+        if result.resolver.class_has(result, "__aiter__") is False and result.resolver.class_has(result, "__iter__"):
+            return "sync"
+    return ""
+
+
 def iteration_problem(value: Value, is_async: bool) -> Misuse[IterationKind] | None:
     """Why `async for ... in value` (``is_async``) or `for ... in value` fails, or None when it may not."""
     kind = value.kind
@@ -259,10 +283,16 @@ def iteration_problem(value: Value, is_async: bool) -> Misuse[IterationKind] | N
             got = value.type_name()
             if kind == "instance":
                 return Misuse("async-instance", got=got)
-            return Misuse("asyncgen" if kind == "asyncgen" else "for-coroutine", callee=callee, got=got)
+            if kind == "asyncgen":
+                return Misuse("asyncgen", callee=callee, got=got)
+            loop = _result_loop(value)
+            for_kind: IterationKind = "for-coroutine" if loop == "sync" else "for-coroutine-result"
+            return Misuse("for-coroutine-async-result" if loop == "async" else for_kind, callee=callee, got=got)
         return None
     if kind == "coroutine":
-        return Misuse("coroutine", callee=callee, got="coroutine")
+        loop = _result_loop(value)
+        async_kind: IterationKind = "coroutine" if loop == "async" else "coroutine-result"
+        return Misuse("coroutine-sync-result" if loop == "sync" else async_kind, callee=callee, got="coroutine")
     if kind == "builtin" or (kind == "many" and value.name):
         return Misuse("sync-builtin" if value.name in ITERABLE_BUILTINS else "builtin", name=value.name)
     if kind == "class" and not value.self_ref and value.defn is not None and resolver is not None:

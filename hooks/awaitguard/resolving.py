@@ -172,6 +172,9 @@ class Resolving(ABC):
     def method_result(self, value: Value, member: str) -> Value: ...
 
     @abstractmethod
+    def awaited(self, value: Value) -> Value: ...
+
+    @abstractmethod
     def _declared(self, fn: Value) -> Value: ...
 
     @abstractmethod

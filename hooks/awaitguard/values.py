@@ -28,6 +28,8 @@ class Oracle(Protocol):
 
     def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool: ...
 
+    def awaited(self, value: Value) -> Value: ...
+
 
 # bases from `typing`/`collections.abc`/`contextlib` (each spelling), and the members each gives a class
 # deriving from it: its abstract methods and its mixins (typeshed's `typing.pyi` declares them as protocols

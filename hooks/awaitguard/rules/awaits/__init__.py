@@ -400,9 +400,13 @@ _NO_ANEXT = "TypeError: 'async for' received an object from __aiter__ that does 
 _SYNC_FIX = "use `for`, or make it an async generator (`async def` with `yield`)"
 _NOT_ITERABLE = "TypeError: '{got}' object is not iterable"
 _ASYNC_FOR_ONLY = "use `async for` inside an `async def`"
-_UNAWAITED = "the coroutine returned by `async def {callee}` (not awaited)"
+_UNAWAITED = "the coroutine returned by `{callee}(...)` (not awaited)"
+# how the awaited result iterates is not known: which loop it needs is not suggested
+_AWAIT_FIRST = "iterate its result, `await {callee}(...)`, with the loop that result takes (`for` or `async for`)"
 _ITERATION: dict[IterationKind, tuple[str, str, str]] = {
     "coroutine": (_UNAWAITED, _NO_AITER, "write `async for ... in await {callee}(...)`"),
+    "coroutine-sync-result": (_UNAWAITED, _NO_AITER, "write `for ... in await {callee}(...)`"),
+    "coroutine-result": (_UNAWAITED, _NO_AITER, _AWAIT_FIRST),
     "sync-builtin": ("{a_name}, a sync iterable", _NO_AITER_NAME, "use `for`"),
     "builtin": ("{a_name}", _NO_AITER_NAME, "{a_name} is not iterable: `async for` needs an async iterable"),
     "class-object": (_CLASS, _NO_AITER_TYPE, "iterate an instance: `async for ... in {name}(...)`"),
@@ -426,6 +430,8 @@ _ITERATION: dict[IterationKind, tuple[str, str, str]] = {
     ),
     # `for` (sync) over an async iterable
     "for-coroutine": (_UNAWAITED, _NOT_ITERABLE, "write `for ... in await {callee}(...)`"),
+    "for-coroutine-async-result": (_UNAWAITED, _NOT_ITERABLE, "write `async for ... in await {callee}(...)`"),
+    "for-coroutine-result": (_UNAWAITED, _NOT_ITERABLE, _AWAIT_FIRST),
     "asyncgen": ("the async generator returned by `async def {callee}`", _NOT_ITERABLE, _ASYNC_FOR_ONLY),
     "async-instance": ("`{got}`, an async iterable", _NOT_ITERABLE, _ASYNC_FOR_ONLY),
 }
