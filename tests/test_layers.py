@@ -22,6 +22,7 @@ CORE = {
     "newer_strings",
     "uses",
     "source",
+    "containers",
     "refs",
     "overloads",
     "facts",
@@ -77,11 +78,12 @@ ALLOWED: dict[str, set[str]] = {
     # tree: a leaf (what a project file is), shared with the walk without git; config: find_root outside git
     "gitscope": {"model", "tree", "config"},
     "overloads": {"model"},  # which of a stub's `@overload`s a call gets: the call step, the choice
-    "refs": {"model", "overloads"},
+    "refs": {"model", "overloads", "containers"},
+    "containers": set(),  # declared containers of one type: how an item is reached (`list[Conn]`, `dict[str, Conn]`)
     "uses": {"refs"},
     # the facts walk and its parts (walking.py declares what the parts ask of each other)
     "conditions": {"refs"},  # a stub's sys.version_info/sys.platform branches, decided
-    "exprrefs": {"model", "refs"},
+    "exprrefs": {"model", "refs", "containers"},
     "resultuse": {"uses"},
     "hotlines": {"refs"},  # the hot-line gating the expression search asks
     "walking": {"model", "conditions", "hotlines"},
@@ -121,8 +123,8 @@ ALLOWED: dict[str, set[str]] = {
     "lineage": {"model", "known", "resolving", "values"},  # C3 linearization and `super()` members
     "members": {"model", "known", "lineage", "resolving", "values"},
     "hierarchy": {"model", "lineage", "resolving", "values"},  # overrides and classes rewritten at import
-    "declared": {"model", "refs", "resolving", "values"},
-    "calls": {"model", "known", "members", "declared", "resolving", "values", "overloads"},
+    "declared": {"model", "refs", "containers", "resolving", "values"},
+    "calls": {"model", "known", "members", "declared", "containers", "resolving", "values", "overloads"},
     "callers": {"model", "refs", "layout", "resolving", "values", "tree"},  # an unannotated parameter, from its callers
     "resolve": {
         "model",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from awaitguard.declared import awaits_to, declares_coroutine, may_declare_awaitable
+from awaitguard.containers import passes_default
+from awaitguard.declared import awaits_to, declares_coroutine, declares_union, may_declare_awaitable
 from awaitguard.known import BUILTIN_CLASSES, CALLED, KNOWN
 from awaitguard.members import is_accessor
 from awaitguard.model import DefFact, Ref, is_call
@@ -39,8 +40,8 @@ class Calls(Resolving):
             return Value(result, name=value.name, origin=value if keeps_origin else None, resolver=self)
         if kind == "asyncmock":
             return Value("asyncmock-result", name=value.name, resolver=self)
-        if kind == "callable":  # a declared `Callable[..., R]`: an R
-            return value.members[0]
+        if kind == "callable":  # a declared `Callable[..., R]`: an R; a container's `get`/`pop` (``name``) too
+            return UNKNOWN if value.name and passes_default(args) else value.members[0]
         if kind == "overloads":
             chosen = choose([m.defn for m in value.members if m.defn is not None], args, value.bound)
             return next((self.call(m) for m in value.members if m.defn is chosen), UNKNOWN)
@@ -228,10 +229,13 @@ class Calls(Resolving):
         if merged.kind in ("instance", "unknown") and annotation:
             # `if not isinstance(self.message, Message): raise ...; return self.message` with `-> Message`:
             # the body's value (the attribute's declared base class) is wider than what the def declares;
-            # `return None` here and `return Context()` there, with `-> Context | None`: the declaration says it
+            # `return None` here and `return Context()` there, with `-> Context | None`: the declaration says it;
+            # `return self.local[slug]` (an `Installed`) with `-> Installed | Available`: the declared union says it
             declared = self._declared(effective)
-            if declared.kind == "instance":
+            if declared.kind in ("instance", "union"):
                 return dataclasses.replace(declared, overridable=through)
+            if declares_union(annotation):
+                return UNKNOWN  # a member is unknown: the body's one class is not what callers are promised
         if merged.kind == "instance":
             return Value(
                 "instance",
@@ -243,15 +247,7 @@ class Calls(Resolving):
                 resolver=self,
             )
         if merged.kind == "many":
-            return Value(
-                "many",
-                module=merged.module,
-                path=merged.path,
-                defn=merged.defn,
-                name=merged.name,
-                origin=effective,
-                overridable=through,
-            )
+            return dataclasses.replace(merged, origin=effective, overridable=through)
         if merged.kind == "builtin":  # `return object()`: neither awaitable, a context manager nor async-iterable
             return Value("builtin", name=merged.name, origin=effective, overridable=through, resolver=self)
         if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):

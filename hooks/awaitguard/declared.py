@@ -12,8 +12,9 @@ import ast
 import dataclasses
 import re
 
+from awaitguard.containers import CONTAINERS, DEFAULT_METHODS
 from awaitguard.model import Ref, is_call
-from awaitguard.refs import CONCRETE_CONTAINERS, PLAIN_TYPE_NAMES, annotation_ref, dotted, parse_annotation, ref_of
+from awaitguard.refs import PLAIN_TYPE_NAMES, annotation_ref, dotted, parse_annotation, ref_of
 from awaitguard.resolving import Resolving, class_scope
 from awaitguard.values import UNKNOWN, Value
 
@@ -64,6 +65,15 @@ def _none_value(value: Value) -> bool:
 def _unparse_short(node: ast.expr) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def declares_union(annotation: str) -> bool:
+    """Whether a return annotation is a union of two types or more besides `None` (`A | B`, `Optional[Union[A, B]]`)."""
+    node = parse_annotation(annotation)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        node = parse_annotation(node.value)
+    members = _flat_members(node) if node is not None else None
+    return members is not None and sum(not _is_none(m) for m in members) > 1
 
 
 def declares_coroutine(annotation: str) -> bool:
@@ -193,17 +203,43 @@ class Declared(Resolving):
         return found if found.kind in ("instance", "builtin") else UNKNOWN
 
     def _many(self, element: Value, container: str) -> Value:
-        """A declared container of instances (`list[Conn]`): ``defn`` is the items' class."""
-        if element.kind != "instance" or element.defn is None:
+        """A declared container of one type (`list[Conn]`, `dict[str, Conn]`, ``containers``): its item in
+        ``members`` (an instance, a union, a container of one type), and for an instance item its class in ``defn``."""
+        spec = CONTAINERS.get(container)
+        if spec is None or element.kind not in ("instance", "union", "many"):
             return UNKNOWN
-        # ``name`` is set for concrete containers only (`list`, `set`, `tuple`): those are never awaitable
-        name = container.lower() if container in CONCRETE_CONTAINERS else ""
-        return Value("many", module=element.module, path=element.path, defn=element.defn, name=name, resolver=self)
+        if element.kind == "instance" and element.defn is None:
+            return UNKNOWN
+        # ``name`` is set for builtin containers only (`list`, `dict`, `tuple`): those are never awaitable
+        return Value(
+            "many",
+            module=element.module,
+            path=element.path,
+            defn=element.defn if element.kind == "instance" else None,
+            name=spec.concrete,
+            members=(element,),
+            container=container,
+            resolver=self,
+        )
 
     def _item(self, iterable: Value) -> Value:
-        if iterable.kind != "many" or iterable.defn is None:
+        """What `for x in iterable` binds: the item, except a mapping's (iteration gives its keys)."""
+        spec = CONTAINERS.get(iterable.container) if iterable.kind == "many" else None
+        return UNKNOWN if spec is None or spec.family == "map" else iterable.members[0]
+
+    def _subscripted(self, value: Value) -> Value:
+        """`x[i]` (not a slice): the item of a sequence, the value of a mapping."""
+        spec = CONTAINERS.get(value.container) if value.kind == "many" else None
+        return UNKNOWN if spec is None or spec.family not in ("seq", "map") else value.members[0]
+
+    def _item_method(self, value: Value, name: str) -> Value:
+        """`conns.pop`, `by_name.get`: a method whose call gives an item (a `Callable[..., Item]`)."""
+        spec = CONTAINERS.get(value.container)
+        if spec is None or name not in spec.methods:
             return UNKNOWN
-        return Value("instance", module=iterable.module, path=iterable.path, defn=iterable.defn, resolver=self)
+        # ``name``: a method that may be given a default (``calls.call`` reads the call's arguments)
+        shown = name if name in DEFAULT_METHODS else ""
+        return Value("callable", name=shown, members=(value.members[0],), resolver=self)
 
     def _entered(self, manager: Value, method: str) -> Value:
         """What `with manager as x` binds: the manager itself when its `__enter__` returns `self`."""
@@ -289,7 +325,7 @@ class Declared(Resolving):
         if many[-1:] and many[-1].startswith("#many:"):  # `-> list[Conn]`: its items are known too
             found = self._value(fn.module, class_scope(fn.defn), many)
             if found.kind == "many":
-                return Value("many", module=found.module, path=found.path, defn=found.defn, name=found.name, origin=fn)
+                return dataclasses.replace(found, origin=fn)
         if isinstance(node, ast.Subscript):
             node = node.value  # dict[str, int] -> dict
         name = dotted(node)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 
+from awaitguard.containers import CONTAINERS
 from awaitguard.model import (
     NONE_REF,
     UNKNOWN_REF,
@@ -63,7 +64,8 @@ def value_ref(node: ast.expr, alias: bool = False) -> Ref:
     if isinstance(node, ast.Constant) and node.value is None:
         return NONE_REF
     if alias and (
-        (isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] in _TYPE_FORMS)
+        # `Connections = List[Connection]` too: a container of one type (``containers``)
+        (isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] in _ALIAS_FORMS)
         # `READ | WRITE` may be flags: `X | None` is a type
         or (isinstance(node, ast.BinOp) and _union_with_none(node))
     ):
@@ -82,6 +84,7 @@ def _union_with_none(node: ast.BinOp) -> bool:
 
 
 _TYPE_FORMS = frozenset({"Union", "Optional", "Callable"})
+_ALIAS_FORMS = _TYPE_FORMS | frozenset(CONTAINERS)
 BARE_QUALIFIERS = frozenset(
     f"{module}{name}" for module in ("", "typing.", "typing_extensions.") for name in ("TypeAlias", "Final", "ClassVar")
 )

@@ -11,7 +11,7 @@ value only when they agree (a `None` default gives way to the other value).
 from __future__ import annotations
 
 from awaitguard.known import KNOWN, MOCK_MODULES, PLAIN_BASES
-from awaitguard.model import DefFact, ImportFact, ModuleFacts, ScopeFact
+from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact
 from awaitguard.refs import BUILTIN_NAMES
 from awaitguard.resolving import NONE, Resolving, Tables, class_scope, overloads_value, stub_overloads
 from awaitguard.values import ABC_BASES, UNKNOWN, Value
@@ -58,7 +58,28 @@ class Lookup(Resolving):
         for other in values[1:]:
             if (other.kind, other.module, other.defn, other.name) != (first.kind, first.module, first.defn, first.name):
                 return UNKNOWN
+            if (other.members, other.container) != (first.members, first.container):
+                return UNKNOWN  # unions of other members, containers of other items
         return first
+
+    def _stored(self, module: str, scope: str, ref: Ref, attr: str) -> Value | None:
+        """What `self.attr = <ref>` in the method ``scope`` stores; None when it is the attribute itself, which
+        adds nothing to what the attribute holds: `self.conn = self.conn or connect()`, and a local copy stored
+        back (`conn = self.conn`, `if not conn: conn = await pool.get()`, `self.conn = conn`), where the local
+        holds what its other bindings hold (read without this, the copy is a cycle, and unknown)."""
+        tables = self.tables(module)
+        method = tables.scopes.get(scope) if tables is not None else None
+        if tables is None or method is None or not method.cls or method.is_static or not method.params:
+            return self._value(module, scope, ref)
+        itself = (f"n:{method.params[0]}", f".{attr}")
+        if ref == itself:
+            return None
+        local = ref[0][2:] if len(ref) == 1 and ref[0][:2] == "n:" else ""
+        refs = tables.scope_bindings(method).get(local) if local and local not in method.params else None
+        if not refs or itself not in refs or tables.imports.get((scope, local)):
+            return self._value(module, scope, ref)
+        others = [self._value(module, scope, r) for r in refs if r != itself]
+        return self._merge(others) if others else None
 
     def _lookup(self, module: str, scope: str, name: str) -> Value:
         tables = self.tables(module)
@@ -178,6 +199,8 @@ class Lookup(Resolving):
             return self._member(value, name)
         if kind == "union":
             return self._union_member(value, name)
+        if kind == "many":
+            return self._item_method(value, name)
         if kind == "unknown" and name in ("AsyncMock", "MagicMock", "Mock"):
             return Value("external", name=f"unittest.mock.{name}", resolver=self)
         return UNKNOWN

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from awaitguard.known import KNOWN, PLAIN_BASES
 from awaitguard.lineage import Lineage, class_key
-from awaitguard.model import DefFact, Ref, is_call
+from awaitguard.model import DefFact, Ref, is_call, is_declaration
 from awaitguard.resolving import NONE, class_scope, overloads_value, stub_overloads
 from awaitguard.values import ABC_BASES, UNKNOWN, Value
 
@@ -262,18 +262,22 @@ class Members(Lineage):
     def _attr_value(self, cls: Value, name: str, before: list[Value]) -> Value:
         """What ``cls`` binds ``name`` to (`x = ...` in its body, `self.x = ...` in its methods). A value from
         `self.method(...)` is the instance's own class's: unknown when a class ``before`` ``cls`` in the
-        instance's MRO defines ``method`` (a subclass's `async def` override of what the base stores)."""
+        instance's MRO defines ``method`` (a subclass's `async def` override of what the base stores). An
+        annotation (`self.conns: list[Conn]`, with or without a value) declares the attribute: it wins over
+        what is assigned elsewhere (`self.conns = []`), as it does for a type checker."""
         assert cls.defn is not None
         values: list[Value] = []
-        for attr, scope, ref in cls.defn.attrs:
-            if attr != name:
-                continue
+        entries = [(scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
+        declared = [(scope, ref) for scope, ref in entries if is_declaration(ref)]
+        for scope, ref in declared or entries:
             if ref[1:2] and ref[1].startswith(".") and any(_defines(c, ref[1][1:]) for c in before):
                 tables = self.tables(cls.module)
                 method = tables.scopes.get(scope) if tables is not None else None
                 if method is not None and method.cls and not method.is_static and method.params[:1] == (ref[0][2:],):
                     return UNKNOWN
-            values.append(self._value(cls.module, scope, ref))
+            stored = self._stored(cls.module, scope, ref, name)
+            if stored is not None:
+                values.append(stored)
         return _placeholder(self._merge(values))
 
     def _method(self, owner: Value, cls: Value, defs: list[DefFact]) -> Value:

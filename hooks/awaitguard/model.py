@@ -23,6 +23,8 @@ from awaitguard.suppress import suppressed
 #                                    the parameter is returned unchanged unless it is an instance of a builtin
 #                                    type; unknown as a value
 #   (..., "#enter"), (..., "#aenter") what `with`/`async with` binds with `as`
+#   (..., "#many:List")              a declared container of the type before it (``containers``)
+#   (..., "#item"), (..., "#sub")    what `for` over the value before it binds; its subscript by one index or key
 #   ()                               unknown
 Ref = tuple[str, ...]
 UNKNOWN_REF: Ref = ()
@@ -38,7 +40,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 16
+FACTS_FORMAT = 17
 
 
 class Awaitability(enum.Enum):
@@ -133,6 +135,12 @@ def is_call(step: str) -> bool:
     return step[:1] == "("
 
 
+def is_declaration(ref: Ref) -> bool:
+    """Whether ``ref`` is what an annotation declares (``refs.annotation_ref``, ``exprrefs.declared_ref``):
+    an instance of a class, a builtin type, a container of one type, a union or `Callable[...]` as written."""
+    return bool(ref) and (ref[-1] == "#inst" or ref[-1].startswith(("#many:", "#builtin:")) or ref[0][:2] == "t:")
+
+
 def ref_text(ref: Ref) -> str:
     """``factory.get_manager(...)`` for ("n:factory", ".get_manager", "()")."""
     out = ""
@@ -143,6 +151,10 @@ def ref_text(ref: Ref) -> str:
             out += f"importlib.import_module({step[2:]!r})"
         elif is_call(step):
             out += "(...)"
+        elif step == "#sub":
+            out += "[...]"
+        elif step == "#await":
+            out = f"(await {out})"
         elif step == "super":
             out += "super()"
         elif step.startswith("super:"):

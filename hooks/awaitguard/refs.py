@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from awaitguard.containers import CONTAINERS
 from awaitguard.model import MEMO_LIMIT, PLAIN_REF, UNKNOWN_REF, Ref, is_call
 from awaitguard.overloads import call_step
 
@@ -67,29 +68,6 @@ LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception
 _LOGGER = re.compile(r"(?i)^_*(?:log|logger)$")
 
 
-# generic containers whose items are one declared class (for `for x in ...` targets)
-CONTAINERS = frozenset(
-    {
-        "list",
-        "List",
-        "set",
-        "Set",
-        "frozenset",
-        "FrozenSet",
-        "tuple",
-        "Tuple",
-        "deque",
-        "Deque",
-        "Sequence",
-        "MutableSequence",
-        "Iterable",
-        "Iterator",
-        "Collection",
-        "AbstractSet",
-        "MutableSet",
-    }
-)
-CONCRETE_CONTAINERS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "tuple", "Tuple"})
 # annotations naming a builtin type, and the type an instance of it has at run time (`typing.List` is `list`)
 BUILTIN_TYPES: dict[str, str] = {
     **{name: name for name in ("int", "float", "complex", "bool", "str", "bytes", "bytearray")},
@@ -146,6 +124,12 @@ def ref_of(node: ast.expr | None) -> Ref:
         return _call_ref(n)
     if node is None or kind in _PLAIN_TYPES:
         return PLAIN_REF
+    if kind is ast.Subscript:  # `conns[0]`, `by_name[key]`: an item (``containers``); a slice is no item
+        index = n.slice
+        if type(index) is ast.Slice or (type(index) is ast.Tuple and any(type(e) is ast.Slice for e in index.elts)):
+            return UNKNOWN_REF
+        base = ref_of(n.value)
+        return (*base, "#sub") if base and base[0] not in ("plain", "lambda") else UNKNOWN_REF
     if kind is ast.UnaryOp and type(n.op) is ast.Not:
         return PLAIN_REF
     if kind is ast.Lambda:
@@ -307,14 +291,10 @@ def annotation_ref(node: ast.expr) -> Ref:
             return UNKNOWN_REF
         if name == "Optional":
             return annotation_ref(node.slice)
-        if name in CONTAINERS:  # list[X], Iterable[X], tuple[X, ...]: many instances of X
-            element: ast.expr | None = node.slice
-            if isinstance(element, ast.Tuple):
-                last = element.elts[-1] if len(element.elts) == 2 else None
-                ellipsis = isinstance(last, ast.Constant) and last.value is Ellipsis
-                element = element.elts[0] if name in ("tuple", "Tuple") and ellipsis else None
-            inner = annotation_ref(element) if element is not None else UNKNOWN_REF
-            if inner and inner[-1] == "#inst":
+        container = CONTAINERS.get(name)
+        if container is not None:  # list[X], Iterable[X], tuple[X, ...], dict[K, X]: items of X (``containers``)
+            inner = _item_ref(node.slice, container.family == "map", name in ("tuple", "Tuple"))
+            if inner:
                 return (*inner, f"#many:{name}")
             if name not in BUILTIN_TYPES:  # `Iterable[int]`: anything iterable, an async iterable included
                 return UNKNOWN_REF
@@ -328,6 +308,34 @@ def annotation_ref(node: ast.expr) -> Ref:
         return UNKNOWN_REF
     ref = ref_of(node)
     return (*ref, "#inst") if ref else UNKNOWN_REF
+
+
+def _item_ref(args: ast.expr, mapping: bool, tuple_type: bool) -> Ref:
+    """The declared item of a container's type arguments ``args``: a class (`list[Conn]`), a container of
+    one (`dict[str, list[Conn]]`) or a union as written (``"t:..."``, read member by member); the value of a
+    mapping (`dict[str, Conn]`), the one type of `tuple[Conn, ...]`. Empty for anything else."""
+    element: ast.expr | None = None
+    pair = args.elts if isinstance(args, ast.Tuple) and len(args.elts) == 2 else None
+    if pair is None:
+        element = None if mapping or isinstance(args, ast.Tuple) else args
+    elif mapping:
+        element = pair[1]
+    elif tuple_type and isinstance(pair[1], ast.Constant) and pair[1].value is Ellipsis:
+        element = pair[0]
+    if element is None:
+        return UNKNOWN_REF
+    if isinstance(element, ast.Constant) and isinstance(element.value, str):
+        element = parse_annotation(element.value)
+        if element is None:
+            return UNKNOWN_REF
+    inner = annotation_ref(element)
+    if inner and (inner[-1] == "#inst" or inner[-1].startswith("#many:")):
+        return inner
+    if isinstance(element, ast.BinOp) and isinstance(element.op, ast.BitOr):
+        return (f"t:{ast.unparse(element)}",)  # `A | B`: judged as a declared union is
+    if isinstance(element, ast.Subscript) and dotted(element.value).rsplit(".", 1)[-1] in ("Union", "Optional"):
+        return (f"t:{ast.unparse(element)}",)
+    return UNKNOWN_REF
 
 
 def module_name(path: str, roots: Iterable[str]) -> tuple[str, bool]:

@@ -201,6 +201,8 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
                 current = self._many(current, step[6:])
             elif step == "#item":
                 current = self._item(current)
+            elif step == "#sub":
+                current = self._subscripted(current)
             elif step == "#await":
                 current = self.awaited(current)
             elif step in ("#enter", "#aenter"):

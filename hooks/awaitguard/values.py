@@ -120,6 +120,7 @@ class Value:
     # builtin (an instance of the builtin type ``name``: a declared `int`, a literal `[1, 2]`)|
     # overloads (a stub's `@overload`s that do not all agree, ``members`` their functions, ``name`` their
     # qualname: only a call chooses, ``overloads.choose``; unknown as anything else)
+    # many (a declared container of one type: ``members`` its item, ``name`` the builtin type it is or "")
     module: str = ""
     path: str = ""
     defn: DefFact | None = None
@@ -135,6 +136,9 @@ class Value:
     # taken from a `sync`/`async` declaration of the project's policy: (its file, its line)
     declared_at: tuple[str, int] | None = field(default=None, compare=False)
     bound: bool = False  # overloads: called on an instance (a classmethod on its class), the first parameter given
+    # a declared container of one type (kind "many", its item in ``members``): the name it is declared with,
+    # which ``containers.CONTAINERS`` says how to reach an item of
+    container: str = ""
 
     # -- identity, for findings ------------------------------------------------------------
     @property
@@ -225,7 +229,7 @@ class Value:
             return None if has is None else has
         if self.kind in _NOT_AWAITABLE_KINDS or self.kind == "sync-iter":
             return False
-        if self.kind == "many":  # a declared list/set/tuple (``name``) is never awaitable; an Iterable may be
+        if self.kind == "many":  # a declared list/dict/set/tuple (``name``) is never awaitable; an Iterable may be
             return False if self.name else None
         if self.kind == "union":  # awaitable when one member is; not when none may be
             verdicts = [m.awaitable() for m in self.members]
