@@ -206,10 +206,11 @@ class Declared(Resolving):
         """A declared container of one type (`list[Conn]`, `dict[str, Conn]`, ``containers``): its item in
         ``members`` (an instance, a union, a container of one type), and for an instance item its class in ``defn``."""
         spec = CONTAINERS.get(container)
-        if spec is None or element.kind not in ("instance", "union", "many"):
+        if spec is None:
             return UNKNOWN
-        if element.kind == "instance" and element.defn is None:
-            return UNKNOWN
+        if element.kind not in ("instance", "union", "many") or (element.kind == "instance" and element.defn is None):
+            # an item type that is not known (`Dict[str, Any]`): a builtin container is still one
+            return Value("builtin", name=spec.concrete, resolver=self) if spec.concrete else UNKNOWN
         # ``name`` is set for builtin containers only (`list`, `dict`, `tuple`): those are never awaitable
         return Value(
             "many",

@@ -185,7 +185,7 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
         else:
             return UNKNOWN
         for step in steps:
-            if current.kind == "unknown":
+            if current.kind == "unknown" and not step.startswith("#many:"):  # `Dict[str, Any]` is still a dict
                 return UNKNOWN
             if is_call(step):
                 current = self.call(current, step)
