@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,32 @@ def test_positive_fixtures_expect_and_twins_do_not() -> None:
 def test_fixture_names_cover_every_code() -> None:
     named = {entry.name[:5] for entry in ENTRIES}
     assert named == set(CODES)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="`type X = ...` needs Python 3.12")
+def test_type_statement_aliases_are_read(tmp_path: Path) -> None:
+    """`type X = ...` (PEP 695) declares what `X: TypeAlias = ...` does; written here, not as a fixture file,
+    because older Pythons cannot parse it. A `TypeAliasType` of an awaitable stays silent."""
+    (tmp_path / "m.py").write_text(
+        "from typing import Any, Awaitable, Optional\n"
+        "class Conn:\n"
+        "    def close(self) -> None: ...\n"
+        "type Maybe = Optional[Conn]\n"
+        "type Pair = Conn | int\n"
+        "type Later = Awaitable[int] | int\n"
+        "type Whatever = Any\n"
+        "class Pool:\n"
+        "    conn: object\n"
+        "    def get(self) -> Maybe: return self.conn  # type: ignore\n"
+        "    def pair(self) -> Pair: return self.conn  # type: ignore\n"
+        "    def later(self) -> Later: return 1\n"
+        "    def whatever(self) -> Whatever: return 1\n"
+        "async def use(pool: Pool, conn: Maybe) -> None:\n"
+        "    await pool.get()\n"
+        "    await pool.pair()\n"
+        "    await conn.close()\n"
+        "    await pool.later()\n"
+        "    await pool.whatever()\n"
+    )
+    found = {(f.line, f.code) for f in awaitguard.scan(tmp_path)}
+    assert found == {(15, "AG101"), (16, "AG101"), (17, "AG101")}

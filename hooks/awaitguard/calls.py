@@ -174,20 +174,36 @@ class Calls(Resolving):
         return dataclasses.replace(result, origin=None, via_property=False)
 
     def _awaited_instance(self, value: Value) -> Value:
-        """What `await` gives for an instance of a shipped stub's class whose `__await__` declares its result
-        (`-> Generator[Any, None, ClientResponse]`: aiohttp's request context manager); unknown otherwise."""
+        """What `await` gives for an instance of a class whose plain `def __await__` says it: declared
+        ``-> Generator[Any, None, Conn]`` (aiohttp's request context manager, in its shipped stub), or, in
+        source, a body returning `self.<method>().__await__()` of an `async def` method (aiosqlite's
+        `Connection`: `await connect(...)` is what `_connect` gives); unknown otherwise."""
         if value.defn is None or value.self_ref:
             return UNKNOWN
         method = self._member(value, "__await__")
         defn = method.defn
-        if method.kind != "function" or defn is None or not method.path.startswith("<stubs>/") or defn.is_async:
+        if method.kind != "function" or defn is None or defn.is_async or defn.is_generator or method.self_ref:
             return UNKNOWN
         result = awaits_to(defn.returns_annotation)
-        if result is None:
+        if result is not None:
+            declared = defn._replace(returns_annotation=result)
+            found = self._declared(dataclasses.replace(method, defn=declared))
+            return dataclasses.replace(found, origin=None) if found.kind == "instance" else UNKNOWN
+        if method.path.startswith("<stubs>/") or defn.returns_annotation or len(defn.returns) != 1 or not defn.params:
             return UNKNOWN
-        declared = defn._replace(returns_annotation=result)
-        found = self._declared(dataclasses.replace(method, defn=declared))
-        return dataclasses.replace(found, origin=None) if found.kind == "instance" else UNKNOWN
+        ref = defn.returns[0]
+        if not (
+            len(ref) == 5
+            and ref[0] == f"n:{defn.params[0]}"
+            and ref[1][:1] == "."
+            and ref[2:] == ("()", ".__await__", "()")
+        ):
+            return UNKNOWN
+        delegate = self._member(value, ref[1][1:])  # `self._connect().__await__()`
+        if delegate.kind != "function" or delegate.self_ref:
+            return UNKNOWN
+        made = self.call(delegate)
+        return self.awaited(made) if made.kind == "coroutine" else UNKNOWN
 
     def _result(self, effective: Value) -> Value:
         """What a def's body returns (a sync def's call, an async def's await), or what it declares."""
@@ -202,6 +218,9 @@ class Calls(Resolving):
         if annotation and may_declare_awaitable(annotation):
             # declared awaitable (or Any): trust the declaration, and a declared coroutine is one
             return Value("coroutine", origin=effective, resolver=self) if declares_coroutine(annotation) else UNKNOWN
+        aliased = self._awaitable_alias(effective) if annotation else None
+        if aliased is not None:  # the same through a type alias (`-> MaybeAwaitable`)
+            return aliased
         is_method = "." in defn.qualname.replace(".<locals>.", "")
         if (defn.is_stub and is_method) or defn.is_abstract:
             # a body of `...`, `pass` or a docstring declares its result, as a type checker trusts it; through
@@ -220,6 +239,11 @@ class Calls(Resolving):
             return self._declared(effective)  # an attribute assigned only `None` here: the declaration says more
         verdicts = [r.awaitable() for r in results]
         if any(v is True for v in verdicts):
+            merged = self._merge(results)
+            if merged.kind == "instance" and all(r.kind == "instance" for r in results):
+                # `return Connection(...)`, a class with `__await__`: the instance, for what awaiting it gives
+                through = self._through_self(defn, results) if is_method else ()
+                return dataclasses.replace(merged, origin=effective, via_property=False, overridable=through)
             return Value("awaitable", origin=effective, resolver=self)
         if any(v is None for v in verdicts):
             # the body is not conclusive: a declared plain result type decides (`-> Manager`, `-> dict`)

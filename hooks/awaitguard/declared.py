@@ -16,7 +16,7 @@ from awaitguard.containers import CONTAINERS, DEFAULT_METHODS
 from awaitguard.model import Ref, is_call
 from awaitguard.refs import PLAIN_TYPE_NAMES, annotation_ref, dotted, parse_annotation, ref_of
 from awaitguard.resolving import Resolving, class_scope
-from awaitguard.values import UNKNOWN, Value
+from awaitguard.values import ABC_BASES, UNKNOWN, Value
 
 AWAITABLE_ANNOTATION = re.compile(
     r"\b(Awaitable|Coroutine|CoroutineType|Future|Task|Any|AsyncIterator|AsyncGenerator)\b"
@@ -25,6 +25,13 @@ _ANY_TYPES = frozenset({"Any", "object", "TypeVar"})
 # the outer types of a return annotation that may be (or hold, for `Any`) an awaitable
 _AWAITABLE_OUTER = frozenset(
     {"Awaitable", "Coroutine", "CoroutineType", "Future", "Task", "Any", "AsyncIterator", "AsyncGenerator"}
+)
+
+
+# the `typing`/`collections.abc` collections that are no protocols: an instance is one by inheritance (or
+# registration), as type checkers read it, and none of them has `__await__`
+_NOMINAL_ABCS = frozenset(
+    {"Sequence", "MutableSequence", "Mapping", "MutableMapping", "AbstractSet", "Set", "MutableSet"}
 )
 
 
@@ -52,6 +59,26 @@ def _union_members(node: ast.expr) -> list[ast.expr] | None:
         if outer == "Optional":
             return [node.slice, ast.Constant(None)]
     return None
+
+
+def _named_types(node: ast.expr, depth: int) -> list[tuple[ast.expr, bool]]:
+    """The names a declared type is (itself, a union's members, a forward reference's, `Annotated`'s first),
+    each with whether it is the whole type: where a type alias may stand for an awaitable."""
+    if depth > 4:
+        return []
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        parsed = parse_annotation(node.value)
+        return [] if parsed is None else _named_types(parsed, depth + 1)
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        name = dotted(node)
+        return [(node, depth == 0)] if name and name not in PLAIN_TYPE_NAMES else []
+    members = _union_members(node)
+    if members is not None:
+        return [(named, False) for m in members for named, _ in _named_types(m, depth + 1)]
+    if isinstance(node, ast.Subscript) and dotted(node.value).rsplit(".", 1)[-1] == "Annotated":
+        first = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        return _named_types(first, depth + 1)
+    return []
 
 
 def _is_none(node: ast.expr) -> bool:
@@ -279,21 +306,26 @@ class Declared(Resolving):
         return self._declared(fn)
 
     def _declared(self, fn: Value) -> Value:
-        """The result a sync def declares, when that is a project class without `__await__` or a builtin; a
-        union (`A | B`, `Optional[A]`, an alias of one) member by member, `None` left out."""
+        """The result a sync def declares, when that is a project class or a builtin; a union (`A | B`,
+        `Optional[A]`, an alias of one) member by member, `None` left out."""
         assert fn.defn is not None
         node = parse_annotation(fn.defn.returns_annotation)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a forward reference
             node = parse_annotation(node.value)
         if node is None:
             return UNKNOWN
+        return self._declared_result(fn, fn.module, class_scope(fn.defn), node, 0)
+
+    def _declared_result(self, fn: Value, module: str, scope: str, node: ast.expr, depth: int) -> Value:
+        """What the declared type ``node`` (read in ``module``'s ``scope``: the def's, or a type alias's) says a
+        call of ``fn`` gives."""
         members = _flat_members(node)
         if members is None:
-            return self._declared_type(fn, node, 0)
+            return self._declared_type(fn, module, scope, node, depth)
         values: list[Value] = []
         for member in members:
             if not _is_none(member):
-                found = self._declared_type(fn, member, 1)
+                found = self._declared_type(fn, module, scope, member, depth + 1)
                 # an alias of a union: its members, `None` left out
                 values.extend(v for v in (found.members if found.kind == "union" else (found,)) if not _none_value(v))
         if not values:
@@ -304,18 +336,19 @@ class Declared(Resolving):
             return values[0]  # `X | None`: what a use that passes a `None` check sees
         return Value("union", name=_unparse_short(node), members=tuple(values), origin=fn, resolver=self)
 
-    def _declared_type(self, fn: Value, node: ast.expr, depth: int) -> Value:
+    def _declared_type(self, fn: Value, module: str, scope: str, node: ast.expr, depth: int) -> Value:
         """One type of a def's declared result (not a union)."""
         assert fn.defn is not None
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and depth < 4:  # a forward reference
             parsed = parse_annotation(node.value)
             if parsed is None:
                 return UNKNOWN
-            members = _union_members(parsed)
-            return self._declared_type(fn, parsed, depth + 1) if members is None else UNKNOWN
+            if _union_members(parsed) is None:
+                return self._declared_type(fn, module, scope, parsed, depth + 1)
+            return self._declared_result(fn, module, scope, parsed, depth + 1)
         if _is_none(node):
             return Value("plain", origin=fn, resolver=self)
-        if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname:
+        if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname and module == fn.module:
             owner = self._local_def(fn.module, fn.defn.qualname.rsplit(".", 1)[0])
             if owner.kind == "class" and owner.defn is not None and self.class_has(owner, "__await__") is False:
                 return Value(
@@ -324,7 +357,7 @@ class Declared(Resolving):
             return UNKNOWN
         many = annotation_ref(node)
         if many[-1:] and many[-1].startswith("#many:"):  # `-> list[Conn]`: its items are known too
-            found = self._value(fn.module, class_scope(fn.defn), many)
+            found = self._value(module, scope, many)
             if found.kind == "many":
                 return dataclasses.replace(found, origin=fn)
         if isinstance(node, ast.Subscript):
@@ -334,21 +367,64 @@ class Declared(Resolving):
             return Value("plain", origin=fn, resolver=self)
         if not name:
             return UNKNOWN
-        declared = self._value(fn.module, class_scope(fn.defn), ref_of(node))
-        if declared.kind == "alias":  # `-> AnyAddon`, an alias of `Union[Addon, AddonStore]`
-            aliased = self._typed(declared.module, "", declared.name)
-            return dataclasses.replace(aliased, origin=fn) if aliased.kind == "union" else UNKNOWN
+        declared = self._value(module, scope, ref_of(node))
+        if (
+            declared.kind == "external"
+            and declared.name.rsplit(".", 1)[-1] in _NOMINAL_ABCS
+            and declared.name in ABC_BASES
+        ):
+            # `-> Sequence[...]`, `-> Mapping[...]`: no `__await__`, and not a protocol some awaitable may match
+            return Value("plain", origin=fn, resolver=self)
+        if declared.kind == "alias":  # `-> AnyAddon`, an alias of `Union[Addon, AddonStore]`, of `Optional[Conn]`...
+            return self._aliased(fn, declared, depth)
         if declared.kind != "class" or declared.defn is None:
             return UNKNOWN
         has_await = self.class_has(declared, "__await__")
         # a protocol that does not declare `__await__`: its declared members are known, `await` on it is not;
-        # a shipped stub's class with `__await__` keeps its class (``calls.awaited`` reads what it declares)
-        if (
-            has_await is False
-            or (has_await is None and self._is_protocol(declared) and self._known_mro(declared))
-            or (has_await and declared.path.startswith("<stubs>/"))
-        ):
+        # a class with `__await__` keeps its class (``calls.awaited`` reads what its `__await__` gives)
+        if has_await is not None or (self._is_protocol(declared) and self._known_mro(declared)):
             return Value(
                 "instance", module=declared.module, path=declared.path, defn=declared.defn, origin=fn, resolver=self
             )
         return UNKNOWN
+
+    def _awaitable_alias(self, fn: Value) -> Value | None:
+        """A def's declared result naming a type alias of an awaitable (or of `Any`), where ``calls._result``
+        trusts the declaration as it trusts `-> Awaitable[T]` written in place: a coroutine for the whole
+        result an alias of `Coroutine[...]`, else unknown; None when no alias there may declare an awaitable."""
+        assert fn.defn is not None
+        node = parse_annotation(fn.defn.returns_annotation)
+        if node is None:
+            return None
+        scope = class_scope(fn.defn)
+        for named, whole in _named_types(node, 0):
+            found = self._value(fn.module, scope, ref_of(named))
+            if found.kind == "external" and found.name.rsplit(".", 1)[-1] == "Any":
+                return UNKNOWN  # `Anything: TypeAlias = Any`
+            if found.kind == "alias" and self._alias_may_await(found, 0):
+                if whole and declares_coroutine(found.name):
+                    return Value("coroutine", origin=fn, resolver=self)
+                return UNKNOWN
+        return None
+
+    def _alias_may_await(self, alias: Value, depth: int) -> bool:
+        if may_declare_awaitable(alias.name):
+            return True
+        node = parse_annotation(alias.name)
+        if node is None or depth > 4:
+            return node is None
+        for named, _ in _named_types(node, 0):
+            found = self._value(alias.module, "", ref_of(named))
+            if found.kind == "alias" and self._alias_may_await(found, depth + 1):
+                return True
+        return False
+
+    def _aliased(self, fn: Value, alias: Value, depth: int) -> Value:
+        """A declared result naming a type alias (``alias.name`` its text, read in its own module): what the
+        aliased type declares, as if written in place; an alias of an awaitable (or of `Any`) is unknown, as
+        that declaration is (``calls._result`` trusts it)."""
+        node = parse_annotation(alias.name)
+        if node is None or depth > 4 or may_declare_awaitable(alias.name):
+            return UNKNOWN
+        found = self._declared_result(fn, alias.module, "", node, depth + 1)
+        return dataclasses.replace(found, origin=fn) if found.kind != "unknown" else UNKNOWN

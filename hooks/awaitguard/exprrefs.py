@@ -73,6 +73,22 @@ def value_ref(node: ast.expr, alias: bool = False) -> Ref:
     return ref_of(node)
 
 
+def alias_ref(node: ast.expr, statement: bool = False) -> Ref:
+    """What a declared type alias binds: `X: TypeAlias = V` (``statement``: `type X = V`, Python 3.12+). A
+    name (`Conn: TypeAlias = Connection`, or `"Connection"`) is the class itself, as a plain assignment is
+    (calling it makes an instance); any other type (`Union[A, B]`, `Optional[A]`, `Sequence["Rec"]`,
+    `Callable[..., Awaitable[T]]`) is its text (``"a:..."``). `type X = V` makes a `TypeAliasType`, never
+    the class: always its text."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        parsed = parse_annotation(node.value)
+        if parsed is None:
+            return UNKNOWN_REF
+        node = parsed
+    if not statement and isinstance(node, (ast.Name, ast.Attribute)):
+        return ref_of(node)
+    return (f"a:{unparse(node)}",)
+
+
 def _union_with_none(node: ast.BinOp) -> bool:
     while isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         if isinstance(node.right, ast.Constant) and node.right.value is None:

@@ -106,8 +106,8 @@ class _Collector(Definitions, Statements, Expressions):
             ast.Raise,
         )
         type_alias = getattr(ast, "TypeAlias", None)
-        if type_alias is not None:
-            self.simple = (*self.simple, type_alias)
+        if type_alias is not None:  # `type X = ...`, Python 3.12+
+            self.handlers[type_alias] = self._type_alias
 
     @property
     def scope(self) -> Scope:

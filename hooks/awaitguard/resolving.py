@@ -185,3 +185,6 @@ class Resolving(ABC):
 
     @abstractmethod
     def _stub_result(self, fn: Value) -> Value: ...
+
+    @abstractmethod
+    def _awaitable_alias(self, fn: Value) -> Value | None: ...

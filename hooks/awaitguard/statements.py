@@ -8,7 +8,7 @@ import ast
 
 from awaitguard.assigned import Assigned
 from awaitguard.conditions import static_condition
-from awaitguard.exprrefs import BARE_QUALIFIERS, declared_ref, site_ref, unparse, value_ref
+from awaitguard.exprrefs import BARE_QUALIFIERS, alias_ref, declared_ref, site_ref, unparse, value_ref
 from awaitguard.model import (
     NONE_REF,
     PLAIN_REF,
@@ -183,6 +183,8 @@ class Statements(Assigned):
         declared_first = self.scope.kind == "class" or not isinstance(node.target, ast.Name)  # or `self.x: T = v`
         if value == NONE_REF or (declared_first and dotted(node.annotation) not in BARE_QUALIFIERS):
             ref = declared_ref(node.annotation) or value
+        elif dotted(node.annotation).rsplit(".", 1)[-1] == "TypeAlias" and self.scope.kind != "function":
+            ref = alias_ref(node.value)  # `Key: TypeAlias = Union[A, B]`: what an annotation naming it declares
         else:
             ref = value
         if self.scope.kind == "class" and isinstance(node.target, ast.Name):
@@ -193,6 +195,18 @@ class Statements(Assigned):
             self._bound_sites(node.target.id, node.value, value)
         self.values(node.value)
         self.exprs(node.value)
+
+    def _type_alias(self, node: ast.stmt) -> None:
+        """`type Key = A | B` (Python 3.12+): the alias, as `Key: TypeAlias = A | B` binds it."""
+        name = getattr(node, "name", None)
+        value = getattr(node, "value", None)
+        if not isinstance(name, ast.Name) or not isinstance(value, ast.expr):
+            return
+        ref = alias_ref(value, statement=True)
+        if self.scope.kind == "class":
+            self._class_binding(name.id, ref)
+        else:
+            self.bind(name.id, ref)
 
     def _aug_assign(self, node: ast.AugAssign) -> None:
         if isinstance(node.target, ast.Name) and self.scope.kind != "class":
