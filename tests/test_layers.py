@@ -126,6 +126,7 @@ ALLOWED: dict[str, set[str]] = {
     "declared": {"model", "refs", "containers", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "containers", "resolving", "values", "overloads"},
     "callers": {"model", "refs", "layout", "resolving", "values", "tree"},  # an unannotated parameter, from its callers
+    "params": {"model", "resolving", "values"},  # the parameter a call's argument binds, and its declaration
     "resolve": {
         "model",
         "refs",
@@ -139,6 +140,7 @@ ALLOWED: dict[str, set[str]] = {
         "declared",
         "calls",
         "callers",
+        "params",
         "patching",
     },
     "rules": {"model", "resolve", "values", "misuse", "findings", "rules", "patching"},

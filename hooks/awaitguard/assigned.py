@@ -14,7 +14,7 @@ import re
 from awaitguard.exprrefs import BUILTIN_CALLS, site_ref, unparse
 from awaitguard.model import Ref, is_call
 from awaitguard.refs import dotted, plain_annotation, ref_of
-from awaitguard.resultuse import argument_lines, result_use
+from awaitguard.resultuse import argument_lines, code_text, in_prose, result_use
 from awaitguard.uses import argument_uses
 from awaitguard.walking import Scope, Walk
 
@@ -71,6 +71,12 @@ class Assigned(Walk):
             shown = ".format" if formats else dotted(func) or ".format"
             target = f"{used} -> {shown}{via}"
             self.site("drop", value, ref, "assigned", target=target, target_ref=ref_of(func))
+        elif use == " =>":  # passed to a call: judged by what the parameter it binds declares (the rule asks)
+            call = next(call for kind, call in arguments if kind == "passed")
+            slot, shown = _slot(call, used), dotted(call.func)
+            if slot and shown:
+                target = f"{used} -> {shown}({slot}){via}"
+                self.site("drop", value, ref, "assigned", target=target, target_ref=ref_of(call.func))
         elif use == ".send(":  # `name.send(value)`: awaited, or the value must be proved not `None`
             sent = next(((kind, call) for kind, call in arguments if kind in ("send", "await-send")), None)
             if sent is not None:
@@ -93,13 +99,19 @@ class Assigned(Walk):
         word = name.encode()
         aliases: list[bytes] = []
         use = result_use(text, word, aliases=aliases)
+        if not use and in_prose(text, word):  # `# the form is ...`, `"options form"`: read the code alone
+            text = code_text(text) or text
+            use = result_use(text, word, aliases=aliases)
         arguments: list[tuple[str, ast.Call]] = []
         if use in ("?", ".send("):  # passed as an argument, or sent a value: what the calls are needs the nodes
             top = scope.node.lineno
             arguments = argument_uses(scope.node, name, {top + line for line in argument_lines(text, word)})
             consumed = sum(kind == "consumer" for kind, _ in arguments)
-            if use == "?":
-                use = result_use(text, word, consumed, aliases=[]) if consumed else ""
+            if use == "?" and consumed:
+                use = result_use(text, word, consumed, aliases=[])
+            elif use == "?":  # passed to one other call, and used in no other way: its parameter decides
+                passed = sum(kind == "passed" for kind, _ in arguments)
+                use = " =>" if passed == 1 and result_use(text, word, 1, aliases=[]) == " ->" else ""
         if not aliases:
             return (name, use, arguments) if use else None
         if depth >= _ALIAS_DEPTH:
@@ -115,6 +127,17 @@ class Assigned(Walk):
                 return None  # the alias is awaited, passed on, rebound ...: it may be what the coroutine is for
             found = found or followed
         return found
+
+
+def _slot(call: ast.Call, name: str) -> str:
+    """Where ``call`` passes the name ``name``: its position ("0"), or its keyword ("chunk="); "" when a `*`
+    argument before it hides the position."""
+    for position, arg in enumerate(call.args):
+        if type(arg) is ast.Starred:
+            return ""
+        if type(arg) is ast.Name and arg.id == name:
+            return str(position)
+    return next((f"{k.arg}=" for k in call.keywords if type(k.value) is ast.Name and k.value.id == name), "")
 
 
 def _alias_assignments(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> set[str]:

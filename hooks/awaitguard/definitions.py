@@ -143,6 +143,10 @@ class Definitions(Walk):
                 is_static=scope.is_static,
                 is_classmethod=scope.is_classmethod,
                 annotations=annotations,
+                positional=-1 if args.posonlyargs else len(args.args),
+                varargs=args.vararg is not None,
+                varkw=args.kwarg is not None,
+                forwards=bool(cls) and args.vararg is not None and args.kwarg is not None and _forwards(node),
             )
         )
 
@@ -287,3 +291,37 @@ def _refuses(node: ast.FunctionDef) -> bool:
     exc = body[0].exc
     called = exc.func if isinstance(exc, ast.Call) else exc
     return isinstance(called, ast.Name) and called.id == "TypeError"
+
+
+def _forwards(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`def finish(self, *args, **kwargs)` whose body passes both on unchanged to `super().finish(*args, **kwargs)`
+    and names them nowhere else: no other parameter, no decorator, a zero-argument `super()`."""
+    args = node.args
+    if node.decorator_list or args.posonlyargs or len(args.args) != 1 or args.kwonlyargs:
+        return False
+    assert args.vararg is not None and args.kwarg is not None
+    star, stars = args.vararg.arg, args.kwarg.arg
+    calls = names = 0
+    for sub in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+        if isinstance(sub, ast.Name) and sub.id in (star, stars):
+            names += 1
+        elif (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr == node.name
+            and isinstance(sub.func.value, ast.Call)
+            and isinstance(sub.func.value.func, ast.Name)
+            and sub.func.value.func.id == "super"
+            and not sub.func.value.args
+            and not sub.func.value.keywords
+            and len(sub.args) == 1
+            and isinstance(sub.args[0], ast.Starred)
+            and isinstance(sub.args[0].value, ast.Name)
+            and sub.args[0].value.id == star
+            and len(sub.keywords) == 1
+            and sub.keywords[0].arg is None
+            and isinstance(sub.keywords[0].value, ast.Name)
+            and sub.keywords[0].value.id == stars
+        ):
+            calls += 1
+    return calls == 1 and names == 2  # the two names are the forwarding call's, and used nowhere else

@@ -151,7 +151,13 @@ class Lineage(Resolving):
         """Whether ``cls``'s method ``member`` may give another awaitability than ``library``'s: it is not known
         to give the same (an override whose result is unknown may be an awaitable)."""
         mine = self._awaitability(cls, member)
-        return mine is not None and (mine == "unknown" or mine != self._awaitability(library, member))
+        if mine is None:
+            return False
+        theirs = self._awaitability(library, member)
+        if theirs == "unknown" and library.path.startswith("<stubs>/"):
+            return False  # a shipped stub's method listed for its parameters only (tornado's `finish`): no
+            # result the stub declares comes from it
+        return mine == "unknown" or mine != theirs
 
     def _awaitability(self, cls: Value, member: str) -> str | None:
         """What calling ``cls``'s method ``member`` gives: "awaitable", "plain" or "unknown"; None when it is no

@@ -40,7 +40,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 18
+FACTS_FORMAT = 19
 
 
 class Awaitability(enum.Enum):
@@ -176,6 +176,14 @@ class ScopeFact(NamedTuple):
     is_static: bool = False
     is_classmethod: bool = False
     annotations: tuple[tuple[str, Ref], ...] = ()  # parameter -> ref of its declared class (+ "#inst")
+    # the shape of the signature, for mapping a call's arguments to ``params``: how many take positional
+    # arguments (-1 when some are positional-only), and whether `*args`/`**kwargs` end ``params``
+    positional: int = -1
+    varargs: bool = False
+    varkw: bool = False
+    # the body passes `*args, **kwargs` unchanged to `super().<its own name>(*args, **kwargs)` and does nothing
+    # else with them: its parameters are that method's (``params.Params``)
+    forwards: bool = False
 
 
 class ModuleFacts(NamedTuple):

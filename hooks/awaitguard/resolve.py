@@ -25,6 +25,7 @@ from awaitguard.known import KNOWN, KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES
 from awaitguard.lookup import Lookup
 from awaitguard.members import Members
 from awaitguard.model import DefFact, ModuleFacts, Ref, Site, is_call
+from awaitguard.params import Params
 from awaitguard.patching import Form, PatchCall, ProductionAwaits
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
 from awaitguard.resolving import NONE, Tables
@@ -54,7 +55,7 @@ def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
-class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy):
+class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy, Params):
     def __init__(self, index: Index) -> None:
         self.index = index
         self._tables: dict[str, Tables] = {}

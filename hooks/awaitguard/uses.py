@@ -297,8 +297,9 @@ def argument_uses(
     """How ``name`` is passed whole to calls that only want a value, in ``function``'s body (nested
     functions, lambdas and classes aside), in source order: ("consumer", call) for a positional argument of a
     consumer (by its short name; the resolver confirms the callee), a logging method or `"...".format`
-    (keywords too), ("send", call) for `name.send(value)` ("await-send" when awaited). Only the nodes
-    spanning one of ``lines`` (where the name is written) are searched."""
+    (keywords too), ("send", call) for `name.send(value)` ("await-send" when awaited), and ("passed", call)
+    for a positional or keyword argument of any other call (the resolver reads what its parameter
+    declares). Only the nodes spanning one of ``lines`` (where the name is written) are searched."""
     found: list[tuple[str, ast.Call]] = []
     if not lines:
         return found
@@ -327,6 +328,9 @@ def argument_uses(
                 if type(func) is _ATTRIBUTE and func.attr == "format":
                     args.extend(keyword.value for keyword in node.keywords if keyword.arg is not None)
                 found.extend(("consumer", node) for arg in args if type(arg) is _NAME and arg.id == name)
+            else:
+                passed = [*node.args, *(keyword.value for keyword in node.keywords if keyword.arg is not None)]
+                found.extend(("passed", node) for arg in passed if type(arg) is _NAME and arg.id == name)
         stack.extend(ast.iter_child_nodes(node))
     found.sort(key=lambda use: (use[1].lineno, use[1].col_offset))
     return found

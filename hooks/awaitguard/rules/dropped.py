@@ -40,12 +40,14 @@ else y` or an operand of `or`/`and`) that is then only used as its result, itsel
 (`view = done`): asked for attributes or items (`done = send_updates()` then `done.values()`), tested,
 compared, iterated, passed to one of the functions above, or given a value with `.send(...)` (a just-started
 coroutine refuses anything but `None`; awaited, `await session.send(...)`, it never completes). A coroutine
-assigned to a parameter declared with plain builtin types (`thumb: str`), and one given to a function that
-returns it unchanged (`return v.decode() if isinstance(v, bytes) else v`) and then used as a value
-(`str_if_bytes(read()) != "OK"`), are reported too. Calls from sync functions are covered too. Passing the
-coroutine to any other function (`create_task`, `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a
-`TaskGroup`, any parameter) counts as a use. Iterating it (`for`, `async for`, a comprehension) is AG104's
-finding, so each line gets one code.
+assigned to a parameter declared with plain builtin types (`thumb: str`), one bound to a name and then passed
+whole to one call whose parameter declares types that never hold a coroutine (`show(text)` of `def show(text:
+str)`, tornado's `self.finish(form)`; also through a method that only forwards `*args, **kwargs` to
+`super()`'s method of its name), and one given to a function that returns it unchanged (`return v.decode() if
+isinstance(v, bytes) else v`) and then used as a value (`str_if_bytes(read()) != "OK"`), are reported too.
+Calls from sync functions are covered too. Passing the coroutine to any other function (`create_task`,
+`gather`, `ensure_future`, `asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts as a use.
+Iterating it (`for`, `async for`, a comprehension) is AG104's finding, so each line gets one code.
 
 **Why is this bad?**
 
@@ -100,8 +102,13 @@ recognised by its name (`log`, `logger`, `_logger` ...) when its value cannot be
 bound to a coroutine is judged only in an `async def` that binds it once and uses it in no other
 way (awaited, passed on or rebound anywhere, it is taken as used; an alias, `view = done` on a line of its
 own, is followed three levels deep when it is bound once and used the same way), and not for a call named like a
-class (`Builder()`). A name passed to any other call (`self.finish(form)`, `Request(thumb=thumb)`) is taken
-as used, whatever that callee does with it.
+class (`Builder()`). A name passed to any other call is taken as used, whatever that callee does with it,
+unless it is passed to that one call only and the parameter it binds is known: the callee resolves to one
+undecorated def (a method through an instance no project subclass redefines it on, or a function), the
+argument's position or keyword names an annotated parameter, and every type of the annotation is a builtin
+type other than `object`, a list, set or tuple, or a class without `__await__` whose MRO is known (a class
+constructor, `Request(thumb=thumb)`, is not judged; nor is a coroutine passed without a name,
+`self.finish(self.render())`).
 """,
 )
 
@@ -225,6 +232,7 @@ _FIX = {
             "assigned-fstring",
             "assigned-format",
             "assigned-consumer",
+            "assigned-passed",
             "assigned-send",
             "assigned-await-send",
         )
@@ -280,6 +288,22 @@ def _formats_text(resolver: Resolver, facts: ModuleFacts, site: Site) -> bool:
     return receiver.kind == "builtin" and receiver.name == "str"
 
 
+# what a library def does, at run time, with an argument its parameter does not declare (the def's qualified name)
+_REFUSED = {
+    "tornado.web.RequestHandler.write": "TypeError: write() only accepts bytes, unicode, and dict objects",
+    "tornado.web.RequestHandler.finish": "TypeError: write() only accepts bytes, unicode, and dict objects",
+}
+
+
+def _passed_how(callee: str, name: str, param: str, declared: str, owner: str, forwarded: bool) -> str:
+    """How a coroutine bound to ``name`` is passed to the call of ``callee``, binding ``param`` of ``owner``."""
+    into = f"passed to `{callee}()`"
+    if forwarded:
+        into += f" and on to `{'.'.join(owner.rsplit('.', 2)[-2:])}()`"
+    what = _REFUSED.get(owner) or f"it gets the coroutine, not the `{declared}` it declares"
+    return f"assigned to `{name}`, then {into} as `{param}`, declared `{param}: {declared}` ({what})"
+
+
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
     if site.guarded or (site.expects_error and site.context not in _STATEMENTS):
         return
@@ -290,13 +314,17 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         if not through:
             return
         context = context[8:]
-    bound = ""  # "view.values <- done": bound to `done`, then `view = done`
+    bound = slot = ""  # "view.values <- done": bound to `done`, then `view = done`
     if context == "assigned":  # `done = fetch()` ... `done.values()`: target is "done.values", "done[", "done +"
         detail, _, bound = detail.partition(" <- ")
         name, _, attr = detail.partition(".")
         if " -> " in detail:  # "done -> print": passed to a consumer
             name, _, detail = detail.partition(" -> ")
-            context, attr = ("assigned-format", "") if detail == ".format" else ("assigned-consumer", "")
+            if detail.endswith(")"):  # "form -> self.finish(0)": passed to a call, whose parameter decides
+                detail, _, slot = detail[:-1].partition("(")
+                context = "assigned-passed"
+            else:
+                context, attr = ("assigned-format", "") if detail == ".format" else ("assigned-consumer", "")
         elif attr == "send(":
             context = "assigned-send"
             if name.startswith("await "):  # `await name.send(...)`: whatever is sent, the body never completes
@@ -330,17 +358,24 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if context == "assigned-send" and not _not_none(resolver.value(facts, site.scope, site.target_ref)):
         return  # `c.send(None)` starts the coroutine: the value sent must be something else
     value = resolver.value(facts, site.scope, site.ref)
-    if value.kind == "unknown":  # `self._client.get_me()`, the client an unannotated parameter: from its callers
+    # `self._client.get_me()`, the client an unannotated parameter: from its callers (not for a name passed on:
+    # such sites are many, and the search reads files)
+    if value.kind == "unknown" and context != "assigned-passed":
         value = resolver.through_callers().value(facts, site.scope, site.ref)
     # returned where a result is declared: an awaitable a declared `Callable[..., Awaitable[T]]` gives too
     declared_awaitable = context == "return-async" and detail and value.kind == "awaitable" and value.origin is None
     if not (value.is_coroutine() or declared_awaitable):
         return
+    passed = resolver.passed_to(facts.module, site.scope, site.target_ref, slot) if slot else None
+    if context == "assigned-passed" and passed is None:
+        return  # the parameter it binds is not known, or may want the coroutine itself
     if context == "return" and resolver.overrides_base(facts, site.scope):
         return  # `def get(self) -> None: return super().get()`: the framework calling it may await the result
     if not resolver.scope_is_async(facts, site.scope) and resolver.rewritten_to_sync(value):
         return  # a sync-or-async API (`client.stop()` in sync code runs to completion)
-    if consumed:
+    if passed is not None:
+        how = _passed_how(detail, name, *passed)
+    elif consumed:
         how = f"passed to `{detail}()` " + _CONSUMED[consumed].format(detail=detail)
         if name:
             how = f"assigned to `{name}`, then {how}"
