@@ -14,7 +14,7 @@ import re
 from awaitguard.exprrefs import BUILTIN_CALLS, site_ref, unparse
 from awaitguard.model import Ref, is_call
 from awaitguard.refs import dotted, plain_annotation, ref_of
-from awaitguard.resultuse import argument_lines, code_text, in_prose, result_use
+from awaitguard.resultuse import argument_lines, result_use, without_prose
 from awaitguard.uses import argument_uses
 from awaitguard.walking import Scope, Walk
 
@@ -94,14 +94,12 @@ class Assigned(Walk):
         """The name whose use is reported (``name`` or an alias of it), that use as ``result_use`` writes it,
         and the calls it is passed to; None when some use may want the coroutine itself. Every alias must
         use it as a result too (an awaited alias is the coroutine's use); a cycle or a deeper chain stops."""
-        text = scope.text
-        assert text is not None and scope.node is not None
+        assert scope.text is not None and scope.node is not None
         word = name.encode()
+        # `# the form is ...`, `"options form"`: the name written in prose is no use of it
+        text = without_prose(scope.text, word, _docstring(scope.node, scope.text))
         aliases: list[bytes] = []
         use = result_use(text, word, aliases=aliases)
-        if not use and in_prose(text, word):  # `# the form is ...`, `"options form"`: read the code alone
-            text = code_text(text) or text
-            use = result_use(text, word, aliases=aliases)
         arguments: list[tuple[str, ast.Call]] = []
         if use in ("?", ".send("):  # passed as an argument, or sent a value: what the calls are needs the nodes
             top = scope.node.lineno
@@ -127,6 +125,23 @@ class Assigned(Walk):
                 return None  # the alias is awaited, passed on, rebound ...: it may be what the coroutine is for
             found = found or followed
         return found
+
+
+def _docstring(function: ast.FunctionDef | ast.AsyncFunctionDef, text: bytes) -> tuple[int, int]:
+    """The span of ``function``'s docstring in ``text`` (its source from the `def` line on), in bytes."""
+    first = function.body[0]
+    if not (type(first) is ast.Expr and type(first.value) is ast.Constant and isinstance(first.value.value, str)):
+        return 0, 0
+    node = first.value
+    top = function.lineno
+    lines = text.split(b"\n", (node.end_lineno or node.lineno) - top + 1)
+    offsets = [0]
+    for line in lines[:-1]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    end_line = (node.end_lineno or node.lineno) - top
+    if node.lineno - top >= len(offsets) or end_line >= len(offsets):
+        return 0, 0
+    return offsets[node.lineno - top] + node.col_offset, offsets[end_line] + (node.end_col_offset or 0)
 
 
 def _slot(call: ast.Call, name: str) -> str:

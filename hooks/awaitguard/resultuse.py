@@ -5,11 +5,7 @@ bound names are ever asked about.
 
 from __future__ import annotations
 
-import functools
-import io
 import re
-import sys
-import tokenize
 from collections.abc import Iterator
 
 from awaitguard.uses import coroutine_protocol
@@ -135,75 +131,58 @@ def argument_lines(text: bytes, word: bytes) -> set[int]:
     return found
 
 
-def in_prose(text: bytes, word: bytes) -> bool:
-    """Whether an occurrence of ``word`` stands in a comment or in a string other than an f-string, as far as
-    its line tells: ``code_text`` then reads ``text`` otherwise (a string spanning lines is not seen)."""
-    for start, _ in _occurrences(text, word):
-        quote = 0
-        line = text.rfind(b"\n", 0, start) + 1
-        position = line
-        while position < start:
-            char = text[position]
-            if quote:
-                if char == 92:  # a backslash escapes what follows
-                    position += 1
-                elif char == quote:
-                    quote = 0
-            elif char in (34, 39):  # `"`, `'`: a string opens, its prefix says whether it is an f-string
-                quote = char
-                opened = position
-            elif char == 35:  # `#` outside a string: a comment to the end of the line
-                return True
-            position += 1
+def without_prose(text: bytes, word: bytes, docstring: tuple[int, int] = (0, 0)) -> bytes:
+    """``text`` (a function's source) with each occurrence of ``word`` that stands in prose blanked: in a
+    comment, in a string other than an f-string, or in the docstring (its span of bytes). Read line by line,
+    which is exact where no other string spans lines; where one does, ``text`` is returned as it is (the name
+    written in prose then hides its uses, as any unclassified occurrence does)."""
+    begin, end = docstring
+    prose = [start for start, _ in _occurrences(text, word) if begin <= start < end or _in_prose(text, start)]
+    if not prose:
+        return text
+    if any(text.find(mark, end) != -1 or text.rfind(mark, 0, begin) != -1 for mark in _SPANNING):
+        return text  # a string over several lines: its lines cannot be read one by one
+    out = bytearray(text)
+    size = len(word)
+    for start in prose:
+        out[start : start + size] = b" " * size
+    return bytes(out)
+
+
+_SPANNING = (b'"""', b"'''", b"\\\n")  # what makes a string span lines
+
+
+def _in_prose(text: bytes, start: int) -> bool:
+    """Whether the word at ``start`` stands in a comment or in a string, as its line tells (exact unless a
+    string spans lines). From an f-string on, the line is not read (since 3.12 its expressions may hold quotes
+    of its own kind): the word counts as code."""
+    line = text.rfind(b"\n", 0, start) + 1
+    before = text[line:start]
+    if b"#" not in before and b'"' not in before and b"'" not in before:
+        return False  # most lines: nothing before the word can open a comment or a string
+    quote = 0
+    position = line
+    while position < start:
+        char = text[position]
         if quote:
-            prefix = opened
+            if char == 92:  # a backslash escapes what follows
+                position += 1
+            elif char == quote:
+                quote = 0
+        elif char in (34, 39):  # `"`, `'`: a string opens
+            prefix = position
             while prefix > line and text[prefix - 1] in _PREFIXES:
                 prefix -= 1
-            if b"f" not in text[prefix:opened].lower():
-                return True
-    return False
+            if b"f" in text[prefix:position].lower():
+                return False
+            quote = char
+        elif char == 35:  # `#` outside a string: a comment to the end of the line
+            return True
+        position += 1
+    return quote != 0
 
 
 _PREFIXES = frozenset(b"rRbBuUfF")
-
-
-@functools.lru_cache(maxsize=16)
-def code_text(text: bytes) -> bytes | None:
-    """``text`` (a function's source) with its comments and the insides of its string literals blanked (line
-    breaks kept, so lines count the same): what the search of ``result_use`` reads when a name also stands in
-    prose. An f-string's expressions stay (before Python 3.12 the whole f-string does). None when it does
-    not tokenize."""
-    try:
-        source = text.decode("utf-8")
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (UnicodeDecodeError, tokenize.TokenError, SyntaxError):
-        return None
-    lines = source.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-    chars = list(source)
-    for token in tokens:
-        kind = token.type
-        if kind == tokenize.STRING:
-            body = token.string.lstrip("rRbBuUfF")
-            if "f" in token.string[: len(token.string) - len(body)].lower():
-                continue  # before 3.12 an f-string is one token: its expressions are code
-            quotes = 3 if body[:3] in ('"""', "'''") else 1
-            head, tail = len(token.string) - len(body) + quotes, quotes
-        elif kind == tokenize.COMMENT or kind == _FSTRING_MIDDLE:
-            head = tail = 0
-        else:
-            continue
-        first = starts[token.start[0] - 1] + token.start[1] + head
-        last = starts[token.end[0] - 1] + token.end[1] - tail
-        for offset in range(first, last):
-            if chars[offset] != "\n":
-                chars[offset] = " "
-    return "".join(chars).encode("utf-8")
-
-
-_FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1) if sys.version_info >= (3, 12) else -1
 
 
 def _occurrences(text: bytes, word: bytes) -> Iterator[tuple[int, bytes]]:
