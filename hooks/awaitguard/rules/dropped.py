@@ -42,7 +42,7 @@ compared, iterated, passed to one of the functions above, or given a value with 
 coroutine refuses anything but `None`; awaited, `await session.send(...)`, it never completes). A coroutine
 assigned to a parameter declared with plain builtin types (`thumb: str`), one bound to a name and then passed
 whole to one call whose parameter declares types that never hold a coroutine (`show(text)` of `def show(text:
-str)`, tornado's `self.finish(form)`; also through a method that only forwards `*args, **kwargs` to
+str)`, tornado's `self.finish(form)`; also through a method that only forwards its arguments unchanged to
 `super()`'s method of its name), and one given to a function that returns it unchanged (`return v.decode() if
 isinstance(v, bytes) else v`) and then used as a value (`str_if_bytes(read()) != "OK"`), are reported too.
 Calls from sync functions are covered too. Passing the coroutine to any other function (`create_task`,
