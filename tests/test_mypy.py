@@ -638,7 +638,10 @@ def test_a_note_that_does_not_hold_is_dropped(tmp_path: Path) -> None:
         "file": str(test),
         "line": 1,
         "column": 0,
-        "message": "`MagicMock(...)` replaces async `svc.fetch`; the test calls directly what production awaits",
+        "message": (
+            "`MagicMock(...)` replaces async `svc.fetch`; the double's call returns no awaitable where the "
+            "target's returns a coroutine, so an `await` of it raises TypeError in the test"
+        ),
         "hint": encode(args, notes),
         "code": CODES["AG202"].slug,
         "severity": "error",

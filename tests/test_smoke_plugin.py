@@ -187,8 +187,14 @@ def line_of(source: str, text: str) -> int:
     raise AssertionError(f"{text!r} not in source")
 
 
-AG201 = "AG201 `{double}` replaces sync `{target}`; the test awaits what production calls directly"
-AG202 = "AG202 `{double}` replaces async `{target}`; the test calls directly what production awaits"
+AG201 = (
+    "AG201 `{double}` replaces sync `{target}`; the double's call returns an awaitable where the target's "
+    "does not, so an `await` of it passes in the test and raises TypeError in production"
+)
+AG202 = (
+    "AG202 `{double}` replaces async `{target}`; the double's call returns no awaitable where the target's "
+    "returns a coroutine, so an `await` of it raises TypeError in the test"
+)
 
 
 @pytest.fixture

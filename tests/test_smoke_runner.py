@@ -66,7 +66,8 @@ def test_staged_module_selects_its_tests_and_fails_the_incident(repo: Path, capf
     assert out.startswith(f"{hook.PROG}: running 1 test path touched by the 1 changed Python file\n")
     assert (
         "tests/test_handlers.py:8: AG201 `AsyncMock` replaces sync `incident_app.handlers.get_manager`; "
-        "the test awaits what production calls directly\n"
+        "the double's call returns an awaitable where the target's does not, so an `await` of it passes "
+        "in the test and raises TypeError in production\n"
         "    incident_app/factory.py:6: note: "
         "`get_manager` (`incident_app.factory.get_manager`) is `def` here\n"
         "    help: patch with `autospec=True`, or use `Mock(return_value=...)`\n"

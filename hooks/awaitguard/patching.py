@@ -33,8 +33,8 @@ Configured = bool | None | Literal["absent"]
 class Mismatch(enum.Enum):
     """The two ways a double's awaitability can differ from its target's."""
 
-    AWAITABLE_OVER_SYNC = "awaitable-over-sync"  # the test awaits what production calls directly
-    SYNC_OVER_ASYNC = "sync-over-async"  # the test calls directly what production awaits
+    AWAITABLE_OVER_SYNC = "awaitable-over-sync"  # the double's call gives an awaitable, the target's does not
+    SYNC_OVER_ASYNC = "sync-over-async"  # the double's call gives no awaitable, the target's a coroutine
 
 
 # Why a patch call is (or is not) a mismatch, as data: ``judge`` gives the ones that decided.

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 AG201 = RuleMeta(
     code="AG201",
     slug="awaitable-double-over-sync",
-    template="`{double}` replaces sync `{target}`; the test awaits what production calls directly",
+    template=(
+        "`{double}` replaces sync `{target}`; the double's call returns an awaitable where the target's "
+        "does not, so an `await` of it passes in the test and raises TypeError in production"
+    ),
     fix="patch with `autospec=True`, or use `Mock(return_value=...)`",
     summary="an awaitable test double (`AsyncMock`) patched over a sync target",
     hooks=("scan", "mypy", "smoke"),
@@ -89,7 +92,10 @@ read a file with no `async`/`await` that patches through a variable
 AG202 = RuleMeta(
     code="AG202",
     slug="sync-double-over-async",
-    template="`{double}` replaces async `{target}`; the test calls directly what production awaits",
+    template=(
+        "`{double}` replaces async `{target}`; the double's call returns no awaitable where the target's "
+        "returns a coroutine, so an `await` of it raises TypeError in the test"
+    ),
     fix="patch with `autospec=True`, or use `AsyncMock(return_value=...)`",
     summary="a sync test double (`MagicMock`) patched over an `async def` target",
     hooks=("scan", "mypy", "smoke"),
