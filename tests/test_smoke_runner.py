@@ -48,12 +48,18 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_nothing_selected_exits_0(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+NAMING = "tests are the files under {where} named {names}, that changed or import a changed module"
+DEFAULT_NAMES = "test_*.py or *_test.py, pytest's default python_files"
+
+
+def test_nothing_selected_exits_0_and_says_what_a_test_is(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A "nothing to run" must not read as "the tests passed": the line says how tests were looked for."""
     (repo / "tools.py").write_text("def unused() -> int:\n    return 1\n")
     git(repo, "add", "tools.py")
     assert hook.main([]) == 0
     out, err = capfd.readouterr()
-    assert out == f"{hook.PROG}: no test touched by the 1 changed Python file; nothing to run\n"
+    naming = NAMING.format(where="tests/", names=DEFAULT_NAMES)
+    assert out == f"{hook.PROG}: no test touched by the 1 changed Python file; nothing to run ({naming})\n"
     assert err == ""
 
 
@@ -74,13 +80,17 @@ def test_staged_module_selects_its_tests_and_fails_the_incident(repo: Path, capf
     ) in out
 
 
-def test_given_files_are_the_change_as_pre_commit_passes_them(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_given_files_are_the_change_as_pre_commit_passes_them(
+    repo: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`pre-commit run --all-files` passes every file and stages nothing: the files, not the index, decide."""
+    monkeypatch.setenv("PRE_COMMIT", "1")  # as pre-commit and prek set it for their hooks
     (repo / "tools.py").write_text("def unused() -> int:\n    return 1\n")
     commit(repo)
     assert hook.main(["tools.py"]) == 0
     out, _ = capfd.readouterr()
-    assert out == f"{hook.PROG}: no test touched by the 1 given Python file; nothing to run\n"
+    naming = NAMING.format(where="tests/", names=DEFAULT_NAMES)
+    assert out == f"{hook.PROG}: no test touched by the 1 given Python file; nothing to run ({naming})\n"
     every = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py"))
     assert hook.main(["-p", "no:cacheprovider", *every]) == 1
     out, _ = capfd.readouterr()
@@ -236,3 +246,151 @@ def test_selection_follows_importers_transitively(tmp_path: Path) -> None:
     chosen = hook.select(tmp_path, [tmp_path / "src/app/core.py"], [tmp_path / "tests"], ["src"])
     names = sorted(p.relative_to(tmp_path).as_posix() for p in chosen)
     assert names == ["tests/test_api.py", "tests/test_api_attr.py", "tests/test_core_module.py"]
+
+
+UNITTEST_SMOKE = """
+import unittest
+
+
+class SmokeTest(unittest.TestCase):
+    def test_runs(self) -> None:
+        self.assertEqual(1 + 1, 2)
+"""
+
+
+@pytest.fixture
+def unnamed_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """aiosqlite's layout: unittest tests in `pkg/tests/smoke.py`, a name pytest does not collect from a folder."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "pkg" / "tests").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tests" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tests" / "smoke.py").write_text(UNITTEST_SMOKE)
+    git(tmp_path, "init", "-q")
+    commit(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PRE_COMMIT", raising=False)
+    return tmp_path
+
+
+def test_a_test_file_named_on_the_command_line_runs_whatever_its_name(
+    unnamed_tests: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`--help` says explicit test paths replace the selection: a file, as pytest collects a file it is given."""
+    assert hook.main(["-p", "no:cacheprovider", "pkg/tests/smoke.py"]) == 0
+    out, err = capfd.readouterr()
+    assert "1 passed" in out, out + err
+    assert "no test touched" not in out and "running" not in out
+    smoke = unnamed_tests / "pkg" / "tests" / "smoke.py"
+    smoke.write_text(UNITTEST_SMOKE.replace("1 + 1, 2", "1 + 1, 3"))
+    assert hook.main(["-p", "no:cacheprovider", "pkg/tests/smoke.py"]) == 1  # it really ran
+
+
+def test_under_pre_commit_a_given_file_is_the_change_and_the_line_says_why_nothing_ran(
+    unnamed_tests: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    assert hook.main(["-p", "no:cacheprovider", "pkg/tests/smoke.py"]) == 0
+    out, _ = capfd.readouterr()
+    naming = NAMING.format(where="./", names=DEFAULT_NAMES)
+    assert out == f"{hook.PROG}: no test touched by the 1 given Python file; nothing to run ({naming})\n"
+
+
+def test_python_files_from_pytest_ini_selects_the_staged_test(
+    unnamed_tests: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's own `python_files` says what a test file is, for the selection as for pytest."""
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    (unnamed_tests / "pytest.ini").write_text("[pytest]\npython_files = smoke.py test_*.py\n")
+    assert hook.main(["-p", "no:cacheprovider", "pkg/tests/smoke.py"]) == 0
+    out, _ = capfd.readouterr()
+    assert out.startswith(f"{hook.PROG}: running 1 test path touched by the 1 given Python file\n")
+    assert "1 passed" in out
+    assert hook.main(["-p", "no:cacheprovider", "pkg/__init__.py"]) == 0
+    out, _ = capfd.readouterr()
+    naming = NAMING.format(where="./", names="smoke.py or test_*.py, from python_files in pytest.ini")
+    assert out == f"{hook.PROG}: no test touched by the 1 given Python file; nothing to run ({naming})\n"
+
+
+def test_a_changed_helper_module_under_tests_selects_its_importers_not_itself(
+    unnamed_tests: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A staged helper under the tests (which raises if pytest collects it) only selects the tests importing it."""
+    tests = unnamed_tests / "tests"
+    tests.mkdir()
+    (tests / "helpers.py").write_text("raise RuntimeError('a helper is not collected by itself')\n")
+    (tests / "test_uses.py").write_text("def test_uses() -> None:\n    pass\n")
+    git(unnamed_tests, "add", "-A")
+    assert hook.main(["-p", "no:cacheprovider"]) == 0  # the index: a changed test file and a helper
+    out, _ = capfd.readouterr()
+    assert out.startswith(f"{hook.PROG}: running 1 test path touched by the 2 changed Python files\n")
+    assert "1 passed" in out
+
+
+LINGERS = """
+import os
+import signal
+import time
+
+
+def test_leaves_children() -> None:
+    # as a multiprocessing pool or a server's workers may: forked children, which hold every file the
+    # process has open (pytest's own copy of its stdout and stderr among them), left running at the end
+    for kind in ("polite", "stubborn"):
+        if os.fork() == 0:
+            try:
+                if kind == "stubborn":
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                with open(os.path.join(os.environ["PID_DIR"], kind), "w") as handle:
+                    handle.write(str(os.getpid()))
+                time.sleep(120)
+            finally:
+                os._exit(0)
+    while len(os.listdir(os.environ["PID_DIR"])) < 2:
+        time.sleep(0.01)
+"""
+
+
+def test_processes_pytest_leaves_running_are_stopped_so_the_hook_returns(tmp_path: Path) -> None:
+    """pre-commit reads the hook's output until every writer has closed it: leftovers used to hang the commit."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_lingers.py").write_text(LINGERS)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "smoke", "--all", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env={**os.environ, "PID_DIR": str(pids)},
+        capture_output=True,  # pipes, as pre-commit and prek give a hook: EOF only once every child is gone
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert time.monotonic() - started < 40
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+    children = {kind: int((pids / kind).read_text()) for kind in ("polite", "stubborn")}
+    line = proc.stderr.splitlines()[-1]
+    assert line.startswith(f"{hook.PROG}: pytest ended with processes its tests started still running (")
+    assert all(f"{pid} " in line for pid in children.values()), line
+    assert line.endswith("; stopped them (SIGTERM, then SIGKILL), so the hook does not wait for them")
+    for pid in children.values():
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(") ")[1][:1]
+
+
+def test_a_clean_run_says_nothing_of_leftovers(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_ok.py").write_text("def test_ok() -> None:\n    pass\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "smoke", "--all", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout and "still running" not in proc.stderr
