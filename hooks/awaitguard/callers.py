@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -42,7 +43,7 @@ from awaitguard.layout import is_test_code
 from awaitguard.model import DefFact
 from awaitguard.refs import ref_of
 from awaitguard.resolving import NONE, Resolving, class_scope
-from awaitguard.tree import FsTree, word_pattern
+from awaitguard.tree import FsTree, holds_word
 from awaitguard.values import UNKNOWN, Value
 
 _MAX_KEPT = 64 << 20  # the bytes of a project on disk kept for the searches, at most (a larger one reads again)
@@ -59,16 +60,48 @@ class Parsed(NamedTuple):
     tree: ast.Module
     parents: dict[int, ast.AST]
     named: dict[str, list[ast.AST]]
+    defined: dict[int, list[ast.AST]]  # the defs and classes by first line
 
 
-def _name_key(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
+_DEFINED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _indexed(tree: ast.Module) -> Parsed:
+    """``tree`` with its parents, named nodes and definitions, in one pass in ``ast.walk``'s order (a
+    breadth-first walk reading each node's fields once: ``ast.walk`` and ``iter_child_nodes`` around it
+    read them twice, through generators, and cost more than the parse)."""
+    parents: dict[int, ast.AST] = {}
+    named: dict[str, list[ast.AST]] = {}
+    defined: dict[int, list[ast.AST]] = {}
+    todo: deque[ast.AST] = deque([tree])
+    pop, push, node_type = todo.popleft, todo.append, ast.AST
+    while todo:
+        node = pop()
+        kind = type(node)
+        key = (
+            node.id  # type: ignore[attr-defined]
+            if kind is ast.Name
+            else node.attr  # type: ignore[attr-defined]
+            if kind is ast.Attribute
+            else node.value  # type: ignore[attr-defined]
+            if kind is ast.Constant and type(node.value) is str  # type: ignore[attr-defined]
+            else None
+        )
+        if key is not None:
+            named.setdefault(key, []).append(node)
+        elif kind in _DEFINED:
+            defined.setdefault(node.lineno, []).append(node)  # type: ignore[attr-defined]
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                parents[id(value)] = node
+                push(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        parents[id(item)] = node
+                        push(item)
+    return Parsed(tree, parents, named, defined)
 
 
 class _Unaccounted(Exception):
@@ -173,8 +206,7 @@ class Callers(Resolving):
         if not self._project_bytes and tree.files():
             return sorted(tree.grep({word}))
         plain = word.encode()
-        pattern = word_pattern({word})
-        return sorted(path for path, data in self._project_bytes.items() if plain in data and pattern.search(data))
+        return sorted(path for path, data in self._project_bytes.items() if holds_word(data, plain))
 
     def _called_somewhere(self, paths: list[str], word: str) -> bool:
         """Whether the bytes of ``paths`` call ``word`` anywhere but in its own `def` (before any is parsed)."""
@@ -199,8 +231,8 @@ class Callers(Resolving):
     def _def_node(self, path: str, defn: DefFact) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         parsed = self._parse(path)
         short = defn.qualname.rsplit(".", 1)[-1]
-        for node in ast.walk(parsed[0]) if parsed else ():
-            if isinstance(node, _FUNCS) and node.lineno == defn.line and node.name == short:
+        for node in parsed.defined.get(defn.line, ()) if parsed else ():
+            if isinstance(node, _FUNCS) and node.name == short:
                 return node
         return None
 
@@ -215,15 +247,7 @@ class Callers(Resolving):
             except (SyntaxError, ValueError):
                 tree = None
             if tree is not None:
-                parents: dict[int, ast.AST] = {}
-                named: dict[str, list[ast.AST]] = {}
-                for node in ast.walk(tree):
-                    for child in ast.iter_child_nodes(node):
-                        parents[id(child)] = node
-                    key = _name_key(node)
-                    if key is not None:
-                        named.setdefault(key, []).append(node)
-                found = Parsed(tree, parents, named)
+                found = _indexed(tree)
         if len(self._parsed) > 64:
             self._parsed.clear()
         self._parsed[path] = found
@@ -239,7 +263,7 @@ class Callers(Resolving):
         entry = self.index.path_modules.get(path)
         if parsed is None or entry is None:
             raise _Unaccounted
-        tree, parents, named = parsed
+        parents, named = parsed.parents, parsed.named
         module = entry[0]
         assert target.defn is not None
         for node in named.get(search, ()):  # the nodes naming `search`, in ast.walk's order
@@ -253,8 +277,8 @@ class Callers(Resolving):
                 if not _in_all(node, parents) and not _in_annotation(node, parents):
                     raise _Unaccounted  # `getattr(module, "name")`: not followed here
         if cls is not None and module == cls.module and cls.defn is not None:
-            for body in ast.walk(tree):
-                if isinstance(body, ast.ClassDef) and body.lineno == cls.defn.line:
+            for body in parsed.defined.get(cls.defn.line, ()):
+                if isinstance(body, ast.ClassDef):
                     for node in ast.walk(body):
                         yield from self._class_own_calls(node, parents, module, cls)
 

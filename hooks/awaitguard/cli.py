@@ -177,6 +177,10 @@ def _smoke_missing(exc: ImportError) -> str:
 
 
 def scan_main(argv: Sequence[str]) -> int:
+    # a scan builds many long-lived objects and frees few: collection passes are pure cost in a
+    # short-lived process (they made the parent unpickling worker results several seconds slower,
+    # and took a tenth of the imports below)
+    gc.disable()
     parser = _parser()
     try:
         opts = parser.parse_args(argv)
@@ -218,9 +222,6 @@ def scan_main(argv: Sequence[str]) -> int:
         elif full.suffix in (".py", ".pyi"):
             paths.append(rel.as_posix())
 
-    # a scan builds many long-lived objects and frees few: collection passes are pure cost in a
-    # short-lived process (they made the parent unpickling worker results several seconds slower)
-    gc.disable()
     from awaitguard.libraries import LibraryError
 
     try:

@@ -16,17 +16,14 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from awaitguard import newer
 from awaitguard.config import Config, Policy
 from awaitguard.findings import CodeFilter, Finding, Notice, dedupe
-from awaitguard.impact import compare, flipped_findings, removed_findings, rewritten
 from awaitguard.index import Index
 from awaitguard.judge import run_rules
 from awaitguard.layout import default_roots
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import ModuleFacts, Scope
 from awaitguard.parallel import Judge
-from awaitguard.policy import scan as policy_scan
 from awaitguard.prefilter import (
     async_names,
     async_pairs,
@@ -72,6 +69,8 @@ def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     library = make_library(config, library_cache) if config.libraries else None
     index = Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
     if config.policy is not None:
+        from awaitguard.policy import scan as policy_scan
+
         index.declared = policy_scan.declared(config.policy)
     return index
 
@@ -201,6 +200,8 @@ def scan_tree(
     finally:
         judge.close()
     if policy is not None:  # the project's own policies (awaitguard.policy)
+        from awaitguard.policy import scan as policy_scan
+
         resolver = Resolver(index)
         findings = policy_scan.with_twins(policy, resolver, findings)
         findings += policy_scan.tree_findings(policy, resolver, files, data)
@@ -212,6 +213,8 @@ def scan_change(
     scope: Scope, new_index: Index, old_index: Index | None, exclude: Sequence[str] = (), policy: Policy | None = None
 ) -> Result:
     """Findings on the changed lines, plus everything the changed definitions break elsewhere."""
+    from awaitguard.impact import compare, flipped_findings, removed_findings, rewritten
+
     resolver = Resolver(new_index)
     result = Result(note=scope.note)
     changes = [c for c in scope.changes if c.path.endswith((".py", ".pyi")) and not excluded(c.path, exclude)]
@@ -224,6 +227,8 @@ def scan_change(
             if status == "A" or finding.line in lines:
                 findings.append(finding)
     if policy is not None:
+        from awaitguard.policy import scan as policy_scan
+
         findings = policy_scan.with_twins(policy, resolver, findings)
         findings += policy_scan.change_findings(policy, resolver, changes, old_index, exclude)
     if old_index is not None:
@@ -271,7 +276,12 @@ def settle(index: Index, in_scope: Collection[str], why: str) -> list[Notice]:
         more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
         out.append(Notice.note(f"not scanned ({why}): {'; '.join(said)}{more}"))
     root = getattr(index.tree, "root", None)
-    line = newer.advice([n.message for n in index.notices if not n.is_note], root, "awaitguard-scan")
+    failures = [n.message for n in index.notices if not n.is_note]
+    if not failures:  # the advice reads parse failures only (``newer`` is imported for them alone)
+        return out
+    from awaitguard import newer
+
+    line = newer.advice(failures, root, "awaitguard-scan")
     if line is not None:
         out.append(Notice.note(line))
     return out

@@ -8,6 +8,7 @@ the modules the project does not hold.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from awaitguard.libraries import Library
 from awaitguard.model import ModuleFacts
 from awaitguard.parsing import Job, Pickled, collect_job, collect_jobs
 from awaitguard.refs import module_name
-from awaitguard.tree import FsTree, Tree
+from awaitguard.tree import FsTree, Tree, holds_word
 from awaitguard.workshare import Lent
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ def stubs_dir() -> Path | None:
 
 
 STUBS_DIR = stubs_dir()
+# a `*` import (led by the literal: a leading `\b` would be tried at every byte); also `reimport *`: then the
+# module is parsed, as before
+_STAR_IMPORT = re.compile(rb"import[\s\\]*\*")
 # the folder of ``stubs/`` holding the stubs of libraries the scan falls back on when they are not installed
 # (aiohttp, tornado...): a name no module can have, so mypy, given ``stubs/`` as a search path, never sees them
 FALLBACK_STUBS = "scan-only"
@@ -63,6 +67,7 @@ class Index:
         self.parsed = 0
         self._facts: dict[str, ModuleFacts] = {}
         self._failed: set[str] = set()
+        self._sources: dict[str, bytes | None] = {}  # library modules' source, for ``lacks`` (None: never skipped)
         self.modules: dict[str, tuple[str, bool]] = {}  # module -> (path, is_package)
         self.path_modules: dict[str, tuple[str, bool]] = {}
         self.namespaces: set[str] = set()  # every package prefix, with or without __init__.py
@@ -135,6 +140,23 @@ class Index:
             self._failed.add(module)
             return None
         return self._facts[module]
+
+    def lacks(self, module: str, name: str) -> bool:
+        """Whether ``module``, a library module not loaded yet, surely binds no ``name`` at module level: its
+        source holds neither the word nor a `*` import, so its facts could hold no definition, import or
+        assignment of it (read as bytes: parsing a typeshed module to learn this costs milliseconds)."""
+        if self.library is None or module in self._facts or module in self._failed or not name.isascii():
+            return False
+        if module not in self._sources:
+            located = None if self.has_module(module) else self.library.find(module)
+            data: bytes | None = None
+            try:
+                data = Path(located.file).read_bytes() if located is not None else None
+            except OSError:
+                pass
+            self._sources[module] = None if data is None or _STAR_IMPORT.search(data) else data
+        data = self._sources[module]
+        return data is not None and not holds_word(data, name.encode())
 
     def stub_facts(self) -> list[ModuleFacts]:
         """Facts of every shipped stub module (a handful of small files)."""

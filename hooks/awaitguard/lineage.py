@@ -19,7 +19,20 @@ from awaitguard.known import PLAIN_BASES
 from awaitguard.resolving import Resolving, class_scope
 from awaitguard.values import ABC_BASES, Value
 
-_SEVERAL_BASES = re.compile(rb"\bclass\s+\w+\s*\([^:]*,")  # a comma between a class statement's `(` and its `:`
+# a comma between a class statement's `(` and its `:`; led by the literal (a leading `\b` is tried at every
+# byte), the word boundary before it checked on each match (``_has_several_bases``)
+_SEVERAL_BASES = re.compile(rb"class\s+\w+\s*\([^:]*,")
+_IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _has_several_bases(data: bytes) -> bool:
+    match = _SEVERAL_BASES.search(data)
+    while match is not None:
+        start = match.start()
+        if not start or data[start - 1] not in _IDENT:
+            return True
+        match = _SEVERAL_BASES.search(data, start + 1)
+    return False
 
 
 def class_key(cls: Value) -> tuple[str, str]:
@@ -117,7 +130,7 @@ class Lineage(Resolving):
             tree = self.index.tree
             self._multi_bases = []
             for path, data in sorted(tree.read(tree.files()).items()):
-                if not _SEVERAL_BASES.search(data):
+                if not _has_several_bases(data):
                     continue
                 facts = self.index.facts_for_path(path)
                 for sub in facts.defs if facts is not None else ():

@@ -208,7 +208,9 @@ class Lookup(Resolving):
     def _module_attr(self, module: str, name: str) -> Value:
         if f"{module}.{name}" in MOCK_MODULES:  # `from unittest import mock`
             return self._module_value(f"{module}.{name}")
-        tables = self.tables(module)
+        # a library module whose source never holds the word (nor a `*` import) binds no such name: not parsed
+        skip = name not in KNOWN and self.index.lacks(module, name)
+        tables = None if skip else self.tables(module)
         if tables is not None:
             found = self._global(tables, name)
             if found.kind != "unknown":

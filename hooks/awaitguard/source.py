@@ -6,8 +6,6 @@ import ast
 import sys
 import warnings
 
-from awaitguard.newer import PARSE_FAILURE, needed, text
-
 
 class SourceError(Exception):
     """A file that cannot be scanned: one user-facing line."""
@@ -31,6 +29,9 @@ def parse(data: bytes, path: str) -> ast.Module:
             warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc. is not ours to show
             return ast.parse(data, filename=path)
     except SyntaxError as exc:
+        # ``newer`` (tokenize and a rewriter) only for a file that fails: a scan without one never imports it
+        from awaitguard.newer import PARSE_FAILURE, needed, text
+
         message = exc.msg or "invalid syntax"
         if "codec can't decode" in message or "unicode error" in message or "encoding" in message:
             raise SourceError(path, exc.lineno or 0, f"cannot decode the file: {message}") from None

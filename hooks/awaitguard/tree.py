@@ -86,6 +86,21 @@ def walk(root: Path, exclude: Iterable[str] = ()) -> list[str]:
     return found
 
 
+_IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def holds_word(data: bytes, word: bytes) -> bool:
+    """Whether ``word`` occurs in ``data`` with no ASCII word byte on either side: ``word_pattern``'s
+    search for one word, done with ``bytes.find`` (a pattern led by a look-behind is tried at every byte)."""
+    at = data.find(word)
+    while at != -1:
+        end = at + len(word)
+        if (at == 0 or data[at - 1] not in _IDENT) and (end == len(data) or data[end] not in _IDENT):
+            return True
+        at = data.find(word, at + 1)
+    return False
+
+
 def word_pattern(words: Collection[str]) -> re.Pattern[bytes]:
     alternatives = b"|".join(re.escape(w.encode()) for w in sorted(words))
     return re.compile(rb"(?<![\w])(?:" + alternatives + rb")(?![\w])")

@@ -8,7 +8,6 @@ without a timestamp cannot be told from a re-read, so ``untimed`` keeps the most
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -67,6 +66,8 @@ class Incident:
 
 
 def make_id(key: tuple[str, str, str, str]) -> str:
+    import hashlib  # only when incidents are recorded: every scan reads this module
+
     return "ag-" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:8]
 
 

@@ -10,19 +10,38 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from awaitguard.findings import Finding, Notice
-from awaitguard.report import github, sarif, text
-from awaitguard.report import json as json_format
+from awaitguard.report import text
 from awaitguard.report._common import fix, message
 from awaitguard.report.text import notice_line, notice_lines
 
 Reporter = Callable[[Sequence[Finding], Sequence[Notice]], str]
 
+
+# the machine formats are imported when chosen (with the `json` module they need): a run renders one
+def _json(findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
+    from awaitguard.report import json as json_format
+
+    return json_format.render(findings, notices)
+
+
+def _sarif(findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
+    from awaitguard.report import sarif
+
+    return sarif.render(findings, notices)
+
+
+def _github(findings: Sequence[Finding], notices: Sequence[Notice] = ()) -> str:
+    from awaitguard.report import github
+
+    return github.render(findings, notices)
+
+
 FORMATS: Mapping[str, Reporter] = MappingProxyType(
     {
         "text": text.render,
-        "json": json_format.render,
-        "sarif": sarif.render,
-        "github": github.render,
+        "json": _json,
+        "sarif": _sarif,
+        "github": _github,
     }
 )
 
