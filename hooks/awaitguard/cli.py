@@ -278,7 +278,7 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
             if not git.git_available()
             else ("not a git repository: scanning the given files whole")
         )
-        tree = FsTree(root, exclude=config.exclude)
+        tree = FsTree(root, exclude=config.exclude, keep=True)
         index = _kept(eng.make_index(config, tree, cache, opts.jobs))
         if not opts.paths:
             result = eng.scan_tree(index, None, config.exclude, config.policy)
@@ -291,13 +291,13 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
         return result
     try:
         if opts.all:  # every file of the project, or every file under the given paths
-            tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
+            tree = FsTree(root, files=git.list_files(root), exclude=config.exclude, keep=True)
             index = _kept(eng.make_index(config, tree, cache, opts.jobs))
             return eng.scan_tree(index, paths or None, config.exclude, config.policy)
         scope = git.default_scope(root, opts.base, os.environ)
         if not scope.changes and paths:
             # e.g. `pre-commit run --all-files`: nothing staged, so the given files are scanned whole
-            tree = FsTree(root, files=git.list_files(root), exclude=config.exclude)
+            tree = FsTree(root, files=git.list_files(root), exclude=config.exclude, keep=True)
             index = _kept(eng.make_index(config, tree, cache, opts.jobs))
             return eng.scan_tree(index, paths, config.exclude, config.policy)
         new_tree = git.GitTree(root, scope.target)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
-import re
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -90,8 +89,8 @@ _IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 
 def holds_word(data: bytes, word: bytes) -> bool:
-    """Whether ``word`` occurs in ``data`` with no ASCII word byte on either side: ``word_pattern``'s
-    search for one word, done with ``bytes.find`` (a pattern led by a look-behind is tried at every byte)."""
+    """Whether ``word`` occurs in ``data`` with no ASCII word byte (``\\w`` of a bytes pattern) on either
+    side, found with ``bytes.find`` (a regex led by a look-behind is tried at every byte)."""
     at = data.find(word)
     while at != -1:
         end = at + len(word)
@@ -101,11 +100,6 @@ def holds_word(data: bytes, word: bytes) -> bool:
     return False
 
 
-def word_pattern(words: Collection[str]) -> re.Pattern[bytes]:
-    alternatives = b"|".join(re.escape(w.encode()) for w in sorted(words))
-    return re.compile(rb"(?<![\w])(?:" + alternatives + rb")(?![\w])")
-
-
 def _no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
 
@@ -113,10 +107,15 @@ def _no_follow(path: str, flags: int) -> int:
 class FsTree:
     """Files on disk, as they are now."""
 
-    def __init__(self, root: Path, files: Sequence[str] | None = None, exclude: Iterable[str] = ()) -> None:
+    def __init__(
+        self, root: Path, files: Sequence[str] | None = None, exclude: Iterable[str] = (), keep: bool = False
+    ) -> None:
         self.root = root
         self._exclude = tuple(exclude)
         self._files = list(files) if files is not None else None
+        # ``keep``: the bytes read are kept and served again (a one-shot scan: the files do not change while it
+        # runs, and a full scan holds every file's bytes anyway; its searches read the whole tree again and again)
+        self._kept: dict[str, bytes] | None = {} if keep else None
 
     def files(self) -> Sequence[str]:
         if self._files is None:
@@ -128,10 +127,16 @@ class FsTree:
         may lie outside the repository (never read), or be a file of the project (scanned once, as itself)."""
         out: dict[str, bytes] = {}
         root = os.fspath(self.root)
+        kept = self._kept
         for path in paths:
+            if kept is not None and path in kept:
+                out[path] = kept[path]
+                continue
             try:  # os.path and an unbuffered file: a full scan reads every file, Path objects cost
                 with open(os.path.join(root, path), "rb", buffering=0, opener=_no_follow) as handle:
                     out[path] = handle.read()
+                if kept is not None:
+                    kept[path] = out[path]
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 continue
             except OSError as exc:
@@ -142,10 +147,5 @@ class FsTree:
     def grep(self, words: Collection[str]) -> set[str]:
         if not words:
             return set()
-        pattern = word_pattern(words)
-        plain = [word.encode() for word in words]  # a substring test (memchr) first: most files hold none
-        return {
-            path
-            for path, data in self.read(self.files()).items()
-            if any(word in data for word in plain) and pattern.search(data)
-        }
+        plain = [word.encode() for word in words]
+        return {path for path, data in self.read(self.files()).items() if any(holds_word(data, w) for w in plain)}
