@@ -125,7 +125,7 @@ def worded(document: dict[str, Any]) -> str:
     lines = []
     for f in document.get("findings", []):
         lines.append(f"{f['path']}:{f['line']}:{f['col']}: {f['code']} {f['message']}")
-        lines += [f"    {r['path']}:{r['line']}: note: {r['message']}" for r in f["related"]]
+        lines += [f"    {r['path']}:{r['line']}:{r['col']}: note: {r['message']}" for r in f["related"]]
         lines.append(f"    help: {f['fix']}")
     return "\n".join(lines) + "\n"
 
@@ -339,7 +339,7 @@ def test_unresolved_imports_are_a_note_in_every_format(tmp_path: Path) -> None:
         )
         assert (proc.returncode, proc.stderr) == (1, f"awaitguard mypy: note: {UNRESOLVED}\n"), fmt
         outputs[fmt] = proc.stdout
-    assert outputs["text"].splitlines()[0].startswith("mod.py:9:18: AG101 ")
+    assert outputs["text"].splitlines()[0].startswith("mod.py:9:12: AG101 ")  # at the `await`, as the scan
     assert UNRESOLVED not in outputs["text"] and "error" not in outputs["text"]
     document = json.loads(outputs["json"])
     assert [(f["path"], f["line"], f["code"]) for f in document["findings"]] == [("mod.py", 9, "AG101")]
@@ -567,8 +567,8 @@ def test_non_ascii_before_the_await(tmp_path: Path, parser: str) -> None:
     lines = NON_ASCII.splitlines()
     for line, finding in by_line.items():
         assert finding["code"] == "AG101"
-        anchor = "await" if line == 14 else "get_manager"  # mypy's own error / the plugin's, at the call
-        assert finding["col"] == lines[line - 1].index(anchor) + 1  # 1-based code points
+        # mypy's own error and the plugin's finding alike at the `await`, as the scan reports them
+        assert finding["col"] == lines[line - 1].index("await") + 1  # 1-based code points
     assert by_line[14]["args"]["expr"] == "typed()"
 
 
@@ -806,3 +806,81 @@ def test_suppressions_and_code_filters_are_the_scans(tmp_path: Path) -> None:
     )
     assert scan.returncode == 1, scan.stderr
     assert found(json.loads(scan.stdout)) == expected
+
+
+SAME_AS_SCAN = """\
+async def fetch():
+    return 1
+
+
+class Repo:
+    def load(self):
+        return []
+
+
+def plain():
+    return 1
+
+
+async def handler():
+    return await plain(), await Repo().load()
+
+
+def process(items):
+    async with fetch() as stack:
+        print(stack)
+    async for item in items:
+        print(item)
+    found = [row async for row in items]
+    return await fetch(), found, (await item for item in items)
+"""
+
+
+def _placed(document: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (f["line"], f["col"], f["code"], f["message"], f["fix"], tuple((r["line"], r["col"]) for r in f["related"]))
+        for f in document["findings"]
+    )
+
+
+def test_awaits_and_async_statements_are_reported_where_and_as_the_scan_does(tmp_path: Path) -> None:
+    """An awaited call's AG101 at its `await`, notes at the definition's column, and `async with`/`async for`/
+    async comprehensions/`await` in a plain `def` as AG106 findings with exit 1 (mypy reports the first
+    two with the code `syntax`, and goes on checking): the hook's findings are the scan's, word for word."""
+    (tmp_path / "mod.py").write_text(SAME_AS_SCAN, encoding="utf-8")
+    code, document, stderr = run(tmp_path, "mod.py")
+    assert (code, stderr) == (1, "")
+    scan = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "scan", "--no-cache", "--format", "json", "mod.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert scan.returncode == 1, scan.stderr
+    assert _placed(document) == _placed(json.loads(scan.stdout))
+    assert [(f[0], f[1], f[2]) for f in _placed(document)] == [
+        (15, 12, "AG101"),
+        (15, 27, "AG101"),
+        (19, 5, "AG106"),
+        (21, 5, "AG106"),
+        (23, 13, "AG106"),
+        (24, 12, "AG106"),
+    ]
+    assert _placed(document)[1][5] == ((6, 5),)  # the note at `def load`, in its class: column 5
+
+
+def test_a_blocking_error_is_one_line_after_the_findings_before_it(tmp_path: Path) -> None:
+    """mypy stops at a `yield` outside a function (a blocking error): the AG106 found before it are
+    printed, the blocking error is one stderr line saying that mypy stopped there, and the exit is 2."""
+    (tmp_path / "a.py").write_text(
+        "async def fetch():\n    return 1\n\n\ndef f():\n    async with fetch():\n        pass\n"
+    )
+    (tmp_path / "b.py").write_text("import a\n\nyield 1\n")
+    code, document, stderr = run(tmp_path, "a.py", "b.py")
+    assert found(document) == {("a.py", 6, "AG106")}
+    assert code == 2
+    assert stderr == (
+        'awaitguard mypy: error: mypy: b.py:3: "yield" outside function; '
+        "mypy stopped at this error and checked nothing after it\n"
+    )

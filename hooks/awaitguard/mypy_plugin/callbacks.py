@@ -106,7 +106,7 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     if site is None or callee is None:
         return default
     # the scanner's AG101 arguments: what is awaited and the fix come from the same ``Value``
-    notes = [(r.note, f"{r.path}:{r.line}") for r in definition_related(callee.function)]
+    notes = [(r.note, f"{r.path}:{r.line}:{r.col}") for r in definition_related(callee.function)]
     sibling = services.project.sibling(callee)
     if sibling is not None:
         notes.append((definition_note(sibling[0], "async def"), sibling[1]))
@@ -114,7 +114,7 @@ def await_plain_call(services: Services, fullname: str, ctx: FunctionContext | M
     if words is None:
         return default
     args = {"expr": site.shown, **words}
-    emit(services, ctx.api, AG101.code, call, args, notes)
+    emit(services, ctx.api, AG101.code, call, args, notes, col=site.col)  # at the `await`, as the scan
     return default
 
 

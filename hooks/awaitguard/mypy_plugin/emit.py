@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from mypy.nodes import Context
 from mypy.plugin import CheckerPluginInterface
 
-from awaitguard.mypy_plugin.carried import encode
+from awaitguard.mypy_plugin.carried import encode, split_where
 from awaitguard.mypy_plugin.errorcodes import BY_CODE
 from awaitguard.mypy_plugin.services import Services
 from awaitguard.rules import CODES
@@ -26,8 +26,11 @@ def emit(
     context: Context,
     args: Mapping[str, str],
     notes: Iterable[tuple[str, str]] = (),
+    col: int = 0,
 ) -> None:
-    """``notes``: ``(text, where)`` pairs, ``where`` a ``path:line`` or "" when the place is unknown."""
+    """``notes``: ``(text, where)`` pairs, ``where`` a ``path:line[:col]`` or "" when the place is unknown;
+    ``col``: the finding's 1-based column as the scan gives it, when it is not ``context``'s (the
+    ``await`` of an awaited call); the hook reports it there, a plain mypy run at ``context``."""
     if code not in services.config.enabled or code not in BY_CODE:
         return
     meta = CODES[code]
@@ -35,10 +38,11 @@ def emit(
     fix = meta.fix.format(**args)
     api.fail(meta.template.format(**args), context, code=error_code)
     if services.data:
-        api.msg.note(encode({**args, "fix": fix}, notes), context, code=error_code)
+        api.msg.note(encode({**args, "fix": fix}, notes, col), context, code=error_code)
         return
     for text, where in notes:
-        api.msg.note(defined_at(text, where), context, code=error_code)
+        split = split_where(where)
+        api.msg.note(defined_at(text, f"{split[0]}:{split[1]}" if split else ""), context, code=error_code)
     api.msg.note("help: " + fix, context, code=error_code)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from awaitguard.config import ConfigError
 from awaitguard.findings import Notice, dedupe
-from awaitguard.mypy_plugin import SUPPORTED, supported
+from awaitguard.mypy_plugin import SUPPORTED, placed, supported
 from awaitguard.mypy_plugin import config as plugin_config
 from awaitguard.mypy_plugin.services import mypy_stubs_path
 from awaitguard.mypy_plugin.translate import IMPORT_CODES, translate
@@ -52,6 +52,7 @@ def _mypy_args(extra: Sequence[str], settings: plugin_config.PluginConfig | None
     return [*args, *extra]
 
 
+STOPPED = "mypy stopped at this error and checked nothing after it"
 SERIAL_NOTICE = (
     "mypy's `-n` workers load plugins only from a config file and none was found, so this run was "
     "serial (add a `[mypy]` section to mypy.ini or `[tool.mypy]` to pyproject.toml to check in parallel)"
@@ -107,25 +108,45 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         result = build.build(sources, options, None, flush, fscache, quiet, quiet, extra_plugins)
         result.manager.metastore.close()
     except CompileError as exc:
-        lines.extend(exc.messages)
+        # mypy stopped at a blocking error: what it reported before it stands, the rest was not checked
+        lines.extend(line for line in exc.messages if line not in lines)
         if not any(line.startswith("{") for line in lines):
             return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error"), options.native_parser
-        stopped = _stopped_by(lines)
-        if stopped is not None:
-            return [], stopped, options.native_parser
+        records = _records(lines)
+        blocker = _blocker(records)
+        if blocker is None or blocker.get("code") != "syntax":
+            stopped = _stopped_by([blocker] if blocker is not None else records)
+            if stopped is not None:
+                return [r for r in records if r is not blocker], stopped, options.native_parser
+        else:
+            line = f"mypy: {blocker['file']}:{blocker['line']}: {blocker['message']}; {STOPPED}"
+            remedy = _newer_python(str(blocker["file"]), str(blocker["message"]), options.python_version)
+            rest = [r for r in records if r is not blocker]
+            return rest, f"{line}; {remedy}" if remedy else line, options.native_parser
+    return _records(lines), None, options.native_parser
+
+
+def _records(lines: Sequence[str]) -> list[dict[str, Any]]:
     records = []
     for line in lines:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             continue
-    blocking = [r for r in records if r.get("code") == "syntax"]
-    if blocking:
-        first = blocking[0]
-        line = f"mypy: {first['file']}:{first['line']}: {first['message']}"
-        remedy = _newer_python(str(first["file"]), str(first["message"]), options.python_version)
-        return [], f"{line}; {remedy}" if remedy else line, options.native_parser
-    return records, None, options.native_parser
+    return records
+
+
+def _blocker(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The error mypy stopped at. It stops right after the file holding it, so the blocker is among the
+    last file's last errors: the first of its final run of errors that mypy does not report in passing
+    (a parse error gives one per broken line; ``async with`` outside a coroutine has the code ``syntax``
+    too, and is not one)."""
+    errors = [r for r in records if r.get("severity") == "error" and not placed.non_blocking(r)]
+    if not errors:
+        return None
+    last = errors[-1]
+    run = [r for r in errors if r.get("file") == last.get("file") and r.get("code") == last.get("code")]
+    return run[0] if last.get("code") == "syntax" else last
 
 
 def _newer_python(path: str, message: str, target: tuple[int, int]) -> str | None:
@@ -138,17 +159,13 @@ def _newer_python(path: str, message: str, target: tuple[int, int]) -> str | Non
     return mypy_advice(path, message, target, find_root(Path.cwd()))
 
 
-def _stopped_by(lines: Sequence[str]) -> str | None:
+def _stopped_by(records: Sequence[dict[str, Any]]) -> str | None:
     """Why mypy stopped before checking, from its records (a syntax error aside: the caller reports it).
 
     Typically a plugin of the user's own configuration that does not import (``plugins =
     "pydantic.mypy"`` without pydantic in the hook's environment): then the line says what to add.
     """
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for record in records:
         if record.get("severity") != "error" or record.get("code") == "syntax":
             continue
         message = str(record.get("message", ""))
@@ -165,6 +182,8 @@ def _stopped_by(lines: Sequence[str]) -> str | None:
                 "files named on the command line: limit the hook with `files: ^yourpackage/` or `exclude:` "
                 "in .pre-commit-config.yaml"
             )
+        elif record.get("file") and not record["file"].endswith((".ini", ".toml", ".cfg")):
+            text += "; " + STOPPED  # a blocking error in the code (`yield` outside a function)
         return text
     return None
 
@@ -196,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.code in (0, None):
             return 2
         return _error(f"mypy stopped (exit {exc.code})")
-    if error is not None:
+    if error is not None and not records:
         return _error(error)
     findings, unresolved = translate(records, _read_line, native)
     comments = FileSuppressions()
@@ -211,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         notices.extend(Notice.note(message) for message in _unresolved_notes(records))
     sys.stdout.write(render(ns.format, findings, notices))
     sys.stderr.write(notice_lines(notices, PROG))  # in every format, as `awaitguard scan` does
+    if error is not None:  # mypy stopped at a blocking error: what it found before stands, the run fails
+        return _error(error)
     return 1 if findings else 0
 
 

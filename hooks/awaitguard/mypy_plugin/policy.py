@@ -77,7 +77,7 @@ def report(findings: PolicyFindings, ctx: FunctionContext | MethodContext) -> Ty
     call = ctx.context
     if isinstance(call, CallExpr):
         for finding in findings.at(ctx.api.path, call.line, call.column + 1):
-            notes = [(r.note, f"{r.path}:{r.line}") for r in finding.related]
+            notes = [(r.note, f"{r.path}:{r.line}:{r.col}") for r in finding.related]
             emit(findings.services, ctx.api, finding.code, call, finding.kwargs, notes)
     return ctx.default_return_type
 

@@ -155,8 +155,9 @@ class Services:
         return self.project.plain(module.path, fullname[len(module.fullname) + 1 :])
 
     def where(self, fullname: str, line: int, is_async: bool | None = None) -> str:
-        """``path:line`` of the definition ``fullname`` (its own module's, not a re-exporter's), or ''
-        when that line is not in the file, or the ``def`` there is not ``async`` as ``is_async`` says."""
+        """``path:line:col`` of the definition ``fullname`` (its own module's, not a re-exporter's; ``col``
+        as the scan gives it, ``path:line`` where the source has no such definition), or '' when that
+        line is not in the file, or the ``def`` there is not ``async`` as ``is_async`` says."""
         module = self.module_of(fullname)
         if module is None or not module.path:
             return ""
@@ -169,12 +170,13 @@ class Services:
                 return ""
         if line > self._line_count(module.path):
             return ""
-        facts = self.project.facts(module.path) if is_async is not None else None
-        if facts is not None:
-            defs = [d for d in facts.defs if d.qualname == qualname and d.kind == "function"]
-            if defs and not any(d.line == line and d.is_async == is_async for d in defs):
-                return ""
-        return f"{_display(module.path)}:{line}"
+        facts = self.project.facts(module.path)
+        defs = [d for d in facts.defs if d.qualname == qualname] if facts is not None else []
+        functions = [d for d in defs if d.kind == "function"]
+        if is_async is not None and functions and not any(d.line == line and d.is_async == is_async for d in functions):
+            return ""
+        cols = [d.col for d in defs if d.line == line]
+        return f"{_display(module.path)}:{line}" + (f":{cols[0]}" if cols else "")
 
     def _def_node(self, path: str, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The ``def``/``async def`` ``qualname`` (``Class.method``) in the source file ``path``."""

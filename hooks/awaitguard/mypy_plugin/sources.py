@@ -83,11 +83,11 @@ class Project:
         text = self._line(facts.path, line)
         named: list[Site] = []
         for site in facts.sites:
-            if site.kind == "await" and site.line == line:
+            if site.kind == "await" and site.line == line and _awaits_call_of(site.ref, name):
                 start = len(text.decode("utf-8", "replace")[: site.col - 1].encode())  # code points -> bytes
                 if _AWAIT_PREFIX.fullmatch(text[start:column]):
                     return site
-                if name and len(site.ref) >= 2 and is_call(site.ref[-1]) and site.ref[-2].split(":")[-1] == name:
+                if name and _step_name(site.ref[-2]) == name:
                     named.append(site)
         return named[0] if len(named) == 1 and not text.isascii() else None
 
@@ -118,14 +118,14 @@ class Project:
         return self.resolver.lookup(module, qualname)
 
     def sibling(self, callee: PlainCallee) -> tuple[str, str] | None:
-        """The async sibling's name and ``path:line`` (``get_manager`` -> ``get_manager_async``)."""
+        """The async sibling's name and ``path:line:col`` (``get_manager`` -> ``get_manager_async``)."""
         name = self.resolver.async_sibling(callee.function)
         defn = callee.function.defn
         if name is None or defn is None:
             return None
         owner = defn.qualname.rpartition(".")[0]
-        found = self.lookup(callee.function.module, f"{owner}.{name}" if owner else name)
-        return name, found.defined_at
+        found = self.lookup(callee.function.module, f"{owner}.{name}" if owner else name).definition()
+        return name, f"{found.path}:{found.line}:{found.col}" if found is not None else ""
 
     # -- dependencies and cache keys -----------------------------------------------------------
     def dependencies(self, path: str) -> list[tuple[str, int]]:
@@ -149,6 +149,25 @@ class Project:
             plain = sorted(d.qualname for d in _functions(facts) if self.plain(path, d.qualname)) if facts else []
             self._digests[rel] = hashlib.sha256(repr(plain).encode()).hexdigest()[:16]
         return self._digests[rel]
+
+
+def _step_name(step: str) -> str:
+    """The name a ``Ref`` step ends in: ``get_manager`` for "n:get_manager", "d:svc.get_manager" or
+    ".get_manager" ('' for a call, subscript or other step)."""
+    if step.startswith(("n:", "d:")):
+        return step[2:].rpartition(".")[2]
+    return step[1:] if step.startswith(".") and step[1:].isidentifier() else ""
+
+
+def _awaits_call_of(ref: Ref, name: str) -> bool:
+    """Is ``ref`` (an ``await``'s operand) the call mypy hooked, the call to ``name`` starting where the
+    operand starts? Every call in a chain starts there: in ``await timed(fn)(1)`` the awaited value is
+    what ``timed(fn)`` returns, called, and in ``await a.b().c()`` it is ``c``'s result, not ``b``'s.
+    So the operand must be a call of a name or attribute, and when it calls a call's result somewhere
+    (a chain), its last name must be ``name`` (an alias, ``gm = get_manager``, is a name without one)."""
+    if len(ref) < 2 or not is_call(ref[-1]) or not _step_name(ref[-2]):
+        return False
+    return not any(is_call(step) for step in ref[:-1]) or _step_name(ref[-2]) == name
 
 
 def _functions(facts: ModuleFacts) -> Iterator[DefFact]:

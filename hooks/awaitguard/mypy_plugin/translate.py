@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from awaitguard.findings import Finding, Related
+from awaitguard.mypy_plugin import placed
 from awaitguard.mypy_plugin.carried import decode
 from awaitguard.mypy_plugin.errorcodes import CODE_BY_SLUG
 from awaitguard.mypy_plugin.stored import collapse, enclosing_class, innermost_scope
@@ -21,7 +22,7 @@ from awaitguard.rules.awaits.typed import (
     protocol_words,
 )
 from awaitguard.rules.dropped import AG102, typed_args
-from awaitguard.rules.placement import AG106, typed_await_args
+from awaitguard.rules.placement import AG106
 
 IMPORT_CODES = frozenset({"import", "import-not-found", "import-untyped"})
 _ASYNC_TYPES = (
@@ -166,7 +167,9 @@ def _own(code: str, record: Mapping[str, Any], read_line: LineReader) -> Verdict
     if carried is None:
         return None
     related = [
-        Related(path, line, 1, note) for path, line, note in carried.related if _checked(path, line, note, read_line)
+        Related(path, line, col, note)
+        for path, line, note, col in carried.related
+        if _checked(path, line, note, read_line)
     ]
     return code, dict(carried.args), related
 
@@ -238,9 +241,6 @@ def classify(
     attr = _NO_ATTR.match(message) if slug in ("attr-defined", "union-attr") else None
     if attr:
         return _protocol(attr["type"], attr["attr"], expr, bool(attr["twin"]) or site in twins)
-    if slug in ("await-not-async", "top-level-await") and AG106.code in CODES:
-        operand = expr.removeprefix("await ").strip()
-        return AG106.code, typed_await_args(operand=operand, module_level=slug == "top-level-await"), []
     return None
 
 
@@ -358,6 +358,14 @@ def code_points(record: Mapping[str, Any], read_line: LineReader, native: bool) 
     return fixed
 
 
+def _carried_col(record: Mapping[str, Any]) -> int:
+    """The column a plugin finding carries (the ``await`` of an awaited call, as the scan reports it), or 0."""
+    if record.get("code") not in CODE_BY_SLUG:
+        return 0
+    carried = decode(record.get("hint") or "")
+    return carried.col if carried is not None else 0
+
+
 def translate(
     records: Iterable[Mapping[str, Any]], read_line: LineReader, native: bool = True
 ) -> tuple[list[Finding], int]:
@@ -376,13 +384,30 @@ def translate(
         if record.get("code") in IMPORT_CODES:
             unresolved += 1
             continue
+        if placed.reports(record):  # AG106: the scan's finding for the same construct, or none
+            placement = placed.finding(record, read_line)
+            findings += [placement] if placement is not None and AG106.code in CODES else []
+            continue
         verdict = classify(record, read_line, twins)
         if verdict is None:
             continue
         code, args, related = verdict
-        col = max(record.get("column", 0), 0) + 1
+        col = _carried_col(record) or max(record.get("column", 0), 0) + 1
         findings.append(Finding.make(record["file"], record["line"], col, code, args, related))
-    return collapse(findings), unresolved
+    return collapse(_unjudged(findings)), unresolved
+
+
+def _unjudged(findings: list[Finding]) -> list[Finding]:
+    """Without what mypy says of an ``await`` or an ``async with``/``async for`` that is a SyntaxError
+    where it stands (AG106): as the scan, the hook does not judge what such a construct awaits or enters."""
+    lines = {(f.path, f.line) for f in findings if f.code == AG106.code}
+    awaits = {(f.path, f.line, f.col) for f in findings if f.code == AG106.code}
+    return [
+        f
+        for f in findings
+        if not (f.code in (AG103.code, AG104.code) and (f.path, f.line) in lines)
+        and not (f.code == AG101.code and (f.path, f.line, f.col) in awaits)
+    ]
 
 
 __all__ = ["IMPORT_CODES", "classify", "code_points", "has_none", "members", "translate"]

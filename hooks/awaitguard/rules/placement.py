@@ -72,8 +72,8 @@ same: silence it with `# awaitguard: ignore[AG106]` on the line, or `exclude` th
 configuration. An async comprehension nested in a generator expression, or in an `async def`'s
 comprehension that is not async itself, is left alone: CPython 3.10 rejects it, 3.11 and later
 accept it. Decorators are searched only in files that mention `patch` or `setattr`.
-The mypy hook reports `await` alone (mypy's `await-not-async` and `top-level-await`); the other
-forms are the scan's.
+The mypy hook reports what mypy reports: every form, `async with` and `async for` only in
+functions mypy checks (it turns on `check_untyped_defs`), each where and as the scan words it.
 """,
 )
 
@@ -178,15 +178,3 @@ def placement_args(site: Site) -> dict[str, str]:
     else:
         where, fix = "module-level code", "move it into an `async def`"
     return {"expr": expr, "what": what, "where": where, "error": error, "fix": fix}
-
-
-def typed_await_args(*, operand: str, module_level: bool) -> dict[str, str]:
-    """AG106's named arguments for ``await operand`` that mypy found at module level or in a plain ``def``
-    (``mypy_plugin.translate``)."""
-    return {
-        "expr": operand,
-        "what": f"`await {operand}`",
-        "where": "module-level code" if module_level else "a plain `def`",
-        "error": "'await' outside function" if module_level else _ERROR_AWAIT,
-        "fix": "make the enclosing function `async def`, or call without `await`",
-    }
