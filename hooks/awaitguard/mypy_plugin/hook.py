@@ -88,7 +88,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         from awaitguard.mypy_plugin.main import AwaitguardDataPlugin
 
         extra_plugins.append(AwaitguardDataPlugin(options))
-        if options.num_workers:
+        if getattr(options, "num_workers", 0):  # mypy 1.19 has no workers (nor a native parser)
             # workers rebuild plugins from ``options.config_file`` alone: they would check without ours
             options.num_workers = 0
             if notices is not None:
@@ -97,8 +97,9 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
     if stubs is not None and stubs not in options.mypy_path:
         options.mypy_path.append(stubs)  # after the user's own entries
     options.output = "json"
-    if options.num_workers:
+    if getattr(options, "num_workers", 0):
         options.native_parser = True  # as mypy.main does for parallel checking
+    native = bool(getattr(options, "native_parser", False))
     lines: list[str] = []
 
     def flush(_filename: str | None, new: list[str], _serious: bool) -> None:
@@ -106,24 +107,39 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
 
     try:
         result = build.build(sources, options, None, flush, fscache, quiet, quiet, extra_plugins)
-        result.manager.metastore.close()
+        close = getattr(result.manager.metastore, "close", None)  # mypy 1.19's store has none
+        if close is not None:
+            close()
     except CompileError as exc:
         # mypy stopped at a blocking error: what it reported before it stands, the rest was not checked
         lines.extend(line for line in exc.messages if line not in lines)
-        if not any(line.startswith("{") for line in lines):
-            return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error"), options.native_parser
         records = _records(lines)
+        if not records:
+            return [], "mypy: " + (exc.messages[-1] if exc.messages else "compile error"), native
         blocker = _blocker(records)
         if blocker is None or blocker.get("code") != "syntax":
             stopped = _stopped_by([blocker] if blocker is not None else records)
             if stopped is not None:
-                return [r for r in records if r is not blocker], stopped, options.native_parser
+                return [r for r in records if r is not blocker], stopped, native
         else:
             line = f"mypy: {blocker['file']}:{blocker['line']}: {blocker['message']}; {STOPPED}"
             remedy = _newer_python(str(blocker["file"]), str(blocker["message"]), options.python_version)
             rest = [r for r in records if r is not blocker]
-            return rest, f"{line}; {remedy}" if remedy else line, options.native_parser
-    return _records(lines), None, options.native_parser
+            return rest, f"{line}; {remedy}" if remedy else line, native
+    records = _records(lines)
+    # syntax mypy reports without stopping (newer than the Python it checks for): the file does not
+    # parse there, an error, not findings (`async with` outside a coroutine shares the code: AG106)
+    unparsed = [r for r in records if r.get("code") == "syntax" and not placed.non_blocking(r)]
+    if unparsed:
+        first = unparsed[0]
+        line = f"mypy: {first['file']}:{first['line']}: {first['message']}"
+        remedy = _newer_python(str(first["file"]), str(first["message"]), options.python_version)
+        return [], f"{line}; {remedy}" if remedy else line, native
+    return records, None, native
+
+
+# mypy 1.19 writes a blocking error as text, even under ``-O json``: ``b.py:3: error: message  [code]``
+_TEXT_ERROR = re.compile(r"(?P<file>.+?):(?P<line>\d+)(?::\d+)?: error: (?P<message>.*?)(?:  \[(?P<code>[\w-]+)\])?")
 
 
 def _records(lines: Sequence[str]) -> list[dict[str, Any]]:
@@ -132,7 +148,10 @@ def _records(lines: Sequence[str]) -> list[dict[str, Any]]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
-            continue
+            text = _TEXT_ERROR.fullmatch(line)
+            if text is not None and line is lines[-1]:  # the error mypy stopped at
+                found = text.groupdict()
+                records.append({**found, "line": int(found["line"]), "severity": "error"})
     return records
 
 
