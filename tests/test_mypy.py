@@ -62,6 +62,20 @@ def run(cwd: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     return proc.returncode, document, proc.stderr
 
 
+def scan_json(cwd: Path, *args: str) -> dict[str, Any]:
+    """`awaitguard scan --no-cache --format json` with ``args`` in ``cwd``: its document (findings expected)."""
+    scan = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "scan", "--no-cache", "--format", "json", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert scan.returncode == 1, scan.stderr
+    result: dict[str, Any] = json.loads(scan.stdout)
+    return result
+
+
 def found(document: dict[str, Any]) -> set[Key]:
     return {(f["path"], f["line"], f["code"]) for f in document.get("findings", [])}
 
@@ -797,15 +811,7 @@ def test_suppressions_and_code_filters_are_the_scans(tmp_path: Path) -> None:
     assert (code, stderr) == (1, "")
     expected = {("app.py", 11, "AG101"), ("app.py", 13, "AG101")}
     assert found(document) == expected
-    scan = subprocess.run(
-        [sys.executable, "-m", "awaitguard", "scan", "--all", "--no-cache", "--format", "json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert scan.returncode == 1, scan.stderr
-    assert found(json.loads(scan.stdout)) == expected
+    assert found(scan_json(tmp_path, "--all")) == expected
 
 
 SAME_AS_SCAN = """\
@@ -850,15 +856,7 @@ def test_awaits_and_async_statements_are_reported_where_and_as_the_scan_does(tmp
     (tmp_path / "mod.py").write_text(SAME_AS_SCAN, encoding="utf-8")
     code, document, stderr = run(tmp_path, "mod.py")
     assert (code, stderr) == (1, "")
-    scan = subprocess.run(
-        [sys.executable, "-m", "awaitguard", "scan", "--no-cache", "--format", "json", "mod.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert scan.returncode == 1, scan.stderr
-    assert _placed(document) == _placed(json.loads(scan.stdout))
+    assert _placed(document) == _placed(scan_json(tmp_path, "mod.py"))
     assert [(f[0], f[1], f[2]) for f in _placed(document)] == [
         (15, 12, "AG101"),
         (15, 27, "AG101"),

@@ -264,9 +264,10 @@ def _result_loop(coroutine: Value) -> Literal["async", "sync", ""]:
     if kind in ("gen", "sync-iter") or (kind in ("builtin", "many") and result.name in ITERABLE_BUILTINS):
         return "sync"
     if kind == "instance" and not result.self_ref and result.resolver is not None:
-        if result.resolver.class_has(result, "__aiter__") is True:
+        has_aiter = result.resolver.class_has(result, "__aiter__")
+        if has_aiter is True:
             return "async"
-        if result.resolver.class_has(result, "__aiter__") is False and result.resolver.class_has(result, "__iter__"):
+        if has_aiter is False and result.resolver.class_has(result, "__iter__"):
             return "sync"
     return ""
 
