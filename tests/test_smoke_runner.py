@@ -312,6 +312,21 @@ def test_python_files_from_pytest_ini_selects_the_staged_test(
     assert out == f"{hook.PROG}: no test touched by the 1 given Python file; nothing to run ({naming})\n"
 
 
+def test_two_test_folders_take_python_files_from_their_common_folder(
+    unnamed_tests: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `tests = ["pkg/tests", "more"]`, pytest reads the configuration above both, not inside the first."""
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    (unnamed_tests / "pyproject.toml").write_text('[tool.awaitguard.smoke]\ntests = ["pkg/tests", "more"]\n')
+    (unnamed_tests / "pkg" / "tests" / "pytest.ini").write_text("[pytest]\npython_files = check_*.py\n")
+    (unnamed_tests / "more").mkdir()
+    (unnamed_tests / "tox.ini").write_text("[pytest]\npython_files = smoke.py\n")
+    assert hook.main(["-p", "no:cacheprovider", "pkg/__init__.py"]) == 0
+    out, _ = capfd.readouterr()
+    naming = NAMING.format(where="pkg/tests/, more/", names="smoke.py, from python_files in tox.ini")
+    assert out == f"{hook.PROG}: no test touched by the 1 given Python file; nothing to run ({naming})\n"
+
+
 def test_a_changed_helper_module_under_tests_selects_its_importers_not_itself(
     unnamed_tests: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

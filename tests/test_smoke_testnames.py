@@ -71,3 +71,50 @@ def test_describe_names_the_patterns_and_their_file(tmp_path: Path) -> None:
 def test_a_file_pytest_cannot_parse_leaves_the_default(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options\npython_files = 'x.py'\n")
     assert testnames.find(tmp_path) == testnames.PytestFiles()
+
+
+def test_nothing_above_the_repository_is_read(tmp_path: Path) -> None:
+    """A configuration above the repository's root (pytest would read it) is outside what the hook may read."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\npython_files = check_*.py\n")
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    assert testnames.find(repo / "tests", repo) == testnames.PytestFiles()
+    assert testnames.find(repo / "tests").patterns == ("check_*.py",)  # unbounded, it is what pytest would see
+    (repo / "tox.ini").write_text("[pytest]\npython_files = smoke.py\n")
+    assert testnames.find(repo / "tests", repo).patterns == ("smoke.py",)  # the root itself is read
+
+
+FOLDERS_FILES = ("a/check_x.py", "a/smoke_a.py", "b/smoke_b.py", "b/check_y.py")
+
+
+def test_several_test_paths_take_the_configuration_of_their_common_folder(tmp_path: Path) -> None:
+    """pytest given two test folders reads the configuration above both, not the one inside the first."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "pytest.ini").write_text("[pytest]\npython_files = check_*.py\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "tox.ini").write_text("[pytest]\npython_files = smoke_*.py\n")
+    for rel in FOLDERS_FILES:
+        (tmp_path / rel).write_text("def test_one() -> None:\n    pass\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:awaitguard",
+            "a",
+            "b",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    pytests = {line.split("::", 1)[0] for line in proc.stdout.splitlines() if "::" in line}
+    assert pytests == {"a/smoke_a.py", "b/smoke_b.py"}, proc.stdout + proc.stderr
+    names = testnames.find(tmp_path, tmp_path)
+    assert {rel for rel in FOLDERS_FILES if names.matches(tmp_path / rel)} == pytests

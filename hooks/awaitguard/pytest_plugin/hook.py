@@ -218,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = dict(os.environ)
     tree = FsTree(root)
     src = list(loaded.src) or list(default_roots(tree.files(), tree.read))
-    names = testnames.find(roots[0])
+    common = Path(os.path.commonpath(roots))
+    names = testnames.find(common if common.is_dir() else common.parent, root)
     given, pytest_args = split_files(pytest_args)
     if not env.get("PRE_COMMIT"):  # typed by hand: a file under the test paths is a test path, as for pytest
         named, given = named_tests(given, root, roots)

@@ -4,12 +4,13 @@ From a folder, pytest collects the ``.py`` files whose name matches ``python_fil
 ``test_*.py`` and ``*_test.py``; a pattern holding a ``/`` is matched against the whole path). The hook
 selects test files among the changed ones the same way, so a project that names its tests otherwise
 (``python_files = check_*.py``) has them selected. The value comes from the file pytest takes its
-configuration from, found as pytest finds it for the first test path: in that folder, then each folder
-above it, the first of ``pytest.toml``, ``.pytest.toml``, ``pytest.ini``, ``.pytest.ini`` (each taken even
-without a pytest table), ``pyproject.toml`` (``[tool.pytest]`` or ``[tool.pytest.ini_options]``),
-``tox.ini`` (``[pytest]``) and ``setup.cfg`` (``[tool:pytest]``). A ``-c`` or ``-o python_files=...``
-passed to pytest is not followed, and a file pytest cannot parse leaves pytest's default (pytest itself
-then says what is wrong with it).
+configuration from, found as pytest finds it for the test paths: in their common folder, then each folder
+above it up to the repository's root (nothing outside the repository is read), the first of
+``pytest.toml``, ``.pytest.toml``, ``pytest.ini``, ``.pytest.ini`` (each taken even without a pytest
+table), ``pyproject.toml`` (``[tool.pytest]`` or ``[tool.pytest.ini_options]``), ``tox.ini``
+(``[pytest]``) and ``setup.cfg`` (``[tool:pytest]``). A ``-c`` or ``-o python_files=...`` passed to pytest
+is not followed, and a file pytest cannot parse leaves pytest's default (pytest itself then says what is
+wrong with it).
 """
 
 from __future__ import annotations
@@ -106,9 +107,12 @@ _LOADERS: dict[str, Callable[[str], Mapping[str, Any] | None]] = {
 }
 
 
-def find(start: Path) -> PytestFiles:
-    """The ``python_files`` pytest uses when it is given ``start`` (an absolute folder or file)."""
-    for folder in (start, *start.parents):
+def find(start: Path, top: Path | None = None) -> PytestFiles:
+    """The ``python_files`` pytest uses when it is given ``start`` (an absolute folder), looked for up to ``top``."""
+    folders = (start, *start.parents)
+    if top is not None and (start == top or top in start.parents):
+        folders = folders[: folders.index(top) + 1]
+    for folder in folders:
         for name, load in _LOADERS.items():
             path = folder / name
             if not path.is_file():
