@@ -1093,7 +1093,7 @@ def test_mypy_without_mypy_says_what_to_install(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("awaitguard: error: `awaitguard mypy` needs mypy (")
-    assert 'install `awaitguard[mypy]`, or under pre-commit list "mypy>=1.19,<2.5" first' in proc.stderr
+    assert 'install `awaitguard[mypy]`, or under pre-commit list "mypy>=2.0,<2.5" first' in proc.stderr
 
 
 def test_files_that_cannot_be_parsed_are_listed_in_path_order(capsys: pytest.CaptureFixture[str], app: Path) -> None:

@@ -6,6 +6,7 @@ import ast
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -396,10 +397,18 @@ def _dmypy(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+DMYPY_TEXT = re.compile(r"(?P<file>[^:]+):(?P<line>\d+): error: .*  \[(?P<code>[\w-]+)\]")
+
+
 def _daemon_findings(cwd: Path) -> set[tuple[str, int, str]]:
     proc = _dmypy(cwd, "run", "--", "-O", "json", "--show-traceback", "pkg")
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
-    records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    # mypy 2.0's dmypy writes text whatever `-O` says: `pkg/app.py:5: error: ...  [code]`
+    records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")] + [
+        {"file": m["file"], "line": int(m["line"]), "code": m["code"]}
+        for m in map(DMYPY_TEXT.fullmatch, proc.stdout.splitlines())
+        if m is not None
+    ]
     assert proc.returncode == (1 if records else 0), proc.stdout + proc.stderr
     return {(r["file"], r["line"], r["code"]) for r in records}
 
@@ -532,7 +541,7 @@ def _plain_mypy(cwd: Path, *args: str) -> set[tuple[str, int, str]]:
         text=True,
         check=False,
     )
-    assert proc.stderr == ""
+    assert proc.stderr == "", proc.stderr
     records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 1, proc.stdout
     return {(r["file"], r["line"], r["code"]) for r in records}

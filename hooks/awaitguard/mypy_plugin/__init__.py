@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mypy.plugin import Plugin
 
-MYPY_MIN = (1, 19)
+MYPY_MIN = (2, 0)
 MYPY_MAX = (2, 5)  # exclusive
-SUPPORTED = ">=1.19,<2.5"
+SUPPORTED = ">=2.0,<2.5"
 
 
 def version_tuple(version: str) -> tuple[int, int]:

@@ -88,7 +88,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         from awaitguard.mypy_plugin.main import AwaitguardDataPlugin
 
         extra_plugins.append(AwaitguardDataPlugin(options))
-        if getattr(options, "num_workers", 0):  # mypy 1.19 has no workers (nor a native parser)
+        if options.num_workers:
             # workers rebuild plugins from ``options.config_file`` alone: they would check without ours
             options.num_workers = 0
             if notices is not None:
@@ -97,9 +97,9 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
     if stubs is not None and stubs not in options.mypy_path:
         options.mypy_path.append(stubs)  # after the user's own entries
     options.output = "json"
-    if getattr(options, "num_workers", 0):
+    if options.num_workers:
         options.native_parser = True  # as mypy.main does for parallel checking
-    native = bool(getattr(options, "native_parser", False))
+    native = bool(options.native_parser)
     lines: list[str] = []
 
     def flush(_filename: str | None, new: list[str], _serious: bool) -> None:
@@ -107,9 +107,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
 
     try:
         result = build.build(sources, options, None, flush, fscache, quiet, quiet, extra_plugins)
-        close = getattr(result.manager.metastore, "close", None)  # mypy 1.19's store has none
-        if close is not None:
-            close()
+        result.manager.metastore.close()
     except CompileError as exc:
         # mypy stopped at a blocking error: what it reported before it stands, the rest was not checked
         lines.extend(line for line in exc.messages if line not in lines)
@@ -138,21 +136,25 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
     return records, None, native
 
 
-# mypy 1.19 writes a blocking error as text, even under ``-O json``: ``b.py:3: error: message  [code]``
-_TEXT_ERROR = re.compile(r"(?P<file>.+?):(?P<line>\d+)(?::\d+)?: error: (?P<message>.*?)(?:  \[(?P<code>[\w-]+)\])?")
+# mypy writes some blocking errors as text, even under ``-O json``: ``b.py:3: error: message  [code]``,
+# or without a line (``b.py: error: Duplicate module named ...``, then notes)
+_TEXT_ERROR = re.compile(
+    r"(?P<file>.+?)(?::(?P<line>\d+))?(?::\d+)?: error: (?P<message>.*?)(?:  \[(?P<code>[\w-]+)\])?"
+)
 
 
 def _records(lines: Sequence[str]) -> list[dict[str, Any]]:
     records = []
+    stopped: dict[str, Any] | None = None
     for line in lines:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             text = _TEXT_ERROR.fullmatch(line)
-            if text is not None and line is lines[-1]:  # the error mypy stopped at
+            if text is not None:  # the error mypy stopped at, in text whatever the format (its notes follow)
                 found = text.groupdict()
-                records.append({**found, "line": int(found["line"]), "severity": "error"})
-    return records
+                stopped = {**found, "line": int(found["line"] or -1), "severity": "error"}
+    return records if stopped is None else [*records, stopped]
 
 
 def _blocker(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
