@@ -1092,7 +1092,7 @@ def test_mypy_without_mypy_says_what_to_install(tmp_path: Path) -> None:
     )
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr.count("\n") == 1, proc.stderr
-    assert proc.stderr.startswith("awaitguard: error: `awaitguard mypy` needs mypy (")
+    assert proc.stderr.startswith("awaitguard mypy: error: needs mypy (")
     assert 'install `awaitguard[mypy]`, or under pre-commit list "mypy>=2.0,<2.5" first' in proc.stderr
 
 
@@ -1105,3 +1105,24 @@ def test_files_that_cannot_be_parsed_are_listed_in_path_order(capsys: pytest.Cap
     paths = [error["path"] for error in json.loads("\n".join(out))["errors"]]
     assert code == 2
     assert paths == sorted(paths) and len(paths) == 120
+
+
+@pytest.mark.parametrize("pre_commit", ["", "1"])
+def test_smoke_without_pytest_says_what_to_install(tmp_path: Path, pre_commit: str) -> None:
+    """Like the mypy hook's: one line, prefixed as every line of the smoke hook (pytest hidden by a package of
+    its name that fails to import, ahead of it on ``PYTHONPATH``)."""
+    (tmp_path / "shadow" / "pytest").mkdir(parents=True)
+    (tmp_path / "shadow" / "pytest" / "__init__.py").write_text("raise ImportError('no pytest here')\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "shadow"), "PRE_COMMIT": pre_commit}
+    proc = subprocess.run(
+        [sys.executable, "-m", "awaitguard", "smoke"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr.count("\n")) == (2, "", 1), proc.stderr
+    assert proc.stderr.startswith("awaitguard smoke: error: needs pytest and typeguard ")
+    assert ("additional_dependencies" in proc.stderr) == bool(pre_commit)

@@ -261,3 +261,37 @@ def test_a_name_bound_more_than_once_is_not_guessed(
     assert main(["ingest", str(log)]) == 0
     assert "1 x the line does not hold the failing construct (value)" in capsys.readouterr().err
     assert store.load(git_repo.root / store.DEFAULT_FILE) == []
+
+
+def test_an_await_fixed_at_the_callee_is_resolved_and_pruned(
+    chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fix of the incident's own shape: the callee became `async def` again, and the line did not change."""
+    log = tmp_path / "prod.jsonl"
+    log.write_text(json.dumps(LOG) + "\n", encoding="utf-8")
+    monkeypatch.chdir(chat.root)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    (incident,) = store.load(chat.root / store.DEFAULT_FILE)
+    chat.commit("incidents: get_manager awaited in production")
+
+    chat.write("app/factory.py", FACTORY.replace("def get_manager", "async def get_manager"))
+    chat.git("add", "app/factory.py")
+    code, out, err = scan(chat, monkeypatch, capsys)
+    assert (code, out) == (0, "")
+    assert err == (
+        f"awaitguard scan: note: incident {incident.id} (app/handler.py:5 `get_manager`) is resolved "
+        "(every `get_manager` the project defines is an `async def` now); `awaitguard incidents prune` removes it\n"
+    )
+    chat.commit("factory: get_manager is async again", add_all=False)
+    assert main(["incidents", "prune"]) == 0
+    assert capsys.readouterr().err == "awaitguard incidents: removed 1 incident, 0 left\n"
+
+    # a callee that is still a plain `def` somewhere keeps the incident (the scan cannot tell which one runs)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    chat.write("app/legacy.py", "def get_manager():\n    return None\n")
+    chat.commit("incidents again, and a sync twin")
+    chat.git("add", "app/util.py")
+    code, out, err = scan(chat, monkeypatch, capsys)
+    assert code == 1 and "and the line is unchanged" in out and err == ""

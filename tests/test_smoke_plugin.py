@@ -728,3 +728,39 @@ def test_suppressions_and_code_filters_silence_smoke_failures(pytester: pytest.P
     result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE, "test_silenced.py")
     result.assert_outcomes(passed=4, failed=1)
     assert "test_dropped_other_code_ignored" in result.stdout.str()
+
+
+UNITTEST_ASYNC = """\
+import unittest
+
+
+class Sync(unittest.TestCase):
+    async def test_batch(self):
+        self.assertEqual(1, 2)
+
+    def test_plain(self):
+        pass
+
+
+class Fine(unittest.IsolatedAsyncioTestCase):
+    async def test_batch(self):
+        self.assertEqual(1, 1)
+"""
+
+
+def test_async_test_of_a_sync_testcase_fails_at_its_definition(project: pytest.Pytester) -> None:
+    """unittest calls the method and drops its coroutine: the place is the test, the fix its base class
+    (piccolo's `DBTestCase`); the `IsolatedAsyncioTestCase` twin passes."""
+    project.makepyfile(test_ut=UNITTEST_ASYNC)
+    result = project.runpytest_subprocess("--awaitguard", "-p", "no:cacheprovider", "test_ut.py")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ Sync.test_batch _*",
+            f"test_ut.py:{line_of(UNITTEST_ASYNC, 'async def test_batch')}: AG102 `test_batch(...)` creates a "
+            "coroutine that is never awaited: `unittest.TestCase` calls test methods without awaiting them; its body "
+            "never runs (RuntimeWarning: coroutine 'Sync.test_batch' was never awaited)",
+            "    help: derive `Sync` from `unittest.IsolatedAsyncioTestCase` (it awaits `async def` tests), or make "
+            "`test_batch` a plain `def`",
+        ]
+    )

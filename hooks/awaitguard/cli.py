@@ -132,16 +132,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from awaitguard.mypy_plugin import SUPPORTED
 
             return _error(
-                f"`awaitguard mypy` needs mypy ({exc}): install `awaitguard[mypy]`, or under pre-commit list "
+                f"needs mypy ({exc}): install `awaitguard[mypy]`, or under pre-commit list "
                 f'"mypy{SUPPORTED}" first in the awaitguard-mypy hook\'s additional_dependencies '
-                "(your list replaces the hook's own)"
+                "(your list replaces the hook's own)",
+                prog="awaitguard mypy",  # every line the mypy hook writes starts so (README)
             )
         return mypy_main(rest)
     if command == "smoke":
         try:
             from awaitguard.pytest_plugin.hook import main as smoke_main
         except ImportError as exc:
-            return _error(_smoke_missing(exc))
+            return _error(_smoke_missing(exc), prog="awaitguard smoke")
         return smoke_main(rest)
     if command in ("ingest", "incidents"):
         from awaitguard.incidents import command as incidents_cli
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _smoke_missing(exc: ImportError) -> str:
     """What to do when the smoke hook's own dependencies are missing, where the user runs it."""
     if not os.environ.get("PRE_COMMIT"):
-        return f"`awaitguard smoke` needs pytest and typeguard ({exc}); install `awaitguard[smoke]`"
+        return f"needs pytest and typeguard ({exc}); install `awaitguard[smoke]`"
     from importlib.metadata import PackageNotFoundError, requires
 
     try:
@@ -170,7 +171,7 @@ def _smoke_missing(exc: ImportError) -> str:
         wanted = []
     listed = ", ".join(f'"{r}"' for r in wanted) or '"pytest", "typeguard"'
     return (
-        f"`awaitguard smoke` needs pytest and typeguard in the hook's environment ({exc}); "
+        f"needs pytest and typeguard in the hook's environment ({exc}); "
         f"your additional_dependencies replace the hook's own, so add {listed} to them, "
         "or run it from your own environment (`repo: local`, `language: system`: see the README)"
     )

@@ -349,10 +349,23 @@ class Declared(Resolving):
         if _is_none(node):
             return Value("plain", origin=fn, resolver=self)
         if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname and module == fn.module:
-            owner = self._local_def(fn.module, fn.defn.qualname.rsplit(".", 1)[0])
-            if owner.kind == "class" and owner.defn is not None and self.class_has(owner, "__await__") is False:
+            # the receiver's class, not the defining one: `Mem().with_mw()` of `Base.with_mw(self) -> Self` is a
+            # `Mem`; reached otherwise (through `self`, on the class), the class or a subclass, as `self` is
+            receiver = fn.receiver
+            if receiver is None or receiver.defn is None:
+                owner = self._local_def(fn.module, fn.defn.qualname.rsplit(".", 1)[0])
+                if owner.kind != "class" or owner.defn is None:
+                    return UNKNOWN
+                receiver = Value("instance", module=owner.module, path=owner.path, defn=owner.defn, self_ref=True)
+            if self.class_has(receiver, "__await__") is False:
                 return Value(
-                    "instance", module=owner.module, path=owner.path, defn=owner.defn, origin=fn, resolver=self
+                    "instance",
+                    module=receiver.module,
+                    path=receiver.path,
+                    defn=receiver.defn,
+                    self_ref=receiver.self_ref,
+                    origin=fn,
+                    resolver=self,
                 )
             return UNKNOWN
         many = annotation_ref(node)

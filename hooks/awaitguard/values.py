@@ -139,6 +139,8 @@ class Value:
     # a declared container of one type (kind "many", its item in ``members``): the name it is declared with,
     # which ``containers.CONTAINERS`` says how to reach an item of
     container: str = ""
+    # a method reached on an instance (not through `self`): that instance, which a `-> Self` result is
+    receiver: Value | None = field(default=None, compare=False, repr=False)
 
     # -- identity, for findings ------------------------------------------------------------
     @property

@@ -182,7 +182,7 @@ def _check(config: Config, incidents: Sequence[store.Incident], index: Index) ->
                     related = Related(incident.path, state.site.line if state.site else incident.line, 0, why)
                 base = out.get(key, finding)
                 out[key] = dataclasses.replace(base, related=(*base.related, related))
-    for incident in incidents:  # no finding at the site: fixed once the line changed
+    for incident in incidents:  # no finding at the site: fixed once the line changed, or at the callee
         state = states[incident.id]
         module = modules.get(incident.path)
         if state.word == "unchanged" and state.site is not None and module is not None:
@@ -191,4 +191,24 @@ def _check(config: Config, incidents: Sequence[store.Incident], index: Index) ->
                     "resolved",
                     "the line changed" + (" and the scan finds nothing there" if incident.rule else ""),
                 )
+            elif incident.kind == AWAIT_KIND and _async_again(index, short(incident.callee)):
+                name = short(incident.callee)
+                state.word, state.why = "resolved", f"every `{name}` the project defines is an `async def` now"
     return states, sorted(out.values(), key=lambda f: (f.path, f.line, f.col, f.code))
+
+
+AWAIT_KIND = "await-not-awaitable"
+
+
+def _async_again(index: Index, name: str) -> bool:
+    """Whether the project defines ``name``, and only as an `async def` (no generator, no assignment): an
+    `await` of it that failed in production was fixed at the callee."""
+    from awaitguard.resolve import Resolver
+
+    defined = False
+    for path in sorted(index.tree.grep({name})):
+        facts = index.facts_for_path(path)
+        if facts is not None and any(d.qualname.rsplit(".", 1)[-1] == name and d.kind != "class" for d in facts.defs):
+            defined = True
+            break
+    return defined and Resolver(index).async_everywhere(name)

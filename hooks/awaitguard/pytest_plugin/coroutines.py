@@ -27,13 +27,14 @@ from awaitguard.layout import is_test_code
 from awaitguard.pytest_plugin.failures import Silencer, failure
 from awaitguard.rules._base import definition_note, frame_note
 from awaitguard.rules.doubles import AG201, unawaited_mock_words
-from awaitguard.rules.dropped import AG102, never_awaited_args
+from awaitguard.rules.dropped import AG102, never_awaited_args, unittest_method_args
 
 # The message is the scanner's AG102 template (awaitguard.rules.CODES), over the arguments
 # ``awaitguard.rules.dropped`` gives when only "never awaited" is known.
 NEVER_AWAITED = r"coroutine .* was never awaited"
 ORIGIN_DEPTH = 32
 _SITE = os.sep + "site-packages" + os.sep
+_UNITTEST_CASE = os.path.join("unittest", "case.py")
 
 # ini filterwarnings lines added when enabled, so drops outside test phases fail too
 FILTERS = (
@@ -109,8 +110,16 @@ def describe(coro: object, root: str, silencer: Silencer | None = None) -> str |
     notes: list[tuple[str, str]] = []
     origin: tuple[tuple[str, int, str], ...] = getattr(coro, "cr_origin", None) or ()
     # cr_origin is innermost first: the first frame is the call that created the coroutine
-    project = [frame for frame in origin if frame[0].startswith(root) and _SITE not in frame[0]] or list(origin[:1])
+    inside = [frame for frame in origin if frame[0].startswith(root) and _SITE not in frame[0]]
+    project = inside or list(origin[:1])
     frames = [(f"{_relative(path, root)}:{line}", func) for path, line, func in project[:3]]
+    body = getattr(coro, "cr_code", None)
+    if body is not None and not inside and origin and origin[0][0].endswith(_UNITTEST_CASE):
+        # an `async def test_x` of a sync TestCase: the test's definition is the place, not unittest's call
+        defined = f"{_relative(body.co_filename, root)}:{body.co_firstlineno}"
+        if silencer is not None and silencer.silenced(defined, AG102.code):
+            return None
+        return failure(defined, AG102.code, unittest_method_args(qualname=name))
     mock = _mock_of(coro)
     code = AG102.code if mock is None else AG201.code
     if silencer is not None and silencer.silenced(frames[0][0] if frames else "", code):
@@ -121,7 +130,6 @@ def describe(coro: object, root: str, silencer: Silencer | None = None) -> str |
     if project and not is_test_code(_relative(project[0][0], root)):
         if _passed_as_argument(project[0][0], project[0][1], short):
             return None
-    body = getattr(coro, "cr_code", None)
     if body is not None:
         args["defined_at"] = f"{_relative(body.co_filename, root)}:{body.co_firstlineno}"
         notes.append((args["defined_at"], definition_note(short, "async def")))

@@ -252,6 +252,18 @@ def never_awaited_args(*, qualname: str) -> dict[str, str]:
     return {"expr": expr, "how": how, "qualname": qualname, "callee": qualname, "fix": fix}
 
 
+def unittest_method_args(*, qualname: str) -> dict[str, str]:
+    """AG102's arguments at run time for an `async def` test method that a sync `unittest.TestCase` called:
+    the test's own body never ran, and no `await` in the test can fix that."""
+    short = qualname.rsplit(".", 1)[-1]
+    how = "never awaited: `unittest.TestCase` calls test methods without awaiting them"
+    fix = (
+        f"derive `{qualname.rsplit('.', 1)[0]}` from `unittest.IsolatedAsyncioTestCase` (it awaits `async def` "
+        f"tests), or make `{short}` a plain `def`"
+    )
+    return {"expr": f"{short}(...)", "how": how, "qualname": qualname, "callee": qualname, "fix": fix}
+
+
 def _not_none(value: Value) -> bool:
     """A value that cannot be `None`: a literal or display, or an instance made by calling a class (a function's
     result may be `None` on a path its merged value hides)."""
