@@ -301,6 +301,22 @@ UVLOOP_CONFTEST = (
             },
             set(),
         ),
+        # a uvloop loop made by hand and set, or run (taskiq's worker), and its asyncio twin
+        (
+            {
+                "shop/main.py": (
+                    "import asyncio\n\nimport uvloop\n\nfrom shop.app import handler\n\n"
+                    "loop = uvloop.new_event_loop()\nasyncio.set_event_loop(loop)\n"
+                    "loop.run_until_complete(handler())\n"
+                ),
+                "shop/other.py": (
+                    "import asyncio\n\nfrom shop.app import handler\n\n"
+                    "loop = asyncio.new_event_loop()\nasyncio.set_event_loop(loop)\n"
+                    "loop.run_until_complete(handler())\n"
+                ),
+            },
+            {("shop/main.py", 8, "AG311")},  # one finding a file
+        ),
         # test code and examples are not production
         (
             {

@@ -72,6 +72,16 @@ class CodeFacts:
 
 _UVLOOP_CALLS = {"uvloop.install": "`uvloop.install()`", "uvloop.run": "`uvloop.run(...)`"}
 _UVLOOP_LOOPS = {"uvloop.EventLoopPolicy", "uvloop.new_event_loop", "uvloop.Loop"}
+_RUNS = ("run_until_complete", "run_forever")
+
+
+def _a_uvloop_loop(node: ast.expr, loops: set[str]) -> bool:
+    """``uvloop.new_event_loop()`` itself, or a name the file binds to one."""
+    if isinstance(node, ast.Name):
+        return node.id in loops
+    return isinstance(node, ast.Call) and dotted(node.func) in ("uvloop.new_event_loop", "uvloop.Loop")
+
+
 _DEBUG_WORDS = re.compile(
     rb"PYTHONASYNCIODEBUG|PYTHONDEVMODE|-X\s*dev|asyncio_debug|set_debug\(\s*True|asyncio\.run\([^)]*debug\s*=\s*True"
 )
@@ -96,8 +106,20 @@ def _optional_import(tree: ast.AST) -> bool:
     return False
 
 
+def _uvloop_names(tree: ast.AST) -> set[str]:
+    """Names the file binds to a new uvloop loop: ``loop = uvloop.new_event_loop()``."""
+    return {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and _a_uvloop_loop(node.value, set())
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
 def _production_file(rel: str, tree: ast.AST, lines: list[str], facts: CodeFacts) -> None:
     start = len(facts.uvloop)
+    loops = _uvloop_names(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -105,6 +127,12 @@ def _production_file(rel: str, tree: ast.AST, lines: list[str], facts: CodeFacts
         where = _line(rel, lines, node.lineno)
         if name in _UVLOOP_CALLS:
             facts.uvloop.append((where, _UVLOOP_CALLS[name]))
+        elif name.endswith("set_event_loop") and node.args and _a_uvloop_loop(node.args[0], loops):
+            facts.uvloop.append((where, "`set_event_loop(...)` of a `uvloop.new_event_loop()`"))
+        elif (
+            isinstance(node.func, ast.Attribute) and node.func.attr in _RUNS and _a_uvloop_loop(node.func.value, loops)
+        ):
+            facts.uvloop.append((where, f"`{node.func.attr}(...)` of a `uvloop.new_event_loop()`"))
         elif (
             name.endswith("set_event_loop_policy")
             and node.args
