@@ -11,6 +11,7 @@ object, a metaclass) may have any member.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 
 from awaitguard.known import KNOWN, PLAIN_BASES
@@ -309,13 +310,11 @@ class Members(Lineage):
             # a hook for subclasses to fill in: it decides only when it is an `async def` and so is every override
             if not (defn.is_async and not defn.is_generator and self.async_everywhere(name)):
                 return UNKNOWN
-        receiver = owner if owner.kind == "instance" and not owner.self_ref else None
-        return self._def_value_at(cls, defn, owner.self_ref, receiver)
+        found = self._def_value_at(cls, defn, owner.self_ref)
+        return found if owner.kind != "instance" or owner.self_ref else dataclasses.replace(found, receiver=owner)
 
-    def _def_value_at(self, cls: Value, defn: DefFact, self_ref: bool, receiver: Value | None = None) -> Value:
-        return Value(
-            "function", module=cls.module, path=cls.path, defn=defn, self_ref=self_ref, receiver=receiver, resolver=self
-        )
+    def _def_value_at(self, cls: Value, defn: DefFact, self_ref: bool) -> Value:
+        return Value("function", module=cls.module, path=cls.path, defn=defn, self_ref=self_ref, resolver=self)
 
     def _decorator_kind(self, module: str, defn: DefFact, kind: str) -> bool:
         scope = class_scope(defn)

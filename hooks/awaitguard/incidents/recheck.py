@@ -124,7 +124,7 @@ def states(root: Path, config: Config, incidents: Sequence[store.Incident], inde
 
 
 def _check(config: Config, incidents: Sequence[store.Incident], index: Index) -> tuple[dict[str, State], list[Finding]]:
-    from awaitguard.engine import scan_tree
+    from awaitguard.engine import only_async, scan_tree
     from awaitguard.incidents.sites import Module, short
 
     tree = index.tree
@@ -191,24 +191,10 @@ def _check(config: Config, incidents: Sequence[store.Incident], index: Index) ->
                     "resolved",
                     "the line changed" + (" and the scan finds nothing there" if incident.rule else ""),
                 )
-            elif incident.kind == AWAIT_KIND and _async_again(index, short(incident.callee)):
+            elif incident.kind == AWAIT_KIND and only_async(index, short(incident.callee)):
                 name = short(incident.callee)
                 state.word, state.why = "resolved", f"every `{name}` the project defines is an `async def` now"
     return states, sorted(out.values(), key=lambda f: (f.path, f.line, f.col, f.code))
 
 
 AWAIT_KIND = "await-not-awaitable"
-
-
-def _async_again(index: Index, name: str) -> bool:
-    """Whether the project defines ``name``, and only as an `async def` (no generator, no assignment): an
-    `await` of it that failed in production was fixed at the callee."""
-    from awaitguard.resolve import Resolver
-
-    defined = False
-    for path in sorted(index.tree.grep({name})):
-        facts = index.facts_for_path(path)
-        if facts is not None and any(d.qualname.rsplit(".", 1)[-1] == name and d.kind != "class" for d in facts.defs):
-            defined = True
-            break
-    return defined and Resolver(index).async_everywhere(name)
