@@ -12,7 +12,8 @@ round): a before/after table, with whether the two JSON outputs are byte-identic
 
 awaitguard runs as an installed copy does: with its bytecode compiled (``PYTHONPYCACHEPREFIX``, a
 folder of this run, filled by one untimed run per library; ``PYTHONDONTWRITEBYTECODE`` dropped),
-whatever the calling environment says. Stdlib only.
+whatever the calling environment says, and typeshed's and the shipped stubs' facts kept (in
+``AWAITGUARD_CACHE_DIR``, the same folder) by that run. Stdlib only.
 """
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ def count(path: Path) -> tuple[int, int]:
 def scan_env(pycache: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = pycache
+    # typeshed's and the shipped stubs' facts, which `--no-cache` keeps, as an installed copy keeps them
+    # after its first scan: in this run's folder, filled by the untimed run
+    env["AWAITGUARD_CACHE_DIR"] = os.path.join(pycache, "awaitguard-cache")
     return env
 
 

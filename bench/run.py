@@ -534,7 +534,7 @@ def run_full_cached(args: argparse.Namespace, keep_project: bool) -> Scenario:
         for _ in range(args.repeat):
             if not keep_project:
                 for entry in Path(cache).iterdir():
-                    if entry.name != "lib":
+                    if entry.name not in ("lib", "stubs"):
                         shutil.rmtree(entry)
             paired(args, sc)
             record(run_cmd(argv, args.tree, args.timeout, env), sc)

@@ -13,6 +13,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """The strict-AST safety net is on for the whole suite, the hooks it runs in subprocesses included: a
     statement type the facts walk has no handler for fails the test instead of yielding nothing."""
     os.environ["AWAITGUARD_STRICT_AST"] = "1"
+    # scans the tests run (`--no-cache` ones too keep typeshed's and the shipped stubs' facts) write their
+    # cache inside the repository, in pytest's own cache folder, never in the user's home; a test that
+    # looks at the cache gives its own folder
+    os.environ.setdefault("AWAITGUARD_CACHE_DIR", str(config.rootpath / ".pytest_cache" / "awaitguard"))
     # pytest run in subprocesses prints more when it thinks it is on CI (the short summary repeats each
     # failure's message in full): tests read those outputs, so they must read the same output everywhere
     for key in ("CI", "BUILD_NUMBER"):

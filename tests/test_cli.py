@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +23,9 @@ import pytest
 from awaitguard import parsing
 from awaitguard.cache import FactsCache
 from awaitguard.cli import main
+from awaitguard.index import Index
+from awaitguard.model import ModuleFacts
+from awaitguard.tree import FsTree
 
 if TYPE_CHECKING:
     from conftest import GitRepo
@@ -948,6 +952,60 @@ def test_cache_goes_to_the_cache_dir_and_a_warm_run_is_identical(
     assert cold[0] == 1
     assert warm[2][-1].endswith(" 0 parsed, 3 findings"), warm[2]  # every file came from the cache
     assert scan(capsys, "--all", "--no-cache")[:2] == cold[:2]
+
+
+# `Lock.release` is a plain def in typeshed's asyncio/locks.pyi: known only from typeshed's facts
+AWAITS_TYPESHED = "import asyncio\n\n\nasync def main(lock: asyncio.Lock):\n    await lock.release()\n"
+
+
+def test_no_cache_keeps_only_the_stubs_facts_which_the_next_run_reads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--no-cache` keeps no facts of the project; typeshed's and the shipped stubs' facts, keyed by their
+    bytes, are kept in `stubs/` of the cache folder, and the next run (cache or not) reads them there."""
+    monkeypatch.chdir(project(tmp_path / "proj", {"app.py": AWAITS_TYPESHED}))
+    cold = scan(capsys, "--all", "--no-cache")
+    assert cold[0] == 1
+    assert [line.split()[1] for line in cold[1] if line.startswith("app.py")] == ["AG101"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["stubs"]
+    (database,) = (tmp_path / "cache" / "stubs").glob("*/facts.sqlite")
+    assert scan(capsys, "--all", "--no-cache") == cold
+    assert scan(capsys, "--all") == cold
+    # read, not parsed again: with every kept module's facts emptied, `Lock` is unknown and nothing is said
+    empty = pickle.dumps(ModuleFacts("<typeshed>/x.pyi", "x", False, is_stub_file=True))
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        assert conn.execute("UPDATE facts SET value = ?", (empty,)).rowcount > 0
+    assert scan(capsys, "--all", "--no-cache")[:2] == (0, [])
+
+
+def test_cache_false_keeps_no_facts_at_all(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", {"app.py": AWAITS_TYPESHED}, "[tool.awaitguard]\ncache = false\n"))
+    assert scan(capsys, "--all")[0] == 1
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_kept_stub_is_parsed_again_once_its_bytes_change(tmp_path: Path) -> None:
+    stubs = tmp_path / "stubs"
+    (stubs / "lib").mkdir(parents=True)
+    (tmp_path / "proj").mkdir()
+    init = stubs / "lib" / "__init__.pyi"
+    kept = FactsCache(tmp_path / "kept")
+
+    def fetch() -> tuple[list[bool], int]:
+        facts = Index(FsTree(tmp_path / "proj"), stubs=stubs, stub_cache=kept).facts("lib")
+        assert facts is not None
+        with contextlib.closing(sqlite3.connect(kept.path)) as conn:
+            (rows,) = conn.execute("SELECT count(*) FROM facts").fetchone()
+        return [d.is_async for d in facts.defs if d.qualname == "fetch"], rows
+
+    init.write_text("async def fetch() -> int: ...\n")
+    assert fetch() == ([True], 1)
+    assert fetch() == ([True], 1)
+    init.write_text("def fetch() -> int: ...\n")
+    assert fetch() == ([False], 2)
+    kept.close()
 
 
 def test_parallel_parsing_fills_the_cache_for_a_warm_run(

@@ -8,11 +8,15 @@ writes are batched into one transaction (``batch``); SQLite's write-ahead log le
 share the file. The cache is never required: a lock held past the timeout, a corrupt or read-only
 file makes every read a miss and every write a no-op, never a failure. A forked process opens its
 own connection (one must not cross a fork). ``AWAITGUARD_CACHE_DIR`` or ``XDG_CACHE_HOME`` move it.
+Its ``stubs/`` folder keeps typeshed's and the shipped stubs' facts keyed by their bytes, also under
+``--no-cache`` (``engine.make_index``), tagged with ``code_stamp`` too; ``lib/`` keeps installed
+packages' facts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import pickle
@@ -33,6 +37,24 @@ def default_cache_dir() -> Path:
     return root if os.environ.get("AWAITGUARD_CACHE_DIR") else root / "awaitguard"
 
 
+@functools.cache
+def code_stamp() -> str:
+    """A hash of the size and modification time of awaitguard's own ``*.py`` files: with it in its tag, a
+    cache that ``--no-cache`` still reads (``stubs/``) is never read by changed code whose version and
+    ``FACTS_FORMAT`` are the same (a checkout being worked on); an installed copy's files never change."""
+    digest = hashlib.blake2b(digest_size=8)
+    folders = [os.path.dirname(os.path.abspath(__file__))]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    folders.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    stat = entry.stat()
+                    digest.update(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
 _INHERITED: list[sqlite3.Connection] = []  # connections a forked process inherited: never used, never closed
 
 
@@ -45,8 +67,8 @@ class FactsCache:
     error (a lock held past the timeout, a corrupt or read-only file) is a miss, never a failure.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory / _CACHE_TAG
+    def __init__(self, directory: Path, salt: str = "") -> None:
+        self.directory = directory / (f"{_CACHE_TAG}-{salt}" if salt else _CACHE_TAG)
         self.path = self.directory / "facts.sqlite"
         self._conn: sqlite3.Connection | None = None
         self._pid = 0

@@ -47,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--select", type=_codes, default=[], metavar="CODES", help="only these codes (prefixes)")
     parser.add_argument("--ignore", type=_codes, default=[], metavar="CODES", help="never these codes (prefixes)")
     parser.add_argument("--config", type=Path, default=None, help="pyproject.toml to read [tool.awaitguard] from")
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write the per-file facts cache")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the project's facts (typeshed's and the shipped stubs', keyed by content, are kept)",
+    )
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     parser.add_argument("--stats", action="store_true", help="print files scanned and parsed to stderr")
     return parser

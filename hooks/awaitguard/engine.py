@@ -58,16 +58,21 @@ class Result:
 
 def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:
     """The index of ``tree``, with the project's libraries. Raises ``LibraryError`` for a bad `python`."""
-    facts_cache = library_cache = None
-    if cache and config.cache:  # sqlite3, pickle and hashlib are imported only for a cache
-        from awaitguard.cache import FactsCache, default_cache_dir
+    facts_cache = library_cache = stub_cache = None
+    if config.cache:  # sqlite3, pickle and hashlib are imported only for a cache
+        from awaitguard.cache import FactsCache, code_stamp, default_cache_dir
 
-        facts_cache = FactsCache(default_cache_dir())
-        # library facts live apart (``lib/``): clearing the project's cache keeps them, and the reverse
-        library_cache = FactsCache(default_cache_dir() / "lib")
+        # the shipped stubs' and typeshed's facts, keyed by their bytes, also for `--no-cache` (a cold
+        # scan of the project): they change only with awaitguard or typeshed, and parsing them again
+        # was a fifth of a small library's scan
+        stub_cache = FactsCache(default_cache_dir() / "stubs", code_stamp())
+        if cache:
+            facts_cache = FactsCache(default_cache_dir())
+            # library facts live apart (``lib/``): clearing the project's cache keeps them, and the reverse
+            library_cache = FactsCache(default_cache_dir() / "lib")
     roots = config.src or default_roots(tree.files(), tree.read)
-    library = make_library(config, library_cache) if config.libraries else None
-    index = Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library)
+    library = make_library(config, library_cache, stub_cache) if config.libraries else None
+    index = Index(tree, roots=roots, cache=facts_cache, workers=workers, library=library, stub_cache=stub_cache)
     if config.policy is not None:
         from awaitguard.policy import scan as policy_scan
 
@@ -81,15 +86,18 @@ def release(index: Index) -> None:
         index.cache.close()
     if index.library is not None and index.library.cache is not None:
         index.library.cache.close()
+    if index.stub_cache is not None:
+        index.stub_cache.close()
 
 
-_LIBRARIES: dict[tuple[str, str | None, tuple[str, ...], bool], Library] = {}
+_LIBRARIES: dict[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], Library] = {}
 
 
-def make_library(config: Config, cache: FactsCache | None) -> Library:
+def make_library(config: Config, cache: FactsCache | None, stub_cache: FactsCache | None = None) -> Library:
     """One library per process and settings (a change and its base share what they load)."""
     python = find_python(config.root, config.python)
-    key = (str(config.root), python, config.stub_paths, cache is not None)
+    folders = tuple(str(c.directory) if c is not None else "" for c in (cache, stub_cache))
+    key = (str(config.root), python, config.stub_paths, folders)
     found = _LIBRARIES.get(key)
     if found is None:
         for folder in config.stub_paths:
@@ -103,7 +111,7 @@ def make_library(config: Config, cache: FactsCache | None) -> Library:
             if config.python:  # the user's own setting: say so, and where it is
                 raise LibraryError(f"{config.source}: {exc}" if config.source is not None else str(exc)) from None
             env = environment(config.root, None)  # a broken `.venv` found by looking: use our own packages
-        found = _LIBRARIES[key] = Library(env, stub_dirs, cache)
+        found = _LIBRARIES[key] = Library(env, stub_dirs, cache, stub_cache)
     return found
 
 

@@ -54,10 +54,12 @@ class Index:
         stubs: Path | None = STUBS_DIR,
         workers: int = 0,
         library: Library | None = None,
+        stub_cache: FactsCache | None = None,
     ) -> None:
         self.tree = tree
         self.library = library  # modules outside the project (typeshed, installed packages, stub-paths)
         self.cache = cache
+        self.stub_cache = stub_cache  # the shipped stubs' facts, by content (also when ``cache`` is off)
         self.workers = workers
         # [tool.awaitguard.policy] sync/async (awaitguard.policy): (pattern of a callee's own name, is async,
         # the name as declared, the policy's file and line), for the calls the resolver cannot follow
@@ -129,9 +131,9 @@ class Index:
             path, pkg = self.stub_modules[module]
             data = self.stub_tree.read([path]).get(path)
             if data is not None:
-                result = collect_job((f"<stubs>/{path}", module, pkg, data))[1]
-                if isinstance(result, ModuleFacts):
-                    self._facts[module] = result
+                found = self._stub(f"<stubs>/{path}", module, pkg, data)
+                if found is not None:
+                    self._facts[module] = found
         elif self.library is not None and module not in self.namespaces:
             found = self.library.load(module)
             if found is not None:
@@ -140,6 +142,19 @@ class Index:
             self._failed.add(module)
             return None
         return self._facts[module]
+
+    def _stub(self, path: str, module: str, pkg: bool, data: bytes) -> ModuleFacts | None:
+        """A shipped stub's facts: from ``stub_cache`` (keyed by the stub's bytes), else parsed."""
+        key = self.stub_cache.key(module, pkg, path, data) if self.stub_cache is not None else ""
+        found = self.stub_cache.get(key) if self.stub_cache is not None else None
+        if found is None:
+            result = collect_job((path, module, pkg, data))[1]
+            if not isinstance(result, ModuleFacts):
+                return None
+            found = result
+            if self.stub_cache is not None:
+                self.stub_cache.put(key, found)
+        return found
 
     def lacks(self, module: str, name: str) -> bool:
         """Whether ``module``, a library module not loaded yet, surely binds no ``name`` at module level: its

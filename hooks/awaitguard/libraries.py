@@ -32,6 +32,7 @@ SKIPPED = frozenset(
     {"builtins", "typing", "typing_extensions", "abc", "enum", "dataclasses", "mock", "_typeshed", "test"}
 )
 SKIPPED_PREFIXES = ("unittest.mock",)
+TYPESHED = "<typeshed>"  # how messages show typeshed's folder
 # `async def NAME` as a whole word: led by the literal (searched fast in C; a leading \b is tried at
 # every byte, three times slower), the word boundary before it checked on each match (``_async_defs``)
 _ASYNC_DEF = re.compile(rb"async[ \t]+def[ \t]+(\w+)")
@@ -176,6 +177,8 @@ class Library:
     env: Environment
     stub_dirs: Sequence[tuple[str, str]] = ()  # (folder, label) pairs, e.g. (".../stubs", "<stubs>")
     cache: FactsStore | None = None
+    # typeshed's modules, by content, also when ``cache`` is off (``engine.make_index``)
+    stub_cache: FactsStore | None = None
     _located: dict[str, Located | None] = field(default_factory=dict)
     _versions: dict[str, tuple[int, int, int, int]] | None = None
     _sites: list[_Site] = field(default_factory=list)
@@ -209,7 +212,7 @@ class Library:
         if self.env.typeshed and self._in_stdlib(module):
             hit = self._probe(self.env.typeshed, parts, (".pyi",))
             if hit is not None:
-                return self._located_at(module, hit, self.env.typeshed, "<typeshed>", lambda: "typeshed")
+                return self._located_at(module, hit, self.env.typeshed, TYPESHED, lambda: "typeshed")
         for site in self._sites:
             stubs = f"{parts[0]}-stubs"
             if stubs in self._entries(site.folder):
@@ -376,9 +379,18 @@ class Library:
         # a library file that cannot be read or parsed is not the user's to fix: the module is unknown
         try:
             data = Path(located.file).read_bytes()
-            target = (self.env.version, self.env.platform)
+        except OSError:
+            return None
+        target = (self.env.version, self.env.platform)
+        if cache is None and self.stub_cache is not None and located.shown.startswith(f"{TYPESHED}/"):
+            cache = self.stub_cache
+            key = _digest(f"typeshed\0{module}\0{located.is_package}\0{located.shown}\0{target}", data)
+            hit = cache.get(key)
+            if hit is not None:
+                return hit
+        try:
             facts = collect(located.shown, module, located.is_package, data, target, sites=False)  # never judged
-        except (OSError, SourceError):
+        except SourceError:
             return None
         if cache is not None:
             cache.put(key, facts)
@@ -399,11 +411,13 @@ def _async_defs(data: bytes) -> list[str]:
     return out
 
 
-def _digest(text: str) -> str:
-    """A cache key (hashlib is imported only for a cache)."""
+def _digest(text: str, data: bytes = b"") -> str:
+    """A cache key: of ``text``, then ``data`` (hashlib is imported only for a cache)."""
     import hashlib
 
-    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+    digest = hashlib.blake2b(text.encode(), digest_size=20)
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def _read_versions(path: Path) -> dict[str, tuple[int, int, int, int]]:
