@@ -12,8 +12,9 @@ This module is the one place that decides it, in three parts:
   annotation, spelt as a call step spells them.
 - **The choice** (``choose``, in the resolver, when a stub's overloads do not all agree). An overload is
   kept unless one of its ``Literal[...]`` parameters refuses the call: a constant given for it (by keyword
-  or position) that is not one of its values, or no argument at all where it has no default (so a call
-  without the flag keeps the default overload, ``stream: Literal[False] = False``). A variable given for it
+  or position) that is not one of its values (a bool counts as the int it equals, ``True`` as ``1`` and back:
+  an implementation testing ``exact == 1`` takes ``True``), or no argument at all where it has no default (so a
+  call without the flag keeps the default overload, ``stream: Literal[False] = False``). A variable given for it
   keeps it; a call with ``*args`` or ``**kwargs`` keeps every overload, and so does a call whose arguments
   are not known (a value called outside a call site). Parameters not annotated ``Literal[...]`` are not
   checked: keeping an overload a type checker would drop can only make the kept ones disagree. The kept
@@ -51,7 +52,7 @@ def constant_text(node: ast.expr) -> str:
             return repr(value)
     elif kind is ast.UnaryOp and type(node.op) is ast.USub and type(node.operand) is ast.Constant:  # type: ignore[attr-defined]
         value = node.operand.value  # type: ignore[attr-defined]
-        return f"-{value}" if type(value) is int else UNKNOWN_ARG
+        return repr(-value) if type(value) is int else UNKNOWN_ARG  # `-0` is `0`
     return UNKNOWN_ARG
 
 
@@ -105,6 +106,11 @@ def signature(args: ast.arguments) -> tuple[ParamFact, ...]:
     return tuple(out)
 
 
+# a bool and the int it equals at run time: an implementation testing `exact == 1` takes `True` (a type checker
+# refuses it for `Literal[1]`; keeping the overload can only make the kept ones disagree)
+_EQUAL = {"True": "1", "False": "0", "1": "True", "0": "False"}
+
+
 class _Passed(NamedTuple):
     positional: tuple[str, ...]
     keywords: tuple[tuple[str, str], ...]
@@ -153,7 +159,8 @@ def accepts(params: tuple[ParamFact, ...], step: str | None, bound: bool) -> boo
             if not param.default:
                 return False
         elif passed_item != UNKNOWN_ARG and passed_item not in param.literals:
-            return False
+            if _EQUAL.get(passed_item) not in param.literals:
+                return False
     return True
 
 
