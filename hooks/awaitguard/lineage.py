@@ -56,6 +56,13 @@ def c3_merge(sequences: list[list[Value]]) -> list[Value] | None:
     return merged
 
 
+def defines(cls: Value, name: str) -> bool:
+    """Whether a class of an MRO defines ``name`` itself (or may: `__getattr__`, a metaclass)."""
+    if cls.defn is None:
+        return name in ABC_BASES.get(cls.name, ())
+    return name in cls.defn.members or cls.defn.dynamic
+
+
 class Lineage(Resolving):
     def _linear(self, value: Value, cut_short: list[bool]) -> tuple[Value, ...] | None:
         """``value``'s class and its C3 MRO, or None (see the module's docstring). A result computed while a
@@ -137,6 +144,46 @@ class Lineage(Resolving):
                     if facts is not None and sub.kind == "class" and len(sub.bases) > 1:
                         self._multi_bases.append(self._def_value(facts, sub))
         return self._multi_bases
+
+    def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool:
+        """Whether a project subclass of ``value``'s class defines one of ``names``: an instance declared as the
+        base may be one of it (`stream: Stream` holding an `Http(Stream)` that has `__aiter__`); also a subclass
+        with several bases whose MRO puts another class defining one before it (``_defined_before``)."""
+        defn = value.defn
+        if defn is None or not value.module:
+            return False
+        key = (value.module, defn.qualname, names)
+        found = self._subclassed.get(key)
+        if found is None:
+            found = False
+            for path in sorted(self.index.tree.grep({defn.qualname.rsplit(".", 1)[-1]})):
+                facts = self.index.facts_for_path(path)
+                for sub in facts.defs if facts is not None else ():
+                    if found or sub.kind != "class" or sub is defn or not any(n in sub.members for n in names):
+                        continue
+                    assert facts is not None
+                    found = any(
+                        cls.defn is not None and class_key(cls) == class_key(value)
+                        for cls, _ in self._mro(self._def_value(facts, sub))
+                    )
+            self._subclassed[key] = found = found or self._defined_before(value, names)
+        return found
+
+    def _defined_before(self, value: Value, names: tuple[str, ...]) -> bool:
+        """Whether a project class with several bases puts a class defining one of ``names`` before ``value``'s
+        class in its MRO (`Handler(Other, Mixin)`: a `Mixin` that is a `Handler` has `Other.finish`), or has an
+        MRO not known here (a library base may define it)."""
+        key = class_key(value)
+        for sub in self.multi_base_subclasses(value):
+            order = self._linear(sub, [])
+            if order is None:
+                return True
+            for cls in order:
+                if class_key(cls) == key:
+                    break
+                if any(defines(cls, name) for name in names):
+                    return True
+        return False
 
     def _diverges(self, before: list[Value], library: Value) -> bool:
         """Whether a project class ``before`` the library class ``library`` overrides one of its methods with a

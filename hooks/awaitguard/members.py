@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 
 from awaitguard.known import KNOWN, PLAIN_BASES
-from awaitguard.lineage import Lineage, class_key
+from awaitguard.lineage import Lineage, class_key, defines
 from awaitguard.model import DefFact, Ref, is_call, is_declaration
 from awaitguard.resolving import NONE, class_scope, overloads_value, stub_overloads
 from awaitguard.values import ABC_BASES, UNKNOWN, Value
@@ -123,29 +123,6 @@ class Members(Lineage):
         # a protocol is structural: what is passed as one may have any member it does not declare
         return None if self._is_protocol(value) else False
 
-    def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool:
-        """Whether a project subclass of ``value``'s class defines one of ``names``: an instance declared as the
-        base may be one of it (`stream: Stream` holding an `Http(Stream)` that has `__aiter__`)."""
-        defn = value.defn
-        if defn is None or not value.module:
-            return False
-        key = (value.module, defn.qualname, names)
-        found = self._subclassed.get(key)
-        if found is None:
-            found = False
-            for path in sorted(self.index.tree.grep({defn.qualname.rsplit(".", 1)[-1]})):
-                facts = self.index.facts_for_path(path)
-                for sub in facts.defs if facts is not None else ():
-                    if found or sub.kind != "class" or sub is defn or not any(n in sub.members for n in names):
-                        continue
-                    assert facts is not None
-                    found = any(
-                        cls.defn is not None and class_key(cls) == class_key(value)
-                        for cls, _ in self._mro(self._def_value(facts, sub))
-                    )
-            self._subclassed[key] = found
-        return found
-
     def plainly_built(self, value: Value) -> bool:
         """Whether every class of ``value``'s MRO is known and decorated only by decorators that add no
         member (`@dataclass`, `@final` ...): a project's own class decorator may add `__aenter__`."""
@@ -164,9 +141,11 @@ class Members(Lineage):
         return True
 
     def _member(self, owner: Value, name: str) -> Value:
-        return self._member_along(owner, name, self._mro(owner))
+        return self._member_along(owner, name, self._mro(owner), own=True)
 
-    def _member_along(self, owner: Value, name: str, mro: Iterable[tuple[Value, bool]]) -> Value:
+    def _member_along(self, owner: Value, name: str, mro: Iterable[tuple[Value, bool]], own: bool = False) -> Value:
+        """``name`` along ``mro``; ``own``: looked up on the object itself (not `super()`), whose own attribute
+        may hide a method (``_hidden``)."""
         before: list[Value] = []  # the project classes met so far along the MRO
         for cls, complete in mro:
             if not complete:
@@ -189,10 +168,20 @@ class Members(Lineage):
             defs = tables.defs.get(f"{cls.defn.qualname}.{name}", [])
             if defs and self._diverges(before[:-1], cls):
                 return UNKNOWN  # `get` of requests.Session, on a subclass whose `request` returns an awaitable
+            if defs and own and owner.kind == "instance" and self._hidden(owner, cls, defs, name):
+                return UNKNOWN  # `self.close = ...` in a method: the instance's own attribute, not the def
             if defs:
                 return self._method(owner, cls, defs)
             return self._attr_value(cls, name, before[:-1])
         return self._assigned(before, name)
+
+    def _hidden(self, owner: Value, cls: Value, defs: list[DefFact], name: str) -> bool:
+        """Whether a class of the instance's MRO assigns ``name`` (`self.close = _close_now`, a class attribute after
+        the def): the instance's attribute hides a method, which is no data descriptor (a property is one: assigning
+        it calls its setter)."""
+        if not any(c.defn is not None and any(a == name for a, _, _ in c.defn.attrs) for c, _ in self._mro(owner)):
+            return False
+        return not any(self._decorator_kind(cls.module, d, "deco-property") for d in defs)
 
     def _super_member(self, module: str, scope: str, name: str) -> Value | None:
         """`super().name` in a method of class C: ``name`` along C's MRO after C. Unknown when a project subclass
@@ -213,7 +202,7 @@ class Members(Lineage):
         found = self._member_along(owner, name, ((c, True) for c in linear[1:]))
         if found.kind == "unknown":
             return found
-        definer = next((c for c in linear[1:] if _defines(c, name)), None)
+        definer = next((c for c in linear[1:] if defines(c, name)), None)
         for sub in self.multi_base_subclasses(cls):
             order = self._linear(sub, [])
             if order is None:
@@ -223,7 +212,7 @@ class Members(Lineage):
             for between in order[start:]:
                 if definer is not None and class_key(between) == class_key(definer):
                     break
-                if _defines(between, name):
+                if defines(between, name):
                     return UNKNOWN
         return found
 
@@ -271,7 +260,7 @@ class Members(Lineage):
         entries = [(scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
         declared = [(scope, ref) for scope, ref in entries if is_declaration(ref)]
         for scope, ref in declared or entries:
-            if ref[1:2] and ref[1].startswith(".") and any(_defines(c, ref[1][1:]) for c in before):
+            if ref[1:2] and ref[1].startswith(".") and any(defines(c, ref[1][1:]) for c in before):
                 tables = self.tables(cls.module)
                 method = tables.scopes.get(scope) if tables is not None else None
                 if method is not None and method.cls and not method.is_static and method.params[:1] == (ref[0][2:],):
@@ -334,13 +323,6 @@ class Members(Lineage):
             if base_ref and base_ref[-1] in ("n:Protocol", ".Protocol"):
                 return True
         return False
-
-
-def _defines(cls: Value, name: str) -> bool:
-    """Whether a class of an MRO defines ``name`` itself (or may: `__getattr__`, a metaclass)."""
-    if cls.defn is None:
-        return name in ABC_BASES.get(cls.name, ())
-    return name in cls.defn.members or cls.defn.dynamic
 
 
 def _placeholder(value: Value) -> Value:

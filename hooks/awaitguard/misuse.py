@@ -107,7 +107,7 @@ def not_awaitable(value: Value) -> Misuse[NotAwaitableKind] | None:
     if kind == "instance":
         if value.self_ref or resolver is None or value.defn is None:
             return None
-        if resolver.class_has(value, "__await__") is not False:
+        if value.awaitable() is not False:  # `__await__` in its class, or in a project subclass it may be
             return None
         name = value.defn.qualname
         if value.origin is not None and value.origin.defn is not None and value.origin.defn.kind == "function":

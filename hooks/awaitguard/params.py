@@ -7,8 +7,9 @@ read exactly is answered; anything else is unknown (None):
 
 - the callee resolves to one def that carries no decorator: a method called on an instance (its first
   parameter is the instance) or a function called by its name or through its module;
-- through an instance, no project subclass of the instance's class defines the name again (the instance may
-  be one of those, whose signature may differ);
+- through an instance, no project subclass of the instance's class defines the name again or, having several
+  bases, gets it from another class first (the instance may be one of those, whose signature may differ), and
+  no class of its MRO assigns the name (`self.write = ...`: the instance's attribute, not the def, runs);
 - a method whose body only passes `*args, **kwargs` on, unchanged, to `super().<its own name>(...)` takes the
   parameters of the method that finds (``ScopeFact.forwards``), a few levels deep;
 - the argument's position falls on a parameter before any `*args` (no positional-only parameter in the

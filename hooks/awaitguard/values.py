@@ -228,6 +228,8 @@ class Value:
             if self.self_ref or self.resolver is None:
                 return None
             has = self.resolver.class_has(self, "__await__")
+            if has is False and self.resolver.subclass_defines(self, ("__await__",)):
+                return None  # a project subclass has it: what is declared the base may be one
             return None if has is None else has
         if self.kind in _NOT_AWAITABLE_KINDS or self.kind == "sync-iter":
             return False

@@ -73,10 +73,11 @@ async def handler():
 Callees the scanner cannot resolve (parameters, untyped third-party objects, values from
 unknown decorators) are never reported, unless the project's `[tool.awaitguard.policy]` lists a
 definition of the callee's name under `sync`. Neither are values declared with a `Protocol` that does not declare
-`__await__`, a `TypeVar`, a union with a member that may be awaitable, or a class with an unknown
-base. A `def` that returns the result of an unknown call is treated as possibly awaitable, and one
-whose result comes from a method called through `self` is not reported when the project defines an
-`async def` of that method's name (a subclass may override it).
+`__await__`, a `TypeVar`, a union with a member that may be awaitable, a class with an unknown
+base, or a class a project subclass gives `__await__` (the value may be an instance of it). A `def`
+that returns the result of an unknown call is treated as possibly awaitable, and one whose result
+comes from a method called through `self` is not reported when the project defines an `async def` of
+that method's name (a subclass may override it).
 """,
 )
 
