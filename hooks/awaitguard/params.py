@@ -24,7 +24,7 @@ from awaitguard.model import Ref, ScopeFact
 from awaitguard.resolving import Resolving
 from awaitguard.values import Value
 
-_FORWARDS_DEPTH = 4  # `finish` forwarding to a `finish` forwarding ...: followed this far, no further
+_FORWARDS_DEPTH = 4  # forwarding methods followed (`finish` forwarding to a `finish` forwarding ...), no more
 
 
 class Params(Resolving):
@@ -53,7 +53,7 @@ class Params(Resolving):
             if found is None or not found[0].cls:
                 return None
             fact, forwarded = found[0], True
-        else:
+        if fact.forwards:
             return None
         param = _bound(fact, 1 if fact.cls else 0, slot)
         ref = next((ref for declared, ref in fact.annotations if declared == param), None) if param else None
