@@ -47,7 +47,9 @@ CONTAINERS: dict[str, Container] = {
     "deque": _spec("seq", "pop popleft"),
     "Deque": _spec("seq", "pop popleft"),
     "set": _spec("set", "pop", "set"),
-    "Set": _spec("set", "pop", "set"),  # `typing.Set` is `set` (`collections.abc.Set` has no `pop` to call)
+    # `typing.Set` is `set`, `collections.abc.Set` an ABC a project class may implement with `__aiter__`: the name
+    # alone cannot tell them apart, so neither is said to be a `set` (`pop` gives an item where there is one)
+    "Set": _spec("set", "pop"),
     "MutableSet": _spec("set", "pop"),
     "frozenset": _spec("set", "", "frozenset"),
     "FrozenSet": _spec("set", "", "frozenset"),
