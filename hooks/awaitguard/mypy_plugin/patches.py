@@ -20,6 +20,7 @@ from mypy.nodes import (
     CallExpr,
     Decorator,
     Expression,
+    FuncDef,
     LambdaExpr,
     MemberExpr,
     NameExpr,
@@ -141,6 +142,10 @@ def _double(services: Services, ctx: MethodContext, expr: Expression, is_class: 
         if "return_value" in given:
             return_value = value_awaitable(ctx.api.get_expression_type(given["return_value"]))
         return Double(False, mock=True, side_effect=side_effect, return_value=return_value)
+    node = expr.node if isinstance(expr, RefExpr) else None
+    node = node.func if isinstance(node, Decorator) else node
+    if isinstance(node, FuncDef) and services.never_returns(node.fullname, node.line, ctx.api.path):
+        return Double(None)  # it fails the test when called (`pytest.fail(...)`): nothing awaits what it gives
     return Double(call_awaitable(services, typ))
 
 

@@ -154,6 +154,23 @@ class Services:
             return None
         return self.project.plain(module.path, fullname[len(module.fullname) + 1 :])
 
+    def never_returns(self, fullname: str, line: int, here: str) -> bool:
+        """Whether the def ``fullname`` (at ``line``; in ``here``, the file being checked, when it is local to a
+        function) ends in `raise` or `pytest.fail(...)` and returns nothing, as the scan reads it
+        (``DefFact.never_returns``): a double that fails the test when called."""
+        module = self.module_of(fullname)
+        local = module is None or not module.path or not fullname.startswith(f"{module.fullname}.")
+        path = here if local or module is None else module.path
+        qualname = "" if local or module is None else fullname[len(module.fullname) + 1 :]
+        name = fullname.rpartition(".")[2]
+        facts = self.project.facts(path)
+        defs = [
+            d
+            for d in (facts.defs if facts is not None else ())
+            if d.kind == "function" and (d.qualname == qualname or (d.line == line and d.qualname.endswith(name)))
+        ]
+        return bool(defs) and all(d.never_returns for d in defs)
+
     def where(self, fullname: str, line: int, is_async: bool | None = None) -> str:
         """``path:line:col`` of the definition ``fullname`` (its own module's, not a re-exporter's; ``col``
         as the scan gives it, ``path:line`` where the source has no such definition), or '' when that
