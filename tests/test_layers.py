@@ -126,7 +126,7 @@ ALLOWED: dict[str, set[str]] = {
     "declared": {"model", "refs", "containers", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "containers", "resolving", "values", "overloads"},
     "callers": {"model", "refs", "layout", "resolving", "values", "tree"},  # an unannotated parameter, from its callers
-    "params": {"model", "resolving", "values"},  # the parameter a call's argument binds, and its declaration
+    "params": {"model", "resolving", "values", "overloads"},  # the parameter a call's argument binds, its declaration
     "resolve": {
         "model",
         "refs",

@@ -5,8 +5,8 @@ when the parameter it binds is declared with types that never hold a coroutine (
 a class without `__await__`), the callee gets the coroutine where it declares a result. Only what can be
 read exactly is answered; anything else is unknown (None):
 
-- the callee resolves to one def that carries no decorator: a method called on an instance (its first
-  parameter is the instance) or a function called by its name or through its module;
+- the callee resolves to one def that carries no decorator and has no `@overload`s: a method called on an
+  instance (its first parameter is the instance) or a function called by its name or through its module;
 - through an instance, no project subclass of the instance's class defines the name again or, having several
   bases, gets it from another class first (the instance may be one of those, whose signature may differ), and
   no class of its MRO assigns the name (`self.write = ...`: the instance's attribute, not the def, runs);
@@ -21,6 +21,7 @@ read exactly is answered; anything else is unknown (None):
 from __future__ import annotations
 
 from awaitguard.model import Ref, ScopeFact
+from awaitguard.overloads import is_overload
 from awaitguard.resolving import Resolving
 from awaitguard.values import Value
 
@@ -66,13 +67,17 @@ class Params(Resolving):
         return param, text, f"{callee.module}.{fact.qualname}", forwarded
 
     def _signature(self, callee: Value) -> tuple[ScopeFact, str] | None:
-        """The scope of the undecorated def ``callee`` is, and its name."""
+        """The scope of the undecorated def ``callee`` is, and its name; None for the implementation of
+        `@overload`s (callers are checked against those, which may take what its own annotation does not)."""
         defn = callee.defn
         if callee.kind != "function" or defn is None or defn.decorators:
             return None
         tables = self.tables(callee.module)
         fact = tables.scopes.get(defn.qualname) if tables is not None else None
         if fact is None or fact.is_static or fact.is_classmethod:
+            return None
+        assert tables is not None
+        if any(d.qualname == defn.qualname and is_overload(d.decorators) for d in tables.facts.defs):
             return None
         return fact, defn.qualname.rsplit(".", 1)[-1]
 
