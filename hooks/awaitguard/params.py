@@ -20,9 +20,9 @@ read exactly is answered; anything else is unknown (None):
 
 from __future__ import annotations
 
-from awaitguard.model import Ref, ScopeFact
+from awaitguard.model import NONE_REF, Ref, ScopeFact, is_declaration
 from awaitguard.overloads import is_overload
-from awaitguard.resolving import Resolving
+from awaitguard.resolving import Resolving, Tables
 from awaitguard.values import Value
 
 _FORWARDS_DEPTH = 4  # forwarding methods followed (`finish` forwarding to a `finish` forwarding ...), no more
@@ -65,6 +65,67 @@ class Params(Resolving):
             return None
         text = ref[0][2:] if ref[0][:2] == "t:" else _type_name(declared)
         return param, text, f"{callee.module}.{fact.qualname}", forwarded
+
+    def declared_attribute(self, module: str, scope: str, receiver: Ref, attr: str) -> tuple[str, str] | None:
+        """For a value stored as ``attr`` of ``receiver`` (`chat.pinned = ...`, read in ``scope`` of ``module``): the
+        types the receiver's class declares the attribute with, as written, and the class's name; None when they
+        are not known, or may hold a coroutine (``_attribute_types``)."""
+        owner = self._value(module, scope, receiver)
+        if owner.kind != "instance" or owner.defn is None or self.subclass_defines(owner, (attr,)):
+            return None
+        for cls, complete in self._mro(owner):
+            if cls.defn is None or not complete:
+                return None  # a base that is not read may declare it
+            tables = self.tables(cls.module)
+            if tables is None or "__setattr__" in cls.defn.members or f"{cls.defn.qualname}.{attr}" in tables.defs:
+                return None  # stored through a method (a property's setter, `__setattr__`): what it keeps is its own
+            if any(name == attr for name, _, _ in cls.defn.attrs):
+                declared = self._attribute_types(cls, tables, attr)
+                if declared is None or self._awaited_attribute(attr):
+                    return None
+                return " | ".join(dict.fromkeys(declared)), cls.defn.qualname.rsplit(".", 1)[-1]
+        return None
+
+    def _attribute_types(self, cls: Value, tables: Tables, attr: str) -> list[str] | None:
+        """The types ``cls`` declares ``attr`` with, as written: its annotations (`pinned: Message`, in the class
+        body or on `self` in a method), else, when every store in its methods is an annotated parameter (`__init__(
+        self, pinned: Message)` then `self.pinned = pinned`) or `None`, those parameters' annotations, as a type
+        checker reads them; None when some store is another value, or a type may hold a coroutine."""
+        assert cls.defn is not None
+        entries = [(scope, ref) for name, scope, ref in cls.defn.attrs if name == attr]
+        declared = [(scope, ref) for scope, ref in entries if is_declaration(ref)]
+        found: list[tuple[str, Ref]] = []
+        for scope, ref in declared or entries:
+            if declared:
+                found.append((scope, ref))
+                continue
+            if ref == NONE_REF:
+                continue
+            method = tables.scopes.get(scope)
+            if method is None or len(ref) != 1 or ref[0][:2] != "n:" or ref[0][2:] not in method.params[1:]:
+                return None
+            annotation = next((r for param, r in method.annotations if param == ref[0][2:]), None)
+            if annotation is None or method.is_static or method.is_classmethod:
+                return None
+            found.append((method.parent, annotation))
+        texts: list[str] = []
+        for scope, ref in found:
+            value = self._value(cls.module, scope, ref)
+            if not _holds_no_coroutine(value):
+                return None
+            texts.append(ref[0][2:] if ref[0][:2] == "t:" else _type_name(value))
+        return texts or None
+
+    def _awaited_attribute(self, attr: str) -> bool:
+        """Whether the project awaits an attribute named ``attr`` anywhere (`await chat.pinned`): the code may
+        store a coroutine there on purpose, and its declaration is what is wrong."""
+        step = f".{attr}"
+        for path in sorted(self.index.tree.grep({attr})):
+            facts = self.index.facts_for_path(path)
+            for site in facts.sites if facts is not None else ():
+                if site.kind == "await" and site.ref[-1:] == (step,):
+                    return True
+        return False
 
     def _signature(self, callee: Value) -> tuple[ScopeFact, str] | None:
         """The scope of the undecorated def ``callee`` is, and its name; None for the implementation of

@@ -8,7 +8,7 @@ import ast
 
 from awaitguard.assigned import Assigned
 from awaitguard.conditions import static_condition
-from awaitguard.exprrefs import BARE_QUALIFIERS, alias_ref, declared_ref, site_ref, unparse, value_ref
+from awaitguard.exprrefs import BARE_QUALIFIERS, BUILTIN_CALLS, alias_ref, declared_ref, site_ref, unparse, value_ref
 from awaitguard.model import (
     NONE_REF,
     PLAIN_REF,
@@ -113,8 +113,12 @@ class Statements(Assigned):
             self.all_names = tuple(
                 e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
             )
-        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            self._bound_sites(node.targets[0].id, value, ref)
+        if len(node.targets) == 1:
+            target = node.targets[0]
+            if type(target) is ast.Name:
+                self._bound_sites(target.id, value, ref)
+            elif type(target) is ast.Attribute and self.scope.kind == "function":
+                self._stored_sites(target, value)
         if self.assigns_doubles and type(value) is ast.Call:
             self.assigned_double(node)
         self.values(value)
@@ -162,6 +166,24 @@ class Statements(Assigned):
                 # where coroutines are made and used: sync code rarely calls async defs
                 for call in calls:  # `x = fetch()`, `x = None if ... else fetch()`, `x = cached or fetch()`
                     self._used_as_result(call, ref if call is value else ref_of(call), name)
+
+    def _stored_sites(self, target: ast.Attribute, value: ast.expr) -> None:
+        """`chat.pinned = client.get_messages(...)`: a drop site for each call (or branch) stored in an attribute;
+        the resolver decides whether the receiver's class declares the attribute with types that never hold a
+        coroutine, and which calls make one. A call named like a class (`Builder()`) or a builtin makes none."""
+        if type(value) not in _BRANCHING or not self.want_sites:
+            return
+        receiver = ref_of(target.value)
+        if not receiver:
+            return
+        for call in branch_calls(value):
+            ref = ref_of(call)
+            if len(ref) < 2 or not is_call(ref[-1]) or ref[-2].lstrip(".").removeprefix("n:")[:1].isupper():
+                continue
+            if len(ref) == 2 and ref[0] in BUILTIN_CALLS:
+                continue
+            shown = f"{dotted(target.value) or unparse(target.value)}.{target.attr}"
+            self.site("drop", call, ref, "stored", target=shown, target_ref=receiver)
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is None:

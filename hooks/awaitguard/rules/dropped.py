@@ -43,9 +43,11 @@ coroutine refuses anything but `None`; awaited, `await session.send(...)`, it ne
 assigned to a parameter declared with plain builtin types (`thumb: str`), one bound to a name and then passed
 whole to one call whose parameter declares types that never hold a coroutine (`show(text)` of `def show(text:
 str)`, tornado's `self.finish(form)`; also through a method that only forwards its arguments unchanged to
-`super()`'s method of its name), and one given to a function that returns it unchanged (`return v.decode() if
-isinstance(v, bytes) else v`) and then used as a value (`str_if_bytes(read()) != "OK"`), are reported too.
-Calls from sync functions are covered too. Passing the coroutine to any other function (`create_task`,
+`super()`'s method of its name), one stored in an attribute that the receiver's class declares with such types
+(`chat.pinned = client.get_message(...)` where `Chat` declares `pinned: Message`, in its body, on `self`, or by an
+annotated `__init__` parameter stored as is), and one given to a function that returns it unchanged
+(`return v.decode() if isinstance(v, bytes) else v`) and then used as a value (`str_if_bytes(read()) != "OK"`),
+are reported too. Calls from sync functions are covered too. Passing the coroutine to any other function (`create_task`,
 `gather`, `ensure_future`, `asyncio.run`, `wait_for`, a `TaskGroup`, any parameter) counts as a use.
 Iterating it (`for`, `async for`, a comprehension) is AG104's finding, so each line gets one code.
 
@@ -93,7 +95,9 @@ async def nightly():
 
 **Known problems**
 
-A coroutine stored in a container or attribute and awaited later is treated as used; calls
+A coroutine stored in a container or attribute and awaited later is treated as used (an attribute is judged only
+when its class declares it: every store in the class is an annotation, an annotated parameter or `None`, no
+project subclass declares it again, it is no property, and the project awaits no attribute of that name); calls
 through parameters and unknown decorators are not resolved, unless the project's
 `[tool.awaitguard.policy]` lists a definition of the callee's name under `async`. Value uses are searched from each
 statement through operators, attribute chains and the consumers above, not inside the arguments of
@@ -154,6 +158,8 @@ _HOW = {
     "assigned-fstring": "assigned to `{name}`, then formatted into an f-string (it shows `<coroutine object ...>`)",
     "declared": "assigned to `{name}`, declared `{name}: {detail}` (whatever reads `{name}` gets the coroutine, "
     "not the `{detail}` it declares)",
+    "stored": "stored in `{name}`, declared `{attr}: {detail}` (whatever reads it gets the coroutine, not the "
+    "`{detail}` it declares)",
     "assigned-format": "assigned to `{name}`, then formatted with `.format()` (it shows `<coroutine object ...>`)",
     "assigned-send": "assigned to `{name}`, then given a value with `{name}.send(...)` as if it were its result "
     "(TypeError: can't send non-None value to a just-started coroutine)",
@@ -217,6 +223,7 @@ _FIX = {
     "return-async": "write `return await {expr}`",
     "return-coroutine": "write `return await {expr}`",
     "declared": "write `await {expr}` where its value is assigned to `{name}`",
+    "stored": "write `{name} = await {expr}`",
     "assigned-attribute": "write `{name} = await {expr}`",
     "assigned-subscript": "write `{name} = await {expr}`",
     **{
@@ -349,6 +356,13 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
             name, context, detail = _assigned_use(detail)
     elif context == "declared":  # "thumb: str": a parameter declared plain, bound to the call's value
         name, _, detail = detail.partition(": ")
+    elif context == "stored":  # "chat.pinned": stored in an attribute, which its class's declaration decides
+        name, attr = detail, detail.rsplit(".", 1)[-1]
+        stored = resolver.declared_attribute(facts.module, site.scope, site.target_ref, attr)
+        if stored is None:
+            return
+        detail, owner = stored
+        attr = f"{owner}.{attr}"
     elif context == "arithmetic" and detail.startswith("unary "):
         context, detail = "unary", detail[6:]
     elif context == "compare" and detail in _ORDER:
