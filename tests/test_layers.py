@@ -51,6 +51,7 @@ CORE = {
     "declared",
     "calls",
     "callers",
+    "stores",
     "findings",
     "rules",
     "config",
@@ -126,6 +127,7 @@ ALLOWED: dict[str, set[str]] = {
     "declared": {"model", "refs", "containers", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "containers", "resolving", "values", "overloads"},
     "callers": {"model", "refs", "layout", "resolving", "values", "tree"},  # an unannotated parameter, from its callers
+    "stores": {"model", "refs", "resolving", "values", "callers"},  # items of a bare container, from its stores
     "params": {"model", "resolving", "values", "overloads"},  # the parameter a call's argument binds, its declaration
     "resolve": {
         "model",
@@ -140,6 +142,7 @@ ALLOWED: dict[str, set[str]] = {
         "declared",
         "calls",
         "callers",
+        "stores",
         "params",
         "patching",
     },

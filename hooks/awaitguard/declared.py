@@ -252,11 +252,15 @@ class Declared(Resolving):
 
     def _item(self, iterable: Value) -> Value:
         """What `for x in iterable` binds: the item, except a mapping's (iteration gives its keys)."""
+        if iterable.kind == "builtin" and iterable.container:  # declared without item types: from its stores
+            iterable = self._stored_items(iterable)
         spec = CONTAINERS.get(iterable.container) if iterable.kind == "many" else None
         return UNKNOWN if spec is None or spec.family == "map" else iterable.members[0]
 
     def _subscripted(self, value: Value) -> Value:
         """`x[i]` (not a slice): the item of a sequence, the value of a mapping."""
+        if value.kind == "builtin" and value.container:
+            value = self._stored_items(value)
         spec = CONTAINERS.get(value.container) if value.kind == "many" else None
         return UNKNOWN if spec is None or spec.family not in ("seq", "map") else value.members[0]
 

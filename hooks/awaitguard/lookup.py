@@ -199,6 +199,9 @@ class Lookup(Resolving):
             return self._member(value, name)
         if kind == "union":
             return self._union_member(value, name)
+        if kind == "builtin" and value.container:  # a container declared without item types: from its stores
+            value = self._stored_items(value)
+            kind = value.kind
         if kind == "many":
             return self._item_method(value, name)
         if kind == "unknown" and name in ("AsyncMock", "MagicMock", "Mock"):

@@ -172,7 +172,7 @@ class Members(Lineage):
                 return UNKNOWN  # `self.close = ...` in a method: the instance's own attribute, not the def
             if defs:
                 return self._method(owner, cls, defs)
-            return self._attr_value(cls, name, before[:-1])
+            return self._attr_value(cls, name, before[:-1], owner.kind == "instance")
         return self._assigned(before, name)
 
     def _hidden(self, owner: Value, cls: Value, defs: list[DefFact], name: str) -> bool:
@@ -228,18 +228,13 @@ class Members(Lineage):
             has = self.class_has(member, name)
             if has is None:
                 return UNKNOWN
-            if has or any(name in self._attr_names(cls) for cls, _ in self._mro(member)):
+            if has or any(name in _attr_names(cls) for cls, _ in self._mro(member)):
                 found.append(self._member(member, name))
         if not found or any(v.kind == "unknown" for v in found):
             return UNKNOWN
         if len(set(found)) == 1:
             return found[0]
         return Value("union", name=union.name, members=tuple(found), resolver=self)
-
-    @staticmethod
-    def _attr_names(cls: Value) -> set[str]:
-        """The attributes a class's methods set on `self`."""
-        return {attr for attr, _, _ in cls.defn.attrs} if cls.defn is not None else set()
 
     def _assigned(self, classes: list[Value], name: str) -> Value:
         """An instance attribute set in the methods of ``classes`` (`self.x = ...`), first class first."""
@@ -249,26 +244,32 @@ class Members(Lineage):
                 return self._attr_value(cls, name, classes[:at])
         return UNKNOWN
 
-    def _attr_value(self, cls: Value, name: str, before: list[Value]) -> Value:
+    def _attr_value(self, cls: Value, name: str, before: list[Value], on_instance: bool = True) -> Value:
         """What ``cls`` binds ``name`` to (`x = ...` in its body, `self.x = ...` in its methods). A value from
         `self.method(...)` is the instance's own class's: unknown when a class ``before`` ``cls`` in the
         instance's MRO defines ``method`` (a subclass's `async def` override of what the base stores). An
         annotation (`self.conns: list[Conn]`, with or without a value) declares the attribute: it wins over
-        what is assigned elsewhere (`self.conns = []`), as it does for a type checker."""
+        what is assigned elsewhere (`self.conns = []`), as it does for a type checker. Traits and bare containers:
+        ``stores.Stores``."""
         assert cls.defn is not None
         values: list[Value] = []
         entries = [(scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
         declared = [(scope, ref) for scope, ref in entries if is_declaration(ref)]
+        body = class_scope(cls.defn)
         for scope, ref in declared or entries:
             if ref[1:2] and ref[1].startswith(".") and any(defines(c, ref[1][1:]) for c in before):
                 tables = self.tables(cls.module)
                 method = tables.scopes.get(scope) if tables is not None else None
                 if method is not None and method.cls and not method.is_static and method.params[:1] == (ref[0][2:],):
                     return UNKNOWN
-            stored = self._stored(cls.module, scope, ref, name)
+            trait = self._trait_instance(cls, name, scope, ref) if on_instance and scope == body else None
+            stored = self._stored(cls.module, scope, ref, name) if trait is None else trait
             if stored is not None:
                 values.append(stored)
-        return _placeholder(self._merge(values))
+        merged = self._merge(values)
+        if merged.kind == "builtin" and declared and all(ref[-1] in _BARE for _, ref in declared):
+            return bare_container(merged, cls, name)
+        return _placeholder(merged)
 
     def _method(self, owner: Value, cls: Value, defs: list[DefFact]) -> Value:
         getters = [d for d in defs if self._decorator_kind(cls.module, d, "deco-property")]
@@ -323,6 +324,21 @@ class Members(Lineage):
             if base_ref and base_ref[-1] in ("n:Protocol", ".Protocol"):
                 return True
         return False
+
+
+def _attr_names(cls: Value) -> set[str]:
+    """The attributes a class's methods set on `self`."""
+    return {attr for attr, _, _ in cls.defn.attrs} if cls.defn is not None else set()
+
+
+_BARE = frozenset({"#builtin:dict", "#builtin:list", "#builtin:set"})  # `dict`, `List`: no item type
+
+
+def bare_container(value: Value, cls: Value, name: str) -> Value:
+    """The builtin container ``value`` that ``cls`` declares ``name`` with, without item types, marked so that its
+    items can be learned from its stores (``stores.Stores._stored_items``)."""
+    assert cls.defn is not None
+    return dataclasses.replace(value, container=f"@{cls.module}:{cls.defn.qualname}:{name}")
 
 
 def _placeholder(value: Value) -> Value:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from awaitguard.callers import Callers, Parsed
+from awaitguard.callers import Parsed
 from awaitguard.calls import Calls
 from awaitguard.declared import Declared
 from awaitguard.hierarchy import Hierarchy
@@ -29,6 +29,7 @@ from awaitguard.params import Params
 from awaitguard.patching import Form, PatchCall, ProductionAwaits
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
 from awaitguard.resolving import NONE, Tables
+from awaitguard.stores import Stores
 from awaitguard.values import UNKNOWN, Value
 
 __all__ = ["KNOWN", "KNOWN_COROUTINE_NAMES", "SYNC_DECORATOR_NAMES", "Resolver", "declared_coroutine_names"]
@@ -55,7 +56,7 @@ def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
-class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy, Params):
+class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params):
     def __init__(self, index: Index) -> None:
         self.index = index
         self._tables: dict[str, Tables] = {}
@@ -81,6 +82,7 @@ class Resolver(Lookup, Members, Declared, Calls, Callers, Hierarchy, Params):
         self._callers_busy: set[tuple[str, str]] = set()
         self._parsed: dict[str, Parsed | None] = {}
         self._project_bytes: dict[str, bytes] | None = None
+        self._filled: dict[tuple[str, str, str], Value] = {}  # ``stores.Stores``, per bare container attribute
 
     # -- entry points ----------------------------------------------------------------------------------
     def value(self, facts: ModuleFacts, scope: str, ref: Ref) -> Value:
