@@ -199,7 +199,7 @@ class Lookup(Resolving):
             return self._member(value, name)
         if kind == "union":
             return self._union_member(value, name)
-        if kind == "builtin" and value.container:  # a container declared without item types: from its stores
+        if kind == "builtin" and value.container and name in ("get", "pop", "setdefault"):  # its items: from its stores
             value = self._stored_items(value)
             kind = value.kind
         if kind == "many":

@@ -267,7 +267,7 @@ class Members(Lineage):
             if stored is not None:
                 values.append(stored)
         merged = self._merge(values)
-        if merged.kind == "builtin" and declared and all(ref[-1] in _BARE for _, ref in declared):
+        if merged.kind == "builtin" and declared and all(ref[-1] in _BARE and at == body for at, ref in declared):
             return bare_container(merged, cls, name)
         return _placeholder(merged)
 

@@ -71,7 +71,7 @@ class Params(Resolving):
         types the receiver's class declares the attribute with, as written, and the class's name; None when they
         are not known, or may hold a coroutine (``_attribute_types``)."""
         owner = self._value(module, scope, receiver)
-        if owner.kind != "instance" or owner.defn is None or self.subclass_defines(owner, (attr,)):
+        if owner.kind != "instance" or owner.defn is None:
             return None
         for cls, complete in self._mro(owner):
             if cls.defn is None or not complete:
@@ -81,7 +81,8 @@ class Params(Resolving):
                 return None  # stored through a method (a property's setter, `__setattr__`): what it keeps is its own
             if any(name == attr for name, _, _ in cls.defn.attrs):
                 declared = self._attribute_types(cls, tables, attr)
-                if declared is None or self._awaited_attribute(attr):
+                # the searches of the project last: most attributes are not declared
+                if declared is None or self.subclass_defines(owner, (attr,)) or self._awaited_attribute(attr):
                     return None
                 return " | ".join(dict.fromkeys(declared)), cls.defn.qualname.rsplit(".", 1)[-1]
         return None

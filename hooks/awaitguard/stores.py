@@ -28,6 +28,7 @@ followed.
 from __future__ import annotations
 
 import ast
+import re
 
 from awaitguard.callers import _MAX_FILES, Callers, _bound_root, _scope_of, _Unaccounted
 from awaitguard.model import Ref, is_call
@@ -42,6 +43,9 @@ _READS = frozenset(
     {"get", "pop", "keys", "values", "items", "clear", "copy", "index", "count", "remove", "discard", "popitem"}
 )
 _ADDS = {"append": 0, "add": 0, "insert": 1, "setdefault": 1}  # a method storing an item: its argument's position
+# what may follow the name at the end of a line, before a comma, an operator, or a method not above: it is handed
+# on, bound to a name, returned, merged (`x = self.name`, `f(self.name, 1)`, `self.name.update(...)`)
+_ESCAPES = rb"[ \t]*(?:[,;#\n\r+\-*/%|&^}]|\.(?!(?:" + "|".join(sorted(_READS | set(_ADDS))).encode() + rb")\b))"
 _VIEWS = frozenset({"len", "bool", "list", "tuple", "sorted", "set", "iter", "any", "all", "reversed", "enumerate"})
 
 
@@ -69,8 +73,16 @@ class Stores(Callers):
         return self._many(found, value.name)
 
     def _items_of(self, cls: Value, name: str) -> Value:
+        # before the project is searched and any file parsed: an occurrence the bytes show is no store or read
+        escape = re.compile(rb"\b" + re.escape(name.encode()) + _ESCAPES)
+        own = self.index.tree.read([cls.path]).get(cls.path, b"")
+        if escape.search(own):
+            return UNKNOWN
         paths = self._mentioning(name)
         if not paths or len(paths) > _MAX_FILES or cls.path not in paths:
+            return UNKNOWN
+        blobs = self.index.tree.read(paths) if self._project_bytes is None else self._project_bytes
+        if any(escape.search(blobs.get(path, b"")) for path in paths):
             return UNKNOWN
         found: list[Value] = []
         for path in paths:

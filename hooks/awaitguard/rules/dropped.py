@@ -358,11 +358,6 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
         name, _, detail = detail.partition(": ")
     elif context == "stored":  # "chat.pinned": stored in an attribute, which its class's declaration decides
         name, attr = detail, detail.rsplit(".", 1)[-1]
-        stored = resolver.declared_attribute(facts.module, site.scope, site.target_ref, attr)
-        if stored is None:
-            return
-        detail, owner = stored
-        attr = f"{owner}.{attr}"
     elif context == "arithmetic" and detail.startswith("unary "):
         context, detail = "unary", detail[6:]
     elif context == "compare" and detail in _ORDER:
@@ -384,6 +379,15 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if context == "assigned-send" and not _not_none(resolver.value(facts, site.scope, site.target_ref)):
         return  # `c.send(None)` starts the coroutine: the value sent must be something else
     value = resolver.value(facts, site.scope, site.ref)
+    if context == "stored":  # the value first: most stores are of a known value that is no coroutine
+        stored = (
+            None
+            if value.kind not in ("unknown", "coroutine")
+            else resolver.declared_attribute(facts.module, site.scope, site.target_ref, attr)
+        )
+        if stored is None:
+            return
+        detail, attr = stored[0], f"{stored[1]}.{attr}"
     # `self._client.get_me()`, the client an unannotated parameter: from its callers (not for a name passed on:
     # such sites are many, and the search reads files)
     if value.kind == "unknown" and context != "assigned-passed":
