@@ -1,8 +1,9 @@
 """Attributes the project fills: what the items of a container declared without item types are, from every store
 the project makes into it, and what traitlets' `Instance(klass)` holds when read through an instance.
 
-**Items from stores.** An attribute declared as a bare builtin container (`_open: dict = {}`, `self.conns: list`:
-no item type) holds, in every run of the project's own code, what the project stores into it, when all of this
+**Items from stores.** A class attribute declared as a bare builtin container in the class body (`_open: dict =
+{}`: no item type; an instance's own, declared on `self`, is not followed: each costs a search of the project)
+holds, in every run of the project's own code, what the project stores into it, when all of this
 holds (else its items stay unknown):
 
 - every binding of the attribute in its class is such a declaration (``members.Members._attr_value``);
