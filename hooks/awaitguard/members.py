@@ -248,9 +248,8 @@ class Members(Lineage):
         """What ``cls`` binds ``name`` to (`x = ...` in its body, `self.x = ...` in its methods). A value from
         `self.method(...)` is the instance's own class's: unknown when a class ``before`` ``cls`` in the
         instance's MRO defines ``method`` (a subclass's `async def` override of what the base stores). An
-        annotation (`self.conns: list[Conn]`, with or without a value) declares the attribute: it wins over
-        what is assigned elsewhere (`self.conns = []`), as it does for a type checker. Traits and bare containers:
-        ``stores.Stores``."""
+        annotation (`self.conns: list[Conn]`, with or without a value) declares the attribute: it wins over what
+        is assigned elsewhere (`self.conns = []`), as for a type checker. Traits, bare containers: ``stores``."""
         assert cls.defn is not None
         values: list[Value] = []
         entries = [(scope, ref) for attr, scope, ref in cls.defn.attrs if attr == name]
