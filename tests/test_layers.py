@@ -50,8 +50,10 @@ CORE = {
     "hierarchy",
     "declared",
     "calls",
+    "callsites",
     "callers",
     "stores",
+    "mixins",
     "findings",
     "rules",
     "config",
@@ -126,8 +128,11 @@ ALLOWED: dict[str, set[str]] = {
     "hierarchy": {"model", "lineage", "resolving", "values"},  # overrides and classes rewritten at import
     "declared": {"model", "refs", "containers", "resolving", "values"},
     "calls": {"model", "known", "members", "declared", "containers", "resolving", "values", "overloads"},
-    "callers": {"model", "refs", "layout", "resolving", "values", "tree"},  # an unannotated parameter, from its callers
-    "stores": {"model", "refs", "resolving", "values", "callers"},  # items of a bare container, from its stores
+    "callsites": {"refs", "resolving", "values", "tree"},  # where a name occurs, for the callers' search
+    # an unannotated parameter, from its callers
+    "callers": {"model", "refs", "layout", "resolving", "values", "tree", "callsites"},
+    "mixins": {"lineage", "resolving", "values"},  # a parameter given `self` of several mixins: the class combining them
+    "stores": {"model", "refs", "resolving", "values", "callers", "callsites"},  # items of a bare container, from its stores
     "params": {"model", "resolving", "values", "overloads"},  # the parameter a call's argument binds, its declaration
     "resolve": {
         "model",
@@ -143,6 +148,7 @@ ALLOWED: dict[str, set[str]] = {
         "calls",
         "callers",
         "stores",
+        "mixins",
         "params",
         "patching",
     },

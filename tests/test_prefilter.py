@@ -166,6 +166,26 @@ def test_sync_files_whose_patches_name_nothing_async_are_not_parsed(tmp_path: Pa
     assert [(f.path, f.code) for f in result.findings] == [("test_related.py", "AG202")]
 
 
+def test_sync_files_iterating_an_async_generator_method_by_name_are_parsed(tmp_path: Path) -> None:
+    client = "class Client:\n    async def iter_dialogs(self, n):\n        yield n\n\n    async def scan_iter(self):\n"
+    client += "        yield 1\n\n\ndef build():\n"
+    (tmp_path / "client.py").write_text(client + "    return Box(Client())\n\n\nfrom box import Box\n")
+    # imports nothing async: read for its `for` over `.iter_dialogs(...)`; the client is known from its callers
+    box = "class Box:\n    def __init__(self, client):\n        self._client = client\n\n    def first(self):\n"
+    (tmp_path / "box.py").write_text(box + "        for d in self._client.iter_dialogs(1):\n            return d\n")
+    (tmp_path / "other.py").write_text("def names(x):\n    return [d for d in x.iter_dialogs_sync()]\n")
+    (tmp_path / "comment.py").write_text("# for d in client.iter_dialogs(1):\nx = 1\n")
+    # `scan_iter` is a sync def's name too (a sync client beside the async one): which one is iterated is unsaid
+    (tmp_path / "sync_client.py").write_text("class SyncClient:\n    def scan_iter(self):\n        return [1]\n")
+    (tmp_path / "use.py").write_text("def keys(c):\n    for k in c.scan_iter():\n        print(k)\n")
+    settings = Config(root=tmp_path, libraries=False)
+    index = engine.make_index(settings, FsTree(tmp_path), cache=False, workers=1)
+    result = engine.scan_tree(index)
+    assert result.files_total == 6
+    assert result.files_parsed == 2  # client.py, box.py
+    assert [(f.path, f.code) for f in result.findings] == [("box.py", "AG104")]
+
+
 IMPORT_SAMPLES = [
     b"",
     b"from a import b\n",

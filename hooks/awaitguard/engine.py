@@ -25,10 +25,12 @@ from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import ModuleFacts, Scope
 from awaitguard.parallel import Judge
 from awaitguard.prefilter import (
+    async_generator_methods,
     async_names,
     async_pairs,
     imports_any,
     is_async,
+    iterates_any,
     mentions_mock,
     mentions_patch,
     names_by_module,
@@ -180,12 +182,13 @@ def scan_tree(
         modules = names_by_module(pairs)
         packages = names_by_package(modules)
         primary_set = set(primary)
+        generators = async_generator_methods(loaded, (data[p] for p in files if p not in primary_set and p in data))
         secondary = [
             path
             for path in files
             if path not in primary_set
             and path in data
-            and imports_any(index, path, data[path], pairs, modules, packages)
+            and (imports_any(index, path, data[path], pairs, modules, packages) or iterates_any(data[path], generators))
         ]
         with judge.lend() as lent:
             loaded += index.load(secondary, data, lent=lent)

@@ -141,6 +141,8 @@ class Members(Lineage):
         return True
 
     def _member(self, owner: Value, name: str) -> Value:
+        if owner.members:  # several mixins' `self`: one class (``mixins.py``)
+            return self.agreed_member(owner, name)
         return self._member_along(owner, name, self._mro(owner), own=True)
 
     def _member_along(self, owner: Value, name: str, mro: Iterable[tuple[Value, bool]], own: bool = False) -> Value:

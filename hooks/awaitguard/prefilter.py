@@ -308,6 +308,50 @@ def async_pairs(loaded: Iterable[ModuleFacts]) -> set[tuple[str, str]]:
     return pairs
 
 
+def async_generator_methods(loaded: Iterable[ModuleFacts], others: Iterable[bytes]) -> set[str]:
+    """Short names of the project's `async def` methods that `yield` and that no `def` of the project shares
+    (read from the facts of ``loaded`` and the bytes of the ``others`` files): a sync `for` over one
+    (`for d in self._client.iter_dialogs():`) is judged in any file, the receiver known or not (an
+    unannotated parameter may be known from its callers, ``callers.py``). A name a sync def has too
+    (redis-py's sync and asyncio `scan_iter`) says nothing of which one a sync file iterates."""
+    facts = list(loaded)
+    names = {
+        d.qualname.rsplit(".", 1)[-1]
+        for f in facts
+        for d in f.defs
+        if d.kind == "function" and d.is_async and d.is_generator and "." in d.qualname
+    }
+    names -= {d.qualname.rsplit(".", 1)[-1] for f in facts for d in f.defs if d.kind == "function" and not d.is_async}
+    if not names:
+        return names
+    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+    sync_def = re.compile(rb"(?:^|(?<!async)[ \t])def[ \t]+(" + alternatives + rb")\b", re.M)
+    for blob in others:
+        for match in sync_def.finditer(blob):
+            names.discard(match.group(1).decode())
+    return names
+
+
+_FOR_LINE = re.compile(rb"[ \t]*(?:async[ \t]+)?for\b[^\n]*?\bin\b([^\n]*)")
+_CALLED_ATTR = re.compile(rb"\.([A-Za-z_]\w*)\(")
+
+
+def iterates_any(blob: bytes, names: Collection[str]) -> bool:
+    """Whether a `for` line of the file iterates a call `.name(...)` of one of ``names`` (a C substring search
+    for each `for`, then its line)."""
+    if not names:
+        return False
+    at = blob.find(b"for")
+    while at != -1:
+        start = blob.rfind(b"\n", 0, at) + 1
+        match = _FOR_LINE.match(blob, start)
+        if match is not None and any(m.group(1).decode() in names for m in _CALLED_ATTR.finditer(match.group(1))):
+            return True
+        end = blob.find(b"\n", at)
+        at = blob.find(b"for", end) if end != -1 else -1
+    return False
+
+
 def names_by_module(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
     """The async names of ``async_pairs``, by module."""
     out: dict[str, set[str]] = {}

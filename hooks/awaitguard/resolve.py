@@ -16,7 +16,6 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from awaitguard.callers import Parsed
 from awaitguard.calls import Calls
 from awaitguard.declared import Declared
 from awaitguard.hierarchy import Hierarchy
@@ -24,6 +23,7 @@ from awaitguard.index import Index
 from awaitguard.known import KNOWN, KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES
 from awaitguard.lookup import Lookup
 from awaitguard.members import Members
+from awaitguard.mixins import Mixins
 from awaitguard.model import DefFact, ModuleFacts, Ref, Site, is_call
 from awaitguard.params import Params
 from awaitguard.patching import Form, PatchCall, ProductionAwaits
@@ -56,7 +56,7 @@ def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
-class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params):
+class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixins):
     def __init__(self, index: Index) -> None:
         self.index = index
         self._tables: dict[str, Tables] = {}
@@ -70,6 +70,7 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params):
         self._linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]] = {}
         self._linear_busy: set[int] = set()
         self._subclasses: dict[tuple[str, str], tuple[Value, ...]] = {}
+        self._subclass_sets: dict[tuple[str, str], tuple[Value, ...] | None] = {}  # ``Mixins``
         self._multi_bases: list[Value] | None = None
         self._diverging: dict[tuple[str, str, str, str], bool] = {}
         self.production_awaits = ProductionAwaits(index.tree)
@@ -78,10 +79,7 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params):
         self._depth = 0
         self.callers_on = False
         self._twin: Resolver | None = None
-        self._callers: dict[tuple[str, str], dict[str, Value]] = {}  # ``callers.Callers``, per def
-        self._callers_busy: set[tuple[str, str]] = set()
-        self._parsed: dict[str, Parsed | None] = {}
-        self._project_bytes: dict[str, bytes] | None = None
+        self.callers_state()  # ``callers.Callers``: per def, what its calls pass; the files it read
         self._filled: dict[tuple[str, str, str], Value] = {}  # ``stores.Stores``, per bare container attribute
 
     # -- entry points ----------------------------------------------------------------------------------

@@ -31,7 +31,10 @@ from __future__ import annotations
 import ast
 import re
 
-from awaitguard.callers import _MAX_FILES, Callers, _bound_root, _scope_of, _Unaccounted
+from awaitguard.callers import _MAX_FILES, Callers
+from awaitguard.callsites import Unaccounted as _Unaccounted
+from awaitguard.callsites import bound_root as _bound_root
+from awaitguard.callsites import scope_of as _scope_of
 from awaitguard.model import Ref, is_call
 from awaitguard.refs import ref_of
 from awaitguard.resolving import NONE

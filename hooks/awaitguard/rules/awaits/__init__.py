@@ -290,6 +290,8 @@ def _for(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> It
     problem = iteration_problem(value, is_async)
     if problem is None:
         return
+    if not is_async and not resolver.scope_is_async(facts, site.scope) and resolver.rewritten_to_sync(value):
+        return  # a sync-or-async API (`syncify`): its async generator method gives a sync iterator in sync code
     what, error, fix = _words(_ITERATION, problem, is_async)
     keyword = "async for" if is_async else "for"
     yield finding(resolver, facts, site, AG104, value, keyword=keyword, what=what, error=error, fix=fix)
