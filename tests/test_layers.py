@@ -131,8 +131,19 @@ ALLOWED: dict[str, set[str]] = {
     "callsites": {"refs", "resolving", "values", "tree"},  # where a name occurs, for the callers' search
     # an unannotated parameter, from its callers
     "callers": {"model", "refs", "layout", "resolving", "values", "tree", "callsites"},
-    "mixins": {"lineage", "resolving", "values"},  # a parameter given `self` of several mixins: the class combining them
-    "stores": {"model", "refs", "resolving", "values", "callers", "callsites"},  # items of a bare container, from its stores
+    "mixins": {
+        "lineage",
+        "resolving",
+        "values",
+    },  # a parameter given `self` of several mixins: the class combining them
+    "stores": {
+        "model",
+        "refs",
+        "resolving",
+        "values",
+        "callers",
+        "callsites",
+    },  # items of a bare container, from its stores
     "params": {"model", "resolving", "values", "overloads"},  # the parameter a call's argument binds, its declaration
     "resolve": {
         "model",
