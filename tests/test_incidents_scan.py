@@ -66,6 +66,28 @@ def chat(git_repo: GitRepo) -> GitRepo:
     return git_repo
 
 
+def record(chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
+    """Ingest the production log (LOG) in ``chat``: the log's path, to ingest it again."""
+    log = tmp_path / "prod.jsonl"
+    log.write_text(json.dumps(LOG) + "\n", encoding="utf-8")
+    monkeypatch.chdir(chat.root)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    return log
+
+
+def resolved(incident: store.Incident, why: str) -> str:
+    return (
+        f"awaitguard scan: note: incident {incident.id} (app/handler.py:5 `get_manager`) is resolved "
+        f"({why}); `awaitguard incidents prune` removes it\n"
+    )
+
+
+def prune_all(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["incidents", "prune"]) == 0
+    assert capsys.readouterr().err == "awaitguard incidents: removed 1 incident, 0 left\n"
+
+
 def test_ingest_commit_block_fix_prune(
     chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,11 +96,7 @@ def test_ingest_commit_block_fix_prune(
     chat.git("add", "app/util.py")
     assert scan(chat, monkeypatch, capsys) == (0, "", "")
 
-    log = tmp_path / "prod.jsonl"
-    log.write_text(json.dumps(LOG) + "\n", encoding="utf-8")
-    monkeypatch.chdir(chat.root)
-    assert main(["ingest", str(log)]) == 0
-    capsys.readouterr()
+    record(chat, tmp_path, monkeypatch, capsys)
     (incident,) = store.load(chat.root / store.DEFAULT_FILE)
     assert (incident.path, incident.line, incident.function, incident.callee) == (
         "app/handler.py", 5, "handle", "get_manager"
@@ -120,14 +138,10 @@ def test_ingest_commit_block_fix_prune(
     chat.git("add", "app/handler.py", "app/other.py")
     code, out, err = scan(chat, monkeypatch, capsys)
     assert (code, out) == (0, "")
-    assert err == (
-        f"awaitguard scan: note: incident {incident.id} (app/handler.py:5 `get_manager`) is resolved "
-        "(no `await` of `get_manager` is left in `handle`); `awaitguard incidents prune` removes it\n"
-    )
+    assert err == resolved(incident, "no `await` of `get_manager` is left in `handle`")
     chat.commit("handler: get_manager is sync", add_all=False)
 
-    assert main(["incidents", "prune"]) == 0
-    assert capsys.readouterr().err == "awaitguard incidents: removed 1 incident, 0 left\n"
+    prune_all(capsys)
     assert store.load(chat.root / store.DEFAULT_FILE) == []
     chat.commit("incidents: prune")
     assert scan(chat, monkeypatch, capsys) == (0, "", "")
@@ -267,11 +281,7 @@ def test_an_await_fixed_at_the_callee_is_resolved_and_pruned(
     chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The fix of the incident's own shape: the callee became `async def` again, and the line did not change."""
-    log = tmp_path / "prod.jsonl"
-    log.write_text(json.dumps(LOG) + "\n", encoding="utf-8")
-    monkeypatch.chdir(chat.root)
-    assert main(["ingest", str(log)]) == 0
-    capsys.readouterr()
+    log = record(chat, tmp_path, monkeypatch, capsys)
     (incident,) = store.load(chat.root / store.DEFAULT_FILE)
     chat.commit("incidents: get_manager awaited in production")
 
@@ -279,13 +289,9 @@ def test_an_await_fixed_at_the_callee_is_resolved_and_pruned(
     chat.git("add", "app/factory.py")
     code, out, err = scan(chat, monkeypatch, capsys)
     assert (code, out) == (0, "")
-    assert err == (
-        f"awaitguard scan: note: incident {incident.id} (app/handler.py:5 `get_manager`) is resolved "
-        "(every `get_manager` the project defines is an `async def` now); `awaitguard incidents prune` removes it\n"
-    )
+    assert err == resolved(incident, "every `get_manager` the project defines is an `async def` now")
     chat.commit("factory: get_manager is async again", add_all=False)
-    assert main(["incidents", "prune"]) == 0
-    assert capsys.readouterr().err == "awaitguard incidents: removed 1 incident, 0 left\n"
+    prune_all(capsys)
 
     # a callee that is still a plain `def` somewhere keeps the incident (the scan cannot tell which one runs)
     assert main(["ingest", str(log)]) == 0
