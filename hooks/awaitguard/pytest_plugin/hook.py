@@ -271,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 STOP_GRACE = 5.0  # seconds pytest gets to end after the signal we pass on, before it is killed
 LEFTOVER_GRACE = 2.0  # seconds what pytest left running gets to end after SIGTERM, before SIGKILL
+KILL_GRACE = 2.0  # seconds the kernel gets to end what SIGKILL hit, before the hook says it stopped them
 
 
 def _run_pytest(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
@@ -329,6 +330,9 @@ def _stop_leftovers(group: int) -> None:
     killed = bool(_members(group))
     if killed:
         _signal_group(group, signal.SIGKILL)
+        deadline = time.monotonic() + KILL_GRACE  # a killed process runs on until the kernel has ended it
+        while _members(group) and time.monotonic() < deadline:
+            time.sleep(0.01)
     more = f" and {len(left) - 5} more" if len(left) > 5 else ""
     shown = f" ({', '.join(left[:5])}{more})" if left[0] != "?" else ""
     how = "SIGTERM, then SIGKILL" if killed else "SIGTERM"
