@@ -416,6 +416,10 @@ def test_unknown_key_lists_the_keys_of_its_own_table(
         ("exclude = [1]", "[tool.awaitguard] `exclude` must be a list of strings"),
         ('per-file-ignores = {"tests/*" = "AG201"}', "[tool.awaitguard] `per-file-ignores` entry `tests/*` must be"),
         ("mypy = 3", "[tool.awaitguard] `mypy` must be a table"),
+        ('src = ["missing"]', "[tool.awaitguard] `src` entry `missing` is not a folder of "),
+        ('src = ["../proj"]', "[tool.awaitguard] `src` entry `../proj` must be a folder inside the project"),
+        ('src = ["/tmp"]', "[tool.awaitguard] `src` entry `/tmp` must be a folder inside the project"),
+        ('src = ["app.py"]', "[tool.awaitguard] `src` entry `app.py` is not a folder of "),
     ],
 )
 def test_config_value_of_the_wrong_type(
@@ -426,6 +430,24 @@ def test_config_value_of_the_wrong_type(
     code, out, err = scan(capsys, "--all")
     assert (code, out, len(err)) == (2, [], 1)
     assert err[0].startswith(f"awaitguard scan: error: {root / 'pyproject.toml'}: {problem}")
+
+
+@pytest.mark.parametrize("spelled", ["lib", "./lib/", "lib/"])
+def test_src_entries_are_folders_of_the_project_however_spelled(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelled: str
+) -> None:
+    """`./lib/` names the root `lib`: the sync `pkg.core.get_manager` awaited from another module is found."""
+    files = {
+        "lib/pkg/__init__.py": "",
+        "lib/pkg/core.py": "def get_manager():\n    return 1\n",
+        "lib/pkg/app.py": "from pkg.core import get_manager\n\n\nasync def run():\n    return await get_manager()\n",
+    }
+    root = project(tmp_path / "proj", files, f'[tool.awaitguard]\nsrc = ["{spelled}"]\n')
+    monkeypatch.chdir(root)
+    code, out, err = scan(capsys, "--all", "--format", "json")
+    assert (code, err) == (1, [])
+    found = [(f["path"], f["line"], f["code"]) for f in json.loads("\n".join(out))["findings"]]
+    assert found == [("lib/pkg/app.py", 5, "AG101")]
 
 
 def test_invalid_toml_is_one_error_line(

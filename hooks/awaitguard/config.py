@@ -220,7 +220,7 @@ def load(root: Path, path: Path | None = None, codes: Collection[str] | None = N
     return Config(
         root=root,
         source=source,
-        src=tuple(table.get("src", ())),
+        src=_roots(table.get("src", []), root, source),
         exclude=tuple(table.get("exclude", ())),
         select=tuple(table.get("select", ())),
         ignore=tuple(table.get("ignore", ())),
@@ -236,6 +236,21 @@ def load(root: Path, path: Path | None = None, codes: Collection[str] | None = N
         policy=_policy(table["policy"], source, shown=_shown_from(source, root)) if "policy" in table else None,
         parity=dict(table.get("parity", {})),
     )
+
+
+def _roots(given: list[str], root: Path, where: Path) -> tuple[str, ...]:
+    """``src``'s folders as posix paths from the project's top; one a typo or outside the project is an error."""
+    roots = []
+    for entry in given:
+        posix = entry.replace("\\", "/").strip("/")
+        while posix.startswith("./"):
+            posix = posix[2:]
+        if entry.startswith("/") or Path(entry).is_absolute() or ".." in posix.split("/"):
+            raise ConfigError(f"{where}: [tool.awaitguard] `src` entry `{entry}` must be a folder inside the project")
+        if not (root / posix).is_dir():
+            raise ConfigError(f"{where}: [tool.awaitguard] `src` entry `{entry}` is not a folder of {root}")
+        roots.append("" if posix in ("", ".") else posix)
+    return tuple(roots)
 
 
 def _names(value: object, what: str, patterns: bool = True) -> tuple[str, ...]:
