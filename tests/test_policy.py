@@ -48,7 +48,7 @@ def scan(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]
         (REAL + 'tests = ["x"]\n', "`real` entry 1: unknown key `tests` (known: targets, paths)"),
         ('[tool.awaitguard.policy]\nsync = ["app ws"]\n', "`sync`: `app ws` is not a qualified name"),
         ('[tool.awaitguard.policy]\ntwins = { "app.ws.*" = "x" }\n', "`twins`: `app.ws.*` must be a name"),
-        ('[tool.awaitguard.policy]\nsync = ["a.b"]\nasync = ["a.b"]\n', "`a.b` is declared both `sync` and `async`"),
+        ('[tool.awaitguard.policy]\nsync = ["a.b"]\nasync = ["a.b"]\n', ":2: [tool.awaitguard.policy] `a.b` is"),
         ('[tool.awaitguard.policy]\nconventions = ["async"]\n', "`conventions` must be a list of async-name"),
         # checked against the project
         (REAL.replace("app.ws.*", "app.wss.*"), ":2: [tool.awaitguard.policy] `real` entry 1 `targets`: `app.wss.*`"),
@@ -252,6 +252,34 @@ def test_twins_match_the_sync_twin_itself_never_its_last_name(
     code, out, _ = policy(capsys, "--explain", "app.utils.fetch")
     assert code == 0 and not any("declared" in line and "as `" in line for line in out), out
     assert out[-1] == "  policies: sync twin of app.utils.async_fetch (declared): async code calling it is AG108"
+
+
+def test_twins_of_two_modules_name_the_async_twin_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`time.sleep` twinned with `asyncio.sleep`: the help once said `await time.sleep(...)`, a TypeError,
+    and the message "`sleep` is the sync twin of `sleep`". Twins of one module keep the receiver."""
+    files = {
+        "app/handlers.py": (
+            "import time\nfrom time import sleep\n\nfrom app import ws\n\n\n"
+            "async def wait():\n    time.sleep(1)\n    sleep(2)\n    ws.get_manager()\n"
+        ),
+    }
+    pyproject = '[tool.awaitguard.policy]\ntwins = { "time.sleep" = "asyncio.sleep" }\n'
+    monkeypatch.chdir(project(tmp_path, pyproject, files))
+    code, out, err = scan(capsys, "--all", "--select", "AG108")
+    assert (code, err) == (1, [])
+    by_time = "AG108 `time.sleep` is the sync twin of `asyncio.sleep`: in async code it blocks the event loop"
+    assert out[:7] == [
+        f"app/handlers.py:8:5: {by_time}",
+        "    help: call `await asyncio.sleep(...)` instead",
+        f"app/handlers.py:9:5: {by_time}",
+        "    help: call `await asyncio.sleep(...)` instead",
+        "app/handlers.py:10:5: AG108 `get_manager` is the sync twin of `get_manager_async`"
+        " (`app.ws.get_manager_async`): in async code it blocks the event loop",
+        "    app/ws.py:5:1: note: `get_manager_async` is `async def` here",
+        "    help: call `await ws.get_manager_async(...)` instead",
+    ]
 
 
 def test_a_finding_a_declaration_caused_points_at_its_line(

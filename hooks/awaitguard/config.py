@@ -322,7 +322,8 @@ def _policy(table: Mapping[str, Any], where: Path, text: str | None = None, show
         raise ConfigError(f"{label} `conventions` must be {POLICY_KEYS['conventions']} (one `*` each)")
     both = sorted(set(sync) & set(async_))
     if both:
-        raise ConfigError(f"{label} `{both[0]}` is declared both `sync` and `async`")
+        line = _line(text, both[0])  # the first of its two entries
+        raise ConfigError(f"{where}:{line}: [tool.awaitguard.policy] `{both[0]}` is declared both `sync` and `async`")
     for sync_name, async_name in twins_raw.items():
         if sync_name in async_ or async_name in sync:
             wrong = sync_name if sync_name in async_ else async_name

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 AG108 = RuleMeta(
     code="AG108",
     slug="sync-twin-in-async",
-    template="`{callee}` is the sync twin of `{twin}` (`{where}`): in async code it blocks the event loop",
+    template="`{callee}` is the sync twin of `{twin}`{where}: in async code it blocks the event loop",
     fix="{fix}",
     summary="in `async def` code, a call to the sync twin of a declared or conventionally named async twin",
     hooks=("scan", "mypy"),
@@ -198,9 +198,18 @@ def _short(name: str) -> str:
 
 def twin_args(*, sync: str, twin: str, receiver: str) -> dict[str, str]:
     """AG108's arguments: a call of the sync twin ``sync`` (qualified names), written on ``receiver``
-    (``"self."``, or "" for a plain name)."""
-    fix = f"call `await {receiver}{_short(twin)}(...)` instead"
-    return {"callee": _short(sync), "twin": _short(twin), "where": twin, "fix": fix}
+    (``"self."``, ``"time."``, or "" for a plain name).
+
+    Twins of one owner (module or class) share the receiver: ``self.read`` -> ``await self.aread``.
+    Twins of different owners (``time.sleep`` and ``asyncio.sleep``) do not, so the fix names the
+    async twin in full: ``await time.sleep(...)`` would be a TypeError."""
+    if _short(sync) == _short(twin):  # `sleep` is the sync twin of `sleep` says nothing
+        callee, shown, where = sync, twin, ""
+    else:
+        callee, shown, where = _short(sync), _short(twin), f" (`{twin}`)"
+    same_owner = sync.rpartition(".")[0] == twin.rpartition(".")[0]
+    call = f"{receiver}{_short(twin)}" if same_owner else twin
+    return {"callee": callee, "twin": shown, "where": where, "fix": f"call `await {call}(...)` instead"}
 
 
 def twin_note(*, twin: str, of_async: bool) -> str:
