@@ -764,3 +764,37 @@ def test_async_test_of_a_sync_testcase_fails_at_its_definition(project: pytest.P
             "`test_batch` a plain `def`",
         ]
     )
+
+
+def test_a_distribution_not_installed_is_named_once_at_the_end(pytester: pytest.Pytester) -> None:
+    """The remote form's environment has the project on PYTHONPATH, not installed: a package reading its
+    own version at import fails collection, a test reading it fails; the run ends with one line saying
+    why. Other failures, and a plain pytest run, get no such line."""
+    pytester.makeini(INI)
+    pkg = pytester.mkpydir("notinstalled")
+    (pkg / "__init__.py").write_text(
+        'import importlib.metadata\n\n__version__ = importlib.metadata.version("ag-demo-x")\n'
+    )
+    pytester.makepyfile(
+        test_imports="import notinstalled\n\n\ndef test_never_runs():\n    pass\n",
+        test_reads=(
+            "import importlib.metadata\n\n\ndef test_version():\n"
+            '    assert importlib.metadata.version("ag-demo-y")\n\n\n'
+            "def test_other_failure():\n    assert False\n"
+        ),
+    )
+    off = ("-p", "no:cacheprovider", "--continue-on-collection-errors")
+    result = pytester.runpytest_subprocess("--awaitguard", *off)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["awaitguard: 2 failures are PackageNotFoundError: `ag-demo-x`, `ag-demo-y` is not installed where pytest*"]
+    )
+    assert result.stdout.str().count("awaitguard: 2 failures") == 1
+    plain = pytester.runpytest_subprocess(*off)
+    assert plain.ret == pytest.ExitCode.TESTS_FAILED
+    plain.stdout.no_fnmatch_line("awaitguard:*PackageNotFoundError*")
+    (pkg / "__init__.py").write_text("")
+    pytester.makepyfile(test_reads="def test_other_failure():\n    assert False\n")
+    others = pytester.runpytest_subprocess("--awaitguard", *off)
+    others.assert_outcomes(passed=1, failed=1)
+    others.stdout.no_fnmatch_line("awaitguard:*PackageNotFoundError*")

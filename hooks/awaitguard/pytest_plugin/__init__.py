@@ -2,7 +2,8 @@
 
 Enable with ``--awaitguard`` or the ini key ``awaitguard = true``; the flag wins over the ini key,
 which wins over ``[tool.awaitguard.smoke]``. The checks live in ``guards`` (AG201/AG202 test doubles),
-``coroutines`` (AG102 dropped coroutines), ``instrument`` (typeguard) and ``loops`` (asyncio debug, uvloop).
+``coroutines`` (AG102 dropped coroutines), ``instrument`` (typeguard) and ``loops`` (asyncio debug, uvloop);
+``metadata`` explains failures of a distribution not installed where pytest runs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 
 import pytest
 
-from awaitguard.pytest_plugin import coroutines, failures, guards, instrument, loops, reach, settings
+from awaitguard.pytest_plugin import coroutines, failures, guards, instrument, loops, metadata, reach, settings
 
 _GUARD_KEY = pytest.StashKey[guards.DoubleGuard]()
 
@@ -62,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_GUARD_KEY] = stack.enter_context(guard)
     dropped = coroutines.DroppedCoroutines(found.rootpath, silencer)
     config.pluginmanager.register(dropped, "awaitguard-coroutines")
+    config.pluginmanager.register(metadata.MissingMetadata(), "awaitguard-metadata")
     tracker = reach.tracker(found.config_root)  # recorded production incidents: which tests reach them
     if tracker is not None:
         config.add_cleanup(tracker.stop)
