@@ -544,6 +544,7 @@ FAMILY_ARGS = {
     "AG202": BASE_ARGS | {"double", "target"},  # rules/doubles.py check
     "AG108": {"callee", "twin", "where", "fix"},  # policy/check.py _twin_finding
     "AG109": {"callee", "policy", "fix"},  # policy/check.py _call
+    "AG110": {"name", "base", "short"},  # rules/overrides.py check
     "AG203": {"double", "target", "policy", "paths"},  # policy/check.py _double
 }
 

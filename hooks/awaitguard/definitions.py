@@ -18,6 +18,7 @@ from awaitguard.model import (
     ImportFact,
     Ref,
     ScopeFact,
+    Site,
 )
 from awaitguard.overloads import is_overload, signature
 from awaitguard.refs import (
@@ -132,6 +133,9 @@ class Definitions(Walk):
                 signature=signature(node.args) if is_overload(decorators) else (),
             )
         )
+        if cls and self.want_sites and _returns_none(self.defs[-1], decorators, node.name):
+            # a plain method returning None, which may override an `async def` of a base class (AG110)
+            self.sites.append(Site("override", node.lineno, self.col(node), qualname, (f".{node.name}",), cls))
         self.scopes.append(
             ScopeFact(
                 qualname=qualname,
@@ -279,6 +283,22 @@ class Definitions(Walk):
 # the protocol entry points a class may define only to refuse them (aiohttp's ClientSession.__enter__
 # raises TypeError("Use async with instead")): to the protocol rules, such a class does not have them
 _REFUSABLE = frozenset({"__enter__", "__iter__", "__aenter__", "__aiter__", "__await__"})
+
+
+def _returns_none(defn: DefFact, decorators: tuple[Ref, ...], name: str) -> bool:
+    """Whether a method is a plain, undecorated, non-dunder `def` with a body of its own that returns None on
+    every path it returns by (no generator, no stub, not one that only raises, no return annotation but `None`)."""
+    return not (
+        defn.is_async
+        or decorators
+        or defn.is_generator
+        or defn.is_stub
+        or defn.never_returns
+        or defn.returns_param
+        or (name[:2] == "__" and name[-2:] == "__")
+        or defn.returns_annotation not in ("", "None")
+        or any(ref != PLAIN_REF for ref in defn.returns)
+    )
 
 
 def _refuses(node: ast.FunctionDef) -> bool:

@@ -4,7 +4,7 @@ class's coroutine methods at import into sync-or-async ones (``rewrites.py``).""
 
 from __future__ import annotations
 
-from awaitguard.lineage import class_key
+from awaitguard.lineage import class_key, defines
 from awaitguard.model import ModuleFacts
 from awaitguard.resolving import Resolving
 from awaitguard.values import ABC_BASES, Value
@@ -37,6 +37,29 @@ class Hierarchy(Resolving):
             for rewritten in self._rewritten
             for cls, _ in self._mro(rewritten)
         )
+
+    def overridden(self, facts: ModuleFacts, scope: str, name: str) -> Value | None:
+        """The method that the method ``scope`` (`Handler.get`) overrides: the one `def` of ``name`` in the
+        nearest class after its own along its C3 MRO. None when there is none, or it cannot be known: the
+        class defined twice, a base unknown (no linear MRO), the name defined otherwise (an attribute, several
+        defs, a `typing` base's mixin method)."""
+        owner = scope.rpartition(".")[0]
+        tables = self.tables(facts.module)
+        if tables is None or not owner or "<locals>" in scope:
+            return None
+        classes = [d for d in tables.defs.get(owner, []) if d.kind == "class"]
+        if len(classes) != 1:
+            return None
+        linear = self._linear(self._def_value(facts, classes[0]), [])
+        for base in (linear or ())[1:]:
+            if not defines(base, name):
+                continue
+            where = self.tables(base.module) if base.defn is not None else None
+            defs = where.defs.get(f"{base.defn.qualname}.{name}", []) if where and base.defn else []
+            if len(defs) != 1 or defs[0].kind != "function":
+                return None
+            return Value("function", module=base.module, path=base.path, defn=defs[0], resolver=self)
+        return None
 
     def overrides_base(self, facts: ModuleFacts, scope: str) -> bool:
         """Whether the method ``scope`` (`Handler.get`) overrides a member of a base class, or its class has a

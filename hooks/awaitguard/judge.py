@@ -17,8 +17,8 @@ from awaitguard.model import MEMO_LIMIT, ModuleFacts, is_call
 from awaitguard.resolve import Resolver
 from awaitguard.rules import FAMILIES
 
-# sites of these kinds can only matter when the called name is an async definition's name
-BY_NAME = frozenset({"drop", "with", "for"})
+# sites of these kinds can only matter when the called (or overriding) name is an async definition's name
+BY_NAME = frozenset({"drop", "with", "for", "override"})
 
 
 _FAMILIES_OF = {kind: tuple(f for f in FAMILIES if kind in f.KINDS) for family in FAMILIES for kind in family.KINDS}

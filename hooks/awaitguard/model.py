@@ -40,7 +40,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 20
+FACTS_FORMAT = 21
 
 
 class Awaitability(enum.Enum):
@@ -104,7 +104,8 @@ class ImportFact(NamedTuple):
 class Site(NamedTuple):
     """A place a rule judges. ``kind`` decides which rule looks at it."""
 
-    kind: str  # await | await-outside | async-outside | drop | with | async-with | for | async-for | patch
+    kind: str  # await | await-outside | async-outside | drop | with | async-with | for | async-for | patch |
+    # override (a plain method returning None: ``context`` its class)
     line: int
     col: int
     scope: str  # enclosing function qualname ("" for module level)

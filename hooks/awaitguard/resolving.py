@@ -142,6 +142,9 @@ class Resolving(ABC):
     def _member(self, owner: Value, name: str) -> Value: ...
 
     @abstractmethod
+    def _linear(self, value: Value, cut_short: list[bool]) -> tuple[Value, ...] | None: ...
+
+    @abstractmethod
     def _trait_instance(self, cls: Value, name: str, scope: str, ref: Ref) -> Value | None: ...
 
     @abstractmethod

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from awaitguard.rules import awaits, doubles, dropped, missing, parity, placement, policy
+from awaitguard.rules import awaits, doubles, dropped, missing, overrides, parity, placement, policy
 from awaitguard.rules._base import RuleMeta
 
 # the families judged per site of the project's code (``judge.py`` calls their ``check``)
-FAMILIES = (awaits, placement, dropped, missing, doubles, policy)
+FAMILIES = (awaits, placement, dropped, missing, overrides, doubles, policy)
 
 # the codes of the scan, mypy and smoke hooks: those `select`, `ignore` and `per-file-ignores`
 # govern, each with a generated page (``rules/_docs.py``) and an entry in the SARIF rule list
