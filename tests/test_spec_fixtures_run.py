@@ -2,7 +2,9 @@
 each `_ok` twin runs without an error or a never-awaited coroutine, and each positive fails with the
 documented error at its first reported line (the AG106 positives, rejected by the compiler, are
 checked by `test_scan_fixtures.test_every_fixture_compiles`). The twins of the other compile-time
-fixtures (`AG106_async_syntax_ok`, `AG107_ok`) run too."""
+fixtures (`AG106_async_syntax_ok`, `AG107_ok`) run too, and so does the pair of a false alarm found in
+review (a mixin's `self.finish()` another base's plain `finish` answers): the twin runs as working code, the
+positive drops the coroutine it is reported for."""
 
 from __future__ import annotations
 
@@ -87,3 +89,22 @@ def test_positives_fail_as_documented(stem: str, entry: str, errors: tuple[type[
         result = function()
         if asyncio.iscoroutine(result):
             asyncio.run(result)
+
+
+def test_method_resolution_twins_run_and_positives_drop() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert load("AG102_mro_sibling_ok").main() == ["done", "done"]
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sibling = load("AG102_mro_sibling")
+        sibling.Handler().run()
+        sibling.Other().run()
+        gc.collect()
+    dropped = {str(w.message) for w in caught if "never awaited" in str(w.message)}
+    assert dropped == {
+        "coroutine 'Mixin.finish' was never awaited",
+        "coroutine 'AsyncFirst.finish' was never awaited",
+    }

@@ -185,6 +185,31 @@ class Lineage(Resolving):
                     return True
         return False
 
+    def picked_before(self, owner: Value, definer: Value, name: str) -> bool:
+        """Whether `self.name` in a method of ``owner``'s class may be another member than ``definer``'s (the class
+        that defines ``name`` along that class's MRO), with another awaitability: a project class with several
+        bases that derives from ``owner``'s class puts before ``definer`` a class that is no subclass of it and
+        defines ``name`` (`Handler(Plain, Mixin)`: in `Mixin.run`, `self.finish` of a `Handler` is
+        `Plain.finish`), or has an MRO not known here. A subclass of ``owner``'s own class redefining ``name``
+        is not asked about (docs/limits.md)."""
+        key = class_key(owner)
+        mine: str | None = ""
+        for sub in self.multi_base_subclasses(owner):
+            order = self._linear(sub, [])
+            if order is None:
+                return True
+            for cls in order:
+                if class_key(cls) == class_key(definer):
+                    break
+                if not defines(cls, name) or any(c.defn is not None and class_key(c) == key for c, _ in self._mro(cls)):
+                    continue
+                if mine == "":
+                    mine = self._awaitability(definer, name)
+                theirs = self._awaitability(cls, name) if cls.defn is not None else None
+                if mine in (None, "unknown") or theirs != mine:
+                    return True
+        return False
+
     def _diverges(self, before: list[Value], library: Value) -> bool:
         """Whether a project class ``before`` the library class ``library`` overrides one of its methods with a
         result of another awaitability: what the library's other methods delegate to it then no longer

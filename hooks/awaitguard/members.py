@@ -172,6 +172,8 @@ class Members(Lineage):
                 return UNKNOWN  # `get` of requests.Session, on a subclass whose `request` returns an awaitable
             if defs and own and owner.kind == "instance" and self._hidden(owner, cls, defs, name):
                 return UNKNOWN  # `self.close = ...` in a method: the instance's own attribute, not the def
+            if defs and own and owner.self_ref and self.picked_before(owner, cls, name):
+                return UNKNOWN  # `Handler(Plain, Mixin)`: `self.finish` in `Mixin` may be `Plain.finish`
             if defs:
                 return self._method(owner, cls, defs)
             return self._attr_value(cls, name, before[:-1], owner.kind == "instance")
