@@ -139,6 +139,8 @@ ALLOWED: dict[str, set[str]] = {
     "stores": {
         "model",
         "refs",
+        "layout",
+        "lineage",
         "resolving",
         "values",
         "callers",

@@ -2,9 +2,9 @@
 each `_ok` twin runs without an error or a never-awaited coroutine, and each positive fails with the
 documented error at its first reported line (the AG106 positives, rejected by the compiler, are
 checked by `test_scan_fixtures.test_every_fixture_compiles`). The twins of the other compile-time
-fixtures (`AG106_async_syntax_ok`, `AG107_ok`) run too, and so does the pair of a false alarm found in
-review (a mixin's `self.finish()` another base's plain `finish` answers): the twin runs as working code, the
-positive drops the coroutine it is reported for."""
+fixtures (`AG106_async_syntax_ok`, `AG107_ok`) run too, and so do the pairs of two false alarms found in
+review (a mixin's `self.finish()` another base's plain `finish` answers; a method replaced from outside its
+class): the twin runs as working code, the positive drops the coroutine it is reported for."""
 
 from __future__ import annotations
 
@@ -95,6 +95,7 @@ def test_method_resolution_twins_run_and_positives_drop() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert load("AG102_mro_sibling_ok").main() == ["done", "done"]
+        asyncio.run(load("AG102_replaced_ok").main())
         gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
     with warnings.catch_warnings(record=True) as caught:
@@ -102,9 +103,11 @@ def test_method_resolution_twins_run_and_positives_drop() -> None:
         sibling = load("AG102_mro_sibling")
         sibling.Handler().run()
         sibling.Other().run()
+        load("AG102_replaced").emit("x")
         gc.collect()
     dropped = {str(w.message) for w in caught if "never awaited" in str(w.message)}
     assert dropped == {
         "coroutine 'Mixin.finish' was never awaited",
         "coroutine 'AsyncFirst.finish' was never awaited",
+        "coroutine 'other_write' was never awaited",
     }

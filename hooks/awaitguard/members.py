@@ -175,7 +175,10 @@ class Members(Lineage):
             if defs and own and owner.self_ref and self.picked_before(owner, cls, name):
                 return UNKNOWN  # `Handler(Plain, Mixin)`: `self.finish` in `Mixin` may be `Plain.finish`
             if defs:
-                return self._method(owner, cls, defs)
+                found = self._method(owner, cls, defs)
+                if own and found.kind == "function" and self.replaced_outside(owner, found, name):
+                    return UNKNOWN  # `sink.write = plain_write` elsewhere: a call runs what was assigned
+                return found
             return self._attr_value(cls, name, before[:-1], owner.kind == "instance")
         return self._assigned(before, name)
 

@@ -43,6 +43,8 @@ class Params(Resolving):
         if fact.cls:  # a method: bound to an instance, no subclass of whose class redefines it
             if owner is None or owner.kind != "instance" or self.subclass_defines(owner, (name,)):
                 return None
+            if self.stored_outside(owner, name):
+                return None  # `out.write = any_write` elsewhere: the parameters may be another def's
         elif owner is not None and owner.kind != "module":
             return None
         forwarded = False

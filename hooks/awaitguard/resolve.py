@@ -81,6 +81,8 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         self._twin: Resolver | None = None
         self.callers_state()  # ``callers.Callers``: per def, what its calls pass; the files it read
         self._filled: dict[tuple[str, str, str], Value] = {}  # ``stores.Stores``, per bare container attribute
+        self._outside_paths: dict[str, list[str]] | None = None  # ``stores.Stores.replaced_outside``
+        self._outside: dict[str, tuple[tuple[Value, Value | None], ...]] = {}
 
     # -- entry points ----------------------------------------------------------------------------------
     def value(self, facts: ModuleFacts, scope: str, ref: Ref) -> Value:

@@ -24,17 +24,30 @@ The container then reads as one declared with that item (`dict[Any, Handler]`: `
 instance it gives the value set, which traitlets checks is an instance of ``klass`` (or `None` when allowed):
 read through an instance, it is what an annotation ``klass`` declares. A ``klass`` named by a string is not
 followed.
+
+**Methods replaced from outside.** `sink.write = plain_write` (at module level, in another function) or
+`setattr(sink, "write", ...)` makes what `sink.write(...)` calls the value assigned, not the class's def. A
+method found on a class is then judged by its def only when every such store the project makes (whose receiver
+is not `self`/`cls`: the instance's own attributes are ``members.Members._hidden``'s) either has a receiver that
+is a known class or instance unrelated to the method's class, or assigns a value whose call is as awaitable as
+the def's (``replaced_outside``). The stores are found once per project by a byte search, and a name's stores
+are read from the parsed files naming it. Test code is not searched, and a mock stored elsewhere (a helper
+module of the tests) does not count: a test's stand-in (`client.fetch = Mock()`) does not change what the code
+under test calls in production, and AG202 judges it against the def.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 from awaitguard.callers import _MAX_FILES, Callers
 from awaitguard.callsites import Unaccounted as _Unaccounted
 from awaitguard.callsites import bound_root as _bound_root
 from awaitguard.callsites import scope_of as _scope_of
+from awaitguard.layout import is_test_code
+from awaitguard.lineage import class_key
 from awaitguard.model import Ref, is_call
 from awaitguard.refs import ref_of
 from awaitguard.resolving import NONE
@@ -51,10 +64,99 @@ _ADDS = {"append": 0, "add": 0, "insert": 1, "setdefault": 1}  # a method storin
 # on, bound to a name, returned, merged (`x = self.name`, `f(self.name, 1)`, `self.name.update(...)`)
 _ESCAPES = rb"[ \t]*(?:[,;#\n\r+\-*/%|&^}]|\.(?!(?:" + "|".join(sorted(_READS | set(_ADDS))).encode() + rb")\b))"
 _VIEWS = frozenset({"len", "bool", "list", "tuple", "sorted", "set", "iter", "any", "all", "reversed", "enumerate"})
+# `x.name = ...` (an annotation between allowed) or `setattr(x, "name", ...)`: the attribute's name, group 1 or 2
+_ASSIGNED = re.compile(rb"\.([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)|\bsetattr\([^,()]*,[ \t]*[\"']([A-Za-z_]\w*)[\"']")
+_DOUBLES = frozenset({"syncmock", "asyncmock", "syncmock-class", "asyncmock-class"})  # `Mock()`, `AsyncMock` ...
+_OWN = (b"self", b"cls")  # `self.name = ...`: the instance's own attribute (``members.Members._hidden``)
 
 
 class Stores(Callers):
     _filled: dict[tuple[str, str, str], Value]
+
+    # ``replaced_outside``: per name stored from outside a class, the files storing it (by their bytes; None: not
+    # searched yet), and its stores, once read
+    _outside_paths: dict[str, list[str]] | None
+    _outside: dict[str, tuple[tuple[Value, Value | None], ...]]
+
+    def replaced_outside(self, owner: Value, found: Value, name: str) -> bool:
+        """Whether the project may replace the method ``name`` (``found``, on ``owner``'s class) from outside the
+        class with a value whose call is not as awaitable as the def's (see the module's docstring)."""
+        for stored in self._stored_on(owner, name):
+            if stored is None:
+                return True
+            mine, theirs = self.call(found), self.call(stored)
+            if not (mine.is_coroutine() and theirs.is_coroutine()) and (
+                mine.awaitable() is None or mine.awaitable() != theirs.awaitable()
+            ):
+                return True
+        return False
+
+    def stored_outside(self, owner: Value, name: str) -> bool:
+        """Whether the project stores ``name`` on an object that may be ``owner`` from outside its class: the
+        method's parameters are then not the only ones a call of it may bind."""
+        return any(True for _ in self._stored_on(owner, name))
+
+    def _stored_on(self, owner: Value, name: str) -> Iterator[Value | None]:
+        """The values the project stores as ``name`` from outside a class on receivers that may be ``owner``."""
+        for receiver, stored in self._stores_of(name):
+            if stored is not None and stored.kind in _DOUBLES:
+                continue  # a test double (built in a helper module outside the tests): AG202 judges it
+            known = receiver.kind in ("instance", "class") and receiver.defn is not None
+            if not known or self._related(owner, receiver):
+                yield stored
+
+    def _related(self, one: Value, other: Value) -> bool:
+        """Whether one of the two classes (of instances) is in the other's MRO."""
+        keys = ({class_key(c) for c, _ in self._mro(v) if c.defn is not None} for v in (one, other))
+        mine, theirs = next(keys), next(keys)
+        return class_key(one) in theirs or class_key(other) in mine
+
+    def _stores_of(self, name: str) -> tuple[tuple[Value, Value | None], ...]:
+        """The project's stores of the attribute ``name`` from outside a class (see the module's docstring): each
+        as the receiver and the value stored, resolved where the store is (None: not known what)."""
+        if self._outside_paths is None:
+            self._outside_paths = {}
+            for path, data in sorted(self._all_bytes().items()):
+                if is_test_code(path) or path not in self.index.path_modules:
+                    continue  # a test's stand-in (`client.fetch = Mock()`): AG202 judges it against the def
+                for match in _ASSIGNED.finditer(data):
+                    word, start = match.group(1) or match.group(2), match.start()
+                    if match.group(1) and any(
+                        data[start - len(o) : start] == o and not _ident(data[start - len(o) - 1 : start - len(o)])
+                        for o in _OWN
+                    ):
+                        continue
+                    paths = self._outside_paths.setdefault(word.decode(), [])
+                    if not paths or paths[-1] != path:
+                        paths.append(path)
+        storing = self._outside_paths.get(name)
+        if not storing:
+            return ()
+        known = self._outside.get(name)
+        if known is not None:
+            return known
+        self._outside[name] = ((UNKNOWN, None),)  # while they are being read: unknown
+        found: list[tuple[Value, Value | None]] = []
+        for path in storing:
+            parsed, entry = self._parse(path), self.index.path_modules.get(path)
+            if parsed is None or entry is None:
+                found.append((UNKNOWN, None))
+                continue
+            for node in parsed.named.get(name, ()):
+                store = _store(node, parsed.parents, name)
+                if store is not None:
+                    found.append(self._store_values(entry[0], parsed.parents, *store))
+        self._outside[name] = stores = tuple(found)
+        return stores
+
+    def _store_values(
+        self, module: str, parents: dict[int, ast.AST], holder: ast.AST, receiver: ast.expr, value: ast.expr | None
+    ) -> tuple[Value, Value | None]:
+        scope, bound, in_class_body = _scope_of(holder, parents)
+        owner = UNKNOWN if _bound_root(receiver, bound) else self._value(module, scope, ref_of(receiver))
+        if value is None or in_class_body or _bound_root(value, bound):
+            return owner, None
+        return owner, self._value(module, scope, ref_of(value))
 
     def _stored_items(self, value: Value) -> Value:
         """For a bare container attribute (``value``, whose ``container`` is "@<module>:<class>:<name>",
@@ -204,3 +306,32 @@ def _empty(expr: ast.expr) -> bool:
         and not expr.args
         and not expr.keywords
     )
+
+
+def _store(node: ast.AST, parents: dict[int, ast.AST], name: str) -> tuple[ast.AST, ast.expr, ast.expr | None] | None:
+    """An occurrence of ``name`` that stores the attribute on a receiver other than `self`/`cls`: the statement or
+    call, the receiver and the value stored (None: not one value); None for any other occurrence."""
+    parent = parents.get(id(node))
+    if isinstance(node, ast.Constant):  # `setattr(x, "name", value)`
+        if not (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "setattr"):
+            return None
+        if len(parent.args) < 2 or parent.args[1] is not node:
+            return None
+        return parent, parent.args[0], parent.args[2] if len(parent.args) == 3 else None
+    if not isinstance(node, ast.Attribute) or not isinstance(node.ctx, ast.Store):
+        return None
+    if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+        return None
+    if isinstance(parent, ast.Assign) and node in parent.targets:
+        return parent, node.value, parent.value
+    if isinstance(parent, ast.AnnAssign) and parent.target is node:
+        return parent, node.value, parent.value
+    holder = parent
+    while holder is not None and not isinstance(holder, ast.stmt):
+        holder = parents.get(id(holder))
+    return (holder or node), node.value, None  # `a.name, b = ...`, `for x.name in ...`, `x.name += 1`
+
+
+def _ident(byte: bytes) -> bool:
+    """Whether ``byte`` (one, or none at the start of a file) may be part of an identifier."""
+    return bool(byte) and (byte.isalnum() or byte == b"_")
