@@ -71,7 +71,8 @@ class CodeFacts:
 
 
 _UVLOOP_CALLS = {"uvloop.install": "`uvloop.install()`", "uvloop.run": "`uvloop.run(...)`"}
-_UVLOOP_LOOPS = {"uvloop.EventLoopPolicy", "uvloop.new_event_loop", "uvloop.Loop"}
+# what makes a uvloop loop, and whether calling it gives the loop itself (a policy makes loops in turn)
+_UVLOOP_LOOPS = {"uvloop.new_event_loop": "loop", "uvloop.Loop": "loop", "uvloop.EventLoopPolicy": "policy"}
 _RUNS = ("run_until_complete", "run_forever")
 
 
@@ -79,7 +80,7 @@ def _a_uvloop_loop(node: ast.expr, loops: set[str]) -> bool:
     """``uvloop.new_event_loop()`` itself, or a name the file binds to one."""
     if isinstance(node, ast.Name):
         return node.id in loops
-    return isinstance(node, ast.Call) and dotted(node.func) in ("uvloop.new_event_loop", "uvloop.Loop")
+    return isinstance(node, ast.Call) and _UVLOOP_LOOPS.get(dotted(node.func)) == "loop"
 
 
 _DEBUG_WORDS = re.compile(
