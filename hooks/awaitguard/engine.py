@@ -301,9 +301,4 @@ def settle(index: Index, in_scope: Collection[str], why: str) -> list[Notice]:
 def only_async(index: Index, name: str) -> bool:
     """Whether the project defines ``name``, and only as an `async def` (no generator, no assignment of the
     name): an `await` of it that failed in production was fixed at the callee (``incidents.recheck``)."""
-    defined = any(
-        d.kind != "class" and d.qualname.rsplit(".", 1)[-1] == name
-        for path in sorted(index.tree.grep({name}))
-        for d in getattr(index.facts_for_path(path), "defs", ())
-    )
-    return defined and Resolver(index).async_everywhere(name)
+    return Resolver(index).async_everywhere(name, defined=True)

@@ -75,7 +75,7 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         self._diverging: dict[tuple[str, str, str, str], bool] = {}
         self.production_awaits = ProductionAwaits(index.tree)
         self._async_defs: dict[str, bool] = {}
-        self._async_everywhere: dict[str, bool] = {}
+        self._async_everywhere: dict[str, tuple[bool, bool]] = {}  # name -> (everywhere, an `async def` seen)
         self._depth = 0
         self.callers_on = False
         self._twin: Resolver | None = None
@@ -226,12 +226,13 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
                 self._async_defs[name] = any(pattern.search(blob) for blob in blobs.values())
         return any(self._async_defs[name] for name in names)
 
-    def async_everywhere(self, name: str) -> bool:
+    def async_everywhere(self, name: str, defined: bool = False) -> bool:
         """Whether every definition of ``name`` in the project is an `async def` that is no generator, and
         nothing assigns ``name`` as an attribute: a declaration reached through `self` (a body of `pass`) and
-        every override agree that calling it makes a coroutine."""
-        found = self._async_everywhere.get(name)
-        if found is None:
+        every override agree that calling it makes a coroutine. ``defined``: and there is one such `async def`
+        (the incidents' recheck: an `await` of it that failed was fixed at the callee)."""
+        known = self._async_everywhere.get(name)
+        if known is None:
             word = re.escape(name.encode())
             pattern = re.compile(
                 rb"^[ \t]*(async[ \t]+)?def[ \t]+"
@@ -243,7 +244,7 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
             )
             paths = sorted(self.index.tree.grep({name}))
             blobs = self.index.tree.read(paths)
-            found = True
+            found, seen = True, False
             async_paths = []
             for path in paths:
                 for match in pattern.finditer(blobs.get(path, b"")):
@@ -256,13 +257,13 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
             if found:
                 for path in dict.fromkeys(async_paths):
                     facts = self.index.facts_for_path(path)
-                    if facts is None or any(
-                        d.is_generator or not d.is_async for d in facts.defs if d.qualname.rsplit(".", 1)[-1] == name
-                    ):
+                    named = [d for d in facts.defs if d.qualname.rsplit(".", 1)[-1] == name] if facts else []
+                    if facts is None or any(d.is_generator or not d.is_async for d in named):
                         found = False
                         break
-            self._async_everywhere[name] = found
-        return found
+                    seen = seen or bool(named)
+            self._async_everywhere[name] = known = (found, seen)
+        return known[0] and (known[1] or not defined)
 
     def consumer(self, facts: ModuleFacts, site: Site) -> str:
         """What the function a value-use site passes its call to does with a coroutine: its
