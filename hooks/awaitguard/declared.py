@@ -151,6 +151,13 @@ def awaits_to(annotation: str) -> str | None:
     return ast.unparse(args[2]) if len(args) == 3 else None
 
 
+def declares_self(annotation: str) -> bool:
+    """Whether a declared type, as written (quoted or not), is `Self` (`typing.Self`, `typing_extensions.Self`, or
+    through a module alias, `te.Self`): the receiver's class, for a method's result and for what `__enter__`
+    gives alike."""
+    return annotation.strip("'\"").rsplit(".", 1)[-1] == "Self"
+
+
 class Declared(Resolving):
     def _declared_instance(self, cls: Value) -> Value:
         """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
@@ -284,7 +291,7 @@ class Declared(Resolving):
         owner = manager.defn.qualname.rsplit(".", 1)[-1]
         returns_self = bool(defn.returns) and all(r == ("n:self",) for r in defn.returns)
         declared = defn.returns_annotation.strip("'\"")
-        if returns_self or declared in ("Self", "typing.Self", "typing_extensions.Self", owner):
+        if returns_self or declares_self(declared) or declared == owner:
             return Value("instance", module=manager.module, path=manager.path, defn=manager.defn, resolver=self)
         if enter.path.startswith("<stubs>/") and declared:  # a shipped stub declares what it enters
             found = self._declared(enter)
@@ -352,7 +359,7 @@ class Declared(Resolving):
             return self._declared_result(fn, module, scope, parsed, depth + 1)
         if _is_none(node):
             return Value("plain", origin=fn, resolver=self)
-        if dotted(node).rsplit(".", 1)[-1] == "Self" and "." in fn.defn.qualname and module == fn.module:
+        if declares_self(dotted(node)) and "." in fn.defn.qualname and module == fn.module:
             # the receiver's class, not the defining one: `Mem().with_mw()` of `Base.with_mw(self) -> Self` is a
             # `Mem`; reached otherwise (through `self`, on the class), the class or a subclass, as `self` is
             receiver = fn.receiver
