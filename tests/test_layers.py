@@ -194,7 +194,7 @@ ALLOWED: dict[str, set[str]] = {
     # rules: the code of the static rule that re-checks each kind of failure
     "incidents": {"config", "engine", "findings", "gitscope", "index", "rules", "source", "tree", "incidents"},
     # `awaitguard policy --show/--explain`: the policy, and what the scan knows about a name
-    "explain": {"config", "engine", "gitscope", "index", "policy", "resolve", "rules", "tree", "values"},
+    "explain": {"config", "engine", "gitscope", "index", "model", "policy", "resolve", "rules", "tree", "values"},
     "cli": {
         "__init__",
         "explain",

@@ -172,6 +172,25 @@ def test_policy_explain_says_where_what_why_and_which_policies(
     assert (code, out[1]) == (0, "  not found: no module of the project or its libraries defines it")
 
 
+def test_policy_explain_says_a_name_defined_twice_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """taskiq's `TaskiqResult`, a class in each branch of `if IS_PYDANTIC2:`: not "not found", but why unknown."""
+    body = "    class Result:\n        def get(self) -> int:\n            return 1\n\n"
+    files = {"app/compat.py": f"import sys\n\nif sys.version_info >= (3, 11):\n{body}else:\n{body}"}
+    monkeypatch.chdir(project(tmp_path, "", files))
+    why = (
+        "  `Result` is defined 2 times in app/compat.py (class at line 4, class at line 9): the scanner does not"
+        " know which one a use gets, and says nothing about it (docs/limits.md)"
+    )
+    for name in ("app.compat.Result", "app.compat.Result.get"):
+        assert policy(capsys, "--explain", name) == (
+            0,
+            [name, why, "  policies: none ([tool.awaitguard.policy] is not set)"],
+            [],
+        )
+
+
 def test_policy_command_errors_are_one_line(
     git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,7 +4,8 @@ documented error at its first reported line (the AG106 positives, rejected by th
 checked by `test_scan_fixtures.test_every_fixture_compiles`). The twins of the other compile-time
 fixtures (`AG106_async_syntax_ok`, `AG107_ok`) run too, and so do the pairs of two false alarms found in
 review (a mixin's `self.finish()` another base's plain `finish` answers; a method replaced from outside its
-class): the twin runs as working code, the positive drops the coroutine it is reported for."""
+class; an `async def` defined alike in both branches of an `if`): the twin runs as working code, the positive
+drops the coroutine it is reported for."""
 
 from __future__ import annotations
 
@@ -111,3 +112,14 @@ def test_method_resolution_twins_run_and_positives_drop() -> None:
         "coroutine 'AsyncFirst.finish' was never awaited",
         "coroutine 'other_write' was never awaited",
     }
+
+
+def test_defined_twice_twin_runs_and_positive_drops() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert asyncio.run(load("AG102_defined_twice_ok").main()) == 1
+        load("AG102_defined_twice").tick()
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == [
+        "coroutine 'pause' was never awaited"
+    ]

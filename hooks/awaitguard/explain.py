@@ -15,6 +15,7 @@ from awaitguard import config as config_mod
 from awaitguard import engine, gitscope
 from awaitguard.config import Config, Policy, name_matches
 from awaitguard.index import Index
+from awaitguard.model import DefFact
 from awaitguard.policy.check import Checker, qualified, short
 from awaitguard.resolve import Resolver
 from awaitguard.rules import CODES
@@ -116,6 +117,36 @@ def _find(name: str, resolver: Resolver) -> Value | None:
     return None
 
 
+def _defined_again(name: str, resolver: Resolver) -> str | None:
+    """Why a name of a project module is unknown when the module defines it, or the class holding it, more than
+    once (both branches of `if PYDANTIC2: ... else: ...`, or again below): the definitions' lines and kinds;
+    None otherwise."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        tables = resolver.tables(module) if resolver.index.has_module(module) else None
+        if tables is None:
+            continue
+        for end in range(cut + 1, len(parts) + 1):  # the outermost name defined again: `Result` of `Result.get`
+            qualname = ".".join(parts[cut:end])
+            defs = tables.defs.get(qualname, [])
+            others = len(tables.bindings.get(qualname, [])) + len(tables.imports.get(("", qualname), []))
+            if not defs or len(defs) + others < 2:
+                continue
+            kinds = ", ".join(f"{_kind(d)} at line {d.line}" for d in defs)
+            more = f", and bound {others} more time{'s' if others > 1 else ''}" if others else ""
+            return (
+                f"  `{qualname}` is defined {len(defs)} times in {tables.facts.path} ({kinds}{more}): the scanner"
+                " does not know which one a use gets, and says nothing about it (docs/limits.md)"
+            )
+        return None
+    return None
+
+
+def _kind(defn: DefFact) -> str:
+    return "async def" if defn.is_async else "def" if defn.kind == "function" else "class"
+
+
 def _awaitability(value: Value, resolver: Resolver) -> str:
     defn = value.defn
     if value.kind == "module":
@@ -143,15 +174,17 @@ def explain(config: Config, resolver: Resolver, name: str) -> str:
     policy = config.policy
     value = _find(name, resolver)
     out = [name]
-    if value is None:
+    again = _defined_again(name, resolver) if value is None else None
+    if again is not None:
+        out.append(again)
+    elif value is None:
         out.append("  not found: no module of the project or its libraries defines it")
     else:
         full = qualified(value) or name
         if full != name:
             out.append(f"  is {full}")
         if value.defn is not None and not value.path.startswith("<"):
-            kind = "async def" if value.defn.is_async else "def" if value.defn.kind == "function" else "class"
-            out.append(f"  defined at {value.path}:{value.defn.line} ({kind})")
+            out.append(f"  defined at {value.path}:{value.defn.line} ({_kind(value.defn)})")
         out.append(f"  awaitability: {_awaitability(value, resolver)}")
     declared = [
         (pattern, is_async, full)

@@ -5,7 +5,9 @@ A name is looked up scope by scope outwards (``_lookup``), then among the module
 are memoised and are ``UNKNOWN`` while being resolved (an import cycle). A parameter is what its
 annotation declares, or the class for `self`/`cls`; an unannotated one, what every call of its def
 in the project passes (``callers.py``). Several bindings of one name merge into one
-value only when they agree (a `None` default gives way to the other value).
+value only when they agree (a `None` default gives way to the other value). A module-level name defined by
+several defs (both branches of `if PYDANTIC2: ... else: ...`) is known only when they are `async def`s alike
+(``_alike_async_defs``): whichever one a use gets, calling it makes a coroutine and binds the same parameters.
 """
 
 from __future__ import annotations
@@ -134,6 +136,8 @@ class Lookup(Resolving):
         defs = tables.defs.get(name, [])
         if stub_overloads(facts, defs):  # a call chooses (``overloads.choose``)
             values = [overloads_value(facts, defs, False)]
+        elif len(defs) > 1 and _alike_async_defs(facts, defs):
+            values = [self._def_value(facts, defs[0])]
         else:
             values = [self._def_value(facts, d) for d in defs]
         values += [self._import_value(i) for i in tables.imports.get(("", name), [])]
@@ -222,3 +226,23 @@ class Lookup(Resolving):
         if self.index.has_module(sub) or self.index.in_library(sub):
             return self._module_value(sub)
         return UNKNOWN
+
+
+def _alike_async_defs(facts: ModuleFacts, defs: list[DefFact]) -> bool:
+    """Whether the defs a module makes of one name are all `async def`s that are no generators, with the same
+    decorators, parameters, declared result and returned expressions (as written), and the same signature."""
+    first = defs[0]
+    if first.kind != "function" or not first.is_async or first.is_generator:
+        return False
+
+    def shape(d: DefFact) -> tuple[object, ...]:
+        return (d.kind, d.is_async, d.is_generator, d.decorators, d.params, d.returns_annotation, d.returns)
+
+    if any(shape(d) != shape(first) or d.returns_param != first.returns_param for d in defs[1:]):
+        return False
+    signatures = {
+        (s.params, s.annotations, s.positional, s.varargs, s.varkw, s.is_static, s.is_classmethod)
+        for s in facts.scopes
+        if s.qualname == first.qualname
+    }
+    return len(signatures) == 1
