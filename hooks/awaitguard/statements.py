@@ -198,11 +198,12 @@ class Statements(Assigned):
                     self._self_attr(node.target, ref)
             return
         # `proc: Optional[Proc] = None`: the declared type says what the name holds, not the default (a
-        # class attribute, `self.proc: ... = None`, a module's name); a value assigned to a name with its
-        # declaration is what the name holds first (`fut: asyncio.Future[None] = loop.create_future()`), and
-        # `X: TypeAlias = Y`, `X: Final = Y` declare no type
+        # class attribute, `self.proc: ... = None`, a module's name); so does a module's or class's declared
+        # name whatever its value (`current_app: Quart = LocalProxy(...)`: other scopes see the declaration,
+        # as type checkers do); a local's value is what it holds first (`fut: asyncio.Future[None] =
+        # loop.create_future()`), and `X: TypeAlias = Y`, `X: Final = Y` declare no type
         value = value_ref(node.value)
-        declared_first = self.scope.kind == "class" or not isinstance(node.target, ast.Name)  # or `self.x: T = v`
+        declared_first = self.scope.kind != "function" or not isinstance(node.target, ast.Name)  # or `self.x: T = v`
         if value == NONE_REF or (declared_first and dotted(node.annotation) not in BARE_QUALIFIERS):
             ref = declared_ref(node.annotation) or value
         elif dotted(node.annotation).rsplit(".", 1)[-1] == "TypeAlias" and self.scope.kind != "function":
