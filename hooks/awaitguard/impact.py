@@ -23,7 +23,7 @@ from awaitguard.model import FileChange, ModuleFacts
 from awaitguard.resolve import Resolver
 from awaitguard.rules._base import Flipped, changed_note, flipped_note
 from awaitguard.rules.doubles import META as DOUBLES_META
-from awaitguard.rules.missing import Removal, check_removed
+from awaitguard.rules.missing import Gone, Removal, check_removed
 from awaitguard.values import Value
 
 DOUBLES = frozenset(meta.code for meta in DOUBLES_META)  # a double's finding names its target
@@ -107,6 +107,19 @@ def compare(
             else:
                 removal = Removal(old_path, defn.line, "deleted")
             removed[(old_module, name)] = removal
+        # names the module imported at its top: `from pkg.links import decode_payload` works through a
+        # re-export, and fails once the module is gone or stops importing it
+        for imp in old_facts.imports:
+            if imp.scope or not imp.name or imp.name == "*" or imp.name in old_top:
+                continue
+            if not moved and imp.name in new_names:
+                continue
+            if moved:
+                how: Gone = "module-deleted" if new_facts is None else "module-moved"
+                removal = Removal(old_path, imp.line, how, "" if new_facts is None else new_facts.module)
+            else:
+                removal = Removal(old_path, imp.line, "deleted")
+            removed.setdefault((old_module, imp.name), removal)
         if new_facts is None or moved:
             continue
         for qualname in sorted(_module_names(old_facts) & new_names):

@@ -25,7 +25,8 @@ AG105 = RuleMeta(
 **What it does**
 
 In a diff-scoped scan, finds imports of a function or class that the change deleted or renamed
-in its module, in files the change did not touch.
+in its module, in files the change did not touch; and imports of a name a module re-exported (it
+imported it at its top) that the change stopped importing there, or whose module it deleted or moved.
 
 **Why is this bad?**
 
