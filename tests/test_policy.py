@@ -322,3 +322,25 @@ def test_a_finding_a_declaration_caused_points_at_its_line(
     code, out, err = scan(capsys, "--all")
     assert (code, err) == (1, [])
     assert out[1] == "    pyproject.toml:3:1: note: `fetch_updates` is declared `async` here (`app.ws.fetch_updates`)"
+
+
+def test_explain_a_declared_global_names_its_class_and_awaitability(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """quart's `current_app: Quart = LocalProxy(...)` was "not found"; it is an instance of its declaration."""
+    files = {
+        "app/globals.py": (
+            'from somewhere import LocalProxy\n\nfrom app.ws import Manager\n\nmanager: Manager = LocalProxy("m")\n'
+        ),
+        "app/ws.py": "class Manager:\n    def get(self):\n        return 1\n",
+    }
+    monkeypatch.chdir(project(tmp_path, "[project]\nname = 'demo'\n", files))
+    code, out, _ = policy(capsys, "--explain", "app.globals.manager")
+    assert (code, out[:3]) == (
+        0,
+        [
+            "app.globals.manager",
+            "  an instance of `Manager` (its class at app/ws.py:1)",
+            "  awaitability: not awaitable: an instance of a class without `__await__`",
+        ],
+    )

@@ -155,6 +155,11 @@ def _awaitability(value: Value, resolver: Resolver) -> str:
         return "a class: calling it makes an instance"
     if value.kind == "external":
         return "outside the project, known by name only: the scan says nothing about its calls"
+    if value.kind == "instance" and defn is not None:
+        verdict = value.awaitable()
+        if verdict is not None:
+            has = "with" if verdict else "without"
+            return f"{'awaitable' if verdict else 'not awaitable'}: an instance of a class {has} `__await__`"
     if value.kind != "function" or defn is None:
         return f"unknown to the scanner ({value.kind})"
     result = resolver.call(value)
@@ -183,7 +188,9 @@ def explain(config: Config, resolver: Resolver, name: str) -> str:
         full = qualified(value) or name
         if full != name:
             out.append(f"  is {full}")
-        if value.defn is not None and not value.path.startswith("<"):
+        if value.kind == "instance" and value.defn is not None:
+            out.append(f"  an instance of `{value.defn.qualname}` (its class at {value.path}:{value.defn.line})")
+        elif value.defn is not None and not value.path.startswith("<"):
             out.append(f"  defined at {value.path}:{value.defn.line} ({_kind(value.defn)})")
         out.append(f"  awaitability: {_awaitability(value, resolver)}")
     declared = [
