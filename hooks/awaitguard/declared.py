@@ -161,7 +161,7 @@ def declares_self(annotation: str) -> bool:
 class Declared(Resolving):
     def _declared_instance(self, cls: Value) -> Value:
         """An instance of a declared type (an annotation): no constructor runs, so no `__new__` doubt."""
-        if cls.kind == "alias":
+        if cls.kind == "alias" or cls.kind == "typevar":
             return self._typed(cls.module, "", cls.name)
         if cls.kind != "class" or cls.defn is None:
             return UNKNOWN

@@ -59,6 +59,11 @@ def value_ref(node: ast.expr, alias: bool = False) -> Ref:
     alias (`Handler = Callable[[int], Awaitable[None]]`, `Key = Union[int, str]`) at module or class level
     (``alias``) is its text (``"a:..."``)."""
     kind = type(node)
+    if kind is ast.Call and alias:
+        bound = _typevar_bound(node)  # type: ignore[arg-type]
+        if bound is not None:
+            text = alias_ref(bound, statement=True)[0]
+            return (f"v:{text[2:]}",) if text.startswith("a:") else UNKNOWN_REF
     if kind is ast.Call or kind is ast.Name or kind is ast.Attribute:  # the common cases, with no more tests
         return ref_of(node)
     if isinstance(node, ast.Constant) and node.value is None:
@@ -71,6 +76,16 @@ def value_ref(node: ast.expr, alias: bool = False) -> Ref:
     ):
         return (f"a:{unparse(node)}",)
     return ref_of(node)
+
+
+def _typevar_bound(node: ast.Call) -> ast.expr | None:
+    """`T = TypeVar("T", bound=Base)`: ``Base``, what a `T` annotation declares as type checkers read its
+    members (an instance of the bound); None for any other call, and for a TypeVar without a bound."""
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    if name != "TypeVar":
+        return None
+    return next((k.value for k in node.keywords if k.arg == "bound"), None)
 
 
 def alias_ref(node: ast.expr, statement: bool = False) -> Ref:

@@ -121,6 +121,8 @@ class Value:
     # overloads (a stub's `@overload`s that do not all agree, ``members`` their functions, ``name`` their
     # qualname: only a call chooses, ``overloads.choose``; unknown as anything else)
     # many (a declared container of one type: ``members`` its item, ``name`` the builtin type it is or "")
+    # typevar (a `TypeVar(..., bound=B)`: ``name`` the bound's text, which an annotation naming it declares;
+    # a def's result declared with it is whatever its arguments make it, so unknown)
     module: str = ""
     path: str = ""
     defn: DefFact | None = None

@@ -73,7 +73,7 @@ async def handler():
 Callees the scanner cannot resolve (parameters, untyped third-party objects, values from
 unknown decorators) are never reported, unless the project's `[tool.awaitguard.policy]` lists a
 definition of the callee's name under `sync`. Neither are values declared with a `Protocol` that does not declare
-`__await__`, a `TypeVar`, a union with a member that may be awaitable, a class with an unknown
+`__await__`, a `TypeVar` without a bound, a union with a member that may be awaitable, a class with an unknown
 base, or a class a project subclass gives `__await__` (the value may be an instance of it). A `def`
 that returns the result of an unknown call is treated as possibly awaitable, and one whose result
 comes from a method called through `self` is not reported when the project defines an `async def` of
@@ -142,7 +142,7 @@ async def handler():
 
 Values the scanner cannot resolve (unannotated parameters, objects from libraries that are not
 installed, results of unknown decorators or calls) are never reported, nor are values declared
-with a `Protocol` that does not declare `__aenter__` or `__enter__`, a `TypeVar`, or a union with
+with a `Protocol` that does not declare `__aenter__` or `__enter__`, a `TypeVar` without a bound, or a union with
 a member that may fit. The "no context manager at all" and "class object" forms stay silent for a
 class with an unknown base or a metaclass, or with a class decorator other than `@dataclass`,
 `@final` and `@total_ordering` (a decorator may add `__aenter__`). A plain `with` on something
@@ -214,7 +214,7 @@ async def total() -> int:
 
 **Known problems**
 
-Values declared `Iterable[...]`, `Sequence[...]`, `Any`, a `TypeVar`, or a `Protocol` that
+Values declared `Iterable[...]`, `Sequence[...]`, `Any`, a `TypeVar` without a bound, or a `Protocol` that
 declares neither `__aiter__` nor `__iter__` are never reported, since they may be either kind.
 Neither are values the scanner cannot resolve (unannotated parameters, libraries that are not
 installed), nor the targets of an `async for` (`async for conn in pool:`, then `for x in conn`).
