@@ -177,10 +177,8 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
             current = NONE
         elif head.startswith("t:"):  # a declared union or `Callable[...]`, as written
             current = self._typed(module, scope, head[2:])
-        elif head.startswith("a:"):  # a type alias: what it declares, once an annotation names it (`#inst`)
-            current = Value("alias", module=module, name=head[2:], resolver=self)
-        elif head.startswith("v:"):  # a TypeVar's bound: what an annotation naming it declares, not a result's
-            current = Value("typevar", module=module, name=head[2:], resolver=self)
+        elif head[:2] in ("a:", "v:"):  # a type alias, a TypeVar's bound: what an annotation naming it declares
+            current = Value("alias" if head[0] == "a" else "typevar", module=module, name=head[2:], resolver=self)
         elif head.startswith("b:"):
             current = Value("builtin", name=head[2:], resolver=self)
         elif head == "lambda":
