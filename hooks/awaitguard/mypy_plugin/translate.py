@@ -145,6 +145,16 @@ def _certainly_not_awaitable(typ: str) -> bool:
     return len(parts) == 1 or all(_plain(part) for part in parts)
 
 
+def _a_call(text: str) -> bool:
+    """Whether ``text`` (an awaited operand as written) is a call: `await manager.start()` of a def declared
+    `-> None` fails whatever the call does (an attribute or a variable typed `None` may be set later)."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, ast.Call)
+
+
 _KIND_CLAIM = re.compile(r"is `(?P<kind>async def|def)` here$")
 
 
@@ -206,7 +216,8 @@ def classify(
     awaited = _AWAIT.match(message)
     if awaited:
         typ, keyword = awaited["type"], awaited["kw"]
-        if not _certainly_not_awaitable(typ):
+        declared_none = typ == "None" and keyword == "await" and _a_call(expr.removeprefix("await "))
+        if not declared_none and not _certainly_not_awaitable(typ):
             return None
         if keyword == "await":
             return AG101.code, {"expr": expr.removeprefix("await ").strip(), **await_words(typ=typ)}, []
