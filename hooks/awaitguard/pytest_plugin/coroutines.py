@@ -2,7 +2,9 @@
 
 Plain pytest turns ``RuntimeWarning: coroutine '...' was never awaited`` into a warning, or, under
 ``-W error``, into a ``PytestUnraisableExceptionWarning`` that lands on whichever later test happens to
-trigger garbage collection. Here each test phase runs with the warning as an error, a private
+trigger garbage collection. Here each test phase runs with the warning as an error (one filter
+put first while the phase runs, and only that one taken out at its end, so ``recwarn`` and a
+fixture's filters last from setup to teardown as under plain pytest), a private
 ``sys.unraisablehook`` catches it, and ``gc.collect()`` runs before the phase ends. Everything
 alive after collection, and after each test, is frozen (``gc.freeze()``), so each collection only walks
 what the current test made.
@@ -19,7 +21,7 @@ import warnings
 from collections.abc import Generator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -159,6 +161,28 @@ def _describe_mock(mock: Any, frames: list[tuple[str, str]], text: str) -> str:
     return _render(where, AG201.code, message, notes, fix)
 
 
+def _error_filter() -> tuple[Any, ...]:
+    """Put "never awaited is an error" first among the warning filters; the entry added.
+
+    Only that entry is added (and removed by ``_remove_filter``): a ``warnings.catch_warnings()``
+    around a phase would also restore, at the phase's end, whatever the phase's fixtures set up for the
+    test (``recwarn``'s recorder entered in setup, a fixture's ``simplefilter``), as plain pytest does not.
+    """
+    warnings.filterwarnings("error", message=NEVER_AWAITED, category=RuntimeWarning)
+    return tuple(warnings.filters[0])
+
+
+def _remove_filter(entry: tuple[Any, ...]) -> None:
+    """Remove one ``entry`` from the warning filters in force now, if still there (a recorder entered
+    during the phase restores its own copy of the list when it exits, ours in it)."""
+    filters = cast("list[Any]", warnings.filters)
+    if entry in filters:
+        filters.remove(entry)
+        mutated = getattr(warnings, "_filters_mutated", None)
+        if callable(mutated):
+            mutated()
+
+
 class DroppedCoroutines:
     """A pytest plugin object: wraps each test phase, fails the phase that dropped a coroutine."""
 
@@ -182,17 +206,17 @@ class DroppedCoroutines:
                 previous(unraisable)
 
         sys.unraisablehook = hook
+        added = _error_filter()
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("error", message=NEVER_AWAITED, category=RuntimeWarning)
-                try:
-                    result = yield
-                finally:
-                    if collect:
-                        gc.collect()
-                    if freeze:  # survivors of this test are not walked again by the next one
-                        gc.freeze()
+            try:
+                result = yield
+            finally:
+                if collect:
+                    gc.collect()
+                if freeze:  # survivors of this test are not walked again by the next one
+                    gc.freeze()
         finally:
+            _remove_filter(added)
             sys.unraisablehook = previous
             if dropped:
                 pytest.fail("\n".join(dropped), pytrace=False)
