@@ -76,3 +76,43 @@ def test_warning_fixtures_and_filters_behave_as_under_plain_pytest(pytester: pyt
     smoke.stdout.fnmatch_lines(
         ["*_ test_drop_under_recwarn _*", "test_warns.py:*: AG102 `dropped(...)` creates a coroutine that is never*"]
     )
+
+
+SLOW = """
+import asyncio
+import logging
+import time
+
+
+async def test_no_warnings_logged(caplog):
+    await asyncio.sleep(0)
+    time.sleep(0.15)  # this task step blocks the loop past debug mode's 0.1 s
+    await asyncio.sleep(0)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_test_that_asks_for_them_gets_them(caplog):
+    loop = asyncio.new_event_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.05
+    try:
+        loop.call_soon(time.sleep, 0.1)
+        loop.run_until_complete(asyncio.sleep(0.01))
+    finally:
+        loop.close()
+    assert any(r.name == "asyncio" and "took" in r.getMessage() for r in caplog.records)
+"""
+
+
+def test_debug_modes_slow_callback_warnings_do_not_reach_caplog(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debug mode (on in a smoke run: ``PYTHONASYNCIODEBUG=1`` and pytest-asyncio's ``asyncio_debug``)
+    logs `Executing <Task ...> took 0.150 seconds`; a test counting its log records must not see it."""
+    pytester.makeini(INI)
+    pytester.makepyfile(test_slow=SLOW)
+    plain = pytester.runpytest_subprocess("-p", NO_CACHE)
+    plain.assert_outcomes(passed=2)
+    monkeypatch.setenv("PYTHONASYNCIODEBUG", "1")  # as the hook runs pytest
+    smoke = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE)
+    smoke.assert_outcomes(passed=2)

@@ -56,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     stack = contextlib.ExitStack()
     config.add_cleanup(stack.close)
     stack.enter_context(coroutines.OriginTracking())
+    stack.enter_context(loops.QuietSlowCallbacks())
     threads = stack.enter_context(loops.ThreadSafety(os.path.realpath(found.rootpath) + os.sep))
     config.pluginmanager.register(threads, "awaitguard-threads")
     silencer = failures.Silencer(found.rootpath, found.config_root, found.codes)

@@ -6,12 +6,17 @@ future is already done but the task waiting on it is never woken: ``wait_for(...
 waits forever for the cancelled waiter, and the loop sleeps in ``select`` with no timer, deaf to
 Ctrl-C (the signal lands in the worker thread). ``ThreadSafety`` keeps debug mode from losing the
 wakeup: such a call is scheduled as ``call_soon_threadsafe`` would, and the test fails naming the line.
+
+Debug mode also logs a warning for each callback or task step slower than the loop's
+``slow_callback_duration`` (0.1 s); a test asserting on ``caplog`` would then see records plain pytest
+never makes. ``QuietSlowCallbacks`` drops those records, unless the test set the threshold itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import sys
 import threading
@@ -67,6 +72,33 @@ def configure(config: pytest.Config, loop: str) -> None:
             f'awaitguard: loop = "{loop}" needs pytest-asyncio >= 1.3 (its pytest_asyncio_loop_factories hook)'
         )
     config.pluginmanager.register(LoopFactories(loop.rpartition(":")[2] or loop, factory), "awaitguard-loop")
+
+
+# asyncio's (and uvloop's) slow-callback warning, and the threshold every loop starts with
+SLOW_CALLBACK = "Executing %s took %.3f seconds"
+DEFAULT_SLOW_CALLBACK_DURATION = 0.1
+
+
+class QuietSlowCallbacks(logging.Filter):
+    """On the ``asyncio`` logger while active: drops debug mode's slow-callback warnings, which only the
+    debug mode the smoke run turns on makes, and nothing else. A record of a loop whose
+    ``slow_callback_duration`` the test changed is kept: that test asked for them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != SLOW_CALLBACK:
+            return True
+        loop = asyncio._get_running_loop()  # the loop logging it runs its callbacks in this thread
+        duration = getattr(loop, "slow_callback_duration", DEFAULT_SLOW_CALLBACK_DURATION)
+        return bool(duration != DEFAULT_SLOW_CALLBACK_DURATION)
+
+    def __enter__(self) -> QuietSlowCallbacks:
+        logging.getLogger("asyncio").addFilter(self)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        logging.getLogger("asyncio").removeFilter(self)
 
 
 _SKIPPED = (
