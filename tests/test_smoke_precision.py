@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestDeprecationWarning")
@@ -116,3 +119,124 @@ def test_debug_modes_slow_callback_warnings_do_not_reach_caplog(
     monkeypatch.setenv("PYTHONASYNCIODEBUG", "1")  # as the hook runs pytest
     smoke = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE)
     smoke.assert_outcomes(passed=2)
+
+
+CLIENT = """
+class Client:
+    async def fetch(self, x=0):
+        return x
+
+
+async def handler(c):
+    return await c.fetch()
+"""
+
+SYNC_DOUBLES = """
+import asyncio
+import functools
+from unittest import mock
+
+from client import Client, handler
+
+
+async def _fake(*a, **k):
+    return 5
+
+
+def _done(value):
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
+async def test_ok_lambda_returning_a_coroutine(monkeypatch):
+    monkeypatch.setattr(Client, "fetch", lambda self, *a: _fake())
+    assert await handler(Client()) == 5
+
+
+async def test_ok_def_returning_a_future(monkeypatch):
+    def fake(self, *a):
+        return _done(7)
+
+    monkeypatch.setattr(Client, "fetch", fake)
+    assert await handler(Client()) == 7
+
+
+async def test_ok_def_returning_a_name(monkeypatch):
+    def fake(self):
+        made = _fake()
+        return made
+
+    monkeypatch.setattr(Client, "fetch", fake)
+    assert await handler(Client()) == 5
+
+
+async def test_ok_partial_of_a_def_returning_a_call(monkeypatch):
+    def fake(value):
+        return _done(value)
+
+    client = Client()
+    monkeypatch.setattr(client, "fetch", functools.partial(fake, 3))
+    assert await handler(client) == 3
+
+
+def test_lambda_returning_a_literal(monkeypatch):
+    monkeypatch.setattr(Client, "fetch", lambda *a, **k: True)
+
+
+def test_magicmock():
+    with mock.patch.object(Client, "fetch", mock.MagicMock()):
+        pass
+
+
+def test_def_returning_a_dict(monkeypatch):
+    def fake(self):
+        return {"id": 1}
+
+    monkeypatch.setattr(Client, "fetch", fake)
+
+
+def test_def_returning_nothing(monkeypatch):
+    def fake(self):
+        pass
+
+    monkeypatch.setattr(Client, "fetch", fake)
+"""
+
+AG202 = (
+    "AG202 `{double}` replaces async `client.Client.fetch`; the double's call returns no awaitable where the "
+    "target's returns a coroutine, so an `await` of it raises TypeError in the test"
+)
+
+
+def test_a_sync_double_is_reported_only_when_its_source_proves_it_returns_no_awaitable(
+    pytester: pytest.Pytester,
+) -> None:
+    """A ``def``/``lambda`` fake over an ``async def`` whose result is a call (a coroutine, a future) is
+    a working double: reported only when every value it returns is plain (as the scan decides)."""
+    pytester.makeini(INI)
+    pytester.makepyfile(client=CLIENT, test_sync_doubles=SYNC_DOUBLES)
+    plain = pytester.runpytest_subprocess("-p", NO_CACHE)
+    plain.assert_outcomes(passed=8)
+    smoke = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE)
+    smoke.assert_outcomes(passed=4, failed=4)
+    reported = {
+        "test_lambda_returning_a_literal": ('"fetch", lambda *a', "lambda"),
+        "test_magicmock": ("mock.MagicMock()", "MagicMock"),
+        "test_def_returning_a_dict": ("fake)", "def test_def_returning_a_dict.<locals>.fake"),
+        "test_def_returning_nothing": ("fake)", "def test_def_returning_nothing.<locals>.fake"),
+    }
+    lines = SYNC_DOUBLES.lstrip("\n").splitlines()
+    numbers = []
+    for test, (marker, double) in reported.items():
+        start = next(n for n, line in enumerate(lines) if f"def {test}(" in line)
+        number = next(n for n in range(start, len(lines)) if marker in lines[n]) + 1
+        numbers.append(number)
+        smoke.stdout.fnmatch_lines([f"*_ {test} _*", f"test_sync_doubles.py:{number}: " + AG202.format(double=double)])
+    smoke.stdout.no_fnmatch_line("*test_ok_* - *")
+    # the scan, deciding from the source alone, reports the same four patches and no other
+    scan = pytester.run(sys.executable, "-m", "awaitguard", "scan", "--no-cache", "client.py", "test_sync_doubles.py")
+    found = sorted(
+        int(m.group(1)) for m in re.finditer(r"^test_sync_doubles\.py:(\d+):\d+: AG202 ", scan.stdout.str(), re.M)
+    )
+    assert found == sorted(numbers), scan.stdout.str()

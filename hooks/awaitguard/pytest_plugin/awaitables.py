@@ -5,16 +5,19 @@ The static scanner judges source (``awaitguard.resolve``); here the objects exis
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
+import types
 import typing
 from pathlib import Path
 from unittest import mock
 
 from awaitguard.facts import collect
-from awaitguard.model import Awaitability, ModuleFacts
+from awaitguard.model import PLAIN_REF, Awaitability, DefFact, ModuleFacts
 from awaitguard.patching import ABSENT, Configured, Double, PatchCall, TargetDef, double_gives
-from awaitguard.source import SourceError
+from awaitguard.refs import PLAIN_NODES
+from awaitguard.source import SourceError, parse
 
 AWAITABLE = Awaitability.AWAITABLE
 NOT_AWAITABLE = Awaitability.NOT_AWAITABLE
@@ -190,23 +193,65 @@ def double_facts(obj: object) -> Double:
     if _is_async_function(obj):
         return Double(True)
     if inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
-        return Double(None if _never_returns(obj) else False)
+        if _never_returns(obj):
+            return Double(None)
+        return Double(False if _gives_no_awaitable(obj) else None)
     return Double(None)
 
 
 def _never_returns(obj: object) -> bool:
     """A fake whose body only raises (or calls ``pytest.fail``): the same verdict as the scanner's."""
     code = getattr(inspect.unwrap(obj), "__code__", None)  # type: ignore[arg-type]
-    if code is None:
+    found = _def_of(code) if isinstance(code, types.CodeType) else None
+    return found is not None and found.never_returns
+
+
+def _gives_no_awaitable(obj: object) -> bool:
+    """Whether a sync fake's source proves its call gives no awaitable: every value it returns is a
+    literal, a display, a comprehension, a comparison, an f-string or None, or it returns nothing
+    (``refs.PLAIN_NODES``, the scanner's test for a ``lambda`` double). A call, a name or anything else
+    may be a future or a coroutine (``lambda self: fake()``): not proven. A wrapper
+    (``functools.wraps``) gives what the wrapper returns, which its source alone does not show."""
+    for _ in range(20):
+        if isinstance(obj, functools.partial):
+            obj = obj.func
+        elif inspect.ismethod(obj):
+            obj = obj.__func__
+        else:
+            break
+    if not inspect.isfunction(obj) or getattr(obj, "__wrapped__", None) is not None:
         return False
+    code = obj.__code__
+    if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_ITERABLE_COROUTINE | inspect.CO_COROUTINE):
+        return False
+    if code.co_name == "<lambda>":
+        bodies = _lambda_bodies(code.co_filename, code.co_firstlineno)
+        return bool(bodies) and all(isinstance(body, PLAIN_NODES) for body in bodies)
+    found = _def_of(code)
+    return found is not None and not found.is_generator and all(ref == PLAIN_REF for ref in found.returns)
+
+
+def _def_of(code: types.CodeType) -> DefFact | None:
+    """The scanner's facts of the ``def`` that compiled to ``code``: the nearest of its name at or below
+    its first line (a decorated def's code starts at its first decorator)."""
     facts = _file_facts(code.co_filename)
     if facts is None:
-        return False
-    first = code.co_firstlineno  # the first decorator's line for a decorated def
-    return any(
-        d.never_returns and d.qualname.rsplit(".", 1)[-1] == code.co_name and first <= d.line <= first + 10
+        return None
+    first = code.co_firstlineno
+    matches = [
+        d
         for d in facts.defs
-    )
+        if d.kind == "function" and d.qualname.rsplit(".", 1)[-1] == code.co_name and first <= d.line <= first + 10
+    ]
+    return min(matches, key=lambda d: d.line, default=None)
+
+
+def _lambda_bodies(path: str, line: int) -> list[ast.expr]:
+    """The bodies of the lambdas that start on ``line`` of ``path`` (all of them: a line may hold two)."""
+    tree = _file_tree(path)
+    if tree is None:
+        return []
+    return [node.body for node in ast.walk(tree) if isinstance(node, ast.Lambda) and node.lineno == line]
 
 
 @functools.lru_cache(maxsize=64)
@@ -214,6 +259,14 @@ def _file_facts(path: str) -> ModuleFacts | None:
     try:
         data = Path(path).read_bytes()
         return collect(path, "", False, data)
+    except (OSError, SourceError):
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _file_tree(path: str) -> ast.Module | None:
+    try:
+        return parse(Path(path).read_bytes(), path)
     except (OSError, SourceError):
         return None
 

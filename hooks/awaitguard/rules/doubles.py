@@ -103,9 +103,9 @@ AG202 = RuleMeta(
 **What it does**
 
 Finds a sync test double (`Mock()`, `MagicMock()`, `new_callable=MagicMock`, a plain `def` or a
-`lambda` returning a literal) patched over an `async def` target that the project awaits somewhere
-(`await ...target(`), through the same patch forms as AG201, or a mock assigned over it in test code
-(`client.fetch = MagicMock()`).
+`lambda` that returns only literals, displays, comparisons or `None`) patched over an `async def`
+target that the project awaits somewhere (`await ...target(`), through the same patch forms as
+AG201, or a mock assigned over it in test code (`client.fetch = MagicMock()`).
 
 **Why is this bad?**
 
@@ -157,8 +157,9 @@ Reported only for an `async def` target that code outside the tests awaits somew
 `await ...name(`), by each of the three hooks: a target that production only hands to a runner
 accepting both kinds may be meant to be replaced by a sync double, and so may a plain `def` that
 returns a task or a future. Targets and doubles a hook cannot resolve or classify are silent, as
-for AG201, and so is a mock the test configures after patching it (`m.return_value = ...`) or
-whose `return_value` the scanner cannot tell is never awaitable (a future made elsewhere); a patch
+for AG201 (a `def` or `lambda` returning a call, `lambda self: fake()`, may return a coroutine),
+and so is a mock the test configures after patching it (`m.return_value = ...`) or whose
+`return_value` the scanner cannot tell is never awaitable (a future made elsewhere); a patch
 with `autospec=True` (or an assigned mock with a `spec`, `spec_set` or `wraps`) is never reported.
 Only the scan sees the assignment form, as for AG201.
 """,
