@@ -506,20 +506,15 @@ def test_leaves_a_broken_finalizer():
 """
 
 
-def test_a_failure_of_the_tests_own_shows_none_of_our_frames(pytester: pytest.Pytester) -> None:
-    # the finalizer runs in the plugin's gc.collect(); the error it raises is the test's, not ours
+def test_a_broken_finalizer_stays_a_warning_as_under_plain_pytest(pytester: pytest.Pytester) -> None:
+    """A `__del__` that raises is no async misuse: the unraisable-exception warning it gives stays a warning
+    (only one naming a `<coroutine object ...>` is an error), and none of our frames shows."""
     pytester.makeini(INI)
     pytester.makepyfile(test_leaky=BROKEN_FINALIZER)
+    pytester.runpytest_subprocess("-p", NO_CACHE).assert_outcomes(passed=1)
     result = pytester.runpytest_subprocess("--awaitguard", "-p", NO_CACHE)
-    result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*ERROR at teardown of test_leaves_a_broken_finalizer*",
-            '>       raise OSError("closed twice")',
-            f"test_leaky.py:{line_of(BROKEN_FINALIZER, 'raise OSError')}: OSError",
-            "E   pytest.PytestUnraisableExceptionWarning: Exception ignored in: <function Leaky.__del__*",
-        ]
-    )
+    result.assert_outcomes(passed=1, warnings=1)  # the plugin's `gc.collect()` runs the finalizer in the test
+    result.stdout.fnmatch_lines(["*PytestUnraisableExceptionWarning: Exception ignored in: <function Leaky.__del__*"])
     assert not [line for line in result.stdout.lines if "pytest_plugin" in line or "awaitguard/" in line]
 
 
