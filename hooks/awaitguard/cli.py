@@ -90,7 +90,7 @@ def _recorded_before(root: Path, config: Config, opts: argparse.Namespace, repo:
     if opts.all or repo is None:
         return None
     from awaitguard import gitscope
-    from awaitguard.incidents.recheck import incidents_file
+    from awaitguard.incidents import incidents_file
     from awaitguard.incidents.store import StoreError, loads
 
     path = incidents_file(root, config)
@@ -237,16 +237,23 @@ def scan_main(argv: Sequence[str]) -> int:
         _release()
     if isinstance(result, str):
         return _error(result, SCAN)
-    from awaitguard.incidents.recheck import StoreError, for_scan
+    from awaitguard.incidents import incidents_file
 
-    try:  # recorded production incidents are in scope whatever the change (docs/incidents.md)
-        recorded = _recorded_before(root, config, opts, repo)
-        incidents = for_scan(root, config, _KEPT[0] if _KEPT else None, recorded)  # type: ignore[arg-type]
-    except StoreError as exc:
-        return _error(str(exc), SCAN)
-    finally:
-        _release()  # the re-check reopened the caches it read
-    findings = engine.finish(incidents.merge(result.findings), config, opts.select, opts.ignore)
+    merged, blocking, notes = result.findings, list[str](), list[str]()
+    # recorded production incidents are in scope whatever the change (docs/incidents.md); without an
+    # incidents file there are none, and the re-check's modules are not imported
+    if incidents_file(root, config).is_file():
+        from awaitguard.incidents.recheck import StoreError, for_scan
+
+        try:
+            recorded = _recorded_before(root, config, opts, repo)
+            incidents = for_scan(root, config, _KEPT[0] if _KEPT else None, recorded)  # type: ignore[arg-type]
+        except StoreError as exc:
+            return _error(str(exc), SCAN)
+        finally:
+            _release()  # the re-check reopened the caches it read
+        merged, blocking, notes = incidents.merge(result.findings), incidents.blocking, incidents.notes
+    findings = engine.finish(merged, config, opts.select, opts.ignore)
     notices = result.said()
     out = render(fmt, findings, notices)
     if out:
@@ -254,14 +261,14 @@ def scan_main(argv: Sequence[str]) -> int:
         sys.stdout.flush()
     # in every format: the machine formats carry them in their document too
     sys.stderr.write(notice_lines(notices, SCAN))
-    (sys.stdout if fmt == "text" else sys.stderr).write("".join(f"{line}\n" for line in incidents.blocking))
-    sys.stderr.write("".join(f"{SCAN}: note: {line}\n" for line in incidents.notes))
+    (sys.stdout if fmt == "text" else sys.stderr).write("".join(f"{line}\n" for line in blocking))
+    sys.stderr.write("".join(f"{SCAN}: note: {line}\n" for line in notes))
     if opts.stats:
         in_scope, found = counted(result.files_total, "file"), counted(len(findings), "finding")
         sys.stderr.write(f"{SCAN}: {in_scope} in scope, {result.files_parsed} parsed, {found}\n")
     if any(not notice.is_note for notice in notices):
         return EXIT_ERROR
-    return EXIT_FINDINGS if findings or incidents.blocking else EXIT_CLEAN
+    return EXIT_FINDINGS if findings or blocking else EXIT_CLEAN
 
 
 def _walk(folder: Path) -> list[str]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from awaitguard.config import Config
 from awaitguard.findings import Finding, Related
+from awaitguard.incidents import incidents_file as incidents_file
 from awaitguard.incidents import store
 from awaitguard.incidents.store import StoreError as StoreError
 from awaitguard.source import SourceError, parse
@@ -72,10 +73,6 @@ def work_tree_index(project: Project) -> Index:
     from awaitguard.engine import make_index
 
     return make_index(project.config, project.tree(), cache=True, workers=0)
-
-
-def incidents_file(root: Path, config: Config) -> Path:
-    return root / str(config.incidents.get("file", store.DEFAULT_FILE))
 
 
 def for_scan(root: Path, config: Config, index: Index | None, recorded: set[str] | None = None) -> Recheck:

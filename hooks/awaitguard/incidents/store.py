@@ -19,7 +19,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-DEFAULT_FILE = ".awaitguard/incidents.toml"
+from awaitguard.incidents import DEFAULT_FILE as DEFAULT_FILE
+
 HEADER = (
     "# awaitguard incidents: async failures seen in production, written by `awaitguard ingest`.\n"
     "# Every `awaitguard scan` re-checks them; `awaitguard incidents prune` drops the fixed ones.\n"
