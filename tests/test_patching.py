@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,29 +50,29 @@ def test_the_two_mismatches() -> None:
     ],
 )
 def test_no_finding_and_why(change: dict[str, object], reason: str) -> None:
-    verdict = judge(replace(ASYNC_TARGET, **change))  # type: ignore[arg-type]
+    verdict = judge(ASYNC_TARGET._replace(**change))  # type: ignore[arg-type]
     assert verdict.kind is None
     assert reason in verdict.reasons
 
 
 def test_a_mock_is_what_its_configuration_makes_it() -> None:
     # side_effect=<async def> or return_value=<future>: the sync mock fakes an async callable
-    assert judge(replace(ASYNC_TARGET, side_effect=True)).kind is None
-    assert judge(replace(ASYNC_TARGET, return_value=True)).kind is None
-    assert judge(replace(SYNC_TARGET, double_awaitable=False, mock=True, side_effect=True)).kind is (
+    assert judge(ASYNC_TARGET._replace(side_effect=True)).kind is None
+    assert judge(ASYNC_TARGET._replace(return_value=True)).kind is None
+    assert judge(SYNC_TARGET._replace(double_awaitable=False, mock=True, side_effect=True)).kind is (
         Mismatch.AWAITABLE_OVER_SYNC
     )
     # a plain value returned, or a sync function as side_effect: still a sync double
-    assert judge(replace(ASYNC_TARGET, return_value=False)).kind is Mismatch.SYNC_OVER_ASYNC
-    assert judge(replace(ASYNC_TARGET, side_effect=False)).kind is Mismatch.SYNC_OVER_ASYNC
+    assert judge(ASYNC_TARGET._replace(return_value=False)).kind is Mismatch.SYNC_OVER_ASYNC
+    assert judge(ASYNC_TARGET._replace(side_effect=False)).kind is Mismatch.SYNC_OVER_ASYNC
     # an AsyncMock's call is awaitable whatever its side_effect does
-    assert judge(replace(SYNC_TARGET, mock=True, side_effect=False)).kind is Mismatch.AWAITABLE_OVER_SYNC
-    assert judge(replace(ASYNC_TARGET, mock=False, side_effect=True)).kind is Mismatch.SYNC_OVER_ASYNC
+    assert judge(SYNC_TARGET._replace(mock=True, side_effect=False)).kind is Mismatch.AWAITABLE_OVER_SYNC
+    assert judge(ASYNC_TARGET._replace(mock=False, side_effect=True)).kind is Mismatch.SYNC_OVER_ASYNC
     assert ASYNC_TARGET.side_effect == ABSENT
 
 
 def test_an_async_def_decorated_into_a_sync_callable_is_left_alone() -> None:
-    assert judge(replace(SYNC_TARGET, target_def="async def")).reasons[-1] == "target-async-def"
+    assert judge(SYNC_TARGET._replace(target_def="async def")).reasons[-1] == "target-async-def"
 
 
 def test_production_is_asked_only_when_the_verdict_hinges_on_it() -> None:
@@ -84,11 +83,11 @@ def test_production_is_asked_only_when_the_verdict_hinges_on_it() -> None:
         return answer
 
     assert judge(SYNC_TARGET, lambda: look(False)).kind is Mismatch.AWAITABLE_OVER_SYNC
-    assert judge(replace(ASYNC_TARGET, spec=True), lambda: look(False)).kind is None
+    assert judge(ASYNC_TARGET._replace(spec=True), lambda: look(False)).kind is None
     assert asked == []
     assert judge(ASYNC_TARGET, lambda: look(False)).kind is None
     assert judge(ASYNC_TARGET, lambda: look(True)).kind is Mismatch.SYNC_OVER_ASYNC
-    assert judge(replace(ASYNC_TARGET, production_awaits=True), lambda: look(False)).kind is Mismatch.SYNC_OVER_ASYNC
+    assert judge(ASYNC_TARGET._replace(production_awaits=True), lambda: look(False)).kind is Mismatch.SYNC_OVER_ASYNC
     assert asked == ["looked", "looked"]
 
 

@@ -6,9 +6,8 @@ import fnmatch
 import re
 import sys
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,8 +72,10 @@ _NAME = re.compile(r"^[\w*?\[\]!-]+(\.[\w*?\[\]!-]+)*$")
 _WILD = re.compile(r"[*?\[]")
 
 
-@dataclass(frozen=True)
-class Config:
+# The settings are named tuples, not dataclasses: every scan creates these classes at its start, and a
+# frozen dataclass costs about 4 M instructions to create (its methods compiled from source), a named
+# tuple under 1 M (docs/speed.md). The mapping defaults are one shared ``{}`` each, never written.
+class Config(NamedTuple):
     root: Path
     source: Path | None = None  # the file the settings came from
     src: tuple[str, ...] = ()
@@ -83,19 +84,18 @@ class Config:
     ignore: tuple[str, ...] = ()
     cache: bool = True
     format: str = "text"
-    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    per_file_ignores: Mapping[str, tuple[str, ...]] = {}
     python: str | None = None  # the interpreter whose installed packages the project uses
     stub_paths: tuple[str, ...] = ()  # the user's own .pyi folders, relative to the root
     libraries: bool = True  # read typeshed and installed packages
-    mypy: Mapping[str, Any] = field(default_factory=dict)
-    smoke: Mapping[str, Any] = field(default_factory=dict)
-    incidents: Mapping[str, Any] = field(default_factory=dict)
+    mypy: Mapping[str, Any] = {}
+    smoke: Mapping[str, Any] = {}
+    incidents: Mapping[str, Any] = {}
     policy: Policy | None = None  # [tool.awaitguard.policy], when the project has one
-    parity: Mapping[str, Any] = field(default_factory=dict)  # [tool.awaitguard.parity]: docs/parity.md
+    parity: Mapping[str, Any] = {}  # [tool.awaitguard.parity]: docs/parity.md
 
 
-@dataclass(frozen=True)
-class RealPolicy:
+class RealPolicy(NamedTuple):
     """``real`` entry: inside ``paths``, no test double may replace a name matching ``targets``."""
 
     targets: tuple[str, ...]
@@ -103,8 +103,7 @@ class RealPolicy:
     line: int  # its line in the config file (what a finding or a failed test names)
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """What a team states that the scanner cannot infer (docs/policies.md)."""
 
     source: str  # the config file, as shown to the user
@@ -114,7 +113,7 @@ class Policy:
     twins: tuple[tuple[str, str], ...] = ()  # (sync name, async name)
     forbid_in_async: tuple[str, ...] = ()
     conventions: tuple[str, ...] = DEFAULT_CONVENTIONS
-    lines: Mapping[str, int] = field(default_factory=dict)  # key (`sync`, a name) -> line in the file
+    lines: Mapping[str, int] = {}  # key (`sync`, a name) -> line in the file
 
     def line_of(self, key: str) -> int:
         return self.lines.get(key, self.lines.get("", 1))

@@ -13,7 +13,6 @@ in those modules; this one only says in which order they run.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from awaitguard.config import Config, Policy
@@ -44,13 +43,25 @@ if TYPE_CHECKING:
     from awaitguard.cache import FactsCache
 
 
-@dataclass
 class Result:
-    findings: list[Finding] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
-    files_total: int = 0
-    files_parsed: int = 0
-    note: str = ""
+    """What a scan found: its findings, the files it could not scan, how many it took and parsed."""
+
+    __slots__ = ("files_parsed", "files_total", "findings", "note", "notices")
+
+    # a plain class (a dataclass costs about 2 M instructions to create at each start: docs/speed.md)
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        notices: list[Notice] | None = None,
+        files_total: int = 0,
+        files_parsed: int = 0,
+        note: str = "",
+    ) -> None:
+        self.findings = findings if findings is not None else []
+        self.notices = notices if notices is not None else []
+        self.files_total = files_total
+        self.files_parsed = files_parsed
+        self.note = note
 
     def said(self) -> list[Notice]:
         """Besides the findings: the files that could not be scanned (errors), then the note about the

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from awaitguard.config import Config
 from awaitguard.tree import excluded
 
 
-@dataclass(frozen=True)
-class Related:
+class Related(NamedTuple):
     path: str
     line: int
     col: int
     note: str
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     path: str
     line: int
     col: int  # 1-based, unicode code points
@@ -59,15 +57,14 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(best.values(), key=sort_key)
 
 
-@dataclass(frozen=True)
-class CodeFilter:
+class CodeFilter(NamedTuple):
     """Which codes a hook reports, the same for the three hooks: ``select`` and ``ignore`` are code
     prefixes (the command line's replace the configuration's), ``per_file_ignores`` maps path globs
     (relative to the project's top) to code prefixes."""
 
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    per_file_ignores: Mapping[str, tuple[str, ...]] = {}  # (one shared default: a Mapping is never written)
 
     @classmethod
     def of(cls, config: Config, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> CodeFilter:
@@ -86,8 +83,7 @@ class CodeFilter:
         return [f for f in findings if self.keeps(f.path, f.code)]
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     """A file that could not be scanned (does not parse, not UTF-8, ...): an error, it makes the exit
     code 2; or, without a path, a note about the run as a whole (imports mypy could not resolve, a
     serial run): said in every format, never an error."""

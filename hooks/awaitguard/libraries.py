@@ -16,9 +16,8 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from awaitguard.facts import collect
 from awaitguard.model import ModuleFacts
@@ -46,8 +45,7 @@ class LibraryError(Exception):
     """The configured interpreter cannot be asked for its paths (one line for the user)."""
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     """What the project's code runs on: its version, platform and import path."""
 
     version: tuple[int, int]
@@ -145,49 +143,56 @@ class FactsStore(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: every scan creates them at its start, and a dataclass costs 2 to 4 M
+# instructions to create (its methods compiled from source: docs/speed.md).
 class Located:
     """A library module on disk."""
 
-    module: str
-    file: str
-    is_package: bool
-    shown: str  # the path messages show: ``<typeshed>/asyncio/locks.pyi``
-    # what the cached facts depend on (distribution and version, or size and mtime): worked out
-    # only for a cache (``key``), as finding a distribution reads every ``*.dist-info`` of its folder
-    make_key: Callable[[], str] = field(repr=False, compare=False)
+    def __init__(self, module: str, file: str, is_package: bool, shown: str, make_key: Callable[[], str]) -> None:
+        self.module = module
+        self.file = file
+        self.is_package = is_package
+        self.shown = shown  # the path messages show: ``<typeshed>/asyncio/locks.pyi``
+        # what the cached facts depend on (distribution and version, or size and mtime): worked out
+        # only for a cache (``key``), as finding a distribution reads every ``*.dist-info`` of its folder
+        self.make_key = make_key
 
     @functools.cached_property
     def key(self) -> str:
         return self.make_key()
 
 
-@dataclass
 class _Site:
     """One ``sys.path`` folder, with its distributions read on first need."""
 
-    folder: str
-    dists: dict[str, str] | None = None  # top-level import name -> "name==version" (or "" when editable)
+    __slots__ = ("dists", "folder")
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.dists: dict[str, str] | None = None  # top-level import name -> "name==version" ("" when editable)
 
 
-@dataclass
 class Library:
     """Locates and loads library modules; ``stub_dirs`` win over typeshed, which wins over packages."""
 
-    env: Environment
-    stub_dirs: Sequence[tuple[str, str]] = ()  # (folder, label) pairs, e.g. (".../stubs", "<stubs>")
-    cache: FactsStore | None = None
-    # typeshed's modules, by content, also when ``cache`` is off (``engine.make_index``)
-    stub_cache: FactsStore | None = None
-    _located: dict[str, Located | None] = field(default_factory=dict)
-    _versions: dict[str, tuple[int, int, int, int]] | None = None
-    _sites: list[_Site] = field(default_factory=list)
-    _names: dict[str, frozenset[str]] = field(default_factory=dict)
-    _listings: dict[str, frozenset[str]] = field(default_factory=dict)
-    _tops: dict[str, bool] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._sites = [_Site(folder) for folder in self.env.paths]
+    def __init__(
+        self,
+        env: Environment,
+        stub_dirs: Sequence[tuple[str, str]] = (),  # (folder, label) pairs, e.g. (".../stubs", "<stubs>")
+        cache: FactsStore | None = None,
+        # typeshed's modules, by content, also when ``cache`` is off (``engine.make_index``)
+        stub_cache: FactsStore | None = None,
+    ) -> None:
+        self.env = env
+        self.stub_dirs = stub_dirs
+        self.cache = cache
+        self.stub_cache = stub_cache
+        self._located: dict[str, Located | None] = {}
+        self._versions: dict[str, tuple[int, int, int, int]] | None = None
+        self._sites = [_Site(folder) for folder in env.paths]
+        self._names: dict[str, frozenset[str]] = {}
+        self._listings: dict[str, frozenset[str]] = {}
+        self._tops: dict[str, bool] = {}
 
     # -- locating ------------------------------------------------------------------------------
     def find(self, module: str) -> Located | None:

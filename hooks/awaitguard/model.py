@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from awaitguard.suppress import suppressed
@@ -47,13 +46,6 @@ class Awaitability(enum.Enum):
     AWAITABLE = "awaitable"
     NOT_AWAITABLE = "not-awaitable"
     UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    path: str
-    line: int
-    col: int  # 1-based, in unicode code points
 
 
 class ParamFact(NamedTuple):
@@ -241,16 +233,14 @@ def _facts_from_plain(plain: tuple[Any, ...]) -> ModuleFacts:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class FileChange:
+class FileChange(NamedTuple):
     path: str  # path after the change (the old path for a deletion)
     status: str  # "A" added, "M" modified, "D" deleted, "R" renamed
     old_path: str | None = None  # path before the change (None when added)
     lines: frozenset[int] = frozenset()  # added or modified line numbers in the new version
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(NamedTuple):
     """What a commit changes, as git sees it."""
 
     mode: str  # "staged" | "range" | "files" | "all"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding
@@ -47,14 +46,14 @@ def judged_part(resolver: Resolver, loaded: list[ModuleFacts], part: Part, names
     return judged(resolver, loaded[start:stop], None, NOT_BY_NAME)
 
 
-@dataclass
 class _Worker:
     """What a forked worker judges with: the resolver and the files it inherited at the fork, and
     the async names once read from their file (keyed by the file's name; "" before they are known)."""
 
-    resolver: Resolver
-    loaded: list[ModuleFacts]
-    names: dict[str, set[str]] = field(default_factory=dict)
+    def __init__(self, resolver: Resolver, loaded: list[ModuleFacts]) -> None:
+        self.resolver = resolver
+        self.loaded = loaded
+        self.names: dict[str, set[str]] = {}
 
     def judge(self, part: Part, names_file: str) -> list[Finding]:
         names = self.names.get(names_file)

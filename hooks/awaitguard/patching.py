@@ -15,8 +15,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from awaitguard.layout import is_test_code
 
@@ -56,8 +55,7 @@ Reason = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Double:
+class Double(NamedTuple):
     """What a hook learns of a double by itself, the same fields whether from its types (the mypy plugin) or
     from the live object (the smoke run): the ``PatchCall`` fields it fills."""
 
@@ -68,8 +66,7 @@ class Double:
     return_value: Configured = ABSENT
 
 
-@dataclass(frozen=True)
-class PatchCall:
+class PatchCall(NamedTuple):
     """One replaced name of one patch call: what is replaced, by what, and what each hook knows."""
 
     form: Form
@@ -86,8 +83,7 @@ class PatchCall:
     production_awaits: bool | None = None  # code outside the tests writes `await ...target(` (None: not looked)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     kind: Mismatch | None  # None: no finding
     reasons: tuple[Reason, ...]
 

@@ -8,7 +8,7 @@ define a member? is there an async sibling?) go back to it through ``Oracle``. W
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from awaitguard.model import DefFact
 
@@ -100,8 +100,7 @@ _NOT_AWAITABLE_KINDS = frozenset(
 DefKind = Literal["class", "async def", "def"]
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):
     """Where a value's callable or class is defined: the data of a finding's note about it."""
 
     path: str

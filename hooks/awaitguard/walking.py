@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Any
 
 from awaitguard.conditions import Target
@@ -43,26 +42,49 @@ def push_children(stack: list[Any], node: ast.AST) -> None:
             stack.extend(item for item in value if isinstance(item, ast.AST))
 
 
-@dataclass(slots=True)
 class Scope:
-    qualname: str
-    kind: str  # module | function | class
-    is_async: bool = False
-    cls: str = ""  # for methods: the class qualname
-    parent: str = ""
-    params: tuple[str, ...] = ()
-    bindings: list[tuple[str, Ref]] = field(default_factory=list)
-    returns: list[Ref] = field(default_factory=list)
-    returns_param: bool = False
-    plain_return: bool = False  # return annotation names only plain builtins
-    node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
-    text: bytes | None = None  # the function's source, read once when needed
-    is_static: bool = False
-    is_classmethod: bool = False
-    class_attrs: list[tuple[str, str, Ref]] = field(default_factory=list)
-    class_members: list[str] = field(default_factory=list)
-    outer_names: set[str] = field(default_factory=set)  # declared `global` or `nonlocal` here
-    cold: bool = False  # no line of the function can hold what ``exprs`` looks for: it returns at once
+    """One module, function or class being walked. A plain class: a dataclass costs about 2 M
+    instructions to create at each start (its methods compiled from source: docs/speed.md)."""
+
+    __slots__ = (
+        *("qualname", "kind", "is_async", "cls", "parent", "params", "bindings", "returns", "returns_param"),
+        *("plain_return", "node", "text", "is_static", "is_classmethod", "class_attrs", "class_members"),
+        *("outer_names", "cold"),
+    )
+
+    def __init__(
+        self,
+        qualname: str,
+        kind: str,  # module | function | class
+        *,
+        is_async: bool = False,
+        cls: str = "",  # for methods: the class qualname
+        parent: str = "",
+        params: tuple[str, ...] = (),
+        plain_return: bool = False,  # return annotation names only plain builtins
+        node: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+        is_static: bool = False,
+        is_classmethod: bool = False,
+        cold: bool = False,  # no line of the function can hold what ``exprs`` looks for: it returns at once
+    ) -> None:
+        self.qualname = qualname
+        self.kind = kind
+        self.is_async = is_async
+        self.cls = cls
+        self.parent = parent
+        self.params = params
+        self.bindings: list[tuple[str, Ref]] = []
+        self.returns: list[Ref] = []
+        self.returns_param = False
+        self.plain_return = plain_return
+        self.node = node
+        self.text: bytes | None = None  # the function's source, read once when needed
+        self.is_static = is_static
+        self.is_classmethod = is_classmethod
+        self.class_attrs: list[tuple[str, str, Ref]] = []
+        self.class_members: list[str] = []
+        self.outer_names: set[str] = set()  # declared `global` or `nonlocal` here
+        self.cold = cold
 
 
 class Walk(ABC):

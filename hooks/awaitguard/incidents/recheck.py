@@ -3,7 +3,6 @@ when its line moved) and every other call of the same callee. One small call fro
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,7 +177,7 @@ def _check(config: Config, incidents: Sequence[store.Incident], index: Index) ->
                     why = f"incident {incident.id}: {seen} at this callee's call in `{incident.function}`"
                     related = Related(incident.path, state.site.line if state.site else incident.line, 0, why)
                 base = out.get(key, finding)
-                out[key] = dataclasses.replace(base, related=(*base.related, related))
+                out[key] = base._replace(related=(*base.related, related))
     for incident in incidents:  # no finding at the site: fixed once the line changed, or at the callee
         state = states[incident.id]
         module = modules.get(incident.path)

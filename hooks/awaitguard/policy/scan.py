@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -29,7 +28,7 @@ def with_twins(policy: Policy, resolver: Resolver, findings: list[Finding]) -> l
     out: list[Finding] = []
     for finding in findings:
         note = _twin_note(checker, finding) if finding.code in (AG101.code, AG102.code) and finding.related else None
-        out.append(dataclasses.replace(finding, related=(*finding.related, note)) if note else finding)
+        out.append(finding._replace(related=(*finding.related, note)) if note else finding)
     return out
 
 
@@ -84,7 +83,7 @@ def change_findings(
         blobs = index.tree.read(rest)
         for path in rest:
             if path in blobs:
-                out.extend(dataclasses.replace(f, impact=True) for f in checker.file(path, blobs[path]))
+                out.extend(f._replace(impact=True) for f in checker.file(path, blobs[path]))
     return out
 
 

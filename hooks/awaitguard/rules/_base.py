@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from awaitguard.findings import Finding, Related
 from awaitguard.model import ModuleFacts, Site
@@ -13,8 +12,7 @@ if TYPE_CHECKING:
     from awaitguard.values import DefKind, Value
 
 
-@dataclass(frozen=True)
-class RuleMeta:
+class RuleMeta(NamedTuple):
     code: str  # "AG101"
     slug: str  # "await-not-awaitable"
     template: str  # message, str.format()-ed with the finding's args

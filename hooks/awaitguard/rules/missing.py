@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from awaitguard.findings import Finding, Related
 from awaitguard.model import ModuleFacts
@@ -61,8 +60,7 @@ KINDS: frozenset[str] = frozenset()
 Gone = Literal["deleted", "renamed", "module-deleted", "module-moved"]
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(NamedTuple):
     """A top-level definition a change removed, as ``impact.compare`` found it: where it was, and
     what became of it (``to``: the new name when renamed, the new module when its module moved)."""
 
