@@ -9,8 +9,6 @@ values merged, or what it declares where the body is not conclusive.
 
 from __future__ import annotations
 
-import dataclasses
-
 from awaitguard.containers import passes_default
 from awaitguard.declared import awaits_to, declares_coroutine, declares_union, may_declare_awaitable
 from awaitguard.known import BUILTIN_CLASSES, CALLED, KNOWN
@@ -171,7 +169,7 @@ class Calls(Resolving):
         result = self._result(fn)
         if result.kind in ("unknown", "awaitable", "coroutine"):
             return result
-        return dataclasses.replace(result, origin=None, via_property=False)
+        return result.replace(origin=None, via_property=False)
 
     def _awaited_instance(self, value: Value) -> Value:
         """What `await` gives for an instance of a class whose plain `def __await__` says it: declared
@@ -187,8 +185,8 @@ class Calls(Resolving):
         result = awaits_to(defn.returns_annotation)
         if result is not None:
             declared = defn._replace(returns_annotation=result)
-            found = self._declared(dataclasses.replace(method, defn=declared))
-            return dataclasses.replace(found, origin=None) if found.kind == "instance" else UNKNOWN
+            found = self._declared(method.replace(defn=declared))
+            return found.replace(origin=None) if found.kind == "instance" else UNKNOWN
         if method.path.startswith("<stubs>/") or defn.returns_annotation or len(defn.returns) != 1 or not defn.params:
             return UNKNOWN
         ref = defn.returns[0]
@@ -243,7 +241,7 @@ class Calls(Resolving):
             if merged.kind == "instance" and all(r.kind == "instance" for r in results):
                 # `return Connection(...)`, a class with `__await__`: the instance, for what awaiting it gives
                 through = self._through_self(defn, results) if is_method else ()
-                return dataclasses.replace(merged, origin=effective, via_property=False, overridable=through)
+                return merged.replace(origin=effective, via_property=False, overridable=through)
             return Value("awaitable", origin=effective, resolver=self)
         if any(v is None for v in verdicts):
             # the body is not conclusive: a declared plain result type decides (`-> Manager`, `-> dict`)
@@ -257,7 +255,7 @@ class Calls(Resolving):
             # `return self.local[slug]` (an `Installed`) with `-> Installed | Available`: the declared union says it
             declared = self._declared(effective)
             if declared.kind in ("instance", "union"):
-                return dataclasses.replace(declared, overridable=through)
+                return declared.replace(overridable=through)
             if declares_union(annotation):
                 return UNKNOWN  # a member is unknown: the body's one class is not what callers are promised
         if merged.kind == "instance":
@@ -271,7 +269,7 @@ class Calls(Resolving):
                 resolver=self,
             )
         if merged.kind == "many":
-            return dataclasses.replace(merged, origin=effective, overridable=through)
+            return merged.replace(origin=effective, overridable=through)
         if merged.kind == "builtin":  # `return object()`: neither awaitable, a context manager nor async-iterable
             return Value("builtin", name=merged.name, origin=effective, overridable=through, resolver=self)
         if merged.kind in ("gen", "asyncgen", "sync-cm", "async-cm"):

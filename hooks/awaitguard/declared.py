@@ -9,7 +9,6 @@ result is trusted where its body is not conclusive (a stub, an abstract method, 
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
 
 from awaitguard.containers import CONTAINERS, DEFAULT_METHODS
@@ -295,7 +294,7 @@ class Declared(Resolving):
             return Value("instance", module=manager.module, path=manager.path, defn=manager.defn, resolver=self)
         if enter.path.startswith("<stubs>/") and declared:  # a shipped stub declares what it enters
             found = self._declared(enter)
-            return dataclasses.replace(found, origin=None) if found.kind == "instance" else UNKNOWN
+            return found.replace(origin=None) if found.kind == "instance" else UNKNOWN
         return UNKNOWN
 
     def _stub_result(self, fn: Value) -> Value:
@@ -383,7 +382,7 @@ class Declared(Resolving):
         if many[-1:] and many[-1].startswith("#many:"):  # `-> list[Conn]`: its items are known too
             found = self._value(module, scope, many)
             if found.kind == "many":
-                return dataclasses.replace(found, origin=fn)
+                return found.replace(origin=fn)
         if isinstance(node, ast.Subscript):
             node = node.value  # dict[str, int] -> dict
         name = dotted(node)
@@ -451,4 +450,4 @@ class Declared(Resolving):
         if node is None or depth > 4 or may_declare_awaitable(alias.name):
             return UNKNOWN
         found = self._declared_result(fn, alias.module, "", node, depth + 1)
-        return dataclasses.replace(found, origin=fn) if found.kind != "unknown" else UNKNOWN
+        return found.replace(origin=fn) if found.kind != "unknown" else UNKNOWN

@@ -11,7 +11,6 @@ object, a metaclass) may have any member.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator
 
 from awaitguard.known import KNOWN, PLAIN_BASES
@@ -307,7 +306,7 @@ class Members(Lineage):
             if not (defn.is_async and not defn.is_generator and self.async_everywhere(name)):
                 return UNKNOWN
         found = self._def_value_at(cls, defn, owner.self_ref)
-        return found if owner.kind != "instance" or owner.self_ref else dataclasses.replace(found, receiver=owner)
+        return found if owner.kind != "instance" or owner.self_ref else found.replace(receiver=owner)
 
     def _def_value_at(self, cls: Value, defn: DefFact, self_ref: bool) -> Value:
         return Value("function", module=cls.module, path=cls.path, defn=defn, self_ref=self_ref, resolver=self)
@@ -344,7 +343,7 @@ def bare_container(value: Value, cls: Value, name: str) -> Value:
     """The builtin container ``value`` that ``cls`` declares ``name`` with, without item types, marked so that its
     items can be learned from its stores (``stores.Stores._stored_items``)."""
     assert cls.defn is not None
-    return dataclasses.replace(value, container=f"@{cls.module}:{cls.defn.qualname}:{name}")
+    return value.replace(container=f"@{cls.module}:{cls.defn.qualname}:{name}")
 
 
 def _placeholder(value: Value) -> Value:

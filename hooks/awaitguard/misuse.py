@@ -9,7 +9,6 @@ declared union every member of which fails, the first member's answer. The rule 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from awaitguard.values import ITERABLE_BUILTINS, Value
@@ -84,16 +83,27 @@ MisuseKind = NotAwaitableKind | AwaitFixKind | ContextKind | IterationKind
 K = TypeVar("K", NotAwaitableKind, AwaitFixKind, ContextKind, IterationKind)
 
 
-@dataclass(frozen=True)
 class Misuse(Generic[K]):
-    """One answer: its kind (of one of the four questions) and the names its wording takes."""
+    """One answer: its kind (of one of the four questions) and the names its wording takes. A plain
+    class: a dataclass cost about 4 M instructions to create at each start (docs/speed.md)."""
 
-    kind: K
-    callee: str = ""
-    name: str = ""
-    got: str = ""
-    method: str = ""
-    first: Misuse[K] | None = None  # a union's: the first member's answer
+    __slots__ = ("callee", "first", "got", "kind", "method", "name")
+
+    def __init__(
+        self,
+        kind: K,
+        callee: str = "",
+        name: str = "",
+        got: str = "",
+        method: str = "",
+        first: Misuse[K] | None = None,  # a union's: the first member's answer
+    ) -> None:
+        self.kind: K = kind
+        self.callee = callee
+        self.name = name
+        self.got = got
+        self.method = method
+        self.first: Misuse[K] | None = first
 
 
 def not_awaitable(value: Value) -> Misuse[NotAwaitableKind] | None:

@@ -13,7 +13,6 @@ access raises AttributeError on it), any other answer that differs makes the mem
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from awaitguard.lineage import class_key
@@ -53,7 +52,7 @@ class Mixins(Resolving):
             return UNKNOWN  # none, or unrelated classes combining them
         one = tops[0]
         others = tuple(
-            dataclasses.replace(c, kind="instance", self_ref=True, members=(), origin=None)
+            c.replace(kind="instance", self_ref=True, members=(), origin=None)
             for key, c in sorted(candidates.items())
             if key != class_key(one)
         )
@@ -64,7 +63,7 @@ class Mixins(Resolving):
     def agreed_member(self, owner: Value, name: str) -> Value:
         """``name`` on a ``combined`` instance: its class's member, when every other candidate that has ``name``
         has the same one (``Members._member`` asks for any value with ``members``)."""
-        found = self._member(dataclasses.replace(owner, members=()), name)
+        found = self._member(owner.replace(members=()), name)
         if found.kind == "unknown" or owner.kind != "instance":  # (a union's or a container's members: not these)
             return found
         for other in owner.members:

@@ -7,8 +7,7 @@ define a member? is there an async sibling?) go back to it through ``Oracle``. W
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Final, Literal, NamedTuple, Protocol
 
 from awaitguard.model import DefFact
 
@@ -110,38 +109,93 @@ class Definition(NamedTuple):
     kind: DefKind
 
 
-@dataclass(frozen=True)
 class Value:
-    """What an expression evaluates to, as far as awaitability goes."""
+    """What an expression evaluates to, as far as awaitability goes.
 
-    kind: str  # unknown|module|function|class|instance|coroutine|awaitable|plain|gen|asyncgen|sync-cm|
-    # async-cm|sync-iter|external|asyncmock|syncmock|asyncmock-class|syncmock-class|lambda|
-    # builtin (an instance of the builtin type ``name``: a declared `int`, a literal `[1, 2]`)|
-    # overloads (a stub's `@overload`s that do not all agree, ``members`` their functions, ``name`` their
-    # qualname: only a call chooses, ``overloads.choose``; unknown as anything else)
-    # many (a declared container of one type: ``members`` its item, ``name`` the builtin type it is or "")
-    # typevar (a `TypeVar(..., bound=B)`: ``name`` the bound's text, which an annotation naming it declares;
-    # a def's result declared with it is whatever its arguments make it, so unknown)
-    module: str = ""
-    path: str = ""
-    defn: DefFact | None = None
-    name: str = ""  # external dotted name, or a module name
-    origin: Value | None = field(default=None, compare=False)  # the callable whose result this is
-    via_property: bool = False
-    self_ref: bool = False  # reached through `self`/`cls`/`super()`: subclasses may override
-    # methods called through `self` that this result comes from: a subclass may override them as `async def`
-    overridable: tuple[str, ...] = field(default=(), compare=False)
-    resolver: Oracle | None = field(default=None, compare=False, repr=False)
-    # a declared union (``name`` its text): its members; a declared `Callable[..., R]`: R, what calling it gives
-    members: tuple[Value, ...] = ()
-    # taken from a `sync`/`async` declaration of the project's policy: (its file, its line)
-    declared_at: tuple[str, int] | None = field(default=None, compare=False)
-    bound: bool = False  # overloads: called on an instance (a classmethod on its class), the first parameter given
-    # a declared container of one type (kind "many", its item in ``members``): the name it is declared with,
-    # which ``containers.CONTAINERS`` says how to reach an item of
-    container: str = ""
-    # a method reached on an instance (not through `self`): that instance, which a `-> Self` result is
-    receiver: Value | None = field(default=None, compare=False, repr=False)
+    A plain class rather than a frozen dataclass: creating the dataclass (its methods compiled from
+    source) and importing ``dataclasses`` for it cost every scan about 30 M instructions at its start,
+    and its ``__init__`` wrote each of the 16 fields through ``object.__setattr__`` (docs/speed.md).
+    Immutable all the same (``Final``), and equal and hashed as the dataclass was: by the fields
+    ``_compared`` lists (not ``origin``, ``overridable``, ``resolver``, ``declared_at``, ``receiver``)."""
+
+    __slots__ = (
+        *("kind", "module", "path", "defn", "name", "origin", "via_property", "self_ref", "overridable"),
+        *("resolver", "members", "declared_at", "bound", "container", "receiver"),
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        module: str = "",
+        path: str = "",
+        defn: DefFact | None = None,
+        name: str = "",
+        origin: Value | None = None,
+        via_property: bool = False,
+        self_ref: bool = False,
+        overridable: tuple[str, ...] = (),
+        resolver: Oracle | None = None,
+        members: tuple[Value, ...] = (),
+        declared_at: tuple[str, int] | None = None,
+        bound: bool = False,
+        container: str = "",
+        receiver: Value | None = None,
+    ) -> None:
+        # unknown|module|function|class|instance|coroutine|awaitable|plain|gen|asyncgen|sync-cm|
+        # async-cm|sync-iter|external|asyncmock|syncmock|asyncmock-class|syncmock-class|lambda|
+        # builtin (an instance of the builtin type ``name``: a declared `int`, a literal `[1, 2]`)|
+        # overloads (a stub's `@overload`s that do not all agree, ``members`` their functions, ``name`` their
+        # qualname: only a call chooses, ``overloads.choose``; unknown as anything else)
+        # many (a declared container of one type: ``members`` its item, ``name`` the builtin type it is or "")
+        # typevar (a `TypeVar(..., bound=B)`: ``name`` the bound's text, which an annotation naming it declares;
+        # a def's result declared with it is whatever its arguments make it, so unknown)
+        self.kind: Final = kind
+        self.module: Final = module
+        self.path: Final = path
+        self.defn: Final = defn
+        self.name: Final = name  # external dotted name, or a module name
+        self.origin: Final = origin  # the callable whose result this is (not compared)
+        self.via_property: Final = via_property
+        self.self_ref: Final = self_ref  # reached through `self`/`cls`/`super()`: subclasses may override
+        # methods called through `self` that this result comes from: a subclass may override them as
+        # `async def` (not compared)
+        self.overridable: Final = overridable
+        self.resolver: Final = resolver  # (not compared)
+        # a declared union (``name`` its text): its members; a declared `Callable[..., R]`: R, what calling it gives
+        self.members: Final = members
+        # taken from a `sync`/`async` declaration of the project's policy: (its file, its line) (not compared)
+        self.declared_at: Final = declared_at
+        self.bound: Final = (
+            bound  # overloads: called on an instance (a classmethod on its class), the first parameter given
+        )
+        # a declared container of one type (kind "many", its item in ``members``): the name it is declared
+        # with, which ``containers.CONTAINERS`` says how to reach an item of
+        self.container: Final = container
+        # a method reached on an instance (not through `self`): that instance, which a `-> Self` result is
+        # (not compared)
+        self.receiver: Final = receiver
+
+    def _compared(self) -> tuple[object, ...]:
+        return (
+            *(self.kind, self.module, self.path, self.defn, self.name, self.via_property, self.self_ref),
+            *(self.members, self.bound, self.container),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Value):
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        shown = (name for name in self.__slots__ if name not in ("resolver", "receiver"))
+        return f"Value({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})"
+
+    def replace(self, **changes: Any) -> Value:
+        """A copy with ``changes`` (fields by name), as ``dataclasses.replace`` made one."""
+        return Value(**{**{name: getattr(self, name) for name in self.__slots__}, **changes})
 
     # -- identity, for findings ------------------------------------------------------------
     @property
