@@ -183,6 +183,42 @@ def test_async_names_read_from_bytes_are_whole_words(tmp_path: Path) -> None:
     assert library.package_names("wordy") == {"opened", "fetched", "closed"}
 
 
+def test_a_typeshed_packages_names_are_kept_with_the_stubs_facts_without_a_cache(tmp_path: Path) -> None:
+    """Without a cache (``--no-cache``), typeshed's async names of `asyncio` are read from its bytes once and
+    kept in the stubs' store, which the next run reads instead; an installed package's never are."""
+    import contextlib
+    import pickle
+    import sqlite3
+
+    from awaitguard.cache import FactsCache
+    from awaitguard.libraries import Library, environment
+
+    site = tmp_path / "site"
+    (site / "plainlib").mkdir(parents=True)
+    (site / "plainlib" / "__init__.py").write_text("async def fetched(): ...\n")
+    env = environment(tmp_path)._replace(paths=(str(site),))
+    assert env.typeshed is not None
+    kept = FactsCache(tmp_path / "kept")
+
+    def names(top: str) -> frozenset[str]:
+        return Library(env, stub_cache=kept).package_names(top)
+
+    def rows() -> list[tuple[str, frozenset[str]]]:
+        with contextlib.closing(sqlite3.connect(kept.path)) as conn:
+            found = [(key, pickle.loads(value)) for key, value in conn.execute("SELECT key, value FROM facts")]
+        return [(key, value) for key, value in found if isinstance(value, frozenset)]
+
+    assert {"sleep", "open_connection"} <= names("asyncio")
+    assert names("plainlib") == {"fetched"}
+    ((key, value),) = rows()  # asyncio's, not plainlib's
+    assert "open_connection" in value
+    # read, not searched again: a made-up row in its place is what the next run gets
+    with contextlib.closing(sqlite3.connect(kept.path)) as conn, conn:
+        conn.execute("UPDATE facts SET value = ? WHERE key = ?", (pickle.dumps(frozenset({"made_up"})), key))
+    assert names("asyncio") == {"made_up"}
+    kept.close()
+
+
 @pytest.mark.parametrize(
     ("hidden", "source"),
     [((), "typeshed_client"), (("typeshed_client",), "mypy"), (("typeshed_client", "mypy"), None)],

@@ -321,7 +321,9 @@ class Library:
 
         Read from bytes with regular expressions, never parsed, and cached per distribution version:
         the full scan skips every site whose callee name is none of these (or the project's own), so
-        most library modules are never parsed at all.
+        most library modules are never parsed at all. A typeshed package's names are kept with its
+        facts (``stub_cache``) when there is no cache: reading them again was a percent of a small
+        library's cold scan (asyncio, concurrent, email ...).
         """
         found = self._names.get(top)
         if found is not None:
@@ -330,9 +332,12 @@ class Library:
         if located is None:
             found = self._names[top] = frozenset()
             return found
-        cacheable = self.cache is not None and not located.key.startswith("file:")
+        store = self.cache
+        if store is None and self.stub_cache is not None and located.key.startswith("typeshed:"):
+            store = self.stub_cache  # keyed by typeshed's source and version, the target Python and platform
+        cacheable = store is not None and not located.key.startswith("file:")
         key = _digest(f"names\0{located.key}\0{top}") if cacheable else ""
-        cached = self.cache.get_names(key) if self.cache is not None and cacheable else None
+        cached = store.get_names(key) if store is not None and cacheable else None
         if cached is not None:
             self._names[top] = cached
             return cached
@@ -365,8 +370,8 @@ class Library:
                 fn.decode() for fn, returned in _RETURNS.findall(data) if returned.decode() in protocol_classes
             )
         found = self._names[top] = frozenset(names)
-        if self.cache is not None and cacheable:
-            self.cache.put_names(key, found)
+        if store is not None and cacheable:
+            store.put_names(key, found)
         return found
 
     # -- loading -------------------------------------------------------------------------------
