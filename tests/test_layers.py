@@ -51,6 +51,7 @@ CORE = {
     "declared",
     "calls",
     "callsites",
+    "inert",
     "callers",
     "stores",
     "mixins",
@@ -130,7 +131,8 @@ ALLOWED: dict[str, set[str]] = {
     "calls": {"model", "known", "members", "declared", "containers", "resolving", "values", "overloads"},
     "callsites": {"refs", "resolving", "values", "tree"},  # where a name occurs, for the callers' search
     # an unannotated parameter, from its callers
-    "callers": {"model", "refs", "layout", "resolving", "values", "tree", "callsites"},
+    "callers": {"model", "refs", "layout", "resolving", "values", "tree", "callsites", "inert"},
+    "inert": {"refs", "resolving", "callsites"},  # a class handed on, and only read where it goes
     "mixins": {
         "lineage",
         "resolving",

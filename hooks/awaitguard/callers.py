@@ -19,8 +19,10 @@ holds (else the parameter stays unknown):
   ``Draft._from_update``, an ``__all__`` entry, `hasattr`'s name, a class handed to a method rewriter at a
   module's top level), a name that resolves to another definition, or an unresolvable call whose arguments
   cannot bind the def. A subclass whose first base is the class and that adds no ``__init__``/``__new__``
-  builds it: its name is searched too. Any other use (the class or function passed on, assigned,
-  subclassed otherwise, named in a string, an unresolvable receiver of the name) may call it unseen;
+  builds it: its name is searched too. A class handed on (assigned to a local name, passed to a project
+  function) is accounted for when every use its value reaches only reads it (`dir(cls)`, `getattr(cls, name)`:
+  ``inert.py``). Any other use (the class or function passed on, assigned, subclassed otherwise, named in a
+  string, an unresolvable receiver of the name) may call it unseen;
 - in a class method of the class, ``cls(...)`` is a call of the class; any other use of ``cls`` there
   (handed on) is not accounted for;
 - every call passes the parameter by position or keyword, without ``*args``/``**kwargs``, from a
@@ -57,6 +59,7 @@ from awaitguard.callsites import (
     rewriter_argument,
     scope_of,
 )
+from awaitguard.inert import Inert
 from awaitguard.layout import is_test_code
 from awaitguard.model import DefFact
 from awaitguard.refs import ref_of
@@ -75,7 +78,7 @@ _Pending = Value | tuple[str, str, ast.expr]
 _ParamValues = dict[str, list[_Pending]]
 
 
-class Callers(MethodCalls):
+class Callers(MethodCalls, Inert):
     callers_on: bool  # only the twin resolver the rules ask for a second opinion (``Resolver.through_callers``)
     _callers: dict[tuple[str, str], _ParamValues]
     _callers_busy: set[tuple[str, str]]
@@ -315,6 +318,8 @@ class Callers(MethodCalls):
                     return None
             if not scope and rewriter_argument(node, parent, self.tables(module)):
                 return None  # `syncify(Message)`: rewrites the class's methods (``rewrites.py``), builds none
+            if self._only_read(node, parents, module):
+                return None  # handed on, and only read where it goes (`dir(cls)`, ``inert.py``)
         raise Unaccounted
 
     # -- one call's arguments --------------------------------------------------------------------------
