@@ -10,9 +10,9 @@ are followed here, and accounted for when the value, wherever it goes, is only r
   (undecorated, resolved to its one def, the argument bound to one of its parameters, not to `*args` or
   `**kwargs`), a few calls deep;
 - every read of that local name or parameter, anywhere in the def (in nested defs, lambdas and
-  comprehensions too), is one of: `dir(x)`, `hasattr(x, ...)`, `isinstance(..., x)`, an attribute read
-  (`x.name`, `getattr(x, "name")`; not a dunder but `__name__`, `__qualname__`, `__module__` and
-  `__doc__`), or again one of the places above. A class's own methods that build it (`cls(...)`) are read
+  comprehensions too), is one of: `dir(x)`, `hasattr(x, ...)`, `isinstance(..., x)`, `issubclass(...)`, an
+  attribute read (`x.name`, `getattr(x, "name")`; not a dunder but `__name__`, `__qualname__`, `__module__`
+  and `__doc__`), or again one of the places above. A class's own methods that build it (`cls(...)`) are read
   by the search already, as for `Draft._from_update(...)`;
 - `getattr(x, name)` with a computed name may return anything of the class (`__init__`, `__call__`): its
   result must go to a local name read only for those four dunders (or handed to `getattr` the same way);
