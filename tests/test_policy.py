@@ -170,6 +170,14 @@ def test_policy_explain_says_where_what_why_and_which_policies(
     ]
     code, out, _ = policy(capsys, "--explain", "app.ws.missing")
     assert (code, out[1]) == (0, "  not found: no module of the project or its libraries defines it")
+    code, out, _ = policy(capsys, "--explain", "get_manager_async")  # a bare name: where the project defines it
+    assert (code, out[1:3]) == (
+        0,
+        [
+            "  not found as written: ask for a name in full (`package.module.Class.method`)",
+            "  the project defines `app.ws.get_manager_async` (app/ws.py:5)",
+        ],
+    )
 
 
 def test_policy_explain_says_a_name_defined_twice_is_unknown(

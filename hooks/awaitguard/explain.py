@@ -175,6 +175,18 @@ def _awaitability(value: Value, resolver: Resolver) -> str:
     return f"unknown: a plain `def` in {source} whose result the scanner cannot classify"
 
 
+def _named(name: str, resolver: Resolver) -> list[str]:
+    """``module.qualname (path:line)`` of the project's module-level definitions and methods whose last name is
+    ``name``'s (a bare `TaskiqResult`, a name of a moved module), at most five."""
+    last = short(name)
+    found: list[str] = []
+    for facts in resolver.index.load(sorted(resolver.index.tree.grep({last}))):
+        for defn in facts.defs:
+            if defn.qualname.rsplit(".", 1)[-1] == last and defn.qualname.count(".") <= 1:
+                found.append(f"`{facts.module}.{defn.qualname}` ({facts.path}:{defn.line})")
+    return found[:5]
+
+
 def explain(config: Config, resolver: Resolver, name: str) -> str:
     policy = config.policy
     value = _find(name, resolver)
@@ -183,7 +195,12 @@ def explain(config: Config, resolver: Resolver, name: str) -> str:
     if again is not None:
         out.append(again)
     elif value is None:
-        out.append("  not found: no module of the project or its libraries defines it")
+        candidates = _named(name, resolver)
+        if candidates:  # a bare or misplaced name: where the project defines that last name
+            out.append("  not found as written: ask for a name in full (`package.module.Class.method`)")
+            out.extend(f"  the project defines {where}" for where in candidates)
+        else:
+            out.append("  not found: no module of the project or its libraries defines it")
     else:
         full = qualified(value) or name
         if full != name:
