@@ -96,7 +96,7 @@ class Callers(MethodCalls, Inert):
         found = self._callers.get(key)
         if found is None:
             if key in self._callers_busy:
-                return UNKNOWN
+                return self.cut_short()
             self._callers_busy.add(key)
             try:
                 found = self._callers_of(module, qualname)
@@ -107,7 +107,7 @@ class Callers(MethodCalls, Inert):
             self._callers[key] = found
         param = (module, qualname, name)
         if param in self._callers_params:
-            return self._callers_params[param] or UNKNOWN  # a cycle while resolving: unknown
+            return self._callers_params[param] or self.cut_short()  # None: a cycle while resolving
         pending = found.get(name)
         if pending is None:
             return UNKNOWN

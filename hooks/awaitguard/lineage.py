@@ -6,6 +6,9 @@ would refuse to linearize, or a cycle. A `typing`/`collections.abc` base (``ABC_
 with no bases of its own; a plain base (``PLAIN_BASES``: `Exception`, `object` ...) brings no member the
 scan follows and is left out.
 
+``_mro`` walks a class's MRO: ``_linear``'s, else approximated breadth-first, each class with whether the
+classes before it are complete (an unknown base may define anything); a walk that ran to its end is kept.
+
 ``_diverges``: a project class that overrides a library base's method with a result of another (or an
 unknown) awaitability than the base's (requests' `Session.request` returning an awaitable) makes what the
 base's other methods give unknown: they may delegate to the override (`get` calls `self.request`).
@@ -14,6 +17,7 @@ base's other methods give unknown: they may delegate to the override (`get` call
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from awaitguard.known import PLAIN_BASES
 from awaitguard.resolving import Resolving, class_scope
@@ -74,6 +78,7 @@ class Lineage(Resolving):
         if kept is not None and kept[0] is defn:
             return kept[1]
         if id(defn) in self._linear_busy:
+            self._cuts += 1
             cut_short.append(True)
             return None
         self._linear_busy.add(id(defn))
@@ -126,13 +131,15 @@ class Lineage(Resolving):
         if found is None:
             found = self._subclasses[key] = tuple(
                 sub
-                for sub in self._multi_base_classes()
-                if any(class_key(c) == key for c, _ in self._mro(sub) if c.defn is not None)
+                for sub, keys in self._multi_base_classes()
+                if (key in keys if keys is not None else any(class_key(c) == key for c, _ in self._mro(sub) if c.defn))
             )
         return found
 
-    def _multi_base_classes(self) -> list[Value]:
-        """Every project class with several bases, found once: the files whose text has such a class statement."""
+    def _multi_base_classes(self) -> list[tuple[Value, frozenset[tuple[str, str]] | None]]:
+        """Every project class with several bases, found once (the files whose text has such a class statement), with
+        the classes of its MRO when its walk ran to its end (kept, so each later question is a set lookup; None: a
+        resolution on the way was cut short, and the walk is made again at each question)."""
         if self._multi_bases is None:
             tree = self.index.tree
             self._multi_bases = []
@@ -142,7 +149,10 @@ class Lineage(Resolving):
                 facts = self.index.facts_for_path(path)
                 for sub in facts.defs if facts is not None else ():
                     if facts is not None and sub.kind == "class" and len(sub.bases) > 1:
-                        self._multi_bases.append(self._def_value(facts, sub))
+                        value = self._def_value(facts, sub)
+                        cuts = self._cuts
+                        keys = frozenset(class_key(c) for c, _ in self._mro(value) if c.defn is not None)
+                        self._multi_bases.append((value, keys if cuts == self._cuts else None))
         return self._multi_bases
 
     def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool:
@@ -257,3 +267,67 @@ class Lineage(Resolving):
         if result.kind == "unknown":
             return "unknown"
         return "awaitable" if result.kind in ("coroutine", "awaitable") else "plain"
+
+    def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]:
+        """(class value, complete) pairs along the MRO (``_linear``, else a breadth-first approximation); a
+        `typing`/`collections.abc` base (``ABC_BASES``) comes as an external value, ``defn`` None.
+
+        A class's walk that ran to its end is kept and read again rather than walked again (most
+        callers stop at the class that has the member, but the same classes are asked about again
+        and again), unless a base's resolution was cut short (a cycle, the depth limit: such a
+        result is not memoized, and a later walk may get further)."""
+        defn = value.defn
+        if defn is None:
+            yield from self._walk_mro(value, [])
+            return
+        kept = self._mros.get(id(defn))
+        if kept is not None and kept[0] is defn:
+            yield value, True
+            yield from kept[1]
+            return
+        found: list[tuple[Value, bool]] = []
+        cut_short: list[bool] = []
+        for pair in self._walk_mro(value, cut_short):
+            found.append(pair)
+            yield pair
+        if not cut_short:
+            self._mros[id(defn)] = (defn, tuple(found[1:]))
+
+    def _walk_mro(self, value: Value, cut_short: list[bool]) -> Iterator[tuple[Value, bool]]:
+        """``_mro``, walked; a base resolved to a value that was not memoized appends to ``cut_short``."""
+        linear = self._linear(value, cut_short)
+        if linear is not None:
+            yield value, True
+            for cls in linear[1:]:
+                yield cls, True
+            return
+        seen: set[tuple[str, str]] = set()
+        seen_abcs: set[str] = set()
+        stack = [value]
+        while stack:
+            cls = stack.pop(0)
+            if cls.defn is None:
+                if cls.name not in seen_abcs:  # `Iterator[str]`: an ABC, with ``defn`` None
+                    seen_abcs.add(cls.name)
+                    yield cls, True
+                continue
+            key = (cls.module, cls.defn.qualname)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield cls, True
+            for base_ref in cls.defn.bases:
+                scope = class_scope(cls.defn)
+                base = self._value(cls.module, scope, base_ref)
+                if base_ref and (cls.module, scope, base_ref) not in self._memo:
+                    cut_short.append(True)
+                if base.kind == "class" and base.defn is not None:
+                    stack.append(base)
+                elif base.kind == "external" and base.name in ABC_BASES:
+                    stack.append(base)
+                elif base.kind == "external" and base.name in PLAIN_BASES:
+                    continue
+                elif base_ref and base_ref[0] == "n:object":
+                    continue
+                else:
+                    yield cls, False  # an unknown base: members may come from it

@@ -122,7 +122,7 @@ class Lookup(Resolving):
         if found is not None:
             return found
         if key in self._globals_busy:
-            return UNKNOWN
+            return self.cut_short()
         self._globals_busy.add(key)
         try:
             found = self._global_uncached(tables, name)

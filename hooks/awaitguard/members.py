@@ -1,19 +1,20 @@
-"""Classes: the MRO, whether a class has a member, and what a member of a class or instance is.
+"""Classes: whether a class has a member, and what a member of a class or instance is.
 
-The MRO is Python's C3 linearization when every base is known; otherwise (an unknown base, bases
+The MRO (walked in ``lineage.py``) is Python's C3 linearization when every base is known; otherwise (an unknown base, bases
 that cannot be linearized) it is approximated breadth-first, and a base that cannot be resolved makes
 it incomplete: a member the classes before it do not define is then unknown. `super().name` inside a
 class C is looked up in C's MRO after C, and is unknown where a project subclass of C with several
 bases puts another class defining ``name`` between C and the class found. A `typing`/`collections.abc` base
 brings its known members (``values.ABC_BASES``). A class with `__getattr__` (or, for the class
-object, a metaclass) may have any member.
+object, a metaclass) may have any member. What a member is, once worked out, is kept (``_member``), unless a
+resolution on the way was cut short.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from awaitguard.known import KNOWN, PLAIN_BASES
+from awaitguard.known import KNOWN
 from awaitguard.lineage import Lineage, class_key, defines
 from awaitguard.model import DefFact, Ref, is_call, is_declaration
 from awaitguard.resolving import NONE, class_scope, overloads_value, stub_overloads
@@ -34,69 +35,10 @@ def is_accessor(decorator: Ref) -> bool:
 
 
 class Members(Lineage):
-    def _mro(self, value: Value) -> Iterator[tuple[Value, bool]]:
-        """(class value, complete) pairs along the MRO (``_linear``, else a breadth-first approximation); a
-        `typing`/`collections.abc` base (``ABC_BASES``) comes as an external value, ``defn`` None.
-
-        A class's walk that ran to its end is kept and read again rather than walked again (most
-        callers stop at the class that has the member, but the same classes are asked about again
-        and again), unless a base's resolution was cut short (a cycle, the depth limit: such a
-        result is not memoized, and a later walk may get further)."""
-        defn = value.defn
-        if defn is None:
-            yield from self._walk_mro(value, [])
-            return
-        kept = self._mros.get(id(defn))
-        if kept is not None and kept[0] is defn:
-            yield value, True
-            yield from kept[1]
-            return
-        found: list[tuple[Value, bool]] = []
-        cut_short: list[bool] = []
-        for pair in self._walk_mro(value, cut_short):
-            found.append(pair)
-            yield pair
-        if not cut_short:
-            self._mros[id(defn)] = (defn, tuple(found[1:]))
-
-    def _walk_mro(self, value: Value, cut_short: list[bool]) -> Iterator[tuple[Value, bool]]:
-        """``_mro``, walked; a base resolved to a value that was not memoized appends to ``cut_short``."""
-        linear = self._linear(value, cut_short)
-        if linear is not None:
-            yield value, True
-            for cls in linear[1:]:
-                yield cls, True
-            return
-        seen: set[tuple[str, str]] = set()
-        seen_abcs: set[str] = set()
-        stack = [value]
-        while stack:
-            cls = stack.pop(0)
-            if cls.defn is None:
-                if cls.name not in seen_abcs:  # `Iterator[str]`: an ABC, with ``defn`` None
-                    seen_abcs.add(cls.name)
-                    yield cls, True
-                continue
-            key = (cls.module, cls.defn.qualname)
-            if key in seen:
-                continue
-            seen.add(key)
-            yield cls, True
-            for base_ref in cls.defn.bases:
-                scope = class_scope(cls.defn)
-                base = self._value(cls.module, scope, base_ref)
-                if base_ref and (cls.module, scope, base_ref) not in self._memo:
-                    cut_short.append(True)
-                if base.kind == "class" and base.defn is not None:
-                    stack.append(base)
-                elif base.kind == "external" and base.name in ABC_BASES:
-                    stack.append(base)
-                elif base.kind == "external" and base.name in PLAIN_BASES:
-                    continue
-                elif base_ref and base_ref[0] == "n:object":
-                    continue
-                else:
-                    yield cls, False  # an unknown base: members may come from it
+    def members_state(self) -> None:
+        self._mros, self._linears, self._linear_busy = {}, {}, set()
+        self._cuts = 0  # resolutions cut short so far (a cycle, the depth limit): ``_member``'s memo needs none
+        self._members = {}
 
     def _known_mro(self, value: Value) -> bool:
         """Whether every class of ``value``'s MRO is known (no unknown base, no dynamic class)."""
@@ -140,9 +82,22 @@ class Members(Lineage):
         return True
 
     def _member(self, owner: Value, name: str) -> Value:
+        """``name`` on ``owner``, memoized unless a resolution on the way was cut short (a cycle, the depth limit:
+        a later lookup may get further). The key holds the class's def by identity (hashing a DefFact hashes all
+        its members); every later lookup reads the same memoized values, so it would find the same."""
         if owner.members:  # several mixins' `self`: one class (``mixins.py``)
             return self.agreed_member(owner, name)
-        return self._member_along(owner, name, self._mro(owner), own=True)
+        defn = owner.defn
+        key: tuple[object, ...] = (owner.kind, owner.module, owner.path, id(defn), owner.name, owner.via_property)
+        key += (owner.self_ref, owner.bound, owner.container, name)
+        kept = self._members.get(key)
+        if kept is not None and kept[0] is defn:
+            return kept[1]
+        cuts = self._cuts
+        found = self._member_along(owner, name, self._mro(owner), own=True)
+        if self._cuts == cuts:
+            self._members[key] = (defn, found)
+        return found
 
     def _member_along(self, owner: Value, name: str, mro: Iterable[tuple[Value, bool]], own: bool = False) -> Value:
         """``name`` along ``mro``; ``own``: looked up on the object itself (not `super()`), whose own attribute

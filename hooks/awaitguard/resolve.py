@@ -24,7 +24,7 @@ from awaitguard.known import KNOWN, KNOWN_COROUTINE_NAMES, SYNC_DECORATOR_NAMES
 from awaitguard.lookup import Lookup
 from awaitguard.members import Members
 from awaitguard.mixins import Mixins
-from awaitguard.model import DefFact, ModuleFacts, Ref, Site, is_call
+from awaitguard.model import ModuleFacts, Ref, Site, is_call
 from awaitguard.params import Params
 from awaitguard.patching import Form, PatchCall, ProductionAwaits
 from awaitguard.refs import BUILTIN_NAMES, CONSUMERS, LOG_METHODS, is_logger_method
@@ -66,12 +66,10 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         self._rewritten: list[Value] | None = None  # ``rewritten_to_sync``'s classes, found once
         self._globals: dict[tuple[str, str], Value] = {}
         self._globals_busy: set[tuple[str, str]] = set()
-        self._mros: dict[int, tuple[DefFact, tuple[tuple[Value, bool], ...]]] = {}
-        self._linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]] = {}
-        self._linear_busy: set[int] = set()
+        self.members_state()  # ``members.Members``: the MROs and members worked out
         self._subclasses: dict[tuple[str, str], tuple[Value, ...]] = {}
         self._subclass_sets: dict[tuple[str, str], tuple[Value, ...] | None] = {}  # ``Mixins``
-        self._multi_bases: list[Value] | None = None
+        self._multi_bases = None
         self._diverging: dict[tuple[str, str, str, str], bool] = {}
         self.production_awaits = ProductionAwaits(index.tree)
         self._async_defs: dict[str, bool] = {}
@@ -135,7 +133,7 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         if memo is not None:
             return memo
         if key in self._busy or self._depth > _MAX_DEPTH:
-            return UNKNOWN
+            return self.cut_short()
         self._busy.add(key)
         self._depth += 1
         try:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from awaitguard.index import Index
 from awaitguard.model import DefFact, ImportFact, ModuleFacts, Ref, ScopeFact
 from awaitguard.overloads import agreeing, is_overload
-from awaitguard.values import Value
+from awaitguard.values import UNKNOWN, Value
 
 NONE = Value("plain", name="None")  # an assigned `None` (``NONE_REF``)
 
@@ -97,6 +97,8 @@ class Resolving(ABC):
 
     index: Index
     _memo: dict[tuple[str, str, Ref], Value]
+    _cuts: int  # resolutions cut short so far (a cycle, the depth limit)
+    _members: dict[tuple[object, ...], tuple[DefFact | None, Value]]  # ``members.Members._member``
     _globals: dict[tuple[str, str], Value]
     _globals_busy: set[tuple[str, str]]
     # id of a class's DefFact -> (the DefFact, its MRO after itself), from a walk that ran to its end
@@ -106,10 +108,17 @@ class Resolving(ABC):
     _linears: dict[int, tuple[DefFact, tuple[Value, ...] | None]]
     _linear_busy: set[int]
     _subclasses: dict[tuple[str, str], tuple[Value, ...]]  # (module, qualname) -> its multi-base subclasses
-    _multi_bases: list[Value] | None  # every project class with several bases, once asked for
+    # every project class with several bases, once asked for, and the classes of its MRO (``lineage``)
+    _multi_bases: list[tuple[Value, frozenset[tuple[str, str]] | None]] | None
     # (module, qualname) of a project class and of a library base -> whether it overrides one of the base's
     # methods with a result of another awaitability (``members.Members._diverges``)
     _diverging: dict[tuple[str, str, str, str], bool]
+
+    def cut_short(self) -> Value:
+        """Unknown, as a resolution cut short (a cycle, the depth limit) is; counted, so that what was worked out
+        meanwhile is not memoized as if complete (``members.Members._member``)."""
+        self._cuts += 1
+        return UNKNOWN
 
     @abstractmethod
     def tables(self, module: str) -> Tables | None: ...
