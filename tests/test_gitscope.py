@@ -21,7 +21,7 @@ from awaitguard.gitscope import (
     staged_scope,
 )
 from awaitguard.model import FileChange, Scope
-from awaitguard.tree import walk
+from awaitguard.tree import FsTree, walk
 
 if TYPE_CHECKING:
     from conftest import GitRepo
@@ -498,6 +498,21 @@ def test_grep_whole_words_in_a_revision(grep_repo: GitRepo) -> None:
     assert tree.grep({"get_manager"}) == {"b.py", "c.py", "d.pyi"}
     assert tree.grep({"other", "get_manager_async"}) == {"a.py", "c.py"}
     assert GitTree(grep_repo.root, grep_repo.sha()).grep({"get_manager"}) == {"b.py", "c.py", "d.pyi"}
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_grep_whole_words_on_disk(grep_repo: GitRepo, keep: bool) -> None:
+    """A tree that keeps its bytes answers from each file's words; one that does not searches the bytes: the same
+    whole words, a word byte on either side (also a digit) hiding a name, and any other byte (`é`) not."""
+    grep_repo.write("f.py", "é = 1\nnameé = get_manager2 + _get_manager\nvalue = éget_manager\n")
+    tree = FsTree(grep_repo.root, keep=keep)
+
+    assert tree.grep({"get_manager"}) == {"a.py", "c.py", "d.pyi", "e.py", "f.py"}
+    assert tree.grep({"get_manager_async"}) == {"c.py"}
+    assert tree.grep({"name", "other"}) == {"b.py", "f.py"}
+    assert tree.grep({"manager", "x = get"}) == set()
+    assert tree.grep({"nameé"}) == {"f.py"}  # not a word of ASCII bytes: its bytes are searched
+    assert tree.grep(set()) == set()
 
 
 def test_grep_with_thousands_of_words(grep_repo: GitRepo) -> None:

@@ -124,7 +124,7 @@ ALLOWED: dict[str, set[str]] = {
     "patching": {"layout"},  # the doubles policy: a patch call's record and the one verdict, for every hook
     "resolving": {"model", "index", "values", "overloads"},
     "lookup": {"model", "refs", "known", "resolving", "values"},
-    "lineage": {"model", "known", "resolving", "values"},  # C3 linearization and `super()` members
+    "lineage": {"model", "known", "resolving", "values", "tree"},  # C3 linearization, `super()` members, subclasses
     "members": {"model", "known", "lineage", "resolving", "values"},
     "hierarchy": {"model", "lineage", "resolving", "values"},  # overrides and classes rewritten at import
     "declared": {"model", "refs", "containers", "resolving", "values"},

@@ -95,9 +95,10 @@ class MethodCalls(Resolving):
 
     def _mentioning(self, word: str) -> list[str]:
         """The project's files holding ``word`` as a whole word (from the kept bytes, else ``grep``)."""
+        tree = self.index.tree
         kept = self._kept_bytes()
-        if not kept:
-            return sorted(self.index.tree.grep({word}))
+        if not kept or (isinstance(tree, FsTree) and tree.keeps):
+            return sorted(tree.grep({word}))  # a tree keeping its bytes keeps each file's words too
         plain = word.encode()
         return sorted(path for path, data in kept.items() if holds_word(data, plain))
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from awaitguard.known import PLAIN_BASES
 from awaitguard.resolving import Resolving, class_scope
+from awaitguard.tree import holds_word
 from awaitguard.values import ABC_BASES, Value
 
 # a comma between a class statement's `(` and its `:`; led by the literal (a leading `\b` is tried at every
@@ -166,7 +167,10 @@ class Lineage(Resolving):
         found = self._subclassed.get(key)
         if found is None:
             found = False
-            for path in sorted(self.index.tree.grep({defn.qualname.rsplit(".", 1)[-1]})):
+            tree, words = self.index.tree, [name.encode() for name in names]
+            for path, data in tree.read(sorted(tree.grep({defn.qualname.rsplit(".", 1)[-1]}))).items():
+                if found or not any(holds_word(data, word) for word in words):
+                    continue  # a class body defining a name writes it: no class of this file defines one
                 facts = self.index.facts_for_path(path)
                 for sub in facts.defs if facts is not None else ():
                     if found or sub.kind != "class" or sub is defn or not any(n in sub.members for n in names):

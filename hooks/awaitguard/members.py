@@ -1,13 +1,13 @@
 """Classes: whether a class has a member, and what a member of a class or instance is.
 
-The MRO (walked in ``lineage.py``) is Python's C3 linearization when every base is known; otherwise (an unknown base, bases
-that cannot be linearized) it is approximated breadth-first, and a base that cannot be resolved makes
-it incomplete: a member the classes before it do not define is then unknown. `super().name` inside a
-class C is looked up in C's MRO after C, and is unknown where a project subclass of C with several
-bases puts another class defining ``name`` between C and the class found. A `typing`/`collections.abc` base
-brings its known members (``values.ABC_BASES``). A class with `__getattr__` (or, for the class
-object, a metaclass) may have any member. What a member is, once worked out, is kept (``_member``), unless a
-resolution on the way was cut short.
+The MRO (walked in ``lineage.py``) is Python's C3 linearization when every base is known; otherwise
+(an unknown base, bases that cannot be linearized) it is approximated breadth-first, and a base that
+cannot be resolved makes it incomplete: a member the classes before it do not define is then unknown.
+`super().name` inside a class C is looked up in C's MRO after C, and is unknown where a project subclass
+of C with several bases puts another class defining ``name`` between C and the class found. A
+`typing`/`collections.abc` base brings its known members (``values.ABC_BASES``). A class with
+`__getattr__` (or, for the class object, a metaclass) may have any member. What a member is, once
+worked out, is kept (``_member``), unless a resolution on the way was cut short.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -88,6 +89,11 @@ def walk(root: Path, exclude: Iterable[str] = ()) -> list[str]:
 _IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
+# every byte that is no ASCII word byte becomes a space: ``split`` then gives the words ``holds_word`` sees
+_WORD_TABLE = bytes(byte if byte in _IDENT else 0x20 for byte in range(256))
+_WORD_BYTES = re.compile(rb"\w+", re.ASCII)
+
+
 def holds_word(data: bytes, word: bytes) -> bool:
     """Whether ``word`` occurs in ``data`` with no ASCII word byte (``\\w`` of a bytes pattern) on either
     side, found with ``bytes.find`` (a regex led by a look-behind is tried at every byte)."""
@@ -116,6 +122,12 @@ class FsTree:
         # ``keep``: the bytes read are kept and served again (a one-shot scan: the files do not change while it
         # runs, and a full scan holds every file's bytes anyway; its searches read the whole tree again and again)
         self._kept: dict[str, bytes] | None = {} if keep else None
+        self._word_sets: dict[str, frozenset[bytes]] | None = None  # ``_words``
+
+    @property
+    def keeps(self) -> bool:
+        """Whether the bytes read are kept (and each file's words, once a grep asks)."""
+        return self._kept is not None
 
     def files(self) -> Sequence[str]:
         if self._files is None:
@@ -148,4 +160,17 @@ class FsTree:
         if not words:
             return set()
         plain = [word.encode() for word in words]
+        if self._kept is not None and all(_WORD_BYTES.fullmatch(w) for w in plain):
+            found = self._words()
+            return {path for path, names in found.items() if any(w in names for w in plain)}
         return {path for path, data in self.read(self.files()).items() if any(holds_word(data, w) for w in plain)}
+
+    def _words(self) -> dict[str, frozenset[bytes]]:
+        """Each file's words (runs of ASCII word bytes), made once for a tree that keeps its bytes: a full scan
+        greps the whole tree for dozens of names, and ``bytes.find`` met a short name (`get`) inside longer ones
+        over and over (redis-py: 44,000 searches, 0.3 s; the words of its 6.9 MB, 0.1 s)."""
+        if self._word_sets is None:
+            self._word_sets = {
+                path: frozenset(data.translate(_WORD_TABLE).split()) for path, data in self.read(self.files()).items()
+            }
+        return self._word_sets
