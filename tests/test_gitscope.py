@@ -536,6 +536,35 @@ def test_read_a_revision_and_missing_paths(grep_repo: GitRepo) -> None:
     assert str(excinfo.value) == "unknown revision `no-such-branch`"
 
 
+def test_reads_one_at_a_time_share_one_running_git(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolution asks for modules one at a time: one `git cat-file --batch` kept running answers them all
+    (a blob bigger than a pipe's buffer too), each file is read once, and a path that is no blob is left out."""
+    expected = {f"mod_{i}.py": f"value_{i} = {i}\n".encode() for i in range(30)}
+    expected["big.py"] = b"x = 1\n" + b"z = 2\n" * 400_000
+    for path, data in expected.items():
+        git_repo.write(path, data)
+    git_repo.git("add", "-A")
+    git_repo.commit()
+    git_repo.write("mod_0.py", "changed = 1\n")  # the work tree only: the index and HEAD keep the old bytes
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(args: list[str], *rest: Any, **kwargs: Any) -> Any:
+        started.append(args)
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    for rev in (None, "HEAD"):
+        tree = GitTree(git_repo.root, rev)
+        started.clear()
+        for path in [*expected, "nope.py", "mod_1.py", "big.py"]:
+            assert tree.read([path]) == ({path: expected[path]} if path in expected else {})
+        assert tree.read(["mod_2.py", "nope.py"]) == {"mod_2.py": expected["mod_2.py"]}
+        assert [args[-2:] for args in started] == [["cat-file", "--batch"]]
+        assert tree.read(list(expected)) == expected  # all kept: no process of its own
+        assert len(started) == 1
+
+
 def test_read_500_files_with_one_git_process(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = {f"pkg{i % 7}/mod_{i}.py": f"value_{i} = {i}\n".encode() * (i % 5 + 1) for i in range(500)}
     expected["big.py"] = b"x = 1\n" + b"z = 2\n" * 400_000  # 2.4 MB, more than any pipe buffer

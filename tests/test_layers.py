@@ -59,6 +59,7 @@ CORE = {
     "rules",
     "config",
     "gitscope",
+    "gitproc",
     "tree",
     "engine",
     "cache",
@@ -80,7 +81,8 @@ ALLOWED: dict[str, set[str]] = {
     "tree": set(),
     "config": set(),
     # tree: a leaf (what a project file is), shared with the walk without git; config: find_root outside git
-    "gitscope": {"model", "tree", "config"},
+    "gitscope": {"model", "tree", "config", "gitproc"},
+    "gitproc": set(),  # how git runs (environment, argv, errors) and blobs are read: every git process
     "overloads": {"model"},  # which of a stub's `@overload`s a call gets: the call step, the choice
     "refs": {"model", "overloads", "containers"},
     "containers": set(),  # declared containers of one type: how an item is reached (`list[Conn]`, `dict[str, Conn]`)

@@ -1,22 +1,27 @@
 """Read-only git: which Python files a commit or a range changes, and a ``Tree`` over the index or a revision.
 
-Every git subprocess of awaitguard runs here. Nothing in this module writes to the index, the work tree
-or the object store: it uses plumbing (``diff-index``, ``diff-tree``, ``ls-files``, ``ls-tree``,
-``cat-file``, ``grep``) with ``GIT_OPTIONAL_LOCKS=0``. Every failure is a ``GitError`` holding one line.
+Every git subprocess of awaitguard runs here, through ``gitproc`` (how git is run, and how blobs are read).
+Nothing writes to the index, the work tree or the object store: plumbing only (``diff-index``,
+``diff-tree``, ``ls-files``, ``ls-tree``, ``cat-file``, ``grep``) with ``GIT_OPTIONAL_LOCKS=0``. Every failure is a ``GitError`` holding one line.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
 
 from awaitguard.config import find_root
+from awaitguard.gitproc import NO_GIT as NO_GIT
+from awaitguard.gitproc import GitError as GitError
+from awaitguard.gitproc import Reader as _Reader
+from awaitguard.gitproc import cat_file as _cat_file
+from awaitguard.gitproc import decode as _decode
+from awaitguard.gitproc import encode as _encode
+from awaitguard.gitproc import env as _env
+from awaitguard.gitproc import run as _run
 from awaitguard.model import FileChange, Scope
 from awaitguard.tree import is_environment
 
@@ -25,81 +30,13 @@ PY_PATHSPEC = ("*.py", "*.pyi")
 GITLINK = "160000"  # a submodule entry
 FILE_MODES = frozenset({"100644", "100755"})  # regular blobs; symlinks (120000) hold a path, not source
 SHALLOW_HINT = "run `git fetch --unshallow` or fetch with more depth"
-NO_GIT = "git is not installed or not on PATH; install git, or pass the files to check explicitly"
-# Environment that would change how our fixed command lines behave.
-_DROP_ENV = frozenset(
-    {
-        "GIT_LITERAL_PATHSPECS",
-        "GIT_GLOB_PATHSPECS",
-        "GIT_NOGLOB_PATHSPECS",
-        "GIT_ICASE_PATHSPECS",
-        "GIT_DIFF_OPTS",
-        "GIT_EXTERNAL_DIFF",
-        "GIT_PAGER",
-        "GIT_TRACE",
-    }
-)
 PRE_COMMIT_REFS = (("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"), ("PRE_COMMIT_SOURCE", "PRE_COMMIT_ORIGIN"))
 _GREP_ARGV_BUDGET = 16_000  # characters of words per `git grep` (a Windows command line stops at 32K)
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {ord(k): v for k, v in {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}.items()}
 
 
-class GitError(Exception):
-    """git failed or is missing; ``str(error)`` is one line for the user."""
-
-
 # ---------------------------------------------------------------------------------------------- running git
-
-
-def _env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in _DROP_ENV}
-    env.update(LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
-    return env
-
-
-def _argv(args: Sequence[str]) -> list[str]:
-    return ["git", "-c", "core.quotePath=false", *args]
-
-
-def _os_error(root: Path, exc: OSError) -> GitError:
-    if not root.is_dir():
-        return GitError(f"not a git repository: {root} (no such directory)")
-    if isinstance(exc, FileNotFoundError):
-        return GitError(NO_GIT)
-    return GitError(f"cannot run git: {exc.strerror or exc}")
-
-
-def _failure(root: Path, args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    first = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else "")
-    message = first.removeprefix("fatal:").removeprefix("error:").strip()
-    if "not a git repository" in message:
-        return GitError(f"not a git repository: {root}")
-    if "dubious ownership" in message:
-        return GitError(
-            f"git refuses to read {root} (dubious ownership); run `git config --global --add safe.directory {root}`"
-        )
-    return GitError(f"`git {args[0]}` failed in {root}: {message or f'exit code {returncode}'}")
-
-
-def _run(root: Path, *args: str, ok: Collection[int] = (0,), stdin: bytes | None = None) -> bytes:
-    """stdout of ``git args`` run in ``root``; an exit code outside ``ok`` is a ``GitError``."""
-    try:  # an empty stdin rather than the terminal's
-        proc = subprocess.run(_argv(args), cwd=root, env=_env(), input=stdin or b"", capture_output=True, check=False)
-    except OSError as exc:
-        raise _os_error(root, exc) from None
-    if proc.returncode not in ok:
-        raise _failure(root, args, proc.returncode, proc.stderr)
-    return proc.stdout
-
-
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _encode(path: str) -> bytes:
-    return path.encode("utf-8", "surrogateescape")
 
 
 def _split_z(output: bytes) -> list[str]:
@@ -356,17 +293,6 @@ def default_scope(root: Path, base: str | None, env: Mapping[str, str]) -> Scope
 # ---------------------------------------------------------------------------------------------- the tree
 
 
-def _feed(stream: IO[bytes], data: bytes) -> None:
-    """Write all requests from a thread, so a full stdout pipe cannot block both sides."""
-    try:
-        stream.write(data)
-    except OSError:  # git exited early (BrokenPipeError); the reader reports its exit code
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            stream.close()
-
-
 def _batch_chunks(words: Sequence[str]) -> Iterator[list[str]]:
     chunk: list[str] = []
     size = 0
@@ -380,6 +306,9 @@ def _batch_chunks(words: Sequence[str]) -> Iterator[list[str]]:
         yield chunk
 
 
+_FEW = 8  # paths ``GitTree.read`` asks the running reader for, one at a time, rather than a batch of its own
+
+
 class GitTree:
     """Python files of the index (``rev`` None: what pre-commit checks) or of a revision."""
 
@@ -388,6 +317,10 @@ class GitTree:
         self.rev = rev
         self._tree = None if rev is None else _require(root, rev, "tree", peel="tree")
         self._files: list[str] | None = None
+        self._reader: _Reader | None = None  # ``read``'s running `git cat-file --batch`, once a few are asked for
+        # what ``read`` found (None: no blob there): the index and a revision do not change while a scan runs, and a
+        # scan's searches read the whole tree again and again (a diff-scoped scan of 2,072 files read it 10 times)
+        self._blobs: dict[str, bytes | None] = {}
 
     def files(self) -> Sequence[str]:
         if self._files is None:
@@ -403,59 +336,25 @@ class GitTree:
         return self._files
 
     def read(self, paths: Iterable[str]) -> dict[str, bytes]:
-        """One ``git cat-file --batch`` for all ``paths``; paths not in the tree are left out."""
-        names = [path for path in dict.fromkeys(paths) if path and "\n" not in path]
-        if not names:
-            return {}
-        prefix = ":0:" if self._tree is None else f"{self._tree}:"  # ":0:" so "1:x.py" is not a stage
-        request = b"".join(_encode(prefix + name) + b"\n" for name in names)
-        return self._cat_file(names, request)
-
-    def _cat_file(self, names: list[str], request: bytes) -> dict[str, bytes]:
-        args = ("cat-file", "--batch")
-        found: dict[str, bytes] = {}
-        try:
-            proc = subprocess.Popen(
-                _argv(args),
-                cwd=self.root,
-                env=_env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except OSError as exc:
-            raise _os_error(self.root, exc) from None
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
-        writer.start()
-        complete = False
-        try:
-            for name in names:
-                header = proc.stdout.readline()
-                if not header:
-                    break
-                if header.endswith((b" missing\n", b" ambiguous\n")):
-                    continue
-                fields = header.split()
-                if len(fields) != 3 or not fields[2].isdigit():
-                    raise GitError(f"`git cat-file` gave unexpected output: {_decode(header)!r}")
-                body = proc.stdout.read(int(fields[2]))
-                proc.stdout.read(1)  # the newline after the contents
-                if fields[1] == b"blob":
-                    found[name] = body
+        """The blobs of ``paths`` (each read once, then kept); paths not in the tree are left out. Many at
+        once: one ``git cat-file --batch`` for them all. A few (a module a resolution asks for, one at a time):
+        a ``git cat-file --batch`` kept running for the tree answers them: a diff-scoped scan of a large project
+        read hundreds of modules one at a time, and started a process for each."""
+        wanted = [path for path in dict.fromkeys(paths) if path and "\n" not in path]
+        kept = self._blobs
+        names = [name for name in wanted if name not in kept]
+        if names:
+            prefix = ":0:" if self._tree is None else f"{self._tree}:"  # ":0:" so "1:x.py" is not a stage
+            if len(names) <= _FEW:
+                if self._reader is None:
+                    self._reader = _Reader(self.root)
+                for name in names:
+                    kept[name] = self._reader.blob(_encode(prefix + name))
             else:
-                complete = True
-        finally:
-            if not complete:
-                proc.kill()
-            writer.join()
-            proc.stdout.close()
-            stderr = proc.stderr.read()
-            proc.stderr.close()
-            returncode = proc.wait()
-        if returncode != 0 or not complete:
-            raise _failure(self.root, args, returncode, stderr)
-        return found
+                request = b"".join(_encode(prefix + name) + b"\n" for name in names)
+                found = _cat_file(self.root, names, request)
+                kept.update((name, found.get(name)) for name in names)
+        return {name: blob for name in wanted if (blob := kept[name]) is not None}
 
     def grep(self, words: Collection[str]) -> set[str]:
         """Files holding any word as a whole word (``git grep -w -F``), limited to ``files()``."""
