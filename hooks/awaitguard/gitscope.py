@@ -2,7 +2,8 @@
 
 Every git subprocess of awaitguard runs here, through ``gitproc`` (how git is run, and how blobs are read).
 Nothing writes to the index, the work tree or the object store: plumbing only (``diff-index``,
-``diff-tree``, ``ls-files``, ``ls-tree``, ``cat-file``, ``grep``) with ``GIT_OPTIONAL_LOCKS=0``. Every failure is a ``GitError`` holding one line.
+``diff-tree``, ``ls-files``, ``ls-tree``, ``cat-file``, ``grep``) with ``GIT_OPTIONAL_LOCKS=0``. Every
+failure is a ``GitError`` holding one line.
 """
 
 from __future__ import annotations
