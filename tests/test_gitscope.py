@@ -515,6 +515,36 @@ def test_grep_whole_words_on_disk(grep_repo: GitRepo, keep: bool) -> None:
     assert tree.grep(set()) == set()
 
 
+@pytest.mark.parametrize("rev", [None, "HEAD"])
+def test_grep_answers_from_the_words_once_every_file_is_read(
+    grep_repo: GitRepo, rev: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a scan has read every file of the tree, its words answer a grep (the same files as `git grep -w`:
+    a word byte on either side hides a name, a non-ASCII byte does not) and no git process starts; a word with
+    other bytes still asks git."""
+    grep_repo.write("f.py", "é = 1\nnameé = get_manager2 + _get_manager\nvalue = éget_manager\n")
+    grep_repo.git("add", "f.py")
+    if rev:
+        grep_repo.commit()
+    asked = ({"get_manager"}, {"get_manager_async"}, {"name", "other"}, {"manager"}, {"nameé"}, {"x = get"})
+    by_git = [GitTree(grep_repo.root, rev).grep(words) for words in asked]
+    tree = GitTree(grep_repo.root, rev)
+    tree.read(tree.files())
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(args: list[str], *rest: Any, **kwargs: Any) -> Any:
+        started.append(args)
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    assert [tree.grep(words) for words in asked[:4]] == by_git[:4]
+    assert "f.py" in by_git[0] and by_git[3] == set()
+    assert started == []
+    assert [tree.grep(words) for words in asked[4:]] == by_git[4:]
+    assert len(started) == 2
+
+
 def test_grep_with_thousands_of_words(grep_repo: GitRepo) -> None:
     words = {f"name_{i}_{'x' * 20}" for i in range(5000)} | {"other"}
 

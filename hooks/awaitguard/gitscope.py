@@ -24,7 +24,7 @@ from awaitguard.gitproc import encode as _encode
 from awaitguard.gitproc import env as _env
 from awaitguard.gitproc import run as _run
 from awaitguard.model import FileChange, Scope
-from awaitguard.tree import is_environment
+from awaitguard.tree import is_environment, plain_words, words_of
 
 PY_SUFFIXES = (".py", ".pyi")
 PY_PATHSPEC = ("*.py", "*.pyi")
@@ -322,6 +322,7 @@ class GitTree:
         # what ``read`` found (None: no blob there): the index and a revision do not change while a scan runs, and a
         # scan's searches read the whole tree again and again (a diff-scoped scan of 2,072 files read it 10 times)
         self._blobs: dict[str, bytes | None] = {}
+        self._words: dict[str, frozenset[bytes]] | None = None  # each file's words, once ``grep`` has every blob
 
     def files(self) -> Sequence[str]:
         if self._files is None:
@@ -362,6 +363,13 @@ class GitTree:
         unique = sorted({word for word in words if word})
         if not unique:
             return set()
+        plain = [_encode(word) for word in unique]
+        files = self.files()
+        if plain_words(plain) and all(path in self._blobs for path in files):
+            # the whole tree read already (a scan's searches read it): its words answer, no git process
+            if self._words is None:
+                self._words = {path: words_of(self._blobs[path] or b"") for path in files}
+            return {path for path in files if any(word in self._words[path] for word in plain)}
         where = ["--cached"] if self._tree is None else [self._tree]
         prefix = "" if self._tree is None else f"{self._tree}:"
         found: set[str] = set()

@@ -65,7 +65,10 @@ _ADDS = {"append": 0, "add": 0, "insert": 1, "setdefault": 1}  # a method storin
 _ESCAPES = rb"[ \t]*(?:[,;#\n\r+\-*/%|&^}]|\.(?!(?:" + "|".join(sorted(_READS | set(_ADDS))).encode() + rb")\b))"
 _VIEWS = frozenset({"len", "bool", "list", "tuple", "sorted", "set", "iter", "any", "all", "reversed", "enumerate"})
 # `x.name = ...` (an annotation between allowed) or `setattr(x, "name", ...)`: the attribute's name, group 1 or 2
-_ASSIGNED = re.compile(rb"\.([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)|\bsetattr\([^,()]*,[ \t]*[\"']([A-Za-z_]\w*)[\"']")
+# `x.name = ...` (led by its literal `.`) and `setattr(x, "name", ...)` (its word boundary checked on each match: a
+# pattern led by `\b`, or the two as one alternation, is tried at every byte and cost a scan 0.3 s on 20 MB)
+_DOT_STORE = re.compile(rb"\.([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)")
+_SETATTR_STORE = re.compile(rb"setattr\([^,()]*,[ \t]*[\"']([A-Za-z_]\w*)[\"']")
 _DOUBLES = frozenset({"syncmock", "asyncmock", "syncmock-class", "asyncmock-class"})  # `Mock()`, `AsyncMock` ...
 _OWN = (b"self", b"cls")  # `self.name = ...`: the instance's own attribute (``members.Members._hidden``)
 
@@ -119,13 +122,18 @@ class Stores(Callers):
             for path, data in sorted(self._all_bytes().items()):
                 if is_test_code(path) or path not in self.index.path_modules:
                     continue  # a test's stand-in (`client.fetch = Mock()`): AG202 judges it against the def
-                for match in _ASSIGNED.finditer(data):
-                    word, start = match.group(1) or match.group(2), match.start()
-                    if match.group(1) and any(
+                words: list[bytes] = []
+                for match in _DOT_STORE.finditer(data):
+                    start = match.start()
+                    if not any(
                         data[start - len(o) : start] == o and not _ident(data[start - len(o) - 1 : start - len(o)])
                         for o in _OWN
                     ):
-                        continue
+                        words.append(match.group(1))
+                for match in _SETATTR_STORE.finditer(data):
+                    if not _ident(data[match.start() - 1 : match.start()]):
+                        words.append(match.group(1))
+                for word in words:
                     paths = self._outside_paths.setdefault(word.decode(), [])
                     if not paths or paths[-1] != path:
                         paths.append(path)
