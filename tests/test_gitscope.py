@@ -468,6 +468,19 @@ def test_git_available() -> None:
 # ------------------------------------------------------------------------------------------------ GitTree
 
 
+def processes_started(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The command line of each process started from now on (a real process each: only counted)."""
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(args: list[str], *rest: Any, **kwargs: Any) -> Any:
+        started.append(args)
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    return started
+
+
 @pytest.fixture
 def grep_repo(git_repo: GitRepo) -> GitRepo:
     git_repo.write("a.py", "x = get_manager_async()\n")
@@ -530,14 +543,7 @@ def test_grep_answers_from_the_words_once_every_file_is_read(
     by_git = [GitTree(grep_repo.root, rev).grep(words) for words in asked]
     tree = GitTree(grep_repo.root, rev)
     tree.read(tree.files())
-    started: list[list[str]] = []
-    real_popen = subprocess.Popen
-
-    def counting_popen(args: list[str], *rest: Any, **kwargs: Any) -> Any:
-        started.append(args)
-        return real_popen(args, *rest, **kwargs)
-
-    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    started = processes_started(monkeypatch)
     assert [tree.grep(words) for words in asked[:4]] == by_git[:4]
     assert "f.py" in by_git[0] and by_git[3] == set()
     assert started == []
@@ -576,14 +582,7 @@ def test_reads_one_at_a_time_share_one_running_git(git_repo: GitRepo, monkeypatc
     git_repo.git("add", "-A")
     git_repo.commit()
     git_repo.write("mod_0.py", "changed = 1\n")  # the work tree only: the index and HEAD keep the old bytes
-    started: list[list[str]] = []
-    real_popen = subprocess.Popen
-
-    def counting_popen(args: list[str], *rest: Any, **kwargs: Any) -> Any:
-        started.append(args)
-        return real_popen(args, *rest, **kwargs)
-
-    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    started = processes_started(monkeypatch)
     for rev in (None, "HEAD"):
         tree = GitTree(git_repo.root, rev)
         started.clear()
@@ -604,13 +603,6 @@ def test_read_500_files_with_one_git_process(git_repo: GitRepo, monkeypatch: pyt
     tree = GitTree(git_repo.root, None)
     assert len(tree.files()) == 501
 
-    started: list[list[str]] = []
-    real_popen = subprocess.Popen
-
-    def counting_popen(args: list[str], *rest: Any, **kwargs: Any) -> Any:
-        started.append(args)
-        return real_popen(args, *rest, **kwargs)
-
-    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    started = processes_started(monkeypatch)
     assert tree.read(tree.files()) == expected
     assert [args[-2:] for args in started] == [["cat-file", "--batch"]]

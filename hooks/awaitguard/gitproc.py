@@ -108,23 +108,28 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def _batch(root: Path) -> subprocess.Popen[bytes]:
+    """A `git cat-file --batch` in ``root``, its three streams piped."""
+    try:
+        return subprocess.Popen(
+            argv(("cat-file", "--batch")),
+            cwd=root,
+            env=env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise os_error(root, exc) from None
+
+
 class Reader:
     """A `git cat-file --batch` kept running: each request written, then its answer read whole before the next,
     so neither side waits on a full pipe. Stopped when the tree is dropped (or at exit)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        try:
-            self.proc = subprocess.Popen(
-                argv(("cat-file", "--batch")),
-                cwd=root,
-                env=env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except OSError as exc:
-            raise os_error(root, exc) from None
+        self.proc = _batch(root)
         weakref.finalize(self, stop, self.proc)
 
     def blob(self, spec: bytes) -> bytes | None:
@@ -158,17 +163,7 @@ def cat_file(root: Path, names: list[str], request: bytes) -> dict[str, bytes]:
     from a thread: the blob of each name that names one."""
     args = ("cat-file", "--batch")
     found: dict[str, bytes] = {}
-    try:
-        proc = subprocess.Popen(
-            argv(args),
-            cwd=root,
-            env=env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except OSError as exc:
-        raise os_error(root, exc) from None
+    proc = _batch(root)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     writer = threading.Thread(target=feed, args=(proc.stdin, request), daemon=True)
     writer.start()
