@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from awaitguard import gitscope
+from awaitguard import gitproc, gitscope
 from awaitguard.gitscope import (
     GitError,
     GitTree,
@@ -468,6 +469,16 @@ def test_git_available() -> None:
 # ------------------------------------------------------------------------------------------------ GitTree
 
 
+@pytest.fixture(autouse=True)
+def no_shared_blobs() -> Iterator[None]:
+    """Each test starts with no blob another test's trees read (they are shared by object id in a process)."""
+    gitscope._SHARED.clear()
+    gitscope._SHARED_WORDS.clear()
+    yield
+    gitscope._SHARED.clear()
+    gitscope._SHARED_WORDS.clear()
+
+
 def processes_started(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The command line of each process started from now on (a real process each: only counted)."""
     started: list[list[str]] = []
@@ -592,6 +603,36 @@ def test_reads_one_at_a_time_share_one_running_git(git_repo: GitRepo, monkeypatc
         assert [args[-2:] for args in started] == [["cat-file", "--batch"]]
         assert tree.read(list(expected)) == expected  # all kept: no process of its own
         assert len(started) == 1
+
+
+def test_a_blob_two_trees_share_is_read_once(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diff-scoped scan reads the index and HEAD: a file the commit does not change is the same blob in both,
+    read by the first tree only; a changed file is read from each."""
+    for i in range(12):
+        git_repo.write(f"mod_{i}.py", f"value_{i} = {i}\n")
+    git_repo.write("pkg/one.py", "x = 1\n")
+    git_repo.commit()
+    git_repo.write("mod_3.py", "value_3 = 'changed'\n")
+    git_repo.git("add", "mod_3.py")
+    index, head = GitTree(git_repo.root, None), GitTree(git_repo.root, "HEAD")
+    assert len(index.files()) == len(head.files()) == 13
+    in_index = index.read(index.files())
+    started = processes_started(monkeypatch)
+    asked: list[bytes] = []
+    real_blob = gitproc.Reader.blob
+
+    def counting_blob(reader: gitproc.Reader, spec: bytes) -> bytes | None:
+        asked.append(spec)
+        return real_blob(reader, spec)
+
+    monkeypatch.setattr(gitproc.Reader, "blob", counting_blob)
+    in_head = {path: blob for path in head.files() for path, blob in head.read([path]).items()}
+    assert [args[-2:] for args in started] == [["cat-file", "--batch"]]
+    assert [spec.rsplit(b":", 1)[1] for spec in asked] == [b"mod_3.py"]  # the one blob the trees do not share
+    assert in_head == {**in_index, "mod_3.py": b"value_3 = 3\n"}
+    assert in_index["mod_3.py"] == b"value_3 = 'changed'\n"
+    assert head.grep({"value_3"}) == index.grep({"value_3"}) == {"mod_3.py"}
+    assert len(started) == 1
 
 
 def test_read_500_files_with_one_git_process(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -110,21 +110,22 @@ def _require(root: Path, rev: str, role: str, peel: str = "commit") -> str:
 # -------------------------------------------------------------------------------------------- listing files
 
 
-def _index_entries(root: Path, *, merged_only: bool = False) -> dict[str, str]:
-    """path -> mode of the Python files in the index; ``merged_only`` drops paths in conflict (no stage 0)."""
-    entries: dict[str, str] = {}
+def _index_entries(root: Path, *, merged_only: bool = False) -> dict[str, tuple[str, str]]:
+    """path -> (mode, object id) of the Python files in the index; ``merged_only`` drops paths in conflict (no
+    stage 0)."""
+    entries: dict[str, tuple[str, str]] = {}
     for record in _run(root, "ls-files", "-z", "--stage", "--", *PY_PATHSPEC).split(b"\0"):
         meta, tab, raw = record.partition(b"\t")
         if tab:
-            mode, _sha, stage = meta.decode("ascii").split(" ")
+            mode, sha, stage = meta.decode("ascii").split(" ")
             if stage == "0" or not merged_only:
-                entries.setdefault(_decode(raw), mode)
+                entries.setdefault(_decode(raw), (mode, sha))
     return entries
 
 
 def list_files(root: Path) -> list[str]:
     """Python files in the work tree: tracked, or untracked and not ignored; no submodule contents."""
-    tracked = [path for path, mode in _index_entries(root).items() if mode != GITLINK]
+    tracked = [path for path, (mode, _) in _index_entries(root).items() if mode != GITLINK]
     untracked = _split_z(
         _run(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *PY_PATHSPEC, *_NOT_INSTALLED)
     )
@@ -308,6 +309,11 @@ def _batch_chunks(words: Sequence[str]) -> Iterator[list[str]]:
 
 
 _FEW = 8  # paths ``GitTree.read`` asks the running reader for, one at a time, rather than a batch of its own
+# blobs read by any tree of this process, by object id (content-addressed: the same id is the same bytes), so a
+# diff-scoped scan's two trees (the index and HEAD, mostly the same blobs) read each once; cleared when large
+_SHARED: dict[str, bytes] = {}
+_SHARED_WORDS: dict[str, frozenset[bytes]] = {}  # and their words (``words_of``), for ``grep``
+_SHARED_LIMIT = 200_000
 
 
 class GitTree:
@@ -323,6 +329,7 @@ class GitTree:
         # scan's searches read the whole tree again and again (a diff-scoped scan of 2,072 files read it 10 times)
         self._blobs: dict[str, bytes | None] = {}
         self._words: dict[str, frozenset[bytes]] | None = None  # each file's words, once ``grep`` has every blob
+        self._oids: dict[str, str] = {}  # path -> its blob's object id, from ``files``
 
     def files(self) -> Sequence[str]:
         if self._files is None:
@@ -333,8 +340,10 @@ class GitTree:
                 for record in _run(self.root, "ls-tree", "-r", "-z", self._tree).split(b"\0"):
                     meta, tab, raw = record.partition(b"\t")
                     if tab:
-                        entries.append((_decode(raw), meta.split(b" ", 1)[0].decode("ascii")))
-            self._files = [path for path, mode in entries if mode in FILE_MODES and _is_python(path)]
+                        mode, _kind, sha = meta.decode("ascii").split(" ")
+                        entries.append((_decode(raw), (mode, sha)))
+            self._files = [path for path, (mode, _) in entries if mode in FILE_MODES and _is_python(path)]
+            self._oids = {path: sha for path, (mode, sha) in entries if mode in FILE_MODES}
         return self._files
 
     def read(self, paths: Iterable[str]) -> dict[str, bytes]:
@@ -343,7 +352,10 @@ class GitTree:
         a ``git cat-file --batch`` kept running for the tree answers them: a diff-scoped scan of a large project
         read hundreds of modules one at a time, and started a process for each."""
         wanted = [path for path in dict.fromkeys(paths) if path and "\n" not in path]
-        kept = self._blobs
+        kept, oids = self._blobs, self._oids
+        for name in wanted:  # a blob another tree of this process read (the index and HEAD share most)
+            if name not in kept and oids.get(name) in _SHARED:
+                kept[name] = _SHARED[oids[name]]
         names = [name for name in wanted if name not in kept]
         if names:
             prefix = ":0:" if self._tree is None else f"{self._tree}:"  # ":0:" so "1:x.py" is not a stage
@@ -356,7 +368,21 @@ class GitTree:
                 request = b"".join(_encode(prefix + name) + b"\n" for name in names)
                 found = _cat_file(self.root, names, request)
                 kept.update((name, found.get(name)) for name in names)
+            if len(_SHARED) > _SHARED_LIMIT:
+                _SHARED.clear()  # a long-lived process meets trees without end
+            _SHARED.update((oids[name], blob) for name in names if name in oids and (blob := kept[name]) is not None)
         return {name: blob for name in wanted if (blob := kept[name]) is not None}
+
+    def _words_of(self, path: str) -> frozenset[bytes]:
+        oid = self._oids.get(path)
+        found = _SHARED_WORDS.get(oid) if oid is not None else None
+        if found is None:
+            found = words_of(self._blobs[path] or b"")
+            if oid is not None:
+                if len(_SHARED_WORDS) > _SHARED_LIMIT:
+                    _SHARED_WORDS.clear()
+                _SHARED_WORDS[oid] = found
+        return found
 
     def grep(self, words: Collection[str]) -> set[str]:
         """Files holding any word as a whole word (``git grep -w -F``), limited to ``files()``."""
@@ -368,7 +394,7 @@ class GitTree:
         if plain_words(plain) and all(path in self._blobs for path in files):
             # the whole tree read already (a scan's searches read it): its words answer, no git process
             if self._words is None:
-                self._words = {path: words_of(self._blobs[path] or b"") for path in files}
+                self._words = {path: self._words_of(path) for path in files}
             return {path for path in files if any(word in self._words[path] for word in plain)}
         where = ["--cached"] if self._tree is None else [self._tree]
         prefix = "" if self._tree is None else f"{self._tree}:"
