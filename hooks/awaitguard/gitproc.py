@@ -142,20 +142,26 @@ class Reader:
             header = proc.stdout.readline()
         except OSError:
             header = b""
-        if header.endswith((b" missing\n", b" ambiguous\n")):
-            return None
-        fields = header.split()
-        if len(fields) != 3 or not fields[2].isdigit():
-            if not header:  # git ended: say why
-                stderr = b""
-                with contextlib.suppress(OSError, ValueError):
-                    stderr = proc.stderr.read() if proc.stderr is not None else b""
-                stop(proc)
-                raise failure(self.root, ("cat-file", "--batch"), proc.returncode or 1, stderr)
-            raise GitError(f"`git cat-file` gave unexpected output: {decode(header)!r}")
-        body = proc.stdout.read(int(fields[2]))
-        proc.stdout.read(1)  # the newline after the contents
-        return body if fields[1] == b"blob" else None
+        if not header:  # git ended: say why
+            stderr = b""
+            with contextlib.suppress(OSError, ValueError):
+                stderr = proc.stderr.read() if proc.stderr is not None else b""
+            stop(proc)
+            raise failure(self.root, ("cat-file", "--batch"), proc.returncode or 1, stderr)
+        return _answer(proc.stdout, header)
+
+
+def _answer(stdout: IO[bytes], header: bytes) -> bytes | None:
+    """The blob `git cat-file --batch` answered with ``header`` (its contents read from ``stdout``); None when
+    the name names nothing or no blob."""
+    if header.endswith((b" missing\n", b" ambiguous\n")):
+        return None
+    fields = header.split()
+    if len(fields) != 3 or not fields[2].isdigit():
+        raise GitError(f"`git cat-file` gave unexpected output: {decode(header)!r}")
+    body = stdout.read(int(fields[2]))
+    stdout.read(1)  # the newline after the contents
+    return body if fields[1] == b"blob" else None
 
 
 def cat_file(root: Path, names: list[str], request: bytes) -> dict[str, bytes]:
@@ -173,15 +179,9 @@ def cat_file(root: Path, names: list[str], request: bytes) -> dict[str, bytes]:
             header = proc.stdout.readline()
             if not header:
                 break
-            if header.endswith((b" missing\n", b" ambiguous\n")):
-                continue
-            fields = header.split()
-            if len(fields) != 3 or not fields[2].isdigit():
-                raise GitError(f"`git cat-file` gave unexpected output: {decode(header)!r}")
-            body = proc.stdout.read(int(fields[2]))
-            proc.stdout.read(1)  # the newline after the contents
-            if fields[1] == b"blob":
-                found[name] = body
+            blob = _answer(proc.stdout, header)
+            if blob is not None:
+                found[name] = blob
         else:
             complete = True
     finally:
