@@ -225,14 +225,7 @@ class Callers(MethodCalls, Inert):
         if path in self._parsed:
             return self._parsed[path]
         data = self.index.tree.read([path]).get(path)
-        found: Parsed | None = None
-        if data is not None:
-            try:
-                tree = ast.parse(data)
-            except (SyntaxError, ValueError):
-                tree = None
-            if tree is not None:
-                found = indexed(tree)
+        found = _parsed(data) if data is not None else None
         if len(self._parsed) > 64:
             self._parsed.clear()
         self._parsed[path] = found
@@ -368,3 +361,23 @@ class Callers(MethodCalls, Inert):
 
 
 __all__ = ["Callers", "Parsed"]
+
+
+# ``_parsed`` per file's bytes, shared by every resolver of a process: a diff-scoped scan's resolvers of the index
+# and of HEAD (and their twins) search the same files, most of them the same bytes in both trees
+_PARSED: dict[bytes, Parsed | None] = {}
+
+
+def _parsed(data: bytes) -> Parsed | None:
+    """``data`` parsed for the searches (``callsites.indexed``); None if it does not parse."""
+    if data in _PARSED:
+        return _PARSED[data]
+    try:
+        tree: ast.Module | None = ast.parse(data)
+    except (SyntaxError, ValueError):
+        tree = None
+    found = indexed(tree) if tree is not None else None
+    if len(_PARSED) >= 64:
+        _PARSED.clear()  # parsed trees are large: a few dozen are kept
+    _PARSED[data] = found
+    return found

@@ -254,7 +254,7 @@ def scan_change(
         findings = policy_scan.with_twins(policy, resolver, findings)
         findings += policy_scan.change_findings(policy, resolver, changes, old_index, exclude)
     if old_index is not None:
-        flips, removed = compare(old_index, new_index, changes)
+        flips, removed = compare(old_index, new_index, changes, resolver)
         findings.extend(flipped_findings(resolver, new_index, flips))
         findings.extend(removed_findings(resolver, new_index, removed))
     result.findings = findings

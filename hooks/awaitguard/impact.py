@@ -72,11 +72,12 @@ def _module_names(facts: ModuleFacts) -> set[str]:
 
 
 def compare(
-    old_index: Index, new_index: Index, changes: Sequence[FileChange]
+    old_index: Index, new_index: Index, changes: Sequence[FileChange], new_resolver: Resolver | None = None
 ) -> tuple[list[Flip], dict[tuple[str, str], Removal]]:
-    """Definitions whose awaitability flipped, and definitions that disappeared."""
+    """Definitions whose awaitability flipped, and definitions that disappeared (``new_resolver``: the scan's
+    resolver of ``new_index``, whose work so far is then not done again)."""
     old_resolver = Resolver(old_index)
-    new_resolver = Resolver(new_index)
+    new_resolver = new_resolver if new_resolver is not None else Resolver(new_index)
     flips: list[Flip] = []
     removed: dict[tuple[str, str], Removal] = {}
     for change in changes:
