@@ -641,9 +641,45 @@ def test_read_500_files_with_one_git_process(git_repo: GitRepo, monkeypatch: pyt
     for path, data in expected.items():
         git_repo.write(path, data)
     git_repo.git("add", "-A")
+    for path in expected:  # the work tree no longer holds them: git answers for every one
+        (git_repo.root / path).write_bytes(b"# edited\n")
     tree = GitTree(git_repo.root, None)
     assert len(tree.files()) == 501
 
     started = processes_started(monkeypatch)
     assert tree.read(tree.files()) == expected
     assert [args[-2:] for args in started] == [["cat-file", "--batch"]]
+
+
+def test_files_the_work_tree_holds_unchanged_are_read_there(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob whose bytes the work tree holds is read from the file, and no git process starts; a file edited,
+    deleted or replaced after it was staged is read from git, as is one behind a symlink (its target is never
+    read: it may lie outside the repository)."""
+    expected = {f"pkg/mod_{i}.py": f"value_{i} = {i}\n".encode() for i in range(20)}
+    expected.update({"edited.py": b"staged = 1\n", "gone.py": b"gone = 1\n", "pkg/linked/m.py": b"linked = 1\n"})
+    for path, data in expected.items():
+        git_repo.write(path, data)
+    git_repo.git("add", "-A")
+    git_repo.commit()
+    git_repo.write("edited.py", "staged = 2\n")  # not staged: the index and HEAD keep the old bytes
+    (git_repo.root / "gone.py").unlink()
+    outside = git_repo.root.parent / "outside"
+    outside.mkdir()
+    (outside / "m.py").write_bytes(expected["pkg/linked/m.py"])  # the same bytes, outside the repository
+    (git_repo.root / "pkg" / "linked" / "m.py").unlink()
+    (git_repo.root / "pkg" / "linked").rmdir()
+    (git_repo.root / "pkg" / "linked").symlink_to(outside)
+    oids = {path: git_repo.git("rev-parse", f":0:{path}").strip() for path in expected}
+    on_disk = {path: data for path, data in expected.items() if path.startswith("pkg/mod_")}
+
+    assert gitproc.work_tree_blobs(git_repo.root, oids) == on_disk
+    started = processes_started(monkeypatch)
+    for rev in (None, "HEAD"):
+        gitscope._SHARED.clear()
+        tree = GitTree(git_repo.root, rev)
+        tree.files()
+        started.clear()
+        assert tree.read(sorted(on_disk)) == on_disk
+        assert started == []
+        assert tree.read(sorted(expected)) == expected
+        assert [args[-2:] for args in started] == [["cat-file", "--batch"]]

@@ -23,6 +23,7 @@ from awaitguard.gitproc import decode as _decode
 from awaitguard.gitproc import encode as _encode
 from awaitguard.gitproc import env as _env
 from awaitguard.gitproc import run as _run
+from awaitguard.gitproc import work_tree_blobs as _work_tree_blobs
 from awaitguard.model import FileChange, Scope
 from awaitguard.tree import is_environment, plain_words, words_of
 
@@ -347,16 +348,20 @@ class GitTree:
         return self._files
 
     def read(self, paths: Iterable[str]) -> dict[str, bytes]:
-        """The blobs of ``paths`` (each read once, then kept); paths not in the tree are left out. Many at
-        once: one ``git cat-file --batch`` for them all. A few (a module a resolution asks for, one at a time):
-        a ``git cat-file --batch`` kept running for the tree answers them: a diff-scoped scan of a large project
-        read hundreds of modules one at a time, and started a process for each."""
+        """The blobs of ``paths`` (each read once, then kept); paths not in the tree are left out. A file the
+        work tree holds unchanged is read from there. Many others at once: one ``git cat-file --batch`` for
+        them. A few (a module a resolution asks for, one at a time): a ``git cat-file --batch`` kept running for
+        the tree answers them: a diff-scoped scan of a large project read hundreds of modules one at a time,
+        and started a process for each."""
         wanted = [path for path in dict.fromkeys(paths) if path and "\n" not in path]
         kept, oids = self._blobs, self._oids
         for name in wanted:  # a blob another tree of this process read (the index and HEAD share most)
             if name not in kept and oids.get(name) in _SHARED:
                 kept[name] = _SHARED[oids[name]]
-        names = [name for name in wanted if name not in kept]
+        asked = [name for name in wanted if name not in kept]
+        # what the work tree holds byte for byte is read there (``work_tree_blobs``), the rest from git
+        kept.update(_work_tree_blobs(self.root, {name: oids[name] for name in asked if name in oids}))
+        names = [name for name in asked if name not in kept]
         if names:
             prefix = ":0:" if self._tree is None else f"{self._tree}:"  # ":0:" so "1:x.py" is not a stage
             if len(names) <= _FEW:
@@ -368,9 +373,10 @@ class GitTree:
                 request = b"".join(_encode(prefix + name) + b"\n" for name in names)
                 found = _cat_file(self.root, names, request)
                 kept.update((name, found.get(name)) for name in names)
+        if asked:
             if len(_SHARED) > _SHARED_LIMIT:
                 _SHARED.clear()  # a long-lived process meets trees without end
-            _SHARED.update((oids[name], blob) for name in names if name in oids and (blob := kept[name]) is not None)
+            _SHARED.update((oids[name], blob) for name in asked if name in oids and (blob := kept[name]) is not None)
         return {name: blob for name in wanted if (blob := kept[name]) is not None}
 
     def _words_of(self, path: str) -> frozenset[bytes]:
