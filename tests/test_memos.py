@@ -1,4 +1,5 @@
-"""Per-process memos stay bounded: a long-lived process (dmypy, an editor) meets names without end."""
+"""Per-process memos stay bounded: a long-lived process (dmypy, an editor) meets names without end; what is kept
+per file's bytes answers every resolver of the process."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from awaitguard import judge, refs
+from awaitguard import callers, judge, refs, stores
 from awaitguard.facts import collect
 from awaitguard.index import Index
 from awaitguard.resolve import Resolver
@@ -31,3 +32,39 @@ def test_short_names_start_again_at_the_limit(monkeypatch: pytest.MonkeyPatch, t
     index = Index(FsTree(tmp_path))
     assert judge.run_rules(Resolver(index), facts, names={"call_5"}) == []
     assert 0 < len(judge._SHORT_NAMES) <= 2
+
+
+def test_stored_names_are_kept_per_file_bytes_and_start_again_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stores, "_STORED_NAMES_LIMIT", 3)
+    monkeypatch.setattr(stores, "_STORED_NAMES", {})
+    data = b"self.own = 1\nsink.write = other\nsink.write = more\nsetattr(sink, 'close', f)\nx.y == 2\n"
+    assert stores._stored_names(data) == ("write", "close")
+    assert stores._stored_names(data) is stores._stored_names(bytes(bytearray(data)))  # by bytes, not object
+    for number in range(10):
+        assert stores._stored_names(b"x.name_%d = 1\n" % number) == (f"name_{number}",)
+        assert len(stores._STORED_NAMES) <= 4
+
+
+def test_parsed_files_are_kept_per_file_bytes_and_start_again_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(callers, "_PARSED_LIMIT", 3)
+    monkeypatch.setattr(callers, "_PARSED", {})
+    first = callers._parsed(b"value = compute()\n")
+    assert first is not None and [type(n).__name__ for n in first.named["compute"]] == ["Name"]
+    assert callers._parsed(b"value = compute()\n") is first
+    assert callers._parsed(b"def broken(:\n") is None
+    for number in range(10):
+        assert callers._parsed(b"x = %d\n" % number) is not None
+        assert len(callers._PARSED) <= 3
+
+
+def test_preload_loads_what_is_not_loaded_once(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.py").write_text(f"class {name.upper()}(X, Y): ...\n")
+    (tmp_path / "bad.py").write_text("def broken(:\n")
+    index = Index(FsTree(tmp_path))
+    assert index.facts_for_path("a.py") is not None and index.parsed == 1
+    index.preload(["a.py", "b.py", "c.py", "bad.py"])
+    assert index.parsed == 3 and len(index.notices) == 1
+    assert [index.facts_for_path(p) is not None for p in ("a.py", "b.py", "c.py")] == [True, True, True]
+    index.preload(["b.py", "c.py", "bad.py"])
+    assert index.parsed == 3 and len(index.notices) == 1

@@ -366,6 +366,7 @@ __all__ = ["Callers", "Parsed"]
 # ``_parsed`` per file's bytes, shared by every resolver of a process: a diff-scoped scan's resolvers of the index
 # and of HEAD (and their twins) search the same files, most of them the same bytes in both trees
 _PARSED: dict[bytes, Parsed | None] = {}
+_PARSED_LIMIT = 64  # parsed trees are large: a few dozen are kept
 
 
 def _parsed(data: bytes) -> Parsed | None:
@@ -377,7 +378,7 @@ def _parsed(data: bytes) -> Parsed | None:
     except (SyntaxError, ValueError):
         tree = None
     found = indexed(tree) if tree is not None else None
-    if len(_PARSED) >= 64:
-        _PARSED.clear()  # parsed trees are large: a few dozen are kept
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
     _PARSED[data] = found
     return found

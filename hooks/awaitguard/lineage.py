@@ -144,9 +144,9 @@ class Lineage(Resolving):
         if self._multi_bases is None:
             tree = self.index.tree
             self._multi_bases = []
-            for path, data in sorted(tree.read(tree.files()).items()):
-                if not _has_several_bases(data):
-                    continue
+            paths = [path for path, data in sorted(tree.read(tree.files()).items()) if _has_several_bases(data)]
+            self.index.preload(paths)  # every one is loaded: together, in worker processes when there are many
+            for path in paths:
                 facts = self.index.facts_for_path(path)
                 for sub in facts.defs if facts is not None else ():
                     if facts is not None and sub.kind == "class" and len(sub.bases) > 1:
