@@ -13,6 +13,8 @@ Scenarios, each run ``--repeat`` times (best and median reported):
   ``awaitguard scan --no-cache --format json`` (the pre-commit hook's default, index against HEAD);
 * ``flip``: ``async def get_websocket_manager`` in ``svc/ws/factory.py`` becomes ``def``, staged, then the
   same scan; the AG101 findings must name the 255 ``await get_websocket_manager(...)`` call sites;
+* ``typical-warm``, ``flip-warm``: the same two commits with the cache on, filled by one untimed
+  ``scan --all`` first (a user's next commit once the hook has run);
 * ``libs``: each library of ``--libs`` scanned whole and cold, paired with ruff and the CPython parse
   floor (``bench/libs.py``); needs no ``--tree``.
 
@@ -22,6 +24,7 @@ Output is Markdown on stdout, for pasting into the README.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -35,7 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -543,55 +546,60 @@ def run_full_cached(args: argparse.Namespace, keep_project: bool) -> Scenario:
     return sc
 
 
-def run_typical(args: argparse.Namespace, candidates: list[str]) -> Scenario:
-    sc = Scenario("typical", "3 modules edited and staged; awaitguard scan --no-cache --format json --stats")
+@contextlib.contextmanager
+def commit_cache(args: argparse.Namespace, warm: bool) -> Iterator[tuple[dict[str, str] | None, list[str]]]:
+    """The environment and flags of a diff-scoped scenario's scans: cold (`--no-cache`), or ``warm``: a fresh cache
+    folder filled by one untimed `scan --all` (a user's next commit, once the hook has run before)."""
+    if not warm:
+        yield None, ["--no-cache"]
+        return
+    with tempfile.TemporaryDirectory(prefix="awaitguard-bench-cache-") as cache:
+        env = {**os.environ, "AWAITGUARD_CACHE_DIR": cache}
+        run_cmd([args.awaitguard, "scan", "--all", "--format", "json", *jobs(args)], args.tree, args.timeout, env)
+        yield env, []
+
+
+def run_typical(args: argparse.Namespace, candidates: list[str], warm: bool = False) -> Scenario:
+    name, cache = ("typical-warm", "cache on, warm") if warm else ("typical", "--no-cache")
+    sc = Scenario(name, f"3 modules edited and staged; awaitguard scan --format json --stats ({cache})")
     rng = random.Random(args.seed)
     try:
-        for i in range(args.repeat):
-            picked = rng.sample(candidates, 3)
-            for rel in picked:
-                with open(args.tree / rel, "a", encoding="utf-8") as fh:
-                    fh.write(f"\n_BENCH_EDIT_{i} = {rng.randrange(1 << 30)}\n")
-            git(args.tree, "add", "--", *picked)
-            record(
-                run_cmd(
-                    [args.awaitguard, "scan", "--no-cache", "--format", "json", "--stats", *jobs(args)],
-                    args.tree,
-                    args.timeout,
-                ),
-                sc,
-            )
-            sc.notes.append(f"run {i + 1}: {', '.join(picked)} -> {len(sc.findings)} findings")
-            clean(args.tree)
-            if sc.errors:
-                break
+        with commit_cache(args, warm) as (env, flags):
+            for i in range(args.repeat):
+                picked = rng.sample(candidates, 3)
+                for rel in picked:
+                    with open(args.tree / rel, "a", encoding="utf-8") as fh:
+                        fh.write(f"\n_BENCH_EDIT_{i} = {rng.randrange(1 << 30)}\n")
+                git(args.tree, "add", "--", *picked)
+                argv = [args.awaitguard, "scan", *flags, "--format", "json", "--stats", *jobs(args)]
+                record(run_cmd(argv, args.tree, args.timeout, env), sc)
+                sc.notes.append(f"run {i + 1}: {', '.join(picked)} -> {len(sc.findings)} findings")
+                clean(args.tree)
+                if sc.errors:
+                    break
     finally:
         clean(args.tree)
     return sc
 
 
-def run_flip(args: argparse.Namespace) -> Scenario:
-    sc = Scenario("flip", f"{FACTORY}: async def -> def, staged; awaitguard scan --no-cache --format json --stats")
+def run_flip(args: argparse.Namespace, warm: bool = False) -> Scenario:
+    name, cache = ("flip-warm", "cache on, warm") if warm else ("flip", "--no-cache")
+    sc = Scenario(name, f"{FACTORY}: async def -> def, staged; awaitguard scan --format json --stats ({cache})")
     path = args.tree / FACTORY
     try:
-        for _ in range(args.repeat):
-            text = path.read_text(encoding="utf-8")
-            if ASYNC_DEF not in text:
-                sc.errors.append(f"{FACTORY} has no `{ASYNC_DEF}`; run with --prepare")
-                break
-            path.write_text(text.replace(ASYNC_DEF, SYNC_DEF), encoding="utf-8")
-            git(args.tree, "add", "--", FACTORY)
-            record(
-                run_cmd(
-                    [args.awaitguard, "scan", "--no-cache", "--format", "json", "--stats", *jobs(args)],
-                    args.tree,
-                    args.timeout,
-                ),
-                sc,
-            )
-            clean(args.tree)
-            if sc.errors:
-                break
+        with commit_cache(args, warm) as (env, flags):
+            for _ in range(args.repeat):
+                text = path.read_text(encoding="utf-8")
+                if ASYNC_DEF not in text:
+                    sc.errors.append(f"{FACTORY} has no `{ASYNC_DEF}`; run with --prepare")
+                    break
+                path.write_text(text.replace(ASYNC_DEF, SYNC_DEF), encoding="utf-8")
+                git(args.tree, "add", "--", FACTORY)
+                argv = [args.awaitguard, "scan", *flags, "--format", "json", "--stats", *jobs(args)]
+                record(run_cmd(argv, args.tree, args.timeout, env), sc)
+                clean(args.tree)
+                if sc.errors:
+                    break
     finally:
         clean(args.tree)
     return sc
@@ -659,7 +667,9 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
         "full-lib-warm": TARGET_FULL,
         "full-warm": TARGET_FULL,
         "typical": TARGET_TYPICAL,
+        "typical-warm": TARGET_TYPICAL,
         "flip": TARGET_FLIP,
+        "flip-warm": TARGET_FLIP,
     }
     print(
         "| scenario | command | best s | median s | ratio best | ratio median | paired ratio best, median | "
@@ -720,18 +730,18 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
         for err in sc.errors:
             print("  - ERROR:\n\n```\n" + err + "\n```\n")
     for sc in scenarios:
-        if sc.name == "flip" and sc.runs and not sc.errors:
+        if sc.name in ("flip", "flip-warm") and sc.runs and not sc.errors:
             total, per_style, elsewhere = flip_breakdown(sc)
             ok = "✅" if sum(per_style.values()) >= 253 else "❌"
             expected = Counter(route_style(i) for i in range(ROUTE_MODULES))
             styles = ", ".join(f"{s} {per_style.get(s, 0)}/{expected[s] * HANDLERS_PER_MODULE}" for s in STYLES)
             outside = f"; outside svc/api: {len(elsewhere)} ({', '.join(elsewhere[:5])})" if elsewhere else ""
             print(
-                f"\nFlip: {total} AG101 findings, {sum(per_style.values())} in svc/api {ok} "
+                f"\n{sc.name}: {total} AG101 findings, {sum(per_style.values())} in svc/api {ok} "
                 f"(call sites: {EXPECTED_CALL_SITES}, need >= 253); by import style: {styles}{outside}"
             )
             codes = Counter(str(f.get("code")) for f in sc.findings)
-            print(f"Flip findings by code: {dict(codes.most_common())}")
+            print(f"{sc.name} findings by code: {dict(codes.most_common())}")
         if sc.name == "full" and sc.runs and not sc.errors:
             codes = Counter(str(f.get("code")) for f in sc.findings)
             print(f"\nFull scan findings by code: {dict(codes.most_common())}")
@@ -757,7 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("full", "full-lib-warm", "full-warm", "typical", "flip", "libs"),
+        choices=("full", "full-lib-warm", "full-warm", "typical", "typical-warm", "flip", "flip-warm", "libs"),
         help="awaitguard scenarios to run (default all; ruff always runs on the tree, unless only libs)",
     )
     parser.add_argument(
@@ -775,7 +785,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=10, help="full-scan findings to print")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per command")
     args = parser.parse_args(argv)
-    wanted = args.only or ["full", "full-lib-warm", "full-warm", "typical", "flip", "libs"]
+    wanted = args.only or ["full", "full-lib-warm", "full-warm", "typical", "typical-warm", "flip", "flip-warm", "libs"]
     libs = lib_paths(args.libs) if "libs" in wanted else []
     if args.only and "libs" in wanted and not libs:
         parser.error(f"--libs {' '.join(map(str, args.libs))}: no git repository there")
@@ -797,10 +807,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios.append(run_full_cached(args, keep_project=False))
     if "full-warm" in wanted:
         scenarios.append(run_full_cached(args, keep_project=True))
-    if "typical" in wanted:
-        scenarios.append(run_typical(args, async_modules(args.tree)))
-    if "flip" in wanted:
-        scenarios.append(run_flip(args))
+    for warm in (False, True):
+        if ("typical-warm" if warm else "typical") in wanted:
+            scenarios.append(run_typical(args, async_modules(args.tree), warm))
+    for warm in (False, True):
+        if ("flip-warm" if warm else "flip") in wanted:
+            scenarios.append(run_flip(args, warm))
     report(args, scenarios, files, lines)
     if libs:
         done = run_libs(libs, args.awaitguard, args.ruff, args.repeat, args.timeout, run_cmd, args.baseline)
