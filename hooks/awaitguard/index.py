@@ -41,6 +41,10 @@ _STAR_IMPORT = re.compile(rb"import[\s\\]*\*")
 # the folder of ``stubs/`` holding the stubs of libraries the scan falls back on when they are not installed
 # (aiohttp, tornado...): a name no module can have, so mypy, given ``stubs/`` as a search path, never sees them
 FALLBACK_STUBS = "scan-only"
+# the facts of a file's bytes at a path and module, shared by every index of a process: a diff-scoped scan's index
+# and HEAD hold the same bytes for every file the commit does not change (parsed, or read from the cache, once)
+_SHARED_FACTS: dict[tuple[str, str, bool, bytes], ModuleFacts] = {}
+_SHARED_FACTS_LIMIT = 50_000
 
 
 class Index:
@@ -220,6 +224,9 @@ class Index:
         batches while this process still reads the rest."""
         out: list[ModuleFacts] = []
         keys: dict[str, str] = {}
+        shared = _SHARED_FACTS
+        if len(shared) > _SHARED_FACTS_LIMIT:
+            shared.clear()  # a long-lived process meets files without end
 
         def jobs() -> Iterator[list[Job]]:
             for paths in batches:
@@ -229,10 +236,15 @@ class Index:
                     if blob is None:
                         continue
                     module, pkg = self.module_of(path)
+                    hit = shared.get((path, module, pkg, blob))
+                    if hit is not None:
+                        out.append(self._keep(hit))
+                        continue
                     if self.cache is not None:
                         key = self.cache.key(module, pkg, path, blob)
                         hit = self.cache.get(key)
                         if hit is not None:
+                            shared[(path, module, pkg, blob)] = hit
                             out.append(self._keep(hit))
                             continue
                         keys[path] = key
@@ -252,6 +264,7 @@ class Index:
                     self._failed.add(self.module_of(path)[0])
                     continue
                 self.parsed += 1
+                shared[(path, facts.module, facts.is_package, data[path])] = facts
                 if self.cache is not None and path in keys:
                     if pickled is None:
                         self.cache.put(keys[path], facts)
