@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from awaitguard import callers, judge, refs, stores
-from awaitguard import index as index_module
 from awaitguard.facts import collect
 from awaitguard.index import Index
 from awaitguard.resolve import Resolver
@@ -71,23 +70,20 @@ def test_preload_loads_what_is_not_loaded_once(tmp_path: Path) -> None:
     assert index.parsed == 3 and len(index.notices) == 1
 
 
-def test_facts_of_the_same_bytes_are_shared_by_the_indexes_of_a_process(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_facts_of_the_same_bytes_are_shared_by_the_indexes_of_a_scan(tmp_path: Path) -> None:
     """A diff-scoped scan's index and HEAD hold the same bytes for the files a commit does not change: parsed once;
-    other bytes at the path, or the same bytes at another path, are parsed again."""
-    monkeypatch.setattr(index_module, "_SHARED_FACTS", {})
-    monkeypatch.setattr(index_module, "_SHARED_FACTS_LIMIT", 2)
+    other bytes at the path, or the same bytes at another path, are parsed again; an index sharing with none
+    parses what it loads."""
     for folder, text in (("one", "async def f(): ...\n"), ("two", "async def f(): ...\n"), ("three", "def f(): ...\n")):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "m.py").write_text(text)
-    first, same, other = (Index(FsTree(tmp_path / folder)) for folder in ("one", "two", "three"))
+        (tmp_path / folder / "n.py").write_text(text)
+    first, same, other, alone = (Index(FsTree(tmp_path / folder)) for folder in ("one", "two", "three", "two"))
+    same.share_facts(first)
+    other.share_facts(first)
     facts = first.facts_for_path("m.py")
     assert facts is not None and first.parsed == 1
     assert same.facts_for_path("m.py") is facts and same.parsed == 0
     assert other.facts_for_path("m.py") is not facts and other.parsed == 1
-    (tmp_path / "one" / "n.py").write_text("x = 1\n")
-    assert first.facts_for_path("n.py") is not None and len(index_module._SHARED_FACTS) == 3
-    first.facts_for_path("m.py")  # loaded: not asked again
-    assert Index(FsTree(tmp_path / "two")).load(["m.py"])[0] is not facts  # over the limit: started again
-    assert len(index_module._SHARED_FACTS) == 1
+    assert same.facts_for_path("n.py") is not None and same.parsed == 1  # the same bytes at another path
+    assert alone.facts_for_path("m.py") is not facts and alone.parsed == 1

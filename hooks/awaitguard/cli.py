@@ -53,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         help="do not read or write the project's facts (typeshed's and the shipped stubs', keyed by content, are kept)",
     )
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
-    parser.add_argument("--stats", action="store_true", help="print files scanned and parsed to stderr")
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="print to stderr the files in scope, those parsed (neither read from the cache nor skipped by their "
+        "bytes) and the findings",
+    )
     return parser
 
 
@@ -317,6 +322,7 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
         old_index = None
         if scope.base is not None:
             old_index = _kept(eng.make_index(config, git.GitTree(root, scope.base), cache, opts.jobs))
+            old_index.share_facts(new_index)
         return eng.scan_change(scope, new_index, old_index, config.exclude, config.policy)
     except git.GitError as exc:
         return str(exc)

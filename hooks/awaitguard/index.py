@@ -41,10 +41,8 @@ _STAR_IMPORT = re.compile(rb"import[\s\\]*\*")
 # the folder of ``stubs/`` holding the stubs of libraries the scan falls back on when they are not installed
 # (aiohttp, tornado...): a name no module can have, so mypy, given ``stubs/`` as a search path, never sees them
 FALLBACK_STUBS = "scan-only"
-# the facts of a file's bytes at a path and module, shared by every index of a process: a diff-scoped scan's index
-# and HEAD hold the same bytes for every file the commit does not change (parsed, or read from the cache, once)
-_SHARED_FACTS: dict[tuple[str, str, bool, bytes], ModuleFacts] = {}
-_SHARED_FACTS_LIMIT = 50_000
+# the facts of a file's bytes at a path and module, shared by the indexes of one scan (``Index.share_facts``)
+SharedFacts = dict[tuple[str, str, bool, bytes], ModuleFacts]
 
 
 class Index:
@@ -61,6 +59,7 @@ class Index:
         stub_cache: FactsCache | None = None,
     ) -> None:
         self.tree = tree
+        self._shared: SharedFacts | None = None  # ``share_facts``
         self.library = library  # modules outside the project (typeshed, installed packages, stub-paths)
         self.cache = cache
         self.stub_cache = stub_cache  # the shipped stubs' facts, by content (also when ``cache`` is off)
@@ -202,6 +201,14 @@ class Index:
         if len(wanted) > 1:
             self.load(wanted)
 
+    def share_facts(self, other: Index) -> None:
+        """Share with ``other`` (another index of the same scan) the facts of the files both hold with the same
+        bytes: a diff-scoped scan's index and HEAD hold the same bytes for every file the commit does not change,
+        parsed (or read from the cache) once."""
+        if other._shared is None:
+            other._shared = {}
+        self._shared = other._shared
+
     def add(self, facts: ModuleFacts) -> None:
         self._facts[facts.module] = facts
 
@@ -224,9 +231,7 @@ class Index:
         batches while this process still reads the rest."""
         out: list[ModuleFacts] = []
         keys: dict[str, str] = {}
-        shared = _SHARED_FACTS
-        if len(shared) > _SHARED_FACTS_LIMIT:
-            shared.clear()  # a long-lived process meets files without end
+        shared = self._shared
 
         def jobs() -> Iterator[list[Job]]:
             for paths in batches:
@@ -236,7 +241,7 @@ class Index:
                     if blob is None:
                         continue
                     module, pkg = self.module_of(path)
-                    hit = shared.get((path, module, pkg, blob))
+                    hit = shared.get((path, module, pkg, blob)) if shared is not None else None
                     if hit is not None:
                         out.append(self._keep(hit))
                         continue
@@ -244,7 +249,8 @@ class Index:
                         key = self.cache.key(module, pkg, path, blob)
                         hit = self.cache.get(key)
                         if hit is not None:
-                            shared[(path, module, pkg, blob)] = hit
+                            if shared is not None:
+                                shared[(path, module, pkg, blob)] = hit
                             out.append(self._keep(hit))
                             continue
                         keys[path] = key
@@ -264,7 +270,8 @@ class Index:
                     self._failed.add(self.module_of(path)[0])
                     continue
                 self.parsed += 1
-                shared[(path, facts.module, facts.is_package, data[path])] = facts
+                if shared is not None:
+                    shared[(path, facts.module, facts.is_package, data[path])] = facts
                 if self.cache is not None and path in keys:
                     if pickled is None:
                         self.cache.put(keys[path], facts)
