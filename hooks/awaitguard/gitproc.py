@@ -219,10 +219,11 @@ def work_tree_blobs(root: Path, oids: Mapping[str, str]) -> dict[str, bytes]:
             plain = plain_folders[folder] = os.path.realpath(os.path.join(base, folder)) == os.path.normpath(
                 os.path.join(real_base, folder)
             )
-        if algorithm is None or not plain:
+        full = os.path.join(base, path)
+        if algorithm is None or not plain or (not _NO_FOLLOW and os.path.islink(full)):
             continue
         try:
-            with open(os.path.join(base, path), "rb", buffering=0, opener=_no_follow) as handle:
+            with open(full, "rb", buffering=0, opener=_no_follow) as handle:
                 data = handle.read()
         except OSError:  # gone, a folder, a symlink (O_NOFOLLOW), unreadable: git answers
             continue
@@ -233,5 +234,8 @@ def work_tree_blobs(root: Path, oids: Mapping[str, str]) -> dict[str, bytes]:
     return found
 
 
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # none on Windows: a symlink is then left out by looking first
+
+
 def _no_follow(path: str, flags: int) -> int:
-    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+    return os.open(path, flags | _NO_FOLLOW)
