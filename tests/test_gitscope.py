@@ -672,7 +672,7 @@ def test_files_the_work_tree_holds_unchanged_are_read_there(git_repo: GitRepo, m
     oids = {path: git_repo.git("rev-parse", f":0:{path}").strip() for path in expected}
     on_disk = {path: data for path, data in expected.items() if path.startswith("pkg/mod_")}
 
-    assert gitproc.work_tree_blobs(git_repo.root, oids) == on_disk
+    assert gitproc.WorkTree(git_repo.root).blobs(oids) == on_disk
     started = processes_started(monkeypatch)
     for rev in (None, "HEAD"):
         gitscope._SHARED.clear()

@@ -18,12 +18,12 @@ from awaitguard.config import find_root
 from awaitguard.gitproc import NO_GIT as NO_GIT
 from awaitguard.gitproc import GitError as GitError
 from awaitguard.gitproc import Reader as _Reader
+from awaitguard.gitproc import WorkTree as _WorkTree
 from awaitguard.gitproc import cat_file as _cat_file
 from awaitguard.gitproc import decode as _decode
 from awaitguard.gitproc import encode as _encode
 from awaitguard.gitproc import env as _env
 from awaitguard.gitproc import run as _run
-from awaitguard.gitproc import work_tree_blobs as _work_tree_blobs
 from awaitguard.model import FileChange, Scope
 from awaitguard.tree import is_environment, plain_words, words_of
 
@@ -331,6 +331,7 @@ class GitTree:
         self._blobs: dict[str, bytes | None] = {}
         self._words: dict[str, frozenset[bytes]] | None = None  # each file's words, once ``grep`` has every blob
         self._oids: dict[str, str] = {}  # path -> its blob's object id, from ``files``
+        self._work = _WorkTree(root)
 
     def files(self) -> Sequence[str]:
         if self._files is None:
@@ -359,8 +360,10 @@ class GitTree:
             if name not in kept and oids.get(name) in _SHARED:
                 kept[name] = _SHARED[oids[name]]
         asked = [name for name in wanted if name not in kept]
-        # what the work tree holds byte for byte is read there (``work_tree_blobs``), the rest from git
-        kept.update(_work_tree_blobs(self.root, {name: oids[name] for name in asked if name in oids}))
+        # what the work tree holds byte for byte is read there (``WorkTree.blobs``), the rest from git
+        on_disk = {name: oids[name] for name in asked if name in oids}
+        if on_disk:
+            kept.update(self._work.blobs(on_disk))
         names = [name for name in asked if name not in kept]
         if names:
             prefix = ":0:" if self._tree is None else f"{self._tree}:"  # ":0:" so "1:x.py" is not a stage
