@@ -654,6 +654,40 @@ def test_parallel_parsing_gives_the_same_output(capsys: pytest.CaptureFixture[st
     assert len(serial[1]) == 46 * 3
 
 
+def test_a_small_scan_parses_half_its_files_in_one_forked_process(
+    capsys: pytest.CaptureFixture[str], app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """12 files, too few for the pool: from ``HALVES_BYTES`` of source, half of them are parsed in one
+    forked process; the output (findings, and the error of a file that does not parse) is the serial one."""
+    monkeypatch.setattr(parsing, "HALVES_BYTES", 1_000)
+    for number in range(12):
+        (app / f"mod{number:02d}.py").write_text(BAD + "\n" * 200, encoding="utf-8")
+    (app / "broken.py").write_text("async def f(:\n    await g()\n", encoding="utf-8")
+    serial = scan(capsys, "--all", "--no-cache", "--jobs", "1")
+    assert scan(capsys, "--all", "--no-cache") == serial
+    assert serial[0] == 2
+    assert len([line for line in serial[1] if " AG101 " in line]) == 13
+    assert any("broken.py:1:" in line for line in serial[2]), serial[2]
+
+
+def test_the_forked_half_comes_back_in_the_order_of_the_jobs() -> None:
+    """``_halves`` itself: it forks (on this Linux machine, one thread), and gives the serial results in the
+    order of the jobs, the facts of both halves and a file's error alike."""
+    jobs: list[parsing.Job] = [
+        (f"m{n}.py", f"m{n}", False, (BAD * (n + 1)).encode() if n != 5 else b"def (:\n") for n in range(10)
+    ]
+    halves = parsing._halves(jobs, cached=False)
+    assert halves is not None
+    serial = [parsing.collect_job(job) for job in jobs]
+    assert [path for path, _ in halves] == [path for path, _ in serial]
+    assert [result if isinstance(result, tuple) else result.defs for _, result in halves] == [
+        result if isinstance(result, tuple) else result.defs for _, result in serial
+    ]
+    cached = parsing._halves(jobs, cached=True)
+    assert cached is not None
+    assert sum(isinstance(result, parsing.Pickled) for _, result in cached) in range(1, 9)
+
+
 # ------------------------------------------------------------------------------------------------ paths
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from awaitguard import engine
 from awaitguard.config import Config
+from awaitguard.facts import collect
 from awaitguard.prefilter import (
     _FROM_IMPORT,
     _IS_ASYNC,
@@ -15,12 +17,14 @@ from awaitguard.prefilter import (
     _PATCH_CALL,
     _patch_call_matches,
     assigned_names,
+    async_generator_methods,
     from_imports,
     is_async,
     needs_parse,
     patch_call_words,
     patch_could_matter,
 )
+from awaitguard.resolve import definitions_of
 from awaitguard.tree import FsTree
 
 SAMPLES = [
@@ -211,3 +215,42 @@ IMPORT_SAMPLES = [
 def test_from_imports_is_the_regex(blob: bytes) -> None:
     expected = [(m.span(), m.groups()) for m in _FROM_IMPORT.finditer(blob)]
     assert [(m.span(), m.groups()) for m in from_imports(blob)] == expected
+
+
+DEFINITION_SAMPLES = [
+    b"",
+    b"def run(self):\n    pass\n",
+    b"async def run(self):\n    pass\n",
+    b"    async\tdef run(self): ...\n",
+    b"class A:\n    def run(self): ...\n    async def run(self): ...\n",
+    b"run = make()\n",
+    b"    run: Callable[[], None] = make()\n",
+    b"self.run = other\n",
+    b"self.run == other\n",
+    b"x.run(1)\nrun(2)\n",
+    b"def runner(self): ...\ndef run_all(): ...\nrerun = 1\n",
+    b"f(run=1)\n",
+    b"def run\n",
+    b"async def run",
+    b"# def run(self)\n",
+    b"x = 1; run = 2\n",
+    b"  run=3\nobj . run = 4\n",
+]
+
+
+@pytest.mark.parametrize("blob", DEFINITION_SAMPLES)
+def test_definitions_of_is_the_regex(blob: bytes) -> None:
+    """``resolve.definitions_of`` (a substring search, then the line) finds what the pattern it replaced
+    finds, in the same order: a def of the word, async or not, or an assignment of it."""
+    pattern = re.compile(rb"^[ \t]*(async[ \t]+)?def[ \t]+run\b|(?:^[ \t]*|\.)run[ \t]*(?::[^=\n]*)?=(?!=)", re.M)
+    expected = [match.group(0).lstrip()[:5] == b"async" for match in pattern.finditer(blob)]
+    assert list(definitions_of(blob, b"run")) == expected
+
+
+@pytest.mark.parametrize("blob", DEFINITION_SAMPLES)
+def test_sync_defs_of_async_generator_methods_are_found_where_the_regex_finds_them(blob: bytes) -> None:
+    """``async_generator_methods`` drops a name a sync `def` of another file shares, found as the pattern
+    it replaced found it (a `def` at a line start, or after a blank that does not follow `async`)."""
+    pattern = re.compile(rb"(?:^|(?<!async)[ \t])def[ \t]+(run)\b", re.M)
+    facts = collect("m.py", "m", False, b"class A:\n    async def run(self):\n        yield 1\n")
+    assert async_generator_methods([facts], [blob]) == (set() if pattern.search(blob) else {"run"})

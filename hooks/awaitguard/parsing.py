@@ -2,13 +2,15 @@
 
 A job is one file (path, module, is-package, bytes); ``collect_jobs`` turns batches of jobs into
 results as the files are read. Little work (under about 40 files' worth, counting 25 KB of source
-as one file) is parsed here. Otherwise worker processes start on the batches read so far as soon
-as there is enough for all of them (``EARLY_BYTES`` per chunk), the chunks no worker has begun
-when reading ends are taken back, and everything left is sorted biggest first and cut into about
-64 chunks per process, shared out by ``workshare.share`` (workers take the biggest, this process
-the smallest). A worker writes its results to a temporary file rather than a pipe, so it never
-waits for this process to read; with a cache, each module's facts are pickled on their own there,
-and the pickle is stored as is (``Pickled``). Garbage collection is off while parsing: parsing
+as one file) is parsed here: from ``HALVES_BYTES`` of it, half by one process forked for it
+(``_halves``: a pool's start and hand-offs cost more than they save on a small library).
+Otherwise worker processes start on the batches read so far as soon as there is enough for all
+of them (``EARLY_BYTES`` per chunk), the chunks no worker has begun when reading ends are taken
+back, and everything left is sorted biggest first and cut into about 64 chunks per process,
+shared out by ``workshare.share`` (workers take the biggest, this process the smallest). A
+worker writes its results to a temporary file rather than a pipe, so it never waits for this
+process to read; with a cache, each module's facts are pickled on their own there, and the
+pickle is stored as is (``Pickled``). Garbage collection is off while parsing: parsing
 allocates many objects and frees none. A task that already runs worker processes lends them
 (``workshare.Lent``), so none is forked beside them.
 """
@@ -82,6 +84,12 @@ def _read_results(path: str) -> list[Result]:
 
     with open(path, "rb") as handle:
         results: list[tuple[str, object]] = pickle.load(handle)
+    return _unpickled(results)
+
+
+def _unpickled(results: list[tuple[str, object]]) -> list[Result]:
+    import pickle
+
     out: list[Result] = []
     for name, value in results:
         if isinstance(value, bytes):  # pickled on its own, for the cache
@@ -179,6 +187,67 @@ class _Pool:
         return done
 
 
+HALVES_BYTES = 150_000  # source bytes from which a small scan parses half its files in one forked process
+
+
+def _halves(jobs: list[Job], cached: bool) -> list[Result] | None:
+    """Every job collected, half of them (by bytes) in one process forked for them: for work too small
+    for a pool (whose start and hand-offs cost more than they save there), with two cores or more
+    and ``fork``. The forked process inherits the jobs, so only its results travel (a pipe, read
+    once this process has done its own half). None where it cannot fork; if the forked process
+    fails, this process collects its half too. Results come in the order of ``jobs``."""
+    import threading
+
+    # a thread holding a lock at the fork (the import lock, a logging handler's) would hold it forever
+    # in the forked process: only a process with no other thread forks here
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    import pickle
+
+    theirs: list[Job] = []
+    mine: list[Job] = []
+    loads = [0, 0]
+    for job in sorted(jobs, key=lambda job: len(job[3]), reverse=True):
+        side = 0 if loads[0] <= loads[1] else 1
+        (theirs if side == 0 else mine).append(job)
+        loads[side] += len(job[3])
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the forked process: collect, pickle, write, leave without running any cleanup
+        code = 1
+        try:
+            os.close(read_end)
+            results: list[tuple[str, object]] = list(_collect_chunk(theirs))
+            if cached:
+                results = [
+                    (name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                    if isinstance(value, ModuleFacts)
+                    else (name, value)
+                    for name, value in results
+                ]
+            with os.fdopen(write_end, "wb") as handle:
+                handle.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    own = _collect_chunk(mine)
+    with os.fdopen(read_end, "rb") as handle:
+        payload = handle.read()
+    _, status = os.waitpid(pid, 0)
+    try:
+        other = _unpickled(pickle.loads(payload)) if status == 0 else _collect_chunk(theirs)
+    except Exception:  # a truncated pickle: the forked process died while writing
+        other = _collect_chunk(theirs)
+    found = {path: result for path, result in (*own, *other)}
+    return [(job[0], found[job[0]]) for job in jobs]
+
+
 def collect_jobs(
     batches: Iterator[list[Job]], workers: int, cached: bool, lent: Lent | None = None
 ) -> Iterator[Result]:
@@ -215,6 +284,11 @@ def collect_jobs(
         work = max(len(jobs), size // JOB_BYTES)
         count = most if pool.started or lent is not None else min(most, jobs_for(workers, work))
         if count <= 1 or (not pool.started and (work < 40 or len(jobs) < 8)):
+            if not pool.started and workers != 1 and len(jobs) >= 8 and size >= HALVES_BYTES:
+                halves = _halves(jobs, cached)
+                if halves is not None:
+                    yield from halves
+                    return
             yield from map(collect_job, jobs)
             return
         # biggest files first, so no process is left with a giant file at the end
