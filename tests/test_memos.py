@@ -87,3 +87,54 @@ def test_facts_of_the_same_bytes_are_shared_by_the_indexes_of_a_scan(tmp_path: P
     assert other.facts_for_path("m.py") is not facts and other.parsed == 1
     assert same.facts_for_path("n.py") is not None and same.parsed == 1  # the same bytes at another path
     assert alone.facts_for_path("m.py") is not facts and alone.parsed == 1
+
+
+INDEXED_SOURCE = '''
+import asyncio
+
+@decorate(run)
+class Worker(Base, metaclass=Meta):
+    """run"""
+    handlers = {"run": run, **extra}
+
+    async def run(self, *args: "Run", key=lambda x: x.run) -> None:
+        async with self.lock as (a, b):
+            result = [await job.run() for job in self.jobs if job.run]
+        match result:
+            case [first, *rest] if first.run:
+                getattr(self, "run")(f"{self.run!r:>{width}}")
+        return result.run(x := run, *args, **{"run": 1})
+'''
+
+
+def test_indexed_names_parents_and_definitions_match_a_full_walk() -> None:
+    """``callsites.indexed`` (the callers' search's index of a module) skips the fields that hold no node a search
+    asks about (contexts, operators): every named node is still found, in ``ast.walk``'s order, every def and
+    class by its line, and every node but those leaves has its parent."""
+    from awaitguard.callsites import indexed
+
+    tree = ast.parse(INDEXED_SOURCE)
+    parsed = indexed(tree)
+    walked = list(ast.walk(tree))
+    expected: dict[str, list[ast.AST]] = {}
+    for node in walked:
+        key = (
+            node.id
+            if isinstance(node, ast.Name)
+            else node.attr
+            if isinstance(node, ast.Attribute)
+            else node.value
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            else None
+        )
+        if key is not None:
+            expected.setdefault(key, []).append(node)
+    assert parsed.named == expected
+    assert len(parsed.named["run"]) == 13
+    defs = [n for n in walked if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    assert {line: [id(n) for n in nodes] for line, nodes in parsed.defined.items()} == {n.lineno: [id(n)] for n in defs}
+    leaves = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+    for node in walked:
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, leaves):
+                assert parsed.parents[id(child)] is node

@@ -31,6 +31,9 @@ class Parsed(NamedTuple):
 
 
 _DEFINED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# fields that hold no node a search asks about: contexts and operators (shared leaves), names, flags
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "conversion", "is_async", "kind", "type_comment"})
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
 def indexed(tree: ast.Module) -> Parsed:
@@ -41,24 +44,25 @@ def indexed(tree: ast.Module) -> Parsed:
     named: dict[str, list[ast.AST]] = {}
     defined: dict[int, list[ast.AST]] = {}
     todo: deque[ast.AST] = deque([tree])
-    pop, push, node_type = todo.popleft, todo.append, ast.AST
+    pop, push, node_type, fields_of = todo.popleft, todo.append, ast.AST, _CHILD_FIELDS
     while todo:
         node = pop()
         kind = type(node)
-        key = (
-            node.id  # type: ignore[attr-defined]
-            if kind is ast.Name
-            else node.attr  # type: ignore[attr-defined]
-            if kind is ast.Attribute
-            else node.value  # type: ignore[attr-defined]
-            if kind is ast.Constant and type(node.value) is str  # type: ignore[attr-defined]
-            else None
-        )
-        if key is not None:
-            named.setdefault(key, []).append(node)
+        if kind is ast.Name:
+            named.setdefault(node.id, []).append(node)  # type: ignore[attr-defined]
+            continue  # no child but its `Load`/`Store`
+        if kind is ast.Attribute:
+            named.setdefault(node.attr, []).append(node)  # type: ignore[attr-defined]
+        elif kind is ast.Constant:
+            if type(node.value) is str:  # type: ignore[attr-defined]
+                named.setdefault(node.value, []).append(node)  # type: ignore[attr-defined]
+            continue
         elif kind in _DEFINED:
             defined.setdefault(node.lineno, []).append(node)  # type: ignore[attr-defined]
-        for name in node._fields:
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(f for f in node._fields if f not in _LEAF_FIELDS)
+        for name in fields:
             value = getattr(node, name, None)
             if isinstance(value, node_type):
                 parents[id(value)] = node
