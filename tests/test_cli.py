@@ -128,6 +128,27 @@ def test_all_never_reads_through_a_symlink(
     assert scan(capsys, "--all", "--no-cache") == (1, ag101("app.py"), [])
 
 
+@pytest.mark.parametrize("git", [False, True], ids=["folder", "git"])
+def test_a_symlink_is_not_read_where_open_cannot_refuse_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git: bool
+) -> None:
+    """Where `open` has no O_NOFOLLOW (Windows), the file tree and the work tree of git look before they open: a
+    link to a file outside the project is still never read (emulated here by clearing the flag)."""
+    from awaitguard import gitproc, tree
+
+    monkeypatch.setattr(tree, "_NO_FOLLOW", 0)
+    monkeypatch.setattr(gitproc, "_NO_FOLLOW", 0)
+    (tmp_path / "outside.py").write_text(BAD, encoding="utf-8")
+    root = project(tmp_path / "proj", {"app.py": GOOD})
+    (root / "elsewhere.py").symlink_to(tmp_path / "outside.py")
+    if git:
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    monkeypatch.chdir(root)
+    assert scan(capsys, "--all", "--no-cache") == (0, [], [])
+    assert scan(capsys, "--no-cache", "elsewhere.py")[0] != 1
+
+
 def test_a_coroutine_dropped_in_a_plain_def_is_not_told_to_await_there(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

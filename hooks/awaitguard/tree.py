@@ -117,8 +117,11 @@ def holds_word(data: bytes, word: bytes) -> bool:
     return False
 
 
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # none on Windows: a symlink is then left out by looking first
+
+
 def _no_follow(path: str, flags: int) -> int:
-    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+    return os.open(path, flags | _NO_FOLLOW)
 
 
 class FsTree:
@@ -155,8 +158,11 @@ class FsTree:
             if kept is not None and path in kept:
                 out[path] = kept[path]
                 continue
+            full = os.path.join(root, path)
+            if not _NO_FOLLOW and os.path.islink(full):
+                continue
             try:  # os.path and an unbuffered file: a full scan reads every file, Path objects cost
-                with open(os.path.join(root, path), "rb", buffering=0, opener=_no_follow) as handle:
+                with open(full, "rb", buffering=0, opener=_no_follow) as handle:
                     out[path] = handle.read()
                 if kept is not None:
                     kept[path] = out[path]
