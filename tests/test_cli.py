@@ -14,6 +14,7 @@ import pickle
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -678,35 +679,55 @@ def test_parallel_parsing_gives_the_same_output(capsys: pytest.CaptureFixture[st
 def test_a_small_scan_parses_half_its_files_in_one_forked_process(
     capsys: pytest.CaptureFixture[str], app: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """12 files, too few for the pool: from ``HALVES_BYTES`` of source, half of them are parsed in one
+    """12 files, too few for a process per core: from ``SPLIT_BYTES`` of source, half of them are parsed in one
     forked process; the output (findings, and the error of a file that does not parse) is the serial one."""
-    monkeypatch.setattr(parsing, "HALVES_BYTES", 1_000)
+    monkeypatch.setattr(parsing, "SPLIT_BYTES", 1_000)
     for number in range(12):
         (app / f"mod{number:02d}.py").write_text(BAD + "\n" * 200, encoding="utf-8")
     (app / "broken.py").write_text("async def f(:\n    await g()\n", encoding="utf-8")
     serial = scan(capsys, "--all", "--no-cache", "--jobs", "1")
     assert scan(capsys, "--all", "--no-cache") == serial
+    assert scan(capsys, "--all", "--no-cache", "--jobs", "3") == serial
     assert serial[0] == 2
     assert len([line for line in serial[1] if " AG101 " in line]) == 13
     assert any("broken.py:1:" in line for line in serial[2]), serial[2]
 
 
-def test_the_forked_half_comes_back_in_the_order_of_the_jobs() -> None:
-    """``_halves`` itself: it forks (on this Linux machine, one thread), and gives the serial results in the
-    order of the jobs, the facts of both halves and a file's error alike."""
+@pytest.mark.parametrize("count", [2, 3])
+def test_split_gives_the_serial_results_in_the_order_of_the_jobs(count: int) -> None:
+    """``split`` itself (this Linux process may fork: one thread): the serial results, in the order of the
+    jobs, the facts of every part and a file's error alike; with a cache, the forked parts' facts come
+    pickled (to be stored as they are), this process's own as they are."""
+    assert parsing.can_split()
     jobs: list[parsing.Job] = [
         (f"m{n}.py", f"m{n}", False, (BAD * (n + 1)).encode() if n != 5 else b"def (:\n") for n in range(10)
     ]
-    halves = parsing._halves(jobs, cached=False)
-    assert halves is not None
     serial = [parsing.collect_job(job) for job in jobs]
-    assert [path for path, _ in halves] == [path for path, _ in serial]
-    assert [result if isinstance(result, tuple) else result.defs for _, result in halves] == [
+    shared = parsing.split(jobs, False, count)
+    assert [path for path, _ in shared] == [path for path, _ in serial]
+    assert [result if isinstance(result, tuple) else result.defs for _, result in shared] == [
         result if isinstance(result, tuple) else result.defs for _, result in serial
     ]
-    cached = parsing._halves(jobs, cached=True)
-    assert cached is not None
-    assert sum(isinstance(result, parsing.Pickled) for _, result in cached) in range(1, 9)
+    cached = parsing.split(jobs, True, count)
+    assert sum(isinstance(result, parsing.Pickled) for _, result in cached) in range(1, 10)
+
+
+def test_a_running_thread_means_no_fork(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+    """A thread running when the files are parsed (a lock it holds would stay held in a forked process): the
+    parse goes to the pool of worker processes instead of ``split``, with the same output."""
+    for number in range(45):
+        (app / f"mod{number:02d}.py").write_text(BAD, encoding="utf-8")
+    serial = scan(capsys, "--all", "--no-cache", "--jobs", "1")
+    stop = threading.Event()
+    waiting = threading.Thread(target=stop.wait)
+    waiting.start()
+    try:
+        assert not parsing.can_split()
+        assert scan(capsys, "--all", "--no-cache", "--jobs", "2") == serial
+    finally:
+        stop.set()
+        waiting.join()
+    assert parsing.can_split()
 
 
 # ------------------------------------------------------------------------------------------------ paths
@@ -1105,7 +1126,8 @@ def test_parallel_parsing_fills_the_cache_for_a_warm_run(
 def test_parsing_that_starts_while_files_are_read_gives_the_serial_answer(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: bool
 ) -> None:
-    """700 files read 256 at a time with two processes: the worker starts on the first slices (a
+    """700 files read 256 at a time with two processes and a thread running (so no ``split``: the pool of
+    worker processes): the worker starts on the first slices (a
     chunk per slice here), the chunks it has not begun when the reading ends are shared out again.
     The forked judge starts on their awaits while this process parses sync files that import an
     async def (AG102; the fork parses some of them, lent) and one that patches it (AG202), judged
@@ -1122,7 +1144,14 @@ def test_parsing_that_starts_while_files_are_read_gives_the_serial_answer(
     (root / "test_mod.py").write_text("from unittest.mock import Mock, patch\n\npatch('mod000.handler', Mock())\n")
     flags = () if cache else ("--no-cache",)
     serial = scan(capsys, "--all", "--stats", "--no-cache", "--jobs", "1")
-    shared = scan(capsys, "--all", "--stats", "--jobs", "2", *flags)
+    stop = threading.Event()
+    waiting = threading.Thread(target=stop.wait)  # a thread running: no `split`, the pool's path
+    waiting.start()
+    try:
+        shared = scan(capsys, "--all", "--stats", "--jobs", "2", *flags)
+    finally:
+        stop.set()
+        waiting.join()
     assert shared[:2] == serial[:2]
     assert serial[0] == 1
     assert shared[2][-1].endswith(" 746 parsed, 145 findings"), shared[2]

@@ -1,18 +1,19 @@
 """Parse jobs: source bytes into ``ModuleFacts``, in this process or shared with worker processes.
 
 A job is one file (path, module, is-package, bytes); ``collect_jobs`` turns batches of jobs into
-results as the files are read. Little work (under about 40 files' worth, counting 25 KB of source
-as one file) is parsed here: from ``HALVES_BYTES`` of it, half by one process forked for it
-(``_halves``: a pool's start and hand-offs cost more than they save on a small library).
-Otherwise worker processes start on the batches read so far as soon as there is enough for all
-of them (``EARLY_BYTES`` per chunk), the chunks no worker has begun when reading ends are taken
-back, and everything left is sorted biggest first and cut into about 64 chunks per process,
-shared out by ``workshare.share`` (workers take the biggest, this process the smallest). A
-worker writes its results to a temporary file rather than a pipe, so it never waits for this
-process to read; with a cache, each module's facts are pickled on their own there, and the
-pickle is stored as is (``Pickled``). Garbage collection is off while parsing: parsing
-allocates many objects and frees none. A task that already runs worker processes lends them
-(``workshare.Lent``), so none is forked beside them.
+results. Where this process may fork (``can_split``), every file is read first, then the work is
+``split``: one process per core from about 40 files' work (counting 25 KB of source as one file),
+two from ``SPLIT_BYTES`` of source, each forked process given a part of about the same bytes and
+sending its facts back through a pipe. Otherwise (another task's running processes lent to this
+one, ``workshare.Lent``; no ``fork``; a thread running) worker processes of a pool start on the
+batches read so far as soon as there is enough for all of them (``EARLY_BYTES`` per chunk), the
+chunks no worker has begun when reading ends are taken back, and everything left is sorted
+biggest first and cut into about 64 chunks per process, shared out by ``workshare.share``
+(workers take the biggest, this process the smallest); a worker writes its results to a
+temporary file, so it never waits for this process to read. With a cache, each module's facts
+are pickled on their own in the process that made them, and the pickle is stored as is
+(``Pickled``). Garbage collection is off while parsing: parsing allocates many objects and frees
+none.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import gc
 import os
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, cast
 
 from awaitguard.facts import collect
 from awaitguard.model import ModuleFacts
@@ -187,79 +188,115 @@ class _Pool:
         return done
 
 
-HALVES_BYTES = 150_000  # source bytes from which a small scan parses half its files in one forked process
+SPLIT_BYTES = 150_000  # source bytes from which work too small for one process per core is still split in two
 
 
-def _halves(jobs: list[Job], cached: bool) -> list[Result] | None:
-    """Every job collected, half of them (by bytes) in one process forked for them: for work too small
-    for a pool (whose start and hand-offs cost more than they save there), with two cores or more
-    and ``fork``. The forked process inherits the jobs, so only its results travel (a pipe, read
-    once this process has done its own half). None where it cannot fork; if the forked process
-    fails, this process collects its half too. Results come in the order of ``jobs``."""
+def can_split() -> bool:
+    """Whether this process may fork the processes of ``split``: ``fork`` exists and no other thread runs
+    (a thread holding a lock at the fork, the import lock or a logging handler's, would hold it forever in
+    the forked process)."""
     import threading
 
-    # a thread holding a lock at the fork (the import lock, a logging handler's) would hold it forever
-    # in the forked process: only a process with no other thread forks here
-    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
-        return None
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _bins(jobs: list[Job], count: int) -> list[list[Job]]:
+    """``jobs`` in ``count`` parts of about the same bytes: biggest first, each to the lightest part."""
+    parts: list[list[Job]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for job in sorted(jobs, key=lambda job: len(job[3]), reverse=True):
+        lightest = loads.index(min(loads))
+        parts[lightest].append(job)
+        loads[lightest] += len(job[3])
+    return parts
+
+
+def _forked_part(part: list[Job], write_end: int, cached: bool) -> NoReturn:
+    """In a process ``split`` forked: collect ``part``, pickle the results to ``write_end``, and leave
+    without running any cleanup (the exit status says whether all was written)."""
     import pickle
 
-    theirs: list[Job] = []
-    mine: list[Job] = []
-    loads = [0, 0]
-    for job in sorted(jobs, key=lambda job: len(job[3]), reverse=True):
-        side = 0 if loads[0] <= loads[1] else 1
-        (theirs if side == 0 else mine).append(job)
-        loads[side] += len(job[3])
-    read_end, write_end = os.pipe()
+    code = 1
     try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return None
-    if pid == 0:  # the forked process: collect, pickle, write, leave without running any cleanup
-        code = 1
+        results: list[tuple[str, object]] = list(_collect_chunk(part))
+        if cached:  # each module's facts pickled on their own, stored in the cache as they come
+            results = [
+                (name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                if isinstance(value, ModuleFacts)
+                else (name, value)
+                for name, value in results
+            ]
+        with os.fdopen(write_end, "wb") as handle:
+            handle.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def split(jobs: list[Job], cached: bool, count: int) -> list[Result]:
+    """Every job collected in ``count`` processes: ``count - 1`` forked for it, each given a part of
+    ``jobs`` of about the same bytes, and this one. A forked process inherits its jobs, so only its
+    results travel (a pipe, read once this process has done its own part): no pool to start, no
+    feeder thread, no hand-offs, which cost a small library more than they saved and a large one a
+    fifth of its parse (the thread waits for the lock this process holds while it parses). Only where
+    ``can_split``; a part whose process cannot be forked, or fails, is collected here. Results come
+    in the order of ``jobs``."""
+    import pickle
+
+    parts = _bins(jobs, count)
+    mine = parts.pop()
+    forked: list[tuple[int, int, list[Job]]] = []  # pid, read end, part
+    for part in parts:
+        read_end, write_end = os.pipe()
         try:
+            pid = os.fork()
+        except OSError:
             os.close(read_end)
-            results: list[tuple[str, object]] = list(_collect_chunk(theirs))
-            if cached:
-                results = [
-                    (name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-                    if isinstance(value, ModuleFacts)
-                    else (name, value)
-                    for name, value in results
-                ]
-            with os.fdopen(write_end, "wb") as handle:
-                handle.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    own = _collect_chunk(mine)
-    with os.fdopen(read_end, "rb") as handle:
-        payload = handle.read()
-    _, status = os.waitpid(pid, 0)
-    try:
-        other = _unpickled(pickle.loads(payload)) if status == 0 else _collect_chunk(theirs)
-    except Exception:  # a truncated pickle: the forked process died while writing
-        other = _collect_chunk(theirs)
-    found = {path: result for path, result in (*own, *other)}
+            os.close(write_end)
+            mine += part
+            continue
+        if pid == 0:
+            os.close(read_end)
+            _forked_part(part, write_end, cached)
+        os.close(write_end)  # before the next fork, or that process would keep this pipe open
+        forked.append((pid, read_end, part))
+    found = dict(_collect_chunk(mine))
+    for pid, read_end, part in forked:
+        with os.fdopen(read_end, "rb") as handle:
+            payload = handle.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            results = _unpickled(pickle.loads(payload)) if status == 0 else _collect_chunk(part)
+        except Exception:  # a truncated pickle: the process died while writing
+            results = _collect_chunk(part)
+        found.update(results)
     return [(job[0], found[job[0]]) for job in jobs]
 
 
 def collect_jobs(
     batches: Iterator[list[Job]], workers: int, cached: bool, lent: Lent | None = None
 ) -> Iterator[Result]:
-    """Results of every job of ``batches``: in this process for a little work, else shared with
-    worker processes (``lent``: ones already running), which start on the batches so far as soon
-    as there are more to come and work for every process."""
+    """Results of every job of ``batches``: in this process for a little work, else ``split`` between
+    processes forked for it, or, where this process may not fork (or ``lent`` processes already run),
+    shared with the worker processes of a pool, which start on the batches so far as soon as there are
+    more to come and work for every process."""
     # a pool pays off from about 40 files' work: counted in files, or in 25 KB of source each
     # (68 big test files, 2.4 MB, took 0.8 s in one process), and from a few files (one big file
     # is one job whatever the pool)
-    most = lent.helpers + 1 if lent is not None else jobs_for(workers, sys.maxsize)
     jobs: list[Job] = []
     size = 0
+    if lent is None and can_split():  # the parts are shared out once every file is read
+        jobs = [job for batch in batches for job in batch]
+        size = sum(len(job[3]) for job in jobs)
+        count = jobs_for(workers, max(len(jobs), size // JOB_BYTES))
+        if count == 1 and workers != 1 and (os.cpu_count() or 1) > 1 and size >= SPLIT_BYTES:
+            count = 2  # too little for a process per core, enough to halve
+        if count > 1 and len(jobs) >= 8:
+            yield from split(jobs, cached, count)
+        else:
+            yield from map(collect_job, jobs)
+        return
+    most = lent.helpers + 1 if lent is not None else jobs_for(workers, sys.maxsize)
     with _Pool(most - 1, cached, lent.executor if lent is not None else None) as pool:
         coming = next(batches, None)
         while coming is not None:
@@ -284,11 +321,6 @@ def collect_jobs(
         work = max(len(jobs), size // JOB_BYTES)
         count = most if pool.started or lent is not None else min(most, jobs_for(workers, work))
         if count <= 1 or (not pool.started and (work < 40 or len(jobs) < 8)):
-            if not pool.started and workers != 1 and len(jobs) >= 8 and size >= HALVES_BYTES:
-                halves = _halves(jobs, cached)
-                if halves is not None:
-                    yield from halves
-                    return
             yield from map(collect_job, jobs)
             return
         # biggest files first, so no process is left with a giant file at the end
