@@ -186,7 +186,7 @@ def scan_tree(
             primary.extend(found)
             yield found
 
-    loaded = index.load_batches(read(), data)
+    loaded = index.load_batches(read(), data, split=True)
     judge = Judge(index, loaded)  # judging what needs no names starts now, in a forked process
     try:
         pairs = async_pairs(loaded)
@@ -202,7 +202,7 @@ def scan_tree(
             and (imports_any(index, path, data[path], pairs, modules, packages) or iterates_any(data[path], generators))
         ]
         with judge.lend() as lent:
-            loaded += index.load(secondary, data, lent=lent)
+            loaded += index.load(secondary, data, lent=lent, split=True)
         every_name = (
             async_names(loaded) | async_names(index.stub_facts()) | KNOWN_COROUTINE_NAMES | library_names(index, loaded)
         )
@@ -214,7 +214,7 @@ def scan_tree(
         ]
         if tertiary:
             with judge.lend() as lent:
-                more = index.load(tertiary, data, lent=lent)
+                more = index.load(tertiary, data, lent=lent, split=True)
             loaded += more
             every_name |= async_names(more) | library_names(index, more)
         every_name |= {name for name, is_async, *_ in index.declared if is_async}  # [tool.awaitguard.policy] async

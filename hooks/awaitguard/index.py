@@ -213,18 +213,24 @@ class Index:
         self._facts[facts.module] = facts
 
     def load(
-        self, paths: Sequence[str], contents: dict[str, bytes] | None = None, lent: Lent | None = None
+        self,
+        paths: Sequence[str],
+        contents: dict[str, bytes] | None = None,
+        lent: Lent | None = None,
+        split: bool = False,
     ) -> list[ModuleFacts]:
         """Facts for ``paths`` (cache, then parse; in parallel when there are many: with ``lent``,
-        the running processes of another task, so none is forked beside them)."""
+        the running processes of another task, so none is forked beside them; ``split``: a full
+        scan's, shared between processes forked for it, ``parsing.split``)."""
         data = contents if contents is not None else self.tree.read(paths)
-        return self.load_batches([paths], data, lent)
+        return self.load_batches([paths], data, lent, split)
 
     def load_batches(
         self,
         batches: Iterable[Sequence[str]],
         data: Mapping[str, bytes],
         lent: Lent | None = None,
+        split: bool = False,
     ) -> list[ModuleFacts]:
         """``load`` of paths that come in batches, each with its bytes in ``data`` once it comes
         (a full scan reads and sorts the files as it goes): the worker processes start on the first
@@ -258,7 +264,7 @@ class Index:
                 yield batch
 
         with self.cache.batch() if self.cache is not None else contextlib.nullcontext():
-            for path, result in collect_jobs(jobs(), self.workers, self.cache is not None, lent):
+            for path, result in collect_jobs(jobs(), self.workers, self.cache is not None, lent, split):
                 pickled: bytes | None
                 if isinstance(result, Pickled):
                     facts, pickled = result

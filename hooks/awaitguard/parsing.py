@@ -1,19 +1,20 @@
 """Parse jobs: source bytes into ``ModuleFacts``, in this process or shared with worker processes.
 
 A job is one file (path, module, is-package, bytes); ``collect_jobs`` turns batches of jobs into
-results. Where this process may fork (``can_split``), every file is read first, then the work is
-``split``: one process per core from about 40 files' work (counting 25 KB of source as one file),
-two from ``SPLIT_BYTES`` of source, each forked process given a part of about the same bytes and
-sending its facts back through a pipe. Otherwise (another task's running processes lent to this
-one, ``workshare.Lent``; no ``fork``; a thread running) worker processes of a pool start on the
-batches read so far as soon as there is enough for all of them (``EARLY_BYTES`` per chunk), the
-chunks no worker has begun when reading ends are taken back, and everything left is sorted
-biggest first and cut into about 64 chunks per process, shared out by ``workshare.share``
-(workers take the biggest, this process the smallest); a worker writes its results to a
-temporary file, so it never waits for this process to read. With a cache, each module's facts
-are pickled on their own in the process that made them, and the pickle is stored as is
-(``Pickled``). Garbage collection is off while parsing: parsing allocates many objects and frees
-none.
+results. For a full scan's loads (its files, then the sync files it reads), where this process may fork
+(``can_split``), every file is read first, then the work is ``split``: one process per core from
+about 40 files' work (counting 25 KB of source as one file), two from ``SPLIT_BYTES`` of source,
+each forked process given a part of about the same bytes and sending its facts back through a
+pipe. Otherwise (a commit's scan, whose process holds a tree's facts that a fork would copy page
+by page as they are touched; another task's running processes lent to this one, ``workshare.Lent``;
+no ``fork``; a thread running) worker processes of a pool start on the batches read so far as
+soon as there is enough for all of them (``EARLY_BYTES`` per chunk), the chunks no worker has
+begun when reading ends are taken back, and everything left is sorted biggest first and cut into
+about 64 chunks per process, shared out by ``workshare.share`` (workers take the biggest, this
+process the smallest); a worker writes its results to a temporary file, so it never waits for
+this process to read. With a cache, each module's facts are pickled on their own in the process
+that made them, and the pickle is stored as is (``Pickled``). Garbage collection is off while
+parsing: parsing allocates many objects and frees none.
 """
 
 from __future__ import annotations
@@ -274,18 +275,21 @@ def split(jobs: list[Job], cached: bool, count: int) -> list[Result]:
 
 
 def collect_jobs(
-    batches: Iterator[list[Job]], workers: int, cached: bool, lent: Lent | None = None
+    batches: Iterator[list[Job]], workers: int, cached: bool, lent: Lent | None = None, split_ok: bool = False
 ) -> Iterator[Result]:
-    """Results of every job of ``batches``: in this process for a little work, else ``split`` between
-    processes forked for it, or, where this process may not fork (or ``lent`` processes already run),
-    shared with the worker processes of a pool, which start on the batches so far as soon as there are
-    more to come and work for every process."""
+    """Results of every job of ``batches``: in this process for a little work, else, for a full scan's
+    loads (``split_ok``), ``split`` between processes forked for it, or, where this process may not
+    fork, for a commit's scan, or when ``lent`` processes already run, shared with the worker processes of a
+    pool, which start on the batches so far as soon as there are more to come and work for every
+    process."""
     # a pool pays off from about 40 files' work: counted in files, or in 25 KB of source each
     # (68 big test files, 2.4 MB, took 0.8 s in one process), and from a few files (one big file
     # is one job whatever the pool)
     jobs: list[Job] = []
     size = 0
-    if lent is None and can_split():  # the parts are shared out once every file is read
+    # ``split_ok``: a full scan's loads (the process holds only what it parses): a commit's scan holds the
+    # facts of a whole tree, whose pages a fork copies as they are touched (a fifth of the scan's time)
+    if split_ok and lent is None and can_split():  # the parts are shared out once every file is read
         jobs = [job for batch in batches for job in batch]
         size = sum(len(job[3]) for job in jobs)
         count = jobs_for(workers, max(len(jobs), size // JOB_BYTES))
