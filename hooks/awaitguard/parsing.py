@@ -63,11 +63,11 @@ def _collect_chunk(jobs: list[Job]) -> list[Result]:
     return [collect_job(job) for job in jobs]
 
 
-def _collect_chunk_to(jobs: list[Job], path: str, cached: bool) -> str:
-    """``_collect_chunk`` in a worker, its results pickled to ``path``: a file write never waits for
-    the parent (a pipe fills up while the parent is busy parsing and cannot read it). For a cache
-    (``cached``), each module's facts are pickled on their own, so the parent can store them without
-    pickling them again; without one, the chunk is one pickle (names and refs shared across modules)."""
+def _collected_to_send(jobs: list[Job], cached: bool) -> list[tuple[str, object]]:
+    """``_collect_chunk`` in another process than the one that reads the results (``_unpickled``). For
+    a cache (``cached``), each module's facts are pickled on their own, so the reader can store them
+    without pickling them again; without one, they go as they are, to be pickled as one (names and
+    refs shared across modules)."""
     import pickle
 
     results: list[tuple[str, object]] = list(_collect_chunk(jobs))
@@ -76,8 +76,16 @@ def _collect_chunk_to(jobs: list[Job], path: str, cached: bool) -> str:
             (name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) if isinstance(value, ModuleFacts) else value)
             for name, value in results
         ]
+    return results
+
+
+def _collect_chunk_to(jobs: list[Job], path: str, cached: bool) -> str:
+    """``_collected_to_send`` in a pool's worker, pickled to ``path``: a file write never waits for the
+    parent (a pipe fills up while the parent is busy parsing and cannot read it)."""
+    import pickle
+
     with open(path, "wb") as handle:
-        pickle.dump(results, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(_collected_to_send(jobs, cached), handle, protocol=pickle.HIGHEST_PROTOCOL)
     return path
 
 
@@ -219,16 +227,9 @@ def _forked_part(part: list[Job], write_end: int, cached: bool) -> NoReturn:
 
     code = 1
     try:
-        results: list[tuple[str, object]] = list(_collect_chunk(part))
-        if cached:  # each module's facts pickled on their own, stored in the cache as they come
-            results = [
-                (name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-                if isinstance(value, ModuleFacts)
-                else (name, value)
-                for name, value in results
-            ]
+        payload = pickle.dumps(_collected_to_send(part, cached), protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as handle:
-            handle.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+            handle.write(payload)
         code = 0
     finally:
         os._exit(code)
