@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import pickle
 import sqlite3
@@ -27,6 +26,11 @@ from pathlib import Path
 
 from awaitguard import __version__
 from awaitguard.model import FACTS_FORMAT, ModuleFacts
+
+try:  # the one hash used: hashlib would load OpenSSL first (3 ms of every scan's start) to hand over this one
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
 
 _CACHE_TAG = f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}-f{FACTS_FORMAT}"
 
@@ -42,7 +46,7 @@ def code_stamp() -> str:
     """A hash of the size and modification time of awaitguard's own ``*.py`` files: with it in its tag, a
     cache that ``--no-cache`` still reads (``stubs/``) is never read by changed code whose version and
     ``FACTS_FORMAT`` are the same (a checkout being worked on); an installed copy's files never change."""
-    digest = hashlib.blake2b(digest_size=8)
+    digest = blake2b(digest_size=8)
     folders = [os.path.dirname(os.path.abspath(__file__))]
     while folders:
         with os.scandir(folders.pop()) as entries:
@@ -77,7 +81,7 @@ class FactsCache:
 
     @staticmethod
     def key(module: str, is_package: bool, path: str, data: bytes) -> str:
-        digest = hashlib.blake2b(data, digest_size=20)
+        digest = blake2b(data, digest_size=20)
         digest.update(f"\0{module}\0{is_package}\0{path}".encode())
         return digest.hexdigest()
 

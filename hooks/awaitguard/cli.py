@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from awaitguard import __version__
 
@@ -34,9 +34,34 @@ def _codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` gives it (``COLUMNS``, else standard output's
+    terminal, else 80), without importing shutil, which imports bz2 and lzma."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, sized as argparse sizes it: argparse makes one for every ``add_argument`` and
+    imports shutil (with bz2 and lzma: 3 ms of each scan's start) to size it, though only ``--help`` shows it."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        kwargs.setdefault("width", _columns() - 2)
+        super().__init__(prog, **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=SCAN,
+        formatter_class=_Formatter,
         description="Find async/await misuse: by default in what the staged change touches and breaks.",
     )
     parser.add_argument("paths", nargs="*", help="files or folders (pre-commit passes the changed files)")

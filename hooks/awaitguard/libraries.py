@@ -23,6 +23,11 @@ from awaitguard.facts import collect
 from awaitguard.model import ModuleFacts
 from awaitguard.source import SourceError
 
+try:  # for cache keys: hashlib would load OpenSSL first (3 ms of every scan's start) to hand over this one
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
+
 # never read from a library: their names are handled by ``resolve.KNOWN`` or never matter, and
 # typeshed models them with special forms the facts walk cannot follow. `test` is CPython's own
 # regression suite (internal to CPython, and thousands of files): a project's `import test.x` means
@@ -422,10 +427,8 @@ def _async_defs(data: bytes) -> list[str]:
 
 
 def _digest(text: str, data: bytes = b"") -> str:
-    """A cache key: of ``text``, then ``data`` (hashlib is imported only for a cache)."""
-    import hashlib
-
-    digest = hashlib.blake2b(text.encode(), digest_size=20)
+    """A cache key: of ``text``, then ``data``."""
+    digest = blake2b(text.encode(), digest_size=20)
     digest.update(data)
     return digest.hexdigest()
 
@@ -482,13 +485,11 @@ def _distributions(folder: Path) -> dict[str, str]:
 
 @functools.cache
 def _typeshed_version() -> str:
-    """The typeshed source and a hash of its version file (hashlib is imported only for a cache)."""
+    """The typeshed source and a hash of its version file."""
     home = _typeshed_home()
     if home is None:
         return "none"
-    import hashlib
-
     try:
-        return f"{home[1]}:{hashlib.blake2b(home[2].read_bytes(), digest_size=8).hexdigest()}"
+        return f"{home[1]}:{blake2b(home[2].read_bytes(), digest_size=8).hexdigest()}"
     except OSError:
         return f"{home[1]}:none"
