@@ -22,7 +22,7 @@ from awaitguard.gitscope import (
     staged_scope,
 )
 from awaitguard.model import FileChange, Scope
-from awaitguard.tree import FsTree, walk
+from awaitguard.tree import FsTree, WordFinder, walk, words_of
 
 if TYPE_CHECKING:
     from conftest import GitRepo
@@ -539,27 +539,71 @@ def test_grep_whole_words_on_disk(grep_repo: GitRepo, keep: bool) -> None:
     assert tree.grep(set()) == set()
 
 
+def git_grep(repo: GitRepo, rev: str | None, words: set[str]) -> set[str]:
+    """What `git grep -l -w -F` itself says (the reference): the Python files of the index or of ``rev``."""
+    where = ["--cached"] if rev is None else [rev]
+    patterns = [arg for word in sorted(words) for arg in ("-e", word)]
+    out = subprocess.run(
+        ["git", "grep", "-l", "-z", "-w", "-F", "--full-name", *patterns, *where, "--", "*.py", "*.pyi"],
+        cwd=repo.root,
+        capture_output=True,
+        check=False,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    prefix = f"{rev}:" if rev else ""
+    return {name.decode().removeprefix(prefix) for name in out.stdout.split(b"\0") if name}
+
+
 @pytest.mark.parametrize("rev", [None, "HEAD"])
-def test_grep_answers_from_the_words_once_every_file_is_read(
+def test_grep_answers_from_the_bytes_as_git_grep_does(
     grep_repo: GitRepo, rev: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Once a scan has read every file of the tree, its words answer a grep (the same files as `git grep -w`:
-    a word byte on either side hides a name, a non-ASCII byte does not) and no git process starts; a word with
-    other bytes still asks git."""
+    """A grep for words of ASCII word bytes reads the whole tree (a scan's searches read it anyway) and answers
+    from its bytes, the same files as `git grep -w` (a word byte on either side hides a name, a non-ASCII byte
+    does not), with no git process once every file is read; a word with other bytes still asks git."""
     grep_repo.write("f.py", "é = 1\nnameé = get_manager2 + _get_manager\nvalue = éget_manager\n")
     grep_repo.git("add", "f.py")
     if rev:
         grep_repo.commit()
     asked = ({"get_manager"}, {"get_manager_async"}, {"name", "other"}, {"manager"}, {"nameé"}, {"x = get"})
-    by_git = [GitTree(grep_repo.root, rev).grep(words) for words in asked]
+    by_git = [git_grep(grep_repo, rev, words) for words in asked]
+    assert "f.py" in by_git[0] and by_git[3] == set() and by_git[4] == {"f.py"}
     tree = GitTree(grep_repo.root, rev)
-    tree.read(tree.files())
+    assert tree.grep(asked[0]) == by_git[0]  # reads every file
     started = processes_started(monkeypatch)
     assert [tree.grep(words) for words in asked[:4]] == by_git[:4]
-    assert "f.py" in by_git[0] and by_git[3] == set()
     assert started == []
     assert [tree.grep(words) for words in asked[4:]] == by_git[4:]
-    assert len(started) == 2
+    assert [args[3] for args in started] == ["grep", "grep"]
+
+
+@pytest.mark.parametrize("find_first", [0, 2, 16])
+def test_word_finder_finds_then_makes_the_words(find_first: int) -> None:
+    """The first words asked are found with ``holds_word`` (each once), the rest from each file's words, made
+    when a scan asks more than ``find_first``: the same files either way."""
+    data: dict[str, bytes | None] = {
+        "a.py": b"x = get_manager()\n",
+        "b.py": b"get_manager_async(); close()\n",
+        "c.py": b"self.close = _close\n",
+        "d.py": None,  # no blob there
+    }
+    made: list[str] = []
+
+    def words(path: str) -> frozenset[bytes]:
+        made.append(path)
+        return words_of(data[path] or b"")
+
+    finder = WordFinder(find_first)
+    asked = [[b"get_manager"], [b"close"], [b"get_manager", b"close"], [b"_close", b"absent"], [b"get_manager_async"]]
+    assert [finder.holding(data, data, words_asked, words) for words_asked in asked] == [
+        {"a.py"},
+        {"b.py", "c.py"},
+        {"a.py", "b.py", "c.py"},
+        {"c.py"},
+        {"b.py"},
+    ]
+    # the words are made once, for every file, as soon as more words are asked than ``find_first``
+    assert made == ([] if find_first >= 5 else list(data))
 
 
 def test_grep_with_thousands_of_words(grep_repo: GitRepo) -> None:
