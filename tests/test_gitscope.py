@@ -613,15 +613,25 @@ def test_grep_with_thousands_of_words(grep_repo: GitRepo) -> None:
     assert GitTree(grep_repo.root, "HEAD").grep(words) == set()
 
 
-def test_read_a_revision_and_missing_paths(grep_repo: GitRepo) -> None:
+def test_read_a_revision_and_missing_paths(grep_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths that are no regular file of the tree (missing, or a symlink, as ``FsTree.read`` leaves one out) are
+    left out, and git is not asked for them."""
     tree = GitTree(grep_repo.root, "HEAD")
 
     assert list(tree.files()) == ["a.py", "b.py", "c.py", "d.pyi"]
+    started = processes_started(monkeypatch)
+    assert tree.read(["nope.py", "e.py", "src/pyproject.toml"]) == {}
+    assert started == []
     assert tree.read(["b.py", "e.py", "nope.py", "notes.txt", "b.py"]) == {
         "b.py": b"x = get_manager()\n",
         "notes.txt": b"get_manager\n",
     }
     assert tree.read([]) == {}
+    os.symlink("b.py", grep_repo.root / "link.py")
+    grep_repo.git("add", "link.py")
+    for rev in (None, grep_repo.commit()):
+        linked = GitTree(grep_repo.root, rev)
+        assert "link.py" not in linked.files() and linked.read(["link.py", "c.py"]).keys() == {"c.py"}
     with pytest.raises(GitError) as excinfo:
         GitTree(grep_repo.root, "no-such-branch")
     assert str(excinfo.value) == "unknown revision `no-such-branch`"
@@ -638,15 +648,17 @@ def test_reads_one_at_a_time_share_one_running_git(git_repo: GitRepo, monkeypatc
     git_repo.commit()
     git_repo.write("mod_0.py", "changed = 1\n")  # the work tree only: the index and HEAD keep the old bytes
     started = processes_started(monkeypatch)
-    for rev in (None, "HEAD"):
+    # HEAD: every blob is one the index's tree read already (``_SHARED``, by object id): no process at all
+    for rev, processes in ((None, [["cat-file", "--batch"]]), ("HEAD", [])):
         tree = GitTree(git_repo.root, rev)
+        tree.files()  # a scan lists the files first (read asks for the list: a path in none is never asked for)
         started.clear()
         for path in [*expected, "nope.py", "mod_1.py", "big.py"]:
             assert tree.read([path]) == ({path: expected[path]} if path in expected else {})
         assert tree.read(["mod_2.py", "nope.py"]) == {"mod_2.py": expected["mod_2.py"]}
-        assert [args[-2:] for args in started] == [["cat-file", "--batch"]]
+        assert [args[-2:] for args in started] == processes
         assert tree.read(list(expected)) == expected  # all kept: no process of its own
-        assert len(started) == 1
+        assert len(started) == len(processes)
 
 
 def test_a_blob_two_trees_share_is_read_once(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:

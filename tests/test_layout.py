@@ -48,6 +48,9 @@ def test_roots_from_layout_and_every_kind_of_metadata(tmp_path: Path) -> None:
             "libs/poet/pkgs/poet/__init__.py": "",
             "libs/hatch/pyproject.toml": '[tool.hatch.build.targets.wheel]\npackages = ["python/hatched"]\n',
             "libs/hatch/python/hatched/__init__.py": "",
+            # a key written with an escape still counts (TOML is parsed unless no key read can be in the text)
+            "libs/escaped/pyproject.toml": '[tool.setuptools]\n"\\u0070ackage-dir" = {"" = "esc"}\n',
+            "libs/escaped/esc/e/__init__.py": "",
             # never roots: outside the project, broken metadata
             "libs/out/pyproject.toml": '[tool.setuptools.packages.find]\nwhere = ["../../.."]\n',
             "libs/out/x.py": "",
@@ -59,6 +62,7 @@ def test_roots_from_layout_and_every_kind_of_metadata(tmp_path: Path) -> None:
         "",
         "lib",
         "libs/cfg/py",
+        "libs/escaped/esc",
         "libs/found/source",
         "libs/hatch/python",
         "libs/poet/pkgs",

@@ -352,13 +352,16 @@ class GitTree:
         return self._files
 
     def read(self, paths: Iterable[str]) -> dict[str, bytes]:
-        """The blobs of ``paths`` (each read once, then kept); paths not in the tree are left out. A file the
-        work tree holds unchanged is read from there. Many others at once: one ``git cat-file --batch`` for
-        them. A few (a module a resolution asks for, one at a time): a ``git cat-file --batch`` kept running for
-        the tree answers them: a diff-scoped scan of a large project read hundreds of modules one at a time,
-        and started a process for each."""
-        wanted = [path for path in dict.fromkeys(paths) if path and "\n" not in path]
+        """The blobs of ``paths`` (each read once, then kept); a path that is no regular file of the tree is left
+        out. A file the work tree holds unchanged is read from there. Many others at once: one ``git cat-file
+        --batch`` for them. A few (a module a resolution asks for, one at a time): a ``git cat-file --batch`` kept
+        running for the tree answers them: a diff-scoped scan of a large project read hundreds of modules one at
+        a time, and started a process for each."""
+        self.files()  # every regular file's object id: a path that is none (missing, a symlink) is left out, as
+        # ``FsTree.read`` leaves a symlink out, and git is never asked for it (a source root's search asks for the
+        # metadata files of every folder: git answered "missing" for most of them, a process for each tree)
         kept, oids = self._blobs, self._oids
+        wanted = [path for path in dict.fromkeys(paths) if path in oids and "\n" not in path]
         for name in wanted:  # a blob another tree of this process read (the index and HEAD share most)
             if name not in kept and oids.get(name) in _SHARED:
                 kept[name] = _SHARED[oids[name]]

@@ -72,7 +72,21 @@ def _folders(files: Iterable[str]) -> Iterator[str]:
                 yield folder
 
 
-def _declared(path: str, data: bytes) -> set[str]:
+# the source roots each metadata file declares, by its path and bytes: the index and HEAD of a commit's scan hold
+# the same files (their TOML parsed once)
+_DECLARED: dict[tuple[str, bytes], frozenset[str]] = {}
+
+
+def _declared(path: str, data: bytes) -> frozenset[str]:
+    found = _DECLARED.get((path, data))
+    if found is None:
+        if len(_DECLARED) > 1_000:
+            _DECLARED.clear()  # a long-lived process meets projects without end
+        found = _DECLARED[(path, data)] = frozenset(_declared_uncached(path, data))
+    return found
+
+
+def _declared_uncached(path: str, data: bytes) -> set[str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -98,6 +112,8 @@ def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
 
 
 def _from_pyproject(text: str) -> list[str]:
+    if "package" not in text and "\\u" not in text and "\\U" not in text:
+        return []  # every key read below holds the word, unless it is written with an escape
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
