@@ -408,7 +408,8 @@ class GitTree:
         files = self.files()
         if plain_words(plain):
             # the whole tree is read (a scan's searches read it anyway): its bytes answer, no git process
-            self.read(files)
+            if not all(path in self._blobs for path in files):
+                self.read(files)
             return self._finder.holding(files, self._blobs, plain, self._words_of)
         where = ["--cached"] if self._tree is None else [self._tree]
         prefix = "" if self._tree is None else f"{self._tree}:"
