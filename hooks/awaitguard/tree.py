@@ -175,6 +175,7 @@ class FsTree:
         # runs, and a full scan holds every file's bytes anyway; its searches read the whole tree again and again)
         self._kept: dict[str, bytes] | None = {} if keep else None
         self._finder = WordFinder(0)  # ``grep`` where the bytes are kept: a full scan's, which asks dozens of words
+        self._python: dict[str, bytes] | None = None  # ``grep``'s files and their bytes
 
     @property
     def keeps(self) -> bool:
@@ -216,6 +217,8 @@ class FsTree:
             return set()
         plain = [word.encode() for word in words]
         if self._kept is not None and plain_words(plain):
-            kept = self._kept
-            return self._finder.holding(self.read(self.files()), kept, plain, lambda path: words_of(kept[path]))
+            if self._python is None:  # the Python files' bytes, gathered once (``_kept`` holds other files too)
+                self._python = self.read(self.files())
+            python = self._python
+            return self._finder.holding(python, python, plain, lambda path: words_of(python[path]))
         return {path for path, data in self.read(self.files()).items() if any(holds_word(data, w) for w in plain)}
