@@ -130,17 +130,21 @@ class Lineage(Resolving):
         key = (value.module, defn.qualname)
         found = self._subclasses.get(key)
         if found is None:
-            found = self._subclasses[key] = tuple(
-                sub
-                for sub, keys in self._multi_base_classes()
-                if (key in keys if keys is not None else any(class_key(c) == key for c, _ in self._mro(sub) if c.defn))
-            )
+            every = self._multi_base_classes()
+            places = self._multi_holding.get(key, [])
+            unknown = [  # a class whose MRO was cut short is walked again at each question
+                at
+                for at in self._multi_unknown
+                if any(class_key(c) == key for c, _ in self._mro(every[at][0]) if c.defn)
+            ]
+            found = self._subclasses[key] = tuple(every[at][0] for at in sorted([*places, *unknown]))
         return found
 
     def _multi_base_classes(self) -> list[tuple[Value, frozenset[tuple[str, str]] | None]]:
         """Every project class with several bases, found once (the files whose text has such a class statement), with
-        the classes of its MRO when its walk ran to its end (kept, so each later question is a set lookup; None: a
-        resolution on the way was cut short, and the walk is made again at each question)."""
+        the classes of its MRO when its walk ran to its end (kept, and indexed by class in ``_multi_holding``, so
+        each later question is a look-up; None: a resolution on the way was cut short, and the walk is made again
+        at each question: ``_multi_unknown``)."""
         if self._multi_bases is None:
             tree = self.index.tree
             self._multi_bases = []
@@ -153,7 +157,12 @@ class Lineage(Resolving):
                         value = self._def_value(facts, sub)
                         cuts = self._cuts
                         keys = frozenset(class_key(c) for c, _ in self._mro(value) if c.defn is not None)
-                        self._multi_bases.append((value, keys if cuts == self._cuts else None))
+                        known = cuts == self._cuts
+                        for held in keys if known else ():  # each question is then a look-up, not a pass over all
+                            self._multi_holding.setdefault(held, []).append(len(self._multi_bases))
+                        if not known:
+                            self._multi_unknown.append(len(self._multi_bases))
+                        self._multi_bases.append((value, keys if known else None))
         return self._multi_bases
 
     def subclass_defines(self, value: Value, names: tuple[str, ...]) -> bool:

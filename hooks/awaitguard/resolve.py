@@ -93,6 +93,8 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         self._subclasses: dict[tuple[str, str], tuple[Value, ...]] = {}
         self._subclass_sets: dict[tuple[str, str], tuple[Value, ...] | None] = {}  # ``Mixins``
         self._multi_bases = None
+        self._multi_holding: dict[tuple[str, str], list[int]] = {}
+        self._multi_unknown: list[int] = []
         self._diverging: dict[tuple[str, str, str, str], bool] = {}
         self.production_awaits = ProductionAwaits(index.tree)
         self._async_defs: dict[str, bool] = {}

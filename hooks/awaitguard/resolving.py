@@ -110,6 +110,9 @@ class Resolving(ABC):
     _subclasses: dict[tuple[str, str], tuple[Value, ...]]  # (module, qualname) -> its multi-base subclasses
     # every project class with several bases, once asked for, and the classes of its MRO (``lineage``)
     _multi_bases: list[tuple[Value, frozenset[tuple[str, str]] | None]] | None
+    # a class of those MROs -> the places in ``_multi_bases`` that hold it, and the places whose MRO is not known
+    _multi_holding: dict[tuple[str, str], list[int]]
+    _multi_unknown: list[int]
     # (module, qualname) of a project class and of a library base -> whether it overrides one of the base's
     # methods with a result of another awaitability (``members.Members._diverges``)
     _diverging: dict[tuple[str, str, str, str], bool]

@@ -121,6 +121,7 @@ class WordFinder:
         self.find_first = find_first
         self._sets: dict[str, frozenset[bytes]] | None = None
         self._held: dict[bytes, set[str]] = {}  # the files holding each word looked for with ``holds_word``
+        self._by_word: dict[bytes, list[str]] = {}  # the files holding each word asked once the words are made
 
     def holding(
         self,
@@ -139,8 +140,13 @@ class WordFinder:
             return set().union(*(held[word] for word in plain))
         if self._sets is None:
             self._sets = {path: words(path) for path in paths}
-        sets = self._sets
-        return {path for path, found in sets.items() if any(w in found for w in plain)}
+        sets, by_word = self._sets, self._by_word
+        for word in plain:
+            if word not in by_word:  # each word's files once: a large tree's scan asks hundreds of greps
+                by_word[word] = [path for path, found in sets.items() if word in found]
+        if len(plain) == 1:
+            return set(by_word[plain[0]])
+        return set().union(*(by_word[word] for word in plain))
 
 
 def holds_word(data: bytes, word: bytes) -> bool:
