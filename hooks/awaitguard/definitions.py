@@ -78,10 +78,12 @@ class Definitions(Walk):
         args = node.args
         every = (*args.posonlyargs, *args.args, *args.kwonlyargs)
         params = tuple([a.arg for a in every])
+        dec_names = {r[-1].lstrip(".").removeprefix("n:") for r in decorators if r} if decorators else _NO_NAMES
+        bound = cls and "staticmethod" not in dec_names  # the first parameter is the instance (or the class)
         annotations = tuple(
             [
                 (a.arg, ref)
-                for a in every[1 if cls else 0 :]
+                for a in every[1 if bound else 0 :]
                 if a.annotation is not None and (ref := declared_ref(a.annotation))
             ]
         )
@@ -89,7 +91,6 @@ class Definitions(Walk):
             params += (args.vararg.arg,)
         if args.kwarg:
             params += (args.kwarg.arg,)
-        dec_names = {r[-1].lstrip(".").removeprefix("n:") for r in decorators if r} if decorators else _NO_NAMES
         if args.defaults or args.kw_defaults:
             self.exprs(*args.defaults, *(d for d in args.kw_defaults if d is not None))
         returns_text, plain_return = self._returns(node.returns)

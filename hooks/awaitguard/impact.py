@@ -171,6 +171,7 @@ def flipped_findings(resolver: Resolver, index: Index, flips: Sequence[Flip]) ->
         by_short.setdefault(flip.qualname.rsplit(".", 1)[-1], []).append(flip)
     candidates = sorted(index.tree.grep(set(by_short)))
     where = {(f.path, f.line): f for f in flips}
+    resolver.callers_for = frozenset(by_short)  # an await of one through an unannotated parameter: its callers say
     out: list[Finding] = []
     for facts in index.load(candidates):
         for finding in run_rules(resolver, facts):

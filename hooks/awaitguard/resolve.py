@@ -101,6 +101,9 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         self._async_everywhere: dict[str, tuple[bool, bool]] = {}  # name -> (everywhere, an `async def` seen)
         self._depth = 0
         self.callers_on = False
+        # names whose awaited calls also get the callers' second opinion (``through_callers``): a change's
+        # flipped definitions (``impact.flipped_findings``), whose awaits are few and all of them broken
+        self.callers_for: frozenset[str] = frozenset()
         self._twin: Resolver | None = None
         self.callers_state()  # ``callers.Callers``: per def, what its calls pass; the files it read
         self._filled: dict[tuple[str, str, str], Value] = {}  # ``stores.Stores``, per bare container attribute
@@ -117,7 +120,7 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         parameter from what every call of its def passes (``callers.py``). It is asked only about dropped
         calls and sync `with`/`for` (sites the by-name filter lets through, a few per project), because
         the search for callers reads files: on every `await` of a parameter's method it cost a full scan of
-        a large project several times its time."""
+        a large project several times its time), and about the awaits of a name in ``callers_for``."""
         if self._twin is None:
             self._twin = Resolver(self.index)
             self._twin.callers_on = True

@@ -17,7 +17,7 @@ from awaitguard.misuse import (
     iteration_problem,
     not_awaitable,
 )
-from awaitguard.model import ModuleFacts, Site
+from awaitguard.model import ModuleFacts, Ref, Site
 from awaitguard.rules._base import RuleMeta, finding
 
 if TYPE_CHECKING:
@@ -70,9 +70,11 @@ async def handler():
 
 **Known problems**
 
-Callees the scanner cannot resolve (parameters, untyped third-party objects, values from
+Callees the scanner cannot resolve (unannotated parameters, untyped third-party objects, values from
 unknown decorators) are never reported, unless the project's `[tool.awaitguard.policy]` lists a
-definition of the callee's name under `sync`. Neither are values declared with a `Protocol` that does not declare
+definition of the callee's name under `sync`, or, in a commit's scan, the commit made the callee a plain
+`def` and every call the project makes of the parameter's function passes an instance of its class.
+Neither are values declared with a `Protocol` that does not declare
 `__await__`, a `TypeVar` without a bound, a union with a member that may be awaitable, a class with an unknown
 base, or a class a project subclass gives `__await__` (the value may be an instance of it). A `def`
 that returns the result of an unknown call is treated as possibly awaitable, and one whose result
@@ -232,7 +234,9 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if site.guarded or site.expects_error:
         return
     value = resolver.value(facts, site.scope, site.ref)
-    if value.kind == "unknown" and site.kind in ("with", "for"):  # by-name filtered: few (``through_callers``)
+    if value.kind == "unknown" and (  # few: by-name filtered, or a call of a flipped definition (``through_callers``)
+        site.kind in ("with", "for") or (site.kind == "await" and called_name(site.ref) in resolver.callers_for)
+    ):
         value = resolver.through_callers().value(facts, site.scope, site.ref)
     if site.kind == "await":
         found = list(_await(resolver, facts, site, value))
@@ -243,6 +247,14 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
     if found and value.overridable and resolver.defined_async(value.overridable):
         return  # `return self.send(...)` where some class defines `async def send`: a subclass may decide
     yield from found
+
+
+def called_name(ref: Ref) -> str:
+    """The name a reference calls last (`x.name(...)`, `name(...)`), else ""."""
+    if len(ref) < 2 or ref[-1] != "()":
+        return ""
+    step = ref[-2]
+    return step[1:] if step.startswith(".") else step[2:] if step.startswith("n:") else ""
 
 
 def _await(resolver: Resolver, facts: ModuleFacts, site: Site, value: Value) -> Iterator[Finding]:
