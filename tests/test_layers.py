@@ -171,7 +171,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "rules": {"model", "resolve", "values", "misuse", "findings", "rules", "patching"},
     "judge": {"model", "resolve", "findings", "rules"},
-    "prefilter": {"model", "index", "resolve", "layout"},
+    "prefilter": {"model", "index", "known", "layout"},
     "parallel": {"model", "index", "resolve", "findings", "judge", "workshare"},
     "impact": {"model", "index", "resolve", "values", "findings", "rules", "judge"},
     "engine": {
@@ -183,6 +183,7 @@ ALLOWED: dict[str, set[str]] = {
         "libraries",
         "model",
         "newer",
+        "known",
         "resolve",
         "tree",
         "judge",

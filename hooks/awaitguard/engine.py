@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 from awaitguard.config import Config, Policy
 from awaitguard.findings import CodeFilter, Finding, Notice, dedupe
 from awaitguard.index import Index
-from awaitguard.judge import run_rules
+from awaitguard.known import KNOWN_COROUTINE_NAMES
 from awaitguard.layout import default_roots
 from awaitguard.libraries import Library, LibraryError, environment, find_python
 from awaitguard.model import ModuleFacts, Scope
-from awaitguard.parallel import Judge
 from awaitguard.prefilter import (
     async_generator_methods,
     async_names,
@@ -36,7 +35,6 @@ from awaitguard.prefilter import (
     names_by_package,
     patch_could_matter,
 )
-from awaitguard.resolve import KNOWN_COROUTINE_NAMES, Resolver
 from awaitguard.tree import FsTree, Tree, excluded
 
 if TYPE_CHECKING:
@@ -151,6 +149,13 @@ def finish(
 
 
 # -- whole tree -----------------------------------------------------------------------------------
+def _judgement() -> None:
+    """The modules that judge (the resolver, the rules, the parallel judgement: about a tenth of a small
+    library's scan), imported by this process while a process forked to parse half the files still parses
+    (``parsing.split``), or when first needed: nothing before the parse needs them."""
+    import awaitguard.parallel  # noqa: F401  (with awaitguard.judge, awaitguard.rules, awaitguard.resolve)
+
+
 def scan_tree(
     index: Index, paths: Sequence[str] | None = None, exclude: Sequence[str] = (), policy: Policy | None = None
 ) -> Result:
@@ -186,7 +191,9 @@ def scan_tree(
             primary.extend(found)
             yield found
 
-    loaded = index.load_batches(read(), data, split=True)
+    loaded = index.load_batches(read(), data, split=True, meanwhile=_judgement)
+    from awaitguard.parallel import Judge
+
     judge = Judge(index, loaded)  # judging what needs no names starts now, in a forked process
     try:
         pairs = async_pairs(loaded)
@@ -223,6 +230,7 @@ def scan_tree(
         judge.close()
     if policy is not None:  # the project's own policies (awaitguard.policy)
         from awaitguard.policy import scan as policy_scan
+        from awaitguard.resolve import Resolver
 
         resolver = Resolver(index)
         findings = policy_scan.with_twins(policy, resolver, findings)
@@ -236,6 +244,8 @@ def scan_change(
 ) -> Result:
     """Findings on the changed lines, plus everything the changed definitions break elsewhere."""
     from awaitguard.impact import compare, flipped_findings, removed_findings, rewritten
+    from awaitguard.judge import run_rules
+    from awaitguard.resolve import Resolver
 
     resolver = Resolver(new_index)
     result = Result(note=scope.note)
@@ -312,4 +322,6 @@ def settle(index: Index, in_scope: Collection[str], why: str) -> list[Notice]:
 def only_async(index: Index, name: str) -> bool:
     """Whether the project defines ``name``, and only as an `async def` (no generator, no assignment of the
     name): an `await` of it that failed in production was fixed at the callee (``incidents.recheck``)."""
+    from awaitguard.resolve import Resolver
+
     return Resolver(index).async_everywhere(name, defined=True)

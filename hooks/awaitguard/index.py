@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -231,10 +231,12 @@ class Index:
         data: Mapping[str, bytes],
         lent: Lent | None = None,
         split: bool = False,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[ModuleFacts]:
         """``load`` of paths that come in batches, each with its bytes in ``data`` once it comes
         (a full scan reads and sorts the files as it goes): the worker processes start on the first
-        batches while this process still reads the rest."""
+        batches while this process still reads the rest. ``meanwhile``: what this process may do while
+        processes forked to parse still parse (``parsing.split``)."""
         out: list[ModuleFacts] = []
         keys: dict[str, str] = {}
         shared = self._shared
@@ -264,7 +266,7 @@ class Index:
                 yield batch
 
         with self.cache.batch() if self.cache is not None else contextlib.nullcontext():
-            for path, result in collect_jobs(jobs(), self.workers, self.cache is not None, lent, split):
+            for path, result in collect_jobs(jobs(), self.workers, self.cache is not None, lent, split, meanwhile):
                 pickled: bytes | None
                 if isinstance(result, Pickled):
                     facts, pickled = result

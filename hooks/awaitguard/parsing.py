@@ -23,7 +23,7 @@ import contextlib
 import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple, NoReturn, cast
 
 from awaitguard.facts import collect
@@ -235,14 +235,15 @@ def _forked_part(part: list[Job], write_end: int, cached: bool) -> NoReturn:
         os._exit(code)
 
 
-def split(jobs: list[Job], cached: bool, count: int) -> list[Result]:
+def split(jobs: list[Job], cached: bool, count: int, meanwhile: Callable[[], None] | None = None) -> list[Result]:
     """Every job collected in ``count`` processes: ``count - 1`` forked for it, each given a part of
     ``jobs`` of about the same bytes, and this one. A forked process inherits its jobs, so only its
     results travel (a pipe, read once this process has done its own part): no pool to start, no
     feeder thread, no hand-offs, which cost a small library more than they saved and a large one a
     fifth of its parse (the thread waits for the lock this process holds while it parses). Only where
     ``can_split``; a part whose process cannot be forked, or fails, is collected here. Results come
-    in the order of ``jobs``."""
+    in the order of ``jobs``. ``meanwhile`` runs here once this process's part is done, while the forked
+    processes may still parse (each has more to do: it pickles its results)."""
     import pickle
 
     parts = _bins(jobs, count)
@@ -263,6 +264,8 @@ def split(jobs: list[Job], cached: bool, count: int) -> list[Result]:
         os.close(write_end)  # before the next fork, or that process would keep this pipe open
         forked.append((pid, read_end, part))
     found = dict(_collect_chunk(mine))
+    if meanwhile is not None and forked:
+        meanwhile()
     for pid, read_end, part in forked:
         with os.fdopen(read_end, "rb") as handle:
             payload = handle.read()
@@ -276,7 +279,12 @@ def split(jobs: list[Job], cached: bool, count: int) -> list[Result]:
 
 
 def collect_jobs(
-    batches: Iterator[list[Job]], workers: int, cached: bool, lent: Lent | None = None, split_ok: bool = False
+    batches: Iterator[list[Job]],
+    workers: int,
+    cached: bool,
+    lent: Lent | None = None,
+    split_ok: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Result]:
     """Results of every job of ``batches``: in this process for a little work, else, for a full scan's
     loads (``split_ok``), ``split`` between processes forked for it, or, where this process may not
@@ -297,7 +305,7 @@ def collect_jobs(
         if count == 1 and workers != 1 and (os.cpu_count() or 1) > 1 and size >= SPLIT_BYTES:
             count = 2  # too little for a process per core, enough to halve
         if count > 1 and len(jobs) >= 8:
-            yield from split(jobs, cached, count)
+            yield from split(jobs, cached, count, meanwhile)
         else:
             yield from map(collect_job, jobs)
         return

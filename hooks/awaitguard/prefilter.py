@@ -22,9 +22,9 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from awaitguard.index import Index
+from awaitguard.known import SYNC_DECORATOR_NAMES
 from awaitguard.layout import is_test_code
 from awaitguard.model import ModuleFacts, is_call
-from awaitguard.resolve import SYNC_DECORATOR_NAMES, declared_coroutine_names
 
 # A file needs a full look when it can hold a site: an await/async construct, or a patch (judged
 # only when the patch could matter: see ``patch_could_matter``). A `Mock` without `patch` or
@@ -455,6 +455,18 @@ def _may_change(decorator: tuple[str, ...]) -> bool:
     """Whether a decorator might turn a `def` into something async (an unknown or async-making one)."""
     steps = [s for s in decorator if not is_call(s)]
     return not steps or steps[-1].split(":", 1)[-1].lstrip(".") not in SYNC_DECORATOR_NAMES
+
+
+def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
+    """Names a call through which makes a coroutine by declaration alone: parameters and class attributes
+    declared `Callable[..., Coroutine[...]]` (or through a type alias of the module), for the by-name filter."""
+    aliases = {f"n:{n}" for n, ref in facts.bindings if ref and ref[0][:2] == "a:" and "Coroutine" in ref[0]}
+    names = set()
+    for scope in facts.scopes:
+        for param, ref in scope.annotations:
+            if ref and ((ref[0][:2] == "t:" and "Coroutine" in ref[0]) or ref[0] in aliases):
+                names.add(param)
+    return names
 
 
 def async_names(loaded: Iterable[ModuleFacts], top_level: bool = False) -> set[str]:

@@ -33,7 +33,7 @@ from awaitguard.resolving import NONE, Tables
 from awaitguard.stores import Stores
 from awaitguard.values import UNKNOWN, Value
 
-__all__ = ["KNOWN", "KNOWN_COROUTINE_NAMES", "SYNC_DECORATOR_NAMES", "Resolver", "declared_coroutine_names"]
+__all__ = ["KNOWN", "KNOWN_COROUTINE_NAMES", "SYNC_DECORATOR_NAMES", "Resolver"]
 
 _FORMS: dict[str, Form] = {
     "patch": "patch",
@@ -43,18 +43,6 @@ _FORMS: dict[str, Form] = {
     "assign": "assign",
 }
 _MAX_DEPTH = 24
-
-
-def declared_coroutine_names(facts: ModuleFacts) -> set[str]:
-    """Names a call through which makes a coroutine by declaration alone: parameters and class attributes
-    declared `Callable[..., Coroutine[...]]` (or through a type alias of the module), for the by-name filter."""
-    aliases = {f"n:{n}" for n, ref in facts.bindings if ref and ref[0][:2] == "a:" and "Coroutine" in ref[0]}
-    names = set()
-    for scope in facts.scopes:
-        for param, ref in scope.annotations:
-            if ref and ((ref[0][:2] == "t:" and "Coroutine" in ref[0]) or ref[0] in aliases):
-                names.add(param)
-    return names
 
 
 _DEF_BEFORE = re.compile(rb"[ \t]*(async[ \t]+)?def[ \t]+")

@@ -17,7 +17,7 @@ from awaitguard.misuse import (
     iteration_problem,
     not_awaitable,
 )
-from awaitguard.model import ModuleFacts, Ref, Site
+from awaitguard.model import ModuleFacts, Ref, Site, is_call
 from awaitguard.rules._base import RuleMeta, finding
 
 if TYPE_CHECKING:
@@ -250,8 +250,8 @@ def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Findin
 
 
 def called_name(ref: Ref) -> str:
-    """The name a reference calls last (`x.name(...)`, `name(...)`), else ""."""
-    if len(ref) < 2 or ref[-1] != "()":
+    """The name a reference calls last (`x.name(...)`, `name(...)`, whatever the arguments), else ""."""
+    if len(ref) < 2 or not is_call(ref[-1]):
         return ""
     step = ref[-2]
     return step[1:] if step.startswith(".") else step[2:] if step.startswith("n:") else ""
