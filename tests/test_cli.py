@@ -323,7 +323,9 @@ def test_select_and_ignore_from_config(
     assert (code, [line.split(" ")[1] for line in out if not line.startswith(" ")]) == (1, ["AG102"])
 
 
-KNOWN_CODES = "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG107, AG108, AG109, AG110, AG201, AG202, AG203)"
+KNOWN_CODES = (
+    "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG107, AG108, AG109, AG110, AG111, AG201, AG202, AG203)"
+)
 
 
 @pytest.mark.parametrize("option", ["--select", "--ignore"])

@@ -290,7 +290,7 @@ def test_unknown_code_in_disable_is_an_error(tmp_path: Path) -> None:
     code, _, stderr = run(tmp_path, "mod.py")
     assert code == 2 and "await-not-awaitabel" in stderr
     assert stderr.rstrip().endswith(
-        "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG107, AG108, AG109, AG110, AG201, AG202, AG203)"
+        "(known: AG101, AG102, AG103, AG104, AG105, AG106, AG107, AG108, AG109, AG110, AG111, AG201, AG202, AG203)"
     )
 
 
@@ -302,7 +302,8 @@ def test_unknown_code_in_the_shared_table_is_an_error(tmp_path: Path) -> None:
     assert (code, document) == (2, {})
     assert stderr.splitlines() == [
         f"awaitguard mypy: error: {tmp_path / 'pyproject.toml'}: [tool.awaitguard] `ignore` names an unknown code "
-        "`AG999` (known: AG101, AG102, AG103, AG104, AG105, AG106, AG107, AG108, AG109, AG110, AG201, AG202, AG203)"
+        "`AG999` (known: AG101, AG102, AG103, AG104, AG105, AG106, AG107, AG108, AG109, AG110, AG111, AG201, AG202, "
+        "AG203)"
     ]
 
 

@@ -545,6 +545,7 @@ FAMILY_ARGS = {
     "AG108": {"callee", "twin", "where", "fix"},  # policy/check.py _twin_finding
     "AG109": {"callee", "policy", "fix"},  # policy/check.py _call
     "AG110": {"name", "base", "short"},  # rules/overrides.py check
+    "AG111": BASE_ARGS | {"api", "what", "error"},  # rules/awaits/handed.py check
     "AG203": {"double", "target", "policy", "paths"},  # policy/check.py _double
 }
 

@@ -5,9 +5,11 @@ calls (only on hot lines: ``hotlines``), and for calls whose values a statement 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 from awaitguard.exprrefs import BUILTIN_CALLS, site_ref
 from awaitguard.model import (
+    AWAITABLE_ARGUMENTS,
     UNKNOWN_REF,
     Ref,
     is_call,
@@ -84,7 +86,30 @@ def _double_of(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref
     return UNKNOWN_REF, None
 
 
+def handed_calls(node: ast.Call) -> Iterator[tuple[ast.Call, Ref, str, Ref]]:
+    """The calls ``node`` hands to a function named as one of asyncio's that need an awaitable
+    (``AWAITABLE_ARGUMENTS``): each with its ref, the function's name and the function's ref."""
+    func = node.func
+    name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
+    count = AWAITABLE_ARGUMENTS.get(name)
+    func_ref = ref_of(func) if count is not None else ()
+    if count is None or not func_ref:
+        return
+    for arg in node.args if count == 0 else node.args[:count]:
+        if type(arg) is ast.Call:
+            ref = ref_of(arg)
+            if ref and is_call(ref[-1]):
+                yield arg, ref, name, func_ref
+
+
 class Expressions(Walk):
+    def handed(self, node: ast.expr | None) -> None:
+        """`asyncio.create_task(f())`, `gather(f(), g())`: each call handed to a function that needs an awaitable
+        (``handed_calls``); AG111 judges whether it is asyncio's and the value never awaitable."""
+        if type(node) is ast.Call and node.args and self.want_sites:
+            for arg, ref, name, func_ref in handed_calls(node):
+                self.site("await-arg", arg, ref, name, target_ref=func_ref)
+
     def drop(self, node: ast.expr, context: str) -> None:
         if isinstance(node, ast.Call) and self.want_sites:
             ref = ref_of(node)
@@ -170,6 +195,7 @@ class Expressions(Walk):
                     self.site("await-outside", node, ref, place, text=text)
                 else:
                     self.site("await", node, ref, text=text)
+                    self.handed(node.value)  # `await asyncio.gather(f(), g())`
                 stack.append(node.value)
                 continue
             if isinstance(node, (ast.Lambda,)):

@@ -39,7 +39,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 23
+FACTS_FORMAT = 24
 
 
 class Awaitability(enum.Enum):
@@ -93,11 +93,24 @@ class ImportFact(NamedTuple):
     scope: str = ""  # "" for module level, else the function qualname
 
 
+# asyncio's functions whose positional arguments must be awaitable (how many; 0: every one): the walk records
+# each call handed to one as an "await-arg" site, judged by AG111 (``rules.handed``)
+AWAITABLE_ARGUMENTS: dict[str, int] = {
+    "create_task": 1,
+    "ensure_future": 1,
+    "gather": 0,
+    "shield": 1,
+    "wait_for": 1,
+    "run": 1,
+    "run_coroutine_threadsafe": 1,
+}
+
+
 class Site(NamedTuple):
     """A place a rule judges. ``kind`` decides which rule looks at it."""
 
     kind: str  # await | await-outside | async-outside | drop | with | async-with | for | async-for | patch |
-    # override (a plain method returning None: ``context`` its class)
+    # override (a plain method returning None: ``context`` its class) | await-arg (``AWAITABLE_ARGUMENTS``)
     line: int
     col: int
     scope: str  # enclosing function qualname ("" for module level)

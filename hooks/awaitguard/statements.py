@@ -93,6 +93,7 @@ def passed_through(value: ast.IfExp, params: tuple[str, ...]) -> Ref:
 class Statements(Assigned):
     def _assign(self, node: ast.Assign) -> None:
         value = node.value
+        self.handed(value)  # `task = asyncio.create_task(f())`
         ref = value_ref(value, self.scope.kind != "function")
         if self.scope.kind == "class":
             for target in node.targets:
@@ -244,6 +245,7 @@ class Statements(Assigned):
 
     def _expr_stmt(self, node: ast.Expr) -> None:
         self.drop(node.value, "statement")
+        self.handed(node.value)  # `asyncio.create_task(f())`
         if isinstance(node.value, (ast.BoolOp, ast.UnaryOp)):
             self.bool_context(node.value)
         self.values(node.value)
@@ -252,6 +254,7 @@ class Statements(Assigned):
     def _return(self, node: ast.Return) -> None:
         scope = self.function_scope()
         value = node.value
+        self.handed(value)  # `return asyncio.gather(f(), g())`
         if scope.kind == "function":
             # `return a if c else b`, `return a or b`: each branch is a value the caller may get
             for branch in _branches(value):

@@ -157,6 +157,9 @@ class Walk(ABC):
     def drop(self, node: ast.expr, context: str) -> None: ...
 
     @abstractmethod
+    def handed(self, node: ast.expr | None) -> None: ...
+
+    @abstractmethod
     def assigned_double(self, node: ast.Assign) -> None: ...
 
     @abstractmethod

@@ -1,4 +1,5 @@
-"""AG101 await of a non-awaitable, AG103 async with/with mismatch, AG104 async for/for mismatch."""
+"""AG101 await of a non-awaitable, AG103 async with/with mismatch, AG104 async for/for mismatch, AG111 a
+non-awaitable handed to asyncio (``handed``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from awaitguard.misuse import (
 )
 from awaitguard.model import ModuleFacts, Ref, Site, is_call
 from awaitguard.rules._base import RuleMeta, finding
+from awaitguard.rules.awaits import handed
+from awaitguard.rules.awaits.handed import AG111
 
 if TYPE_CHECKING:
     from awaitguard.resolve import Resolver
@@ -226,11 +229,14 @@ of the failure.
 """,
 )
 
-META = (AG101, AG103, AG104)
-KINDS = frozenset({"await", "with", "async-with", "for", "async-for"})
+META = (AG101, AG103, AG104, AG111)
+KINDS = frozenset({"await", "with", "async-with", "for", "async-for", "await-arg"})
 
 
 def check(resolver: Resolver, facts: ModuleFacts, site: Site) -> Iterator[Finding]:
+    if site.kind == "await-arg":  # AG111: what an `await` of the value would say, where asyncio needs one
+        yield from handed.check(resolver, facts, site, await_words)
+        return
     if site.guarded or site.expects_error:
         return
     value = resolver.value(facts, site.scope, site.ref)

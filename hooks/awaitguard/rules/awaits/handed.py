@@ -1,0 +1,117 @@
+"""AG111: a value that is never awaitable handed to an asyncio function that needs an awaitable (judged with
+AG101's words for the value: ``rules.awaits`` hands them in)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from awaitguard.findings import Finding
+from awaitguard.model import ModuleFacts, Site
+from awaitguard.rules._base import RuleMeta, finding
+
+if TYPE_CHECKING:
+    from awaitguard.resolve import Resolver
+    from awaitguard.values import Value
+
+AG111 = RuleMeta(
+    code="AG111",
+    slug="awaitable-expected",
+    template="`{api}(...)` is given {what}; at runtime this raises {error}",
+    fix="hand `{api}` a coroutine (the call of an `async def`) or another awaitable",
+    summary="a value that is never awaitable, such as a plain `def`'s result, handed to `asyncio.create_task`, "
+    "`gather` and the like",
+    hooks=("scan",),
+    doc="""\
+**What it does**
+
+Finds a value that is never awaitable (the result of a plain `def` whose body returns no awaitable, an
+instance of a class without `__await__`, a literal) given to an asyncio function that needs a coroutine or
+an awaitable: `asyncio.create_task`, `ensure_future`, `gather` (each positional argument), `shield`,
+`wait_for`, `run` and `run_coroutine_threadsafe`, called through the `asyncio` module.
+
+**Why is this bad?**
+
+The call raises the moment it runs: `TypeError: a coroutine was expected, got None` from `create_task`,
+`TypeError: An asyncio.Future, a coroutine or an awaitable is required` from `gather`, `ensure_future`,
+`shield` and `wait_for` (3.11 and older; 3.12+ fails in `wait_for`'s own `await`), `ValueError: a
+coroutine was expected` from `asyncio.run`. It is what an `await` of the same value would have been had the
+code awaited it (AG101): a function made a plain `def` breaks `create_task(f())` and `gather(f(), g())` too.
+
+**Example**
+
+```python
+import asyncio
+
+
+def refresh():
+    return {"fresh": True}
+
+
+async def handler():
+    asyncio.create_task(refresh())
+```
+
+**Use instead**
+
+```python
+import asyncio
+
+
+async def refresh():
+    return {"fresh": True}
+
+
+async def handler():
+    asyncio.create_task(refresh())
+```
+
+**Known problems**
+
+Only calls written as arguments are judged (`gather(*calls)`, a name bound to a call first, are not), and only
+the asyncio functions above reached through the module (`asyncio.create_task`, `from asyncio import
+gather`); an event loop's or a task group's `create_task` is not, nor other libraries' task spawners. A
+value the scanner cannot resolve is never reported, as for AG101.
+""",
+)
+
+
+_REQUIRED = 'TypeError ("An asyncio.Future, a coroutine or an awaitable is required")'
+# asyncio's functions that need an awaitable argument, and what they raise given none (CPython 3.10-3.13)
+_ERRORS: dict[str, str] = {
+    "asyncio.create_task": 'TypeError ("a coroutine was expected")',
+    "asyncio.ensure_future": _REQUIRED,
+    "asyncio.gather": _REQUIRED,
+    "asyncio.shield": _REQUIRED,
+    "asyncio.wait_for": "TypeError (once awaited)",
+    "asyncio.run": 'ValueError ("a coroutine was expected")',
+    "asyncio.run_coroutine_threadsafe": 'TypeError ("A coroutine object is required")',
+}
+
+
+def check(
+    resolver: Resolver, facts: ModuleFacts, site: Site, await_words: Callable[[Value], dict[str, str] | None]
+) -> Iterator[Finding]:
+    """An "await-arg" site: the call handed to a function of asyncio's that needs an awaitable."""
+    if site.guarded or site.expects_error:
+        return
+    name = _asyncio_name(resolver, resolver.value(facts, site.scope, site.target_ref))
+    error = _ERRORS.get(name)
+    if error is None:
+        return
+    value = resolver.value(facts, site.scope, site.ref)
+    words = await_words(value)
+    if words is None:
+        return
+    yield finding(resolver, facts, site, AG111, value, api=name, what=words["what"], error=error)
+
+
+def _asyncio_name(resolver: Resolver, api: Value) -> str:
+    """`asyncio.<name>` for a function of asyncio's: a well-known name, or a def of typeshed's `asyncio` package
+    (`asyncio.runners.run`); else ""."""
+    if api.kind == "external":
+        return api.name
+    if api.kind == "function" and api.defn is not None and api.module.split(".", 1)[0] == "asyncio":
+        if api.module not in resolver.index.modules:  # not a project's own `asyncio` package
+            return f"asyncio.{api.defn.qualname}"
+    return ""
