@@ -66,3 +66,13 @@ def test_a_pickle_of_another_layout_fails_to_load() -> None:
     broken = (*plain[:3], tuple(d[:-1] for d in plain[3]), *plain[4:])
     with pytest.raises(TypeError):
         rebuild(broken)
+
+
+def test_ag111_knows_every_function_the_walk_records_arguments_of() -> None:
+    """The walk's table of asyncio's functions (``AWAITABLE_ARGUMENTS``) and AG111's errors name the same ones:
+    a name in one only is either never recorded or recorded and never judged."""
+    from awaitguard.model import AWAITABLE_ARGUMENTS
+    from awaitguard.rules.awaits.handed import _ERRORS
+
+    assert {name.removeprefix("asyncio.") for name in _ERRORS} == set(AWAITABLE_ARGUMENTS)
+    assert all(name.startswith("asyncio.") for name in _ERRORS)

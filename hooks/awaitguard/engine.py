@@ -150,9 +150,9 @@ def finish(
 
 # -- whole tree -----------------------------------------------------------------------------------
 def _judgement() -> None:
-    """The modules that judge (the resolver, the rules, the parallel judgement: about a tenth of a small
-    library's scan), imported by this process while a process forked to parse half the files still parses
-    (``parsing.split``), or when first needed: nothing before the parse needs them."""
+    """The modules that judge (the resolver, the rules, the parallel judgement: a few ms of a scan's start),
+    imported by this process while a process forked to parse half the files still parses (``parsing.split``),
+    or when first needed: nothing before the parse needs them."""
     import awaitguard.parallel  # noqa: F401  (with awaitguard.judge, awaitguard.rules, awaitguard.resolve)
 
 

@@ -92,8 +92,10 @@ def handed_calls(node: ast.Call) -> Iterator[tuple[ast.Call, Ref, str, Ref]]:
     func = node.func
     name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
     count = AWAITABLE_ARGUMENTS.get(name)
-    func_ref = ref_of(func) if count is not None else ()
-    if count is None or not func_ref:
+    if count is None:
+        return
+    func_ref = ref_of(func)
+    if not func_ref:
         return
     for arg in node.args if count == 0 else node.args[:count]:
         if type(arg) is ast.Call:

@@ -120,8 +120,7 @@ class WordFinder:
     def __init__(self, find_first: int) -> None:
         self.find_first = find_first
         self._sets: dict[str, frozenset[bytes]] | None = None
-        self._held: dict[bytes, set[str]] = {}  # the files holding each word looked for with ``holds_word``
-        self._by_word: dict[bytes, list[str]] = {}  # the files holding each word asked once the words are made
+        self._held: dict[bytes, set[str]] = {}  # the files holding each word asked, however it was found
 
     def holding(
         self,
@@ -131,22 +130,21 @@ class WordFinder:
         words: Callable[[str], frozenset[bytes]],
     ) -> set[str]:
         """The ``paths`` whose bytes (``data``; missing or None: none) hold a word of ``plain``; ``words`` gives
-        a path's words (``words_of`` of its bytes) once they answer. The same paths at every call."""
+        a path's words (``words_of`` of its bytes) once they answer. The same paths at every call, so each word's
+        files are found once (a large tree's scan asks hundreds of greps)."""
         held = self._held
         if self._sets is None and len(held.keys() | plain) <= self.find_first:
             for word in plain:
                 if word not in held:
                     held[word] = {path for path in paths if (blob := data.get(path)) and holds_word(blob, word)}
-            return set().union(*(held[word] for word in plain))
-        if self._sets is None:
-            self._sets = {path: words(path) for path in paths}
-        sets, by_word = self._sets, self._by_word
-        for word in plain:
-            if word not in by_word:  # each word's files once: a large tree's scan asks hundreds of greps
-                by_word[word] = [path for path, found in sets.items() if word in found]
-        if len(plain) == 1:
-            return set(by_word[plain[0]])
-        return set().union(*(by_word[word] for word in plain))
+        else:
+            if self._sets is None:
+                self._sets = {path: words(path) for path in paths}
+            sets = self._sets
+            for word in plain:
+                if word not in held:
+                    held[word] = {path for path, found in sets.items() if word in found}
+        return set().union(*(held[word] for word in plain))
 
 
 def holds_word(data: bytes, word: bytes) -> bool:
