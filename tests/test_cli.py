@@ -785,6 +785,23 @@ def test_git_nothing_staged_no_paths_is_clean(capsys: pytest.CaptureFixture[str]
     assert scan(capsys) == (0, [], [])
 
 
+def test_git_a_commit_without_python_reads_neither_project_nor_environment(
+    capsys: pytest.CaptureFixture[str], repo: GitRepo
+) -> None:
+    """A docs-only commit (the hook always runs): nothing to judge, so the project is not indexed and the
+    configured interpreter is not asked for its packages; the first Python change is."""
+    repo.write("pyproject.toml", '[tool.awaitguard]\npython = "nowhere/bin/python"\n')
+    repo.write("legacy.py", BAD)
+    repo.commit("legacy, and an interpreter that is not there")
+    repo.write("README.md", "docs\n")
+    repo.git("add", "README.md")
+    assert scan(capsys, "--stats") == (0, [], ["awaitguard scan: 0 files in scope, 0 parsed, 0 findings"])
+    repo.write("app.py", GOOD + "\n")
+    repo.git("add", "app.py")
+    code, out, err = scan(capsys)
+    assert (code, out, len(err)) == (2, [], 1) and "nowhere/bin/python" in err[0]
+
+
 def test_git_staged_ag101_on_an_added_line_is_reported(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
     repo.write("app.py", BAD)
     repo.git("add", "app.py")

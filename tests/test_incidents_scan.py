@@ -111,6 +111,13 @@ def test_ingest_commit_block_fix_prune(
     )
     chat.commit("incidents: get_manager awaited in production", add_all=False)
 
+    # a commit with no Python change is blocked too: the incident is in scope whatever the commit touches
+    chat.write("README.md", "docs\n")
+    chat.git("add", "README.md")
+    code, out, _ = scan(chat, monkeypatch, capsys)
+    assert code == 1 and out.startswith("app/handler.py:5:15: AG101 ")
+    chat.git("rm", "-q", "--cached", "README.md")
+
     # the same unrelated change is now blocked: the incident's site, and the other call of its callee
     chat.git("add", "app/util.py")
     code, out, err = scan(chat, monkeypatch, capsys)

@@ -205,6 +205,7 @@ ALLOWED: dict[str, set[str]] = {
         "explain",
         "config",
         "engine",
+        "findings",  # the result a scan returns (a commit changing no Python file makes an empty one)
         "gitscope",
         "libraries",
         "report",

@@ -352,3 +352,19 @@ def test_explain_a_declared_global_names_its_class_and_awaitability(
             "  awaitability: not awaitable: an instance of a class without `__await__`",
         ],
     )
+
+
+def test_a_commit_editing_only_the_policy_holds_every_test_already_written_to_it(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(git_repo.root)
+    project(git_repo.root, "[tool.awaitguard]\n")
+    git_repo.commit("start: a double in tests/integration, no policy yet")
+    git_repo.write("README.md", "docs\n")
+    git_repo.git("add", "-A")
+    assert scan(capsys)[:2] == (0, [])  # no Python file and not the policy: nothing to judge
+    git_repo.write("pyproject.toml", "[tool.awaitguard]\n\n" + REAL)
+    git_repo.git("add", "-A")
+    code, out, _ = scan(capsys, "--format", "json")
+    found = [(f["path"], f["line"], f["code"], f["impact"]) for f in json.loads("\n".join(out))["findings"]]
+    assert (code, found) == (1, [("tests/integration/test_ws.py", 5, "AG203", True)])

@@ -14,7 +14,7 @@ from awaitguard import __version__
 
 if TYPE_CHECKING:
     from awaitguard.config import Config
-    from awaitguard.engine import Result
+    from awaitguard.findings import Result
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -337,6 +337,12 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
             index = _kept(eng.make_index(config, tree, cache, opts.jobs))
             return eng.scan_tree(index, paths or None, config.exclude, config.policy)
         scope = git.default_scope(root, opts.base, os.environ)
+        if not scope.changes and not paths and not _whole_project_checks(root, scope.base, scope.target, config):
+            # no Python file changed (a docs-only commit: the hook always runs): nothing to judge, so the
+            # project is not indexed
+            from awaitguard.findings import Result
+
+            return Result(note=scope.note)
         if not scope.changes and paths:
             # e.g. `pre-commit run --all-files`: nothing staged, so the given files are scanned whole
             tree = FsTree(root, files=git.list_files(root), exclude=config.exclude, keep=True)
@@ -351,6 +357,18 @@ def _run(opts: argparse.Namespace, config: Config, root: Path, repo: Path | None
         return eng.scan_change(scope, new_index, old_index, config.exclude, config.policy)
     except git.GitError as exc:
         return str(exc)
+
+
+def _whole_project_checks(root: Path, base: str | None, target: str | None, config: Config) -> bool:
+    """Whether a change with no Python file still judges the project: recorded incidents are re-checked
+    whatever the commit touches (docs/incidents.md), and an edit of the policy's file holds every test
+    already written to it (``policy.scan``)."""
+    from awaitguard.gitscope import changed
+    from awaitguard.incidents import incidents_file
+
+    if incidents_file(root, config).is_file():
+        return True
+    return config.policy is not None and changed(root, base, target, config.policy.source)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from awaitguard.config import Config, Policy
-from awaitguard.findings import CodeFilter, Finding, Notice, dedupe
+from awaitguard.findings import CodeFilter, Finding, Notice, Result, dedupe
 from awaitguard.index import Index
 from awaitguard.known import KNOWN_COROUTINE_NAMES
 from awaitguard.layout import default_roots
@@ -39,32 +39,6 @@ from awaitguard.tree import FsTree, Tree, excluded
 
 if TYPE_CHECKING:
     from awaitguard.cache import FactsCache
-
-
-class Result:
-    """What a scan found: its findings, the files it could not scan, how many it took and parsed."""
-
-    __slots__ = ("files_parsed", "files_total", "findings", "note", "notices")
-
-    # a plain class (a dataclass costs about 2 M instructions to create at each start: docs/speed.md)
-    def __init__(
-        self,
-        findings: list[Finding] | None = None,
-        notices: list[Notice] | None = None,
-        files_total: int = 0,
-        files_parsed: int = 0,
-        note: str = "",
-    ) -> None:
-        self.findings = findings if findings is not None else []
-        self.notices = notices if notices is not None else []
-        self.files_total = files_total
-        self.files_parsed = files_parsed
-        self.note = note
-
-    def said(self) -> list[Notice]:
-        """Besides the findings: the files that could not be scanned (errors), then the note about the
-        run as a whole, if any (``Notice.note``: not an error)."""
-        return [*self.notices, *([Notice.note(self.note)] if self.note else [])]
 
 
 def make_index(config: Config, tree: Tree, cache: bool, workers: int) -> Index:

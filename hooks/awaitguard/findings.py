@@ -109,3 +109,29 @@ def errors(notices: Iterable[Notice]) -> list[Notice]:
 def notes(notices: Iterable[Notice]) -> list[Notice]:
     """The notes about the run as a whole, in their order."""
     return [notice for notice in notices if notice.is_note]
+
+
+class Result:
+    """What a scan found: its findings, the files it could not scan, how many it took and parsed."""
+
+    __slots__ = ("files_parsed", "files_total", "findings", "note", "notices")
+
+    # a plain class (a dataclass costs about 2 M instructions to create at each start: docs/speed.md)
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        notices: list[Notice] | None = None,
+        files_total: int = 0,
+        files_parsed: int = 0,
+        note: str = "",
+    ) -> None:
+        self.findings = findings if findings is not None else []
+        self.notices = notices if notices is not None else []
+        self.files_total = files_total
+        self.files_parsed = files_parsed
+        self.note = note
+
+    def said(self) -> list[Notice]:
+        """Besides the findings: the files that could not be scanned (errors), then the note about the
+        run as a whole, if any (``Notice.note``: not an error)."""
+        return [*self.notices, *([Notice.note(self.note)] if self.note else [])]

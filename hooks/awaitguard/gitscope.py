@@ -285,6 +285,18 @@ def range_scope(root: Path, base: str, target: str = "HEAD") -> Scope:
     return Scope(mode="range", base=merge_base, target=target_sha, changes=changes)
 
 
+def changed(root: Path, base: str | None, target: str | None, path: str) -> bool:
+    """Whether a scope (``Scope.base``, ``Scope.target``) changes the file at ``path`` (any file, not only
+    Python); True without a base (a first commit)."""
+    if base is None:
+        return True
+    if target is None:  # staged: the index against the base
+        command = ["diff-index", "--cached", base]
+    else:
+        command = ["diff-tree", "-r", base, target]
+    return bool(_run(root, *command, "--name-only", "--no-ext-diff", "--", path).strip())
+
+
 def default_scope(root: Path, base: str | None, env: Mapping[str, str]) -> Scope:
     """``--base`` wins; then the refs pre-commit exports for pre-push; else the staged changes."""
     if base:
