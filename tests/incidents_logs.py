@@ -19,7 +19,7 @@ from pathlib import Path
 FIXTURE = Path(__file__).parent / "fixtures" / "incidents"
 CASES = (
     "await", "dropped", "kept", "kept_origin", "awith", "with", "afor", "for", "value", "subscript", "attr", "called",
-    "nested",
+    "nested", "handed", "gathered",
 )  # fmt: skip
 VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 FORMATS = ("prefixed", "cloud", "otel", "sentry", "docker")

@@ -308,3 +308,62 @@ def test_an_await_fixed_at_the_callee_is_resolved_and_pruned(
     chat.git("add", "app/util.py")
     code, out, err = scan(chat, monkeypatch, capsys)
     assert code == 1 and "and the line is unchanged" in out and err == ""
+
+
+SPAWNER = """\
+import asyncio
+
+from app.factory import get_manager
+
+
+async def warm_up():
+    asyncio.create_task(get_manager())
+
+
+async def warm_all():
+    await asyncio.gather(get_manager())
+"""
+
+
+def test_a_value_handed_to_create_task_is_an_ag111_incident_until_the_callee_is_async(
+    chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat.write("app/spawn.py", SPAWNER)
+    chat.commit("spawn")
+    log = tmp_path / "prod.log"
+    log.write_text(
+        "Traceback (most recent call last):\n"
+        '  File "/srv/chat/app/spawn.py", line 7, in warm_up\n'
+        "    asyncio.create_task(get_manager())\n"
+        '  File "/usr/lib/python3.12/asyncio/tasks.py", line 420, in create_task\n'
+        "    task = loop.create_task(coro, name=name, context=context)\n"
+        "TypeError: a coroutine was expected, got <app.factory.Manager object at 0x7f00deadbeef>\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(chat.root)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    (incident,) = store.load(chat.root / store.DEFAULT_FILE)
+    assert (incident.kind, incident.rule, incident.line, incident.function, incident.callee) == (
+        "awaitable-expected", "AG111", 7, "warm_up", "get_manager"
+    )  # fmt: skip
+    chat.commit("incidents: create_task handed a Manager")
+
+    chat.write("app/util.py", "def slug(text):\n    return text.strip()\n")
+    chat.git("add", "app/util.py")
+    code, out, err = scan(chat, monkeypatch, capsys)
+    located = [line.split(" ", 2)[:2] for line in out.splitlines() if not line.startswith(" ")]
+    assert (code, err) == (1, "")
+    # the incident's site, the other hand-off of the same callee, and its awaits elsewhere (AG101, not noted)
+    assert located[:2] == [["app/spawn.py:7:25:", "AG111"], ["app/spawn.py:11:26:", "AG111"]]
+    assert f"    app/spawn.py:7:25: note: incident {incident.id}: production raised TypeError" in out
+    assert f"incident {incident.id}: production raised" in out.split("app/spawn.py:11:26:")[1]
+
+    chat.write("app/factory.py", FACTORY.replace("def get_manager", "async def get_manager"))
+    chat.git("add", "app/factory.py")
+    code, out, err = scan(chat, monkeypatch, capsys)
+    assert (code, out) == (0, "")
+    assert err == (
+        f"awaitguard scan: note: incident {incident.id} (app/spawn.py:7 `get_manager`) is resolved "
+        "(every `get_manager` the project defines is an `async def` now); `awaitguard incidents prune` removes it\n"
+    )

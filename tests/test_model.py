@@ -76,3 +76,12 @@ def test_ag111_knows_every_function_the_walk_records_arguments_of() -> None:
 
     assert {name.removeprefix("asyncio.") for name in _ERRORS} == set(AWAITABLE_ARGUMENTS)
     assert all(name.startswith("asyncio.") for name in _ERRORS)
+
+
+def test_incidents_find_a_hand_off_wherever_ag111_judges_one() -> None:
+    """An AG111 incident is recorded at the argument of a call the ingester knows as a hand-off: every function
+    the walk records arguments of, and `run_until_complete` (an event loop's, which AG111 does not judge yet)."""
+    from awaitguard.incidents.sites import HANDING
+    from awaitguard.model import AWAITABLE_ARGUMENTS
+
+    assert HANDING - set(AWAITABLE_ARGUMENTS) == {"run_until_complete"}

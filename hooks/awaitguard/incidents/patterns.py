@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from awaitguard.rules.awaits import AG101, AG103, AG104
+from awaitguard.rules.awaits.handed import AG111
 from awaitguard.rules.dropped import AG102
 
 
@@ -24,6 +25,7 @@ WITH = Kind("with-on-async", AG103.code, "with")
 ASYNC_FOR = Kind("async-for-on-sync", AG104.code, "async-for")
 FOR = Kind("for-on-async", AG104.code, "for")
 NESTED = Kind("nested-event-loop", "", "run")
+HANDED = Kind("awaitable-expected", AG111.code, "handed")
 
 # (exception type, message pattern, kind); the first match wins. ``{X}`` patterns are written out.
 _TABLE: tuple[tuple[str, str, Kind], ...] = (
@@ -49,6 +51,12 @@ _TABLE: tuple[tuple[str, str, Kind], ...] = (
     ("TypeError", r"can only concatenate \w+ \(not \"coroutine\"\)", VALUE),
     ("TypeError", r"argument must be .*not 'coroutine'", VALUE),
     ("AttributeError", r"'coroutine' object has no attribute '\w+'", VALUE),
+    # asyncio's functions handed what is not awaitable (create_task and a loop's; gather, ensure_future, shield,
+    # wait_for up to 3.11; run; run_coroutine_threadsafe), the same words 3.10-3.13
+    ("TypeError", r"^a coroutine was expected, got ", HANDED),
+    ("ValueError", r"^a coroutine was expected, got ", HANDED),
+    ("TypeError", r"^An asyncio\.Future, a coroutine or an awaitable is required", HANDED),
+    ("TypeError", r"^A coroutine object is required", HANDED),
     ("RuntimeError", r"asyncio\.run\(\) cannot be called from a running event loop", NESTED),
     ("RuntimeError", r"This event loop is already running", NESTED),
     ("RuntimeError", r"Cannot run the event loop while another loop is running", NESTED),

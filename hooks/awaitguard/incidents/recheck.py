@@ -38,6 +38,7 @@ _CONSTRUCTS = {
     "async-for": "`async for`",
     "for": "`for`",
     "value": "use as a value",
+    "handed": "hand-off to asyncio",
 }
 
 
@@ -187,10 +188,11 @@ def _check(config: Config, incidents: Sequence[store.Incident], index: Index) ->
                     "resolved",
                     "the line changed" + (" and the scan finds nothing there" if incident.rule else ""),
                 )
-            elif incident.kind == AWAIT_KIND and only_async(index, short(incident.callee)):
+            elif incident.kind in (AWAIT_KIND, HANDED_KIND) and only_async(index, short(incident.callee)):
                 name = short(incident.callee)
                 state.word, state.why = "resolved", f"every `{name}` the project defines is an `async def` now"
     return states, sorted(out.values(), key=lambda f: (f.path, f.line, f.col, f.code))
 
 
 AWAIT_KIND = "await-not-awaitable"
+HANDED_KIND = "awaitable-expected"

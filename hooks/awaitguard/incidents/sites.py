@@ -29,6 +29,12 @@ def short(callee: str) -> str:
     return callee.rsplit(".", 1)[-1].split("(", 1)[0].split("[", 1)[0]
 
 
+# the calls that raise when handed what is not awaitable (asyncio's, and an event loop's or a task group's methods
+# of the same names): the incident is at the argument; a test keeps them and ``model.AWAITABLE_ARGUMENTS`` alike
+HANDING = frozenset(
+    {"create_task", "ensure_future", "gather", "shield", "wait_for", "run", "run_coroutine_threadsafe"}
+    | {"run_until_complete"}
+)
 _WANTED = {"run": "call"}  # a nested event loop is a plain call (asyncio.run, loop.run_until_complete)
 # a coroutine used as a value may have been bound to a name first (`func = make(); func()`): the incident
 # sits at that binding, so re-finding it by its callee also looks at bindings
@@ -69,6 +75,11 @@ class Module:
             add(("async-for" if child.is_async else "for", child.iter, child.iter))
         elif isinstance(child, ast.Call):
             add(("call", child, child))
+            func = child.func
+            if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) in HANDING:
+                for arg in child.args:
+                    if not isinstance(arg, ast.Starred):
+                        add(("handed", child, arg))
             used = (
                 isinstance(parent, (ast.BinOp, ast.Compare, ast.AugAssign))
                 or (isinstance(parent, (ast.Subscript, ast.Attribute)) and parent.value is child)
@@ -163,7 +174,9 @@ class Module:
                 continue
             if kind.construct == "run" and not callee.endswith(("run", "run_until_complete", "run_forever")):
                 continue
-            candidates.append((first != line, last - first, getattr(node, "col_offset", 0), callee))
+            # several arguments handed on one line: the first (which one failed, the log does not say)
+            at = (expr.lineno, expr.col_offset) if construct == "handed" else (0, getattr(node, "col_offset", 0))
+            candidates.append((first != line, last - first, at, callee))
         if not candidates:
             return None
         return Site(line, min(candidates)[3], self.function_at(line))
