@@ -162,3 +162,22 @@ def test_type_statement_aliases_are_read(tmp_path: Path) -> None:
     )
     found = {(f.line, f.code) for f in awaitguard.scan(tmp_path)}
     assert found == {(15, "AG101"), (16, "AG101"), (17, "AG101")}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in 3.11 (typeshed's as well)")
+def test_a_task_group_handed_a_plain_value_is_ag111(tmp_path: Path) -> None:
+    """Written here, not as a fixture file: before 3.11 `asyncio.TaskGroup` is not there, and nothing is said."""
+    (tmp_path / "m.py").write_text(
+        "import asyncio\n"
+        "def plain() -> int:\n"
+        "    return 1\n"
+        "async def work() -> int:\n"
+        "    return 1\n"
+        "async def main() -> None:\n"
+        "    async with asyncio.TaskGroup() as tg:\n"
+        "        tg.create_task(plain())\n"
+        "        tg.create_task(work())\n"
+    )
+    found = awaitguard.scan(tmp_path)
+    assert [(f.line, f.code) for f in found] == [(8, "AG111")]
+    assert (found[0].kwargs["api"], found[0].kwargs["callee"]) == ("tg.create_task", "plain")

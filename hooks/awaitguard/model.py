@@ -103,6 +103,7 @@ AWAITABLE_ARGUMENTS: dict[str, int] = {
     "wait_for": 1,
     "run": 1,
     "run_coroutine_threadsafe": 1,
+    "run_until_complete": 1,  # an event loop's (its `create_task` and a task group's go by the name above)
 }
 
 

@@ -29,8 +29,8 @@ def short(callee: str) -> str:
     return callee.rsplit(".", 1)[-1].split("(", 1)[0].split("[", 1)[0]
 
 
-# the calls that raise when handed what is not awaitable (asyncio's, and an event loop's or a task group's methods
-# of the same names): the incident is at the argument; a test keeps them and ``model.AWAITABLE_ARGUMENTS`` alike
+# the calls that raise when handed what is not awaitable (asyncio's functions, an event loop's and a task group's
+# methods): the incident is at the argument; a test keeps them and ``model.AWAITABLE_ARGUMENTS`` alike
 HANDING = frozenset(
     {"create_task", "ensure_future", "gather", "shield", "wait_for", "run", "run_coroutine_threadsafe"}
     | {"run_until_complete"}

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from awaitguard.findings import Finding
-from awaitguard.model import ModuleFacts, Site
+from awaitguard.model import ModuleFacts, Site, ref_text
 from awaitguard.rules._base import RuleMeta, finding
 
 if TYPE_CHECKING:
@@ -28,13 +28,17 @@ AG111 = RuleMeta(
 Finds a value that is never awaitable (the result of a plain `def` whose body returns no awaitable, an
 instance of a class without `__await__`, a literal) given to an asyncio function that needs a coroutine or
 an awaitable: `asyncio.create_task`, `ensure_future`, `gather` (each positional argument), `shield`,
-`wait_for`, `run` and `run_coroutine_threadsafe`, called through the `asyncio` module.
+`wait_for`, `run` and `run_coroutine_threadsafe`, called through the `asyncio` module; and an event loop's
+`create_task` and `run_until_complete` or a task group's `create_task`, where the receiver is known to be
+one (`asyncio.get_running_loop()`, a parameter declared `asyncio.AbstractEventLoop`, `async with
+asyncio.TaskGroup() as tg`).
 
 **Why is this bad?**
 
-The call raises the moment it runs: `TypeError: a coroutine was expected, got None` from `create_task`,
+The call raises the moment it runs: `TypeError: a coroutine was expected, got None` from `create_task`
+(a loop's too; a task group's inside its `ExceptionGroup`),
 `TypeError: An asyncio.Future, a coroutine or an awaitable is required` from `gather`, `ensure_future`,
-`shield` and `wait_for` (3.11 and older; 3.12+ fails in `wait_for`'s own `await`), `ValueError: a
+`shield`, `run_until_complete` and `wait_for` (3.11 and older; 3.12+ fails in `wait_for`'s own `await`), `ValueError: a
 coroutine was expected` from `asyncio.run`. It is what an `await` of the same value would have been had the
 code awaited it (AG101): a function made a plain `def` breaks `create_task(f())` and `gather(f(), g())` too.
 
@@ -70,8 +74,10 @@ async def handler():
 
 Only calls written as arguments are judged (`gather(*calls)`, a name bound to a call first, are not), and only
 the asyncio functions above reached through the module (`asyncio.create_task`, `from asyncio import
-gather`); an event loop's or a task group's `create_task` is not, nor other libraries' task spawners. A
-value the scanner cannot resolve is never reported, as for AG101.
+gather`) and the loop and task group methods above on a receiver the scanner resolves; other libraries' task
+spawners (anyio's `start_soon`, a framework's `create_task` of its own) are not judged. A future handed to
+`create_task` (which wants a coroutine) is awaitable, and not reported. A value the scanner cannot resolve is
+never reported, as for AG101.
 """,
 )
 
@@ -86,6 +92,10 @@ _ERRORS: dict[str, str] = {
     "asyncio.wait_for": "TypeError (once awaited)",
     "asyncio.run": 'ValueError ("a coroutine was expected")',
     "asyncio.run_coroutine_threadsafe": 'TypeError ("A coroutine object is required")',
+    # an event loop's methods, as typeshed declares them (`get_running_loop()`, a parameter declared so)
+    "asyncio.AbstractEventLoop.create_task": 'TypeError ("a coroutine was expected")',
+    "asyncio.AbstractEventLoop.run_until_complete": _REQUIRED,
+    "asyncio.TaskGroup.create_task": 'TypeError ("a coroutine was expected"), in the task group\'s ExceptionGroup',
 }
 
 
@@ -103,7 +113,9 @@ def check(
     words = await_words(value)
     if words is None or (value.overridable and resolver.defined_async(value.overridable)):
         return  # as for AG101: `self.send(...)` where some class defines `async def send` may be a subclass's
-    yield finding(resolver, facts, site, AG111, value, api=name, what=words["what"], error=error)
+    # a function by its name in asyncio; a method as written (`loop.create_task`: the receiver tells which)
+    api = name if name.count(".") == 1 else ref_text(site.target_ref)
+    yield finding(resolver, facts, site, AG111, value, api=api, what=words["what"], error=error)
 
 
 def _asyncio_name(resolver: Resolver, api: Value) -> str:
