@@ -7,6 +7,7 @@ timestamps) gives the same incidents with ``untimed`` counts and no dates."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -104,3 +105,47 @@ def test_the_cases_fail_as_the_golden_file_says(runs: dict[str, tuple[Path, dict
     assert "Coroutine created at (most recent call last)" in stderr["kept_origin"]
     assert "cannot be called from a running event loop" in stderr["nested"]
     assert "TypeError: 'coroutine' object is not callable" in stderr["called"]
+
+
+WAITED = """\
+import asyncio
+
+
+class Manager:
+    pass
+
+
+def get_manager():
+    return Manager()
+
+
+async def main():
+    await asyncio.wait_for(get_manager(), 1)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_plain_value_handed_to_wait_for_is_the_same_incident_on_every_python(
+    version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Up to 3.11 `wait_for` refuses the value (`An asyncio.Future, a coroutine or an awaitable is required`);
+    3.12+ awaits it inside asyncio (`object Manager can't be used in 'await' expression`, raised in asyncio's
+    frame): either way the incident is the value handed at the app's line, AG111, not the app's own `await`."""
+    python = find_python(version)
+    if python is None:
+        pytest.skip(f"CPython {version} is not installed here")
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'svc'\n", encoding="utf-8")
+    (root / "waited.py").write_text(WAITED, encoding="utf-8")
+    ran = subprocess.run([python, "waited.py"], cwd=root, capture_output=True, text=True, check=False)
+    assert ran.returncode == 1 and "TypeError" in ran.stderr
+    (root / "prod.log").write_text(ran.stderr.replace(str(root), "/app"), encoding="utf-8")
+    ingest(root, monkeypatch, capsys, "prod.log")
+    text = (root / INCIDENTS).read_text(encoding="utf-8")
+    assert text.count("[[incident]]") == 1
+    for line in ('kind = "awaitable-expected"', 'rule = "AG111"', "line = 13", 'callee = "get_manager"'):
+        assert f"\n{line}\n" in text

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from awaitguard.incidents.events import Event, stable_error
 from awaitguard.incidents.paths import PathMapper
-from awaitguard.incidents.patterns import DROPPED, VALUE, Kind, classify, never_awaited
-from awaitguard.incidents.sites import Module, Site, short
+from awaitguard.incidents.patterns import AWAIT, DROPPED, HANDED, VALUE, Kind, classify, never_awaited
+from awaitguard.incidents.sites import HANDING, Module, Site, short
 from awaitguard.incidents.store import MAX_RECENT, Incident, make_id
 from awaitguard.source import SourceError, parse
 from awaitguard.tree import Tree
@@ -69,12 +69,12 @@ class Merger:
             if len(samples) < SAMPLES and text not in samples:
                 samples.append(text)
             return
-        path, site, source = found
+        path, site, source, kind = found
         self._merge(event, kind, path, site, source)
 
-    def _site(self, event: Event, kind: Kind) -> tuple[str, Site, str] | str:
+    def _site(self, event: Event, kind: Kind) -> tuple[str, Site, str, Kind] | str:
         name = short(never_awaited(event.message) or "") if kind is DROPPED else None
-        for frame in reversed(event.frames):
+        for depth, frame in enumerate(reversed(event.frames)):
             if frame.in_app is False:
                 continue
             path = self._paths.map(frame.path)
@@ -90,8 +90,13 @@ class Merger:
                 site = module.bound_use(frame.line)
             if site is None:
                 return f"the line does not hold the failing construct ({kind.construct}): the code changed since"
+            if kind is AWAIT and depth and short(site.callee) in HANDING:
+                # `await asyncio.wait_for(f(), 1)` on 3.12+: the `await` that failed is asyncio's own, of `f()`
+                handed = module.find(HANDED, frame.line)
+                if handed is not None:
+                    site, kind = handed, HANDED
             source = self._line(path, site.line)
-            return path, site, source
+            return path, site, source, kind
         return "no frame in the repository"
 
     def _module(self, path: str) -> Module | str:
