@@ -13,6 +13,8 @@ Scenarios, each run ``--repeat`` times (best and median reported):
   ``awaitguard scan --no-cache --format json`` (the pre-commit hook's default, index against HEAD);
 * ``flip``: ``async def get_websocket_manager`` in ``svc/ws/factory.py`` becomes ``def``, staged, then the
   same scan; the AG101 findings must name the 255 ``await get_websocket_manager(...)`` call sites;
+* ``docs``: a Markdown file added and staged, no Python file (the hook runs on every commit), then the
+  same scan;
 * ``typical-warm``, ``flip-warm``: the same two commits with the cache on, filled by one untimed
   ``scan --all`` first (a user's next commit once the hook has run);
 * ``libs``: each library of ``--libs`` scanned whole and cold, paired with ruff and the CPython parse
@@ -582,6 +584,22 @@ def run_typical(args: argparse.Namespace, candidates: list[str], warm: bool = Fa
     return sc
 
 
+def run_docs(args: argparse.Namespace) -> Scenario:
+    sc = Scenario("docs", "a Markdown file added and staged; awaitguard scan --no-cache --format json --stats")
+    try:
+        for i in range(args.repeat):
+            (args.tree / "BENCH_NOTES.md").write_text(f"note {i}\n", encoding="utf-8")
+            git(args.tree, "add", "--", "BENCH_NOTES.md")
+            argv = [args.awaitguard, "scan", "--no-cache", "--format", "json", "--stats", *jobs(args)]
+            record(run_cmd(argv, args.tree, args.timeout, None), sc)
+            clean(args.tree)  # (a staged new file goes too)
+            if sc.errors:
+                break
+    finally:
+        clean(args.tree)
+    return sc
+
+
 def run_flip(args: argparse.Namespace, warm: bool = False) -> Scenario:
     name, cache = ("flip-warm", "cache on, warm") if warm else ("flip", "--no-cache")
     sc = Scenario(name, f"{FACTORY}: async def -> def, staged; awaitguard scan --format json --stats ({cache})")
@@ -668,6 +686,7 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], files: int, line
         "full-warm": TARGET_FULL,
         "typical": TARGET_TYPICAL,
         "typical-warm": TARGET_TYPICAL,
+        "docs": TARGET_TYPICAL,
         "flip": TARGET_FLIP,
         "flip-warm": TARGET_FLIP,
     }
@@ -767,7 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("full", "full-lib-warm", "full-warm", "typical", "typical-warm", "flip", "flip-warm", "libs"),
+        choices=("full", "full-lib-warm", "full-warm", "typical", "typical-warm", "docs", "flip", "flip-warm", "libs"),
         help="awaitguard scenarios to run (default all; ruff always runs on the tree, unless only libs)",
     )
     parser.add_argument(
@@ -785,7 +804,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=10, help="full-scan findings to print")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per command")
     args = parser.parse_args(argv)
-    wanted = args.only or ["full", "full-lib-warm", "full-warm", "typical", "typical-warm", "flip", "flip-warm", "libs"]
+    wanted = args.only or [
+        *("full", "full-lib-warm", "full-warm", "typical", "typical-warm", "docs", "flip", "flip-warm", "libs")
+    ]
     libs = lib_paths(args.libs) if "libs" in wanted else []
     if args.only and "libs" in wanted and not libs:
         parser.error(f"--libs {' '.join(map(str, args.libs))}: no git repository there")
@@ -810,6 +831,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warm in (False, True):
         if ("typical-warm" if warm else "typical") in wanted:
             scenarios.append(run_typical(args, async_modules(args.tree), warm))
+    if "docs" in wanted:
+        scenarios.append(run_docs(args))
     for warm in (False, True):
         if ("flip-warm" if warm else "flip") in wanted:
             scenarios.append(run_flip(args, warm))
