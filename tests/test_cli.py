@@ -166,6 +166,22 @@ def test_a_coroutine_dropped_in_a_plain_def_is_not_told_to_await_there(
     ]
 
 
+@pytest.mark.parametrize("argv", [["--all", "tests/test_rooms.py"], ["tests/test_rooms.py"]], ids=["all", "named"])
+def test_a_file_scanned_alone_knows_the_async_defs_of_the_others(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """python-socketio's `self.bm.close_room(...)` dropped in a test: reported by a whole scan, and by a scan of
+    that file alone (`pre-commit run --files`), whose reading of the other files' async defs is from bytes."""
+    rooms = "class Rooms:\n    async def vacate_room(self, room):\n        return room\n"
+    test = "from app.rooms import Rooms\n\n\ndef test_close():\n    rooms = Rooms()\n    rooms.vacate_room('x')\n"
+    monkeypatch.chdir(
+        project(tmp_path / "proj", {"app/__init__.py": "", "app/rooms.py": rooms, "tests/test_rooms.py": test})
+    )
+    code, out, _ = scan(capsys, "--format", "json", *argv)
+    found = [(f["path"], f["line"], f["code"]) for f in json.loads("\n".join(out))["findings"]]
+    assert (code, found) == (1, [("tests/test_rooms.py", 6, "AG102")])
+
+
 def test_all_on_a_clean_project_exits_0_with_empty_stdout(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

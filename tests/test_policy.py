@@ -199,6 +199,40 @@ def test_policy_explain_says_a_name_defined_twice_is_unknown(
         )
 
 
+def test_policy_explain_says_a_method_replaced_from_outside_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """python-socketio replaces `basic_enter_room` and `wait` from its admin module (`manager.wait = ...` on a
+    receiver the scanner cannot resolve): not "not found", and a def returning a call of one says which."""
+    files = {
+        "app/manager.py": (
+            "class Manager:\n"
+            "    def basic_enter(self, room):\n"
+            "        return None\n\n"
+            "    async def wait(self):\n"
+            "        return None\n\n"
+            "    def enter(self, room):\n"
+            "        return self.basic_enter(room)\n"
+        ),
+        "app/admin.py": (
+            "def instrument(server, hook):\n    server.manager.basic_enter = hook\n    server.manager.wait = hook\n"
+        ),
+    }
+    monkeypatch.chdir(project(tmp_path, "", files))
+    code, out, _ = policy(capsys, "--explain", "app.manager.Manager.wait")
+    assert (code, out[0]) == (0, "app.manager.Manager.wait")
+    assert out[1] == (
+        "  defined at app/manager.py:5 (async def), but the project replaces `.wait` from outside its class, on"
+        " objects that may be one (app/admin.py): the scanner does not know what a call of it runs, and says"
+        " nothing about it (docs/how-it-decides.md)"
+    )
+    code, out, _ = policy(capsys, "--explain", "app.manager.Manager.enter")
+    assert out[2] == (
+        "  awaitability: unknown: a plain `def` in the source whose result the scanner cannot classify: it returns"
+        " `self.basic_enter(...)`, and the project replaces `.basic_enter` from outside its class (app/admin.py)"
+    )
+
+
 def test_policy_command_errors_are_one_line(
     git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,7 +12,7 @@ in those modules; this one only says in which order they run.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from awaitguard.config import Config, Policy
@@ -20,7 +20,7 @@ from awaitguard.findings import CodeFilter, Finding, Notice, Result, dedupe
 from awaitguard.index import Index
 from awaitguard.known import KNOWN_COROUTINE_NAMES
 from awaitguard.layout import default_roots
-from awaitguard.libraries import Library, LibraryError, environment, find_python
+from awaitguard.libraries import Library, LibraryError, async_names_in, environment, find_python
 from awaitguard.model import ModuleFacts, Scope
 from awaitguard.prefilter import (
     async_generator_methods,
@@ -199,6 +199,8 @@ def scan_tree(
             loaded += more
             every_name |= async_names(more) | library_names(index, more)
         every_name |= {name for name, is_async, *_ in index.declared if is_async}  # [tool.awaitguard.policy] async
+        if paths is not None:  # some files of the project: the others' async names count too (from their bytes)
+            every_name |= _other_files_names(tree, files, data, exclude)
         findings = judge.finish(loaded, every_name)
     finally:
         judge.close()
@@ -211,6 +213,17 @@ def scan_tree(
         findings += policy_scan.tree_findings(policy, resolver, files, data)
     notices = settle(index, set(files), "only read to resolve names")
     return Result(findings, notices, len(files), index.parsed)
+
+
+def _other_files_names(tree: Tree, files: Sequence[str], data: Mapping[str, bytes], exclude: Sequence[str]) -> set[str]:
+    """The async names of the project's files a scan of ``files`` did not read (`--all` with paths, pre-commit's
+    `--files`): a dropped `self.bm.close_room(...)` is judged only when some async def is named `close_room`."""
+    asked = set(files)
+    rest = [p for p in tree.files() if p.endswith((".py", ".pyi")) and p not in asked and not excluded(p, exclude)]
+    names: set[str] = set()
+    for blob in [*(data[p] for p in rest if p in data), *tree.read([p for p in rest if p not in data]).values()]:
+        names |= async_names_in(blob)
+    return names
 
 
 def scan_change(

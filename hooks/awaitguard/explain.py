@@ -15,7 +15,7 @@ from awaitguard import config as config_mod
 from awaitguard import engine, gitscope
 from awaitguard.config import Config, Policy, name_matches
 from awaitguard.index import Index
-from awaitguard.model import DefFact
+from awaitguard.model import DefFact, is_call, ref_text
 from awaitguard.policy.check import Checker, qualified, short
 from awaitguard.resolve import Resolver
 from awaitguard.rules import CODES
@@ -121,26 +121,70 @@ def _defined_again(name: str, resolver: Resolver) -> str | None:
     """Why a name of a project module is unknown when the module defines it, or the class holding it, more than
     once (both branches of `if PYDANTIC2: ... else: ...`, or again below): the definitions' lines and kinds;
     None otherwise."""
+    found = _project_module(name, resolver)
+    tables = resolver.tables(found[0]) if found is not None else None
+    if found is None or tables is None:
+        return None
+    parts = found[1]
+    for end in range(1, len(parts) + 1):  # the outermost name defined again: `Result` of `Result.get`
+        qualname = ".".join(parts[:end])
+        defs = tables.defs.get(qualname, [])
+        others = len(tables.bindings.get(qualname, [])) + len(tables.imports.get(("", qualname), []))
+        if not defs or len(defs) + others < 2:
+            continue
+        kinds = ", ".join(f"{_kind(d)} at line {d.line}" for d in defs)
+        more = f", and bound {others} more time{'s' if others > 1 else ''}" if others else ""
+        return (
+            f"  `{qualname}` is defined {len(defs)} times in {tables.facts.path} ({kinds}{more}): the scanner"
+            " does not know which one a use gets, and says nothing about it (docs/limits.md)"
+        )
+    return None
+
+
+def _project_module(name: str, resolver: Resolver) -> tuple[str, list[str]] | None:
+    """The project module that holds ``name`` (the longest prefix that is one), and the rest of the name's parts
+    (at least one); None when no project module does."""
     parts = name.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         module = ".".join(parts[:cut])
-        tables = resolver.tables(module) if resolver.index.has_module(module) else None
-        if tables is None:
-            continue
-        for end in range(cut + 1, len(parts) + 1):  # the outermost name defined again: `Result` of `Result.get`
-            qualname = ".".join(parts[cut:end])
-            defs = tables.defs.get(qualname, [])
-            others = len(tables.bindings.get(qualname, [])) + len(tables.imports.get(("", qualname), []))
-            if not defs or len(defs) + others < 2:
-                continue
-            kinds = ", ".join(f"{_kind(d)} at line {d.line}" for d in defs)
-            more = f", and bound {others} more time{'s' if others > 1 else ''}" if others else ""
-            return (
-                f"  `{qualname}` is defined {len(defs)} times in {tables.facts.path} ({kinds}{more}): the scanner"
-                " does not know which one a use gets, and says nothing about it (docs/limits.md)"
-            )
-        return None
+        if resolver.index.has_module(module) and resolver.tables(module) is not None:
+            return module, parts[cut:]
     return None
+
+
+def _replaced(name: str, resolver: Resolver) -> str | None:
+    """Why a method the project defines is unknown when the project replaces it from outside its class
+    (`ws.wait = functools.partial(...)` on a receiver that may be one): None otherwise."""
+    found = _project_module(name, resolver)
+    tables = resolver.tables(found[0]) if found is not None else None
+    if found is None or tables is None or len(found[1]) < 2:  # a method: a class's name, then the method's
+        return None
+    module, parts = found
+    defs = tables.defs.get(".".join(parts), [])
+    owner = resolver.lookup(module, ".".join(parts[:-1]))
+    if len(defs) != 1 or owner.kind != "class" or not resolver.stored_outside(owner, parts[-1]):
+        return None
+    paths = resolver.storing_paths(parts[-1])
+    return (
+        f"  defined at {tables.facts.path}:{defs[0].line} ({_kind(defs[0])}), but the project replaces "
+        f"`.{parts[-1]}` from outside its class, on objects that may be one ({', '.join(paths)}): the scanner "
+        "does not know what a call of it runs, and says nothing about it (docs/how-it-decides.md)"
+    )
+
+
+def _returns_replaced(defn: DefFact, resolver: Resolver) -> str:
+    """`: it returns `self.name(...)`, which ...` when a plain def's result is a call of a method the project
+    replaces from outside its class; "" otherwise."""
+    for ref in defn.returns:
+        if len(ref) == 3 and ref[0] in ("n:self", "n:cls") and ref[1].startswith(".") and is_call(ref[2]):
+            method = ref[1][1:]
+            paths = resolver.storing_paths(method)
+            if paths:
+                return (
+                    f": it returns `{ref_text(ref)}`, and the project replaces `.{method}` from outside its class "
+                    f"({', '.join(paths)})"
+                )
+    return ""
 
 
 def _kind(defn: DefFact) -> str:
@@ -172,7 +216,8 @@ def _awaitability(value: Value, resolver: Resolver) -> str:
         return f"awaitable: a plain `def` whose result is awaitable ({why}, {source})"
     if known is False:
         return f"not awaitable: a plain `def` in {source}"
-    return f"unknown: a plain `def` in {source} whose result the scanner cannot classify"
+    why = _returns_replaced(defn, resolver) if source == "the source" else ""
+    return f"unknown: a plain `def` in {source} whose result the scanner cannot classify{why}"
 
 
 def _named(name: str, resolver: Resolver) -> list[str]:
@@ -191,7 +236,7 @@ def explain(config: Config, resolver: Resolver, name: str) -> str:
     policy = config.policy
     value = _find(name, resolver)
     out = [name]
-    again = _defined_again(name, resolver) if value is None else None
+    again = _defined_again(name, resolver) or _replaced(name, resolver) if value is None else None
     if again is not None:
         out.append(again)
     elif value is None:

@@ -46,6 +46,24 @@ _RETURNS = re.compile(rb"\bdef[ \t]+(\w+)\([^)]*\)[ \t]*->[ \t]*['\"]?([\w.]+)",
 _VERSION_LINE = re.compile(r"^([A-Za-z0-9_.]+):\s*(\d+)\.(\d+)-(?:(\d+)\.(\d+))?\s*$")
 
 
+def async_names_in(data: bytes) -> set[str]:
+    """A superset of the async names a module's bytes define (never parsed): `async def NAME`, classes with
+    `__aenter__`/`__aiter__`, and plain defs declared to return one of them (`def timeout(delay) -> Timeout`)."""
+    names: set[str] = set()
+    if b"async" in data:
+        names.update(_async_defs(data))
+    if b"__aenter__" not in data and b"__aiter__" not in data:
+        return names
+    protocol_classes = {
+        m.group(1).decode()
+        for m in _CLASS_BLOCK.finditer(data)
+        if b"__aenter__" in m.group(0) or b"__aiter__" in m.group(0)
+    }
+    names |= protocol_classes
+    names.update(fn.decode() for fn, returned in _RETURNS.findall(data) if returned.decode() in protocol_classes)
+    return names
+
+
 class LibraryError(Exception):
     """The configured interpreter cannot be asked for its paths (one line for the user)."""
 
@@ -360,20 +378,7 @@ class Library:
                 data = Path(file).read_bytes()
             except OSError:
                 continue
-            if b"async" in data:
-                names.update(_async_defs(data))
-            if b"__aenter__" not in data and b"__aiter__" not in data:
-                continue
-            protocol_classes = {
-                m.group(1).decode()
-                for m in _CLASS_BLOCK.finditer(data)
-                if b"__aenter__" in m.group(0) or b"__aiter__" in m.group(0)
-            }
-            names |= protocol_classes
-            # plain defs declared to return one of them: `def timeout(delay) -> Timeout`
-            names.update(
-                fn.decode() for fn, returned in _RETURNS.findall(data) if returned.decode() in protocol_classes
-            )
+            names |= async_names_in(data)
         found = self._names[top] = frozenset(names)
         if store is not None and cacheable:
             store.put_names(key, found)

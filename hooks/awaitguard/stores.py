@@ -94,6 +94,11 @@ class Stores(Callers):
                 return True
         return False
 
+    def storing_paths(self, name: str) -> list[str]:
+        """The project's files (test code aside) that store the attribute ``name`` from outside a class."""
+        self._stores_of(name)  # (finds them once per project)
+        return list((self._outside_paths or {}).get(name, ()))
+
     def stored_outside(self, owner: Value, name: str) -> bool:
         """Whether the project stores ``name`` on an object that may be ``owner`` from outside its class: the
         method's parameters are then not the only ones a call of it may bind."""

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awaitguard.config import ConfigError
 from awaitguard.findings import Notice, dedupe
@@ -25,6 +25,9 @@ from awaitguard.mypy_plugin.services import mypy_stubs_path
 from awaitguard.mypy_plugin.translate import IMPORT_CODES, translate
 from awaitguard.report import FORMATS, counted, notice_lines, render
 from awaitguard.suppress import FileSuppressions
+
+if TYPE_CHECKING:
+    from mypy.modulefinder import BuildSource
 
 PLUGIN = "awaitguard.mypy"
 DATA_PLUGIN = "awaitguard.mypy:data_plugin"  # the same plugin, handing its findings back as data
@@ -73,6 +76,7 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
     except SystemExit:
         said = quiet.getvalue().strip().splitlines()
         return [], "mypy: " + (said[-1].removeprefix("mypy: error: ") if said else "invalid arguments"), True
+    sources = _without_duplicates(sources, notices)
     extra_plugins = []
     if options.config_file:
         # the data entry in place of the user's own (its findings are read back as data), or added:
@@ -134,6 +138,30 @@ def _run_mypy(args: list[str], notices: list[Notice] | None = None) -> tuple[lis
         remedy = _newer_python(str(first["file"]), str(first["message"]), options.python_version)
         return [], f"{line}; {remedy}" if remedy else line, native
     return records, None, native
+
+
+def _without_duplicates(sources: list[BuildSource], notices: list[Notice] | None) -> list[BuildSource]:
+    """The files to check, less those that mypy would take for one module (`examples/sync/client.py` and
+    `examples/async/client.py`, no package above them: under `--all-files` mypy stops at the first such pair,
+    "Duplicate module named"); a note names them, unchecked."""
+    by_module: dict[str, list[BuildSource]] = {}
+    for source in sources:
+        if source.path is not None:
+            by_module.setdefault(source.module, []).append(source)
+    clashing = {module: group for module, group in by_module.items() if len(group) > 1}
+    if not clashing:
+        return sources
+    if notices is not None:
+        for module, group in sorted(clashing.items()):
+            paths = ", ".join(sorted(_relative(str(s.path)) for s in group))
+            notices.append(
+                Notice.note(
+                    f"{paths}: all module `{module}` to mypy (no package holds them): not checked; "
+                    "`files: ^yourpackage/` in .pre-commit-config.yaml keeps the hook to your code"
+                )
+            )
+    dropped = {id(s) for group in clashing.values() for s in group}
+    return [s for s in sources if id(s) not in dropped]
 
 
 # mypy writes some blocking errors as text, even under ``-O json``: ``b.py:3: error: message  [code]``,
