@@ -434,7 +434,7 @@ _TYPED_HOW: dict[TypedUse, str] = {
     "result": "used as if it were its result",
 }
 _TYPED_FIX: dict[TypedUse, str] = {
-    "statement": "write `{awaited}`, or keep the task from `asyncio.create_task(...)`",
+    "statement": "write `{awaited}`, or keep the task returned by `asyncio.create_task(...)`",
     "bool": "test `{awaited}` instead",
     "result": "write `{awaited}`",
 }
