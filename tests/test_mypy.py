@@ -291,6 +291,20 @@ def test_two_files_of_one_module_name_are_left_out_and_the_rest_is_checked(tmp_p
     )
 
 
+def test_a_package_below_the_project_root_is_one_module_to_mypy(tmp_path: Path) -> None:
+    """python-socketio's examples/server/wsgi/django_socketio/socketio_app: mypy names the package `socketio_app`
+    (no `__init__.py` above it), the scan `examples....socketio_app`; the plugin's extra dependencies of
+    `from . import views` used the scan's name, and mypy stopped at "Source file found twice"."""
+    app = tmp_path / "ex" / "site" / "app1"
+    app.mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "urls.py").write_text("from . import views\n")
+    (app / "views.py").write_text("def get() -> int:\n    return 1\n\n\nasync def main() -> None:\n    await get()\n")
+    code, document, stderr = run(tmp_path, "ex/site/app1/urls.py", "ex/site/app1/views.py")
+    assert (code, stderr) == (1, "")
+    assert [(f["path"], f["line"], f["code"]) for f in document["findings"]] == [("ex/site/app1/views.py", 6, "AG101")]
+
+
 def test_unknown_code_in_disable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.awaitguard.mypy]\ndisable = ["await-not-awaitabel"]\n')
     (tmp_path / "mod.py").write_text("x = 1\n")

@@ -124,7 +124,7 @@ def additional_deps(services: Services, file: MypyFile) -> list[tuple[int, str, 
         return []
     root = base_dir(file.fullname, file.path)
     deps: dict[str, int] = {}
-    for dotted, line in services.project.dependencies(file.path):
+    for dotted, line in services.project.dependencies(file.path, file.fullname):
         found = services.resolve_dotted(dotted, root)
         if found is not None and found[0] != file.fullname:
             deps.setdefault(found[0], line)
