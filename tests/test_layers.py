@@ -150,7 +150,8 @@ ALLOWED: dict[str, set[str]] = {
         "callers",
         "callsites",
     },  # items of a bare container, from its stores
-    "params": {"model", "resolving", "values", "overloads"},  # the parameter a call's argument binds, its declaration
+    # the parameter a call's argument binds, its declaration; what a spawner's body hands on (``refs``)
+    "params": {"model", "refs", "resolving", "values", "overloads"},
     "resolve": {
         "model",
         "refs",

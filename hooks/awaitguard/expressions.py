@@ -88,12 +88,16 @@ def _double_of(new: ast.expr | None, new_callable: ast.expr | None) -> tuple[Ref
 
 def handed_calls(node: ast.Call) -> Iterator[tuple[ast.Call, Ref, str, Ref]]:
     """The calls ``node`` hands to a function named as one of asyncio's that need an awaitable
-    (``AWAITABLE_ARGUMENTS``): each with its ref, the function's name and the function's ref."""
+    (``AWAITABLE_ARGUMENTS``), or named `*_task` (a project's own spawner): each with its ref, the function's
+    name and the function's ref."""
     func = node.func
     name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
     count = AWAITABLE_ARGUMENTS.get(name)
     if count is None:
-        return
+        if not name.endswith("_task"):
+            return
+        count = 1  # a spawner of the project's own (`hass.async_create_task(...)`): AG111 reads what it declares
+
     func_ref = ref_of(func)
     if not func_ref:
         return

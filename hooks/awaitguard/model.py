@@ -39,7 +39,7 @@ MEMO_LIMIT = 500_000  # entries a per-process memo of names or refs keeps before
 # bench tree's async files took 13-17% less CPU, unpickling a worker's facts 30-50% less. Being
 # tuples, they equal any tuple of the same values: nothing compares facts of different kinds.
 # The facts cache keeps one folder per ``FACTS_FORMAT``: bump it when a fact's fields change.
-FACTS_FORMAT = 25
+FACTS_FORMAT = 26
 
 
 class Awaitability(enum.Enum):

@@ -20,15 +20,27 @@ read exactly is answered; anything else is unknown (None):
 
 from __future__ import annotations
 
-from awaitguard.model import NONE_REF, Ref, ScopeFact, is_declaration
+import ast
+from collections.abc import Callable
+
+from awaitguard.model import NONE_REF, Ref, ScopeFact, is_declaration, ref_text
 from awaitguard.overloads import is_overload
+from awaitguard.refs import ref_of
 from awaitguard.resolving import Resolving, Tables
 from awaitguard.values import Value
 
+# typing's and collections.abc's awaitable types, as a name resolves to them (known by name, not read from typeshed)
+AWAITABLE_TYPES = frozenset(
+    f"{module}.{name}"
+    for module in ("typing", "typing_extensions", "collections.abc")
+    for name in ("Awaitable", "Coroutine")
+) | {"types.CoroutineType"}
 _FORWARDS_DEPTH = 4  # forwarding methods followed (`finish` forwarding to a `finish` forwarding ...), no more
 
 
 class Params(Resolving):
+    _handed: dict[tuple[str, str], tuple[str, str, str] | None]
+
     def passed_to(self, module: str, scope: str, func: Ref, slot: str) -> tuple[str, str, str, bool] | None:
         """For a call of ``func`` (read in ``scope`` of ``module``) given a value at ``slot`` (a position, "0",
         or a keyword, "chunk="): the parameter it binds, its declared type as written, the qualified name of
@@ -130,11 +142,66 @@ class Params(Resolving):
                     return True
         return False
 
-    def _signature(self, callee: Value) -> tuple[ScopeFact, str] | None:
-        """The scope of the undecorated def ``callee`` is, and its name; None for the implementation of
-        `@overload`s (callers are checked against those, which may take what its own annotation does not)."""
+    def handed_on(self, callee: Value, wanted: Callable[[Value], str]) -> tuple[str, str, str] | None:
+        """For a project def ``callee`` whose first argument (after the instance) binds a parameter declared with
+        awaitable types only (`coro: Coroutine[Any, Any, T]`) that its body hands on, never rebound, as the first
+        argument of a call of what ``wanted`` names (asyncio's `loop.create_task`, `ensure_future` ...): that
+        parameter, the name and the call's function as written; None otherwise (aiokafka's `create_task(coro)`,
+        home-assistant's `async_create_task(target)`: a value that is never awaitable given to them raises in
+        asyncio)."""
+        if callee.defn is None or callee.module not in self.index.modules:
+            return None
+        key = (callee.module, callee.defn.qualname)
+        if key not in self._handed:
+            self._handed[key] = self._handed_on(callee, wanted)
+        return self._handed[key]
+
+    def _handed_on(self, callee: Value, wanted: Callable[[Value], str]) -> tuple[str, str, str] | None:
+        assert callee.defn is not None
+        if callee.defn.decorators:  # only decorators that return the def itself (home-assistant's `@callback`)
+            effective, special = self._effective(callee)
+            if effective is None or special or effective.defn != callee.defn:
+                return None
+        found = self._signature(callee, decorated=True)
+        if found is None:
+            return None
+        fact, _ = found
+        param = _bound(fact, 1 if fact.cls else 0, "0")
+        ref = next((r for declared, r in fact.annotations if declared == param), None) if param else None
+        if ref is None or not self._declares_awaitable(callee.module, fact.parent, ref):
+            return None
+        node = self._def_node(callee.path, callee.defn)
+        handed = written = ""
+        todo: list[ast.AST] = list(node.body) if node is not None else []
+        while todo:
+            sub = todo.pop()
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                continue  # a scope of its own
+            if isinstance(sub, ast.Name) and sub.id == param and not isinstance(sub.ctx, ast.Load):
+                return None  # rebound: what is handed on may be another value
+            if isinstance(sub, ast.Call) and sub.args[:1] and isinstance(sub.args[0], ast.Name):
+                if sub.args[0].id == param and not handed:
+                    func = ref_of(sub.func)
+                    handed = wanted(self._value(callee.module, fact.qualname, func)) if func else ""
+                    written = ref_text(func)
+            todo.extend(ast.iter_child_nodes(sub))
+        return (param, handed, written) if handed else None
+
+    def _declares_awaitable(self, module: str, scope: str, ref: Ref) -> bool:
+        """Whether an annotation is awaitable whatever it holds: `Coroutine[...]`, `Awaitable[...]` (typing's, as
+        names: ``AWAITABLE_TYPES``), a task or a future (classes with `__await__`), or a union of those."""
+        if ref[-1:] == ("#inst",):
+            cls = self._value(module, scope, ref[:-1])
+            if cls.kind == "external":
+                return cls.name in AWAITABLE_TYPES
+        return _only_awaitables(self._value(module, scope, ref))
+
+    def _signature(self, callee: Value, decorated: bool = False) -> tuple[ScopeFact, str] | None:
+        """The scope of the undecorated def ``callee`` is (``decorated``: its decorators were found to return it),
+        and its name; None for the implementation of `@overload`s (callers are checked against those, which may
+        take what its own annotation does not)."""
         defn = callee.defn
-        if callee.kind != "function" or defn is None or defn.decorators:
+        if callee.kind != "function" or defn is None or (defn.decorators and not decorated):
             return None
         tables = self.tables(callee.module)
         fact = tables.scopes.get(defn.qualname) if tables is not None else None
@@ -170,6 +237,14 @@ def _holds_no_coroutine(value: Value) -> bool:
     if value.kind == "many":
         return bool(value.name)
     return value.kind == "instance" and value.defn is not None and value.awaitable() is False
+
+
+def _only_awaitables(value: Value) -> bool:
+    """Whether a declared type is awaitable whatever it holds: `Coroutine[...]`, `Awaitable[...]`, a task or a
+    future, or a union of those (`None` not among them)."""
+    if value.kind == "union":
+        return all(_only_awaitables(member) for member in value.members)
+    return value.kind == "instance" and value.defn is not None and value.awaitable() is True
 
 
 def _type_name(value: Value) -> str:

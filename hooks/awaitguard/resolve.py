@@ -97,6 +97,7 @@ class Resolver(Lookup, Members, Declared, Calls, Stores, Hierarchy, Params, Mixi
         self._filled: dict[tuple[str, str, str], Value] = {}  # ``stores.Stores``, per bare container attribute
         self._outside_paths: dict[str, list[str]] | None = None  # ``stores.Stores.replaced_outside``
         self._outside: dict[str, tuple[tuple[Value, Value | None], ...]] = {}
+        self._handed: dict[tuple[str, str], tuple[str, str, str] | None] = {}  # ``params.Params.handed_on``
 
     # -- entry points ----------------------------------------------------------------------------------
     def value(self, facts: ModuleFacts, scope: str, ref: Ref) -> Value:

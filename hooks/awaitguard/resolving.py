@@ -9,6 +9,7 @@ module's facts indexed for lookup, and ``NONE`` is the one value of an assigned 
 
 from __future__ import annotations
 
+import ast
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -151,6 +152,12 @@ class Resolving(ABC):
     def _stored(self, module: str, scope: str, ref: Ref, attr: str) -> Value | None: ...
 
     @abstractmethod
+    def _def_node(self, path: str, defn: DefFact) -> ast.FunctionDef | ast.AsyncFunctionDef | None: ...
+
+    @abstractmethod
+    def _effective(self, fn: Value) -> tuple[Value | None, str]: ...
+
+    @abstractmethod
     def _member(self, owner: Value, name: str) -> Value: ...
 
     @abstractmethod
@@ -206,9 +213,6 @@ class Resolving(ABC):
 
     @abstractmethod
     def call(self, value: Value, args: str | None = None) -> Value: ...
-
-    @abstractmethod
-    def _effective(self, fn: Value) -> tuple[Value | None, str]: ...
 
     @abstractmethod
     def method_result(self, value: Value, member: str) -> Value: ...

@@ -31,7 +31,10 @@ an awaitable: `asyncio.create_task`, `ensure_future`, `gather` (each positional 
 `wait_for`, `run` and `run_coroutine_threadsafe`, called through the `asyncio` module; and an event loop's
 `create_task` and `run_until_complete` or a task group's `create_task`, where the receiver is known to be
 one (`asyncio.get_running_loop()`, a parameter declared `asyncio.AbstractEventLoop`, `async with
-asyncio.TaskGroup() as tg`).
+asyncio.TaskGroup() as tg`). A project's own spawner counts too (aiokafka's `create_task(coro)`,
+home-assistant's `hass.async_create_task(target)`): a def named `create_task` or `*_task` whose first parameter
+(after the instance) is declared `Coroutine[...]` or `Awaitable[...]` and whose body hands it on, never rebound,
+to one of asyncio's calls above; its decorators, if any, must return the def itself.
 
 **Why is this bad?**
 
@@ -74,10 +77,10 @@ async def handler():
 
 Only calls written as arguments are judged (`gather(*calls)`, a name bound to a call first, are not), and only
 the asyncio functions above reached through the module (`asyncio.create_task`, `from asyncio import
-gather`) and the loop and task group methods above on a receiver the scanner resolves; other libraries' task
-spawners (anyio's `start_soon`, a framework's `create_task` of its own) are not judged. A future handed to
-`create_task` (which wants a coroutine) is awaitable, and not reported. A value the scanner cannot resolve is
-never reported, as for AG101.
+gather`), the loop and task group methods above on a receiver the scanner resolves, and the project's
+own spawners as above; other libraries' (anyio's `start_soon`) and spawners named otherwise are not
+judged. A future handed to `create_task` (which wants a coroutine) is awaitable, and not reported. A value
+the scanner cannot resolve is never reported, as for AG101.
 """,
 )
 
@@ -105,16 +108,26 @@ def check(
     """An "await-arg" site: the call handed to a function of asyncio's that needs an awaitable."""
     if site.guarded or site.expects_error:
         return
-    name = _asyncio_name(resolver, resolver.value(facts, site.scope, site.target_ref))
+    api_value = resolver.value(facts, site.scope, site.target_ref)
+    name = _asyncio_name(resolver, api_value)
     error = _ERRORS.get(name)
-    if error is None:
-        return
+    if error is None:  # a project's own spawner handing its declared coroutine on to asyncio (``Params.handed_on``)
+        handed = resolver.handed_on(
+            api_value, lambda inner: inner_name if (inner_name := _asyncio_name(resolver, inner)) in _ERRORS else ""
+        )
+        if handed is None:
+            return
+        param, inner, written = handed
+        assert api_value.defn is not None
+        short = api_value.defn.qualname.rsplit(".", 1)[-1]
+        error = f"{_ERRORS[inner]} in `{written}`, to which `{short}` hands its `{param}`"
+        name = ref_text(site.target_ref)
     value = resolver.value(facts, site.scope, site.ref)
     words = await_words(value)
     if words is None or (value.overridable and resolver.defined_async(value.overridable)):
         return  # as for AG101: `self.send(...)` where some class defines `async def send` may be a subclass's
     # a function by its name in asyncio; a method as written (`loop.create_task`: the receiver tells which)
-    api = name if name.count(".") == 1 else ref_text(site.target_ref)
+    api = name if name.count(".") == 1 or not name.startswith("asyncio.") else ref_text(site.target_ref)
     yield finding(resolver, facts, site, AG111, value, api=api, what=words["what"], error=error)
 
 
