@@ -367,3 +367,57 @@ def test_a_value_handed_to_create_task_is_an_ag111_incident_until_the_callee_is_
         f"awaitguard scan: note: incident {incident.id} (app/spawn.py:7 `get_manager`) is resolved "
         "(every `get_manager` the project defines is an `async def` now); `awaitguard incidents prune` removes it\n"
     )
+
+
+UTIL = """\
+import asyncio
+from typing import Any, Coroutine
+
+
+def create_task(coro: Coroutine[Any, Any, Any]) -> "asyncio.Task[Any]":
+    loop = asyncio.get_running_loop()
+    return loop.create_task(coro)
+"""
+JOBS = """\
+from app.factory import get_manager
+from app.util import create_task
+
+
+async def warm_up():
+    create_task(get_manager())
+"""
+
+
+def test_a_value_handed_through_the_projects_own_spawner_is_recorded_where_it_was_made(
+    chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """aiokafka's `create_task(coro)` hands its parameter to `loop.create_task`: the innermost frame of the
+    repository is the spawner's, but the value that failed was made by its caller, one frame out."""
+    chat.write("app/util.py", UTIL)
+    chat.write("app/jobs.py", JOBS)
+    chat.commit("jobs")
+    log = tmp_path / "prod.log"
+    log.write_text(
+        "Traceback (most recent call last):\n"
+        '  File "/srv/chat/app/jobs.py", line 6, in warm_up\n'
+        "    create_task(get_manager())\n"
+        '  File "/srv/chat/app/util.py", line 7, in create_task\n'
+        "    return loop.create_task(coro)\n"
+        '  File "/usr/lib/python3.12/asyncio/base_events.py", line 456, in create_task\n'
+        "    task = tasks.Task(coro, loop=self, name=name, context=context)\n"
+        "TypeError: a coroutine was expected, got <app.factory.Manager object at 0x7f00deadbeef>\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(chat.root)
+    assert main(["ingest", str(log)]) == 0
+    capsys.readouterr()
+    (incident,) = store.load(chat.root / store.DEFAULT_FILE)
+    assert (incident.path, incident.line, incident.function, incident.callee) == (
+        "app/jobs.py", 6, "warm_up", "get_manager"
+    )  # fmt: skip
+    chat.commit("incidents")
+    chat.write("app/util.py", UTIL + "\n")
+    chat.git("add", "app/util.py")
+    code, out, _ = scan(chat, monkeypatch, capsys)
+    assert code == 1 and out.startswith("app/jobs.py:6:17: AG111 ")
+    assert f"    app/jobs.py:6:17: note: incident {incident.id}: production raised TypeError" in out

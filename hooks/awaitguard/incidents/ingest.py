@@ -95,6 +95,8 @@ class Merger:
                 handed = module.find(HANDED, frame.line)
                 if handed is not None:
                     site, kind = handed, HANDED
+            if kind is HANDED and module.forwards(site):
+                continue  # a spawner of the project handing its parameter on: the value was made a frame out
             source = self._line(path, site.line)
             return path, site, source, kind
         return "no frame in the repository"

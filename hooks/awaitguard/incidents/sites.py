@@ -49,6 +49,7 @@ class Module:
         self.functions: list[tuple[int, int, str]] = []  # (first line, last line, dotted name)
         self.nodes: list[tuple[str, ast.AST, ast.expr]] = []  # (construct, node, the expression it acts on)
         self._stores: list[tuple[int, str, ast.Call | None]] = []  # (line, name bound, the call when `name = f()`)
+        self._params: list[tuple[int, str]] = []  # (line, name) of each function's parameters
         self._uses: list[tuple[int, str]] = []  # (line, name) where a name's value is used (called, indexed ...)
         self._walk(tree, "")
 
@@ -76,7 +77,10 @@ class Module:
         elif isinstance(child, ast.Call):
             add(("call", child, child))
             func = child.func
-            if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) in HANDING:
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in HANDING or name.endswith(
+                "_task"
+            ):  # asyncio's, or a project's spawner (`hass.async_create_task`)
                 for arg in child.args:
                     if not isinstance(arg, ast.Starred):
                         add(("handed", child, arg))
@@ -98,6 +102,7 @@ class Module:
         value is used in the ways a coroutine fails (called, indexed, an attribute, an operand, an argument)."""
         if isinstance(child, ast.arg):
             self._stores.append((child.lineno, child.arg, None))
+            self._params.append((child.lineno, child.arg))
         if not isinstance(child, ast.Name):
             return
         if isinstance(child.ctx, (ast.Store, ast.Del)):
@@ -136,6 +141,19 @@ class Module:
             return None
         at, callee = found.pop()
         return Site(at, callee, function)
+
+    def forwards(self, site: Site) -> bool:
+        """Whether ``site``'s value is a parameter of its function, as written (`loop.create_task(coro)` in a
+        spawner `def create_task(coro)`): what failed was made by the caller, one frame out."""
+        if not site.callee.isidentifier() or site.function == "<module>":
+            return False
+        if any(
+            name == site.callee and self.function_at(at) == site.function
+            for at, name, _ in self._stores
+            if (at, name) not in self._params
+        ):
+            return False  # bound again in the function: not the caller's value
+        return any(name == site.callee and self.function_at(at) == site.function for at, name in self._params)
 
     def line(self, number: int) -> str:
         """The stripped text of line ``number`` (1-based), "" past the end."""
