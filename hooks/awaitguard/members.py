@@ -103,18 +103,21 @@ class Members(Lineage):
         """``name`` along ``mro``; ``own``: looked up on the object itself (not `super()`), whose own attribute
         may hide a method (``_hidden``)."""
         before: list[Value] = []  # the project classes met so far along the MRO
+        meta = False  # a class object of a class with a metaclass: what no class of the MRO defines may be its
         for cls, complete in mro:
             if not complete:
                 # an unknown base hides only what the classes before it, and their `self.x =`, do not define;
                 # a `None` they assign is a default the base may replace (`self.transport = None`)
                 found = self._assigned(before, name)
-                return UNKNOWN if found is NONE else found
+                return UNKNOWN if found is NONE or meta else found
             if cls.defn is None:
                 if name in ABC_BASES[cls.name]:
                     return UNKNOWN  # an ABC's mixin method: defined, its result not followed
                 continue
             if _hides(cls.defn, owner):
-                return UNKNOWN
+                if owner.kind == "instance" or "__getattr__" in cls.defn.members:
+                    return UNKNOWN
+                meta = True  # `Entity.async_remove`: a def of the class's own is found before the metaclass's
             before.append(cls)
             if name not in cls.defn.members:
                 continue
@@ -122,6 +125,8 @@ class Members(Lineage):
             if tables is None:
                 return UNKNOWN
             defs = tables.defs.get(f"{cls.defn.qualname}.{name}", [])
+            if meta and not defs:
+                return UNKNOWN  # a value the class body binds, which the metaclass may make something else (enums)
             if defs and self._diverges(before[:-1], cls):
                 return UNKNOWN  # `get` of requests.Session, on a subclass whose `request` returns an awaitable
             if defs and own and owner.kind == "instance" and self._hidden(owner, cls, defs, name):
@@ -134,7 +139,7 @@ class Members(Lineage):
                     return UNKNOWN  # `sink.write = plain_write` elsewhere: a call runs what was assigned
                 return found
             return self._attr_value(cls, name, before[:-1], owner.kind == "instance")
-        return self._assigned(before, name)
+        return UNKNOWN if meta else self._assigned(before, name)
 
     def _hidden(self, owner: Value, cls: Value, defs: list[DefFact], name: str) -> bool:
         """Whether a class of the instance's MRO assigns ``name`` (`self.close = _close_now`, a class attribute after
