@@ -142,19 +142,29 @@ class Params(Resolving):
                     return True
         return False
 
-    def handed_on(self, callee: Value, wanted: Callable[[Value], str]) -> tuple[str, str, str] | None:
+    def handed_on(
+        self, callee: Value, owner: Value | None, wanted: Callable[[Value], str]
+    ) -> tuple[str, str, str] | None:
         """For a project def ``callee`` whose first argument (after the instance) binds a parameter declared with
         awaitable types only (`coro: Coroutine[Any, Any, T]`) that its body hands on, never rebound, as the first
         argument of a call of what ``wanted`` names (asyncio's `loop.create_task`, `ensure_future` ...): that
         parameter, the name and the call's function as written; None otherwise (aiokafka's `create_task(coro)`,
         home-assistant's `async_create_task(target)`: a value that is never awaitable given to them raises in
-        asyncio)."""
+        asyncio). A method is called on ``owner``: an instance no project subclass of whose class defines the name
+        again, and on which the project stores no other value of that name (as for ``passed_to``)."""
         if callee.defn is None or callee.module not in self.index.modules:
             return None
         key = (callee.module, callee.defn.qualname)
         if key not in self._handed:
             self._handed[key] = self._handed_on(callee, wanted)
-        return self._handed[key]
+        found = self._handed[key]
+        name = callee.defn.qualname.rsplit(".", 1)[-1]
+        if found is not None and "." in callee.defn.qualname.replace(".<locals>.", ""):  # a method
+            if owner is None or owner.kind != "instance" or self.subclass_defines(owner, (name,)):
+                return None
+            if self.stored_outside(owner, name):
+                return None
+        return found
 
     def _handed_on(self, callee: Value, wanted: Callable[[Value], str]) -> tuple[str, str, str] | None:
         assert callee.defn is not None

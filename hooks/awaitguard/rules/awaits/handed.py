@@ -112,8 +112,12 @@ def check(
     name = _asyncio_name(resolver, api_value)
     error = _ERRORS.get(name)
     if error is None:  # a project's own spawner handing its declared coroutine on to asyncio (``Params.handed_on``)
+        ref = site.target_ref
+        owner = resolver.value(facts, site.scope, ref[:-1]) if len(ref) > 1 and ref[-1][:1] == "." else None
         handed = resolver.handed_on(
-            api_value, lambda inner: inner_name if (inner_name := _asyncio_name(resolver, inner)) in _ERRORS else ""
+            api_value,
+            owner,
+            lambda inner: inner_name if (inner_name := _asyncio_name(resolver, inner)) in _ERRORS else "",
         )
         if handed is None:
             return
