@@ -76,6 +76,19 @@ def record(chat: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     return log
 
 
+def ingest_one(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log: str
+) -> store.Incident:
+    """Ingest a plain-text production log in ``repo``: the one incident it records."""
+    path = tmp_path / "prod.log"
+    path.write_text(log, encoding="utf-8")
+    monkeypatch.chdir(repo.root)
+    assert main(["ingest", str(path)]) == 0
+    capsys.readouterr()
+    (incident,) = store.load(repo.root / store.DEFAULT_FILE)
+    return incident
+
+
 def resolved(incident: store.Incident, why: str) -> str:
     return (
         f"awaitguard scan: note: incident {incident.id} (app/handler.py:5 `get_manager`) is resolved "
@@ -186,12 +199,7 @@ def test_an_incident_no_rule_can_check_blocks_while_its_line_is_unchanged(
     git_repo.write("jobs.py", NESTED)
     git_repo.write("util.py", "X = 1\n")
     git_repo.commit("jobs")
-    log = tmp_path / "worker.log"
-    log.write_text(NESTED_LOG, encoding="utf-8")
-    monkeypatch.chdir(git_repo.root)
-    assert main(["ingest", str(log)]) == 0
-    capsys.readouterr()
-    (incident,) = store.load(git_repo.root / store.DEFAULT_FILE)
+    incident = ingest_one(git_repo, tmp_path, monkeypatch, capsys, NESTED_LOG)
     assert (incident.kind, incident.rule, incident.line, incident.callee) == ("nested-event-loop", "", 9, "asyncio.run")
     git_repo.commit("incidents")
     git_repo.write("util.py", "X = 2\n")
@@ -330,20 +338,18 @@ def test_a_value_handed_to_create_task_is_an_ag111_incident_until_the_callee_is_
 ) -> None:
     chat.write("app/spawn.py", SPAWNER)
     chat.commit("spawn")
-    log = tmp_path / "prod.log"
-    log.write_text(
+    incident = ingest_one(
+        chat,
+        tmp_path,
+        monkeypatch,
+        capsys,
         "Traceback (most recent call last):\n"
         '  File "/srv/chat/app/spawn.py", line 7, in warm_up\n'
         "    asyncio.create_task(get_manager())\n"
         '  File "/usr/lib/python3.12/asyncio/tasks.py", line 420, in create_task\n'
         "    task = loop.create_task(coro, name=name, context=context)\n"
         "TypeError: a coroutine was expected, got <app.factory.Manager object at 0x7f00deadbeef>\n",
-        encoding="utf-8",
     )
-    monkeypatch.chdir(chat.root)
-    assert main(["ingest", str(log)]) == 0
-    capsys.readouterr()
-    (incident,) = store.load(chat.root / store.DEFAULT_FILE)
     assert (incident.kind, incident.rule, incident.line, incident.function, incident.callee) == (
         "awaitable-expected", "AG111", 7, "warm_up", "get_manager"
     )  # fmt: skip
@@ -396,8 +402,11 @@ def test_a_value_handed_through_the_projects_own_spawner_is_recorded_where_it_wa
     chat.write("app/util.py", UTIL)
     chat.write("app/jobs.py", JOBS)
     chat.commit("jobs")
-    log = tmp_path / "prod.log"
-    log.write_text(
+    incident = ingest_one(
+        chat,
+        tmp_path,
+        monkeypatch,
+        capsys,
         "Traceback (most recent call last):\n"
         '  File "/srv/chat/app/jobs.py", line 6, in warm_up\n'
         "    create_task(get_manager())\n"
@@ -406,12 +415,7 @@ def test_a_value_handed_through_the_projects_own_spawner_is_recorded_where_it_wa
         '  File "/usr/lib/python3.12/asyncio/base_events.py", line 456, in create_task\n'
         "    task = tasks.Task(coro, loop=self, name=name, context=context)\n"
         "TypeError: a coroutine was expected, got <app.factory.Manager object at 0x7f00deadbeef>\n",
-        encoding="utf-8",
     )
-    monkeypatch.chdir(chat.root)
-    assert main(["ingest", str(log)]) == 0
-    capsys.readouterr()
-    (incident,) = store.load(chat.root / store.DEFAULT_FILE)
     assert (incident.path, incident.line, incident.function, incident.callee) == (
         "app/jobs.py", 6, "warm_up", "get_manager"
     )  # fmt: skip

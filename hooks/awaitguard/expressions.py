@@ -97,7 +97,6 @@ def handed_calls(node: ast.Call) -> Iterator[tuple[ast.Call, Ref, str, Ref]]:
         if not name.endswith("_task"):
             return
         count = 1  # a spawner of the project's own (`hass.async_create_task(...)`): AG111 reads what it declares
-
     func_ref = ref_of(func)
     if not func_ref:
         return

@@ -78,9 +78,8 @@ class Module:
             add(("call", child, child))
             func = child.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name in HANDING or name.endswith(
-                "_task"
-            ):  # asyncio's, or a project's spawner (`hass.async_create_task`)
+            # asyncio's, or a project's spawner (`hass.async_create_task`), as the scan's walk records them
+            if name in HANDING or name.endswith("_task"):
                 for arg in child.args:
                     if not isinstance(arg, ast.Starred):
                         add(("handed", child, arg))

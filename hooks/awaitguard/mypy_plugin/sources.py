@@ -128,9 +128,9 @@ class Project:
         return name, f"{found.path}:{found.line}:{found.col}" if found is not None else ""
 
     # -- dependencies and cache keys -----------------------------------------------------------
-    def dependencies(self, path: str, module: str = "") -> list[tuple[str, int]]:
+    def dependencies(self, path: str, named_as: str = "") -> list[tuple[str, int]]:
         """Modules a file names: import statements, then ``import_module``/``__import__``/patch strings. With
-        ``module`` (mypy's name for the file), names of the scan's below a package root mypy does not use
+        ``named_as`` (mypy's name for the file), names of the scan's below a package root mypy does not use
         are mypy's: the scan's `ex.site.app1.views` is `app1.views` when mypy names the file `app1.urls`
         (a second name for one file stops mypy: "Source file found twice under different module names")."""
         facts = self.facts(path)
@@ -140,7 +140,7 @@ class Project:
         found += [(i.module, i.line) for i in facts.imports if i.attr is not None]
         found += [(module, 1) for module in facts.star_imports]
         found += list(_string_modules(facts))
-        above = facts.module[: -len(module)] if module and facts.module.endswith(f".{module}") else ""
+        above = facts.module[: -len(named_as)] if named_as and facts.module.endswith(f".{named_as}") else ""
         return [(name.removeprefix(above), line) for name, line in found] if above else found
 
     def digest(self, path: str) -> str:

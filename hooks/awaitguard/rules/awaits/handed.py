@@ -125,13 +125,12 @@ def check(
         assert api_value.defn is not None
         short = api_value.defn.qualname.rsplit(".", 1)[-1]
         error = f"{_ERRORS[inner]} in `{written}`, to which `{short}` hands its `{param}`"
-        name = ref_text(site.target_ref)
     value = resolver.value(facts, site.scope, site.ref)
     words = await_words(value)
     if words is None or (value.overridable and resolver.defined_async(value.overridable)):
         return  # as for AG101: `self.send(...)` where some class defines `async def send` may be a subclass's
-    # a function by its name in asyncio; a method as written (`loop.create_task`: the receiver tells which)
-    api = name if name.count(".") == 1 or not name.startswith("asyncio.") else ref_text(site.target_ref)
+    # a function of asyncio's by its name; a method or a project's spawner as written (`loop.create_task`)
+    api = name if name.count(".") == 1 else ref_text(site.target_ref)
     yield finding(resolver, facts, site, AG111, value, api=api, what=words["what"], error=error)
 
 
