@@ -85,3 +85,20 @@ def test_incidents_find_a_hand_off_wherever_ag111_judges_one() -> None:
     from awaitguard.model import AWAITABLE_ARGUMENTS
 
     assert set(AWAITABLE_ARGUMENTS) == HANDING
+
+
+def test_the_walk_and_the_incidents_walker_take_the_same_calls_for_hand_offs() -> None:
+    """The scan's walk (``expressions.handed_calls``) and the incidents walker (``incidents/sites.py``) each decide
+    which calls hand a value to asyncio or to a project's spawner; the layer map keeps them from sharing code."""
+    import ast
+
+    from awaitguard.expressions import handed_calls
+    from awaitguard.incidents.sites import Module
+
+    names = ["create_task", "run_until_complete", "async_create_task", "queue_task", "append", "spawn"]
+    source = "".join(f"x.{name}(f())\n" for name in names)
+    tree = ast.parse(source)
+    walk = {node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call) and list(handed_calls(node))}
+    module = Module(tree, source.encode())
+    incidents = {node.func.attr for kind, node, _ in module.nodes if kind == "handed" and isinstance(node, ast.Call)}
+    assert walk == incidents == {"create_task", "run_until_complete", "async_create_task", "queue_task"}
